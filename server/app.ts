@@ -1,0 +1,150 @@
+// The composition root: builds every service once, hands each its dependencies, and owns the
+// order of start() and stop(). No other module creates long-lived objects.
+import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Koa from 'koa';
+import Router from 'koa-router';
+import type { Config } from './config.js';
+import { ensureDataDir, type DataPaths } from './core/data-dir.js';
+import { embeddedRedisSpec } from './core/embedded-redis.js';
+import { ApiRoutes, commonHeaders, errorHandler, type RouteInfo } from './core/http.js';
+import { loadDictionaries } from './core/i18n.js';
+import { createLogger } from './core/logger.js';
+import { RedisClient, type RedisTarget } from './core/redis.js';
+import { mountStatic } from './core/static-files.js';
+import { Supervisor } from './core/supervisor.js';
+import { Views } from './core/views.js';
+import { LoginThrottle } from './features/auth/login-throttle.js';
+import { registerAuthApi, registerAuthPages } from './features/auth/routes.js';
+import { AuthService } from './features/auth/service.js';
+import { AuthStore } from './features/auth/store.js';
+import { Console } from './features/console/console.js';
+import { registerConsolePages } from './features/console/routes.js';
+import { registerSystemApi, registerSystemTabs } from './features/system/routes.js';
+import { SystemService } from './features/system/service.js';
+import { SystemStore } from './features/system/store.js';
+import { PublishSecretStore } from './features/streams/publish-secret-store.js';
+
+const log = createLogger('app');
+
+/** Repository root: dist/server/app.js → ../.. ; server/app.ts (tsx) → .. */
+export const PROJECT_ROOT = (() => {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  return here.includes(`${path.sep}dist${path.sep}`) ? path.resolve(here, '..', '..') : path.resolve(here, '..');
+})();
+
+export interface Listening {
+  http: { host: string; port: number };
+}
+
+export class App {
+  readonly paths: DataPaths;
+  readonly supervisor: Supervisor;
+  readonly redis: RedisClient;
+  readonly auth: AuthService;
+  readonly system: SystemService;
+  readonly koa: Koa;
+  readonly routes: RouteInfo[] = [];
+  private httpServer: http.Server | null = null;
+  private readonly embeddedRedis: ReturnType<typeof embeddedRedisSpec> | null;
+
+  constructor(
+    readonly config: Config,
+    readonly version: string,
+  ) {
+    this.paths = ensureDataDir(config.dataDir);
+    this.supervisor = new Supervisor(this.paths.run);
+
+    // Redis: our own redis-server on a private socket, unless REDIS_HOST names an external one.
+    let target: RedisTarget;
+    if (config.redis.host) {
+      this.embeddedRedis = null;
+      target = { host: config.redis.host, port: config.redis.port };
+    } else {
+      this.embeddedRedis = embeddedRedisSpec({
+        binary: config.binaries.redisServer,
+        redisDir: this.paths.redis,
+        password: config.redis.password,
+        readiness: () => this.redis.ping(),
+      });
+      target = { path: this.embeddedRedis.socket };
+    }
+    this.redis = new RedisClient({ target, password: config.redis.password, database: config.redis.database });
+
+    const authStore = new AuthStore(this.redis, this.paths.config);
+    this.auth = new AuthService(config, authStore, new LoginThrottle());
+    const publishSecrets = new PublishSecretStore(this.redis);
+    this.system = new SystemService(config, version, this.redis, new SystemStore(this.redis), publishSecrets, this.supervisor);
+    this.redis.onReady(async () => {
+      await this.auth.onRedisReady();
+      await this.system.onRedisReady();
+    });
+
+    // HTTP: envelope and errors, API routes, console, static files, then the fallback.
+    const viewsDir = path.join(PROJECT_ROOT, 'views');
+    const views = new Views(viewsDir, loadDictionaries(viewsDir), config.nodeEnv === 'production');
+    const router = new Router();
+    const api = new ApiRoutes(router, async (ctx, body) =>
+      this.auth.authenticate({
+        authorization: ctx.get('authorization') || undefined,
+        bodyToken: typeof body.token === 'string' ? body.token : undefined,
+        sessionToken: ctx.cookies.get('srs_session') || undefined,
+        csrfToken: ctx.get('x-csrf-token') || undefined,
+      }),
+    );
+    const ui = new Console(router, views, this.auth, this.system, config.locale);
+
+    registerAuthApi(api, this.auth, this.system);
+    registerSystemApi(api, this.system);
+    registerAuthPages(router, ui, this.auth, this.system);
+    registerSystemTabs(ui, this.system, this.auth);
+    registerConsolePages(router, ui, this.auth, this.system);
+
+    router.get('/', (ctx) => ctx.redirect('/mgmt'));
+    this.routes.push(...api.table, ...ui.formRoutes);
+
+    this.koa = new Koa();
+    this.koa.use(commonHeaders(version));
+    this.koa.use(errorHandler((ctx, status, message) => ui.renderError(ctx, status, message)));
+    this.koa.use(mountStatic('/mgmt/public', path.join(viewsDir, 'public'), { maxAgeSeconds: 3600 }));
+    this.koa.use(router.routes());
+    this.koa.use(router.allowedMethods());
+    this.koa.on('error', (err: Error & { code?: string }) => {
+      // Client aborts are routine for media players; everything else is worth a line.
+      if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_PREMATURE_CLOSE') {
+        log.warn('response error', err);
+      }
+    });
+  }
+
+  async start(): Promise<Listening> {
+    await this.supervisor.start();
+    if (this.embeddedRedis) this.supervisor.add(this.embeddedRedis.spec).start();
+    this.redis.start();
+    // Listen at once: until Redis answers, the console shows "starting" and the API says so.
+    const server = http.createServer(this.koa.callback());
+    server.keepAliveTimeout = 65_000;
+    server.requestTimeout = 0; // HTTP-FLV and uploads are long-lived
+    this.httpServer = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.config.mgmtListen, this.config.listenHost, () => resolve());
+    });
+    log.info(`HTTP listening on ${this.config.listenHost}:${this.config.mgmtListen}, data in ${this.config.dataDir}`);
+    return { http: { host: this.config.listenHost, port: this.config.mgmtListen } };
+  }
+
+  async stop(): Promise<void> {
+    const server = this.httpServer;
+    this.httpServer = null;
+    if (server) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      setTimeout(() => server.closeAllConnections(), 2000).unref();
+      await closed;
+    }
+    await this.redis.stop();
+    await this.supervisor.stop();
+  }
+}

@@ -1,0 +1,214 @@
+// Every setting in one typed, frozen object. Precedence: process environment > <DATA_DIR>/config/.env
+// > defaults. SRS Stack's own names are kept so users' notes and scripts keep working.
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface Config {
+  /** Root of all persistent state (SRS Stack layout, reference §1.4). */
+  readonly dataDir: string;
+  /** HTTP listen port for console, API, HLS and FLV. */
+  readonly mgmtListen: number;
+  readonly httpsListen: number;
+  readonly rtmpListen: number;
+  /** Host the HTTP/HTTPS listeners bind to (all interfaces by default). */
+  readonly listenHost: string;
+  /** Display-only ports used when building URLs shown to users (multiple instances behind NAT). */
+  readonly display: { readonly httpPort: string; readonly rtmpPort: string; readonly rtcPort: string; readonly srtPort: string };
+  /** Empty host means: start and supervise our own redis-server. */
+  readonly redis: { readonly host: string; readonly port: number; readonly password: string; readonly database: number };
+  readonly platformSecret: string;
+  readonly mgmtPassword: string;
+  readonly locale: 'en' | 'zh';
+  readonly limits: { readonly forward: number; readonly vlive: number; readonly camera: number };
+  readonly binaries: {
+    readonly redisServer: string;
+    readonly nginx: string;
+    readonly ffmpeg: string;
+    readonly ffprobe: string;
+  };
+  /** Directory of the ACME server (Let's Encrypt by default; pebble in tests). */
+  readonly acmeDirectoryUrl: string;
+  readonly nodeEnv: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** The documented keys; the README table is generated from the same list (test/unit/config.test). */
+export const CONFIG_KEYS = [
+  { key: 'DATA_DIR', def: '/data', doc: 'Where all state lives (config, redis, record, upload, vlive, certificates, HLS).' },
+  { key: 'MGMT_LISTEN', def: '2022', doc: 'HTTP port of the console, API, HLS and HTTP-FLV.' },
+  { key: 'HTTPS_LISTEN', def: '2443', doc: 'HTTPS port serving the same routes.' },
+  { key: 'RTMP_LISTEN', def: '1935', doc: 'RTMP port of the media engine.' },
+  { key: 'LISTEN_HOST', def: '0.0.0.0', doc: 'Address the HTTP and HTTPS listeners bind to.' },
+  { key: 'HTTP_PORT', def: '', doc: 'Display only: the public HTTP port shown in play URLs (empty: the page port).' },
+  { key: 'RTMP_PORT', def: '1935', doc: 'Display only: the public RTMP port shown in publish URLs.' },
+  { key: 'RTC_PORT', def: '8000', doc: 'Display only: the public WebRTC UDP port.' },
+  { key: 'SRT_PORT', def: '10080', doc: 'Display only: the public SRT UDP port.' },
+  {
+    key: 'REDIS_HOST',
+    def: '',
+    doc: 'External Redis host. Empty: the stack runs its own redis-server on a private socket under DATA_DIR/redis.',
+  },
+  { key: 'REDIS_PORT', def: '6379', doc: 'External Redis port (ignored for the embedded Redis).' },
+  { key: 'REDIS_PASSWORD', def: '', doc: 'Redis password (also applied to the embedded Redis).' },
+  { key: 'REDIS_DATABASE', def: '0', doc: 'Redis database number.' },
+  { key: 'SRS_PLATFORM_SECRET', def: '', doc: 'API secret (srs-v2-…) to adopt at first boot; otherwise one is generated.' },
+  { key: 'MGMT_PASSWORD', def: '', doc: 'Admin password given by the environment; accepted in addition to the one set in the console.' },
+  { key: 'REACT_APP_LOCALE', def: 'en', doc: 'Default console language: en or zh (each user can switch).' },
+  { key: 'SRS_FORWARD_LIMIT', def: '10', doc: 'Forward slots, enforced by the server.' },
+  { key: 'SRS_VLIVE_LIMIT', def: '10', doc: 'Virtual-live slots, enforced by the server.' },
+  { key: 'SRS_CAMERA_LIMIT', def: '10', doc: 'IP-camera slots, enforced by the server.' },
+  { key: 'REDIS_SERVER_BIN', def: 'redis-server', doc: 'redis-server binary for the embedded Redis.' },
+  { key: 'NGINX_BIN', def: 'nginx', doc: 'nginx binary (with libnginx-mod-rtmp) used as the media engine.' },
+  { key: 'FFMPEG_BIN', def: 'ffmpeg', doc: 'FFmpeg binary for every task (FAQ "How to Replace FFmpeg").' },
+  { key: 'FFPROBE_BIN', def: 'ffprobe', doc: 'ffprobe binary used to validate sources.' },
+  {
+    key: 'ACME_DIRECTORY_URL',
+    def: 'https://acme-v02.api.letsencrypt.org/directory',
+    doc: "ACME directory for Let's Encrypt (point at pebble for tests).",
+  },
+  { key: 'NODE_ENV', def: 'production', doc: 'development shortens some timers.' },
+] as const;
+
+export type ConfigKey = (typeof CONFIG_KEYS)[number]['key'];
+type RawConfig = Record<ConfigKey, string>;
+
+/** Parses a dotenv file: KEY=VALUE lines, `#` comments, optional single or double quotes. */
+export function parseDotenv(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const rawLine of text.split(/\r?\n/)) {
+    const line = rawLine.trim();
+    if (!line || line.startsWith('#')) continue;
+    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
+    if (!m) continue;
+    let value = m[2] ?? '';
+    const quoted = /^(['"])(.*)\1$/.exec(value);
+    if (quoted) value = quoted[2] ?? '';
+    else value = value.replace(/\s+#.*$/, '');
+    out[m[1] as string] = value;
+  }
+  return out;
+}
+
+function resolveRaw(env: NodeJS.ProcessEnv, fileValues: Record<string, string>): RawConfig {
+  const raw = {} as RawConfig;
+  for (const { key, def } of CONFIG_KEYS) {
+    const fromEnv = env[key];
+    raw[key] = fromEnv !== undefined && fromEnv !== '' ? fromEnv : (fileValues[key] ?? def);
+  }
+  return raw;
+}
+
+function port(raw: RawConfig, key: ConfigKey, problems: string[]): number {
+  const text = raw[key];
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > 65535) {
+    problems.push(`${key} must be a TCP port between 1 and 65535, got "${text}"`);
+    return 0;
+  }
+  return n;
+}
+
+function displayPort(raw: RawConfig, key: ConfigKey, problems: string[]): string {
+  const text = raw[key];
+  if (text !== '' && !/^\d{1,5}$/.test(text)) problems.push(`${key} must be a port number or empty, got "${text}"`);
+  return text;
+}
+
+function count(raw: RawConfig, key: ConfigKey, problems: string[], max: number): number {
+  const n = Number(raw[key]);
+  if (!/^\d+$/.test(raw[key]) || n < 0 || n > max) {
+    problems.push(`${key} must be a whole number from 0 to ${max}, got "${raw[key]}"`);
+    return 0;
+  }
+  return n;
+}
+
+/** Builds and validates the config; throws ConfigError listing every problem at once. */
+export function buildConfig(env: NodeJS.ProcessEnv, fileValues: Record<string, string> = {}): Config {
+  const raw = resolveRaw(env, fileValues);
+  const problems: string[] = [];
+  if (!path.isAbsolute(raw.DATA_DIR)) problems.push(`DATA_DIR must be an absolute path, got "${raw.DATA_DIR}"`);
+  const locale = raw.REACT_APP_LOCALE;
+  if (locale !== 'en' && locale !== 'zh') problems.push(`REACT_APP_LOCALE must be en or zh, got "${locale}"`);
+  const secret = raw.SRS_PLATFORM_SECRET;
+  if (secret && !/^srs-v2-[0-9a-f]{32}$/.test(secret)) {
+    problems.push('SRS_PLATFORM_SECRET must look like srs-v2- followed by 32 lowercase hex characters');
+  }
+  const listeners = {
+    mgmtListen: port(raw, 'MGMT_LISTEN', problems),
+    httpsListen: port(raw, 'HTTPS_LISTEN', problems),
+    rtmpListen: port(raw, 'RTMP_LISTEN', problems),
+  };
+  const used = Object.entries(listeners).filter(([, p]) => p > 0);
+  const dup = used.find(([, p], i) => used.findIndex(([, q]) => q === p) !== i);
+  if (dup) problems.push(`MGMT_LISTEN, HTTPS_LISTEN and RTMP_LISTEN must differ (port ${dup[1]} is used twice)`);
+  try {
+    new URL(raw.ACME_DIRECTORY_URL);
+  } catch {
+    problems.push(`ACME_DIRECTORY_URL must be a URL, got "${raw.ACME_DIRECTORY_URL}"`);
+  }
+  const config: Config = {
+    dataDir: path.resolve(raw.DATA_DIR || '/'),
+    ...listeners,
+    listenHost: raw.LISTEN_HOST,
+    display: {
+      httpPort: displayPort(raw, 'HTTP_PORT', problems),
+      rtmpPort: displayPort(raw, 'RTMP_PORT', problems),
+      rtcPort: displayPort(raw, 'RTC_PORT', problems),
+      srtPort: displayPort(raw, 'SRT_PORT', problems),
+    },
+    redis: {
+      host: raw.REDIS_HOST,
+      port: raw.REDIS_HOST ? port(raw, 'REDIS_PORT', problems) : 0,
+      password: raw.REDIS_PASSWORD,
+      database: count(raw, 'REDIS_DATABASE', problems, 15),
+    },
+    platformSecret: secret,
+    mgmtPassword: raw.MGMT_PASSWORD,
+    locale: locale === 'zh' ? 'zh' : 'en',
+    limits: {
+      forward: count(raw, 'SRS_FORWARD_LIMIT', problems, 100),
+      vlive: count(raw, 'SRS_VLIVE_LIMIT', problems, 100),
+      camera: count(raw, 'SRS_CAMERA_LIMIT', problems, 100),
+    },
+    binaries: {
+      redisServer: raw.REDIS_SERVER_BIN,
+      nginx: raw.NGINX_BIN,
+      ffmpeg: raw.FFMPEG_BIN,
+      ffprobe: raw.FFPROBE_BIN,
+    },
+    acmeDirectoryUrl: raw.ACME_DIRECTORY_URL,
+    nodeEnv: raw.NODE_ENV,
+  };
+  if (problems.length) throw new ConfigError(problems);
+  return deepFreeze(config);
+}
+
+/** Loads the config for this process: DATA_DIR comes from the environment (it locates the .env). */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const dataDir = env.DATA_DIR || '/data';
+  const envFile = path.join(dataDir, 'config', '.env');
+  let fileValues: Record<string, string> = {};
+  try {
+    fileValues = parseDotenv(fs.readFileSync(envFile, 'utf8'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new ConfigError([`cannot read ${envFile}: ${(err as Error).message}`]);
+    }
+  }
+  return buildConfig(env, fileValues);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

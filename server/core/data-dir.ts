@@ -1,0 +1,87 @@
+// The data directory keeps SRS Stack's layout (reference §1.4) so existing installs and the FAQ's
+// instructions ("mount /data/record", "put files under /data") keep working.
+import fs from 'node:fs';
+import path from 'node:path';
+
+export const DATA_SUBDIRS = [
+  'dvr',
+  'record',
+  'vod',
+  'upload',
+  'vlive',
+  'signals',
+  'lego',
+  '.well-known',
+  'config',
+  'transcript',
+  'srs-s3-bucket',
+  'ai-talk',
+  'dubbing',
+  'ocr',
+  'redis',
+  // Ours: pid files of supervised children, and the media engine's prefix (config, HLS, temp).
+  'run',
+  'engine',
+] as const;
+
+export interface DataPaths {
+  readonly root: string;
+  readonly config: string;
+  readonly redis: string;
+  readonly run: string;
+  readonly engine: string;
+  readonly record: string;
+  readonly upload: string;
+  readonly vlive: string;
+  readonly wellKnown: string;
+  readonly s3Bucket: string;
+  readonly lego: string;
+}
+
+export function dataPaths(root: string): DataPaths {
+  return {
+    root,
+    config: path.join(root, 'config'),
+    redis: path.join(root, 'redis'),
+    run: path.join(root, 'run'),
+    engine: path.join(root, 'engine'),
+    record: path.join(root, 'record'),
+    upload: path.join(root, 'upload'),
+    vlive: path.join(root, 'vlive'),
+    wellKnown: path.join(root, '.well-known'),
+    s3Bucket: path.join(root, 'srs-s3-bucket'),
+    lego: path.join(root, 'lego'),
+  };
+}
+
+/** Creates every directory (idempotent) and checks the root is writable, with a clear message. */
+export function ensureDataDir(root: string): DataPaths {
+  try {
+    for (const sub of DATA_SUBDIRS) fs.mkdirSync(path.join(root, sub), { recursive: true });
+    fs.chmodSync(path.join(root, 'config'), 0o700);
+    fs.chmodSync(path.join(root, 'redis'), 0o700);
+    const probe = path.join(root, 'run', '.write-test');
+    fs.writeFileSync(probe, 'ok');
+    fs.rmSync(probe);
+  } catch (err) {
+    throw new Error(`data directory ${root} is not usable: ${(err as Error).message}. Set DATA_DIR to a writable directory.`, {
+      cause: err,
+    });
+  }
+  const envFile = path.join(root, 'config', '.env');
+  if (!fs.existsSync(envFile)) fs.writeFileSync(envFile, '# SRS Stack settings: KEY=value, see README "Configuration"\n', { mode: 0o600 });
+  return dataPaths(root);
+}
+
+/** Resolves `candidate` and checks it stays inside `root` after following symlinks. */
+export function resolveInside(root: string, candidate: string): string | null {
+  const rootReal = fs.realpathSync(root);
+  const joined = path.resolve(rootReal, candidate);
+  let real: string;
+  try {
+    real = fs.realpathSync(joined);
+  } catch {
+    real = joined;
+  }
+  return real === rootReal || real.startsWith(rootReal + path.sep) ? real : null;
+}

@@ -1,0 +1,71 @@
+// Typed errors carry the HTTP status and a message meant for the user. One middleware maps them
+// (core/http.ts); anything else becomes a 500 with a generic message and a logged stack.
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class ValidationError extends AppError {
+  constructor(message: string) {
+    super(400, message);
+  }
+}
+
+export class UnauthorizedError extends AppError {
+  constructor(message = 'authentication required: send Authorization: Bearer <api secret> or a token') {
+    super(401, message);
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(message: string) {
+    super(403, message);
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(message: string) {
+    super(404, message);
+  }
+}
+
+export class ConflictError extends AppError {
+  constructor(message: string) {
+    super(409, message);
+  }
+}
+
+export class PayloadTooLargeError extends AppError {
+  constructor(message: string) {
+    super(413, message);
+  }
+}
+
+export class TooManyRequestsError extends AppError {
+  constructor(message: string, retryAfterSeconds: number) {
+    super(429, message, { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) });
+  }
+}
+
+export class UpstreamError extends AppError {
+  constructor(message: string) {
+    super(502, message);
+  }
+}
+
+/** A dependency (Redis, the engine) is not ready yet; the caller should retry shortly. */
+export class NotReadyError extends AppError {
+  constructor(message: string) {
+    super(503, message, { 'Retry-After': '3' });
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,190 @@
+// HTTP plumbing shared by every feature: SRS Stack's envelope, CORS, security headers, typed-error
+// mapping, bounded body readers and the route table that the security sweep test walks.
+import type Koa from 'koa';
+import type Router from 'koa-router';
+import { AppError, PayloadTooLargeError, ValidationError } from './errors.js';
+import { createLogger } from './logger.js';
+import { asBody, type Body } from './validate.js';
+
+const log = createLogger('http');
+
+export const API_PREFIX = '/terraform/v1';
+export const JSON_BODY_LIMIT = 1024 * 1024;
+
+/** Success envelope of SRS Stack: `{"code":0,"server":<pid>,"data":…}`. */
+export function envelope(data: unknown): { code: 0; server: number; data: unknown } {
+  return { code: 0, server: process.pid, data: data === undefined ? null : data };
+}
+
+/** Sends a JSON body, honouring SRS Stack's rarely used `?callback=` JSONP form. */
+export function sendJson(ctx: Koa.Context, status: number, body: unknown): void {
+  ctx.status = status;
+  const callback = typeof ctx.query.callback === 'string' ? ctx.query.callback : '';
+  if (callback && /^[A-Za-z_$][\w$.]{0,63}$/.test(callback)) {
+    ctx.type = 'application/javascript';
+    ctx.body = `${callback}(${JSON.stringify(body)})`;
+  } else {
+    ctx.type = 'application/json';
+    ctx.body = JSON.stringify(body);
+  }
+}
+
+/** Headers on every response: server id, SRS Stack's permissive CORS, and safe defaults. */
+export function commonHeaders(version: string): Koa.Middleware {
+  return async (ctx, next) => {
+    ctx.set('Server', `SRS-Stack/v${version}`);
+    ctx.set('Access-Control-Allow-Origin', '*');
+    ctx.set('Access-Control-Allow-Headers', '*');
+    ctx.set('Access-Control-Allow-Methods', '*');
+    ctx.set('Access-Control-Expose-Headers', '*');
+    ctx.set('Access-Control-Allow-Credentials', 'true');
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('X-Frame-Options', 'SAMEORIGIN');
+    ctx.set('Referrer-Policy', 'same-origin');
+    if (ctx.method === 'OPTIONS') {
+      ctx.status = 200;
+      ctx.body = '';
+      return;
+    }
+    await next();
+  };
+}
+
+export type HtmlErrorRenderer = (ctx: Koa.Context, status: number, message: string) => void;
+
+/**
+ * Maps thrown errors to answers: JSON `{code,server,message}` with a fitting status under the API
+ * prefix (and for any client asking for JSON), the console's error page elsewhere.
+ */
+export function errorHandler(renderHtml: HtmlErrorRenderer): Koa.Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } catch (err) {
+      const known = err instanceof AppError;
+      const status = known ? err.status : 500;
+      const message = known ? err.message : 'internal error, see the stack log for details';
+      if (!known) log.error(`${ctx.method} ${ctx.path} failed`, err instanceof Error ? (err.stack ?? err) : err);
+      if (known) for (const [k, v] of Object.entries(err.headers)) ctx.set(k, v);
+      if (ctx.path.startsWith(API_PREFIX) || !ctx.accepts('html')) {
+        sendJson(ctx, status, { code: status, server: process.pid, message });
+      } else {
+        renderHtml(ctx, status, message);
+      }
+    }
+  };
+}
+
+/** Reads the request body as text, refusing more than `limit` bytes before buffering them. */
+export async function readRawBody(ctx: Koa.Context, limit: number): Promise<string> {
+  const declared = Number(ctx.get('content-length') || 0);
+  if (declared > limit) throw new PayloadTooLargeError(`request body too large: ${declared} bytes, limit ${limit}`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      ctx.req.destroy();
+      throw new PayloadTooLargeError(`request body too large: over ${limit} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * JSON body (empty = `{}`). Form-encoded bodies from the console's plain forms are accepted too,
+ * but a body that looks like JSON is parsed as JSON whatever its type: `curl -d '{…}'` labels
+ * JSON as a form, and SRS Stack's users script exactly that.
+ */
+export async function readJsonBody(ctx: Koa.Context, limit = JSON_BODY_LIMIT): Promise<Body> {
+  if (ctx.method === 'GET' || ctx.method === 'HEAD') return {};
+  const text = await readRawBody(ctx, limit);
+  const trimmed = text.trim();
+  if (!trimmed) return {};
+  if (ctx.is('application/x-www-form-urlencoded') && !/^[[{"]/.test(trimmed)) {
+    return Object.fromEntries(new URLSearchParams(text));
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ValidationError(`malformed JSON body: ${(err as Error).message}`);
+  }
+  return asBody(parsed);
+}
+
+export interface RouteInfo {
+  readonly path: string;
+  readonly auth: 'public' | 'secured';
+  readonly note?: string;
+}
+
+export interface ApiRequest {
+  readonly ctx: Koa.Context;
+  readonly body: Body;
+}
+
+export type ApiHandler = (req: ApiRequest) => unknown | Promise<unknown>;
+export type AuthGuard = (ctx: Koa.Context, body: Body) => Promise<void>;
+
+/**
+ * Registers `/terraform/v1/...` endpoints for GET and POST (SRS Stack never checks the method),
+ * parses the body, applies the guard, wraps the answer in the envelope, and remembers each route
+ * so the security test can walk all of them.
+ */
+export class ApiRoutes {
+  readonly table: RouteInfo[] = [];
+
+  constructor(
+    private readonly router: Router,
+    private readonly guard: AuthGuard,
+  ) {}
+
+  /** An endpoint anyone may call; `why` documents the decision for the allow-list review. */
+  open(path: string, why: string, handler: ApiHandler): void {
+    this.register(path, 'public', handler, why);
+  }
+
+  secured(path: string, handler: ApiHandler): void {
+    this.register(path, 'secured', handler);
+  }
+
+  private register(path: string, auth: RouteInfo['auth'], handler: ApiHandler, note?: string): void {
+    const full = `${API_PREFIX}${path}`;
+    this.table.push({ path: full, auth, note });
+    const guard = this.guard;
+    this.router.all(full, async (ctx) => {
+      if (ctx.method !== 'GET' && ctx.method !== 'POST' && ctx.method !== 'HEAD') {
+        throw new AppError(405, `method ${ctx.method} not allowed: use GET or POST`);
+      }
+      const body = await readJsonBody(ctx);
+      if (auth === 'secured') await guard(ctx, body);
+      const data = await handler({ ctx, body });
+      if (ctx.body === undefined || ctx.body === null) sendJson(ctx, 200, envelope(data));
+    });
+  }
+}
+
+function isLoopback(address: string | undefined): boolean {
+  return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
+}
+
+/**
+ * The client's address. Proxy headers are trusted only from a loopback peer (the panel's nginx on
+ * the same host); from anywhere else they could be forged to dodge the login throttle.
+ */
+export function clientAddress(ctx: Koa.Context): string {
+  const peer = ctx.req.socket.remoteAddress;
+  if (isLoopback(peer)) {
+    const forwarded = ctx.get('x-real-ip') || ctx.get('x-forwarded-for').split(',')[0]?.trim();
+    if (forwarded) return forwarded;
+  }
+  return peer ?? 'unknown';
+}
+
+/** HTTPS directly, or via the panel's nginx on loopback that says so. */
+export function isSecureRequest(ctx: Koa.Context): boolean {
+  if (ctx.req.socket && 'encrypted' in ctx.req.socket && ctx.req.socket.encrypted) return true;
+  return isLoopback(ctx.req.socket.remoteAddress) && ctx.get('x-forwarded-proto') === 'https';
+}

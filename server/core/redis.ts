@@ -1,0 +1,86 @@
+// One ioredis client for the whole process. The offline queue is off on purpose: while Redis is
+// down a command fails at once with NotReadyError instead of hanging an HTTP request.
+import { Redis } from 'ioredis';
+import { NotReadyError } from './errors.js';
+import { createLogger } from './logger.js';
+
+const log = createLogger('redis');
+
+export type RedisTarget = { path: string } | { host: string; port: number };
+
+export interface RedisClientOptions {
+  target: RedisTarget;
+  password: string;
+  database: number;
+}
+
+export class RedisClient {
+  private client: Redis | null = null;
+  private readyListeners: Array<() => void | Promise<void>> = [];
+
+  constructor(private readonly options: RedisClientOptions) {}
+
+  start(): void {
+    const { target, password, database } = this.options;
+    this.client = new Redis({
+      ...target,
+      password: password || undefined,
+      db: database,
+      lazyConnect: false,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2000,
+      // Keep retrying forever: the supervisor restarts a dead redis-server and we reconnect.
+      retryStrategy: () => 300,
+    });
+    this.client.on('ready', () => {
+      log.info('connected');
+      for (const listener of this.readyListeners) {
+        Promise.resolve(listener()).catch((err) => log.error('ready handler failed', err));
+      }
+    });
+    // ioredis emits an error per failed reconnect; one line per state change is enough.
+    let lastError = '';
+    this.client.on('error', (err: Error) => {
+      if (err.message !== lastError) log.warn('connection problem', err);
+      lastError = err.message;
+    });
+    this.client.on('end', () => log.info('connection closed'));
+  }
+
+  /** Called every time the connection becomes ready (first connect and every reconnect). */
+  onReady(listener: () => void | Promise<void>): void {
+    this.readyListeners.push(listener);
+  }
+
+  get isReady(): boolean {
+    return this.client?.status === 'ready';
+  }
+
+  /** The raw client for stores. Throws NotReadyError while Redis is not connected. */
+  get redis(): Redis {
+    if (!this.client || this.client.status !== 'ready') {
+      throw new NotReadyError('Redis is not ready: the stack is starting or Redis restarts, retry in a few seconds');
+    }
+    return this.client;
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      return (await this.redis.ping()) === 'PONG';
+    } catch {
+      return false;
+    }
+  }
+
+  async stop(): Promise<void> {
+    const client = this.client;
+    this.client = null;
+    if (!client) return;
+    try {
+      await client.quit();
+    } catch {
+      client.disconnect();
+    }
+  }
+}

@@ -1,0 +1,529 @@
+// The one child-process supervisor: redis-server, nginx and every ffmpeg task go through it.
+// Features hand it a ChildSpec; they never spawn long-running processes themselves.
+//
+// What it guarantees, per child:
+// - start, an optional readiness probe, restart with capped exponential backoff;
+// - clean stop (a signal, then SIGKILL after a grace period) that always resolves;
+// - a watchdog that kills a child whose progress marker froze (the hung ffmpeg that never exits is
+//   the classic bug of this field) or that a feature-level check declares unhealthy;
+// - pid files under runDir so a stack that was killed with -9 reaps its orphans at the next boot;
+// - a bounded, secret-masked tail of the child's output and its live state for the API.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createLogger, maskSecrets } from './logger.js';
+
+const log = createLogger('supervisor');
+
+export type ChildStatus = 'stopped' | 'starting' | 'ready' | 'backoff' | 'failed';
+
+export interface ChildSpec {
+  /** Unique name, also the pid-file name: `redis`, `nginx`, `forward-wx`… */
+  readonly name: string;
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly cwd?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Polled after spawn until it resolves true; without it (and without `progress`) spawn = ready. */
+  readonly readiness?: () => Promise<boolean>;
+  readonly readyTimeoutMs?: number;
+  readonly stopSignal?: NodeJS.Signals;
+  readonly stopTimeoutMs?: number;
+  readonly backoff?: { readonly initialMs: number; readonly maxMs: number; readonly resetAfterMs: number };
+  /** `always` restarts on any exit; `on-failure` not after exit code 0; `never` runs once. */
+  readonly restart?: 'always' | 'on-failure' | 'never';
+  /** Extracts a progress marker from an output line (ffmpeg: the `time=` value); null if none. */
+  readonly progress?: (line: string) => string | null;
+  /** Kill and restart when the progress marker has not changed for this long. */
+  readonly stallTimeoutMs?: number;
+  /** Allowed time from spawn to the first progress marker (defaults to 3 × stallTimeoutMs). */
+  readonly firstProgressTimeoutMs?: number;
+  /** Feature-level health check on every output line; return a reason to kill and restart. */
+  readonly onLine?: (line: string) => string | null | void;
+  readonly onExit?: (exit: ExitInfo) => void;
+  readonly onReady?: () => void;
+}
+
+export interface ExitInfo {
+  readonly code: number | null;
+  readonly signal: string | null;
+  readonly at: string;
+  readonly reason: string;
+}
+
+export interface ChildState {
+  name: string;
+  command: string;
+  argv: string[];
+  status: ChildStatus;
+  desired: 'running' | 'stopped';
+  pid: number | null;
+  startedAt: string | null;
+  readyAt: string | null;
+  restarts: number;
+  lastExit: ExitInfo | null;
+  lastError: string | null;
+  lastProgress: { line: string; marker: string; at: string } | null;
+  nextRestartAt: string | null;
+  tail: string[];
+}
+
+const TAIL_LINES = 60;
+const TAIL_LINE_CHARS = 400;
+const DEFAULT_BACKOFF = { initialMs: 500, maxMs: 30_000, resetAfterMs: 30_000 };
+const WATCHDOG_INTERVAL_MS = 1000;
+
+export class SupervisedChild {
+  private proc: ChildProcess | null = null;
+  private desired: 'running' | 'stopped' = 'stopped';
+  private status: ChildStatus = 'stopped';
+  private startedAtMs = 0;
+  private readyAtMs = 0;
+  private restarts = 0;
+  private consecutiveFailures = 0;
+  private lastExit: ExitInfo | null = null;
+  private lastError: string | null = null;
+  private lastProgress: { line: string; marker: string; atMs: number } | null = null;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private nextRestartAtMs = 0;
+  private watchdog: NodeJS.Timeout | null = null;
+  private killReason: string | null = null;
+  private tail: string[] = [];
+  private exitWaiters: Array<() => void> = [];
+  private readyWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
+
+  constructor(
+    readonly spec: ChildSpec,
+    private readonly pidFile: string,
+  ) {}
+
+  get state(): ChildState {
+    const iso = (ms: number) => (ms ? new Date(ms).toISOString() : null);
+    return {
+      name: this.spec.name,
+      command: this.spec.command,
+      argv: this.spec.args.map((a) => maskSecrets(a)),
+      status: this.status,
+      desired: this.desired,
+      pid: this.proc?.pid ?? null,
+      startedAt: this.proc ? iso(this.startedAtMs) : null,
+      readyAt: this.proc ? iso(this.readyAtMs) : null,
+      restarts: this.restarts,
+      lastExit: this.lastExit,
+      lastError: this.lastError,
+      lastProgress: this.lastProgress
+        ? { line: this.lastProgress.line, marker: this.lastProgress.marker, at: iso(this.lastProgress.atMs) as string }
+        : null,
+      nextRestartAt: this.status === 'backoff' ? iso(this.nextRestartAtMs) : null,
+      tail: [...this.tail],
+    };
+  }
+
+  get isRunning(): boolean {
+    return this.proc !== null;
+  }
+
+  /** Sets the desired state to running and spawns now (a pending backoff is skipped). */
+  start(): void {
+    this.desired = 'running';
+    this.clearRestartTimer();
+    if (!this.proc) this.spawnNow();
+  }
+
+  /** Resolves when the child is ready; rejects after timeoutMs or when it is stopped. */
+  waitReady(timeoutMs: number): Promise<void> {
+    if (this.status === 'ready') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.readyWaiters = this.readyWaiters.filter((w) => w !== waiter);
+        reject(new Error(`${this.spec.name} not ready after ${timeoutMs} ms: ${this.lastError ?? this.tail.at(-1) ?? 'no output'}`));
+      }, timeoutMs);
+      const waiter = {
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (err: Error) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      };
+      this.readyWaiters.push(waiter);
+    });
+  }
+
+  /** Kills the current process (it will be restarted with backoff while desired is running). */
+  kill(reason: string): void {
+    if (!this.proc) return;
+    this.killReason = reason;
+    this.lastError = reason;
+    log.warn(`${this.spec.name}: killing pid ${this.proc.pid}: ${reason}`);
+    this.signal('SIGKILL');
+  }
+
+  /** Restart now, e.g. after a config change. */
+  async restart(reason: string): Promise<void> {
+    this.desired = 'running';
+    this.consecutiveFailures = 0;
+    if (this.proc) {
+      this.killReason = reason;
+      await this.terminate();
+    }
+    this.clearRestartTimer();
+    if (this.desired === 'running' && !this.proc) this.spawnNow();
+  }
+
+  /** Sets the desired state to stopped and waits for the process to be gone. Never rejects. */
+  async stop(): Promise<void> {
+    this.desired = 'stopped';
+    this.clearRestartTimer();
+    if (this.proc) {
+      this.killReason = 'stopped';
+      await this.terminate();
+    }
+    this.status = 'stopped';
+    for (const w of this.readyWaiters.splice(0)) w.reject(new Error(`${this.spec.name} was stopped`));
+  }
+
+  private terminate(): Promise<void> {
+    const gone = new Promise<void>((resolve) => this.exitWaiters.push(resolve));
+    this.signal(this.spec.stopSignal ?? 'SIGTERM');
+    const timer = setTimeout(() => {
+      log.warn(`${this.spec.name}: did not stop within ${this.spec.stopTimeoutMs ?? 5000} ms, sending SIGKILL`);
+      this.signal('SIGKILL');
+    }, this.spec.stopTimeoutMs ?? 5000);
+    return gone.finally(() => clearTimeout(timer));
+  }
+
+  private signal(sig: NodeJS.Signals): void {
+    const pid = this.proc?.pid;
+    if (!pid) return;
+    try {
+      // Children run in their own process group (detached), so signal the group.
+      process.kill(-pid, sig);
+    } catch {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+
+  private spawnNow(): void {
+    const { spec } = this;
+    this.status = 'starting';
+    this.startedAtMs = Date.now();
+    this.readyAtMs = 0;
+    this.lastProgress = null;
+    this.killReason = null;
+    let proc: ChildProcess;
+    try {
+      proc = spawn(spec.command, [...spec.args], {
+        cwd: spec.cwd,
+        env: spec.env ?? process.env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      });
+    } catch (err) {
+      this.onSpawnFailure((err as Error).message);
+      return;
+    }
+    this.proc = proc;
+    proc.on('error', (err) => {
+      // ENOENT and friends: 'exit' may not follow, so handle it here once.
+      if (this.proc === proc && proc.pid === undefined) {
+        this.proc = null;
+        this.onSpawnFailure(err.message);
+      } else {
+        this.lastError = err.message;
+      }
+    });
+    if (proc.pid === undefined) return; // the 'error' handler takes over
+    this.writePidFile(proc.pid);
+    this.pipeLines(proc.stdout);
+    this.pipeLines(proc.stderr);
+    proc.on('exit', (code, signal) => this.onExit(proc, code, signal));
+    log.info(`${spec.name}: started pid ${proc.pid}: ${maskSecrets([spec.command, ...spec.args].join(' '))}`);
+    this.startWatchdog();
+    if (spec.readiness) void this.pollReadiness(proc);
+    else if (!spec.progress) this.markReady();
+  }
+
+  private onSpawnFailure(message: string): void {
+    this.lastError = `cannot start ${this.spec.command}: ${message}`;
+    log.error(`${this.spec.name}: ${this.lastError}`);
+    this.lastExit = { code: null, signal: null, at: new Date().toISOString(), reason: this.lastError };
+    this.scheduleRestart();
+  }
+
+  private async pollReadiness(proc: ChildProcess): Promise<void> {
+    const deadline = Date.now() + (this.spec.readyTimeoutMs ?? 15_000);
+    while (this.proc === proc && this.status === 'starting') {
+      let ok: boolean;
+      try {
+        ok = await (this.spec.readiness as () => Promise<boolean>)();
+      } catch {
+        ok = false;
+      }
+      if (this.proc !== proc) return;
+      if (ok) {
+        this.markReady();
+        return;
+      }
+      if (Date.now() > deadline) {
+        this.kill(`not ready within ${this.spec.readyTimeoutMs ?? 15_000} ms`);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  }
+
+  private markReady(): void {
+    if (this.status === 'ready') return;
+    this.status = 'ready';
+    this.readyAtMs = Date.now();
+    for (const w of this.readyWaiters.splice(0)) w.resolve();
+    try {
+      this.spec.onReady?.();
+    } catch (err) {
+      log.error(`${this.spec.name}: onReady handler failed`, err);
+    }
+  }
+
+  private pipeLines(stream: NodeJS.ReadableStream | null): void {
+    if (!stream) return;
+    let pending = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      pending += chunk;
+      // ffmpeg ends progress lines with \r, everything else with \n.
+      const parts = pending.split(/[\r\n]+/);
+      pending = parts.pop() ?? '';
+      if (pending.length > 8192) pending = pending.slice(-8192);
+      for (const line of parts) if (line.trim()) this.onLine(line);
+    });
+  }
+
+  private onLine(rawLine: string): void {
+    const line = maskSecrets(rawLine.length > TAIL_LINE_CHARS ? `${rawLine.slice(0, TAIL_LINE_CHARS)}…` : rawLine);
+    this.tail.push(line);
+    if (this.tail.length > TAIL_LINES) this.tail.shift();
+    const marker = this.spec.progress?.(rawLine);
+    if (marker) {
+      if (!this.lastProgress || this.lastProgress.marker !== marker) {
+        this.lastProgress = { line, marker, atMs: Date.now() };
+        if (this.status === 'starting' && !this.spec.readiness) this.markReady();
+      }
+    }
+    try {
+      const unhealthy = this.spec.onLine?.(rawLine);
+      if (unhealthy) this.kill(unhealthy);
+    } catch (err) {
+      log.error(`${this.spec.name}: onLine handler failed`, err);
+    }
+  }
+
+  private startWatchdog(): void {
+    this.stopWatchdog();
+    const stall = this.spec.stallTimeoutMs;
+    if (!stall) return;
+    const first = this.spec.firstProgressTimeoutMs ?? stall * 3;
+    this.watchdog = setInterval(() => {
+      if (!this.proc) return;
+      const now = Date.now();
+      if (!this.lastProgress) {
+        if (now - this.startedAtMs > first) this.kill(`no progress within ${Math.round(first / 1000)} s of start`);
+      } else if (now - this.lastProgress.atMs > stall) {
+        this.kill(`progress stalled for ${Math.round((now - this.lastProgress.atMs) / 1000)} s (last: ${this.lastProgress.marker})`);
+      }
+    }, WATCHDOG_INTERVAL_MS);
+    this.watchdog.unref();
+  }
+
+  private stopWatchdog(): void {
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = null;
+  }
+
+  private onExit(proc: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.proc !== proc) return;
+    this.proc = null;
+    this.stopWatchdog();
+    this.removePidFile();
+    const ranMs = Date.now() - this.startedAtMs;
+    const reason = this.killReason ?? (code === 0 ? 'exited' : `exited with ${signal ?? `code ${code}`}`);
+    const exit: ExitInfo = { code, signal, at: new Date().toISOString(), reason };
+    this.lastExit = exit;
+    if (!this.killReason && code !== 0) this.lastError = `${reason}: ${this.tail.at(-1) ?? 'no output'}`;
+    const level = this.desired === 'stopped' ? 'info' : 'warn';
+    log[level](`${this.spec.name}: pid ${proc.pid} ${reason} after ${ranMs} ms`);
+    for (const w of this.exitWaiters.splice(0)) w();
+    try {
+      this.spec.onExit?.(exit);
+    } catch (err) {
+      log.error(`${this.spec.name}: onExit handler failed`, err);
+    }
+    if (this.desired === 'stopped') {
+      this.status = 'stopped';
+      return;
+    }
+    const policy = this.spec.restart ?? 'always';
+    if (policy === 'never' || (policy === 'on-failure' && code === 0 && !this.killReason)) {
+      this.desired = 'stopped';
+      this.status = code === 0 ? 'stopped' : 'failed';
+      return;
+    }
+    const backoff = this.spec.backoff ?? DEFAULT_BACKOFF;
+    if (ranMs >= backoff.resetAfterMs) this.consecutiveFailures = 0;
+    this.scheduleRestart();
+  }
+
+  private scheduleRestart(): void {
+    if (this.desired !== 'running') {
+      this.status = 'stopped';
+      return;
+    }
+    const backoff = this.spec.backoff ?? DEFAULT_BACKOFF;
+    const delay = backoffDelay(this.consecutiveFailures, backoff.initialMs, backoff.maxMs);
+    this.consecutiveFailures += 1;
+    this.status = 'backoff';
+    this.nextRestartAtMs = Date.now() + delay;
+    this.clearRestartTimer();
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      if (this.desired === 'running' && !this.proc) {
+        this.restarts += 1;
+        this.spawnNow();
+      }
+    }, delay);
+  }
+
+  private clearRestartTimer(): void {
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
+  }
+
+  private writePidFile(pid: number): void {
+    try {
+      fs.writeFileSync(this.pidFile, `${pid}\n${this.spec.command}\n`, { mode: 0o600 });
+    } catch (err) {
+      log.warn(`${this.spec.name}: cannot write pid file ${this.pidFile}`, err);
+    }
+  }
+
+  private removePidFile(): void {
+    fs.rmSync(this.pidFile, { force: true });
+  }
+}
+
+/** Capped exponential backoff: initial, 2×, 4×… never above max. */
+export function backoffDelay(failures: number, initialMs: number, maxMs: number): number {
+  return Math.min(maxMs, initialMs * 2 ** Math.min(failures, 30));
+}
+
+export class Supervisor {
+  private readonly children = new Map<string, SupervisedChild>();
+
+  constructor(private readonly runDir: string) {}
+
+  /** Reaps processes left by a previous run of the stack (killed with -9, power loss…). */
+  async start(): Promise<void> {
+    fs.mkdirSync(this.runDir, { recursive: true });
+    await reapStalePids(this.runDir);
+  }
+
+  add(spec: ChildSpec): SupervisedChild {
+    if (this.children.has(spec.name)) throw new Error(`child ${spec.name} is already supervised`);
+    const child = new SupervisedChild(spec, path.join(this.runDir, `${safeFileName(spec.name)}.pid`));
+    this.children.set(spec.name, child);
+    return child;
+  }
+
+  get(name: string): SupervisedChild | undefined {
+    return this.children.get(name);
+  }
+
+  /** Stops the child and forgets it. */
+  async remove(name: string): Promise<void> {
+    const child = this.children.get(name);
+    if (!child) return;
+    await child.stop();
+    this.children.delete(name);
+  }
+
+  list(): ChildState[] {
+    return [...this.children.values()].map((c) => c.state);
+  }
+
+  /** Stops every child in parallel, in the reverse order of registration for dependencies. */
+  async stop(): Promise<void> {
+    const all = [...this.children.values()].reverse();
+    // ffmpeg tasks first, then the engine and redis: tasks may still flush to them.
+    const tasks = all.filter((c) => !['redis', 'nginx'].includes(c.spec.name));
+    await Promise.all(tasks.map((c) => c.stop()));
+    for (const name of ['nginx', 'redis']) await this.children.get(name)?.stop();
+  }
+}
+
+function safeFileName(name: string): string {
+  return name.replace(/[^A-Za-z0-9_.-]/g, '_');
+}
+
+/** Kills processes named by pid files whose command still matches (pids get recycled). */
+export async function reapStalePids(runDir: string): Promise<string[]> {
+  const reaped: string[] = [];
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(runDir).filter((f) => f.endsWith('.pid'));
+  } catch {
+    return reaped;
+  }
+  const alive: number[] = [];
+  for (const file of entries) {
+    const full = path.join(runDir, file);
+    const [pidText, command] = fs.readFileSync(full, 'utf8').split('\n');
+    const pid = Number(pidText);
+    fs.rmSync(full, { force: true });
+    if (!Number.isInteger(pid) || pid <= 1 || !command) continue;
+    if (!processMatches(pid, command)) continue;
+    log.warn(`reaping stale ${path.basename(command)} pid ${pid} left by a previous run (${file})`);
+    try {
+      process.kill(pid, 'SIGTERM');
+      alive.push(pid);
+      reaped.push(file);
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  // Give them a moment to exit cleanly (redis saves its data), then force.
+  const deadline = Date.now() + 5000;
+  while (alive.some(isAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  for (const pid of alive.filter(isAlive)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  return reaped;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function processMatches(pid: number, command: string): boolean {
+  try {
+    // Processes may rewrite their title (nginx: "nginx: master process …"), so look for the name.
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+    return cmdline.includes(path.basename(command));
+  } catch {
+    return false;
+  }
+}

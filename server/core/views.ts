@@ -1,0 +1,48 @@
+// Renders EJS views with a plain view model. Templates are dumb: no awaits, no store calls, and
+// escaped output only (<%-) is reserved for the layout including an already rendered page).
+import ejs from 'ejs';
+import type Koa from 'koa';
+import path from 'node:path';
+import { type Dictionary, type Lang, type Translate, translator } from './i18n.js';
+
+export interface PageChrome {
+  lang: Lang;
+  title: string;
+  footer: string;
+  version: string;
+  csrfToken: string;
+  loggedIn: boolean;
+  path: string;
+  query: string;
+}
+
+export class Views {
+  constructor(
+    private readonly dir: string,
+    private readonly dict: Dictionary,
+    private readonly cache: boolean,
+  ) {}
+
+  t(lang: Lang): Translate {
+    return translator(this.dict, lang);
+  }
+
+  async renderPage(
+    ctx: Koa.Context,
+    template: string,
+    chrome: PageChrome,
+    model: Record<string, unknown>,
+    layout = 'layout',
+  ): Promise<void> {
+    const t = this.t(chrome.lang);
+    const locals = { ...model, chrome, t };
+    const body = await this.renderFile(template, locals);
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = await this.renderFile(layout, { ...locals, body });
+  }
+
+  renderFile(template: string, locals: Record<string, unknown>): Promise<string> {
+    return ejs.renderFile(path.join(this.dir, `${template}.ejs`), locals, { cache: this.cache, async: false, root: this.dir });
+  }
+}

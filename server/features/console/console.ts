@@ -1,0 +1,153 @@
+// The console shell: session cookie, language, CSRF-checked form posts, and the Scenarios / System
+// sections into which each feature plugs its tabs. Pages work without JavaScript; small scripts
+// only add copy buttons, confirmations and self-refreshing tables.
+import type Koa from 'koa';
+import type Router from 'koa-router';
+import { readJsonBody, isSecureRequest, type RouteInfo } from '../../core/http.js';
+import { AppError, UnauthorizedError, errorMessage } from '../../core/errors.js';
+import { pickLang, type Lang } from '../../core/i18n.js';
+import type { PageChrome, Views } from '../../core/views.js';
+import type { Body } from '../../core/validate.js';
+import type { AuthService } from '../auth/service.js';
+import type { SystemService } from '../system/service.js';
+
+export const SESSION_COOKIE = 'srs_session';
+export const LANG_COOKIE = 'srs_lang';
+const SESSION_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
+
+export type Section = 'scenarios' | 'system';
+
+export interface ConsoleTab {
+  readonly section: Section;
+  /** The `?tab=` value, kept from SRS Stack so deep links still work. */
+  readonly id: string;
+  readonly titleKey: string;
+  readonly order: number;
+  /** Template under views/, e.g. `system/openapi`. */
+  readonly template: string;
+  /** Builds the tab's view model. Runs only when the tab is shown. */
+  readonly load?: (ctx: Koa.Context) => Promise<Record<string, unknown>>;
+}
+
+export type FormHandler = (ctx: Koa.Context, form: Body) => Promise<string | void>;
+
+export class Console {
+  private readonly tabs: ConsoleTab[] = [];
+  readonly formRoutes: RouteInfo[] = [];
+
+  constructor(
+    private readonly router: Router,
+    private readonly views: Views,
+    private readonly auth: AuthService,
+    private readonly system: SystemService,
+    private readonly defaultLang: Lang,
+  ) {}
+
+  addTab(tab: ConsoleTab): void {
+    this.tabs.push(tab);
+    this.tabs.sort((a, b) => a.order - b.order);
+  }
+
+  tabsOf(section: Section): ConsoleTab[] {
+    return this.tabs.filter((t) => t.section === section);
+  }
+
+  lang(ctx: Koa.Context): Lang {
+    return pickLang(ctx.cookies.get(LANG_COOKIE), this.defaultLang);
+  }
+
+  sessionToken(ctx: Koa.Context): string | undefined {
+    return ctx.cookies.get(SESSION_COOKIE) || undefined;
+  }
+
+  isLoggedIn(ctx: Koa.Context): boolean {
+    return this.auth.isValidSession(this.sessionToken(ctx));
+  }
+
+  startSession(ctx: Koa.Context, token: string): void {
+    this.setCookie(ctx, SESSION_COOKIE, token, SESSION_MAX_AGE_MS);
+  }
+
+  endSession(ctx: Koa.Context): void {
+    this.setCookie(ctx, SESSION_COOKIE, '', 0);
+  }
+
+  setCookie(ctx: Koa.Context, name: string, value: string, maxAge: number): void {
+    const secure = isSecureRequest(ctx);
+    // Koa refuses Secure cookies unless it believes the request is HTTPS; we decided above.
+    if (secure) (ctx.cookies as unknown as { secure: boolean }).secure = true;
+    ctx.cookies.set(name, value || null, { httpOnly: true, sameSite: 'lax', secure, maxAge: maxAge || undefined, overwrite: true });
+  }
+
+  async chrome(ctx: Koa.Context): Promise<PageChrome> {
+    let beian: Record<string, string> = {};
+    try {
+      beian = await this.system.beian();
+    } catch {
+      /* Redis down: defaults */
+    }
+    const session = this.sessionToken(ctx);
+    const loggedIn = this.auth.isValidSession(session);
+    return {
+      lang: this.lang(ctx),
+      title: beian.title || 'SRS Stack',
+      footer: beian.icp ?? '',
+      version: this.system.version,
+      csrfToken: loggedIn && session ? this.auth.csrfTokenFor(session) : '',
+      loggedIn,
+      path: ctx.path,
+      query: ctx.querystring,
+    };
+  }
+
+  async render(ctx: Koa.Context, template: string, model: Record<string, unknown> = {}): Promise<void> {
+    await this.views.renderPage(ctx, template, await this.chrome(ctx), model);
+  }
+
+  /** Error page for HTML requests (the API answers JSON). */
+  renderError(ctx: Koa.Context, status: number, message: string): void {
+    const t = this.views.t(this.lang(ctx));
+    ctx.status = status;
+    ctx.type = 'text/html; charset=utf-8';
+    const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+    ctx.body = `<!doctype html><html lang="${this.lang(ctx)}"><head><meta charset="utf-8"><title>${status}</title>
+<link rel="stylesheet" href="/mgmt/public/console.css"></head><body><main class="container">
+<div class="alert error" role="alert"><strong>${escape(t('error.title'))}</strong> ${status}: ${escape(message)}</div>
+<p><a href="/mgmt">${escape(t('error.back'))}</a></p></main></body></html>`;
+  }
+
+  /**
+   * A plain-HTML form post: requires the session and the CSRF token, runs the handler, then
+   * redirects back with a notice (or the error) so a reload never re-submits.
+   */
+  form(path: string, handler: FormHandler): void {
+    this.formRoutes.push({ path, auth: 'secured' });
+    this.router.post(path, async (ctx) => {
+      const form = await readJsonBody(ctx);
+      const session = this.sessionToken(ctx);
+      if (!this.auth.isValidSession(session)) throw new UnauthorizedError('console session expired: log in again');
+      this.auth.authenticate({ sessionToken: session, csrfToken: typeof form._csrf === 'string' ? form._csrf : undefined });
+      const back = safeBack(typeof form._back === 'string' ? form._back : '/mgmt');
+      try {
+        const notice = (await handler(ctx, form)) ?? 'notice.saved';
+        if (!ctx.body) ctx.redirect(withParam(back, 'notice', notice));
+      } catch (err) {
+        if (!(err instanceof AppError) || err.status >= 500) throw err;
+        ctx.redirect(withParam(back, 'error', errorMessage(err)));
+      }
+    });
+  }
+}
+
+/** Only same-site relative paths may be redirect targets (no open redirect). */
+export function safeBack(back: string): string {
+  return /^\/(?!\/)[^\s\\]*$/.test(back) ? back : '/mgmt';
+}
+
+export function withParam(url: string, key: string, value: string): string {
+  const u = new URL(url, 'http://x');
+  u.searchParams.delete('notice');
+  u.searchParams.delete('error');
+  u.searchParams.set(key, value);
+  return `${u.pathname}${u.search}`;
+}

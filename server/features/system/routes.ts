@@ -1,0 +1,68 @@
+// System API (reference §3.1) and the System › OpenAPI / Website / Limits tabs, the Components page.
+import type { ApiRoutes } from '../../core/http.js';
+import { optionalInteger, optionalString, requireString } from '../../core/validate.js';
+import type { AuthService } from '../auth/service.js';
+import type { Console } from '../console/console.js';
+import { MAX_BITRATE_LIMIT_KBPS, type SystemService } from './service.js';
+
+export function registerSystemApi(api: ApiRoutes, system: SystemService): void {
+  const versions = () => system.versions();
+  for (const p of ['/mgmt/versions', '/host/versions', '/ffmpeg/versions', '/hooks/versions', '/tencent/versions']) {
+    api.open(p, 'version probe used by health checks and the installer', versions);
+  }
+  api.open('/mgmt/check', 'readiness probe: the console polls it before login', () => system.check());
+  api.open('/mgmt/envs', 'display ports and slot limits the login page needs; no secrets', ({ body }) =>
+    system.envs(optionalString(body, 'locale', 8)),
+  );
+  api.open('/mgmt/beian/query', 'site title and footer shown on the public login page', () => system.beian());
+  api.secured('/mgmt/status', () => system.status());
+  api.secured('/mgmt/beian/update', async ({ body }) => {
+    await system.updateBeian(requireString(body, 'beian', 16), requireString(body, 'text', 1024));
+    return null;
+  });
+  api.secured('/mgmt/limits/query', () => system.limits());
+  api.secured('/mgmt/limits/update', async ({ body }) => {
+    await system.updateLimits({
+      vlive: optionalInteger(body, 'vlive', 1, MAX_BITRATE_LIMIT_KBPS),
+      camera: optionalInteger(body, 'camera', 1, MAX_BITRATE_LIMIT_KBPS),
+    });
+    return null;
+  });
+  api.secured('/mgmt/supervisor/query', () => ({ children: system.children() }));
+}
+
+export function registerSystemTabs(ui: Console, system: SystemService, auth: AuthService): void {
+  ui.addTab({
+    section: 'system',
+    id: 'api',
+    titleKey: 'system.tab.api',
+    order: 90,
+    template: 'system/openapi',
+    load: async () => ({ secret: auth.secret }),
+  });
+  ui.addTab({
+    section: 'system',
+    id: 'beian',
+    titleKey: 'system.tab.beian',
+    order: 50,
+    template: 'system/website',
+    load: async () => ({ beian: await system.beian() }),
+  });
+  ui.addTab({
+    section: 'system',
+    id: 'limits',
+    titleKey: 'system.tab.limits',
+    order: 60,
+    template: 'system/limits',
+    load: async () => ({ limits: await system.limits() }),
+  });
+  ui.form('/mgmt/system/website', async (_ctx, form) => {
+    await system.updateBeian(requireString(form, 'beian', 16), optionalString(form, 'text', 1024) ?? '');
+  });
+  ui.form('/mgmt/system/limits', async (_ctx, form) => {
+    await system.updateLimits({
+      vlive: optionalInteger(form, 'vlive', 1, MAX_BITRATE_LIMIT_KBPS),
+      camera: optionalInteger(form, 'camera', 1, MAX_BITRATE_LIMIT_KBPS),
+    });
+  });
+}

@@ -1,0 +1,81 @@
+// Progressive enhancement only: every page works without this file.
+(function () {
+  'use strict';
+  const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content || '';
+
+  /** Calls the API with the console session (cookie) and its CSRF token. */
+  async function api(path, body) {
+    const res = await fetch(path, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf() },
+      body: JSON.stringify(body || {}),
+    });
+    const text = await res.text();
+    let json = null;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      /* not JSON */
+    }
+    if (!res.ok || !json || json.code !== 0) throw new Error((json && json.message) || res.status + ' ' + text);
+    return json.data;
+  }
+  window.srsApi = api;
+
+  document.addEventListener('click', async (ev) => {
+    const el = ev.target.closest('[data-copy]');
+    if (!el) return;
+    const src = document.querySelector(el.dataset.copy);
+    const text = src ? (src.value !== undefined && src.tagName !== 'PRE' && src.tagName !== 'CODE' ? src.value : src.textContent) : '';
+    try {
+      await navigator.clipboard.writeText(text.trim());
+      const old = el.textContent;
+      el.textContent = '✓';
+      setTimeout(() => (el.textContent = old), 1200);
+    } catch {
+      window.prompt('Copy:', text.trim());
+    }
+  });
+
+  document.addEventListener('submit', (ev) => {
+    const msg = ev.target.dataset && ev.target.dataset.confirm;
+    if (msg && !window.confirm(msg)) ev.preventDefault();
+  });
+
+  for (const el of document.querySelectorAll('[data-origin]')) el.textContent = window.location.origin;
+
+  for (const btn of document.querySelectorAll('[data-try]')) {
+    btn.addEventListener('click', async () => {
+      const out = document.querySelector(btn.dataset.target);
+      out.textContent = '…';
+      try {
+        out.textContent = JSON.stringify(await api(btn.dataset.try, {}), null, 2);
+        out.dataset.ok = 'true';
+      } catch (e) {
+        out.textContent = String(e.message || e);
+        out.dataset.ok = 'false';
+      }
+    });
+  }
+
+  // Tables with data-refresh reload their page section every 10 s without a full reload.
+  const refreshing = document.querySelectorAll('[data-refresh-section]');
+  if (refreshing.length) {
+    setInterval(
+      async () => {
+        try {
+          const html = await (await fetch(window.location.href, { credentials: 'same-origin' })).text();
+          const doc = new DOMParser().parseFromString(html, 'text/html');
+          for (const el of refreshing) {
+            const fresh = doc.getElementById(el.id);
+            if (fresh) el.innerHTML = fresh.innerHTML;
+          }
+        } catch {
+          /* keep the old view */
+        }
+      },
+      Number(refreshing[0].dataset.refreshSection) || 10000,
+    );
+  }
+})();
