@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Operator commands. `reset-password [new]` sets the admin password without the console (FAQ:
 // forgotten password); with no argument it prints a generated one.
-import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from './config.js';
+import { passwordFilePath, writePasswordHash } from './features/auth/password-file.js';
 import { hashPassword, randomPassword, validateNewPassword } from './features/auth/password.js';
 
 async function resetPassword(given: string | undefined): Promise<void> {
@@ -11,11 +11,7 @@ async function resetPassword(given: string | undefined): Promise<void> {
   const password = given ?? randomPassword();
   const problem = validateNewPassword(password);
   if (problem) throw new Error(problem);
-  const dir = path.join(config.dataDir, 'config');
-  fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, 'mgmt-password.hash');
-  fs.writeFileSync(`${file}.tmp`, `${await hashPassword(password)}\n`, { mode: 0o600 });
-  fs.renameSync(`${file}.tmp`, file);
+  writePasswordHash(passwordFilePath(path.join(config.dataDir, 'config')), await hashPassword(password));
   process.stdout.write(`Admin password reset for ${config.dataDir}.\n`);
   if (!given) process.stdout.write(`New password: ${password}\n`);
   process.stdout.write('It takes effect at the next login; no restart is needed.\n');

@@ -30,6 +30,8 @@ export class RedisClient {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       connectTimeout: 2000,
+      // A stopped (SIGSTOP) or wedged redis must not hang requests forever.
+      commandTimeout: 5000,
       // Keep retrying forever: the supervisor restarts a dead redis-server and we reconnect.
       retryStrategy: () => 300,
     });

@@ -1,9 +1,8 @@
 // Where auth state lives: the API secret in Redis (SRS Stack's SRS_PLATFORM_SECRET hash) and the
-// admin password hash in a 0600 file under <data>/config, so a lost Redis never locks the admin out.
-import fs from 'node:fs';
-import path from 'node:path';
+// admin password hash in a file (password-file.ts).
 import { KEYS } from '../../core/keys.js';
 import type { RedisClient } from '../../core/redis.js';
+import { passwordFilePath, readPasswordHash, writePasswordHash } from './password-file.js';
 
 export class AuthStore {
   readonly passwordFile: string;
@@ -12,7 +11,7 @@ export class AuthStore {
     private readonly redis: RedisClient,
     configDir: string,
   ) {
-    this.passwordFile = path.join(configDir, 'mgmt-password.hash');
+    this.passwordFile = passwordFilePath(configDir);
   }
 
   async readApiSecret(): Promise<string> {
@@ -28,17 +27,10 @@ export class AuthStore {
   }
 
   readPasswordHash(): string | null {
-    try {
-      return fs.readFileSync(this.passwordFile, 'utf8').trim() || null;
-    } catch {
-      return null;
-    }
+    return readPasswordHash(this.passwordFile);
   }
 
-  /** Writes atomically so a crash never leaves a half-written hash. */
   writePasswordHash(hash: string): void {
-    const tmp = `${this.passwordFile}.tmp`;
-    fs.writeFileSync(tmp, `${hash}\n`, { mode: 0o600 });
-    fs.renameSync(tmp, this.passwordFile);
+    writePasswordHash(this.passwordFile, hash);
   }
 }
