@@ -7,6 +7,7 @@ import Koa from 'koa';
 import Router from 'koa-router';
 import type { Config } from './config.js';
 import { ensureDataDir, type DataPaths } from './core/data-dir.js';
+import { EventHub } from './core/events.js';
 import { embeddedRedisSpec } from './core/embedded-redis.js';
 import { ApiRoutes, commonHeaders, errorHandler, type RouteInfo } from './core/http.js';
 import { loadDictionaries } from './core/i18n.js';
@@ -44,6 +45,7 @@ export class App {
   readonly redis: RedisClient;
   readonly auth: AuthService;
   readonly system: SystemService;
+  readonly events = new EventHub();
   readonly koa: Koa;
   readonly routes: RouteInfo[] = [];
   private httpServer: http.Server | null = null;

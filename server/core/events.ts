@@ -1,0 +1,88 @@
+// In-process events between features, so they depend on a contract instead of on each other:
+// the engine raises stream and segment events, recording listens to segments, callbacks listen
+// to everything and can veto a publish.
+import { createLogger } from './logger.js';
+
+const log = createLogger('events');
+
+/** A live stream as SRS Stack stores it in SRS_STREAM_ACTIVE (reference §15.2). */
+export interface StreamInfo {
+  vhost: string;
+  app: string;
+  stream: string;
+  /** The publish URL's query, SRS style: `?secret=…` (empty when none). */
+  param: string;
+  server_id?: string;
+  client_id?: string;
+  /** RFC3339 time of publish. */
+  update: string;
+}
+
+/** One finished HLS segment: the `on_hls` equivalent (reference §3.2). */
+export interface HlsSegmentEvent {
+  vhost: string;
+  app: string;
+  stream: string;
+  /** Absolute path of the .ts file written by the engine. */
+  file: string;
+  /** `live/livestream-12.ts` */
+  url: string;
+  /** `live/livestream.m3u8` */
+  m3u8_url: string;
+  seq_no: number;
+  duration: number;
+  size: number;
+}
+
+export interface RecordEvent {
+  vhost: string;
+  app: string;
+  stream: string;
+  uuid: string;
+  /** Only on record.end: the finished MP4 and whether it is still processing (100) or done (0). */
+  artifact_code?: number;
+  artifact_path?: string;
+}
+
+export interface StackEvents {
+  /** Vetoable: listeners run in order before a publish is accepted; a throw rejects it. */
+  'stream.publish': StreamInfo;
+  'stream.unpublish': StreamInfo;
+  'hls.segment': HlsSegmentEvent;
+  'record.begin': RecordEvent;
+  'record.end': RecordEvent;
+}
+
+type Handler<T> = (payload: T) => void | Promise<void>;
+
+export class EventHub {
+  private readonly handlers = new Map<keyof StackEvents, Array<Handler<never>>>();
+
+  on<K extends keyof StackEvents>(name: K, handler: Handler<StackEvents[K]>): void {
+    const list = this.handlers.get(name) ?? [];
+    list.push(handler as Handler<never>);
+    this.handlers.set(name, list);
+  }
+
+  private listeners<K extends keyof StackEvents>(name: K): Array<Handler<StackEvents[K]>> {
+    return (this.handlers.get(name) ?? []) as Array<Handler<StackEvents[K]>>;
+  }
+
+  /** Awaits every listener in order; the first error propagates (used to reject a publish). */
+  async emitVetoable<K extends keyof StackEvents>(name: K, payload: StackEvents[K]): Promise<void> {
+    for (const handler of this.listeners(name)) await handler(payload);
+  }
+
+  /** Notifies every listener; their failures are logged and never reach the emitter. */
+  async emit<K extends keyof StackEvents>(name: K, payload: StackEvents[K]): Promise<void> {
+    await Promise.all(
+      this.listeners(name).map(async (handler) => {
+        try {
+          await handler(payload);
+        } catch (err) {
+          log.warn(`listener of ${name} failed`, err);
+        }
+      }),
+    );
+  }
+}
