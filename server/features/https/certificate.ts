@@ -137,7 +137,7 @@ export function describeCertificate(crt: string): CertificateInfo {
     validTo: new Date(leaf.validTo).toISOString(),
     serialNumber: leaf.serialNumber,
     fingerprint256: leaf.fingerprint256,
-    selfSigned: leaf.checkIssued(leaf),
+    selfSigned: leaf.subject === leaf.issuer && leaf.verify(leaf.publicKey),
     chainLength: blocks.length,
   };
 }

@@ -158,10 +158,7 @@ export class LetsEncryptService {
       backoffMax: 5000,
       backoffAttempts: 12,
     });
-    await client.createAccount({
-      termsOfServiceAgreed: true,
-      ...(this.options.email ? { contact: [`mailto:${this.options.email}`] } : {}),
-    });
+    await this.ensureAccount(client);
     this.step(`ordering one certificate for ${domains.join(', ')}`);
     const order = await client.createOrder({ identifiers: domains.map((value) => ({ type: 'dns', value })) });
     const written: string[] = [];
@@ -244,6 +241,24 @@ export class LetsEncryptService {
       );
     });
     if (status !== 200) throw new UpstreamError(`the ACME server ${url} answered HTTP ${status}: check ACME_DIRECTORY_URL`);
+  }
+
+  /**
+   * Looks the account up first: for a key already registered, acme-client would resend the
+   * creation fields as an "update", which ACME servers refuse as an empty update.
+   */
+  private async ensureAccount(client: acme.Client): Promise<void> {
+    try {
+      await client.createAccount({ onlyReturnExisting: true });
+      return;
+    } catch {
+      /* no account for this key yet (or the lookup failed: the creation below reports it) */
+    }
+    await client.createAccount({
+      termsOfServiceAgreed: true,
+      ...(this.options.email ? { contact: [`mailto:${this.options.email}`] } : {}),
+    });
+    this.step('registered the account');
   }
 
   private async accountKey(): Promise<string> {
