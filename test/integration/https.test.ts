@@ -293,6 +293,14 @@ describe("https: Let's Encrypt against Debian's pebble (HTTP-01 on the stack's H
     assert.match(status.error, /nx\.example\.test/);
   });
 
+  it('runs one issuance at a time: a second request meanwhile gets 409', async () => {
+    const request = () => stack.api('/terraform/v1/mgmt/letsencrypt', { domain: 'a.example.test;b.example.test' }, { bearer });
+    const answers = await Promise.all([request(), request()]);
+    assert.deepEqual(answers.map((a) => a.status).sort(), [200, 409]);
+    assert.match(answers.find((a) => a.status === 409)?.json.message ?? '', /already running for a\.example\.test;b\.example\.test/);
+    issuedSerial = (await served(stack.ports.https, { servername: 'a.example.test', ca: await pebble.root() })).serialNumber;
+  });
+
   it('renews at the next check when fewer than 30 days remain, with the same account', async () => {
     const accountKey = fs.readFileSync(path.join(dataDir, 'lego', 'account.key'), 'utf8');
     await stack.stop();
@@ -312,5 +320,27 @@ describe("https: Let's Encrypt against Debian's pebble (HTTP-01 on the stack's H
     assert.equal(fs.readFileSync(path.join(dataDir, 'lego', 'account.key'), 'utf8'), accountKey);
     const cert = await served(stack.ports.https, { servername: 'a.example.test', ca: root });
     assert.equal(cert.altNames, 'DNS:a.example.test, DNS:b.example.test');
+  });
+});
+
+describe('https: without the automatic self-signed certificate', function () {
+  this.timeout(30_000);
+  let stack: StackHandle;
+
+  before(async () => {
+    stack = await startStack({ env: { AUTO_SELF_SIGNED_CERTIFICATE: 'off' } });
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  it('fails handshakes until mgmt/auto-self-signed-certificate makes one, then serves it at once', async () => {
+    const bearer = await initAdmin(stack);
+    await assert.rejects(served(stack.ports.https));
+    assert.ok(!fs.existsSync(path.join(stack.dataDir, 'config', 'nginx.crt')));
+    const res = await stack.api('/terraform/v1/mgmt/auto-self-signed-certificate', {}, { bearer });
+    assert.equal(res.status, 200);
+    assert.equal((await served(stack.ports.https)).subject, 'srs.stack.local');
+    assert.equal(((await stack.api('/terraform/v1/mgmt/cert/query', {}, { bearer })).json.data as { provider: string }).provider, 'ssl');
   });
 });
