@@ -117,6 +117,14 @@ function normaliseHost(host: string): string {
   return url.origin;
 }
 
+function hostnameOf(origin: string): string {
+  try {
+    return new URL(origin).hostname;
+  } catch {
+    return ''; // a Host header no URL parser accepts: only the loopback rule applies
+  }
+}
+
 export class CallbackService {
   private cached: HookSettings = { target: '', opaque: '', all: false, host: '' };
   private readonly pending = new Set<Promise<void>>();
@@ -159,7 +167,7 @@ export class CallbackService {
       if (url.protocol !== 'http:' && url.protocol !== 'https:') {
         throw new ValidationError(`target must be an http:// or https:// URL, got "${target}"`);
       }
-      const problem = selfTargetProblem(url, { ports: this.ports, requestHost: new URL(requestOrigin).hostname });
+      const problem = selfTargetProblem(url, { ports: this.ports, requestHost: hostnameOf(requestOrigin) });
       if (problem) throw new ValidationError(problem);
     }
     const settings = { target, opaque: request.opaque, all: request.all, host: normaliseHost(request.host || requestOrigin) };
