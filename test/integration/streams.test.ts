@@ -321,4 +321,22 @@ describe('live streaming: publish with a secret, watch HLS from the stack', func
     const probe = await ffprobe(`${stack.url}/live/crash2.m3u8`);
     assert.equal(probe.streams.length, 2);
   });
+  it('leaves no ghost after a crash of the stack: the registry is reconciled at the next boot', async () => {
+    const p = start(`${rtmp('ghost1')}?secret=${secret}`);
+    await waitLive('ghost1', p);
+    const { dataDir, ports } = stack;
+    await stack.crash();
+    stack = await startStack({ dataDir, ports });
+    // The crashed run's engine was reaped, so its publisher is gone and so is the entry.
+    await waitFor(
+      async () => !(await find('ghost1')),
+      15_000,
+      () => `the ghost to be removed\n${stack.logs()}`,
+    );
+    assert.match(stack.logs(), /stream live\/ghost1 ended: no longer in the engine/, 'removed by reconciliation, not lost with Redis');
+    await Promise.race([p.exited, sleep(5000)]);
+    assert.equal(p.running(), false);
+    const again = start(`${rtmp('ghost2')}?secret=${secret}`);
+    await waitLive('ghost2', again);
+  });
 });

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { loopbackHost } from '../../server/app.js';
-import { HlsSessions, safeComponent } from '../../server/engine/hls/delivery.js';
+import { HlsSessions, PlaylistCache, safeComponent } from '../../server/engine/hls/delivery.js';
 import { finishedSince, parseMediaPlaylist, sessionVariantPlaylist, withEndList } from '../../server/engine/hls/playlist.js';
 import { parseNginxCallback, parseSrsCallback } from '../../server/engine/nginx-rtmp/callback.js';
 import { findRtmpModule, normalApp, quote, renderNginxRtmpConfig } from '../../server/engine/nginx-rtmp/config.js';
@@ -294,6 +297,18 @@ describe('engine: HLS playlists and segment events', () => {
     assert.equal(sessions.count('live/s', 35_000), 1, 'a session idle for 30 s is no viewer');
     sessions.sweep(35_000);
     assert.equal(sessions.size, 2);
+  });
+
+  it('reads a playlist once per short interval, whatever the number of players', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pl-cache-')), 's.m3u8');
+    const cache = new PlaylistCache(200);
+    assert.equal(await cache.read(file, 0), null, 'missing');
+    fs.writeFileSync(file, 'one');
+    assert.equal(await cache.read(file, 100), null, 'still the cached answer');
+    assert.equal(await cache.read(file, 300), 'one');
+    fs.writeFileSync(file, 'two');
+    assert.equal(await cache.read(file, 400), 'one');
+    assert.equal(await cache.read(file, 600), 'two');
   });
 
   it('accepts only plain file names as path components', () => {

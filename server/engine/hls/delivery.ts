@@ -19,6 +19,9 @@ const TS_MAX_AGE_SECONDS = 600;
 const SESSION_IDLE_MS = 30_000;
 const MAX_SESSIONS = 50_000;
 const SESSION_ID = /^[0-9a-z]{1,32}$/;
+/** Players of one stream poll the same playlist; the engine rewrites it every 2 s at most. */
+const PLAYLIST_CACHE_MS = 200;
+const PLAYLIST_CACHE_ENTRIES = 2000;
 
 export interface HlsDeliveryModes {
   readonly hlsLowLatency: boolean;
@@ -54,6 +57,22 @@ export class HlsSessions {
   }
 }
 
+/** Playlists read at most once per PLAYLIST_CACHE_MS whatever the number of players (null: missing). */
+export class PlaylistCache {
+  private readonly entries = new Map<string, { at: number; text: Promise<string | null> }>();
+
+  constructor(private readonly ttlMs = PLAYLIST_CACHE_MS) {}
+
+  read(file: string, now = Date.now()): Promise<string | null> {
+    const hit = this.entries.get(file);
+    if (hit && now - hit.at < this.ttlMs) return hit.text;
+    if (this.entries.size >= PLAYLIST_CACHE_ENTRIES) this.entries.clear();
+    const text = fs.promises.readFile(file, 'utf8').catch(() => null);
+    this.entries.set(file, { at: now, text });
+    return text;
+  }
+}
+
 /** A path component naming a file in an engine directory: no separators, no dot segments. */
 export function safeComponent(value: string): boolean {
   return value.length > 0 && value.length <= MAX_STREAM_NAME + 16 && value !== '.' && value !== '..' && !/[/\\\0]/.test(value);
@@ -61,6 +80,7 @@ export function safeComponent(value: string): boolean {
 
 export class HlsDelivery {
   readonly sessions = new HlsSessions();
+  private readonly playlists = new PlaylistCache();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -110,12 +130,8 @@ export class HlsDelivery {
   private async playlist(ctx: Koa.Context, app: string, stream: string): Promise<void> {
     const modes = this.modes();
     const output = modes.hlsLowLatency ? this.engine.hls.lowLatency : this.engine.hls.normal;
-    let text: string;
-    try {
-      text = await fs.promises.readFile(path.join(output.root, app, `${stream}.m3u8`), 'utf8');
-    } catch {
-      throw new NotFoundError(`stream ${app}/${stream} is not live`);
-    }
+    const text = await this.playlists.read(path.join(output.root, app, `${stream}.m3u8`));
+    if (text === null) throw new NotFoundError(`stream ${app}/${stream} is not live`);
     ctx.type = M3U8_TYPE;
     const live = this.isLive(app, stream);
     if (modes.noHlsCtx) {
