@@ -82,12 +82,13 @@ export async function sendFile(ctx: Koa.Context, file: string, opts: SendOptions
     ctx.status = 206;
     ctx.set('Content-Range', `bytes ${start}-${end}/${stat.size}`);
     ctx.length = end - start + 1;
-    ctx.body = ctx.method === 'HEAD' ? null : fs.createReadStream(file, { start, end });
+    // HEAD: no body at all (a null body would make Koa drop Content-Type and Content-Length).
+    if (ctx.method !== 'HEAD') ctx.body = fs.createReadStream(file, { start, end });
     return;
   }
   ctx.status = 200;
   ctx.length = stat.size;
-  ctx.body = ctx.method === 'HEAD' ? null : fs.createReadStream(file);
+  if (ctx.method !== 'HEAD') ctx.body = fs.createReadStream(file);
 }
 
 /** Serves `root` under a URL prefix (the route must capture the rest as `:path(.*)`). */

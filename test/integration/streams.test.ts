@@ -119,6 +119,9 @@ describe('live streaming: publish with a secret, watch HLS from the stack', func
     assert.equal(ts.headers.get('content-type'), 'video/mp2t');
     assert.equal(ts.headers.get('cache-control'), 'public, max-age=600');
     assert.equal((await ts.arrayBuffer()).byteLength > 1000, true);
+    const head = await fetch(`${stack.url}/live/${segment}`, { method: 'HEAD' });
+    assert.equal(head.headers.get('content-type'), 'video/mp2t');
+    assert.ok(Number(head.headers.get('content-length')) > 1000);
 
     // Normal mode: 10 s segments under their own URL prefix, from the same publish.
     const clientBefore = (await find('query1'))?.client_id;
