@@ -73,6 +73,51 @@ export class PlaylistCache {
   }
 }
 
+/**
+ * Recently served segments kept in memory: every player of a live stream fetches the same few
+ * files. A copy is used only while the file's size and mtime are unchanged, so a file still being
+ * written (or rewritten) is never served stale.
+ */
+export class SegmentCache {
+  private readonly entries = new Map<string, { size: number; mtimeMs: number; data: Buffer }>();
+  private bytes = 0;
+
+  constructor(
+    private readonly budgetBytes = 64 * 1024 * 1024,
+    private readonly maxEntryBytes = 16 * 1024 * 1024,
+  ) {}
+
+  async read(file: string, stat: { size: number; mtimeMs: number }): Promise<Buffer> {
+    const hit = this.entries.get(file);
+    if (hit) this.drop(file, hit.data.length);
+    if (hit && hit.size === stat.size && hit.mtimeMs === stat.mtimeMs) {
+      this.keep(file, hit);
+      return hit.data;
+    }
+    const data = await fs.promises.readFile(file);
+    if (data.length === stat.size && data.length <= this.maxEntryBytes) this.keep(file, { size: stat.size, mtimeMs: stat.mtimeMs, data });
+    return data;
+  }
+
+  get usedBytes(): number {
+    return this.bytes;
+  }
+
+  private keep(file: string, entry: { size: number; mtimeMs: number; data: Buffer }): void {
+    // Map order is insertion order: re-inserting marks the entry as most recently used.
+    this.entries.set(file, entry);
+    this.bytes += entry.data.length;
+    for (const [oldest, e] of this.entries) {
+      if (this.bytes <= this.budgetBytes) break;
+      this.drop(oldest, e.data.length);
+    }
+  }
+
+  private drop(file: string, length: number): void {
+    if (this.entries.delete(file)) this.bytes -= length;
+  }
+}
+
 /** A path component naming a file in an engine directory: no separators, no dot segments. */
 export function safeComponent(value: string): boolean {
   return value.length > 0 && value.length <= MAX_STREAM_NAME + 16 && value !== '.' && value !== '..' && !/[/\\\0]/.test(value);
@@ -81,6 +126,7 @@ export function safeComponent(value: string): boolean {
 export class HlsDelivery {
   readonly sessions = new HlsSessions();
   private readonly playlists = new PlaylistCache();
+  private readonly segments = new SegmentCache();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -119,7 +165,25 @@ export class HlsDelivery {
     if (isPlaylist) return this.playlist(ctx, app, file.slice(0, -'.m3u8'.length));
     const output = this.outputForSegment(sub);
     if (!output) throw new NotFoundError(`not found: ${ctx.path}`);
-    await sendFile(ctx, path.join(output.root, app, file), { maxAgeSeconds: TS_MAX_AGE_SECONDS, contentType: 'video/mp2t' });
+    await this.segment(ctx, path.join(output.root, app, file));
+  }
+
+  private async segment(ctx: Koa.Context, file: string): Promise<void> {
+    const opts = { maxAgeSeconds: TS_MAX_AGE_SECONDS, contentType: 'video/mp2t' };
+    if (ctx.method === 'HEAD' || ctx.get('range')) return sendFile(ctx, file, opts);
+    let stat: fs.Stats;
+    try {
+      stat = await fs.promises.stat(file);
+    } catch {
+      throw new NotFoundError(`not found: ${ctx.path}`);
+    }
+    if (!stat.isFile()) throw new NotFoundError(`not found: ${ctx.path}`);
+    const data = await this.segments.read(file, stat);
+    ctx.type = opts.contentType;
+    ctx.set('Accept-Ranges', 'bytes');
+    ctx.set('Last-Modified', stat.mtime.toUTCString());
+    ctx.set('Cache-Control', `public, max-age=${opts.maxAgeSeconds}`);
+    ctx.body = data;
   }
 
   private outputForSegment(sub: string | null): HlsOutput | null {
