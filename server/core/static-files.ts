@@ -50,6 +50,8 @@ export function safeJoin(root: string, requestPath: string): string | null {
 export interface SendOptions {
   maxAgeSeconds?: number;
   contentType?: string;
+  /** Whole-file GETs served from memory (live HLS segments: every player fetches the same few). */
+  memory?: { read(file: string, stat: fs.Stats): Promise<Buffer> };
 }
 
 /** Streams one file, with Range support; 404 when missing or not a regular file. */
@@ -88,7 +90,7 @@ export async function sendFile(ctx: Koa.Context, file: string, opts: SendOptions
   }
   ctx.status = 200;
   ctx.length = stat.size;
-  if (ctx.method !== 'HEAD') ctx.body = fs.createReadStream(file);
+  if (ctx.method !== 'HEAD') ctx.body = opts.memory ? await opts.memory.read(file, stat) : fs.createReadStream(file);
 }
 
 /** Serves `root` under a URL prefix (the route must capture the rest as `:path(.*)`). */

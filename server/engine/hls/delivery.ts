@@ -165,25 +165,11 @@ export class HlsDelivery {
     if (isPlaylist) return this.playlist(ctx, app, file.slice(0, -'.m3u8'.length));
     const output = this.outputForSegment(sub);
     if (!output) throw new NotFoundError(`not found: ${ctx.path}`);
-    await this.segment(ctx, path.join(output.root, app, file));
-  }
-
-  private async segment(ctx: Koa.Context, file: string): Promise<void> {
-    const opts = { maxAgeSeconds: TS_MAX_AGE_SECONDS, contentType: 'video/mp2t' };
-    if (ctx.method === 'HEAD' || ctx.get('range')) return sendFile(ctx, file, opts);
-    let stat: fs.Stats;
-    try {
-      stat = await fs.promises.stat(file);
-    } catch {
-      throw new NotFoundError(`not found: ${ctx.path}`);
-    }
-    if (!stat.isFile()) throw new NotFoundError(`not found: ${ctx.path}`);
-    const data = await this.segments.read(file, stat);
-    ctx.type = opts.contentType;
-    ctx.set('Accept-Ranges', 'bytes');
-    ctx.set('Last-Modified', stat.mtime.toUTCString());
-    ctx.set('Cache-Control', `public, max-age=${opts.maxAgeSeconds}`);
-    ctx.body = data;
+    await sendFile(ctx, path.join(output.root, app, file), {
+      maxAgeSeconds: TS_MAX_AGE_SECONDS,
+      contentType: 'video/mp2t',
+      memory: this.segments,
+    });
   }
 
   private outputForSegment(sub: string | null): HlsOutput | null {
