@@ -35,6 +35,16 @@ import { registerMetrics, registerSystemApi, registerSystemTabs } from './featur
 import { SystemService } from './features/system/service.js';
 import { SystemStore } from './features/system/store.js';
 import { PublishSecretStore } from './features/streams/publish-secret-store.js';
+import { HlsDelivery } from './engine/hls/delivery.js';
+import { HlsSegmentWatcher } from './engine/hls/segment-watcher.js';
+import { DEFAULT_VHOST } from './engine/media-engine.js';
+import { NginxRtmpEngine } from './engine/nginx-rtmp/engine.js';
+import { HlsSettings } from './features/streams/hls-settings-store.js';
+import { LiveRoomService } from './features/streams/live-room-service.js';
+import { LiveRoomStore } from './features/streams/live-room-store.js';
+import { registerStreamsApi, registerStreamsTabs } from './features/streams/routes.js';
+import { StreamsService } from './features/streams/service.js';
+import { StreamStore } from './features/streams/stream-store.js';
 
 const log = createLogger('app');
 
@@ -60,6 +70,10 @@ export class App {
   readonly callbacks: CallbackService;
   readonly events = new EventHub();
   readonly metrics = new Metrics();
+  readonly engine: NginxRtmpEngine;
+  readonly streams: StreamsService;
+  private readonly hlsWatcher: HlsSegmentWatcher;
+  private readonly hlsDelivery: HlsDelivery;
   readonly koa: Koa;
   readonly routes: RouteInfo[] = [];
   private httpServer: http.Server | null = null;
@@ -92,6 +106,32 @@ export class App {
     this.auth = new AuthService(config, authStore, new LoginThrottle());
     const publishSecrets = new PublishSecretStore(this.redis);
     this.system = new SystemService(config, version, this.redis, new SystemStore(this.redis), publishSecrets, this.supervisor);
+    // Media engine and live streams: the engine calls back into this process's HTTP port.
+    this.engine = new NginxRtmpEngine({
+      prefix: this.paths.engine,
+      nginxBinary: config.binaries.nginx,
+      rtmpModule: config.binaries.nginxRtmpModule,
+      rtmpPort: config.rtmpListen,
+      callbackOrigin: `http://${loopbackHost(config.listenHost)}:${config.mgmtListen}`,
+      supervisor: this.supervisor,
+    });
+    this.hlsWatcher = new HlsSegmentWatcher({
+      output: this.engine.hls.lowLatency,
+      apps: this.engine.apps,
+      vhost: DEFAULT_VHOST,
+      events: this.events,
+    });
+    this.streams = new StreamsService(this.engine, new StreamStore(this.redis), publishSecrets, this.events);
+    const hlsSettings = new HlsSettings(this.redis);
+    this.hlsDelivery = new HlsDelivery(
+      this.engine,
+      () => hlsSettings.current,
+      (app, stream) => this.streams.isLive(app, stream),
+    );
+    this.streams.addViewerSource('hls', (app, stream) => this.hlsDelivery.viewers(app, stream));
+    const rooms = new LiveRoomService(new LiveRoomStore(this.redis));
+    const streamsDeps = { streams: this.streams, hlsSettings, rooms, engine: this.engine };
+
     const httpsStore = new HttpsStore(this.redis);
     this.https = new HttpsService(
       httpsStore,
@@ -118,6 +158,9 @@ export class App {
       await this.system.onRedisReady();
       await this.https.onRedisReady();
       await this.letsencrypt.onRedisReady();
+      await hlsSettings.load();
+      await this.streams.onRedisReady();
+      await rooms.onRedisReady();
     });
 
     // HTTP: envelope and errors, API routes, console, static files, then the fallback.
@@ -143,6 +186,10 @@ export class App {
     registerHttpsTab(ui, this.https, this.letsencrypt, config.httpsListen);
     registerCallbackTab(ui, this.callbacks);
     registerConsolePages(router, ui, this.auth, this.system);
+    registerStreamsApi(api, streamsDeps);
+    registerStreamsTabs(ui, streamsDeps, config.display.rtmpPort);
+    // HLS at /{app}/{stream}.m3u8: after every specific route, before the fallback.
+    this.hlsDelivery.register(router);
 
     this.routes.push(registerMetrics(router, guard, this.metrics, this.supervisor));
 
@@ -183,6 +230,15 @@ export class App {
     await this.https.start(this.koa.callback());
     this.letsencrypt.start();
     log.info(`HTTPS listening on ${this.config.listenHost}:${this.config.httpsListen}`);
+    // The engine after the HTTP listener: its publish callback must find us.
+    try {
+      await this.engine.start();
+    } catch (err) {
+      log.error('the media engine cannot start: live streaming is unavailable', err);
+    }
+    await this.hlsWatcher.start();
+    this.streams.start();
+    this.hlsDelivery.start();
     return {
       http: { host: this.config.listenHost, port: this.config.mgmtListen },
       https: { host: this.config.listenHost, port: this.config.httpsListen },
@@ -193,6 +249,9 @@ export class App {
     await this.letsencrypt.stop();
     await this.callbacks.stop();
     await this.https.stop();
+    this.hlsDelivery.stop();
+    await this.streams.stop();
+    await this.hlsWatcher.stop();
     const server = this.httpServer;
     this.httpServer = null;
     if (server) {
@@ -204,4 +263,11 @@ export class App {
     await this.redis.stop();
     await this.supervisor.stop();
   }
+}
+
+/** How this host reaches our own listener: a wildcard bind is reached on loopback. */
+export function loopbackHost(listenHost: string): string {
+  if (!listenHost || listenHost === '0.0.0.0') return '127.0.0.1';
+  if (listenHost === '::') return '127.0.0.1'; // dual-stack bind
+  return listenHost.includes(':') ? `[${listenHost}]` : listenHost;
 }

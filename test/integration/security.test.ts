@@ -18,6 +18,7 @@ const ALLOWED_OPEN: Record<string, string> = {
   '/terraform/v1/mgmt/beian/query': 'site title and footer shown on the public login page',
   '/terraform/v1/mgmt/init': 'first-run setup; refuses once a password exists',
   '/terraform/v1/mgmt/login': 'login; throttled per client',
+  '/terraform/v1/hooks/srs/verify': "the media engine's publish callback; it only accepts calls carrying the engine's per-boot token",
   '/terraform/v1/mgmt/hooks/example': 'built-in callback test target (SRS Stack keeps it open); it only echoes success or failure',
 };
 
