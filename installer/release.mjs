@@ -26,9 +26,8 @@ export function productionPackagePaths(lock) {
     .map(([key]) => key);
 }
 
-/** Copies what a release holds into <into>/srs-stack and returns that folder. */
-export async function stageRelease(into) {
-  const stage = path.join(into, 'srs-stack');
+/** Copies what a release holds into the folder `stage` (emptied first). */
+export async function stageRelease(stage) {
   if (!(await fs.pathExists(path.join(ROOT, 'dist', 'server', 'main.js')))) throw new Error('run npm run build first');
   await fs.remove(stage);
   await fs.ensureDir(stage);
@@ -51,7 +50,6 @@ export async function stageRelease(into) {
       });
     }
   }
-  return stage;
 }
 
 async function sha256(file) {
@@ -65,7 +63,7 @@ async function sha256(file) {
 export async function buildRelease({ outDir = RELEASE_DIR, releaseBase = process.env.SRS_STACK_RELEASE_BASE || DEFAULT_RELEASE_BASE } = {}) {
   const { version } = await fs.readJson(path.join(ROOT, 'package.json'));
   const work = path.join(outDir, 'stage');
-  await stageRelease(work);
+  await stageRelease(path.join(work, 'srs-stack'));
   const tarball = path.join(outDir, TARBALL_NAME);
   // Sorted, root-owned entries with a fixed mtime: the same tree gives the same tarball.
   await $`tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=${'@0'} -C ${work} -czf ${tarball} srs-stack`;
