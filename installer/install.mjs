@@ -169,7 +169,8 @@ async function installPackages(packages) {
   }
   // policy-rc.d forbids package scripts from starting services while we install.
   const ownPolicy = !(await fs.pathExists(POLICY_RC));
-  if (ownPolicy) await fs.writeFile(POLICY_RC, '#!/bin/sh\n# SRS Stack installer: no service starts during install\nexit 101\n', { mode: 0o755 });
+  if (ownPolicy)
+    await fs.writeFile(POLICY_RC, '#!/bin/sh\n# SRS Stack installer: no service starts during install\nexit 101\n', { mode: 0o755 });
   const apt = $({ stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
   try {
     await apt`apt-get update -q`;

@@ -60,7 +60,10 @@ async function sha256(file) {
 }
 
 /** Builds the tarball, the stamped bootstrap and the checksums; returns their paths. */
-export async function buildRelease({ outDir = RELEASE_DIR, releaseBase = process.env.SRS_STACK_RELEASE_BASE || DEFAULT_RELEASE_BASE } = {}) {
+export async function buildRelease({
+  outDir = RELEASE_DIR,
+  releaseBase = process.env.SRS_STACK_RELEASE_BASE || DEFAULT_RELEASE_BASE,
+} = {}) {
   const { version } = await fs.readJson(path.join(ROOT, 'package.json'));
   const work = path.join(outDir, 'stage');
   await stageRelease(path.join(work, 'srs-stack'));
@@ -81,5 +84,7 @@ export async function buildRelease({ outDir = RELEASE_DIR, releaseBase = process
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const { tarball, installSh, version } = await buildRelease();
   const size = (await fs.stat(tarball)).size;
-  console.log(`SRS Stack ${version}: ${path.relative(ROOT, tarball)} (${(size / 1048576).toFixed(1)} MiB), ${path.relative(ROOT, installSh)}`);
+  console.log(
+    `SRS Stack ${version}: ${path.relative(ROOT, tarball)} (${(size / 1048576).toFixed(1)} MiB), ${path.relative(ROOT, installSh)}`,
+  );
 }

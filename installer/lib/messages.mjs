@@ -28,15 +28,20 @@ const MESSAGES = {
     zh: (detail) => `/data/config/.env 中有错误的配置，请先修改：${detail}`,
   },
   portTaken: {
-    en: (port, who) => `Port ${port}/tcp is already used by ${who}. Stop it, or give SRS Stack another port in /data/config/.env, then run the installer again.`,
-    zh: (port, who) => `端口 ${port}/tcp 已被 ${who} 占用。请停止它，或在 /data/config/.env 中为 SRS Stack 换一个端口，然后重新运行安装程序。`,
+    en: (port, who) =>
+      `Port ${port}/tcp is already used by ${who}. Stop it, or give SRS Stack another port in /data/config/.env, then run the installer again.`,
+    zh: (port, who) =>
+      `端口 ${port}/tcp 已被 ${who} 占用。请停止它，或在 /data/config/.env 中为 SRS Stack 换一个端口，然后重新运行安装程序。`,
   },
   notRelease: {
     en: (dir) => `${dir} is not a built release (dist/server/main.js missing). Run npm run release, or use the release tarball.`,
     zh: (dir) => `${dir} 不是构建好的发布包（缺少 dist/server/main.js）。请运行 npm run release，或使用发布的压缩包。`,
   },
   stepCheck: { en: () => 'Checking the system', zh: () => '检查系统' },
-  stepPackages: { en: () => 'Installing system packages (FFmpeg, nginx RTMP module, Redis)', zh: () => '安装系统软件包（FFmpeg、nginx RTMP 模块、Redis）' },
+  stepPackages: {
+    en: () => 'Installing system packages (FFmpeg, nginx RTMP module, Redis)',
+    zh: () => '安装系统软件包（FFmpeg、nginx RTMP 模块、Redis）',
+  },
   stepApp: { en: () => 'Installing SRS Stack to /usr/local/srs-stack', zh: () => '安装 SRS Stack 到 /usr/local/srs-stack' },
   stepData: { en: () => 'Preparing the data directory /data', zh: () => '准备数据目录 /data' },
   stepSysctl: { en: () => 'Setting UDP buffers for WebRTC and SRT (sysctl)', zh: () => '设置 WebRTC 和 SRT 的 UDP 缓冲区（sysctl）' },

@@ -35,7 +35,13 @@ describe('shell scripts of the packaging', () => {
 
   it('are found where expected (installer, plugin, image-builder, tests)', () => {
     const rel = scripts.map((s) => path.relative(ROOT, s.file));
-    for (const must of ['installer/setup.sh', 'installer/bootstrap.sh', 'installer/files/srs_stack.init', 'plugin/src/install.sh', 'image-builder/scripts/99-img-check.sh']) {
+    for (const must of [
+      'installer/setup.sh',
+      'installer/bootstrap.sh',
+      'installer/files/srs_stack.init',
+      'plugin/src/install.sh',
+      'image-builder/scripts/99-img-check.sh',
+    ]) {
       assert.ok(rel.includes(must), must);
     }
     assert.ok(rel.some((r) => r.endsWith('001_onboot')) && rel.some((r) => r.endsWith('99-srs-stack')));
@@ -51,7 +57,13 @@ describe('shell scripts of the packaging', () => {
   });
 
   it('the scripts a system or panel runs directly are executable', () => {
-    for (const rel of ['installer/setup.sh', 'plugin/src/install.sh', 'plugin/src/setup.sh', path.relative(ROOT, ONBOOT), path.relative(ROOT, MOTD)]) {
+    for (const rel of [
+      'installer/setup.sh',
+      'plugin/src/install.sh',
+      'plugin/src/setup.sh',
+      path.relative(ROOT, ONBOOT),
+      path.relative(ROOT, MOTD),
+    ]) {
       assert.ok(fs.statSync(path.join(ROOT, rel)).mode & 0o111, rel);
     }
   });
@@ -64,7 +76,8 @@ describe('image-builder scripts', () => {
 
   it('first boot removes exactly the root-login lock the bake added to sshd_config', () => {
     const sshd = path.join(dir, 'sshd_config');
-    const original = 'Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin prohibit-password\nSubsystem sftp /usr/lib/openssh/sftp-server\n';
+    const original =
+      'Include /etc/ssh/sshd_config.d/*.conf\nPermitRootLogin prohibit-password\nSubsystem sftp /usr/lib/openssh/sftp-server\n';
     fs.writeFileSync(sshd, original);
     const env = { ...process.env, SSHD_CONFIG: sshd, SRS_STACK_ONBOOT_STEPS: 'ssh' };
     assert.equal(sh('bash', [path.join(IMAGE_BUILDER, 'scripts', '03-force-ssh-logout.sh')], { env }).rc, 0);
@@ -138,7 +151,9 @@ describe('Packer templates (packer validate, offline)', function () {
       const text = fs.readFileSync(tpl(name), 'utf8');
       assert.doesNotMatch(text, /required_plugins|droplet_agent/);
     }
-    const builders = TEMPLATES.map((n) => (JSON.parse(fs.readFileSync(tpl(n), 'utf8')) as { builders: { type: string }[] }).builders[0]?.type);
+    const builders = TEMPLATES.map(
+      (n) => (JSON.parse(fs.readFileSync(tpl(n), 'utf8')) as { builders: { type: string }[] }).builders[0]?.type,
+    );
     assert.deepEqual(builders, ['digitalocean', 'tencentcloud-cvm']);
   });
 

@@ -72,13 +72,18 @@ describe('installer in a Debian rootfs under systemd-nspawn (heavy)', function (
         'StandardOutput=journal+console\nStandardError=journal+console\nTimeoutStartSec=infinity\n[Install]\nWantedBy=multi-user.target\n',
     );
     fs.mkdirSync(path.join(rootfs, 'etc', 'systemd', 'system', 'multi-user.target.wants'), { recursive: true });
-    fs.symlinkSync(unit.replace(rootfs, ''), path.join(rootfs, 'etc', 'systemd', 'system', 'multi-user.target.wants', 'srs-stack-test.service'));
+    fs.symlinkSync(
+      unit.replace(rootfs, ''),
+      path.join(rootfs, 'etc', 'systemd', 'system', 'multi-user.target.wants', 'srs-stack-test.service'),
+    );
 
     const log = await boot(rootfs);
     results = path.join(testDir, 'results');
     fs.mkdirSync(path.join(ROOT, '.tmp'), { recursive: true });
     fs.writeFileSync(path.join(ROOT, '.tmp', 'heavy-console.log'), log);
-    console.log(`      heavy run: ${Math.round((Date.now() - started) / 1000)} s in total, first install ${read('install1.seconds').trim()} s`);
+    console.log(
+      `      heavy run: ${Math.round((Date.now() - started) / 1000)} s in total, first install ${read('install1.seconds').trim()} s`,
+    );
     assert.ok(fs.existsSync(path.join(results, 'done')), `the run inside the container did not finish; console:\n${log.slice(-4000)}`);
   });
 

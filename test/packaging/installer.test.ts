@@ -43,7 +43,14 @@ describe('installer rules', () => {
   });
 
   it('reads the command line and names what is wrong', () => {
-    assert.deepEqual(rules.parseOptions([]), { command: 'install', language: 'en', cloud: 'BIN', start: true, frontNginx: false, help: false });
+    assert.deepEqual(rules.parseOptions([]), {
+      command: 'install',
+      language: 'en',
+      cloud: 'BIN',
+      start: true,
+      frontNginx: false,
+      help: false,
+    });
     assert.equal(rules.parseOptions([], { LANG: 'zh_CN.UTF-8' }).language, 'zh');
     const image = rules.parseOptions(['install', '--cloud', 'do', '--no-start', '--front-nginx', '--language=zh']);
     assert.deepEqual([image.cloud, image.start, image.frontNginx, image.language], ['DO', false, true, 'zh']);

@@ -147,7 +147,10 @@ describe('plugin zips (npm run pack:bt / pack:aapanel)', function () {
 
   it('install.sh keeps the exact PATH line the panel rewrites and refuses other actions', () => {
     const script = path.join(ROOT, 'plugin', 'src', 'install.sh');
-    assert.match(fs.readFileSync(script, 'utf8'), /^PATH=\/bin:\/sbin:\/usr\/bin:\/usr\/sbin:\/usr\/local\/bin:\/usr\/local\/sbin:~\/bin$/m);
+    assert.match(
+      fs.readFileSync(script, 'utf8'),
+      /^PATH=\/bin:\/sbin:\/usr\/bin:\/usr\/sbin:\/usr\/local\/bin:\/usr\/local\/sbin:~\/bin$/m,
+    );
     const res = sh('bash', [script, 'upgrade']);
     assert.equal(res.rc, 1);
     assert.match(res.out, /usage: bash install.sh install\|uninstall/);

@@ -119,7 +119,13 @@ describe('panel site rewrite (bt_tools.py) on the BT vhost fixture', function ()
       nginx = spawn('nginx', ['-p', prefix, '-c', main], { stdio: 'ignore' });
       base = `http://127.0.0.1:${listen}`;
       for (let i = 0; i < 50; i++) {
-        if (await fetch(`${base}/`).then(() => true, () => false)) break;
+        if (
+          await fetch(`${base}/`).then(
+            () => true,
+            () => false,
+          )
+        )
+          break;
         await new Promise((r) => setTimeout(r, 100));
       }
     });
@@ -150,7 +156,12 @@ describe('panel site rewrite (bt_tools.py) on the BT vhost fixture', function ()
     it('forwards Host, client address and WebSocket upgrade headers', async () => {
       await new Promise<void>((resolve, reject) => {
         const port = Number(new URL(base).port);
-        const req = http.request({ port, host: '127.0.0.1', path: '/ws', headers: { Host: 'test.example.com', Connection: 'Upgrade', Upgrade: 'websocket' } });
+        const req = http.request({
+          port,
+          host: '127.0.0.1',
+          path: '/ws',
+          headers: { Host: 'test.example.com', Connection: 'Upgrade', Upgrade: 'websocket' },
+        });
         req.on('response', (res) => res.resume().on('end', resolve));
         req.on('error', reject);
         req.end();
@@ -177,7 +188,9 @@ describe('front nginx of the cloud images (installer --front-nginx)', () => {
   it('nginx -t accepts the port-80 site and the 443 pass-through with the stack’s snippets', () => {
     const dir = tempDir('srs-stack-front-');
     try {
-      const site = fs.readFileSync(path.join(FILES, 'front-nginx.conf'), 'utf8').replaceAll('/usr/local/srs-stack/app/installer/files', FILES);
+      const site = fs
+        .readFileSync(path.join(FILES, 'front-nginx.conf'), 'utf8')
+        .replaceAll('/usr/local/srs-stack/app/installer/files', FILES);
       fs.writeFileSync(path.join(dir, 'site.conf'), site);
       const load = fs.existsSync(STREAM_MODULE) ? `load_module ${STREAM_MODULE};\n` : '';
       const stream = load ? `include ${path.join(FILES, 'front-nginx-stream.conf')};\n` : '';
