@@ -15,7 +15,7 @@ import {
   checkOs,
   editSysctl,
   ensureEnvKeys,
-  isOurService,
+  isOurs,
   listeningInodes,
   parseOptions,
   stockServicesToDisable,
@@ -139,13 +139,23 @@ async function portHolders(port) {
       if (inode && inodes.has(inode)) {
         const comm = (await fs.readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '?')).trim();
         const cgroup = await fs.readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '');
-        holders.push({ pid: Number(pid), comm, ours: isOurService(cgroup) });
+        holders.push({ pid: Number(pid), comm, ours: isOurs(cgroup, await ancestorCmdlines(pid)) });
         break;
       }
     }
   }
   // A listener we cannot attribute (another namespace) still occupies the port.
   return holders.length ? holders : [{ pid: 0, comm: 'another process', ours: false }];
+}
+
+async function ancestorCmdlines(pid) {
+  const cmdlines = [];
+  for (let current = pid; current && current !== '0' && cmdlines.length < 16; ) {
+    cmdlines.push(await fs.readFile(`/proc/${current}/cmdline`, 'utf8').catch(() => ''));
+    const stat = await fs.readFile(`/proc/${current}/stat`, 'utf8').catch(() => '');
+    current = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
+  }
+  return cmdlines;
 }
 
 async function dpkgInstalled(pkg) {
@@ -204,6 +214,8 @@ async function installApp() {
     const from = path.join(PACKAGE_ROOT, entry);
     if (await fs.pathExists(from)) await fs.copy(from, path.join(staging, entry), { dereference: true });
   }
+  // Panels import plugin files with mode 600; the installed program is world-readable as usual.
+  await $`chmod -R u=rwX,go=rX ${staging}`;
   if (await fs.pathExists(APP_DIR)) await fs.move(APP_DIR, `${APP_DIR}.old`, { overwrite: true });
   await fs.move(staging, APP_DIR);
   await fs.remove(`${APP_DIR}.old`);

@@ -129,9 +129,17 @@ export function listeningInodes(procNetTcpText, port) {
   return inodes;
 }
 
-/** A port holder is ours when its process runs in srs-stack.service (an upgrade restarts it). */
-export function isOurService(procCgroupText) {
-  return /\/srs-stack\.service(\/|$)/m.test(procCgroupText);
+export const STACK_MAIN = '/usr/local/srs-stack/app/dist/server/main.js';
+
+/**
+ * A port holder is ours (an upgrade restarts it) when it runs in srs-stack.service, or descends
+ * from the installed stack's Node process (its nginx holds the RTMP port) where cgroups do not say.
+ * @param {string} procCgroupText /proc/<pid>/cgroup of the holder
+ * @param {string[]} ancestorCmdlines /proc/<pid>/cmdline of the holder and its parents, NUL-separated
+ */
+export function isOurs(procCgroupText, ancestorCmdlines = []) {
+  if (/\/srs-stack\.service(\/|$)/m.test(procCgroupText)) return true;
+  return ancestorCmdlines.some((cmdline) => cmdline.split('\0').includes(STACK_MAIN));
 }
 
 /**

@@ -20,11 +20,15 @@ done
 
 LANGUAGE=zh
 CLOUD=BT
-# shellcheck source=/dev/null # written by plugin/pack.mjs: LANGUAGE=… and CLOUD=…
+REGISTRY=
+# shellcheck source=/dev/null # written by plugin/pack.mjs: LANGUAGE=… and CLOUD=…; REGISTRY=<npm
+# registry URL> may be added by hand where the default one for the language is slow.
 [ -f "$plugin_dir/config" ] && . "$plugin_dir/config"
+options=(install --language "$LANGUAGE" --cloud "$CLOUD")
+[ -z "$REGISTRY" ] || options+=(--registry "$REGISTRY")
 
 rm -f "$r0_file"
-bash "$plugin_dir/app/installer/setup.sh" install --language "$LANGUAGE" --cloud "$CLOUD" </dev/null
+bash "$plugin_dir/app/installer/setup.sh" "${options[@]}" </dev/null
 rc=$?
 if [ "$rc" -ne 0 ]; then
   {

@@ -12,7 +12,7 @@ interface Rules {
   editSysctl(text: string): string;
   ensureEnvKeys(text: string, pairs: Record<string, string>): string;
   listeningInodes(text: string, port: number): string[];
-  isOurService(cgroup: string): boolean;
+  isOurs(cgroup: string, ancestorCmdlines?: string[]): boolean;
   stockServicesToDisable(newlyInstalled: string[], panelHost: boolean): string[];
 }
 const loadRules = async () => (await import(pathToFileURL(path.join(ROOT, 'installer', 'lib', 'rules.mjs')).href)) as Rules;
@@ -90,9 +90,14 @@ describe('installer rules', () => {
     assert.deepEqual(rules.listeningInodes(table, 2022), ['4242'], 'established connections are not listeners');
     assert.deepEqual(rules.listeningInodes(table, 1935), ['4343']);
     assert.deepEqual(rules.listeningInodes(table, 80), []);
-    assert.equal(rules.isOurService('0::/system.slice/srs-stack.service\n'), true);
-    assert.equal(rules.isOurService('0::/system.slice/srs-stack-test.service\n'), false);
-    assert.equal(rules.isOurService('0::/user.slice/user-0.slice/session-1.scope\n'), false);
+    assert.equal(rules.isOurs('0::/system.slice/srs-stack.service\n'), true);
+    assert.equal(rules.isOurs('1:name=systemd:/system.slice/srs-stack.service\n'), true, 'cgroup v1');
+    assert.equal(rules.isOurs('0::/system.slice/srs-stack-test.service\n'), false);
+    assert.equal(rules.isOurs('0::/user.slice/user-0.slice/session-1.scope\n'), false);
+    const main = '/usr/local/srs-stack/bin/node\0/usr/local/srs-stack/app/dist/server/main.js\0';
+    const engine = 'nginx: master process nginx -p /data/engine\0';
+    assert.equal(rules.isOurs('0::/\n', [engine, main, '/sbin/init\0']), true, 'the engine started by the installed stack');
+    assert.equal(rules.isOurs('0::/\n', [engine, '/usr/bin/node\0/tmp/other/main.js\0']), false);
   });
 
   it("disables the distribution's nginx only off panels, and its redis always, when this run installed them", () => {

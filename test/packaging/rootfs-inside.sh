@@ -6,6 +6,7 @@ set -u
 T=/root/srs-test
 R=$T/results
 mkdir -p "$R"
+touch "$R/started"
 export SRS_STACK_RELEASE_URL=file://$T/linux-srs_stack.tar.gz
 port=$(sed -n 's/^MGMT_LISTEN=//p' /data/config/.env)
 versions_url=http://127.0.0.1:$port/terraform/v1/mgmt/versions
