@@ -150,7 +150,7 @@ async function portHolders(port) {
 
 async function ancestorCmdlines(pid) {
   const cmdlines = [];
-  for (let current = pid; current && current !== '0' && cmdlines.length < 16; ) {
+  for (let current = pid; current && current !== '0' && cmdlines.length < 16;) {
     cmdlines.push(await fs.readFile(`/proc/${current}/cmdline`, 'utf8').catch(() => ''));
     const stat = await fs.readFile(`/proc/${current}/stat`, 'utf8').catch(() => '');
     current = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
@@ -280,18 +280,21 @@ async function installService(start) {
 async function waitUntilAnswering(port) {
   const url = `http://127.0.0.1:${port}/terraform/v1/mgmt/versions`;
   const started = Date.now();
+  let waited = false;
   while (Date.now() - started < READY_TIMEOUT_S * 1000) {
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
       const body = await res.json();
       if (body.code === 0) {
+        if (waited) process.stdout.write('\n');
         info(`${url} → ${body.data?.version}`);
         return;
       }
     } catch {
       // Not listening yet.
     }
-    process.stdout.write('.');
+    process.stdout.write(waited ? '.' : '    .');
+    waited = true;
     await sleep(1000);
   }
   throw new Error(t('notAnswering', READY_TIMEOUT_S));
@@ -313,8 +316,16 @@ async function uninstall() {
     await $`systemctl daemon-reload`.nothrow();
     await $`systemctl reset-failed srs-stack.service`.nothrow().quiet();
   }
-  for (const file of [INIT_SCRIPT, CLI_LINK, '/etc/nginx/sites-enabled/srs-stack', '/etc/nginx/modules-enabled/99-srs-stack-stream.conf']) {
-    await fs.remove(file);
+  for (const file of [INIT_SCRIPT, CLI_LINK]) await fs.remove(file);
+  const frontFiles = [
+    '/etc/nginx/sites-enabled/srs-stack',
+    '/etc/nginx/sites-available/srs-stack',
+    '/etc/nginx/modules-enabled/99-srs-stack-stream.conf',
+  ];
+  if (await fs.pathExists(frontFiles[0])) {
+    // The front nginx of a cloud image would otherwise include files removed below.
+    for (const file of frontFiles) await fs.remove(file);
+    await $`systemctl reload nginx`.nothrow().quiet();
   }
   await fs.remove(SRS_HOME);
   console.log(`\n${t('uninstalled')}`);

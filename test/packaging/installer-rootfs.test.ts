@@ -49,7 +49,15 @@ function bootNspawn(rootfs: string): Promise<string> {
   const wants = path.join(rootfs, 'etc/systemd/system/multi-user.target.wants');
   fs.mkdirSync(wants, { recursive: true });
   fs.symlinkSync('/etc/systemd/system/srs-stack-test.service', path.join(wants, 'srs-stack-test.service'));
-  return capture('systemd-nspawn', ['--register=no', '--keep-unit', '-q', '-b', '-D', rootfs, `--bind=${APT_CACHE}:/var/cache/apt/archives`]);
+  return capture('systemd-nspawn', [
+    '--register=no',
+    '--keep-unit',
+    '-q',
+    '-b',
+    '-D',
+    rootfs,
+    `--bind=${APT_CACHE}:/var/cache/apt/archives`,
+  ]);
 }
 
 /** No systemd: the scenario script runs in a chroot (own mount and pid namespaces), systemctl stubbed. */
@@ -117,7 +125,9 @@ describe('heavy: installer in a Debian rootfs', function () {
     fs.mkdirSync(path.join(APT_CACHE, 'partial'), { recursive: true });
     artifacts = tempDir('srs-stack-heavy-');
     await buildReleaseInto(artifacts);
-    const pack = (await import(pathToFileURL(path.join(ROOT, 'plugin', 'pack.mjs')).href)) as { packPlugin(v: string, out: string): Promise<string> };
+    const pack = (await import(pathToFileURL(path.join(ROOT, 'plugin', 'pack.mjs')).href)) as {
+      packPlugin(v: string, out: string): Promise<string>;
+    };
     await pack.packPlugin('bt', artifacts);
   });
   after(() => {
@@ -141,7 +151,9 @@ describe('heavy: installer in a Debian rootfs', function () {
       });
       rootfsDirs.push(outcome.rootfs);
       r = resultsReader(outcome.results);
-      console.log(`      ${outcome.mode}: ${Math.round((Date.now() - started) / 1000)} s in total, first install ${r.read('install1.seconds').trim()} s`);
+      console.log(
+        `      ${outcome.mode}: ${Math.round((Date.now() - started) / 1000)} s in total, first install ${r.read('install1.seconds').trim()} s`,
+      );
     });
 
     it('installs through the curl|bash bootstrap and the service answers mgmt/versions', () => {
@@ -204,7 +216,8 @@ describe('heavy: installer in a Debian rootfs', function () {
 
   describe('BT panel: plugin zip imported, installed from the page, removed', () => {
     let r: ReturnType<typeof resultsReader>;
-    const PANEL_NGINX_INIT = '#!/bin/sh\n### BEGIN INIT INFO\n# Provides: nginx\n# Default-Start: 2 3 4 5\n# Default-Stop: 0 1 6\n### END INIT INFO\n# The panel own nginx control script\necho "panel nginx $1"\n';
+    const PANEL_NGINX_INIT =
+      '#!/bin/sh\n### BEGIN INIT INFO\n# Provides: nginx\n# Default-Start: 2 3 4 5\n# Default-Stop: 0 1 6\n### END INIT INFO\n# The panel own nginx control script\necho "panel nginx $1"\n';
 
     before(async function () {
       if (!HEAVY) return this.skip();
