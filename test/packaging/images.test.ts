@@ -52,7 +52,7 @@ describe('shell scripts of the packaging', () => {
       const syntax = sh(shell, ['-n', file]);
       assert.equal(syntax.rc, 0, `${file}: ${syntax.out}`);
     }
-    const lint = sh('shellcheck', ['--severity=style', ...scripts.map((s) => s.file)]);
+    const lint = sh('shellcheck', ['-x', '-P', 'SCRIPTDIR', '--severity=style', ...scripts.map((s) => s.file)]);
     assert.equal(lint.rc, 0, lint.out);
   });
 

@@ -87,6 +87,7 @@ async function runScenario(name: string, prepare: (rootfs: string, testDir: stri
     }
     const testDir = path.join(rootfs, 'root', 'srs-test');
     fs.mkdirSync(testDir, { recursive: true });
+    fs.copyFileSync(path.join(PACKAGING_DIR, 'rootfs-lib.sh'), path.join(testDir, 'rootfs-lib.sh'));
     await prepare(rootfs, testDir);
     const log = await (mode === 'nspawn' ? bootNspawn(rootfs) : runChroot(rootfs));
     fs.mkdirSync(path.join(ROOT, '.tmp'), { recursive: true });

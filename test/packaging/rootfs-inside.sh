@@ -3,22 +3,9 @@
 # stack through the curl|bash bootstrap, refuses a taken port, upgrades, uninstalls. It records
 # what it sees under /root/srs-test/results and decides nothing: the mocha test asserts.
 set -u
-T=/root/srs-test
-R=$T/results
-mkdir -p "$R"
-touch "$R/started"
+# shellcheck source=rootfs-lib.sh
+. /root/srs-test/rootfs-lib.sh
 export SRS_STACK_RELEASE_URL=file://$T/linux-srs_stack.tar.gz
-port=$(sed -n 's/^MGMT_LISTEN=//p' /data/config/.env)
-versions_url=http://127.0.0.1:$port/terraform/v1/mgmt/versions
-
-record() { # record <name> <command...>: output and exit code of one step
-  local name=$1
-  shift
-  echo "=== $name: $*"
-  "$@" >"$R/$name.out" 2>&1
-  echo $? >"$R/$name.rc"
-  tail -n 5 "$R/$name.out"
-}
 wait_answering() {
   for _ in $(seq 1 90); do
     curl -fsS "$versions_url" >/dev/null 2>&1 && return 0

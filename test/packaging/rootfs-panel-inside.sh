@@ -5,22 +5,9 @@
 # install.sh install, the page's installSrs (setup.sh), the service buttons, install.sh uninstall.
 # It records what it sees under /root/srs-test/results; the mocha test asserts.
 set -u
-T=/root/srs-test
-R=$T/results
+# shellcheck source=rootfs-lib.sh
+. /root/srs-test/rootfs-lib.sh
 P=/www/server/panel/plugin/srs_stack
-mkdir -p "$R"
-touch "$R/started"
-port=$(sed -n 's/^MGMT_LISTEN=//p' /data/config/.env)
-versions_url=http://127.0.0.1:$port/terraform/v1/mgmt/versions
-
-record() { # record <name> <command...>: output and exit code of one step
-  local name=$1
-  shift
-  echo "=== $name: $*"
-  "$@" >"$R/$name.out" 2>&1
-  echo $? >"$R/$name.rc"
-  tail -n 5 "$R/$name.out"
-}
 
 cd "$P" || exit 1
 # As the panel does: `cd plugin_dir && bash install.sh install`.
