@@ -16,6 +16,8 @@ import { RedisClient, type RedisTarget } from './core/redis.js';
 import { mountStatic } from './core/static-files.js';
 import { Supervisor } from './core/supervisor.js';
 import { Views } from './core/views.js';
+import { DEFAULT_RELAY_LIMITS, FlvGateway } from './engine/flv/flv-gateway.js';
+import { registerFlvRoutes } from './engine/flv/routes.js';
 import { LoginThrottle } from './features/auth/login-throttle.js';
 import { registerAuthApi, registerAuthPages } from './features/auth/routes.js';
 import { AuthService } from './features/auth/service.js';
@@ -46,6 +48,7 @@ export class App {
   readonly auth: AuthService;
   readonly system: SystemService;
   readonly events = new EventHub();
+  readonly flv: FlvGateway;
   readonly koa: Koa;
   readonly routes: RouteInfo[] = [];
   private httpServer: http.Server | null = null;
@@ -72,6 +75,11 @@ export class App {
       });
       target = { path: this.embeddedRedis.socket };
     }
+    this.flv = new FlvGateway(this.supervisor, {
+      ffmpeg: config.binaries.ffmpeg,
+      rtmpPort: config.rtmpListen,
+      limits: { ...DEFAULT_RELAY_LIMITS, clientQueueBytes: config.flvClientQueueBytes },
+    });
     this.redis = new RedisClient({ target, password: config.redis.password, database: config.redis.database });
 
     const authStore = new AuthStore(this.redis, this.paths.config);
@@ -103,6 +111,7 @@ export class App {
     registerSystemTabs(ui, this.system, this.auth);
     registerConsolePages(router, ui, this.auth, this.system);
 
+    registerFlvRoutes(router, this.flv);
     router.get('/', (ctx) => ctx.redirect('/mgmt'));
     this.routes.push(...api.table, ...ui.formRoutes);
 
@@ -124,6 +133,7 @@ export class App {
     await this.supervisor.start();
     if (this.embeddedRedis) this.supervisor.add(this.embeddedRedis.spec).start();
     this.redis.start();
+    await this.flv.start();
     // Listen at once: until Redis answers, the console shows "starting" and the API says so.
     const server = http.createServer(this.koa.callback());
     server.keepAliveTimeout = 65_000;
@@ -140,6 +150,8 @@ export class App {
   async stop(): Promise<void> {
     const server = this.httpServer;
     this.httpServer = null;
+    // Players hold their responses open: end them first so the HTTP server can close at once.
+    await this.flv.stop();
     if (server) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

@@ -20,6 +20,8 @@ export interface Config {
   readonly mgmtPassword: string;
   readonly locale: 'en' | 'zh';
   readonly limits: { readonly forward: number; readonly vlive: number; readonly camera: number };
+  /** Bytes an HTTP-FLV player may fall behind the live edge before it is dropped. */
+  readonly flvClientQueueBytes: number;
   readonly binaries: {
     readonly redisServer: string;
     readonly nginx: string;
@@ -63,6 +65,11 @@ export const CONFIG_KEYS = [
   { key: 'SRS_FORWARD_LIMIT', def: '10', doc: 'Forward slots, enforced by the server.' },
   { key: 'SRS_VLIVE_LIMIT', def: '10', doc: 'Virtual-live slots, enforced by the server.' },
   { key: 'SRS_CAMERA_LIMIT', def: '10', doc: 'IP-camera slots, enforced by the server.' },
+  {
+    key: 'HTTP_FLV_QUEUE_KB',
+    def: '4096',
+    doc: 'How far (KB) an HTTP-FLV player may fall behind the live stream before it is dropped (bounds memory per player).',
+  },
   { key: 'REDIS_SERVER_BIN', def: 'redis-server', doc: 'redis-server binary for the embedded Redis.' },
   { key: 'NGINX_BIN', def: 'nginx', doc: 'nginx binary (with libnginx-mod-rtmp) used as the media engine.' },
   { key: 'FFMPEG_BIN', def: 'ffmpeg', doc: 'FFmpeg binary for every task (FAQ "How to Replace FFmpeg").' },
@@ -129,6 +136,15 @@ function count(raw: RawConfig, key: ConfigKey, problems: string[], max: number):
   return n;
 }
 
+function flvQueueKb(raw: RawConfig, problems: string[]): number {
+  const kb = Number(raw.HTTP_FLV_QUEUE_KB);
+  if (!/^\d+$/.test(raw.HTTP_FLV_QUEUE_KB) || kb < 64 || kb > 1024 * 1024) {
+    problems.push(`HTTP_FLV_QUEUE_KB must be a whole number of KB from 64 to 1048576, got "${raw.HTTP_FLV_QUEUE_KB}"`);
+    return 0;
+  }
+  return kb;
+}
+
 /** Builds and validates the config; throws ConfigError listing every problem at once. */
 export function buildConfig(env: NodeJS.ProcessEnv, fileValues: Record<string, string> = {}): Config {
   const raw = resolveRaw(env, fileValues);
@@ -177,6 +193,7 @@ export function buildConfig(env: NodeJS.ProcessEnv, fileValues: Record<string, s
       vlive: count(raw, 'SRS_VLIVE_LIMIT', problems, 100),
       camera: count(raw, 'SRS_CAMERA_LIMIT', problems, 100),
     },
+    flvClientQueueBytes: flvQueueKb(raw, problems) * 1024,
     binaries: {
       redisServer: raw.REDIS_SERVER_BIN,
       nginx: raw.NGINX_BIN,
