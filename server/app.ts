@@ -77,7 +77,7 @@ export class App {
     }
     this.flv = new FlvGateway(this.supervisor, {
       ffmpeg: config.binaries.ffmpeg,
-      rtmpPort: config.rtmpListen,
+      playUrl: (app, stream) => `rtmp://127.0.0.1:${config.rtmpListen}/${app}/${stream}`,
       limits: { ...DEFAULT_RELAY_LIMITS, clientQueueBytes: config.flvClientQueueBytes },
     });
     this.redis = new RedisClient({ target, password: config.redis.password, database: config.redis.database });

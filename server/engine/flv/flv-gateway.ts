@@ -7,8 +7,8 @@ import { FlvRelay, type RelayLimits } from './flv-relay.js';
 
 export interface FlvGatewayOptions {
   readonly ffmpeg: string;
-  /** The engine's RTMP port on loopback. */
-  readonly rtmpPort: number;
+  /** Loopback RTMP URL the pull plays a live stream from. */
+  readonly playUrl: (app: string, stream: string) => string;
   readonly limits: RelayLimits;
   /**
    * The engine's answer to "is app/stream being published now?", so a missing stream is a quick
@@ -111,7 +111,7 @@ export class FlvGateway {
     const relay = new FlvRelay(
       app,
       stream,
-      { ffmpeg: this.opts.ffmpeg, rtmpUrl: `rtmp://127.0.0.1:${this.opts.rtmpPort}/${app}/${stream}` },
+      { ffmpeg: this.opts.ffmpeg, rtmpUrl: this.opts.playUrl(app, stream) },
       this.supervisor,
       this.opts.limits,
       (closed) => {
