@@ -28,6 +28,7 @@ import { registerSystemApi, registerSystemTabs } from './features/system/routes.
 import { SystemService } from './features/system/service.js';
 import { SystemStore } from './features/system/store.js';
 import { PublishSecretStore } from './features/streams/publish-secret-store.js';
+import { registerStreamingTab } from './features/streaming/routes.js';
 
 const log = createLogger('app');
 
@@ -110,6 +111,7 @@ export class App {
     registerAuthPages(router, ui, this.auth, this.system);
     registerSystemTabs(ui, this.system, this.auth);
     registerConsolePages(router, ui, this.auth, this.system);
+    registerStreamingTab(ui, router, config, publishSecrets, { srt: false, webrtc: false });
 
     registerFlvRoutes(router, this.flv);
     router.get('/', (ctx) => ctx.redirect('/mgmt'));
@@ -119,6 +121,10 @@ export class App {
     this.koa.use(commonHeaders(version));
     this.koa.use(errorHandler((ctx, status, message) => ui.renderError(ctx, status, message)));
     this.koa.use(mountStatic('/mgmt/public', path.join(viewsDir, 'public'), { maxAgeSeconds: 3600 }));
+    // The in-page players, straight from their npm packages (no CDN: consoles run on closed networks).
+    const npmDist = (pkg: string) => path.join(PROJECT_ROOT, 'node_modules', pkg, 'dist');
+    this.koa.use(mountStatic('/mgmt/vendor/hls', npmDist('hls.js'), { maxAgeSeconds: 86400 }));
+    this.koa.use(mountStatic('/mgmt/vendor/mpegts', npmDist('mpegts.js'), { maxAgeSeconds: 86400 }));
     this.koa.use(router.routes());
     this.koa.use(router.allowedMethods());
     this.koa.on('error', (err: Error & { code?: string }) => {
