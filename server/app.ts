@@ -113,11 +113,11 @@ export class App {
     registerAuthPages(router, ui, this.auth, this.system);
     registerSystemTabs(ui, this.system, this.auth);
     registerConsolePages(router, ui, this.auth, this.system);
-    registerStreamingTab(ui, router, config, publishSecrets, { srt: false, webrtc: false });
+    this.routes.push(...registerStreamingTab(ui, router, config, publishSecrets, { srt: false, webrtc: false }));
 
     this.routes.push(registerMetrics(router, guard, this.metrics, this.supervisor));
 
-    registerFlvRoutes(router, this.flv);
+    this.routes.push(...registerFlvRoutes(router, this.flv));
     router.get('/', (ctx) => ctx.redirect('/mgmt'));
     this.routes.push(...api.table, ...ui.formRoutes);
 

@@ -5,7 +5,7 @@ import type Router from 'koa-router';
 import QRCode from 'qrcode';
 import type { Config } from '../../config.js';
 import { UnauthorizedError, ValidationError } from '../../core/errors.js';
-import { isSecureRequest } from '../../core/http.js';
+import { isSecureRequest, type RouteInfo } from '../../core/http.js';
 import type { Console } from '../console/console.js';
 import type { PublishSecretStore } from '../streams/publish-secret-store.js';
 import { DEFAULT_STREAM, STREAM_TOKEN, isPageStreamName, splitHost, streamingUrls, type UrlInputs } from './urls.js';
@@ -21,7 +21,7 @@ export function registerStreamingTab(
   config: Config,
   publishSecrets: PublishSecretStore,
   capabilities: StreamingCapabilities,
-): void {
+): RouteInfo[] {
   const inputsFor = async (ctx: Koa.Context): Promise<Omit<UrlInputs, 'stream'>> => {
     const { hostname, port } = splitHost(ctx.host);
     return {
@@ -66,4 +66,8 @@ export function registerStreamingTab(
     ctx.set('Cache-Control', 'no-store'); // it holds the publish secret
     ctx.body = await QRCode.toString(rtmpPublishUrl, { type: 'svg', margin: 1, width: 200, color: { dark: '#661111', light: '#ffffff' } });
   });
+  return [
+    { path: '/tools/player.html', auth: 'public', method: 'GET' },
+    { path: '/mgmt/scenarios/live/qr.svg', auth: 'secured', method: 'GET' },
+  ];
 }
