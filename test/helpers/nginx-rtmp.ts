@@ -7,6 +7,7 @@ import { freePort, tempDir, waitFor } from './stack.js';
 
 export interface BareNginx {
   port: number;
+  pidFile: string;
   stop(): Promise<void>;
 }
 
@@ -41,6 +42,7 @@ rtmp { server { listen 127.0.0.1:${rtmpPort}; application live { live on; } } }
   );
   return {
     port: rtmpPort,
+    pidFile: path.join(prefix, 'nginx.pid'),
     async stop() {
       proc.kill('SIGQUIT');
       await exited;
