@@ -8,8 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { relayChildName } from '../server/engine/flv/flv-relay.js';
-import { publish, sampleFlv } from '../test/helpers/media.js';
-import { startBareNginxRtmp } from '../test/helpers/nginx-rtmp.js';
+import { publishFile, sampleFlv } from '../test/helpers/media.js';
 import { initAdmin, sleep, startStack, waitFor } from '../test/helpers/stack.js';
 import { cpuDuring, machine, median, printTable, rssMb } from './lib.js';
 import { flvPlayer, rtmpPlayer, type Player, type PlayerReport } from './player-swarm.js';
@@ -78,21 +77,25 @@ function keepUp(r: { wallMs: number; reports: PlayerReport[] }): string {
 async function main(): Promise<void> {
   process.stdout.write(`Machine: ${machine()}\n`);
   const sample = await sampleFlv({ videoKbps: 2400, gopSeconds: 2, width: 1280, height: 720, seconds: 20 });
-  const nginx = await startBareNginxRtmp();
-  const stack = await startStack({ env: { RTMP_LISTEN: String(nginx.port), HTTP_FLV_QUEUE_KB: '4096' } });
+  const stack = await startStack();
   const bearer = await initAdmin(stack);
-  const rtmpUrl = `rtmp://127.0.0.1:${nginx.port}/live/bench`;
+  const api = async (p: string) => (await stack.api(`/terraform/v1${p}`, {}, { bearer })).json.data;
+  const childPid = async (name: string): Promise<number> =>
+    ((await api('/mgmt/supervisor/query')) as { children: Array<{ name: string; pid: number | null }> }).children.find(
+      (c) => c.name === name,
+    )?.pid ?? 0;
+  await waitFor(
+    async () => (await childPid('nginx')) > 0,
+    15_000,
+    () => 'the engine',
+  );
+  const secret = ((await api('/hooks/srs/secret/query')) as { publish: string }).publish;
+  const rtmpUrl = `rtmp://127.0.0.1:${stack.ports.rtmp}/live/bench`;
   const flvUrl = `${stack.url}/live/bench.flv`;
-  const publisher = publish(rtmpUrl, sample);
-  const nginxPids = async () => childPids(Number(fs.readFileSync(nginx.pidFile, 'utf8')));
-  const pullPid = async (): Promise<number> => {
-    const res = await stack.api('/terraform/v1/mgmt/supervisor/query', {}, { bearer });
-    return (
-      (res.json.data as { children: Array<{ name: string; pid: number | null }> }).children.find(
-        (c) => c.name === relayChildName('live', 'bench'),
-      )?.pid ?? 0
-    );
-  };
+  const publisher = publishFile(`${rtmpUrl}?secret=${secret}`, sample);
+  // The engine's work happens in its worker; its master only supervises.
+  const nginxPids = async () => childPids(await childPid('nginx'));
+  const pullPid = () => childPid(relayChildName('live', 'bench'));
   const swarm = new Swarm();
   const rows: Array<[string, string]> = [];
   try {
@@ -187,7 +190,6 @@ async function main(): Promise<void> {
     swarm.kill();
     await publisher.stop();
     await stack.stop();
-    await nginx.stop();
   }
 }
 

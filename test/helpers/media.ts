@@ -1,9 +1,11 @@
-// Real media for tests and benches: a sample FLV encoded once per machine, an ffmpeg publisher that
-// loops it in real time (a copy, so it costs almost no CPU), ffprobe, and an HTTP-FLV reader that
-// parses what it receives.
+// Real media for tests and benches: ffmpeg publishes a generated test pattern with a tone (h264/aac,
+// 1 s GOP) or loops a sample FLV encoded once per machine (a copy: almost no CPU, any bitrate);
+// ffprobe reads what the stack serves; an HTTP-FLV reader parses what it receives.
+// Argument arrays only, never a shell.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -46,48 +48,107 @@ export async function sampleFlv(spec: Partial<SampleSpec> = {}): Promise<string>
 
 export interface Publisher {
   proc: ChildProcess;
-  output: () => string;
-  stop(): Promise<void>;
+  /** Resolves with the exit code when ffmpeg ends, however it ends. */
+  exited: Promise<number | null>;
+  stderr: () => string;
+  running: () => boolean;
+  stop: () => Promise<void>;
 }
 
-/** Publishes a file in a loop at real-time speed. */
-export function publish(url: string, file: string): Publisher {
-  const proc = spawn(
-    'ffmpeg',
-    ['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', file, '-c', 'copy', '-f', 'flv', url],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
+/** ffmpeg arguments for a generated h264/aac RTMP publish of `seconds` (0: until stopped). */
+export function testPublishArgs(url: string, seconds: number): string[] {
+  return [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-re',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=size=320x240:rate=25',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440:sample_rate=44100',
+    ...(seconds > 0 ? ['-t', String(seconds)] : []),
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-tune',
+    'zerolatency',
+    '-g',
+    '25',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-b:a',
+    '64k',
+    '-f',
+    'flv',
+    url,
+  ];
+}
+
+export function publish(url: string, seconds = 0): Publisher {
+  return spawnPublisher(testPublishArgs(url, seconds));
+}
+
+/** Publishes a file in a loop at real-time speed, without re-encoding. */
+export function publishFile(url: string, file: string): Publisher {
+  return spawnPublisher(['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', file, '-c', 'copy', '-f', 'flv', url]);
+}
+
+function spawnPublisher(args: string[]): Publisher {
+  const proc = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  proc.stderr?.on('data', (d) => (stderr += d));
+  let done = false;
+  const exited = new Promise<number | null>((resolve) =>
+    proc.once('exit', (code) => {
+      done = true;
+      resolve(code);
+    }),
   );
-  let output = '';
-  proc.stderr?.on('data', (d) => (output = (output + d).slice(-4000)));
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   return {
     proc,
-    output: () => output,
+    exited,
+    stderr: () => stderr,
+    running: () => !done,
     async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      if (!done) proc.kill('SIGKILL');
       await exited;
     },
   };
 }
 
-export interface ProbedStream {
-  codec_type: string;
-  codec_name: string;
-  width?: number;
-  height?: number;
+export interface Probe {
+  streams: Array<{ codec_type: string; codec_name: string; width?: number; height?: number }>;
+  format: { duration?: string; format_name?: string };
 }
 
-export async function ffprobeStreams(input: string, timeoutMs = 20_000): Promise<ProbedStream[]> {
+export async function ffprobe(url: string, timeoutMs = 20_000): Promise<Probe> {
   const { stdout } = await run(
     'ffprobe',
-    ['-v', 'error', '-show_entries', 'stream=codec_type,codec_name,width,height', '-of', 'json', input],
+    ['-v', 'error', '-show_entries', 'stream=codec_type,codec_name,width,height:format=duration,format_name', '-of', 'json', url],
     {
       timeout: timeoutMs,
     },
   );
-  return (JSON.parse(stdout) as { streams: ProbedStream[] }).streams;
+  return JSON.parse(stdout) as Probe;
+}
+
+/** Sends raw bytes to a TCP port and closes; resolves whatever the peer does. */
+export function sendRaw(port: number, bytes: Buffer, holdMs = 50): Promise<void> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1', () => {
+      socket.write(bytes);
+      setTimeout(() => socket.destroy(), holdMs);
+    });
+    socket.on('error', () => resolve());
+    socket.on('close', () => resolve());
+  });
 }
 
 /** An HTTP-FLV player that parses the tags it receives; it can pause like a stalled client. */

@@ -18,6 +18,7 @@ const ALLOWED_OPEN: Record<string, string> = {
   '/terraform/v1/mgmt/beian/query': 'site title and footer shown on the public login page',
   '/terraform/v1/mgmt/init': 'first-run setup; refuses once a password exists',
   '/terraform/v1/mgmt/login': 'login; throttled per client',
+  '/terraform/v1/hooks/srs/verify': "the media engine's callback; refused (403) without the engine's per-boot token",
   '/:app/:stream.flv': 'HTTP-FLV playback, public like every play URL of SRS Stack',
   '/tools/player.html': 'the standalone player page; it plays public play URLs',
 };

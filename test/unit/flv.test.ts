@@ -196,9 +196,10 @@ describe('HTTP-FLV pull and names', () => {
     assert.equal(ffmpegTimeMarker('Input #0, flv, from rtmp://...'), null);
   });
 
-  it('accepts ordinary app and stream names and refuses the rest with a 400', () => {
-    for (const ok of ['live', 'livestream', 'room-1_a.b', 'x'.repeat(200), 'a@b+c~d']) checkStreamName('stream', ok);
-    for (const bad of ['', '..', '.hidden', 'a/b', 'a b', 'x'.repeat(201), 'a?b', 'ç', '%2e']) {
+  it('accepts every name the engine accepts and refuses the rest with a 400', () => {
+    for (const ok of ['live', 'livestream', 'room-1_a.b', 'x'.repeat(1024), 'a@b+c~d', 'a b', 'ç', '.hidden'])
+      checkStreamName('stream', ok);
+    for (const bad of ['', '.', '..', 'a/b', 'a\\b', 'a\0b', 'x'.repeat(1025)]) {
       assert.throws(
         () => checkStreamName('stream', bad),
         (err: Error & { status?: number }) => err.status === 400 && /invalid stream name/.test(err.message),

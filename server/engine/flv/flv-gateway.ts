@@ -3,6 +3,8 @@
 import type Koa from 'koa';
 import { NotFoundError, UpstreamError, ValidationError } from '../../core/errors.js';
 import type { Supervisor } from '../../core/supervisor.js';
+import { safeComponent } from '../hls/delivery.js';
+import { MAX_STREAM_NAME } from '../nginx-rtmp/callback.js';
 import { FlvRelay, type RelayLimits } from './flv-relay.js';
 
 export interface FlvGatewayOptions {
@@ -24,13 +26,11 @@ export const DEFAULT_RELAY_LIMITS: RelayLimits = {
   stallTimeoutMs: 10_000,
 };
 
-/** App and stream names the gateway will pull: URL- and argv-safe, bounded. */
-const NAME = /^[A-Za-z0-9_~@+-][A-Za-z0-9_.~@+-]{0,199}$/;
-
+/** The engine's naming rule, so every stream that can be published can be played. */
 export function checkStreamName(what: 'app' | 'stream', name: string): void {
-  if (!NAME.test(name)) {
+  if (name.length > MAX_STREAM_NAME || !safeComponent(name)) {
     const shown = name.length > 40 ? `${name.slice(0, 40)}… (${name.length} chars)` : name;
-    throw new ValidationError(`invalid ${what} name "${shown}": use up to 200 letters, digits and _ . ~ @ + -`);
+    throw new ValidationError(`invalid ${what} name "${shown}": 1 to ${MAX_STREAM_NAME} characters, no / \\ or NUL`);
   }
 }
 
