@@ -33,6 +33,11 @@ export function flvPlayer(url: string): Player {
   const p: Player = { bytes: 0, lastTs: -1, tsAtMark: -1, firstKeyframeMs: -1, closed: false, status: 0, close: () => req.destroy() };
   const req = http.get(url, { agent: false }, (res) => {
     p.status = res.statusCode ?? 0;
+    if (p.status !== 200) {
+      res.resume();
+      p.closed = true;
+      return;
+    }
     res.on('data', (chunk: Buffer) => {
       p.bytes += chunk.length;
       for (const tag of parser.push(chunk)) {
