@@ -108,6 +108,16 @@ describe('HTTP-FLV gateway: one pull per stream, GOP cache, bounded fan-out', fu
       'exactly one pull for the stream',
     );
     assert.ok(running[0]?.pid, 'the pull runs');
+    assert.equal(running[0]?.status, 'ready', 'the supervisor sees the pull making progress (stall watchdog armed)');
+    await waitFor(
+      async () => {
+        const res = await stack.api('/terraform/v1/mgmt/streams/query', {}, { bearer });
+        const rows = (res.json.data as { streams: Array<{ stream: string; viewers: number }> | null }).streams ?? [];
+        return rows.find((r) => r.stream === stream)?.viewers === 20;
+      },
+      5000,
+      () => 'System › Streams to count the 20 FLV players (and not the pull)',
+    );
     for (const p of players) p.close();
     await waitFor(
       async () => (await pulls()).length === 0,
