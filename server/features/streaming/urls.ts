@@ -37,9 +37,14 @@ export interface StreamingUrls {
 const omittedRtmpPorts = new Set(['', '1935', '80', '443']);
 const omittedHttpPorts = new Set(['', '80', '443']);
 
+/** `rtmp://host[:port]/live/`: the OBS "Server" field. */
+export function rtmpServerUrl(hostname: string, rtmpPort: string): string {
+  return `rtmp://${hostname}${omittedRtmpPorts.has(rtmpPort) ? '' : `:${rtmpPort}`}/${STREAM_APP}/`;
+}
+
 export function streamingUrls(i: UrlInputs): StreamingUrls {
   const rtmpPort = i.rtmpPort || '1935';
-  const rtmpServer = `rtmp://${i.hostname}${omittedRtmpPorts.has(rtmpPort) ? '' : `:${rtmpPort}`}/${STREAM_APP}/`;
+  const rtmpServer = rtmpServerUrl(i.hostname, rtmpPort);
   const rtmpStreamKey = `${i.stream}?secret=${i.secret}`;
   const httpPort = i.httpPort || i.pagePort;
   const origin = `${i.secure ? 'https' : 'http'}://${i.hostname}${omittedHttpPorts.has(httpPort) ? '' : `:${httpPort}`}`;
