@@ -129,18 +129,15 @@ export class App {
       limits: { ...DEFAULT_RELAY_LIMITS, clientQueueBytes: config.flvClientQueueBytes },
     });
     this.streams.addViewerSource('flv', (app, stream) => this.flv.players(app, stream));
-    const streamsDeps = {
-      streams: this.streams,
-      hlsSettings,
-      rooms: new LiveRoomService(new LiveRoomStore(this.redis)),
-      engine: this.engine,
-    };
+    const rooms = new LiveRoomService(new LiveRoomStore(this.redis));
+    const streamsDeps = { streams: this.streams, hlsSettings, rooms, engine: this.engine };
 
     this.redis.onReady(async () => {
       await this.auth.onRedisReady();
       await this.system.onRedisReady();
       await hlsSettings.load();
       await this.streams.onRedisReady();
+      await rooms.onRedisReady();
     });
 
     // HTTP: envelope and errors, API routes, console, static files, then the fallback.
