@@ -40,7 +40,14 @@ export function flvPlayer(url: string): Player {
     }
     res.on('data', (chunk: Buffer) => {
       p.bytes += chunk.length;
-      for (const tag of parser.push(chunk)) {
+      let tags;
+      try {
+        tags = parser.push(chunk);
+      } catch {
+        p.close(); // corrupt FLV: this player failed, the report says so
+        return;
+      }
+      for (const tag of tags) {
         if (tag.kind === 'video' && !tag.sequenceHeader) {
           if (tag.keyframe && p.firstKeyframeMs < 0) p.firstKeyframeMs = Date.now() - started;
           p.lastTs = tag.timestamp;
