@@ -17,6 +17,8 @@ import { Metrics } from './core/metrics.js';
 import { mountStatic } from './core/static-files.js';
 import { Supervisor } from './core/supervisor.js';
 import { Views } from './core/views.js';
+import { DEFAULT_RELAY_LIMITS, FlvGateway } from './engine/flv/flv-gateway.js';
+import { registerFlvRoutes } from './engine/flv/routes.js';
 import { LoginThrottle } from './features/auth/login-throttle.js';
 import { registerAuthApi, registerAuthPages } from './features/auth/routes.js';
 import { AuthService } from './features/auth/service.js';
@@ -35,6 +37,7 @@ import { registerMetrics, registerSystemApi, registerSystemTabs } from './featur
 import { SystemService } from './features/system/service.js';
 import { SystemStore } from './features/system/store.js';
 import { PublishSecretStore } from './features/streams/publish-secret-store.js';
+import { registerStreamingTab } from './features/streaming/routes.js';
 import { HlsDelivery } from './engine/hls/delivery.js';
 import { HlsSegmentWatcher } from './engine/hls/segment-watcher.js';
 import { DEFAULT_VHOST } from './engine/media-engine.js';
@@ -69,6 +72,7 @@ export class App {
   readonly letsencrypt: LetsEncryptService;
   readonly callbacks: CallbackService;
   readonly events = new EventHub();
+  readonly flv: FlvGateway;
   readonly metrics = new Metrics();
   readonly engine: NginxRtmpEngine;
   readonly streams: StreamsService;
@@ -129,6 +133,14 @@ export class App {
       (app, stream) => this.streams.isLive(app, stream),
     );
     this.streams.addViewerSource('hls', (app, stream) => this.hlsDelivery.viewers(app, stream));
+    // nginx-rtmp has no HTTP-FLV: the stack pulls each watched stream once and fans it out.
+    this.flv = new FlvGateway(this.supervisor, {
+      ffmpeg: config.binaries.ffmpeg,
+      playUrl: (app, stream) => this.engine.localPlayUrl(app, stream),
+      isLive: (app, stream) => this.streams.isLive(app, stream),
+      limits: { ...DEFAULT_RELAY_LIMITS, clientQueueBytes: config.flvClientQueueBytes },
+    });
+    this.streams.addViewerSource('flv', (app, stream) => this.flv.players(app, stream));
     const rooms = new LiveRoomService(new LiveRoomStore(this.redis));
     const streamsDeps = { streams: this.streams, hlsSettings, rooms, engine: this.engine };
 
@@ -186,13 +198,15 @@ export class App {
     registerHttpsTab(ui, this.https, this.letsencrypt, config.httpsListen);
     registerCallbackTab(ui, this.callbacks);
     registerConsolePages(router, ui, this.auth, this.system);
+    this.routes.push(...registerStreamingTab(ui, router, config, publishSecrets, this.engine.capabilities));
     registerStreamsApi(api, streamsDeps);
     registerStreamsTabs(ui, streamsDeps, config.display.rtmpPort);
-    // HLS at /{app}/{stream}.m3u8: after every specific route, before the fallback.
-    this.hlsDelivery.register(router);
 
     this.routes.push(registerMetrics(router, guard, this.metrics, this.supervisor));
 
+    // HLS and FLV at /{app}/{stream}.m3u8|.flv: after every specific route, before the fallback.
+    this.hlsDelivery.register(router);
+    this.routes.push(...registerFlvRoutes(router, this.flv));
     router.get('/', (ctx) => ctx.redirect('/mgmt'));
     this.routes.push(...api.table, ...ui.formRoutes);
 
@@ -203,6 +217,10 @@ export class App {
     this.koa.use(mountStatic('/mgmt/public', path.join(viewsDir, 'public'), { maxAgeSeconds: 3600 }));
     // Let's Encrypt's HTTP-01 challenges (and anything else the user puts under <data>/.well-known).
     this.koa.use(mountStatic('/.well-known', this.paths.wellKnown));
+    // The in-page players, straight from their npm packages (no CDN: consoles run on closed networks).
+    const npmDist = (pkg: string) => path.join(PROJECT_ROOT, 'node_modules', pkg, 'dist');
+    this.koa.use(mountStatic('/mgmt/vendor/hls', npmDist('hls.js'), { maxAgeSeconds: 86400 }));
+    this.koa.use(mountStatic('/mgmt/vendor/mpegts', npmDist('mpegts.js'), { maxAgeSeconds: 86400 }));
     this.koa.use(router.routes());
     this.koa.use(router.allowedMethods());
     this.koa.on('error', (err: Error & { code?: string }) => {
@@ -217,6 +235,7 @@ export class App {
     await this.supervisor.start();
     if (this.embeddedRedis) this.supervisor.add(this.embeddedRedis.spec).start();
     this.redis.start();
+    await this.flv.start();
     // Listen at once: until Redis answers, the console shows "starting" and the API says so.
     const server = http.createServer(this.koa.callback());
     server.keepAliveTimeout = 65_000;
@@ -254,6 +273,8 @@ export class App {
     await this.hlsWatcher.stop();
     const server = this.httpServer;
     this.httpServer = null;
+    // Players hold their responses open: end them first so the HTTP server can close at once.
+    await this.flv.stop();
     if (server) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

@@ -20,6 +20,8 @@ export interface Config {
   readonly mgmtPassword: string;
   readonly locale: 'en' | 'zh';
   readonly limits: { readonly forward: number; readonly vlive: number; readonly camera: number };
+  /** Bytes an HTTP-FLV player may fall behind the live edge before it is dropped. */
+  readonly flvClientQueueBytes: number;
   readonly binaries: {
     readonly redisServer: string;
     readonly nginx: string;
@@ -54,7 +56,7 @@ export const CONFIG_KEYS = [
   { key: 'RTMP_LISTEN', def: '1935', doc: 'RTMP port of the media engine.' },
   { key: 'LISTEN_HOST', def: '0.0.0.0', doc: 'Address the HTTP and HTTPS listeners bind to.' },
   { key: 'HTTP_PORT', def: '', doc: 'Display only: the public HTTP port shown in play URLs (empty: the page port).' },
-  { key: 'RTMP_PORT', def: '1935', doc: 'Display only: the public RTMP port shown in publish URLs.' },
+  { key: 'RTMP_PORT', def: '', doc: 'Display only: the public RTMP port shown in publish URLs (empty: RTMP_LISTEN).' },
   { key: 'RTC_PORT', def: '8000', doc: 'Display only: the public WebRTC UDP port.' },
   { key: 'SRT_PORT', def: '10080', doc: 'Display only: the public SRT UDP port.' },
   {
@@ -71,6 +73,11 @@ export const CONFIG_KEYS = [
   { key: 'SRS_FORWARD_LIMIT', def: '10', doc: 'Forward slots, enforced by the server.' },
   { key: 'SRS_VLIVE_LIMIT', def: '10', doc: 'Virtual-live slots, enforced by the server.' },
   { key: 'SRS_CAMERA_LIMIT', def: '10', doc: 'IP-camera slots, enforced by the server.' },
+  {
+    key: 'HTTP_FLV_QUEUE_KB',
+    def: '4096',
+    doc: 'How far (KB) an HTTP-FLV player may fall behind the live stream before it is dropped (bounds memory per player).',
+  },
   { key: 'REDIS_SERVER_BIN', def: 'redis-server', doc: 'redis-server binary for the embedded Redis.' },
   { key: 'NGINX_BIN', def: 'nginx', doc: 'nginx binary (with libnginx-mod-rtmp) used as the media engine.' },
   {
@@ -162,6 +169,15 @@ function count(raw: RawConfig, key: ConfigKey, problems: string[], max: number):
   return n;
 }
 
+function flvQueueKb(raw: RawConfig, problems: string[]): number {
+  const kb = Number(raw.HTTP_FLV_QUEUE_KB);
+  if (!/^\d+$/.test(raw.HTTP_FLV_QUEUE_KB) || kb < 64 || kb > 1024 * 1024) {
+    problems.push(`HTTP_FLV_QUEUE_KB must be a whole number of KB from 64 to 1048576, got "${raw.HTTP_FLV_QUEUE_KB}"`);
+    return 0;
+  }
+  return kb;
+}
+
 /** Builds and validates the config; throws ConfigError listing every problem at once. */
 export function buildConfig(env: NodeJS.ProcessEnv, fileValues: Record<string, string> = {}): Config {
   const raw = resolveRaw(env, fileValues);
@@ -198,7 +214,8 @@ export function buildConfig(env: NodeJS.ProcessEnv, fileValues: Record<string, s
     listenHost: raw.LISTEN_HOST,
     display: {
       httpPort: displayPort(raw, 'HTTP_PORT', problems),
-      rtmpPort: displayPort(raw, 'RTMP_PORT', problems),
+      // A second instance on another RTMP port shows that port unless told the public one differs.
+      rtmpPort: displayPort(raw, 'RTMP_PORT', problems) || String(listeners.rtmpListen),
       rtcPort: displayPort(raw, 'RTC_PORT', problems),
       srtPort: displayPort(raw, 'SRT_PORT', problems),
     },
@@ -216,6 +233,7 @@ export function buildConfig(env: NodeJS.ProcessEnv, fileValues: Record<string, s
       vlive: count(raw, 'SRS_VLIVE_LIMIT', problems, 100),
       camera: count(raw, 'SRS_CAMERA_LIMIT', problems, 100),
     },
+    flvClientQueueBytes: flvQueueKb(raw, problems) * 1024,
     binaries: {
       redisServer: raw.REDIS_SERVER_BIN,
       nginx: raw.NGINX_BIN,

@@ -120,6 +120,8 @@ export interface RouteInfo {
   readonly path: string;
   readonly auth: 'public' | 'secured';
   readonly note?: string;
+  /** Routes that answer GET only (pages, media); the API and console forms take POST. */
+  readonly method?: 'GET';
 }
 
 export interface ApiRequest {

@@ -40,6 +40,11 @@ export interface ChildSpec {
   readonly firstProgressTimeoutMs?: number;
   /** Feature-level health check on every output line; return a reason to kill and restart. */
   readonly onLine?: (line: string) => string | null | void;
+  /**
+   * Takes each spawned process's stdout as raw bytes (media on a pipe) instead of reading it as
+   * lines; called once per spawn, so data of a previous process is never mixed with the next.
+   */
+  readonly stdout?: (stream: NodeJS.ReadableStream) => void;
   readonly onExit?: (exit: ExitInfo) => void;
   readonly onReady?: () => void;
 }
@@ -241,7 +246,8 @@ export class SupervisedChild {
     });
     if (proc.pid === undefined) return; // the 'error' handler takes over
     this.writePidFile(proc.pid);
-    this.pipeLines(proc.stdout);
+    if (spec.stdout && proc.stdout) spec.stdout(proc.stdout);
+    else this.pipeLines(proc.stdout);
     this.pipeLines(proc.stderr);
     proc.on('exit', (code, signal) => this.onExit(proc, code, signal));
     log.info(`${spec.name}: started pid ${proc.pid}: ${maskSecrets([spec.command, ...spec.args].join(' '))}`);

@@ -18,11 +18,13 @@ const ALLOWED_OPEN: Record<string, string> = {
   '/terraform/v1/mgmt/beian/query': 'site title and footer shown on the public login page',
   '/terraform/v1/mgmt/init': 'first-run setup; refuses once a password exists',
   '/terraform/v1/mgmt/login': 'login; throttled per client',
-  '/terraform/v1/hooks/srs/verify': "the media engine's publish callback; it only accepts calls carrying the engine's per-boot token",
+  '/terraform/v1/hooks/srs/verify': "the media engine's callback; refused (403) without the engine's per-boot token",
+  '/:app/:stream.flv': 'HTTP-FLV playback, public like every play URL of SRS Stack',
+  '/tools/player.html': 'the standalone player page; it plays public play URLs',
   '/terraform/v1/mgmt/hooks/example': 'built-in callback test target (SRS Stack keeps it open); it only echoes success or failure',
 };
 
-function routeTable(): Array<{ path: string; auth: string }> {
+function routeTable(): Array<{ path: string; auth: string; method?: string }> {
   const app = new App(buildConfig({ DATA_DIR: tempDir('routes-') }), '0.0.0');
   return app.routes;
 }
@@ -56,8 +58,8 @@ describe('security sweep', function () {
     assert.ok(secured.length >= 8, `only ${secured.length} secured routes found`);
     for (const route of secured) {
       const url = `${stack.url}${concrete(route.path)}`;
-      // Console forms and the API take POST; /metrics is GET only.
-      const method = route.path === '/metrics' ? 'GET' : 'POST';
+      // Console forms and the API take POST; pages and /metrics are GET only.
+      const method = route.method ?? 'POST';
       const body = method === 'GET' ? undefined : '{}';
       const attempts: Array<Record<string, string>> = [
         {},

@@ -12,6 +12,7 @@ import type { HlsSettings } from './hls-settings-store.js';
 import type { LiveRoomService } from './live-room-service.js';
 import type { LiveRoom } from './live-room-store.js';
 import type { StreamsService } from './service.js';
+import { rtmpServerUrl, splitHost } from '../streaming/urls.js';
 
 export interface StreamsDeps {
   readonly streams: StreamsService;
@@ -97,8 +98,7 @@ export function registerStreamsApi(api: ApiRoutes, { streams, hlsSettings, rooms
 
 /** The RTMP server users publish to, as this browser reaches the stack (reference §12.2 URL rules). */
 function rtmpServer(ctx: Koa.Context, displayPort: string): string {
-  const port = ['', '1935', '80', '443'].includes(displayPort) ? '' : `:${displayPort}`;
-  return `rtmp://${ctx.hostname || 'localhost'}${port}/live/`;
+  return rtmpServerUrl(splitHost(ctx.host).hostname, displayPort);
 }
 
 export function registerStreamsTabs(ui: Console, { streams, hlsSettings, rooms }: StreamsDeps, rtmpDisplayPort: string): void {

@@ -117,5 +117,5 @@ export function registerMetrics(router: Router, guard: AuthGuard, metrics: Metri
     ctx.type = 'text/plain; version=0.0.4; charset=utf-8';
     ctx.body = await metrics.render();
   });
-  return { path: '/metrics', auth: 'secured' };
+  return { path: '/metrics', auth: 'secured', method: 'GET' };
 }

@@ -1,0 +1,199 @@
+// HTTP-FLV fan-out (issue 3, Measure 1 and 3): 100 and 200 FLV players on one 2.5 Mbps stream,
+// CPU and RSS of the stack and its pull ffmpeg, whether every player keeps up — next to the
+// engine's own RTMP fan-out of the same stream to the same number of players, in the same run.
+// Then FLV time-to-first-frame: cold (first player starts the pull) and warm (GOP cache), next to a
+// bare RTMP player of the engine (no GOP cache: it waits for the next keyframe).
+import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { relayChildName } from '../server/engine/flv/flv-relay.js';
+import { publishFile, sampleFlv } from '../test/helpers/media.js';
+import { initAdmin, sleep, startStack, waitFor } from '../test/helpers/stack.js';
+import { cpuDuring, machine, median, printTable, rssMb } from './lib.js';
+import { flvPlayer, rtmpPlayer, type Player, type PlayerReport } from './player-swarm.js';
+
+const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 20);
+const COUNTS = (process.env.BENCH_PLAYERS ?? '100,200').split(',').map(Number);
+const KEEP_UP = 0.95;
+
+class Swarm {
+  private readonly proc: ChildProcess;
+  constructor() {
+    this.proc = fork(path.join(path.dirname(fileURLToPath(import.meta.url)), 'player-swarm.js'), { stdio: 'inherit' });
+  }
+  private ask<T>(msg: object): Promise<T> {
+    return new Promise((resolve) => {
+      this.proc.once('message', (m) => resolve(m as T));
+      this.proc.send(msg);
+    });
+  }
+  start(kind: 'flv' | 'rtmp', url: string, count: number) {
+    return this.ask({ cmd: 'start', kind, url, count });
+  }
+  mark() {
+    return this.ask({ cmd: 'mark' });
+  }
+  report() {
+    return this.ask<{ wallMs: number; reports: PlayerReport[] }>({ cmd: 'report' });
+  }
+  stopPlayers() {
+    return this.ask({ cmd: 'stop' });
+  }
+  kill() {
+    this.proc.kill();
+  }
+}
+
+function childPids(parent: number): number[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+async function firstKeyframe(make: () => Player): Promise<number> {
+  const p = make();
+  const t0 = Date.now();
+  while (p.firstKeyframeMs < 0 && Date.now() - t0 < 20_000) await sleep(5);
+  p.close();
+  return p.firstKeyframeMs;
+}
+
+function keepUp(r: { wallMs: number; reports: PlayerReport[] }): string {
+  const ok = r.reports.filter((p) => p.ok && p.mediaMs >= r.wallMs * KEEP_UP).length;
+  const worst = Math.min(...r.reports.map((p) => p.mediaMs)) / r.wallMs;
+  return `${ok}/${r.reports.length} (worst media/wall ${(worst * 100).toFixed(0)} %)`;
+}
+
+async function main(): Promise<void> {
+  process.stdout.write(`Machine: ${machine()}\n`);
+  const sample = await sampleFlv({ videoKbps: 2400, gopSeconds: 2, width: 1280, height: 720, seconds: 20 });
+  const stack = await startStack();
+  const bearer = await initAdmin(stack);
+  const api = async (p: string) => (await stack.api(`/terraform/v1${p}`, {}, { bearer })).json.data;
+  const childPid = async (name: string): Promise<number> =>
+    ((await api('/mgmt/supervisor/query')) as { children: Array<{ name: string; pid: number | null }> }).children.find(
+      (c) => c.name === name,
+    )?.pid ?? 0;
+  await waitFor(
+    async () => (await childPid('nginx')) > 0,
+    15_000,
+    () => 'the engine',
+  );
+  const secret = ((await api('/hooks/srs/secret/query')) as { publish: string }).publish;
+  const rtmpUrl = `rtmp://127.0.0.1:${stack.ports.rtmp}/live/bench`;
+  const flvUrl = `${stack.url}/live/bench.flv`;
+  const publisher = publishFile(`${rtmpUrl}?secret=${secret}`, sample);
+  // The engine's work happens in its worker; its master only supervises.
+  const nginxPids = async () => childPids(await childPid('nginx'));
+  const pullPid = () => childPid(relayChildName('live', 'bench'));
+  const swarm = new Swarm();
+  const rows: Array<[string, string]> = [];
+  try {
+    await waitFor(
+      async () => (await firstKeyframe(() => flvPlayer(flvUrl))) > 0,
+      30_000,
+      () => 'the stream to play',
+    );
+    await waitFor(
+      async () => (await pullPid()) === 0,
+      15_000,
+      () => 'the pull to stop',
+    );
+
+    const stackPid = stack.proc.pid as number;
+    const idle = await cpuDuring([stackPid], () => sleep(10_000));
+    const idleNginx = await cpuDuring(await nginxPids(), () => sleep(5_000));
+    rows.push(['stream', '1280x720 25 fps, H.264 2.4 Mbps + AAC 64 kbps, GOP 2 s (looped file, ffmpeg -re -c copy)']);
+    rows.push([
+      'baseline, publisher only',
+      `stack ${idle.cpuPercent.toFixed(1)} % CPU, ${rssMb(stackPid).toFixed(0)} MB RSS; nginx ${idleNginx.cpuPercent.toFixed(1)} % CPU`,
+    ]);
+
+    for (const n of COUNTS) {
+      await swarm.start('flv', flvUrl, n);
+      await sleep(6000);
+      const pull = await pullPid();
+      await swarm.mark();
+      const stackCpu = await cpuDuring([stackPid], async () => {
+        const pullCpu = await cpuDuring([pull], () => sleep(WINDOW_S * 1000));
+        rows.push([`FLV ${n}: pull ffmpeg`, `${pullCpu.cpuPercent.toFixed(1)} % CPU, ${rssMb(pull).toFixed(0)} MB RSS`]);
+      });
+      const flv = await swarm.report();
+      const stackRss = rssMb(stackPid);
+      rows.push([
+        `FLV ${n}: stack (node)`,
+        `${stackCpu.cpuPercent.toFixed(1)} % CPU (${((stackCpu.cpuPercent - idle.cpuPercent) / (n / 100)).toFixed(1)} % per 100 players over baseline), ${stackRss.toFixed(0)} MB RSS`,
+      ]);
+      rows.push([`FLV ${n}: players keeping up (≥${KEEP_UP * 100} % of real time)`, keepUp(flv)]);
+      await swarm.stopPlayers();
+      await waitFor(
+        async () => (await pullPid()) === 0,
+        15_000,
+        () => 'the pull to stop',
+      );
+
+      await swarm.start('rtmp', rtmpUrl, n);
+      await sleep(6000);
+      await swarm.mark();
+      const pids = await nginxPids();
+      const ngx = await cpuDuring(pids, () => sleep(WINDOW_S * 1000));
+      const rtmp = await swarm.report();
+      rows.push([
+        `RTMP ${n} (nginx-rtmp itself)`,
+        `${ngx.cpuPercent.toFixed(1)} % CPU (${((ngx.cpuPercent - idleNginx.cpuPercent) / (n / 100)).toFixed(1)} % per 100 players over baseline), ${pids
+          .map(rssMb)
+          .reduce((a, b) => a + b, 0)
+          .toFixed(0)} MB RSS`,
+      ]);
+      rows.push([`RTMP ${n}: players keeping up`, keepUp(rtmp)]);
+      await swarm.stopPlayers();
+      await sleep(2000);
+    }
+
+    const cold: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      cold.push(await firstKeyframe(() => flvPlayer(flvUrl)));
+      await waitFor(
+        async () => (await pullPid()) === 0,
+        15_000,
+        () => 'the pull to stop',
+      );
+    }
+    const keeper = flvPlayer(flvUrl);
+    await sleep(3000);
+    const warm: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      warm.push(await firstKeyframe(() => flvPlayer(flvUrl)));
+      await sleep(300 + Math.random() * 700);
+    }
+    keeper.close();
+    const rtmpFirst: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      rtmpFirst.push(await firstKeyframe(() => rtmpPlayer(rtmpUrl)));
+      await sleep(300 + Math.random() * 700);
+    }
+    rows.push(['FLV time to first keyframe, cold (first player starts the pull)', `median ${median(cold)} ms (${cold.join(', ')})`]);
+    rows.push(['FLV time to first keyframe, warm (GOP cache)', `median ${median(warm)} ms (${warm.join(', ')})`]);
+    rows.push(['RTMP from nginx-rtmp, time to first keyframe', `median ${median(rtmpFirst)} ms (${rtmpFirst.join(', ')})`]);
+    printTable('HTTP-FLV fan-out vs nginx-rtmp RTMP fan-out (bench/flv.bench.ts)', rows);
+  } finally {
+    swarm.kill();
+    await publisher.stop();
+    await stack.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,278 @@
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { buildConfig } from '../../server/config.js';
+import { checkStreamName } from '../../server/engine/flv/flv-gateway.js';
+import { ffmpegTimeMarker, flvPullArgs } from '../../server/engine/flv/flv-relay.js';
+import { FlvFormatError, FlvParser, describeTag, parseFlvHeader, type FlvTag } from '../../server/engine/flv/flv-tags.js';
+import { GopCache } from '../../server/engine/flv/gop-cache.js';
+import { STREAM_TOKEN, isPageStreamName, splitHost, streamingUrls } from '../../server/features/streaming/urls.js';
+
+function flvHeader(flags = 0x05, dataOffset = 9): Buffer {
+  const b = Buffer.alloc(dataOffset + 4);
+  b.write('FLV', 0, 'latin1');
+  b[3] = 1;
+  b[4] = flags;
+  b.writeUInt32BE(dataOffset, 5);
+  return b;
+}
+
+function tag(type: number, timestamp: number, data: Buffer): Buffer {
+  const b = Buffer.alloc(11 + data.length + 4);
+  b[0] = type;
+  b.writeUIntBE(data.length, 1, 3);
+  b.writeUIntBE(timestamp & 0xffffff, 4, 3);
+  b[7] = (timestamp >>> 24) & 0xff;
+  data.copy(b, 11);
+  b.writeUInt32BE(11 + data.length, 11 + data.length);
+  return b;
+}
+
+const avcConfig = (ts = 0) => tag(9, ts, Buffer.from([0x17, 0x00, 0, 0, 0, 1, 0x64, 0, 0x1f]));
+const avcKey = (ts: number, size = 20) => tag(9, ts, Buffer.concat([Buffer.from([0x17, 0x01, 0, 0, 0]), Buffer.alloc(size, 0xaa)]));
+const avcInter = (ts: number, size = 10) => tag(9, ts, Buffer.concat([Buffer.from([0x27, 0x01, 0, 0, 0]), Buffer.alloc(size, 0xbb)]));
+const aacConfig = () => tag(8, 0, Buffer.from([0xaf, 0x00, 0x12, 0x10]));
+const aacFrame = (ts: number) => tag(8, ts, Buffer.from([0xaf, 0x01, 1, 2, 3, 4]));
+const metadata = () => tag(18, 0, Buffer.from([0x02, 0x00, 0x0a, ...Buffer.from('onMetaData'), 0x08, 0, 0, 0, 0, 0, 0, 9]));
+
+const sample = () => [metadata(), avcConfig(), aacConfig(), avcKey(0), aacFrame(10), avcInter(40), aacFrame(33), avcKey(80), avcInter(120)];
+
+function parseAll(chunks: Buffer[]): { tags: FlvTag[]; parser: FlvParser } {
+  const parser = new FlvParser();
+  const tags = chunks.flatMap((c) => parser.push(c));
+  return { tags, parser };
+}
+
+describe('FLV tag parser', () => {
+  it('reads the header flags and insists on the signature', () => {
+    assert.deepEqual(parseFlvHeader(flvHeader(0x05)), { version: 1, hasAudio: true, hasVideo: true, dataOffset: 9 });
+    assert.deepEqual(parseFlvHeader(flvHeader(0x04)), { version: 1, hasAudio: true, hasVideo: false, dataOffset: 9 });
+    assert.throws(() => parseFlvHeader(Buffer.from('GIF89a....')), FlvFormatError);
+    assert.throws(() => new FlvParser().push(Buffer.from('HTTP/1.1 404 Not Found\r\n')), /signature/);
+  });
+
+  it('splits a stream into typed tags with timestamps, keyframes and sequence headers', () => {
+    const { tags, parser } = parseAll([flvHeader(), ...sample()]);
+    assert.equal(parser.header?.hasVideo, true);
+    assert.deepEqual(
+      tags.map((t) => [t.kind, t.timestamp, t.keyframe, t.sequenceHeader]),
+      [
+        ['script', 0, false, false],
+        ['video', 0, true, true],
+        ['audio', 0, false, true],
+        ['video', 0, true, false],
+        ['audio', 10, false, false],
+        ['video', 40, false, false],
+        ['audio', 33, false, false],
+        ['video', 80, true, false],
+        ['video', 120, false, false],
+      ],
+    );
+    // Each tag carries its own bytes, PreviousTagSize included, ready to forward.
+    assert.deepEqual(Buffer.concat(tags.map((t) => t.bytes)), Buffer.concat(sample()));
+  });
+
+  it('gives the same tags however the bytes are split', () => {
+    const whole = Buffer.concat([flvHeader(), ...sample()]);
+    const expected = parseAll([whole]).tags.map((t) => t.bytes.toString('hex'));
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.integer({ min: 1, max: whole.length - 1 }), { maxLength: 12 }), (cuts) => {
+        const points = [0, ...cuts.sort((a, b) => a - b), whole.length];
+        const chunks = points.slice(1).map((end, i) => whole.subarray(points[i], end));
+        assert.deepEqual(
+          parseAll(chunks).tags.map((t) => t.bytes.toString('hex')),
+          expected,
+        );
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('reads 32-bit timestamps through the extension byte', () => {
+    const { tags } = parseAll([flvHeader(), aacFrame(0x12345678)]);
+    assert.equal(tags[0]?.timestamp, 0x12345678);
+  });
+
+  it('skips extra header bytes and unknown tag types', () => {
+    const { tags } = parseAll([flvHeader(0x05, 13), tag(15, 0, Buffer.from([1, 2])), avcKey(0)]);
+    assert.deepEqual(
+      tags.map((t) => t.kind),
+      ['video'],
+    );
+  });
+
+  it('refuses corruption instead of forwarding it', () => {
+    const bad = avcKey(0);
+    bad.writeUInt32BE(7, bad.length - 4);
+    assert.throws(() => parseAll([flvHeader(), bad]), /PreviousTagSize/);
+    const huge = Buffer.alloc(11);
+    huge[0] = 9;
+    huge.writeUIntBE(0xffffff, 1, 3);
+    assert.throws(() => parseAll([flvHeader(), huge]), /corrupt/);
+  });
+
+  it('classifies HEVC, Enhanced RTMP and non-AAC audio', () => {
+    assert.deepEqual(describeTag(9, Buffer.from([0x1c, 0x00])), { kind: 'video', keyframe: true, sequenceHeader: true });
+    assert.deepEqual(describeTag(9, Buffer.from([0x2c, 0x01])), { kind: 'video', keyframe: false, sequenceHeader: false });
+    // Enhanced RTMP: isExHeader, frame type 1, packet type 0 (SequenceStart) / 1 (CodedFrames).
+    assert.deepEqual(describeTag(9, Buffer.from([0x90, 0x68, 0x76, 0x63, 0x31])), { kind: 'video', keyframe: true, sequenceHeader: true });
+    assert.deepEqual(describeTag(9, Buffer.from([0xa1, 0x68, 0x76, 0x63, 0x31])), {
+      kind: 'video',
+      keyframe: false,
+      sequenceHeader: false,
+    });
+    // A video info/command frame (type 5) is not somewhere to start decoding.
+    assert.equal(describeTag(9, Buffer.from([0x57, 0x00])).keyframe, false);
+    assert.deepEqual(describeTag(8, Buffer.from([0x2f, 0x00])), { kind: 'audio', keyframe: false, sequenceHeader: false });
+    assert.deepEqual(describeTag(18, Buffer.from([2])), { kind: 'script', keyframe: false, sequenceHeader: false });
+  });
+});
+
+describe('GOP cache', () => {
+  const feed = (cache: GopCache, buffers: Buffer[], header = flvHeader()) => {
+    const parser = new FlvParser();
+    parser.push(header);
+    if (parser.header) cache.setHeader(parser.header);
+    for (const b of buffers) for (const t of parser.push(b)) cache.add(t);
+    return parser;
+  };
+  const hex = (bufs: Buffer[] | null) => bufs?.map((b) => b.toString('hex'));
+
+  it('has nothing to offer before the first keyframe', () => {
+    const cache = new GopCache();
+    feed(cache, [metadata(), avcConfig(), aacConfig(), avcInter(0), aacFrame(5)]);
+    assert.equal(cache.startBurst(), null);
+    assert.equal(cache.bytes, 0);
+  });
+
+  it('starts a player with header, metadata, configs and the GOP from the last keyframe', () => {
+    const cache = new GopCache();
+    feed(cache, sample());
+    const header = flvHeader().subarray(0, 13);
+    assert.deepEqual(hex(cache.startBurst()), hex([header, metadata(), avcConfig(), aacConfig(), avcKey(80), avcInter(120)]));
+  });
+
+  it('forgets the GOP on a new decoder configuration until the next keyframe', () => {
+    const cache = new GopCache();
+    feed(cache, [...sample(), avcConfig(130), avcInter(140)]);
+    assert.equal(cache.startBurst(), null);
+    const cache2 = new GopCache();
+    feed(cache2, [...sample(), avcConfig(130), avcKey(160)]);
+    assert.equal(cache2.startBurst()?.at(-1)?.toString('hex'), avcKey(160).toString('hex'));
+  });
+
+  it('starts audio-only streams at once and caches no frames', () => {
+    const cache = new GopCache();
+    feed(cache, [metadata(), aacConfig(), aacFrame(0), aacFrame(23)], flvHeader(0x04));
+    assert.deepEqual(hex(cache.startBurst()), hex([flvHeader(0x04).subarray(0, 13), metadata(), aacConfig()]));
+  });
+
+  it('holds at most its byte budget when keyframes stop coming', () => {
+    const cache = new GopCache(1000);
+    feed(cache, [avcConfig(), avcKey(0, 100), ...Array.from({ length: 30 }, (_, i) => avcInter(40 * (i + 1), 50))]);
+    assert.ok(cache.bytes <= 1000, `held ${cache.bytes} bytes`);
+    assert.equal(cache.startBurst(), null, 'a truncated GOP is useless: wait for a keyframe');
+    feed(cache, [avcKey(2000, 100)]);
+    assert.ok(cache.startBurst());
+  });
+});
+
+describe('HTTP-FLV pull and names', () => {
+  it('pulls with argv (no shell), copies every stream and writes FLV to stdout', () => {
+    const url = 'rtmp://127.0.0.1:1935/live/a;rm -rf';
+    const args = flvPullArgs(url);
+    assert.equal(args[args.indexOf('-i') + 1], url);
+    assert.deepEqual(args.slice(args.indexOf('-c'), args.indexOf('-c') + 2), ['-c', 'copy']);
+    assert.equal(args[args.indexOf('-f') + 1], 'flv');
+    assert.equal(args.at(-1), 'pipe:1');
+    assert.ok(args.indexOf('-fpsprobesize') < args.indexOf('-i'), 'probe options are input options');
+  });
+
+  it('reads ffmpeg progress from the stats line', () => {
+    assert.equal(
+      ffmpegTimeMarker('frame=  250 fps= 25 q=-1.0 size=    3072kB time=00:00:10.00 bitrate=2516.6kbits/s speed=   1x'),
+      '00:00:10.00',
+    );
+    assert.equal(ffmpegTimeMarker('size=N/A time=-00:00:00.04 bitrate=N/A'), '-00:00:00.04');
+    assert.equal(ffmpegTimeMarker('Input #0, flv, from rtmp://...'), null);
+  });
+
+  it('accepts every name the engine accepts and refuses the rest with a 400', () => {
+    for (const ok of ['live', 'livestream', 'room-1_a.b', 'x'.repeat(1024), 'a@b+c~d', 'a b', 'ç', '.hidden'])
+      checkStreamName('stream', ok);
+    for (const bad of ['', '.', '..', 'a/b', 'a\\b', 'a\0b', 'x'.repeat(1025)]) {
+      assert.throws(
+        () => checkStreamName('stream', bad),
+        (err: Error & { status?: number }) => err.status === 400 && /invalid stream name/.test(err.message),
+      );
+    }
+  });
+
+  it('reads HTTP_FLV_QUEUE_KB and refuses nonsense', () => {
+    assert.equal(buildConfig({ DATA_DIR: '/data' }).flvClientQueueBytes, 4096 * 1024);
+    assert.equal(buildConfig({ DATA_DIR: '/data', HTTP_FLV_QUEUE_KB: '256' }).flvClientQueueBytes, 256 * 1024);
+    for (const bad of ['0', '10', 'lots', '-5'])
+      assert.throws(() => buildConfig({ DATA_DIR: '/data', HTTP_FLV_QUEUE_KB: bad }), /HTTP_FLV_QUEUE_KB/);
+  });
+});
+
+describe('Streaming page URL rules (SRS Stack URL generator)', () => {
+  const base = {
+    hostname: 'example.com',
+    secure: false,
+    pagePort: '',
+    rtmpPort: '1935',
+    httpPort: '',
+    secret: 's3cr3t',
+    stream: 'livestream',
+  };
+
+  it('builds the OBS server and key, the FFmpeg command, play URLs and player links', () => {
+    const u = streamingUrls(base);
+    assert.equal(u.rtmpServer, 'rtmp://example.com/live/');
+    assert.equal(u.rtmpStreamKey, 'livestream?secret=s3cr3t');
+    assert.equal(u.rtmpPublishUrl, 'rtmp://example.com/live/livestream?secret=s3cr3t');
+    assert.equal(
+      u.ffmpegCommand,
+      "ffmpeg -re -i ~/git/srs/trunk/doc/source.flv -c copy -f flv 'rtmp://example.com/live/livestream?secret=s3cr3t'",
+    );
+    assert.equal(u.flvUrl, 'http://example.com/live/livestream.flv');
+    assert.equal(u.m3u8Url, 'http://example.com/live/livestream.m3u8');
+    assert.equal(u.flvPlayer, '/tools/player.html?url=http://example.com/live/livestream.flv');
+    assert.deepEqual(u.firewall, { rtmp: 'TCP/1935', http: 'TCP/80' });
+  });
+
+  it('omits RTMP 1935/80/443 and HTTP 80/443, shows any other port', () => {
+    for (const p of ['', '1935', '80', '443']) assert.equal(streamingUrls({ ...base, rtmpPort: p }).rtmpServer, 'rtmp://example.com/live/');
+    assert.equal(streamingUrls({ ...base, rtmpPort: '19350' }).rtmpServer, 'rtmp://example.com:19350/live/');
+    assert.equal(streamingUrls({ ...base, pagePort: '2022' }).flvUrl, 'http://example.com:2022/live/livestream.flv');
+    assert.equal(streamingUrls({ ...base, pagePort: '443', secure: true }).m3u8Url, 'https://example.com/live/livestream.m3u8');
+    // HTTP_PORT (the port users reach behind NAT) wins over the page port.
+    const mapped = streamingUrls({ ...base, pagePort: '2022', httpPort: '8080' });
+    assert.equal(mapped.flvUrl, 'http://example.com:8080/live/livestream.flv');
+    assert.equal(mapped.firewall.http, 'TCP/8080');
+    assert.equal(streamingUrls({ ...base, httpPort: '80', pagePort: '2022' }).flvUrl, 'http://example.com/live/livestream.flv');
+  });
+
+  it('keeps the stream placeholder intact for the page script', () => {
+    const t = streamingUrls({ ...base, stream: STREAM_TOKEN });
+    for (const url of [t.rtmpStreamKey, t.rtmpPublishUrl, t.flvUrl, t.m3u8Url, t.flvPlayer, t.hlsPlayer, t.ffmpegCommand]) {
+      assert.ok(url.includes(STREAM_TOKEN), url);
+      assert.equal(url.split(STREAM_TOKEN).join('abcdef'), url.replace(STREAM_TOKEN, 'abcdef'));
+    }
+    assert.equal(t.flvUrl.split(STREAM_TOKEN).join('abcdef'), streamingUrls({ ...base, stream: 'abcdef' }).flvUrl);
+  });
+
+  it('takes host and port from the Host header, refusing junk', () => {
+    assert.deepEqual(splitHost('example.com:2022'), { hostname: 'example.com', port: '2022' });
+    assert.deepEqual(splitHost('10.0.0.1'), { hostname: '10.0.0.1', port: '' });
+    assert.deepEqual(splitHost('[::1]:2022'), { hostname: '[::1]', port: '2022' });
+    assert.deepEqual(splitHost('[2001:db8::1]'), { hostname: '[2001:db8::1]', port: '' });
+    for (const junk of ['evil"><script>', 'a b', 'host:99999999', ''])
+      assert.deepEqual(splitHost(junk), { hostname: 'localhost', port: '' });
+  });
+
+  it('accepts the stream names the page can produce', () => {
+    for (const ok of ['livestream', 'abcdef', 'Room_1-a']) assert.ok(isPageStreamName(ok));
+    for (const bad of ['', 'a/b', 'a?secret=x', 'x'.repeat(65), '<b>']) assert.ok(!isPageStreamName(bad));
+  });
+});

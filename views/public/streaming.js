@@ -1,0 +1,65 @@
+// Scenarios › Streaming: the stream name lives in the browser (localStorage SRS_STREAM_NAME, as in
+// SRS Stack); "Change stream" picks a new one and rewrites every URL on the page from the
+// server-rendered templates. Also drives the in-page player.
+(function () {
+  'use strict';
+  const root = document.getElementById('streaming');
+  if (!root) return;
+  const KEY = 'SRS_STREAM_NAME';
+  const TOKEN = '{stream}';
+  const valid = (name) => typeof name === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(name);
+
+  function saved() {
+    try {
+      const name = window.localStorage.getItem(KEY);
+      return valid(name) ? name : '';
+    } catch {
+      return '';
+    }
+  }
+
+  function render(name) {
+    const fill = (template) => template.split(TOKEN).join(name);
+    for (const el of root.querySelectorAll('[data-tpl]')) el.textContent = fill(el.dataset.tpl);
+    for (const el of root.querySelectorAll('[data-tpl-href]')) el.setAttribute('href', fill(el.dataset.tplHref));
+    const qr = document.getElementById('publish-qr');
+    const qrSrc = '/mgmt/scenarios/live/qr.svg?stream=' + encodeURIComponent(name);
+    if (qr && qr.getAttribute('src') !== qrSrc) qr.setAttribute('src', qrSrc);
+    root.dataset.stream = name;
+  }
+
+  function randomName() {
+    const bytes = new Uint8Array(6);
+    window.crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => String.fromCharCode(97 + (b % 26))).join('');
+  }
+
+  render(saved() || root.dataset.defaultStream);
+  for (const btn of root.querySelectorAll('.change-stream')) {
+    btn.addEventListener('click', () => {
+      const name = randomName();
+      try {
+        window.localStorage.setItem(KEY, name);
+      } catch {
+        /* private mode: the name lasts for this page only */
+      }
+      render(name);
+      window.alert(root.dataset.changedMessage);
+    });
+  }
+
+  const video = document.getElementById('live-player');
+  const setState = window.srsPlayer.badgeReporter(document.getElementById('player-state'), JSON.parse(root.dataset.playerLabels || '{}'));
+  let current = null;
+  for (const btn of root.querySelectorAll('[data-play]')) {
+    btn.addEventListener('click', () => {
+      if (current) current.stop();
+      const url = document.querySelector(btn.dataset.play).textContent.trim();
+      current = window.srsPlayer.play(video, url, setState);
+    });
+  }
+  document.getElementById('play-stop').addEventListener('click', () => {
+    if (current) current.stop();
+    current = null;
+  });
+})();
