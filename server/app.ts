@@ -26,6 +26,9 @@ import { registerSystemApi, registerSystemTabs } from './features/system/routes.
 import { SystemService } from './features/system/service.js';
 import { SystemStore } from './features/system/store.js';
 import { PublishSecretStore } from './features/streams/publish-secret-store.js';
+import { registerRecordApi, registerRecordTab } from './features/record/routes.js';
+import { RecordService } from './features/record/service.js';
+import { RecordStore } from './features/record/store.js';
 
 const log = createLogger('app');
 
@@ -45,6 +48,7 @@ export class App {
   readonly redis: RedisClient;
   readonly auth: AuthService;
   readonly system: SystemService;
+  readonly record: RecordService;
   readonly events = new EventHub();
   readonly koa: Koa;
   readonly routes: RouteInfo[] = [];
@@ -78,9 +82,11 @@ export class App {
     this.auth = new AuthService(config, authStore, new LoginThrottle());
     const publishSecrets = new PublishSecretStore(this.redis);
     this.system = new SystemService(config, version, this.redis, new SystemStore(this.redis), publishSecrets, this.supervisor);
+    this.record = new RecordService(config, this.paths, new RecordStore(this.redis), this.events);
     this.redis.onReady(async () => {
       await this.auth.onRedisReady();
       await this.system.onRedisReady();
+      await this.record.onRedisReady();
     });
 
     // HTTP: envelope and errors, API routes, console, static files, then the fallback.
@@ -99,8 +105,10 @@ export class App {
 
     registerAuthApi(api, this.auth, this.system);
     registerSystemApi(api, this.system);
+    registerRecordApi(api, this.record);
     registerAuthPages(router, ui, this.auth, this.system);
     registerSystemTabs(ui, this.system, this.auth);
+    registerRecordTab(ui, this.record);
     registerConsolePages(router, ui, this.auth, this.system);
 
     router.get('/', (ctx) => ctx.redirect('/mgmt'));
@@ -124,6 +132,7 @@ export class App {
     await this.supervisor.start();
     if (this.embeddedRedis) this.supervisor.add(this.embeddedRedis.spec).start();
     this.redis.start();
+    this.record.start();
     // Listen at once: until Redis answers, the console shows "starting" and the API says so.
     const server = http.createServer(this.koa.callback());
     server.keepAliveTimeout = 65_000;
@@ -146,6 +155,7 @@ export class App {
       setTimeout(() => server.closeAllConnections(), 2000).unref();
       await closed;
     }
+    await this.record.stop();
     await this.redis.stop();
     await this.supervisor.stop();
   }

@@ -51,6 +51,8 @@ export interface StartOptions {
   /** Wait for mgmt/check to pass (default true). */
   waitReady?: boolean;
   ports?: { http: number; https: number; rtmp: number };
+  /** Another entry script (e.g. the engine-event feeder) instead of dist/server/main.js, with IPC. */
+  entry?: string;
 }
 
 export async function startStack(opts: StartOptions = {}): Promise<StackHandle> {
@@ -66,7 +68,9 @@ export async function startStack(opts: StartOptions = {}): Promise<StackHandle> 
     NODE_ENV: 'test',
     ...opts.env,
   };
-  const proc = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = opts.entry
+    ? spawn(process.execPath, [opts.entry], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
+    : spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   proc.stdout?.on('data', (d) => (output += d));
   proc.stderr?.on('data', (d) => (output += d));
@@ -150,3 +154,6 @@ export function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+/** The event-feeder entry (test/helpers/event-feeder-main.ts) for stacks whose engine a test plays. */
+export const FEEDER_MAIN = path.join(ROOT, 'dist', 'test', 'helpers', 'event-feeder-main.js');
