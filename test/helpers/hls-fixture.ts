@@ -72,6 +72,15 @@ export function emitInStack<K extends keyof StackEvents>(stack: StackHandle, nam
   });
 }
 
+/** Collects the events a feeder stack raises for other features (record.begin, record.end…). */
+export function collectStackEvents(stack: StackHandle): Array<{ event: string; payload: Record<string, unknown> }> {
+  const seen: Array<{ event: string; payload: Record<string, unknown> }> = [];
+  stack.proc.on('message', (m: { event?: string; payload?: Record<string, unknown> }) => {
+    if (m?.event) seen.push({ event: m.event, payload: m.payload ?? {} });
+  });
+  return seen;
+}
+
 /** Plays the engine for one stream: segments appear in its HLS dir, then hls.segment is raised. */
 export class StreamFeeder {
   seq = 0;

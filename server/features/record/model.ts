@@ -184,6 +184,7 @@ export interface RecordSummary {
   size: number;
   status: RecordStatus;
   error?: string;
+  attempts?: number;
   next_retry?: string;
   mp4_size?: number;
   post_cp_file?: string;
@@ -204,6 +205,7 @@ export function summarize(a: Artifact): RecordSummary {
     status: a.status,
   };
   if (a.error) out.error = a.error;
+  if (a.attempts) out.attempts = a.attempts;
   if (a.next_retry) out.next_retry = a.next_retry;
   if (a.mp4_size) out.mp4_size = a.mp4_size;
   if (a.post_cp_file) out.post_cp_file = a.post_cp_file;
