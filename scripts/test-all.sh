@@ -15,5 +15,5 @@ npm run build
 say "Lint and format check"
 npm run lint
 say "Running the test suite"
-npx mocha
+npm run test:run
 say "All tests passed in $(( $(date +%s) - started )) s"

@@ -9,10 +9,11 @@ import type { Config } from './config.js';
 import { ensureDataDir, type DataPaths } from './core/data-dir.js';
 import { EventHub } from './core/events.js';
 import { embeddedRedisSpec } from './core/embedded-redis.js';
-import { ApiRoutes, commonHeaders, errorHandler, type RouteInfo } from './core/http.js';
+import { ApiRoutes, commonHeaders, errorHandler, type AuthGuard, type RouteInfo } from './core/http.js';
 import { loadDictionaries } from './core/i18n.js';
 import { createLogger } from './core/logger.js';
 import { RedisClient, type RedisTarget } from './core/redis.js';
+import { Metrics } from './core/metrics.js';
 import { mountStatic } from './core/static-files.js';
 import { Supervisor } from './core/supervisor.js';
 import { Views } from './core/views.js';
@@ -22,7 +23,7 @@ import { AuthService } from './features/auth/service.js';
 import { AuthStore } from './features/auth/store.js';
 import { Console } from './features/console/console.js';
 import { registerConsolePages } from './features/console/routes.js';
-import { registerSystemApi, registerSystemTabs } from './features/system/routes.js';
+import { registerMetrics, registerSystemApi, registerSystemTabs } from './features/system/routes.js';
 import { SystemService } from './features/system/service.js';
 import { SystemStore } from './features/system/store.js';
 import { PublishSecretStore } from './features/streams/publish-secret-store.js';
@@ -50,6 +51,7 @@ export class App {
   readonly system: SystemService;
   readonly record: RecordService;
   readonly events = new EventHub();
+  readonly metrics = new Metrics();
   readonly koa: Koa;
   readonly routes: RouteInfo[] = [];
   private httpServer: http.Server | null = null;
@@ -93,14 +95,14 @@ export class App {
     const viewsDir = path.join(PROJECT_ROOT, 'views');
     const views = new Views(viewsDir, loadDictionaries(viewsDir), config.nodeEnv === 'production');
     const router = new Router();
-    const api = new ApiRoutes(router, async (ctx, body) =>
+    const guard: AuthGuard = async (ctx, body) =>
       this.auth.authenticate({
         authorization: ctx.get('authorization') || undefined,
         bodyToken: typeof body.token === 'string' ? body.token : undefined,
         sessionToken: ctx.cookies.get('srs_session') || undefined,
         csrfToken: ctx.get('x-csrf-token') || undefined,
-      }),
-    );
+      });
+    const api = new ApiRoutes(router, guard);
     const ui = new Console(router, views, this.auth, this.system, config.locale);
 
     registerAuthApi(api, this.auth, this.system);
@@ -110,6 +112,8 @@ export class App {
     registerSystemTabs(ui, this.system, this.auth);
     registerRecordTab(ui, this.record);
     registerConsolePages(router, ui, this.auth, this.system);
+
+    this.routes.push(registerMetrics(router, guard, this.metrics, this.supervisor));
 
     router.get('/', (ctx) => ctx.redirect('/mgmt'));
     this.routes.push(...api.table, ...ui.formRoutes);
