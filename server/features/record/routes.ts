@@ -91,7 +91,7 @@ export function registerRecordTab(ui: Console, record: RecordService): void {
         uuid: f.uuid,
         status: f.status,
         stream: `${f.app}/${f.stream}`,
-        update: f.update,
+        update: f.update.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
         duration: f.duration.toFixed(1),
         sizeMB: (f.size / 1024 / 1024).toFixed(1),
         nn: f.nn,
