@@ -30,6 +30,16 @@ import { PublishSecretStore } from './features/streams/publish-secret-store.js';
 import { registerRecordApi, registerRecordTab } from './features/record/routes.js';
 import { RecordService } from './features/record/service.js';
 import { RecordStore } from './features/record/store.js';
+import { HlsDelivery } from './engine/hls/delivery.js';
+import { HlsSegmentWatcher } from './engine/hls/segment-watcher.js';
+import { DEFAULT_VHOST } from './engine/media-engine.js';
+import { NginxRtmpEngine } from './engine/nginx-rtmp/engine.js';
+import { HlsSettings } from './features/streams/hls-settings-store.js';
+import { LiveRoomService } from './features/streams/live-room-service.js';
+import { LiveRoomStore } from './features/streams/live-room-store.js';
+import { registerStreamsApi, registerStreamsTabs } from './features/streams/routes.js';
+import { StreamsService } from './features/streams/service.js';
+import { StreamStore } from './features/streams/stream-store.js';
 
 const log = createLogger('app');
 
@@ -52,6 +62,10 @@ export class App {
   readonly record: RecordService;
   readonly events = new EventHub();
   readonly metrics = new Metrics();
+  readonly engine: NginxRtmpEngine;
+  readonly streams: StreamsService;
+  private readonly hlsWatcher: HlsSegmentWatcher;
+  private readonly hlsDelivery: HlsDelivery;
   readonly koa: Koa;
   readonly routes: RouteInfo[] = [];
   private httpServer: http.Server | null = null;
@@ -84,10 +98,43 @@ export class App {
     this.auth = new AuthService(config, authStore, new LoginThrottle());
     const publishSecrets = new PublishSecretStore(this.redis);
     this.system = new SystemService(config, version, this.redis, new SystemStore(this.redis), publishSecrets, this.supervisor);
+    // Media engine and live streams: the engine calls back into this process's HTTP port.
+    this.engine = new NginxRtmpEngine({
+      prefix: this.paths.engine,
+      nginxBinary: config.binaries.nginx,
+      rtmpModule: config.binaries.nginxRtmpModule,
+      rtmpPort: config.rtmpListen,
+      callbackOrigin: `http://${loopbackHost(config.listenHost)}:${config.mgmtListen}`,
+      supervisor: this.supervisor,
+    });
+    this.hlsWatcher = new HlsSegmentWatcher({
+      output: this.engine.hls.lowLatency,
+      apps: this.engine.apps,
+      vhost: DEFAULT_VHOST,
+      events: this.events,
+    });
+    this.streams = new StreamsService(this.engine, new StreamStore(this.redis), publishSecrets, this.events);
+    const hlsSettings = new HlsSettings(this.redis);
+    this.hlsDelivery = new HlsDelivery(
+      this.engine,
+      () => hlsSettings.current,
+      (app, stream) => this.streams.isLive(app, stream),
+    );
+    this.streams.addViewerSource('hls', (app, stream) => this.hlsDelivery.viewers(app, stream));
+    const streamsDeps = {
+      streams: this.streams,
+      hlsSettings,
+      rooms: new LiveRoomService(new LiveRoomStore(this.redis)),
+      engine: this.engine,
+    };
+
     this.record = new RecordService(config, this.paths, new RecordStore(this.redis), this.events);
+
     this.redis.onReady(async () => {
       await this.auth.onRedisReady();
       await this.system.onRedisReady();
+      await hlsSettings.load();
+      await this.streams.onRedisReady();
       await this.record.onRedisReady();
     });
 
@@ -112,6 +159,10 @@ export class App {
     registerSystemTabs(ui, this.system, this.auth);
     registerRecordTab(ui, this.record);
     registerConsolePages(router, ui, this.auth, this.system);
+    registerStreamsApi(api, streamsDeps);
+    registerStreamsTabs(ui, streamsDeps, config.display.rtmpPort);
+    // HLS at /{app}/{stream}.m3u8: after every specific route, before the fallback.
+    this.hlsDelivery.register(router);
 
     this.routes.push(registerMetrics(router, guard, this.metrics, this.supervisor));
 
@@ -147,10 +198,22 @@ export class App {
       server.listen(this.config.mgmtListen, this.config.listenHost, () => resolve());
     });
     log.info(`HTTP listening on ${this.config.listenHost}:${this.config.mgmtListen}, data in ${this.config.dataDir}`);
+    // The engine after the HTTP listener: its publish callback must find us.
+    try {
+      await this.engine.start();
+    } catch (err) {
+      log.error('the media engine cannot start: live streaming is unavailable', err);
+    }
+    await this.hlsWatcher.start();
+    this.streams.start();
+    this.hlsDelivery.start();
     return { http: { host: this.config.listenHost, port: this.config.mgmtListen } };
   }
 
   async stop(): Promise<void> {
+    this.hlsDelivery.stop();
+    await this.streams.stop();
+    await this.hlsWatcher.stop();
     const server = this.httpServer;
     this.httpServer = null;
     if (server) {
@@ -163,4 +226,11 @@ export class App {
     await this.redis.stop();
     await this.supervisor.stop();
   }
+}
+
+/** How this host reaches our own listener: a wildcard bind is reached on loopback. */
+export function loopbackHost(listenHost: string): string {
+  if (!listenHost || listenHost === '0.0.0.0') return '127.0.0.1';
+  if (listenHost === '::') return '127.0.0.1'; // dual-stack bind
+  return listenHost.includes(':') ? `[${listenHost}]` : listenHost;
 }

@@ -18,6 +18,7 @@ const ALLOWED_OPEN: Record<string, string> = {
   '/terraform/v1/mgmt/beian/query': 'site title and footer shown on the public login page',
   '/terraform/v1/mgmt/init': 'first-run setup; refuses once a password exists',
   '/terraform/v1/mgmt/login': 'login; throttled per client',
+  '/terraform/v1/hooks/srs/verify': "the media engine's publish callback; refused without the engine's per-boot token",
   '/terraform/v1/hooks/record/hls/:uuid.m3u8': 'record preview for players (no Bearer); the record UUID is the capability',
   '/terraform/v1/hooks/record/hls/:uuid/index.m3u8': 'record preview for players (no Bearer); the record UUID is the capability',
   '/terraform/v1/hooks/record/hls/record/:uuid/:tsid.ts': 'record preview segments for players; UUIDs are the capability',
