@@ -1,11 +1,10 @@
 // Issue 4 figures.
 // 1. Time from record/end to the MP4 being done (record.end raised) for a 10-minute 2.5 Mbps
 //    recording, next to a plain `cp` of the same bytes in the same run (the ratio is what matters).
-// 2. CPU of the stack (node + its redis-server) while 10 streams record at once, next to the same
-//    stack idle. The media engine's part is played by the test feeder: real 2 s segments appear in
-//    an HLS directory and hls.segment events are raised in the stack over IPC, each stream at real
-//    pace. The engine's own CPU (nginx-rtmp writing HLS) is not part of this figure.
-import { execFileSync, spawnSync } from 'node:child_process';
+// 2. CPU of the stack (node + its redis-server) while 10 real RTMP streams record at once, next to
+//    the same 10 streams with recording off. The publishers send the pre-encoded fixture with
+//    `-c copy`, so they hardly compete for the 2 cores.
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -106,46 +105,69 @@ async function finishTime(segments: FixtureSegment[]): Promise<void> {
   }
 }
 
-function redisPid(stack: StackHandle): number {
-  return Number(fs.readFileSync(path.join(stack.dataDir, 'run', 'redis.pid'), 'utf8').split('\n')[0]);
+function childPids(pid: number): number[] {
+  try {
+    return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
 }
 
 async function cpuWhileRecording(segments: FixtureSegment[]): Promise<void> {
-  const stack = await startStack({ entry: FEEDER_MAIN, env: { SRS_RECORD_WAIT_SECONDS: '300' } });
+  // One source file of the fixture, published with -c copy: the publishers cost almost nothing.
+  const source = path.join(FIXTURE_DIR, 'all.ts');
+  if (!fs.existsSync(source)) fs.writeFileSync(source, Buffer.concat(segments.map((s) => fs.readFileSync(s.file))));
+  const stack = await startStack({ env: { SRS_RECORD_WAIT_SECONDS: '300' } });
+  const publishers: ChildProcess[] = [];
   try {
-    const record = await bearerApi(stack);
-    await record('apply', { all: true });
-    const pids = [stack.proc.pid as number, redisPid(stack)];
-    await sleep(3000); // settle after boot
-    const idle = await cpuDuring(pids, () => sleep(CPU_WINDOW_S * 1000));
-
-    const feeders = Array.from({ length: STREAMS }, (_, i) => new StreamFeeder(stack, tempDir('bench-hls-'), 'live', `s${i}`));
-    for (const f of feeders) await f.publish();
-    let stop = false;
-    let fed = 0;
-    // Each stream delivers one 2 s segment every 2 s; streams are spread over the period like real publishers.
-    const pace = async (feeder: StreamFeeder, i: number) => {
-      await sleep((2000 / STREAMS) * i);
-      for (let n = 0; !stop; n++) {
-        const started = Date.now();
-        await feeder.segment(segments[n % segments.length] as FixtureSegment);
-        fed += 1;
-        await sleep(Math.max(0, 2000 - (Date.now() - started)));
-      }
+    const bearer = await initAdmin(stack);
+    const call = async (name: string, body: unknown = {}) => (await stack.api(`/terraform/v1/${name}`, body, { bearer })).json.data;
+    const pidOf = async (name: string) => {
+      let pid = 0;
+      await waitFor(
+        async () => {
+          const { children } = (await call('mgmt/supervisor/query')) as { children: Array<{ name: string; pid: number; status: string }> };
+          pid = children.find((c) => c.name === name && c.status === 'ready')?.pid ?? 0;
+          return pid > 0;
+        },
+        20_000,
+        () => `${name} ready`,
+      );
+      return pid;
     };
-    const running = feeders.map(pace);
-    await sleep(4000); // every stream has begun its record
-    const busy = await cpuDuring(pids, () => sleep(CPU_WINDOW_S * 1000));
-    stop = true;
-    await Promise.all(running);
-    const files = (await record('files')) as Array<{ status: string }>;
-    printTable(`CPU of the stack (node + redis-server, % of one core) over ${CPU_WINDOW_S} s, same run`, [
-      ['idle, recording enabled, no stream', `${idle.cpuPercent.toFixed(2)} %`],
-      [`${STREAMS} streams recording at 2.5 Mbps (synthetic hls.segment events)`, `${busy.cpuPercent.toFixed(2)} %`],
-      ['per stream (busy − idle) / streams', `${((busy.cpuPercent - idle.cpuPercent) / STREAMS).toFixed(2)} %`],
-      ['segments recorded', `${fed} (${files.filter((f) => f.status === 'recording').length} records in progress)`],
-    ]);
+    const stackPids = [stack.proc.pid as number, await pidOf('redis')];
+    const nginxMaster = await pidOf('nginx');
+    const { publish: secret } = (await call('hooks/srs/secret/query')) as { publish: string };
+    for (let i = 0; i < STREAMS; i++) {
+      // prettier-ignore
+      publishers.push(spawn('ffmpeg', [
+        '-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', source, '-c', 'copy', '-f', 'flv',
+        `rtmp://127.0.0.1:${stack.ports.rtmp}/live/s${i}?secret=${secret}`,
+      ], { stdio: 'ignore' }));
+      await sleep(2000 / STREAMS); // spread like real publishers
+    }
+    await sleep(8000); // every stream has produced segments
+    const nginxPids = [nginxMaster, ...childPids(nginxMaster)];
+    const off = await cpuDuring([...stackPids, ...nginxPids], () => sleep(CPU_WINDOW_S * 1000));
+    const offStack = await cpuDuring(stackPids, () => sleep(CPU_WINDOW_S * 1000));
+    await call('hooks/record/apply', { all: true });
+    await sleep(5000); // every stream has begun its record
+    const before = ((await call('hooks/record/files')) as Array<{ nn: number }>).reduce((n, r) => n + r.nn, 0);
+    const on = await cpuDuring(stackPids, () => sleep(CPU_WINDOW_S * 1000));
+    const files = (await call('hooks/record/files')) as Array<{ status: string; nn: number }>;
+    const recorded = files.reduce((n, r) => n + r.nn, 0) - before;
+    printTable(
+      `CPU (% of one core) with ${STREAMS} real RTMP publishes at 2.5 Mbps (ffmpeg -c copy → nginx-rtmp), ${CPU_WINDOW_S} s windows, same run`,
+      [
+        ['stack (node + redis-server), recording off (HLS watcher and delivery only)', `${offStack.cpuPercent.toFixed(2)} %`],
+        [`stack (node + redis-server), recording ${STREAMS} streams`, `${on.cpuPercent.toFixed(2)} %`],
+        ['recording cost per stream (on − off) / streams', `${((on.cpuPercent - offStack.cpuPercent) / STREAMS).toFixed(2)} %`],
+        ['for scale: stack + nginx-rtmp engine, recording off', `${off.cpuPercent.toFixed(2)} %`],
+        ['segments recorded in the window', `${recorded} (${files.filter((f) => f.status === 'recording').length} records in progress)`],
+      ],
+    );
   } finally {
+    for (const p of publishers) p.kill('SIGKILL');
     await stack.stop();
   }
 }
