@@ -44,13 +44,17 @@ const RETRY_INITIAL_MS = 2000;
 const RETRY_MAX_MS = 60_000;
 const TS_SYNC_BYTE = 0x47;
 const RECOVERY_WAIT_MS = 15_000;
+const RECENT_SEGMENTS = 64;
 export const RECORD_HLS_PREFIX = '/terraform/v1/hooks/record/hls';
 
 interface LiveTask {
   state: WorkingTask;
   artifact: Artifact;
-  /** `url|seq|size` of committed segments: an engine that re-announces a segment is ignored. */
-  seen: Set<string>;
+  /**
+   * `url|seq|size` of the last committed segments: an engine that re-announces a recent segment
+   * (a rescan) is ignored. Bounded, because a 24/7 stream's record may never end.
+   */
+  recent: string[];
   lastSegmentMs: number;
   /** Set by a new publish: the next segment starts a discontinuity. */
   discontinuityNext: boolean;
@@ -275,7 +279,7 @@ export class RecordService {
     }
     const size = await checkSegment(segment.file);
     task ??= await this.beginTask(segment);
-    if (task.seen.has(segmentIdentity(segment.url, segment.seq_no, size))) return;
+    if (task.recent.includes(segmentIdentity(segment.url, segment.seq_no, size))) return;
     const tsid = randomUUID();
     const key = path.posix.join('record', task.state.uuid, `${tsid}.ts`);
     const file: TsFile = { key, tsid, tsfile: key, url: segment.url, seqno: segment.seq_no, duration: segment.duration, size };
@@ -313,7 +317,7 @@ export class RecordService {
     };
     await fs.promises.mkdir(this.recordDir(uuid), { recursive: true });
     await this.store.begin(state, artifact);
-    const task: LiveTask = { state, artifact, seen: new Set(), lastSegmentMs: Date.now(), discontinuityNext: false };
+    const task: LiveTask = { state, artifact, recent: [], lastSegmentMs: Date.now(), discontinuityNext: false };
     this.live.set(segment.m3u8_url, task);
     log.info(`record ${uuid} of ${segment.m3u8_url}: begins`);
     void this.events.emit('record.begin', { vhost: segment.vhost, app: segment.app, stream: segment.stream, uuid });
@@ -357,7 +361,7 @@ export class RecordService {
     await this.store.commitSegments(nextState, nextArtifact, files);
     task.state = nextState;
     task.artifact = nextArtifact;
-    for (const f of files) task.seen.add(segmentIdentity(f.url, f.seqno, f.size));
+    task.recent = [...task.recent, ...files.map((f) => segmentIdentity(f.url, f.seqno, f.size))].slice(-RECENT_SEGMENTS);
   }
 
   // ---- task end ----
@@ -503,11 +507,11 @@ export class RecordService {
     for (const state of tasks) {
       const artifact = byUuid.get(state.uuid) ?? artifactFor(state);
       byUuid.delete(state.uuid);
-      const files = await this.store.recordingFiles(state.uuid);
+      const recent = await this.store.recordingFiles(state.uuid, RECENT_SEGMENTS);
       const task: LiveTask = {
         state,
         artifact: { ...artifact, status: 'recording', progress: true },
-        seen: new Set(files.map((f) => segmentIdentity(f.url, f.seqno, f.size))),
+        recent: recent.map((f) => segmentIdentity(f.url, f.seqno, f.size)),
         lastSegmentMs: Date.parse(state.update) || Date.now(),
         discontinuityNext: true,
       };

@@ -115,9 +115,9 @@ export class RecordStore {
     await execAll(multi);
   }
 
-  /** Segments of a record still being recorded (in order). */
-  async recordingFiles(uuid: string): Promise<TsFile[]> {
-    const raw = await this.redis.redis.lrange(filesKey(uuid), 0, -1);
+  /** Segments of a record still being recorded, in order; only the `last` ones when given. */
+  async recordingFiles(uuid: string, last = 0): Promise<TsFile[]> {
+    const raw = await this.redis.redis.lrange(filesKey(uuid), last > 0 ? -last : 0, -1);
     const files: TsFile[] = [];
     for (const text of raw) {
       let parsed: unknown = null;
