@@ -120,6 +120,14 @@ describe('record: every show becomes one MP4 (engine events fed to the real stac
     await stack?.stop();
   });
 
+  /** Publishes `stream` and feeds its first `count` segments; returns the record they started. */
+  async function startRecord(stream: string, count: number): Promise<{ feeder: StreamFeeder; uuid: string }> {
+    const feeder = new StreamFeeder(stack, hlsDir, 'live', stream);
+    await feeder.publish();
+    await feeder.segments(fixtures.slice(0, count));
+    return { feeder, uuid: (await rec.recording(stream)).uuid };
+  }
+
   it('refuses record calls without credentials and bad input with a clear 400/404', async () => {
     for (const name of ['query', 'apply', 'globs', 'post-processing', 'files', 'remove', 'end']) {
       const res = await stack.api(`/terraform/v1/hooks/record/${name}`, {});
@@ -233,27 +241,21 @@ describe('record: every show becomes one MP4 (engine events fed to the real stac
   });
 
   it('record/end while publishing finishes the record, and the next segment starts a new one', async () => {
-    const feeder = new StreamFeeder(stack, hlsDir, 'live', 'ending');
-    await feeder.publish();
-    await feeder.segments(fixtures.slice(0, 2));
-    const first = await rec.recording('ending');
-    await rec.call('end', { uuid: first.uuid });
-    await rec.call('end', { uuid: first.uuid }); // ending twice is harmless
+    const { feeder, uuid: firstUuid } = await startRecord('ending', 2);
+    await rec.call('end', { uuid: firstUuid });
+    await rec.call('end', { uuid: firstUuid }); // ending twice is harmless
     await feeder.segments(fixtures.slice(2, 5));
     const second = await rec.recording('ending');
-    assert.notEqual(second.uuid, first.uuid);
+    assert.notEqual(second.uuid, firstUuid);
     assert.equal(second.nn, 3);
-    assert.equal((await rec.waitDone(first.uuid)).nn, 2);
+    assert.equal((await rec.waitDone(firstUuid)).nn, 2);
     await rec.call('end', { uuid: second.uuid });
     await rec.waitDone(second.uuid);
     await feeder.unpublish();
   });
 
   it('a republish inside the wait window continues the same record: one file, discontinuity marked', async () => {
-    const feeder = new StreamFeeder(stack, hlsDir, 'live', 'flaky');
-    await feeder.publish();
-    await feeder.segments(fixtures.slice(0, 3));
-    const { uuid } = await rec.recording('flaky');
+    const { feeder, uuid } = await startRecord('flaky', 3);
     await feeder.unpublish();
     await sleep(1000); // shorter than the 3 s window
     // A new publish restarts its timestamps (the same source again), and the engine's numbering jumped.
@@ -272,10 +274,7 @@ describe('record: every show becomes one MP4 (engine events fed to the real stac
   });
 
   it('after unpublish and record/end, a late segment starts no record', async () => {
-    const feeder = new StreamFeeder(stack, hlsDir, 'live', 'late');
-    await feeder.publish();
-    await feeder.segments(fixtures.slice(0, 2));
-    const { uuid } = await rec.recording('late');
+    const { feeder, uuid } = await startRecord('late', 2);
     await feeder.unpublish();
     await rec.call('end', { uuid });
     await feeder.segment(fixtures[2] as FixtureSegment); // the engine's trailing partial segment
@@ -289,10 +288,7 @@ describe('record: every show becomes one MP4 (engine events fed to the real stac
   it('copies the MP4 into the post-processing directory as {uuid}.mp4 before reporting done', async () => {
     const bucket = path.join(stack.dataDir, 'srs-s3-bucket');
     await rec.call('post-processing', { postProcess: 'post-cp-file', postCpDir: bucket });
-    const feeder = new StreamFeeder(stack, hlsDir, 'live', 'copied');
-    await feeder.publish();
-    await feeder.segments(fixtures.slice(0, 2));
-    const { uuid } = await rec.recording('copied');
+    const { feeder, uuid } = await startRecord('copied', 2);
     await rec.call('end', { uuid });
     const done = await rec.waitDone(uuid);
     const copy = path.join(bucket, `${uuid}.mp4`);
@@ -315,10 +311,7 @@ describe('record: every show becomes one MP4 (engine events fed to the real stac
     const bucket = tempDir('record-bucket-');
     await rec.call('post-processing', { postProcess: 'post-cp-file', postCpDir: bucket });
     fs.rmSync(bucket, { recursive: true }); // e.g. the s3fs mount went away
-    const feeder = new StreamFeeder(stack, hlsDir, 'live', 'nobucket');
-    await feeder.publish();
-    await feeder.segments(fixtures.slice(0, 2));
-    const { uuid } = await rec.recording('nobucket');
+    const { feeder, uuid } = await startRecord('nobucket', 2);
     await rec.call('end', { uuid });
     const failing = await rec.waitFor(uuid, (r) => Boolean(r.error), 'reports the copy error');
     assert.match(failing.error ?? '', /post-processing directory .* is missing/);
@@ -344,10 +337,7 @@ describe('record: every show becomes one MP4 (engine events fed to the real stac
     mount(bucket, 'ro,size=8m');
     try {
       await rec.call('post-processing', { postProcess: 'post-cp-file', postCpDir: bucket });
-      const feeder = new StreamFeeder(stack, hlsDir, 'live', 'robucket');
-      await feeder.publish();
-      await feeder.segments(fixtures.slice(0, 2));
-      const { uuid } = await rec.recording('robucket');
+      const { feeder, uuid } = await startRecord('robucket', 2);
       await rec.call('end', { uuid });
       const failing = await rec.waitFor(uuid, (r) => Boolean(r.error), 'reports the copy error');
       assert.match(failing.error ?? '', /post-processing copy to .* failed: .*EROFS/);
