@@ -208,7 +208,10 @@ export class RecordService {
         await job.running?.catch(() => undefined);
         this.finishing.delete(uuid);
       }
-      // The post-processing copy is the user's now and is kept (as SRS Stack does).
+      // The post-processing copy is the user's now and is kept (as SRS Stack does). Segments are in
+      // the record's directory, except some of records begun by SRS Stack: remove those by key.
+      const elsewhere = artifact.files.map((f) => this.absolute(f.key)).filter((f) => path.dirname(f) === this.paths.record);
+      await Promise.all(elsewhere.map((f) => fs.promises.rm(f, { force: true })));
       await fs.promises.rm(this.recordDir(uuid), { recursive: true, force: true });
       await this.store.removeArtifact(uuid);
       log.info(`record ${uuid} removed`);
@@ -468,9 +471,10 @@ export class RecordService {
     const dir = this.recordDir(artifact.uuid);
     await removeTemporaries(dir);
     const playlist = path.join(dir, 'index.m3u8');
+    // Relative to the playlist, from each segment's key: records begun by SRS Stack keep some elsewhere.
     await writeFileAtomic(
       playlist,
-      buildVodPlaylist(artifact.files, (f) => `${f.tsid}.ts`),
+      buildVodPlaylist(artifact.files, (f) => path.relative(dir, this.absolute(f.key))),
     );
     const tmp = path.join(dir, `index.mp4.${process.pid}-${Date.now()}.tmp`);
     try {
