@@ -452,6 +452,47 @@ describe('record: crash and disk faults', function () {
     }
   });
 
+  it('finishes a record SRS Stack left unfinished (its segments in record/) and deletes all of it', async () => {
+    const dataDir = tempDir();
+    let stack = await startStack({ entry: FEEDER_MAIN, dataDir });
+    const bearer = await initAdmin(stack);
+    await stack.crash();
+    // SRS Stack's layout: the intake copy record/{tsid}.ts stays where it is until the record moves it.
+    const uuid = '5f1c2d3e-4b5a-4978-8a6b-5c4d3e2f1a0b';
+    const files = fixtures.slice(0, 2).map((f, i) => {
+      const tsid = `5f1c2d3e-0000-4000-8000-00000000000${i}`;
+      const key = `record/${tsid}.ts`;
+      fs.copyFileSync(f.file, path.join(dataDir, key));
+      return { key, tsid, tsfile: key, url: `live/livestream-${i}.ts`, seqno: i, duration: f.duration, size: fs.statSync(f.file).size };
+    });
+    const redis = new Redis({ path: path.join(dataDir, 'redis', 'redis.sock') });
+    const artifact = {
+      uuid,
+      m3u8_url: 'live/livestream.m3u8',
+      vhost: '__defaultVhost__',
+      app: 'live',
+      stream: 'livestream',
+      progress: true,
+      update: '2024-11-16T08:00:00+08:00',
+      nn: 2,
+      files,
+    };
+    await redis.hset('SRS_RECORD_M3U8_ARTIFACT', uuid, JSON.stringify(artifact));
+    redis.disconnect();
+
+    stack = await startStack({ entry: FEEDER_MAIN, dataDir });
+    try {
+      const rec = new RecordApi(stack, bearer);
+      await rec.waitDone(uuid);
+      const media = await probe(rec.mp4(uuid));
+      assert.ok(Math.abs(media.duration - sum(fixtures.slice(0, 2))) < 1, `duration ${media.duration}`);
+      await rec.call('remove', { uuid });
+      assert.deepEqual(fs.readdirSync(path.join(dataDir, 'record')), [], 'its segments, playlist and MP4 are gone');
+    } finally {
+      await stack.stop();
+    }
+  });
+
   it('disk full while finalising: reported, retried, never a partial MP4; done after a restart with space', async function () {
     if (!canMount()) this.skip(); // needs root to mount a small tmpfs
     const dataDir = tempDir();

@@ -469,6 +469,7 @@ export class RecordService {
   /** Writes the VOD playlist, remuxes it to a temporary MP4, flushes it to disk, then renames it. */
   private async remux(artifact: Artifact, signal: AbortSignal): Promise<void> {
     const dir = this.recordDir(artifact.uuid);
+    await fs.promises.mkdir(dir, { recursive: true });
     await removeTemporaries(dir);
     const playlist = path.join(dir, 'index.m3u8');
     // Relative to the playlist, from each segment's key: records begun by SRS Stack keep some elsewhere.
