@@ -223,6 +223,25 @@ describe('record: every show becomes one MP4 (engine events fed to the real stac
     await feeder.unpublish();
   });
 
+  it('refuses an empty or non-MPEG-TS segment file and goes on recording', async () => {
+    const { feeder, uuid } = await startRecord('partial', 1);
+    const broken = tempDir('record-broken-');
+    const empty = path.join(broken, 'empty.ts');
+    const garbage = path.join(broken, 'garbage.ts');
+    fs.writeFileSync(empty, '');
+    fs.writeFileSync(garbage, 'not a transport stream');
+    await feeder.segment({ file: empty, duration: 2 });
+    await feeder.segment({ file: garbage, duration: 2 });
+    await feeder.segment(fixtures[1] as FixtureSegment);
+    const live = await rec.recording('partial');
+    assert.equal(live.uuid, uuid);
+    assert.equal(live.nn, 2, 'the two broken segments were skipped');
+    assert.match(stack.logs(), /is empty or not MPEG-TS/);
+    await rec.call('end', { uuid });
+    await rec.waitDone(uuid);
+    await feeder.unpublish();
+  });
+
   it('a denying glob records nothing; changing it applies to the next segment without a restart', async () => {
     await rec.call('globs', { globs: ['/other/*', ''] });
     assert.deepEqual(((await rec.call('query')) as { globs: string[] }).globs, ['/other/*']);
