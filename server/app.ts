@@ -21,8 +21,16 @@ import { LoginThrottle } from './features/auth/login-throttle.js';
 import { registerAuthApi, registerAuthPages } from './features/auth/routes.js';
 import { AuthService } from './features/auth/service.js';
 import { AuthStore } from './features/auth/store.js';
+import { callbackLoopGuard, registerCallbackApi, registerCallbackTab } from './features/callback/routes.js';
+import { CallbackService } from './features/callback/service.js';
+import { CallbackStore } from './features/callback/store.js';
 import { Console } from './features/console/console.js';
 import { registerConsolePages } from './features/console/routes.js';
+import { LetsEncryptService } from './features/https/letsencrypt.js';
+import { HttpsListener } from './features/https/listener.js';
+import { registerHttpsApi, registerHttpsTab } from './features/https/routes.js';
+import { HttpsService } from './features/https/service.js';
+import { AcmeFiles, CertificateFiles, HttpsStore } from './features/https/store.js';
 import { registerMetrics, registerSystemApi, registerSystemTabs } from './features/system/routes.js';
 import { SystemService } from './features/system/service.js';
 import { SystemStore } from './features/system/store.js';
@@ -51,6 +59,7 @@ export const PROJECT_ROOT = (() => {
 
 export interface Listening {
   http: { host: string; port: number };
+  https: { host: string; port: number };
 }
 
 export class App {
@@ -60,6 +69,9 @@ export class App {
   readonly auth: AuthService;
   readonly system: SystemService;
   readonly record: RecordService;
+  readonly https: HttpsService;
+  readonly letsencrypt: LetsEncryptService;
+  readonly callbacks: CallbackService;
   readonly events = new EventHub();
   readonly metrics = new Metrics();
   readonly engine: NginxRtmpEngine;
@@ -121,20 +133,40 @@ export class App {
       (app, stream) => this.streams.isLive(app, stream),
     );
     this.streams.addViewerSource('hls', (app, stream) => this.hlsDelivery.viewers(app, stream));
-    const streamsDeps = {
-      streams: this.streams,
-      hlsSettings,
-      rooms: new LiveRoomService(new LiveRoomStore(this.redis)),
-      engine: this.engine,
-    };
+    const rooms = new LiveRoomService(new LiveRoomStore(this.redis));
+    const streamsDeps = { streams: this.streams, hlsSettings, rooms, engine: this.engine };
+
+    const httpsStore = new HttpsStore(this.redis);
+    this.https = new HttpsService(
+      httpsStore,
+      new CertificateFiles(this.paths.config),
+      new HttpsListener(config.listenHost, config.httpsListen),
+      config.autoSelfSignedCertificate,
+    );
+    this.letsencrypt = new LetsEncryptService(
+      {
+        directoryUrl: config.acmeDirectoryUrl,
+        caFile: config.acmeCaFile,
+        email: config.acmeEmail,
+        selfCheckPort: config.acmeSelfCheckPort,
+        wellKnownDir: this.paths.wellKnown,
+      },
+      new AcmeFiles(this.paths.lego),
+      this.https,
+      httpsStore,
+    );
+    this.callbacks = new CallbackService(new CallbackStore(this.redis), this.paths.record, [config.mgmtListen, config.httpsListen]);
+    this.callbacks.listen(this.events);
 
     this.record = new RecordService(config, this.paths, new RecordStore(this.redis), this.events);
-
     this.redis.onReady(async () => {
       await this.auth.onRedisReady();
       await this.system.onRedisReady();
+      await this.https.onRedisReady();
+      await this.letsencrypt.onRedisReady();
       await hlsSettings.load();
       await this.streams.onRedisReady();
+      await rooms.onRedisReady();
       await this.record.onRedisReady();
     });
 
@@ -154,9 +186,13 @@ export class App {
 
     registerAuthApi(api, this.auth, this.system);
     registerSystemApi(api, this.system);
+    registerHttpsApi(api, this.https, this.letsencrypt);
+    registerCallbackApi(api, this.callbacks);
     registerRecordApi(api, this.record);
     registerAuthPages(router, ui, this.auth, this.system);
-    registerSystemTabs(ui, this.system, this.auth);
+    registerSystemTabs(ui, this.system, this.auth, () => this.routes);
+    registerHttpsTab(ui, this.https, this.letsencrypt, config.httpsListen);
+    registerCallbackTab(ui, this.callbacks);
     registerRecordTab(ui, this.record);
     registerConsolePages(router, ui, this.auth, this.system);
     registerStreamsApi(api, streamsDeps);
@@ -172,7 +208,10 @@ export class App {
     this.koa = new Koa();
     this.koa.use(commonHeaders(version));
     this.koa.use(errorHandler((ctx, status, message) => ui.renderError(ctx, status, message)));
+    this.koa.use(callbackLoopGuard(this.callbacks));
     this.koa.use(mountStatic('/mgmt/public', path.join(viewsDir, 'public'), { maxAgeSeconds: 3600 }));
+    // Let's Encrypt's HTTP-01 challenges (and anything else the user puts under <data>/.well-known).
+    this.koa.use(mountStatic('/.well-known', this.paths.wellKnown));
     this.koa.use(router.routes());
     this.koa.use(router.allowedMethods());
     this.koa.on('error', (err: Error & { code?: string }) => {
@@ -198,6 +237,9 @@ export class App {
       server.listen(this.config.mgmtListen, this.config.listenHost, () => resolve());
     });
     log.info(`HTTP listening on ${this.config.listenHost}:${this.config.mgmtListen}, data in ${this.config.dataDir}`);
+    await this.https.start(this.koa.callback());
+    this.letsencrypt.start();
+    log.info(`HTTPS listening on ${this.config.listenHost}:${this.config.httpsListen}`);
     // The engine after the HTTP listener: its publish callback must find us.
     try {
       await this.engine.start();
@@ -207,10 +249,16 @@ export class App {
     await this.hlsWatcher.start();
     this.streams.start();
     this.hlsDelivery.start();
-    return { http: { host: this.config.listenHost, port: this.config.mgmtListen } };
+    return {
+      http: { host: this.config.listenHost, port: this.config.mgmtListen },
+      https: { host: this.config.listenHost, port: this.config.httpsListen },
+    };
   }
 
   async stop(): Promise<void> {
+    await this.letsencrypt.stop();
+    await this.callbacks.stop();
+    await this.https.stop();
     this.hlsDelivery.stop();
     await this.streams.stop();
     await this.hlsWatcher.stop();

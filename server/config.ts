@@ -31,6 +31,13 @@ export interface Config {
   readonly record: { readonly waitSeconds: number };
   /** Directory of the ACME server (Let's Encrypt by default; pebble in tests). */
   readonly acmeDirectoryUrl: string;
+  /** Extra CA bundle (PEM) trusted for the ACME server's HTTPS, on top of the system CAs. */
+  readonly acmeCaFile: string;
+  readonly acmeEmail: string;
+  /** Port at which the stack fetches its own HTTP-01 challenge before asking the CA; 0 = no self-check. */
+  readonly acmeSelfCheckPort: number;
+  /** Create a self-signed certificate at boot when none is installed. */
+  readonly autoSelfSignedCertificate: boolean;
   readonly nodeEnv: string;
 }
 
@@ -85,6 +92,18 @@ export const CONFIG_KEYS = [
     def: 'https://acme-v02.api.letsencrypt.org/directory',
     doc: "ACME directory for Let's Encrypt (point at pebble for tests).",
   },
+  { key: 'ACME_CA_FILE', def: '', doc: "PEM file of extra CAs to trust for the ACME directory's HTTPS (pebble's CA in tests)." },
+  { key: 'ACME_EMAIL', def: '', doc: "Contact e-mail for the Let's Encrypt account (expiry notices); empty: none." },
+  {
+    key: 'ACME_SELF_CHECK_PORT',
+    def: '80',
+    doc: "Before asking Let's Encrypt, the stack fetches http://<domain>:<port>/.well-known/acme-challenge/ itself and explains DNS or port problems. 0 turns the self-check off.",
+  },
+  {
+    key: 'AUTO_SELF_SIGNED_CERTIFICATE',
+    def: 'on',
+    doc: 'on: create a self-signed certificate (CN srs.stack.local) at boot when DATA_DIR/config/nginx.key and nginx.crt are both missing.',
+  },
   { key: 'NODE_ENV', def: 'production', doc: 'development shortens some timers.' },
 ] as const;
 
@@ -133,6 +152,14 @@ function displayPort(raw: RawConfig, key: ConfigKey, problems: string[]): string
   return text;
 }
 
+function flag(raw: RawConfig, key: ConfigKey, problems: string[]): boolean {
+  const text = raw[key].toLowerCase();
+  if (['on', 'true', '1', 'yes'].includes(text)) return true;
+  if (['off', 'false', '0', 'no'].includes(text)) return false;
+  problems.push(`${key} must be on or off, got "${raw[key]}"`);
+  return false;
+}
+
 function count(raw: RawConfig, key: ConfigKey, problems: string[], max: number, min = 0): number {
   const n = Number(raw[key]);
   if (!/^\d+$/.test(raw[key]) || n < min || n > max) {
@@ -165,6 +192,12 @@ export function buildConfig(env: NodeJS.ProcessEnv, fileValues: Record<string, s
     new URL(raw.ACME_DIRECTORY_URL);
   } catch {
     problems.push(`ACME_DIRECTORY_URL must be a URL, got "${raw.ACME_DIRECTORY_URL}"`);
+  }
+  if (raw.ACME_CA_FILE && !path.isAbsolute(raw.ACME_CA_FILE)) {
+    problems.push(`ACME_CA_FILE must be an absolute path, got "${raw.ACME_CA_FILE}"`);
+  }
+  if (raw.ACME_EMAIL && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(raw.ACME_EMAIL)) {
+    problems.push(`ACME_EMAIL must be an e-mail address, got "${raw.ACME_EMAIL}"`);
   }
   const config: Config = {
     dataDir: path.resolve(raw.DATA_DIR || '/'),
@@ -200,6 +233,10 @@ export function buildConfig(env: NodeJS.ProcessEnv, fileValues: Record<string, s
     // Zero would cut a record at every segment, so the window is at least one second.
     record: { waitSeconds: count(raw, 'SRS_RECORD_WAIT_SECONDS', problems, 86_400, 1) },
     acmeDirectoryUrl: raw.ACME_DIRECTORY_URL,
+    acmeCaFile: raw.ACME_CA_FILE,
+    acmeEmail: raw.ACME_EMAIL,
+    acmeSelfCheckPort: raw.ACME_SELF_CHECK_PORT === '0' ? 0 : port(raw, 'ACME_SELF_CHECK_PORT', problems),
+    autoSelfSignedCertificate: flag(raw, 'AUTO_SELF_SIGNED_CERTIFICATE', problems),
     nodeEnv: raw.NODE_ENV,
   };
   if (problems.length) throw new ConfigError(problems);

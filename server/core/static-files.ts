@@ -50,6 +50,8 @@ export function safeJoin(root: string, requestPath: string): string | null {
 export interface SendOptions {
   maxAgeSeconds?: number;
   contentType?: string;
+  /** Whole-file GETs served from memory (live HLS segments: every player fetches the same few). */
+  memory?: { read(file: string, stat: fs.Stats): Promise<Buffer> };
 }
 
 /** Streams one file, with Range support; 404 when missing or not a regular file. */
@@ -82,12 +84,13 @@ export async function sendFile(ctx: Koa.Context, file: string, opts: SendOptions
     ctx.status = 206;
     ctx.set('Content-Range', `bytes ${start}-${end}/${stat.size}`);
     ctx.length = end - start + 1;
-    ctx.body = ctx.method === 'HEAD' ? null : fs.createReadStream(file, { start, end });
+    // HEAD: no body at all (a null body would make Koa drop Content-Type and Content-Length).
+    if (ctx.method !== 'HEAD') ctx.body = fs.createReadStream(file, { start, end });
     return;
   }
   ctx.status = 200;
   ctx.length = stat.size;
-  ctx.body = ctx.method === 'HEAD' ? null : fs.createReadStream(file);
+  if (ctx.method !== 'HEAD') ctx.body = opts.memory ? await opts.memory.read(file, stat) : fs.createReadStream(file);
 }
 
 /** Serves `root` under a URL prefix (the route must capture the rest as `:path(.*)`). */

@@ -64,6 +64,29 @@ export interface StartOptions {
   entry?: string;
 }
 
+export type ApiCall = StackHandle['api'];
+
+/** Calls `/terraform/v1/...` on a running stack the way SRS Stack's clients do (JSON POST by default). */
+export function apiClient(url: string): ApiCall {
+  return async (pathname, body, o = {}) => {
+    const headers: Record<string, string> = { 'Content-Type': 'application/json', ...o.headers };
+    if (o.bearer) headers.Authorization = `Bearer ${o.bearer}`;
+    const res = await fetch(`${url}${pathname}`, {
+      method: o.method ?? 'POST',
+      headers,
+      body: (o.method ?? 'POST') === 'GET' ? undefined : typeof body === 'string' ? body : JSON.stringify(body ?? {}),
+    });
+    const text = await res.text();
+    let json: ApiAnswer['json'];
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = { code: -1, message: text };
+    }
+    return { status: res.status, json, headers: res.headers };
+  };
+}
+
 export async function startStack(opts: StartOptions = {}): Promise<StackHandle> {
   const dataDir = opts.dataDir ?? tempDir();
   const ports = opts.ports ?? { http: await freePort(), https: await freePort(), rtmp: await freePort() };
@@ -86,23 +109,7 @@ export async function startStack(opts: StartOptions = {}): Promise<StackHandle> 
   const url = `http://127.0.0.1:${ports.http}`;
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
 
-  const api: StackHandle['api'] = async (pathname, body, o = {}) => {
-    const headers: Record<string, string> = { 'Content-Type': 'application/json', ...o.headers };
-    if (o.bearer) headers.Authorization = `Bearer ${o.bearer}`;
-    const res = await fetch(`${url}${pathname}`, {
-      method: o.method ?? 'POST',
-      headers,
-      body: (o.method ?? 'POST') === 'GET' ? undefined : typeof body === 'string' ? body : JSON.stringify(body ?? {}),
-    });
-    const text = await res.text();
-    let json: ApiAnswer['json'];
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = { code: -1, message: text };
-    }
-    return { status: res.status, json, headers: res.headers };
-  };
+  const api = apiClient(url);
 
   const handle: StackHandle = {
     url,

@@ -119,6 +119,9 @@ describe('live streaming: publish with a secret, watch HLS from the stack', func
     assert.equal(ts.headers.get('content-type'), 'video/mp2t');
     assert.equal(ts.headers.get('cache-control'), 'public, max-age=600');
     assert.equal((await ts.arrayBuffer()).byteLength > 1000, true);
+    const head = await fetch(`${stack.url}/live/${segment}`, { method: 'HEAD' });
+    assert.equal(head.headers.get('content-type'), 'video/mp2t');
+    assert.ok(Number(head.headers.get('content-length')) > 1000);
 
     // Normal mode: 10 s segments under their own URL prefix, from the same publish.
     const clientBefore = (await find('query1'))?.client_id;
@@ -320,5 +323,23 @@ describe('live streaming: publish with a secret, watch HLS from the stack', func
     await waitPlaylist('crash2');
     const probe = await ffprobe(`${stack.url}/live/crash2.m3u8`);
     assert.equal(probe.streams.length, 2);
+  });
+  it('leaves no ghost after a crash of the stack: the registry is reconciled at the next boot', async () => {
+    const p = start(`${rtmp('ghost1')}?secret=${secret}`);
+    await waitLive('ghost1', p);
+    const { dataDir, ports } = stack;
+    await stack.crash();
+    stack = await startStack({ dataDir, ports });
+    // The crashed run's engine was reaped, so its publisher is gone and so is the entry.
+    await waitFor(
+      async () => !(await find('ghost1')),
+      15_000,
+      () => `the ghost to be removed\n${stack.logs()}`,
+    );
+    assert.match(stack.logs(), /stream live\/ghost1 ended: no longer in the engine/, 'removed by reconciliation, not lost with Redis');
+    await Promise.race([p.exited, sleep(5000)]);
+    assert.equal(p.running(), false);
+    const again = start(`${rtmp('ghost2')}?secret=${secret}`);
+    await waitLive('ghost2', again);
   });
 });

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { loopbackHost } from '../../server/app.js';
-import { HlsSessions, safeComponent } from '../../server/engine/hls/delivery.js';
+import { HlsSessions, PlaylistCache, SegmentCache, safeComponent } from '../../server/engine/hls/delivery.js';
 import { finishedSince, parseMediaPlaylist, sessionVariantPlaylist, withEndList } from '../../server/engine/hls/playlist.js';
 import { parseNginxCallback, parseSrsCallback } from '../../server/engine/nginx-rtmp/callback.js';
 import { findRtmpModule, normalApp, quote, renderNginxRtmpConfig } from '../../server/engine/nginx-rtmp/config.js';
@@ -294,6 +297,38 @@ describe('engine: HLS playlists and segment events', () => {
     assert.equal(sessions.count('live/s', 35_000), 1, 'a session idle for 30 s is no viewer');
     sessions.sweep(35_000);
     assert.equal(sessions.size, 2);
+  });
+
+  it('reads a playlist once per short interval, whatever the number of players', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'pl-cache-')), 's.m3u8');
+    const cache = new PlaylistCache(200);
+    assert.equal(await cache.read(file, 0), null, 'missing');
+    fs.writeFileSync(file, 'one');
+    assert.equal(await cache.read(file, 100), null, 'still the cached answer');
+    assert.equal(await cache.read(file, 300), 'one');
+    fs.writeFileSync(file, 'two');
+    assert.equal(await cache.read(file, 400), 'one');
+    assert.equal(await cache.read(file, 600), 'two');
+  });
+
+  it('keeps segments in memory only while the file is unchanged, within a byte budget', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seg-cache-'));
+    const cache = new SegmentCache(10, 8);
+    const a = path.join(dir, 'a.ts');
+    fs.writeFileSync(a, 'aaaa');
+    assert.equal((await cache.read(a, fs.statSync(a))).toString(), 'aaaa');
+    assert.equal(cache.usedBytes, 4);
+    fs.appendFileSync(a, 'AA'); // still being written: size changed
+    assert.equal((await cache.read(a, fs.statSync(a))).toString(), 'aaaaAA');
+    assert.equal(cache.usedBytes, 6);
+    const b = path.join(dir, 'b.ts');
+    fs.writeFileSync(b, 'bbbbbb');
+    await cache.read(b, fs.statSync(b));
+    assert.equal(cache.usedBytes, 6, 'the least recently used entry made room');
+    const big = path.join(dir, 'big.ts');
+    fs.writeFileSync(big, 'x'.repeat(9));
+    assert.equal((await cache.read(big, fs.statSync(big))).length, 9);
+    assert.equal(cache.usedBytes, 6, 'an entry over the per-file limit is served, not kept');
   });
 
   it('accepts only plain file names as path components', () => {

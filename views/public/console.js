@@ -78,6 +78,44 @@
     });
   }
 
+  // Long API calls (a certificate request) from a form: call the API instead of posting the form,
+  // show the progress endpoint's steps meanwhile, then reload with the notice. Without this script
+  // the same form posts normally and the page waits.
+  for (const form of document.querySelectorAll('form[data-api]')) {
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const body = {};
+      for (const el of form.elements) if (el.name && !el.name.startsWith('_')) body[el.name] = el.value;
+      const out = document.querySelector(form.dataset.progressTarget);
+      const button = form.querySelector('[type=submit]');
+      const show = async () => {
+        try {
+          const p = await api(form.dataset.progress, {});
+          out.textContent = p.steps.map((s) => s.at.slice(11, 19) + ' ' + s.text).join('\n');
+        } catch {
+          /* keep the last view */
+        }
+      };
+      button.disabled = true;
+      out.textContent = '…';
+      out.dataset.ok = '';
+      const timer = setInterval(show, 1000);
+      try {
+        await api(form.dataset.api, body);
+        const back = new URL(form.elements._back.value, window.location.origin);
+        back.searchParams.set('notice', form.dataset.notice);
+        window.location.assign(back.pathname + back.search);
+      } catch (e) {
+        await show();
+        out.textContent += '\n' + String(e.message || e);
+        out.dataset.ok = 'false';
+      } finally {
+        clearInterval(timer);
+        button.disabled = false;
+      }
+    });
+  }
+
   // Tables with data-refresh reload their page section every 10 s without a full reload.
   const refreshing = document.querySelectorAll('[data-refresh-section]');
   if (refreshing.length) {

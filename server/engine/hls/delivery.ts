@@ -19,6 +19,9 @@ const TS_MAX_AGE_SECONDS = 600;
 const SESSION_IDLE_MS = 30_000;
 const MAX_SESSIONS = 50_000;
 const SESSION_ID = /^[0-9a-z]{1,32}$/;
+/** Players of one stream poll the same playlist; the engine rewrites it every 2 s at most. */
+const PLAYLIST_CACHE_MS = 200;
+const PLAYLIST_CACHE_ENTRIES = 2000;
 
 export interface HlsDeliveryModes {
   readonly hlsLowLatency: boolean;
@@ -54,6 +57,67 @@ export class HlsSessions {
   }
 }
 
+/** Playlists read at most once per PLAYLIST_CACHE_MS whatever the number of players (null: missing). */
+export class PlaylistCache {
+  private readonly entries = new Map<string, { at: number; text: Promise<string | null> }>();
+
+  constructor(private readonly ttlMs = PLAYLIST_CACHE_MS) {}
+
+  read(file: string, now = Date.now()): Promise<string | null> {
+    const hit = this.entries.get(file);
+    if (hit && now - hit.at < this.ttlMs) return hit.text;
+    if (this.entries.size >= PLAYLIST_CACHE_ENTRIES) this.entries.clear();
+    const text = fs.promises.readFile(file, 'utf8').catch(() => null);
+    this.entries.set(file, { at: now, text });
+    return text;
+  }
+}
+
+/**
+ * Recently served segments kept in memory: every player of a live stream fetches the same few
+ * files. A copy is used only while the file's size and mtime are unchanged, so a file still being
+ * written (or rewritten) is never served stale.
+ */
+export class SegmentCache {
+  private readonly entries = new Map<string, { size: number; mtimeMs: number; data: Buffer }>();
+  private bytes = 0;
+
+  constructor(
+    private readonly budgetBytes = 64 * 1024 * 1024,
+    private readonly maxEntryBytes = 16 * 1024 * 1024,
+  ) {}
+
+  async read(file: string, stat: { size: number; mtimeMs: number }): Promise<Buffer> {
+    const hit = this.entries.get(file);
+    if (hit) this.drop(file, hit.data.length);
+    if (hit && hit.size === stat.size && hit.mtimeMs === stat.mtimeMs) {
+      this.keep(file, hit);
+      return hit.data;
+    }
+    const data = await fs.promises.readFile(file);
+    if (data.length === stat.size && data.length <= this.maxEntryBytes) this.keep(file, { size: stat.size, mtimeMs: stat.mtimeMs, data });
+    return data;
+  }
+
+  get usedBytes(): number {
+    return this.bytes;
+  }
+
+  private keep(file: string, entry: { size: number; mtimeMs: number; data: Buffer }): void {
+    // Map order is insertion order: re-inserting marks the entry as most recently used.
+    this.entries.set(file, entry);
+    this.bytes += entry.data.length;
+    for (const [oldest, e] of this.entries) {
+      if (this.bytes <= this.budgetBytes) break;
+      this.drop(oldest, e.data.length);
+    }
+  }
+
+  private drop(file: string, length: number): void {
+    if (this.entries.delete(file)) this.bytes -= length;
+  }
+}
+
 /** A path component naming a file in an engine directory: no separators, no dot segments. */
 export function safeComponent(value: string): boolean {
   return value.length > 0 && value.length <= MAX_STREAM_NAME + 16 && value !== '.' && value !== '..' && !/[/\\\0]/.test(value);
@@ -61,6 +125,8 @@ export function safeComponent(value: string): boolean {
 
 export class HlsDelivery {
   readonly sessions = new HlsSessions();
+  private readonly playlists = new PlaylistCache();
+  private readonly segments = new SegmentCache();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -99,7 +165,11 @@ export class HlsDelivery {
     if (isPlaylist) return this.playlist(ctx, app, file.slice(0, -'.m3u8'.length));
     const output = this.outputForSegment(sub);
     if (!output) throw new NotFoundError(`not found: ${ctx.path}`);
-    await sendFile(ctx, path.join(output.root, app, file), { maxAgeSeconds: TS_MAX_AGE_SECONDS, contentType: 'video/mp2t' });
+    await sendFile(ctx, path.join(output.root, app, file), {
+      maxAgeSeconds: TS_MAX_AGE_SECONDS,
+      contentType: 'video/mp2t',
+      memory: this.segments,
+    });
   }
 
   private outputForSegment(sub: string | null): HlsOutput | null {
@@ -110,12 +180,8 @@ export class HlsDelivery {
   private async playlist(ctx: Koa.Context, app: string, stream: string): Promise<void> {
     const modes = this.modes();
     const output = modes.hlsLowLatency ? this.engine.hls.lowLatency : this.engine.hls.normal;
-    let text: string;
-    try {
-      text = await fs.promises.readFile(path.join(output.root, app, `${stream}.m3u8`), 'utf8');
-    } catch {
-      throw new NotFoundError(`stream ${app}/${stream} is not live`);
-    }
+    const text = await this.playlists.read(path.join(output.root, app, `${stream}.m3u8`));
+    if (text === null) throw new NotFoundError(`stream ${app}/${stream} is not live`);
     ctx.type = M3U8_TYPE;
     const live = this.isLive(app, stream);
     if (modes.noHlsCtx) {

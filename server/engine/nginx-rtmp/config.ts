@@ -41,6 +41,18 @@ function seconds(n: number): string {
   return `${n}s`;
 }
 
+function hlsLines(output: HlsOutput, app: string): string[] {
+  return [
+    '      hls on;',
+    `      hls_path ${quote(path.join(output.root, app))};`,
+    `      hls_fragment ${seconds(output.fragmentSeconds)};`,
+    `      hls_playlist_length ${seconds(output.windowSeconds)};`,
+    '      hls_cleanup on;',
+    '      hls_continuous on;',
+    ...(output.segmentPrefix ? [`      hls_base_url ${quote(`${output.segmentPrefix}/`)};`] : []),
+  ];
+}
+
 export function renderNginxRtmpConfig(o: NginxRtmpConfigOptions): string {
   const p = (...parts: string[]) => quote(path.join(o.prefix, ...parts));
   const { lowLatency, normal } = o.hls;
@@ -83,13 +95,7 @@ export function renderNginxRtmpConfig(o: NginxRtmpConfigOptions): string {
       `      on_publish ${quote(o.callbackUrl)};`,
       `      on_publish_done ${quote(o.callbackUrl)};`,
       `      on_play ${quote(o.callbackUrl)};`,
-      '      hls on;',
-      `      hls_path ${quote(path.join(lowLatency.root, app))};`,
-      `      hls_fragment ${seconds(lowLatency.fragmentSeconds)};`,
-      `      hls_playlist_length ${seconds(lowLatency.windowSeconds)};`,
-      '      hls_cleanup on;',
-      '      hls_continuous on;',
-      ...(lowLatency.segmentPrefix ? [`      hls_base_url ${quote(`${lowLatency.segmentPrefix}/`)};`] : []),
+      ...hlsLines(lowLatency, app),
       `      push rtmp://127.0.0.1:${o.rtmpPort}/${internal};`,
       '    }',
       `    application ${internal} {`,
@@ -99,13 +105,7 @@ export function renderNginxRtmpConfig(o: NginxRtmpConfigOptions): string {
       '      deny publish all;',
       '      allow play 127.0.0.1;',
       '      deny play all;',
-      '      hls on;',
-      `      hls_path ${quote(path.join(normal.root, app))};`,
-      `      hls_fragment ${seconds(normal.fragmentSeconds)};`,
-      `      hls_playlist_length ${seconds(normal.windowSeconds)};`,
-      '      hls_cleanup on;',
-      '      hls_continuous on;',
-      ...(normal.segmentPrefix ? [`      hls_base_url ${quote(`${normal.segmentPrefix}/`)};`] : []),
+      ...hlsLines(normal, app),
       '    }',
     );
   }

@@ -12,6 +12,11 @@ export const MAX_ROOM_TITLE = 256;
 export class LiveRoomService {
   constructor(private readonly store: LiveRoomStore) {}
 
+  /** Room secrets are masked in every log line, like the global one. */
+  async onRedisReady(): Promise<void> {
+    for (const room of await this.store.list()) registerSecret(room.secret);
+  }
+
   async create(title: string): Promise<LiveRoom> {
     const room: LiveRoom = {
       uuid: crypto.randomUUID(),

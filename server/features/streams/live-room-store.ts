@@ -2,6 +2,7 @@
 import { KEYS } from '../../core/keys.js';
 import { createLogger } from '../../core/logger.js';
 import type { RedisClient } from '../../core/redis.js';
+import { storedObject } from './stored-json.js';
 
 const log = createLogger('live-room');
 
@@ -18,15 +19,8 @@ export interface LiveRoom {
 }
 
 export function parseLiveRoom(raw: string): LiveRoom | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(raw);
-  } catch {
-    return null;
-  }
-  if (!v || typeof v !== 'object') return null;
-  const o = v as Record<string, unknown>;
-  const s = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : '');
+  const s = storedObject(raw);
+  if (!s) return null;
   if (!s('uuid') || !s('stream')) return null;
   return {
     uuid: s('uuid'),

@@ -30,6 +30,8 @@ export class StreamsService {
   private readonly viewerSources = new Map<string, ViewerSource>();
   private timer: NodeJS.Timeout | null = null;
   private reconciling: Promise<void> | null = null;
+  /** When the running engine process became ready: anything registered before went down with an older one. */
+  private engineReadyAt = Number.POSITIVE_INFINITY;
 
   constructor(
     private readonly engine: MediaEngine,
@@ -38,8 +40,13 @@ export class StreamsService {
     private readonly events: EventHub,
   ) {
     engine.onStateChange((ready) => {
-      if (ready) void this.reconcile();
-      else void this.engineWentDown();
+      if (ready) {
+        this.engineReadyAt = Date.now();
+        void this.reconcile();
+      } else {
+        this.engineReadyAt = Number.POSITIVE_INFINITY;
+        void this.engineWentDown();
+      }
     });
   }
 
@@ -176,8 +183,8 @@ export class StreamsService {
     try {
       for (const info of registered) {
         const k = `${info.app}/${info.stream}`;
-        const age = now - (Date.parse(info.update) || 0);
-        if (publishing.has(k) || age < RECONCILE_GRACE_MS) continue;
+        const at = Date.parse(info.update) || 0;
+        if (publishing.has(k) || (at >= this.engineReadyAt && now - at < RECONCILE_GRACE_MS)) continue;
         const removed = await this.store.remove(keyOf(info), info.client_id ?? '');
         if (removed) await this.ended(removed, 'no longer in the engine');
       }

@@ -6,20 +6,14 @@ import { createLogger } from '../../core/logger.js';
 import type { RedisClient } from '../../core/redis.js';
 import { DEFAULT_VHOST } from '../../engine/media-engine.js';
 import { streamKey } from './publish-rules.js';
+import { storedObject } from './stored-json.js';
 
 const log = createLogger('streams');
 
 /** Reads a stored stream defensively: a value written by another version may lack fields. */
 export function parseStreamInfo(raw: string): StreamInfo | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(raw);
-  } catch {
-    return null;
-  }
-  if (!v || typeof v !== 'object') return null;
-  const o = v as Record<string, unknown>;
-  const s = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : '');
+  const s = storedObject(raw);
+  if (!s) return null;
   if (!s('app') || !s('stream')) return null;
   const info: StreamInfo = {
     vhost: s('vhost') || DEFAULT_VHOST,

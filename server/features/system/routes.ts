@@ -1,6 +1,6 @@
 // System API (reference §3.1) and the System › OpenAPI / Website / Limits tabs, the Components page.
 import type Router from 'koa-router';
-import type { ApiRoutes, AuthGuard, RouteInfo } from '../../core/http.js';
+import { API_PREFIX, type ApiRoutes, type AuthGuard, type RouteInfo } from '../../core/http.js';
 import type { Metrics } from '../../core/metrics.js';
 import type { Supervisor } from '../../core/supervisor.js';
 import { optionalInteger, optionalString, requireString } from '../../core/validate.js';
@@ -34,14 +34,37 @@ export function registerSystemApi(api: ApiRoutes, system: SystemService): void {
   api.secured('/mgmt/supervisor/query', () => ({ children: system.children() }));
 }
 
-export function registerSystemTabs(ui: Console, system: SystemService, auth: AuthService): void {
+export interface RouteGroup {
+  name: string;
+  routes: RouteInfo[];
+}
+
+/**
+ * The API as the OpenAPI tab lists it, grouped by the path without its last segment
+ * (`/terraform/v1/mgmt/hooks/apply` → `mgmt/hooks`), sorted. Built from the live route table, so a
+ * new endpoint shows up without anyone editing a list.
+ */
+export function groupApiRoutes(routes: readonly RouteInfo[]): RouteGroup[] {
+  const groups = new Map<string, RouteInfo[]>();
+  for (const route of routes) {
+    if (!route.path.startsWith(`${API_PREFIX}/`)) continue;
+    const rest = route.path.slice(API_PREFIX.length + 1).split('/');
+    const name = rest.slice(0, -1).join('/') || rest.join('/');
+    groups.set(name, [...(groups.get(name) ?? []), route]);
+  }
+  return [...groups.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, list]) => ({ name, routes: [...list].sort((a, b) => a.path.localeCompare(b.path)) }));
+}
+
+export function registerSystemTabs(ui: Console, system: SystemService, auth: AuthService, routes: () => readonly RouteInfo[]): void {
   ui.addTab({
     section: 'system',
     id: 'api',
     titleKey: 'system.tab.api',
     order: 90,
     template: 'system/openapi',
-    load: async () => ({ secret: auth.secret }),
+    load: async () => ({ secret: auth.secret, groups: groupApiRoutes(routes()) }),
   });
   ui.addTab({
     section: 'system',

@@ -1,0 +1,260 @@
+// HTTP callbacks (reference §4): the stack POSTs on_publish, on_unpublish, on_record_begin and
+// on_record_end to the user's target with SRS Stack's fields. on_publish is a veto: anything but
+// HTTP 200 with code 0 rejects the stream. The others are notifications, retried a few times.
+//
+// On a timeout on_publish FAILS CLOSED: the callback is the user's admission check (paid rooms,
+// per-user keys), and letting streams in because that check is down would open exactly what it
+// guards. OBS and FFmpeg retry a refused publish by themselves, so streams return once the
+// receiver answers again. The deadline keeps a dead receiver from holding the engine's publish.
+import crypto from 'node:crypto';
+import net from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ForbiddenError, ValidationError, errorMessage } from '../../core/errors.js';
+import type { EventHub, RecordEvent, StreamInfo } from '../../core/events.js';
+import { API_PREFIX } from '../../core/http.js';
+import { createLogger, maskSecrets } from '../../core/logger.js';
+import { backoffDelay } from '../../core/supervisor.js';
+import { isAccepted, postJson, type CallbackAnswer } from './client.js';
+import type { CallbackStore, HookExchange, HookSettings } from './store.js';
+
+const log = createLogger('callback');
+
+export const EXAMPLE_PATH = `${API_PREFIX}/mgmt/hooks/example`;
+/** Paths of the stack that a callback must never be sent to (everything except the example). */
+const STACK_PATHS = /^\/(terraform|mgmt|api|rtc|console|players|tools)(\/|$)/;
+
+export interface CallbackTiming {
+  timeoutMs: number;
+  /** Extra attempts for notifications (on_publish is never retried: the publisher is waiting). */
+  retries: number;
+  retryInitialMs: number;
+  retryMaxMs: number;
+  /** Notifications waiting or retrying at once; more are dropped with a warning. */
+  maxPending: number;
+}
+
+export const DEFAULT_TIMING: CallbackTiming = { timeoutMs: 5000, retries: 3, retryInitialMs: 1000, retryMaxMs: 10_000, maxPending: 200 };
+
+export type CallbackBody = Record<string, string | number>;
+
+/** Drops empty strings, as SRS Stack's omitempty fields do. */
+function compact(fields: Record<string, string | number | undefined>): CallbackBody {
+  const out: CallbackBody = {};
+  for (const [k, v] of Object.entries(fields)) if (v !== undefined && v !== '') out[k] = v;
+  return out;
+}
+
+export function publishBody(requestId: string, opaque: string, s: StreamInfo): CallbackBody {
+  return compact({ request_id: requestId, action: 'on_publish', opaque, vhost: s.vhost, app: s.app, stream: s.stream, param: s.param });
+}
+
+export function unpublishBody(requestId: string, opaque: string, s: StreamInfo): CallbackBody {
+  return compact({ request_id: requestId, action: 'on_unpublish', opaque, vhost: s.vhost, app: s.app, stream: s.stream });
+}
+
+export function recordBeginBody(requestId: string, opaque: string, r: RecordEvent): CallbackBody {
+  return compact({ request_id: requestId, action: 'on_record_begin', opaque, vhost: r.vhost, app: r.app, stream: r.stream, uuid: r.uuid });
+}
+
+/** artifact_url is built from the stored host, so receivers can download the MP4 over HTTP. */
+export function recordEndBody(requestId: string, opaque: string, r: RecordEvent, host: string, recordDir: string): CallbackBody {
+  return {
+    ...recordBeginBody(requestId, opaque, r),
+    action: 'on_record_end',
+    artifact_code: r.artifact_code ?? 0,
+    artifact_path: r.artifact_path ?? path.join(recordDir, r.uuid, 'index.mp4'),
+    artifact_url: `${host}${API_PREFIX}/hooks/record/hls/${r.uuid}/index.mp4`,
+  };
+}
+
+const LOOPBACK_NAMES = new Set(['localhost', '0.0.0.0', '::', '::1']);
+
+function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return LOOPBACK_NAMES.has(h) || h.endsWith('.localhost') || (net.isIPv4(h) && h.startsWith('127.')) || h === '::ffff:127.0.0.1';
+}
+
+export interface SelfAddress {
+  /** The stack's own listen ports. */
+  ports: number[];
+  /** The name the console was reached by (e.g. stack.example.com). */
+  requestHost: string;
+}
+
+/**
+ * Why a target would send callbacks to this stack itself, or null. Only the example receiver may
+ * be targeted there: anything else is an API that would refuse (and so reject every publish) or a
+ * page, and a target that triggers events of its own would loop.
+ */
+export function selfTargetProblem(target: URL, self: SelfAddress): string | null {
+  if (target.pathname === EXAMPLE_PATH) return null;
+  const port = Number(target.port || (target.protocol === 'https:' ? 443 : 80));
+  const local = isLoopbackHost(target.hostname) && self.ports.includes(port);
+  const viaPublicName = target.hostname.toLowerCase() === self.requestHost.toLowerCase() && STACK_PATHS.test(target.pathname);
+  if (!local && !viaPublicName) return null;
+  return `the target ${target.origin}${target.pathname} is this stack itself: callbacks to its own API or pages would be refused or loop; use your receiver's URL, or ${EXAMPLE_PATH} to test`;
+}
+
+export interface ApplyRequest {
+  target: string;
+  opaque: string;
+  all: boolean;
+  /** Base URL for artifact_url; empty: the origin the console was reached by. */
+  host: string;
+}
+
+function normaliseHost(host: string): string {
+  let url: URL;
+  try {
+    url = new URL(host);
+  } catch {
+    throw new ValidationError(`host must be a base URL like http://stack.example.com, got "${host}"`);
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname.replace(/\/+$/, '') !== '' || url.search) {
+    throw new ValidationError(`host must be a base URL like http://stack.example.com (no path), got "${host}"`);
+  }
+  return url.origin;
+}
+
+function hostnameOf(origin: string): string {
+  try {
+    return new URL(origin).hostname;
+  } catch {
+    return ''; // a Host header no URL parser accepts: only the loopback rule applies
+  }
+}
+
+export class CallbackService {
+  private cached: HookSettings = { target: '', opaque: '', all: false, host: '' };
+  private readonly pending = new Set<Promise<void>>();
+  private readonly abort = new AbortController();
+  /** Sent with each callback so one that reaches this very process is recognised as a loop. */
+  readonly instanceId = crypto.randomBytes(8).toString('hex');
+
+  constructor(
+    private readonly store: CallbackStore,
+    private readonly recordDir: string,
+    private readonly ports: number[],
+    readonly timing: CallbackTiming = DEFAULT_TIMING,
+  ) {}
+
+  listen(events: EventHub): void {
+    events.on('stream.publish', (s) => this.onPublish(s));
+    events.on('stream.unpublish', (s) => this.notify((id, o) => unpublishBody(id, o, s)));
+    events.on('record.begin', (r) => this.notify((id, o) => recordBeginBody(id, o, r)));
+    events.on('record.end', (r) => this.notify((id, o, host) => recordEndBody(id, o, r, host, this.recordDir)));
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await Promise.allSettled([...this.pending]);
+  }
+
+  async query(): Promise<HookSettings & HookExchange> {
+    return this.store.read();
+  }
+
+  async apply(request: ApplyRequest, requestOrigin: string): Promise<void> {
+    const target = request.target.trim();
+    if (target) {
+      let url: URL;
+      try {
+        url = new URL(target);
+      } catch {
+        throw new ValidationError(`target must be an http:// or https:// URL, got "${target}"`);
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+        throw new ValidationError(`target must be an http:// or https:// URL, got "${target}"`);
+      }
+      const problem = selfTargetProblem(url, { ports: this.ports, requestHost: hostnameOf(requestOrigin) });
+      if (problem) throw new ValidationError(problem);
+    }
+    const settings = { target, opaque: request.opaque, all: request.all, host: normaliseHost(request.host || requestOrigin) };
+    await this.store.save(settings);
+    this.cached = settings;
+  }
+
+  /** Redis holds the truth; while it restarts, the last settings seen still apply. */
+  private async settings(): Promise<HookSettings> {
+    try {
+      const { target, opaque, all, host } = await this.store.read();
+      this.cached = { target, opaque, all, host };
+    } catch (err) {
+      log.warn('cannot read the callback settings, using the last known ones', err);
+    }
+    return this.cached;
+  }
+
+  /** The veto: resolves when the receiver accepts (or callbacks are off), throws to reject the publish. */
+  async onPublish(stream: StreamInfo): Promise<void> {
+    const s = await this.settings();
+    if (!s.all || !s.target) return;
+    const body = publishBody(crypto.randomUUID(), s.opaque, stream);
+    try {
+      await this.send(s.target, body);
+    } catch (err) {
+      throw new ForbiddenError(`publish of ${stream.app}/${stream.stream} rejected by the HTTP callback ${s.target}: ${errorMessage(err)}`);
+    }
+  }
+
+  /** Queues a notification; the emitter never waits for the receiver. */
+  private notify(build: (requestId: string, opaque: string, host: string) => CallbackBody): Promise<void> {
+    const delivery = this.settings().then(async (s) => {
+      if (!s.all || !s.target) return;
+      if (this.pending.size >= this.timing.maxPending) {
+        log.warn(`${this.pending.size} callbacks already pending: dropping one for ${s.target}`);
+        return;
+      }
+      const body = build(crypto.randomUUID(), s.opaque, s.host);
+      const run = this.deliver(s.target, body);
+      this.pending.add(run);
+      void run.finally(() => this.pending.delete(run));
+    });
+    return delivery;
+  }
+
+  private async deliver(target: string, body: CallbackBody): Promise<void> {
+    const { retries, retryInitialMs, retryMaxMs } = this.timing;
+    for (let attempt = 0; attempt <= retries; attempt++) {
+      try {
+        if (attempt > 0) await sleep(backoffDelay(attempt - 1, retryInitialMs, retryMaxMs), undefined, { signal: this.abort.signal });
+        await this.send(target, body);
+        return;
+      } catch (err) {
+        if (this.abort.signal.aborted) return;
+        const left = retries - attempt;
+        log.warn(`${body.action} to ${target} failed${left ? `, ${left} retries left` : ', giving up'}`, err);
+      }
+    }
+  }
+
+  /** One POST; keeps the request and the answer for System › Callback; throws unless accepted. */
+  private async send(target: string, body: CallbackBody): Promise<CallbackAnswer> {
+    await this.remember(() => this.store.saveRequest(JSON.stringify(body)));
+    let answer: CallbackAnswer;
+    try {
+      answer = await postJson(target, body, this.timing.timeoutMs, this.abort.signal, this.instanceId);
+    } catch (err) {
+      const reason = `no answer: ${errorMessage(err)}`;
+      await this.remember(() => this.store.saveAnswer(reason));
+      throw new Error(reason, { cause: err });
+    }
+    await this.remember(() => this.store.saveAnswer(answer.body));
+    if (!isAccepted(answer)) {
+      const snippet = answer.body.trim().slice(0, 200);
+      throw new Error(`answered HTTP ${answer.status}${snippet ? ` ${snippet}` : ''}, expected HTTP 200 with {"code":0}`);
+    }
+    log.info(maskSecrets(`${body.action} ${body.app ?? ''}/${body.stream ?? ''} accepted by ${target}`));
+    return answer;
+  }
+
+  /** The record of the last exchange is a convenience: Redis trouble must not fail the callback. */
+  private async remember(write: () => Promise<void>): Promise<void> {
+    try {
+      await write();
+    } catch (err) {
+      log.warn('cannot store the last callback exchange', err);
+    }
+  }
+}
