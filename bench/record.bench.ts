@@ -13,7 +13,7 @@ import { FEEDER_MAIN, initAdmin, sleep, startStack, tempDir, waitFor, type Stack
 import { cpuDuring, machine, median, printTable } from './lib.js';
 
 const FIXTURE_DIR = path.join(os.tmpdir(), 'srs-stack-bench-record-600s-2500k');
-const ROUNDS = 3;
+const ROUNDS = 5;
 const STREAMS = 10;
 const CPU_WINDOW_S = Number(process.env.RECORD_BENCH_CPU_SECONDS ?? 60);
 // RECORD_BENCH_PARTS=finish or =cpu runs one part only.

@@ -79,6 +79,8 @@ export class RecordService {
   private queue: Promise<unknown> = Promise.resolve();
   private tickTimer: NodeJS.Timeout | null = null;
   private recovered = false;
+  private recovering: Promise<void> | null = null;
+  private ticking = false;
   private markRecovered: () => void = () => undefined;
   private readonly recoveredSignal = new Promise<void>((resolve) => (this.markRecovered = resolve));
   private stopping = false;
@@ -111,16 +113,32 @@ export class RecordService {
 
   start(): void {
     this.stopping = false;
-    this.tickTimer = setInterval(() => void this.serial(() => this.expireIdleTasks()).catch(() => undefined), TICK_MS);
+    this.tickTimer = setInterval(() => this.tick(), TICK_MS);
     this.tickTimer.unref();
   }
 
-  /** First Redis connection: reload working tasks and resume unfinished records. */
+  /**
+   * First Redis connection: reload working tasks and resume unfinished records. The tick retries
+   * it too, so a failure here (or in another feature's ready hook before ours) delays, never loses.
+   */
   async onRedisReady(): Promise<void> {
     if (this.recovered) return;
-    await this.serial(() => this.recover());
-    this.recovered = true;
-    this.markRecovered();
+    this.recovering ??= this.serial(() => this.recover())
+      .then(() => {
+        this.recovered = true;
+        this.markRecovered();
+      })
+      .finally(() => {
+        this.recovering = null;
+      });
+    await this.recovering;
+  }
+
+  private tick(): void {
+    if (this.ticking || this.stopping) return;
+    this.ticking = true;
+    const work = this.recovered ? this.serial(() => this.expireIdleTasks()) : this.onRedisReady();
+    work.catch(() => undefined).finally(() => (this.ticking = false));
   }
 
   async stop(): Promise<void> {
@@ -397,6 +415,7 @@ export class RecordService {
   private scheduleFinish(artifact: Artifact, delayMs: number): void {
     const job = this.finishing.get(artifact.uuid) ?? { artifact, abort: new AbortController(), timer: null, running: null };
     this.finishing.set(artifact.uuid, job);
+    if (job.timer) clearTimeout(job.timer);
     job.timer = setTimeout(() => {
       job.timer = null;
       job.running = this.withFinishSlot(() => this.finishAttempt(job));
@@ -528,7 +547,7 @@ export class RecordService {
       log.info(`record ${state.uuid} of ${state.m3u8_url}: resumed with ${task.artifact.nn} segments`);
     }
     for (const artifact of byUuid.values()) {
-      if (artifact.status === 'done') continue;
+      if (artifact.status === 'done' || this.finishing.has(artifact.uuid)) continue;
       // A record marked recording without a working task (only SRS Stack leaves that) is finished.
       if (artifact.status === 'recording') artifact.files = await this.store.recordingFiles(artifact.uuid);
       artifact.status = 'finishing';
