@@ -206,6 +206,10 @@ describe('record: every show becomes one MP4 (engine events fed to the real stac
     assert.equal(range.headers.get('content-type'), 'video/mp4');
     assert.equal(range.headers.get('content-range'), `bytes 0-99/${done.mp4_size}`);
     assert.equal((await range.arrayBuffer()).byteLength, 100);
+    const head = await fetch(`${stack.url}/terraform/v1/hooks/record/hls/${live.uuid}/index.mp4`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers.get('content-type'), 'video/mp4');
+    assert.equal(head.headers.get('content-length'), String(done.mp4_size), 'HEAD tells players the size');
 
     const mine = events.filter((e) => e.payload.uuid === live.uuid);
     assert.deepEqual(
