@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { launchBrowser } from '../helpers/browser.js';
+import { launchBrowser, loggedInPage } from '../helpers/browser.js';
 import { makeSegments, StreamFeeder, type FixtureSegment } from '../helpers/hls-fixture.js';
 import { ADMIN_PASSWORD, FEEDER_MAIN, initAdmin, startStack, tempDir, type StackHandle } from '../helpers/stack.js';
 
@@ -16,11 +16,7 @@ describe('e2e: Scenarios › Record in headless Chromium', function () {
     stack = await startStack({ entry: FEEDER_MAIN, env: { SRS_RECORD_WAIT_SECONDS: '60' } });
     await initAdmin(stack);
     browser = await launchBrowser();
-    page = await (await browser.newContext()).newPage();
-    await page.goto(`${stack.url}/mgmt/login`);
-    await page.fill('#password', ADMIN_PASSWORD);
-    await page.click('#login-submit');
-    await page.waitForURL(/\/mgmt\/scenarios/);
+    page = await loggedInPage(browser, stack.url, ADMIN_PASSWORD);
   });
   after(async () => {
     await browser?.close();
