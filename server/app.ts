@@ -38,6 +38,9 @@ import { SystemService } from './features/system/service.js';
 import { SystemStore } from './features/system/store.js';
 import { PublishSecretStore } from './features/streams/publish-secret-store.js';
 import { registerStreamingTab } from './features/streaming/routes.js';
+import { registerRecordApi, registerRecordTab } from './features/record/routes.js';
+import { RecordService } from './features/record/service.js';
+import { RecordStore } from './features/record/store.js';
 import { HlsDelivery } from './engine/hls/delivery.js';
 import { HlsSegmentWatcher } from './engine/hls/segment-watcher.js';
 import { DEFAULT_VHOST } from './engine/media-engine.js';
@@ -68,6 +71,7 @@ export class App {
   readonly redis: RedisClient;
   readonly auth: AuthService;
   readonly system: SystemService;
+  readonly record: RecordService;
   readonly https: HttpsService;
   readonly letsencrypt: LetsEncryptService;
   readonly callbacks: CallbackService;
@@ -165,6 +169,8 @@ export class App {
     );
     this.callbacks = new CallbackService(new CallbackStore(this.redis), this.paths.record, [config.mgmtListen, config.httpsListen]);
     this.callbacks.listen(this.events);
+
+    this.record = new RecordService(config, this.paths, new RecordStore(this.redis), this.events);
     this.redis.onReady(async () => {
       await this.auth.onRedisReady();
       await this.system.onRedisReady();
@@ -173,6 +179,7 @@ export class App {
       await hlsSettings.load();
       await this.streams.onRedisReady();
       await rooms.onRedisReady();
+      await this.record.onRedisReady();
     });
 
     // HTTP: envelope and errors, API routes, console, static files, then the fallback.
@@ -193,10 +200,12 @@ export class App {
     registerSystemApi(api, this.system);
     registerHttpsApi(api, this.https, this.letsencrypt);
     registerCallbackApi(api, this.callbacks);
+    registerRecordApi(api, this.record);
     registerAuthPages(router, ui, this.auth, this.system);
     registerSystemTabs(ui, this.system, this.auth, () => this.routes);
     registerHttpsTab(ui, this.https, this.letsencrypt, config.httpsListen);
     registerCallbackTab(ui, this.callbacks);
+    registerRecordTab(ui, this.record);
     registerConsolePages(router, ui, this.auth, this.system);
     this.routes.push(...registerStreamingTab(ui, router, config, publishSecrets, this.engine.capabilities));
     registerStreamsApi(api, streamsDeps);
@@ -236,6 +245,7 @@ export class App {
     if (this.embeddedRedis) this.supervisor.add(this.embeddedRedis.spec).start();
     this.redis.start();
     await this.flv.start();
+    this.record.start();
     // Listen at once: until Redis answers, the console shows "starting" and the API says so.
     const server = http.createServer(this.koa.callback());
     server.keepAliveTimeout = 65_000;
@@ -281,6 +291,7 @@ export class App {
       setTimeout(() => server.closeAllConnections(), 2000).unref();
       await closed;
     }
+    await this.record.stop();
     await this.redis.stop();
     await this.supervisor.stop();
   }

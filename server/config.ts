@@ -29,6 +29,8 @@ export interface Config {
     readonly ffmpeg: string;
     readonly ffprobe: string;
   };
+  /** Recording: seconds without a new segment before a record task is finished (reference §5.6). */
+  readonly record: { readonly waitSeconds: number };
   /** Directory of the ACME server (Let's Encrypt by default; pebble in tests). */
   readonly acmeDirectoryUrl: string;
   /** Extra CA bundle (PEM) trusted for the ACME server's HTTPS, on top of the system CAs. */
@@ -87,6 +89,11 @@ export const CONFIG_KEYS = [
   },
   { key: 'FFMPEG_BIN', def: 'ffmpeg', doc: 'FFmpeg binary for every task (FAQ "How to Replace FFmpeg").' },
   { key: 'FFPROBE_BIN', def: 'ffprobe', doc: 'ffprobe binary used to validate sources.' },
+  {
+    key: 'SRS_RECORD_WAIT_SECONDS',
+    def: '300',
+    doc: 'Recording: a record is finished after this many seconds without a new segment; a republish inside the window continues the same file.',
+  },
   {
     key: 'ACME_DIRECTORY_URL',
     def: 'https://acme-v02.api.letsencrypt.org/directory',
@@ -160,10 +167,10 @@ function flag(raw: RawConfig, key: ConfigKey, problems: string[]): boolean {
   return false;
 }
 
-function count(raw: RawConfig, key: ConfigKey, problems: string[], max: number): number {
+function count(raw: RawConfig, key: ConfigKey, problems: string[], max: number, min = 0): number {
   const n = Number(raw[key]);
-  if (!/^\d+$/.test(raw[key]) || n < 0 || n > max) {
-    problems.push(`${key} must be a whole number from 0 to ${max}, got "${raw[key]}"`);
+  if (!/^\d+$/.test(raw[key]) || n < min || n > max) {
+    problems.push(`${key} must be a whole number from ${min} to ${max}, got "${raw[key]}"`);
     return 0;
   }
   return n;
@@ -241,6 +248,8 @@ export function buildConfig(env: NodeJS.ProcessEnv, fileValues: Record<string, s
       ffmpeg: raw.FFMPEG_BIN,
       ffprobe: raw.FFPROBE_BIN,
     },
+    // Zero would cut a record at every segment, so the window is at least one second.
+    record: { waitSeconds: count(raw, 'SRS_RECORD_WAIT_SECONDS', problems, 86_400, 1) },
     acmeDirectoryUrl: raw.ACME_DIRECTORY_URL,
     acmeCaFile: raw.ACME_CA_FILE,
     acmeEmail: raw.ACME_EMAIL,

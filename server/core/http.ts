@@ -165,7 +165,8 @@ export class ApiRoutes {
       const body = await readJsonBody(ctx);
       if (auth === 'secured') await guard(ctx, body);
       const data = await handler({ ctx, body });
-      if (ctx.body === undefined || ctx.body === null) sendJson(ctx, 200, envelope(data));
+      // A handler that answered itself (a file, or its HEAD: headers and no body) keeps its answer.
+      if ((ctx.body === undefined || ctx.body === null) && !ctx.response.get('Content-Type')) sendJson(ctx, 200, envelope(data));
     });
   }
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { launchBrowser } from '../helpers/browser.js';
+import { launchBrowser, loggedInPage } from '../helpers/browser.js';
 import { publish, type Publisher } from '../helpers/media.js';
 import { ADMIN_PASSWORD, initAdmin, startStack, waitFor, type StackHandle } from '../helpers/stack.js';
 
@@ -17,11 +17,7 @@ describe('e2e: System › Streams, Authentication, HLS and Scenarios › LiveRoo
     stack = await startStack();
     bearer = await initAdmin(stack);
     browser = await launchBrowser();
-    page = await (await browser.newContext()).newPage();
-    await page.goto(`${stack.url}/mgmt/login`);
-    await page.fill('#password', ADMIN_PASSWORD);
-    await page.click('#login-submit');
-    await page.waitForURL(/\/mgmt\/scenarios/);
+    page = await loggedInPage(browser, stack.url, ADMIN_PASSWORD);
   });
   after(async () => {
     await Promise.all(publishers.map((p) => p.stop()));

@@ -1,6 +1,6 @@
 // Debian's chromium driven by playwright-core (no browser download). The flags keep it from
 // reaching out to the network, which is closed here.
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({
@@ -17,4 +17,14 @@ export async function launchBrowser(): Promise<Browser> {
       '--autoplay-policy=no-user-gesture-required',
     ],
   });
+}
+
+/** A fresh browser context logged in to the console as the admin (the stack is already set up). */
+export async function loggedInPage(browser: Browser, stackUrl: string, password: string): Promise<Page> {
+  const page = await (await browser.newContext()).newPage();
+  await page.goto(`${stackUrl}/mgmt/login`);
+  await page.fill('#password', password);
+  await page.click('#login-submit');
+  await page.waitForURL(/\/mgmt\/scenarios/);
+  return page;
 }

@@ -10,15 +10,24 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const MAIN = path.join(ROOT, 'dist', 'server', 'main.js');
 
+const handedOut = new Set<number>();
+
+/** A free TCP port, never one this process already handed out (the kernel may offer it again). */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const srv = net.createServer();
+      srv.once('error', reject);
+      srv.listen(0, '127.0.0.1', () => {
+        const { port: p } = srv.address() as net.AddressInfo;
+        srv.close(() => resolve(p));
+      });
     });
-  });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 export function tempDir(prefix = 'srs-stack-test-'): string {
@@ -51,6 +60,8 @@ export interface StartOptions {
   /** Wait for mgmt/check to pass (default true). */
   waitReady?: boolean;
   ports?: { http: number; https: number; rtmp: number };
+  /** Another entry script (e.g. the engine-event feeder) instead of dist/server/main.js, with IPC. */
+  entry?: string;
 }
 
 export type ApiCall = StackHandle['api'];
@@ -89,7 +100,9 @@ export async function startStack(opts: StartOptions = {}): Promise<StackHandle> 
     NODE_ENV: 'test',
     ...opts.env,
   };
-  const proc = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = opts.entry
+    ? spawn(process.execPath, [opts.entry], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
+    : spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   proc.stdout?.on('data', (d) => (output += d));
   proc.stderr?.on('data', (d) => (output += d));
@@ -157,3 +170,6 @@ export function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+/** The event-feeder entry (test/helpers/event-feeder-main.ts) for stacks whose engine a test plays. */
+export const FEEDER_MAIN = path.join(ROOT, 'dist', 'test', 'helpers', 'event-feeder-main.js');

@@ -22,6 +22,10 @@ const ALLOWED_OPEN: Record<string, string> = {
   '/:app/:stream.flv': 'HTTP-FLV playback, public like every play URL of SRS Stack',
   '/tools/player.html': 'the standalone player page; it plays public play URLs',
   '/terraform/v1/mgmt/hooks/example': 'built-in callback test target (SRS Stack keeps it open); it only echoes success or failure',
+  '/terraform/v1/hooks/record/hls/:uuid.m3u8': 'record preview for players (no Bearer); the record UUID is the capability',
+  '/terraform/v1/hooks/record/hls/:uuid/index.m3u8': 'record preview for players (no Bearer); the record UUID is the capability',
+  '/terraform/v1/hooks/record/hls/record/:uuid/:tsid.ts': 'record preview segments for players; UUIDs are the capability',
+  '/terraform/v1/hooks/record/hls/:uuid/index.mp4': 'finished record for players and downloads (Range); the UUID is the capability',
 };
 
 function routeTable(): Array<{ path: string; auth: string; method?: string }> {

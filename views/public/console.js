@@ -39,11 +39,30 @@
   });
 
   document.addEventListener('submit', (ev) => {
-    const msg = ev.target.dataset && ev.target.dataset.confirm;
-    if (msg && !window.confirm(msg)) ev.preventDefault();
+    const form = ev.target;
+    const msg = form.dataset && form.dataset.confirm;
+    if (msg && !window.confirm(msg)) {
+      ev.preventDefault();
+      return;
+    }
+    // data-include-field="#id": submit that field's current value too (e.g. unsaved text to test).
+    const extra = form.dataset && form.dataset.includeField && document.querySelector(form.dataset.includeField);
+    if (extra) {
+      let hidden = form.querySelector('input[type=hidden][name="' + extra.name + '"]');
+      if (!hidden) {
+        hidden = document.createElement('input');
+        hidden.type = 'hidden';
+        hidden.name = extra.name;
+        form.appendChild(hidden);
+      }
+      hidden.value = extra.value;
+    }
   });
 
-  for (const el of document.querySelectorAll('[data-origin]')) el.textContent = window.location.origin;
+  const fillOrigin = (root) => {
+    for (const el of root.querySelectorAll('[data-origin]')) el.textContent = window.location.origin;
+  };
+  fillOrigin(document);
 
   for (const btn of document.querySelectorAll('[data-try]')) {
     btn.addEventListener('click', async () => {
@@ -107,7 +126,10 @@
           const doc = new DOMParser().parseFromString(html, 'text/html');
           for (const el of refreshing) {
             const fresh = doc.getElementById(el.id);
-            if (fresh) el.innerHTML = fresh.innerHTML;
+            if (fresh) {
+              el.innerHTML = fresh.innerHTML;
+              fillOrigin(el);
+            }
           }
         } catch {
           /* keep the old view */

@@ -1,0 +1,36 @@
+// The final MP4 (reference §5.8): ffmpeg's HLS demuxer reads the record's VOD playlist and copies
+// the streams into MP4 without re-encoding. +faststart puts the index first so it plays while
+// downloading. The output is a temporary name; only the caller's rename makes it the record.
+
+/** Pure argv builder (unit-tested); the paths are ours, never user input. */
+export function remuxArgs(playlist: string, output: string): string[] {
+  return [
+    '-hide_banner',
+    '-nostdin',
+    '-loglevel',
+    'error',
+    // Segments are local files; nothing in a playlist may make ffmpeg open anything else.
+    '-protocol_whitelist',
+    'file',
+    '-f',
+    'hls',
+    '-i',
+    playlist,
+    '-c',
+    'copy',
+    '-movflags',
+    '+faststart',
+    '-f',
+    'mp4',
+    '-y',
+    output,
+  ];
+}
+
+/**
+ * A remux is disk-bound (hundreds of MB/s); the timeout only catches a hung ffmpeg, so it is
+ * generous: one minute plus one second per 5 MB of segments.
+ */
+export function remuxTimeoutMs(inputBytes: number): number {
+  return 60_000 + Math.ceil(inputBytes / (5 * 1024 * 1024)) * 1000;
+}

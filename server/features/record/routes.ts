@@ -1,0 +1,154 @@
+// Record API (reference §3.3) and the console's Scenarios › Record tab (§12.2).
+import type Koa from 'koa';
+import { errorMessage, NotFoundError, ValidationError } from '../../core/errors.js';
+import type { ApiRoutes } from '../../core/http.js';
+import { sendFile } from '../../core/static-files.js';
+import { optionalString, optionalStringArray, requireBoolean, requireString } from '../../core/validate.js';
+import type { Console } from '../console/console.js';
+import { MAX_GLOBS, normaliseGlobs, parseGlobText, testGlobs, type GlobTestResult } from './globs.js';
+import { RECORD_HLS_PREFIX, type RecordService } from './service.js';
+import { POST_CP_FILE } from './store.js';
+
+const PREVIEW_WHY =
+  'record previews are loaded by players, which cannot send a Bearer header (SRS Stack leaves them open too); ' +
+  'the record UUID (122 random bits, listed only by the authenticated record/files) is the capability';
+
+function uuidParam(ctx: Koa.Context, name = 'uuid'): string {
+  return String(ctx.params[name] ?? '');
+}
+
+export function registerRecordApi(api: ApiRoutes, record: RecordService): void {
+  api.secured('/hooks/record/query', () => record.query());
+  api.secured('/hooks/record/apply', async ({ body }) => {
+    await record.setAll(requireBoolean(body, 'all'));
+    return null;
+  });
+  api.secured('/hooks/record/globs', async ({ body }) => {
+    const globs = optionalStringArray(body, 'globs', MAX_GLOBS * 2, 1024);
+    if (!globs) throw new ValidationError('no globs: globs is required (an array of strings, empty to record every stream)');
+    await record.setGlobs(globs);
+    return null;
+  });
+  api.secured('/hooks/record/post-processing', async ({ body }) => {
+    await record.setPostProcessing(requireString(body, 'postProcess', 64), optionalString(body, 'postCpDir', 1024) ?? '');
+    return null;
+  });
+  api.secured('/hooks/record/files', () => record.files());
+  api.secured('/hooks/record/end', async ({ body }) => {
+    await record.end(requireString(body, 'uuid', 64));
+    return null;
+  });
+  api.secured('/hooks/record/remove', async ({ body }) => {
+    await record.remove(requireString(body, 'uuid', 64));
+    return null;
+  });
+
+  const playlist = async ({ ctx }: { ctx: Koa.Context }) => {
+    const text = await record.playlist(uuidParam(ctx));
+    ctx.type = 'application/vnd.apple.mpegurl';
+    ctx.set('Cache-Control', 'no-cache, max-age=0');
+    ctx.body = text;
+  };
+  api.open('/hooks/record/hls/:uuid.m3u8', PREVIEW_WHY, playlist);
+  api.open('/hooks/record/hls/:uuid/index.m3u8', PREVIEW_WHY, playlist);
+  api.open('/hooks/record/hls/record/:uuid/:tsid.ts', PREVIEW_WHY, async ({ ctx }) => {
+    const file = record.segmentFile(uuidParam(ctx), uuidParam(ctx, 'tsid'));
+    if (!file) throw new NotFoundError(`not found: ${ctx.path}`);
+    await sendFile(ctx, file, { contentType: 'video/mp2t' });
+  });
+  api.open('/hooks/record/hls/:uuid/index.mp4', PREVIEW_WHY, async ({ ctx }) => {
+    const file = record.mp4File(uuidParam(ctx));
+    if (!file) throw new NotFoundError(`not found: ${ctx.path}`);
+    await sendFile(ctx, file, { contentType: 'video/mp4' });
+  });
+}
+
+export interface RecordRow {
+  uuid: string;
+  status: string;
+  stream: string;
+  update: string;
+  duration: string;
+  sizeMB: string;
+  nn: number;
+  error: string;
+  nextRetry: string;
+  previewUrl: string;
+  copyPath: string;
+  active: boolean;
+}
+
+export function registerRecordTab(ui: Console, record: RecordService): void {
+  ui.addTab({
+    section: 'scenarios',
+    id: 'record',
+    titleKey: 'record.tab',
+    order: 50,
+    template: 'record/record',
+    load: async (ctx) => {
+      const [settings, files] = await Promise.all([record.query(), record.files()]);
+      const rows: RecordRow[] = files.map((f) => ({
+        uuid: f.uuid,
+        status: f.status,
+        stream: `${f.app}/${f.stream}`,
+        update: f.update.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+        duration: f.duration.toFixed(1),
+        sizeMB: (f.size / 1024 / 1024).toFixed(1),
+        nn: f.nn,
+        error: f.error ?? '',
+        nextRetry: f.next_retry ?? '',
+        previewUrl: f.status === 'done' ? `${RECORD_HLS_PREFIX}/${f.uuid}/index.mp4` : `${RECORD_HLS_PREFIX}/${f.uuid}.m3u8`,
+        copyPath: f.post_cp_file ?? '',
+        active: f.status === 'recording',
+      }));
+      return {
+        settings,
+        rows,
+        defaultCpDir: record.defaultCpDir,
+        globText: globsShown(ctx, settings.globs),
+        globTest: globTest(ctx, settings.globs),
+      };
+    },
+  });
+
+  ui.form('/mgmt/record/apply', async (_ctx, form) => {
+    const all = requireBoolean(form, 'all');
+    await record.setAll(all);
+    return all ? 'record.notice.started' : 'record.notice.stopped';
+  });
+  ui.form('/mgmt/record/globs', async (_ctx, form) => {
+    await record.setGlobs(parseGlobText(optionalString(form, 'globs', 64 * 1024) ?? ''));
+    return 'record.notice.globs';
+  });
+  ui.form('/mgmt/record/post-processing', async (_ctx, form) => {
+    const enabled = optionalString(form, 'postProcess', 64) === POST_CP_FILE;
+    await record.setPostProcessing(POST_CP_FILE, enabled ? (optionalString(form, 'postCpDir', 1024) ?? '') : '');
+    return 'record.notice.postProcessing';
+  });
+  ui.form('/mgmt/record/end', async (_ctx, form) => {
+    await record.end(requireString(form, 'uuid', 64));
+    return 'record.notice.ended';
+  });
+  ui.form('/mgmt/record/remove', async (_ctx, form) => {
+    await record.remove(requireString(form, 'uuid', 64));
+    return 'record.notice.removed';
+  });
+}
+
+/** The tester (a GET form) may carry unsaved globs; show those so the user keeps their edit. */
+function globsShown(ctx: Koa.Context, saved: string[]): string {
+  const typed = ctx.query.globs;
+  return typeof typed === 'string' ? typed : saved.join('\n');
+}
+
+function globTest(ctx: Koa.Context, saved: string[]): (GlobTestResult & { url: string; error: string }) | null {
+  const url = ctx.query.test_url;
+  if (typeof url !== 'string' || !url.trim()) return null;
+  const typed = ctx.query.globs;
+  try {
+    const globs = typeof typed === 'string' ? normaliseGlobs(parseGlobText(typed)) : saved;
+    return { ...testGlobs(url, globs), url, error: '' };
+  } catch (err) {
+    return { path: '', matched: false, glob: '', url, error: errorMessage(err) };
+  }
+}

@@ -1,0 +1,150 @@
+// Recording end to end: ffmpeg publishes RTMP to the stack's media engine (nginx-rtmp), the engine's
+// segment events drive the recorder, ffprobe checks the MP4s. The scenarios run side by side on one
+// stack to keep the wall time near one 20 s publish.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { publish, type Publisher } from '../helpers/media.js';
+import { probe } from '../helpers/media-probe.js';
+import { initAdmin, sleep, startStack, waitFor, type StackHandle } from '../helpers/stack.js';
+
+interface RecordFile {
+  uuid: string;
+  app: string;
+  stream: string;
+  status: 'recording' | 'finishing' | 'done';
+  nn: number;
+  duration: number;
+  post_cp_file?: string;
+}
+
+const WAIT_SECONDS = 4;
+
+class Recorder {
+  constructor(
+    readonly stack: StackHandle,
+    readonly bearer: string,
+  ) {}
+
+  async call(name: string, body: unknown = {}): Promise<unknown> {
+    const res = await this.stack.api(`/terraform/v1/${name}`, body, { bearer: this.bearer });
+    if (res.status !== 200) throw new Error(`${name} → ${res.status} ${res.json.message}`);
+    return res.json.data;
+  }
+
+  async files(stream?: string): Promise<RecordFile[]> {
+    const all = (await this.call('hooks/record/files')) as RecordFile[];
+    return stream ? all.filter((f) => f.stream === stream) : all;
+  }
+
+  async publish(stream: string, seconds: number): Promise<Publisher> {
+    const { publish: secret } = (await this.call('hooks/srs/secret/query')) as { publish: string };
+    return publish(`rtmp://127.0.0.1:${this.stack.ports.rtmp}/live/${stream}?secret=${secret}`, seconds);
+  }
+
+  /** Waits until the stream's records satisfy `check`; returns them. */
+  async until(stream: string, check: (records: RecordFile[]) => boolean, what: string, timeoutMs = 30_000): Promise<RecordFile[]> {
+    let last: RecordFile[] = [];
+    await waitFor(
+      async () => check((last = await this.files(stream))),
+      timeoutMs,
+      () => `${stream}: ${what}; records: ${JSON.stringify(last)}\n${this.stack.logs().slice(-4000)}`,
+    );
+    return last;
+  }
+
+  mp4(uuid: string): string {
+    return path.join(this.stack.dataDir, 'record', uuid, 'index.mp4');
+  }
+}
+
+const allDone = (n: number) => (records: RecordFile[]) => records.length === n && records.every((r) => r.status === 'done');
+
+describe('record with a real publish: ffmpeg → nginx-rtmp → segment events → MP4', function () {
+  this.timeout(180_000);
+  let stack: StackHandle;
+  let rec: Recorder;
+
+  before(async () => {
+    stack = await startStack({ env: { SRS_RECORD_WAIT_SECONDS: String(WAIT_SECONDS) } });
+    rec = new Recorder(stack, await initAdmin(stack));
+    await waitFor(
+      async () =>
+        ((await rec.call('mgmt/supervisor/query')) as { children: Array<{ name: string; status: string }> }).children.some(
+          (c) => c.name === 'nginx' && c.status === 'ready',
+        ),
+      20_000,
+      () => `the media engine is ready\n${stack.logs()}`,
+    );
+    await rec.call('hooks/record/apply', { all: true });
+    await rec.call('hooks/record/globs', { globs: ['/live/r-*'] });
+    await rec.call('hooks/record/post-processing', { postProcess: 'post-cp-file', postCpDir: path.join(stack.dataDir, 'srs-s3-bucket') });
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  it('records 20 s into an MP4 with video and audio; denies by glob; splits on record/end; joins a republish; copies to the bucket', async () => {
+    const long = await rec.publish('r-20', 20);
+    const denied = await rec.publish('denied', 6);
+    const ending = await rec.publish('r-ending', 14);
+    const flaky = (async () => {
+      const first = await rec.publish('r-flaky', 5);
+      assert.equal(await first.exited, 0, first.stderr());
+      await sleep(1500); // well inside the wait window
+      const second = await rec.publish('r-flaky', 5);
+      assert.equal(await second.exited, 0, second.stderr());
+    })();
+
+    // End while publishing: once the first record has a few segments, end it; the stream goes on.
+    const [first] = await rec.until('r-ending', (r) => r.length === 1 && (r[0]?.nn ?? 0) >= 2, 'has a record with 2 segments');
+    await rec.call('hooks/record/end', { uuid: first?.uuid });
+    const split = await rec.until('r-ending', (r) => r.length === 2 && r.some((x) => x.status === 'recording'), 'a new record appears');
+    assert.ok(split.some((x) => x.uuid !== first?.uuid && x.status === 'recording'));
+
+    for (const p of [long, denied, ending]) assert.equal(await p.exited, 0, p.stderr());
+    await flaky;
+
+    // No segment for WAIT_SECONDS: every record finishes by itself.
+    const [rec20] = await rec.until('r-20', allDone(1), 'one done record', 40_000);
+    assert.ok(rec20);
+    const media = await probe(rec.mp4(rec20.uuid));
+    assert.ok(media.duration >= 15, `duration ${media.duration}`);
+    assert.deepEqual(media.streams.map((s) => `${s.codec_type}/${s.codec_name}`).sort(), ['audio/aac', 'video/h264']);
+    const copy = path.join(stack.dataDir, 'srs-s3-bucket', `${rec20.uuid}.mp4`);
+    assert.equal(rec20.post_cp_file, copy);
+    assert.equal(fs.statSync(copy).size, fs.statSync(rec.mp4(rec20.uuid)).size, 'the copy landed in the post-processing directory');
+
+    assert.deepEqual(await rec.files('denied'), [], 'the glob /live/r-* denies /live/denied');
+
+    const endings = await rec.until('r-ending', allDone(2), 'two done records', 40_000);
+    const total = endings.reduce((t, r) => t + r.duration, 0);
+    assert.ok(total > 11, `both parts together hold the publish: ${total} s`);
+
+    const [joined] = await rec.until('r-flaky', allDone(1), 'one done record', 40_000);
+    assert.ok(joined);
+    const flakyMedia = await probe(rec.mp4(joined.uuid));
+    assert.ok(flakyMedia.duration >= 8, `both publishes in one file: ${flakyMedia.duration} s`);
+  });
+
+  it('kill -9 mid-record: after the restart the record finishes with every segment that arrived before the crash', async () => {
+    const p = await rec.publish('r-crashy', 30);
+    const [live] = await rec.until('r-crashy', (r) => (r[0]?.nn ?? 0) >= 3, 'records 3 segments');
+    assert.ok(live);
+    const beforeCrash = (await rec.files('r-crashy'))[0] as RecordFile;
+    await stack.crash();
+    const dataDir = stack.dataDir;
+    const ports = stack.ports;
+    stack = await startStack({ dataDir, ports, env: { SRS_RECORD_WAIT_SECONDS: String(WAIT_SECONDS) } });
+    rec = new Recorder(stack, rec.bearer);
+    await p.exited; // the orphaned engine was reaped at boot, which cut the publisher off
+    const [done] = await rec.until('r-crashy', allDone(1), 'finishes after the restart', 40_000);
+    assert.ok(done);
+    assert.equal(done.uuid, live.uuid);
+    assert.ok(done.nn >= beforeCrash.nn, `${done.nn} segments recorded, ${beforeCrash.nn} seen before the crash`);
+    const segments = fs.readdirSync(path.dirname(rec.mp4(done.uuid))).filter((f) => f.endsWith('.ts'));
+    assert.equal(segments.length, done.nn, 'every copied segment belongs to the record');
+    const media = await probe(rec.mp4(done.uuid));
+    assert.ok(Math.abs(media.duration - done.duration) < 1.5, `MP4 ${media.duration} s for ${done.duration} s of segments`);
+  });
+});
