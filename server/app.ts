@@ -26,6 +26,11 @@ import { registerSystemApi, registerSystemTabs } from './features/system/routes.
 import { SystemService } from './features/system/service.js';
 import { SystemStore } from './features/system/store.js';
 import { PublishSecretStore } from './features/streams/publish-secret-store.js';
+import { registerCameraApi, registerCameraTab } from './features/camera/routes.js';
+import { registerForwardApi, registerForwardTab } from './features/forward/routes.js';
+import { Restream } from './features/restream/restream.js';
+import { registerTranscodeApi, registerTranscodeTab } from './features/transcode/routes.js';
+import { registerVliveApi, registerVliveTab } from './features/vlive/routes.js';
 
 const log = createLogger('app');
 
@@ -45,6 +50,7 @@ export class App {
   readonly redis: RedisClient;
   readonly auth: AuthService;
   readonly system: SystemService;
+  readonly restream: Restream;
   readonly events = new EventHub();
   readonly koa: Koa;
   readonly routes: RouteInfo[] = [];
@@ -82,6 +88,11 @@ export class App {
       await this.auth.onRedisReady();
       await this.system.onRedisReady();
     });
+    const publishSecret = () => publishSecrets.get();
+    this.restream = new Restream(
+      { config, paths: this.paths, redis: this.redis, supervisor: this.supervisor, limits: () => this.system.limits(), publishSecret },
+      this.events,
+    );
 
     // HTTP: envelope and errors, API routes, console, static files, then the fallback.
     const viewsDir = path.join(PROJECT_ROOT, 'views');
@@ -102,6 +113,14 @@ export class App {
     registerAuthPages(router, ui, this.auth, this.system);
     registerSystemTabs(ui, this.system, this.auth);
     registerConsolePages(router, ui, this.auth, this.system);
+    registerForwardApi(api, this.restream);
+    registerVliveApi(api, this.restream);
+    registerCameraApi(api, this.restream);
+    registerTranscodeApi(api, this.restream);
+    registerForwardTab(ui, this.restream);
+    registerVliveTab(ui, this.restream);
+    registerCameraTab(ui, this.restream);
+    registerTranscodeTab(ui, this.restream, publishSecret);
 
     router.get('/', (ctx) => ctx.redirect('/mgmt'));
     this.routes.push(...api.table, ...ui.formRoutes);
@@ -124,6 +143,7 @@ export class App {
     await this.supervisor.start();
     if (this.embeddedRedis) this.supervisor.add(this.embeddedRedis.spec).start();
     this.redis.start();
+    await this.restream.start();
     // Listen at once: until Redis answers, the console shows "starting" and the API says so.
     const server = http.createServer(this.koa.callback());
     server.keepAliveTimeout = 65_000;
@@ -146,6 +166,7 @@ export class App {
       setTimeout(() => server.closeAllConnections(), 2000).unref();
       await closed;
     }
+    await this.restream.stop();
     await this.redis.stop();
     await this.supervisor.stop();
   }

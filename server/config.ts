@@ -20,6 +20,8 @@ export interface Config {
   readonly mgmtPassword: string;
   readonly locale: 'en' | 'zh';
   readonly limits: { readonly forward: number; readonly vlive: number; readonly camera: number };
+  /** Virtual-live uploads: size limit, and how long an unused upload is kept. */
+  readonly upload: { readonly maxBytes: number; readonly ttlMs: number };
   readonly binaries: {
     readonly redisServer: string;
     readonly nginx: string;
@@ -63,6 +65,12 @@ export const CONFIG_KEYS = [
   { key: 'SRS_FORWARD_LIMIT', def: '10', doc: 'Forward slots, enforced by the server.' },
   { key: 'SRS_VLIVE_LIMIT', def: '10', doc: 'Virtual-live slots, enforced by the server.' },
   { key: 'SRS_CAMERA_LIMIT', def: '10', doc: 'IP-camera slots, enforced by the server.' },
+  { key: 'VLIVE_UPLOAD_MAX_MB', def: '10240', doc: 'Largest virtual-live upload in MB; bigger uploads are refused with 413.' },
+  {
+    key: 'VLIVE_UPLOAD_TTL',
+    def: '7200',
+    doc: 'Seconds an uploaded or server file waits in DATA_DIR/upload to be used by a virtual-live slot before it is deleted.',
+  },
   { key: 'REDIS_SERVER_BIN', def: 'redis-server', doc: 'redis-server binary for the embedded Redis.' },
   { key: 'NGINX_BIN', def: 'nginx', doc: 'nginx binary (with libnginx-mod-rtmp) used as the media engine.' },
   { key: 'FFMPEG_BIN', def: 'ffmpeg', doc: 'FFmpeg binary for every task (FAQ "How to Replace FFmpeg").' },
@@ -176,6 +184,10 @@ export function buildConfig(env: NodeJS.ProcessEnv, fileValues: Record<string, s
       forward: count(raw, 'SRS_FORWARD_LIMIT', problems, 100),
       vlive: count(raw, 'SRS_VLIVE_LIMIT', problems, 100),
       camera: count(raw, 'SRS_CAMERA_LIMIT', problems, 100),
+    },
+    upload: {
+      maxBytes: Math.max(1, count(raw, 'VLIVE_UPLOAD_MAX_MB', problems, 1_048_576)) * 1024 * 1024,
+      ttlMs: Math.max(1, count(raw, 'VLIVE_UPLOAD_TTL', problems, 30 * 24 * 3600)) * 1000,
     },
     binaries: {
       redisServer: raw.REDIS_SERVER_BIN,
