@@ -118,9 +118,13 @@ export interface Publisher {
 
 /** Publishes a file in a loop, in real time, copy codec: like OBS, at almost no CPU. */
 export function publishLoop(file: string, url: string): Publisher {
-  const proc = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', file, '-c', 'copy', '-f', 'flv', url], {
-    stdio: 'ignore',
-  });
+  const proc = spawn(
+    'ffmpeg',
+    ['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', file, '-c', 'copy', '-f', 'flv', url],
+    {
+      stdio: 'ignore',
+    },
+  );
   return {
     proc,
     async stop() {
@@ -152,10 +156,14 @@ export async function probeStreams(url: string, timeoutMs = 10_000): Promise<Pro
 
 /** Reads a URL for `seconds` of media (copy, discarded) and returns how many seconds arrived. */
 export async function mediaSecondsReceived(url: string, seconds: number, timeoutMs: number): Promise<number> {
-  const result = await run('ffmpeg', ['-hide_banner', '-nostats', '-progress', 'pipe:1', '-i', url, '-t', String(seconds), '-c', 'copy', '-f', 'null', '-'], {
-    timeout: timeoutMs,
-    killSignal: 'SIGKILL',
-  }).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }));
+  const result = await run(
+    'ffmpeg',
+    ['-hide_banner', '-nostats', '-progress', 'pipe:1', '-i', url, '-t', String(seconds), '-c', 'copy', '-f', 'null', '-'],
+    {
+      timeout: timeoutMs,
+      killSignal: 'SIGKILL',
+    },
+  ).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }));
   const times = [...result.stdout.matchAll(/out_time_us=(\d+)/g)].map((m) => Number(m[1]) / 1e6);
   return times.length ? Math.max(...times) : 0;
 }
@@ -176,6 +184,10 @@ export async function withStackRedis<T>(stack: StackHandle, fn: (redis: Redis) =
 
 export async function registerActiveStream(stack: StackHandle, app: string, stream: string): Promise<void> {
   await withStackRedis(stack, (r) =>
-    r.hset('SRS_STREAM_ACTIVE', `${app}/${stream}`, JSON.stringify({ vhost: '__defaultVhost__', app, stream, param: '', update: new Date().toISOString() })),
+    r.hset(
+      'SRS_STREAM_ACTIVE',
+      `${app}/${stream}`,
+      JSON.stringify({ vhost: '__defaultVhost__', app, stream, param: '', update: new Date().toISOString() }),
+    ),
   );
 }

@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { makeMedia, probeStreams, publishLoop, registerActiveStream, startRtmpServer, type Publisher, type RtmpServer } from '../helpers/media.js';
+import {
+  makeMedia,
+  probeStreams,
+  publishLoop,
+  registerActiveStream,
+  startRtmpServer,
+  type Publisher,
+  type RtmpServer,
+} from '../helpers/media.js';
 import { freePort, initAdmin, isAlive, startStack, tempDir, waitFor, type StackHandle } from '../helpers/stack.js';
 
 interface Row {
@@ -46,12 +55,16 @@ describe('forward: restream a live stream to another RTMP server', function () {
   });
 
   it('refuses bad slots: unknown platform, no server, a non-RTMP server, an action other than update', async () => {
-    const update = (body: Record<string, unknown>) => stack.api('/terraform/v1/ffmpeg/forward/secret', { action: 'update', ...body }, { bearer });
+    const update = (body: Record<string, unknown>) =>
+      stack.api('/terraform/v1/ffmpeg/forward/secret', { action: 'update', ...body }, { bearer });
     assert.equal((await update({ platform: 'youtube', server: 'rtmp://h/live' })).status, 400);
     assert.match((await update({ platform: 'wx' })).json.message ?? '', /no server/);
     assert.match((await update({ platform: 'wx', server: 'http://h/live' })).json.message ?? '', /rtmp:\/\/, rtmps:\/\/ or srt:\/\//);
     assert.equal((await stack.api('/terraform/v1/ffmpeg/forward/secret', { action: 'delete', platform: 'wx' }, { bearer })).status, 400);
-    assert.equal((await stack.api('/terraform/v1/ffmpeg/forward/secret', { action: 'update', platform: 'wx', server: 'rtmp://h/l' })).status, 401);
+    assert.equal(
+      (await stack.api('/terraform/v1/ffmpeg/forward/secret', { action: 'update', platform: 'wx', server: 'rtmp://h/l' })).status,
+      401,
+    );
   });
 
   it('forwards the latest stream, copy codec, and the destination plays it', async () => {
@@ -62,8 +75,15 @@ describe('forward: restream a live stream to another RTMP server', function () {
       { bearer },
     );
     assert.equal(res.status, 200, JSON.stringify(res.json));
-    const config = (await stack.api('/terraform/v1/ffmpeg/forward/secret', {}, { bearer })).json.data as Record<string, { server: string; secret: string }>;
-    assert.deepEqual([config.wx?.server, config.wx?.secret], [`rtmp://127.0.0.1:${dest.port}/live`, key], 'a full URL is split at the last slash');
+    const config = (await stack.api('/terraform/v1/ffmpeg/forward/secret', {}, { bearer })).json.data as Record<
+      string,
+      { server: string; secret: string }
+    >;
+    assert.deepEqual(
+      [config.wx?.server, config.wx?.secret],
+      [`rtmp://127.0.0.1:${dest.port}/live`, key],
+      'a full URL is split at the last slash',
+    );
     await waitFor(streaming('wx'), 20_000, () => 'wx streaming');
     const streams = await probeStreams(dest.url('live', key));
     assert.deepEqual(streams.map((s) => s.codec_name).sort(), ['aac', 'h264']);
@@ -86,7 +106,36 @@ describe('forward: restream a live stream to another RTMP server', function () {
     const third = await stack.api('/terraform/v1/ffmpeg/forward/secret', { ...body, platform: 'forwarding-3-abcdef' }, { bearer });
     assert.equal(third.status, 409);
     assert.match(third.json.message ?? '', /limit reached: 2 of 2 slots.*SRS_FORWARD_LIMIT/);
-    assert.equal((await stack.api('/terraform/v1/ffmpeg/forward/secret', { ...body, platform: 'bilibili', label: 'x' }, { bearer })).status, 200);
+    assert.equal(
+      (await stack.api('/terraform/v1/ffmpeg/forward/secret', { ...body, platform: 'bilibili', label: 'x' }, { bearer })).status,
+      200,
+    );
+  });
+
+  it('forwards to an SRT destination as MPEG-TS', async () => {
+    const port = await freePort();
+    const out = path.join(media, 'srt.ts');
+    // An SRT listener that records what it receives for a few seconds.
+    const listener = spawn(
+      'ffmpeg',
+      ['-hide_banner', '-loglevel', 'error', '-y', '-i', `srt://127.0.0.1:${port}?mode=listener`, '-t', '4', '-c', 'copy', out],
+      {
+        stdio: 'ignore',
+      },
+    );
+    const done = new Promise((r) => listener.once('exit', r));
+    const body = {
+      action: 'update',
+      platform: 'bilibili',
+      server: `srt://127.0.0.1:${port}?streamid=#!::r=live/srt,m=publish`,
+      enabled: true,
+    };
+    assert.equal((await stack.api('/terraform/v1/ffmpeg/forward/secret', body, { bearer })).status, 200);
+    await Promise.race([done, new Promise((r) => setTimeout(r, 30_000))]);
+    listener.kill('SIGKILL');
+    await stack.api('/terraform/v1/ffmpeg/forward/secret', { ...body, enabled: false }, { bearer });
+    const streams = await probeStreams(out);
+    assert.deepEqual(streams.map((s) => s.codec_name).sort(), ['aac', 'h264']);
   });
 
   it('retries while the destination is down and recovers when it comes back', async () => {
@@ -127,7 +176,11 @@ describe('forward: restream a live stream to another RTMP server', function () {
 
   it('stops the task when the slot is disabled', async () => {
     const pid = (await row('wx'))?.task?.pid as number;
-    await stack.api('/terraform/v1/ffmpeg/forward/secret', { action: 'update', platform: 'wx', server: dest.url('live', key), enabled: false }, { bearer });
+    await stack.api(
+      '/terraform/v1/ffmpeg/forward/secret',
+      { action: 'update', platform: 'wx', server: dest.url('live', key), enabled: false },
+      { bearer },
+    );
     const r = await row('wx');
     assert.equal(r?.state, 'inactive');
     assert.equal(r?.task, undefined);
@@ -135,7 +188,11 @@ describe('forward: restream a live stream to another RTMP server', function () {
   });
 
   it('resumes enabled tasks after the stack restarts', async () => {
-    await stack.api('/terraform/v1/ffmpeg/forward/secret', { action: 'update', platform: 'wx', server: dest.url('live', key), enabled: true }, { bearer });
+    await stack.api(
+      '/terraform/v1/ffmpeg/forward/secret',
+      { action: 'update', platform: 'wx', server: dest.url('live', key), enabled: true },
+      { bearer },
+    );
     await waitFor(streaming('wx'), 20_000, () => 'streaming');
     const pid = (await row('wx'))?.task?.pid as number;
     await stack.stop();

@@ -282,7 +282,15 @@ describe('ffprobe results', () => {
     const p = parseProbeJson(json);
     assert.doesNotThrow(() => checkBitrate(p, 5000));
     assert.throws(() => checkBitrate(p, 600), /bitrate 698Kbps is too large, exceed 600Kbps/);
-    assert.doesNotThrow(() => checkBitrate({ ...p, format: { has_video: true, has_audio: true } }, 1), 'no bit_rate: nothing to check');
+    const live = {
+      ...p,
+      format: { has_video: true, has_audio: true },
+      video: { ...p.video!, bit_rate: '299008' },
+      audio: { ...p.audio!, bit_rate: '64000' },
+    };
+    assert.throws(() => checkBitrate(live, 300), /bitrate 363Kbps is too large/, 'a live stream: the sum of its streams');
+    const unknown = { ...p, format: { has_video: true, has_audio: true } };
+    assert.doesNotThrow(() => checkBitrate(unknown, 1), 'no bitrate anywhere: nothing to check');
   });
 
   it('accepts h264/h265 and aac/mp3 only', () => {

@@ -122,12 +122,25 @@ export function checkCodecs(probe: ProbeResult): void {
   if (a && !ALLOWED_AUDIO.includes(a)) throw new ValidationError(`invalid audio codec ${a}: use aac or mp3`);
 }
 
+/**
+ * The source's bitrate in bps: the container's, or for live streams (ffprobe reports none for RTMP)
+ * the sum of the streams' bitrates from their metadata; null when unknown.
+ */
+export function sourceBitrate(probe: ProbeResult): number | null {
+  const parse = (text: string | undefined) => {
+    const n = text ? Number.parseInt(text, 10) : Number.NaN;
+    return Number.isFinite(n) && n > 0 ? n : null;
+  };
+  const container = parse(probe.format.bit_rate);
+  if (container) return container;
+  const parts = [parse(probe.video?.bit_rate), parse(probe.audio?.bit_rate)].filter((n): n is number => n !== null);
+  return parts.length ? parts.reduce((a, b) => a + b, 0) : null;
+}
+
 /** The bitrate limit of SRS Stack (FAQ "Why and how to limit the bitrate of virtual live events"). */
 export function checkBitrate(probe: ProbeResult, limitKbps: number): void {
-  const text = probe.format.bit_rate;
-  if (!text) return;
-  const bps = Number.parseInt(text, 10);
-  if (Number.isFinite(bps) && bps > limitKbps * 1000) {
+  const bps = sourceBitrate(probe);
+  if (bps !== null && bps > limitKbps * 1000) {
     throw new ValidationError(
       `bitrate ${Math.floor(bps / 1000)}Kbps is too large, exceed ${limitKbps}Kbps (raise the limit in System › Limits, or re-encode the source)`,
     );
