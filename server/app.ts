@@ -31,6 +31,16 @@ import { registerForwardApi, registerForwardTab } from './features/forward/route
 import { Restream } from './features/restream/restream.js';
 import { registerTranscodeApi, registerTranscodeTab } from './features/transcode/routes.js';
 import { registerVliveApi, registerVliveTab } from './features/vlive/routes.js';
+import { HlsDelivery } from './engine/hls/delivery.js';
+import { HlsSegmentWatcher } from './engine/hls/segment-watcher.js';
+import { DEFAULT_VHOST } from './engine/media-engine.js';
+import { NginxRtmpEngine } from './engine/nginx-rtmp/engine.js';
+import { HlsSettings } from './features/streams/hls-settings-store.js';
+import { LiveRoomService } from './features/streams/live-room-service.js';
+import { LiveRoomStore } from './features/streams/live-room-store.js';
+import { registerStreamsApi, registerStreamsTabs } from './features/streams/routes.js';
+import { StreamsService } from './features/streams/service.js';
+import { StreamStore } from './features/streams/stream-store.js';
 
 const log = createLogger('app');
 
@@ -52,6 +62,10 @@ export class App {
   readonly system: SystemService;
   readonly restream: Restream;
   readonly events = new EventHub();
+  readonly engine: NginxRtmpEngine;
+  readonly streams: StreamsService;
+  private readonly hlsWatcher: HlsSegmentWatcher;
+  private readonly hlsDelivery: HlsDelivery;
   readonly koa: Koa;
   readonly routes: RouteInfo[] = [];
   private httpServer: http.Server | null = null;
@@ -84,13 +98,54 @@ export class App {
     this.auth = new AuthService(config, authStore, new LoginThrottle());
     const publishSecrets = new PublishSecretStore(this.redis);
     this.system = new SystemService(config, version, this.redis, new SystemStore(this.redis), publishSecrets, this.supervisor);
+    // Media engine and live streams: the engine calls back into this process's HTTP port.
+    this.engine = new NginxRtmpEngine({
+      prefix: this.paths.engine,
+      nginxBinary: config.binaries.nginx,
+      rtmpModule: config.binaries.nginxRtmpModule,
+      rtmpPort: config.rtmpListen,
+      callbackOrigin: `http://${loopbackHost(config.listenHost)}:${config.mgmtListen}`,
+      supervisor: this.supervisor,
+    });
+    this.hlsWatcher = new HlsSegmentWatcher({
+      output: this.engine.hls.lowLatency,
+      apps: this.engine.apps,
+      vhost: DEFAULT_VHOST,
+      events: this.events,
+    });
+    const streamStore = new StreamStore(this.redis);
+    this.streams = new StreamsService(this.engine, streamStore, publishSecrets, this.events);
+    const hlsSettings = new HlsSettings(this.redis);
+    this.hlsDelivery = new HlsDelivery(
+      this.engine,
+      () => hlsSettings.current,
+      (app, stream) => this.streams.isLive(app, stream),
+    );
+    this.streams.addViewerSource('hls', (app, stream) => this.hlsDelivery.viewers(app, stream));
+    const streamsDeps = {
+      streams: this.streams,
+      hlsSettings,
+      rooms: new LiveRoomService(new LiveRoomStore(this.redis)),
+      engine: this.engine,
+    };
+
     this.redis.onReady(async () => {
       await this.auth.onRedisReady();
       await this.system.onRedisReady();
+      await hlsSettings.load();
+      await this.streams.onRedisReady();
     });
     const publishSecret = () => publishSecrets.get();
     this.restream = new Restream(
-      { config, paths: this.paths, redis: this.redis, supervisor: this.supervisor, limits: () => this.system.limits(), publishSecret },
+      {
+        config,
+        paths: this.paths,
+        redis: this.redis,
+        supervisor: this.supervisor,
+        streams: streamStore,
+        limits: () => this.system.limits(),
+        publishSecret,
+      },
       this.events,
     );
 
@@ -121,6 +176,10 @@ export class App {
     registerVliveTab(ui, this.restream);
     registerCameraTab(ui, this.restream);
     registerTranscodeTab(ui, this.restream, publishSecret);
+    registerStreamsApi(api, streamsDeps);
+    registerStreamsTabs(ui, streamsDeps, config.display.rtmpPort);
+    // HLS at /{app}/{stream}.m3u8: after every specific route, before the fallback.
+    this.hlsDelivery.register(router);
 
     router.get('/', (ctx) => ctx.redirect('/mgmt'));
     this.routes.push(...api.table, ...ui.formRoutes);
@@ -154,10 +213,22 @@ export class App {
       server.listen(this.config.mgmtListen, this.config.listenHost, () => resolve());
     });
     log.info(`HTTP listening on ${this.config.listenHost}:${this.config.mgmtListen}, data in ${this.config.dataDir}`);
+    // The engine after the HTTP listener: its publish callback must find us.
+    try {
+      await this.engine.start();
+    } catch (err) {
+      log.error('the media engine cannot start: live streaming is unavailable', err);
+    }
+    await this.hlsWatcher.start();
+    this.streams.start();
+    this.hlsDelivery.start();
     return { http: { host: this.config.listenHost, port: this.config.mgmtListen } };
   }
 
   async stop(): Promise<void> {
+    this.hlsDelivery.stop();
+    await this.streams.stop();
+    await this.hlsWatcher.stop();
     const server = this.httpServer;
     this.httpServer = null;
     if (server) {
@@ -170,4 +241,11 @@ export class App {
     await this.redis.stop();
     await this.supervisor.stop();
   }
+}
+
+/** How this host reaches our own listener: a wildcard bind is reached on loopback. */
+export function loopbackHost(listenHost: string): string {
+  if (!listenHost || listenHost === '0.0.0.0') return '127.0.0.1';
+  if (listenHost === '::') return '127.0.0.1'; // dual-stack bind
+  return listenHost.includes(':') ? `[${listenHost}]` : listenHost;
 }

@@ -25,6 +25,7 @@ export interface Config {
   readonly binaries: {
     readonly redisServer: string;
     readonly nginx: string;
+    readonly nginxRtmpModule: string;
     readonly ffmpeg: string;
     readonly ffprobe: string;
   };
@@ -73,6 +74,11 @@ export const CONFIG_KEYS = [
   },
   { key: 'REDIS_SERVER_BIN', def: 'redis-server', doc: 'redis-server binary for the embedded Redis.' },
   { key: 'NGINX_BIN', def: 'nginx', doc: 'nginx binary (with libnginx-mod-rtmp) used as the media engine.' },
+  {
+    key: 'NGINX_RTMP_MODULE',
+    def: '',
+    doc: "Path of ngx_rtmp_module.so. Empty: found from nginx's modules path and the usual distribution paths.",
+  },
   { key: 'FFMPEG_BIN', def: 'ffmpeg', doc: 'FFmpeg binary for every task (FAQ "How to Replace FFmpeg").' },
   { key: 'FFPROBE_BIN', def: 'ffprobe', doc: 'ffprobe binary used to validate sources.' },
   {
@@ -192,6 +198,7 @@ export function buildConfig(env: NodeJS.ProcessEnv, fileValues: Record<string, s
     binaries: {
       redisServer: raw.REDIS_SERVER_BIN,
       nginx: raw.NGINX_BIN,
+      nginxRtmpModule: raw.NGINX_RTMP_MODULE,
       ffmpeg: raw.FFMPEG_BIN,
       ffprobe: raw.FFPROBE_BIN,
     },

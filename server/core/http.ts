@@ -100,6 +100,8 @@ export async function readRawBody(ctx: Koa.Context, limit: number): Promise<stri
 export async function readJsonBody(ctx: Koa.Context, limit = JSON_BODY_LIMIT): Promise<Body> {
   if (ctx.method === 'GET' || ctx.method === 'HEAD') return {};
   const text = await readRawBody(ctx, limit);
+  // Kept for handlers whose form carries repeated keys in a meaningful order (engine callbacks).
+  ctx.state.rawBody = text;
   const trimmed = text.trim();
   if (!trimmed) return {};
   if (ctx.is('application/x-www-form-urlencoded') && !/^[[{"]/.test(trimmed)) {

@@ -1,14 +1,125 @@
-// Real media for the restream tests: a second nginx-rtmp as destination (and, before a test
-// publishes into the stack itself, as source), small generated files, a looping publisher, ffprobe
-// and a reader that measures how much media a URL delivers.
+// Real media for tests: ffmpeg publishes a generated test pattern with a tone (h264/aac, 1 s GOP) or
+// loops a small generated file, a second nginx-rtmp serves as a restream destination, ffprobe reads
+// what arrives. Argument arrays only, never a shell.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Redis } from 'ioredis';
-import { freePort, tempDir, type StackHandle } from './stack.js';
+import { freePort, tempDir } from './stack.js';
 
 const run = promisify(execFile);
+
+export interface Publisher {
+  proc: ChildProcess;
+  /** Resolves with the exit code when ffmpeg ends, however it ends. */
+  exited: Promise<number | null>;
+  stderr: () => string;
+  running: () => boolean;
+  stop: () => Promise<void>;
+}
+
+/** ffmpeg arguments for a generated h264/aac RTMP publish of `seconds` (0: until stopped). */
+export function testPublishArgs(url: string, seconds: number): string[] {
+  return [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-re',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=size=320x240:rate=25',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=440:sample_rate=44100',
+    ...(seconds > 0 ? ['-t', String(seconds)] : []),
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-tune',
+    'zerolatency',
+    '-g',
+    '25',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-b:a',
+    '64k',
+    '-f',
+    'flv',
+    url,
+  ];
+}
+
+function spawnPublisher(args: string[]): Publisher {
+  const proc = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  proc.stderr?.on('data', (d) => (stderr += d));
+  let done = false;
+  const exited = new Promise<number | null>((resolve) =>
+    proc.once('exit', (code) => {
+      done = true;
+      resolve(code);
+    }),
+  );
+  return {
+    proc,
+    exited,
+    stderr: () => stderr,
+    running: () => !done,
+    async stop() {
+      if (!done) proc.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+export function publish(url: string, seconds = 0): Publisher {
+  return spawnPublisher(testPublishArgs(url, seconds));
+}
+
+/** Publishes a file in a loop, in real time, copy codec: like OBS, at almost no CPU. */
+export function publishLoop(file: string, url: string): Publisher {
+  return spawnPublisher(['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', file, '-c', 'copy', '-f', 'flv', url]);
+}
+
+export interface Probe {
+  streams: Array<{ codec_type: string; codec_name: string; channels?: number; sample_rate?: string; width?: number; height?: number }>;
+  format: { duration?: string; format_name?: string };
+}
+
+export async function ffprobe(url: string, timeoutMs = 20_000): Promise<Probe> {
+  const { stdout } = await run(
+    'ffprobe',
+    [
+      '-v',
+      'error',
+      '-show_entries',
+      'stream=codec_type,codec_name,channels,sample_rate,width,height:format=duration,format_name',
+      '-of',
+      'json',
+      url,
+    ],
+    { timeout: timeoutMs, killSignal: 'SIGKILL' },
+  );
+  return JSON.parse(stdout) as Probe;
+}
+
+/** Sends raw bytes to a TCP port and closes; resolves whatever the peer does. */
+export function sendRaw(port: number, bytes: Buffer, holdMs = 50): Promise<void> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1', () => {
+      socket.write(bytes);
+      setTimeout(() => socket.destroy(), holdMs);
+    });
+    socket.on('error', () => resolve());
+    socket.on('close', () => resolve());
+  });
+}
 
 export interface RtmpServer {
   port: number;
@@ -17,7 +128,7 @@ export interface RtmpServer {
   stop(): Promise<void>;
 }
 
-/** nginx with only the RTMP module, on loopback, in its own temp prefix. */
+/** A plain nginx-rtmp on loopback in its own temp prefix: a restream destination or a camera. */
 export async function startRtmpServer(port?: number): Promise<RtmpServer> {
   const dir = tempDir('restream-rtmp-');
   const listen = port ?? (await freePort());
@@ -41,7 +152,6 @@ export async function startRtmpServer(port?: number): Promise<RtmpServer> {
     async start() {
       const p = spawn('nginx', ['-c', conf, '-p', dir, '-e', `${dir}/error.log`], { stdio: 'ignore' });
       proc = p;
-      // Listening when a TCP connect succeeds; a bind failure exits at once.
       const deadline = Date.now() + 5000;
       while (Date.now() < deadline) {
         if (p.exitCode !== null) throw new Error(`nginx-rtmp exited: ${fs.readFileSync(`${dir}/error.log`, 'utf8')}`);
@@ -63,8 +173,7 @@ export async function startRtmpServer(port?: number): Promise<RtmpServer> {
   return server;
 }
 
-async function canConnect(port: number): Promise<boolean> {
-  const net = await import('node:net');
+function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1');
     s.once('connect', () => {
@@ -77,81 +186,36 @@ async function canConnect(port: number): Promise<boolean> {
 
 export interface MediaOptions {
   seconds: number;
-  /** Video bitrate in Kbps (x264 is asked for it as a CBR-ish target). */
+  /** Video bitrate in Kbps. */
   videoKbps?: number;
   audio?: boolean;
-  video?: boolean;
   size?: string;
   fps?: number;
-  /** Audio channels of the generated tone. */
-  channels?: number;
   format?: 'mp4' | 'flv';
 }
 
 /** A small H.264/AAC file with a 1 s GOP, so players and probes start fast. */
 export async function makeMedia(file: string, o: MediaOptions): Promise<string> {
   const fps = o.fps ?? 15;
-  const args = ['-hide_banner', '-loglevel', 'error', '-y'];
-  if (o.video !== false) args.push('-f', 'lavfi', '-i', `testsrc=size=${o.size ?? '320x240'}:rate=${fps}:duration=${o.seconds}`);
-  if (o.audio !== false) {
-    const layout = (o.channels ?? 2) === 1 ? 'mono' : 'stereo';
-    args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=44100:duration=${o.seconds}`, '-ac', String(o.channels ?? 2));
-    args.push('-channel_layout', layout);
-  }
-  if (o.video !== false) {
-    const kbps = o.videoKbps ?? 300;
-    args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-g', String(fps), '-pix_fmt', 'yuv420p');
-    args.push('-b:v', `${kbps}k`, '-minrate', `${kbps}k`, '-maxrate', `${kbps}k`, '-bufsize', `${kbps}k`);
-    // Pad so a high target bitrate is really reached by the trivial test picture.
-    if (kbps > 1000) args.push('-x264-params', 'nal-hrd=cbr:force-cfr=1');
-  }
+  const kbps = o.videoKbps ?? 300;
+  const args = [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc=size=${o.size ?? '320x240'}:rate=${fps}:duration=${o.seconds}`,
+  ];
+  if (o.audio !== false) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=44100:duration=${o.seconds}`, '-ac', '2');
+  args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-g', String(fps), '-pix_fmt', 'yuv420p');
+  // CBR with filler: the trivial test picture really reaches the asked bitrate.
+  args.push('-b:v', `${kbps}k`, '-minrate', `${kbps}k`, '-maxrate', `${kbps}k`, '-bufsize', `${kbps}k`, '-x264-params', 'nal-hrd=cbr');
   if (o.audio !== false) args.push('-c:a', 'aac', '-b:a', '64k');
   args.push('-f', o.format ?? 'mp4', file);
   await run('ffmpeg', args);
   return file;
-}
-
-export interface Publisher {
-  proc: ChildProcess;
-  stop(): Promise<void>;
-}
-
-/** Publishes a file in a loop, in real time, copy codec: like OBS, at almost no CPU. */
-export function publishLoop(file: string, url: string): Publisher {
-  const proc = spawn(
-    'ffmpeg',
-    ['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', file, '-c', 'copy', '-f', 'flv', url],
-    {
-      stdio: 'ignore',
-    },
-  );
-  return {
-    proc,
-    async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      const gone = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGKILL');
-      await gone;
-    },
-  };
-}
-
-export interface ProbedStream {
-  codec_type: string;
-  codec_name: string;
-  channels?: number;
-  sample_rate?: string;
-  width?: number;
-  height?: number;
-}
-
-/** ffprobe of a live URL: its streams, or an error when nothing arrives within the timeout. */
-export async function probeStreams(url: string, timeoutMs = 10_000): Promise<ProbedStream[]> {
-  const { stdout } = await run('ffprobe', ['-v', 'error', '-print_format', 'json', '-show_streams', url], {
-    timeout: timeoutMs,
-    killSignal: 'SIGKILL',
-  });
-  return (JSON.parse(stdout) as { streams: ProbedStream[] }).streams;
 }
 
 /** Reads a URL for `seconds` of media (copy, discarded) and returns how many seconds arrived. */
@@ -166,28 +230,4 @@ export async function mediaSecondsReceived(url: string, seconds: number, timeout
   ).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }));
   const times = [...result.stdout.matchAll(/out_time_us=(\d+)/g)].map((m) => Number(m[1]) / 1e6);
   return times.length ? Math.max(...times) : 0;
-}
-
-/** Until the engine lands in this branch: register a live stream the way the engine does. */
-export async function withStackRedis<T>(stack: StackHandle, fn: (redis: Redis) => Promise<T>): Promise<T> {
-  const conf = fs.readFileSync(path.join(stack.dataDir, 'redis', 'redis.conf'), 'utf8');
-  const socket = /^unixsocket (.+)$/m.exec(conf)?.[1];
-  if (!socket) throw new Error('no unixsocket in redis.conf');
-  const redis = new Redis({ path: socket, lazyConnect: true, maxRetriesPerRequest: 1 });
-  await redis.connect();
-  try {
-    return await fn(redis);
-  } finally {
-    redis.disconnect();
-  }
-}
-
-export async function registerActiveStream(stack: StackHandle, app: string, stream: string): Promise<void> {
-  await withStackRedis(stack, (r) =>
-    r.hset(
-      'SRS_STREAM_ACTIVE',
-      `${app}/${stream}`,
-      JSON.stringify({ vhost: '__defaultVhost__', app, stream, param: '', update: new Date().toISOString() }),
-    ),
-  );
 }

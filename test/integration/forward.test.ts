@@ -2,15 +2,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  makeMedia,
-  probeStreams,
-  publishLoop,
-  registerActiveStream,
-  startRtmpServer,
-  type Publisher,
-  type RtmpServer,
-} from '../helpers/media.js';
+import { ffprobe, makeMedia, startRtmpServer, type Publisher, type RtmpServer } from '../helpers/media.js';
+import { publishIntoStack } from '../helpers/restream.js';
 import { freePort, initAdmin, isAlive, startStack, tempDir, waitFor, type StackHandle } from '../helpers/stack.js';
 
 interface Row {
@@ -26,9 +19,9 @@ describe('forward: restream a live stream to another RTMP server', function () {
   const media = tempDir('restream-media-');
   let stack: StackHandle;
   let bearer: string;
-  let source: RtmpServer;
   let dest: RtmpServer;
   let publisher: Publisher;
+  let file: string;
   const key = 'fwd-key-5f2c9';
 
   const rows = async () => (await stack.api('/terraform/v1/ffmpeg/forward/streams', {}, { bearer })).json.data as Row[];
@@ -36,21 +29,16 @@ describe('forward: restream a live stream to another RTMP server', function () {
   const streaming = (platform: string) => async () => (await row(platform))?.state === 'streaming';
 
   before(async () => {
-    const ports = { http: await freePort(), https: await freePort(), rtmp: await freePort() };
-    // The stack's RTMP port is served by a plain nginx-rtmp until the engine is merged; the stream
-    // registry entry is what the engine writes on publish.
-    source = await startRtmpServer(ports.rtmp);
     dest = await startRtmpServer();
-    stack = await startStack({ ports, env: { SRS_FORWARD_LIMIT: '2' } });
+    stack = await startStack({ env: { SRS_FORWARD_LIMIT: '2' } });
     bearer = await initAdmin(stack);
-    const file = await makeMedia(path.join(media, 'src.flv'), { seconds: 4, format: 'flv' });
-    publisher = publishLoop(file, source.url('live', 'livestream'));
-    await registerActiveStream(stack, 'live', 'livestream');
+    file = await makeMedia(path.join(media, 'src.flv'), { seconds: 4, format: 'flv' });
+    // Like OBS: publish into the stack, which verifies the secret and registers the stream.
+    publisher = await publishIntoStack(stack, bearer, file, 'livestream');
   });
   after(async () => {
     await publisher?.stop();
     await stack?.stop();
-    await source?.stop();
     await dest?.stop();
   });
 
@@ -85,7 +73,7 @@ describe('forward: restream a live stream to another RTMP server', function () {
       'a full URL is split at the last slash',
     );
     await waitFor(streaming('wx'), 20_000, () => 'wx streaming');
-    const streams = await probeStreams(dest.url('live', key));
+    const { streams } = await ffprobe(dest.url('live', key));
     assert.deepEqual(streams.map((s) => s.codec_name).sort(), ['aac', 'h264']);
     const r = await row('wx');
     assert.equal(r?.stream, 'live/livestream');
@@ -134,7 +122,7 @@ describe('forward: restream a live stream to another RTMP server', function () {
     await Promise.race([done, new Promise((r) => setTimeout(r, 30_000))]);
     listener.kill('SIGKILL');
     await stack.api('/terraform/v1/ffmpeg/forward/secret', { ...body, enabled: false }, { bearer });
-    const streams = await probeStreams(out);
+    const { streams } = await ffprobe(out);
     assert.deepEqual(streams.map((s) => s.codec_name).sort(), ['aac', 'h264']);
   });
 
@@ -153,7 +141,7 @@ describe('forward: restream a live stream to another RTMP server', function () {
     await dest.start();
     await waitFor(streaming('wx'), 30_000, () => 'streaming again');
     assert.ok(((await row('wx'))?.task?.restarts ?? 0) >= before);
-    assert.equal((await probeStreams(dest.url('live', key))).length, 2);
+    assert.equal((await ffprobe(dest.url('live', key))).streams.length, 2);
   });
 
   it('kills an ffmpeg hung with SIGSTOP after 10 s without progress, and restarts it', async () => {
@@ -171,7 +159,7 @@ describe('forward: restream a live stream to another RTMP server', function () {
     );
     assert.ok(!isAlive(pid), 'the hung ffmpeg was killed');
     await waitFor(streaming('wx'), 20_000, () => 'streaming after the stall');
-    assert.equal((await probeStreams(dest.url('live', key))).length, 2);
+    assert.equal((await ffprobe(dest.url('live', key))).streams.length, 2);
   });
 
   it('stops the task when the slot is disabled', async () => {
@@ -198,9 +186,10 @@ describe('forward: restream a live stream to another RTMP server', function () {
     await stack.stop();
     assert.ok(!isAlive(pid), 'a clean stop stops the tasks');
     assert.equal(fs.readdirSync(path.join(stack.dataDir, 'run')).filter((f) => f.startsWith('forward-')).length, 0);
+    await publisher.stop();
     stack = await startStack({ dataDir: stack.dataDir, ports: stack.ports, env: { SRS_FORWARD_LIMIT: '2' } });
-    await registerActiveStream(stack, 'live', 'livestream');
+    publisher = await publishIntoStack(stack, bearer, file, 'livestream');
     await waitFor(streaming('wx'), 30_000, () => 'streaming after the restart');
-    assert.equal((await probeStreams(dest.url('live', key))).length, 2);
+    assert.equal((await ffprobe(dest.url('live', key))).streams.length, 2);
   });
 });

@@ -2,14 +2,15 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
+  ffprobe,
   makeMedia,
   mediaSecondsReceived,
-  probeStreams,
   publishLoop,
   startRtmpServer,
   type Publisher,
   type RtmpServer,
 } from '../helpers/media.js';
+import { publishSecretOf, stackPlayUrl, waitStreamLive } from '../helpers/restream.js';
 import { initAdmin, startStack, tempDir, waitFor, type StackHandle } from '../helpers/stack.js';
 
 interface SourceFile {
@@ -167,7 +168,15 @@ describe('virtual live: uploads, server files, stream URLs and the file loop', f
 
     const update = await stack.api(
       '/terraform/v1/ffmpeg/vlive/secret',
-      { action: 'update', platform: 'wx', server: dest.url('live', 'vlive'), enabled: true, files: [file] },
+      // Back into this stack, as SRS Stack's users do: rtmp://localhost/live and name?secret=….
+      {
+        action: 'update',
+        platform: 'wx',
+        server: 'rtmp://localhost/live',
+        secret: `vlive?secret=${await publishSecretOf(stack, bearer)}`,
+        enabled: true,
+        files: [file],
+      },
       { bearer },
     );
     assert.equal(update.status, 200, JSON.stringify(update.json));
@@ -176,7 +185,8 @@ describe('virtual live: uploads, server files, stream URLs and the file loop', f
       20_000,
       () => 'vlive streaming',
     );
-    const received = await mediaSecondsReceived(dest.url('live', 'vlive'), 7, 20_000);
+    await waitStreamLive(stack, bearer, 'vlive');
+    const received = await mediaSecondsReceived(stackPlayUrl(stack, 'vlive'), 7, 20_000);
     assert.ok(received >= 6.5, `the 3 s file played on for ${received} s`);
     const r = await row('wx');
     assert.equal(r?.task?.restarts, 0, 'it loops, it does not restart');
@@ -240,7 +250,7 @@ describe('virtual live: uploads, server files, stream URLs and the file loop', f
     assert.equal(url.status, 200);
     const target = (url.json.data as { target: string; uuid: string; name: string }).target;
     await waitFor(
-      async () => (await probeStreams(source.url('live', 'relay')).catch(() => [])).length === 2,
+      async () => (await ffprobe(source.url('live', 'relay')).catch(() => ({ streams: [] }))).streams.length === 2,
       15_000,
       () => 'source up',
     );
@@ -263,7 +273,7 @@ describe('virtual live: uploads, server files, stream URLs and the file loop', f
       20_000,
       () => 'relay streaming',
     );
-    assert.equal((await probeStreams(dest.url('live', 'relayed'))).length, 2);
+    assert.equal((await ffprobe(dest.url('live', 'relayed'))).streams.length, 2);
     assert.ok(!fs.readdirSync(path.join(stack.dataDir, 'vlive')).some((f) => f.includes(file?.uuid ?? '-')), 'nothing downloaded');
   });
 

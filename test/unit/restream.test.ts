@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { StreamInfo } from '../../server/core/events.js';
-import { parseStreamInfo, pickStream, publishPath } from '../../server/features/restream/active-streams.js';
+import { pickStream, publishPath } from '../../server/features/restream/input-selection.js';
 import { codecSummary, slotForms, sourceSummary } from '../../server/features/restream/routes.js';
 import { checkPlatform, outputUrl, readSlotBase, slotSecrets, slotState } from '../../server/features/restream/slots.js';
 import { checkStreamUrl, readSourceRequests, streamUrlSource, type SourceFile } from '../../server/features/restream/sources.js';
@@ -37,20 +37,6 @@ describe('input stream selection', () => {
     assert.equal(pickStream(streams, { ownOutput: 'rtmp://localhost/live/b-trans?secret=x' })?.stream, 'b');
     assert.equal(publishPath('rtmp://h:1935/live/b-trans?secret=x'), '/live/b-trans');
     assert.equal(publishPath('srt://h:10080?streamid=x'), '');
-  });
-
-  it('reads the engine’s registry entries, skipping malformed ones', () => {
-    assert.deepEqual(parseStreamInfo('{"app":"live","stream":"s","update":"2024-11-16T08:00:00Z","client_id":"7"}'), {
-      vhost: '__defaultVhost__',
-      app: 'live',
-      stream: 's',
-      param: '',
-      server_id: undefined,
-      client_id: '7',
-      update: '2024-11-16T08:00:00Z',
-    });
-    assert.equal(parseStreamInfo('{"app":"live"}'), null);
-    assert.equal(parseStreamInfo('nope'), null);
   });
 });
 

@@ -6,7 +6,7 @@ import { ValidationError } from '../../core/errors.js';
 import { forwardArgs, localRtmpUrl } from '../../core/ffmpeg/argv.js';
 import type { FfmpegTaskGroup, TaskPlan } from '../../core/ffmpeg/tasks.js';
 import { optionalString, type Body } from '../../core/validate.js';
-import { pickStream } from '../restream/active-streams.js';
+import { pickStream } from '../restream/input-selection.js';
 import { taskGroup, type RestreamDeps } from '../restream/deps.js';
 import {
   SlotStore,

@@ -7,7 +7,6 @@ import { ForwardService } from '../forward/service.js';
 import { TranscodeService } from '../transcode/service.js';
 import { Uploads } from '../vlive/uploads.js';
 import { VliveService } from '../vlive/service.js';
-import { ActiveStreams } from './active-streams.js';
 import type { RestreamDeps } from './deps.js';
 
 /** nginx-rtmp announces a publish before it registers the stream; re-plan a moment later. */
@@ -23,14 +22,13 @@ export class Restream {
   private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(
-    private readonly deps: Omit<RestreamDeps, 'streams'>,
+    private readonly deps: RestreamDeps,
     events: EventHub,
   ) {
-    const full: RestreamDeps = { ...deps, streams: new ActiveStreams(deps.redis) };
-    this.forward = new ForwardService(full);
-    this.vlive = new VliveService(full);
-    this.camera = new CameraService(full);
-    this.transcode = new TranscodeService(full);
+    this.forward = new ForwardService(deps);
+    this.vlive = new VliveService(deps);
+    this.camera = new CameraService(deps);
+    this.transcode = new TranscodeService(deps);
     const { upload } = deps.config;
     this.uploads = new Uploads(deps.paths.root, upload.maxBytes, upload.ttlMs);
     const onStreamChange = async () => {

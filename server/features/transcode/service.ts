@@ -6,7 +6,7 @@ import { VIDEO_PRESETS, VIDEO_PROFILES, localRtmpUrl, maskStreamUrl, transcodeAr
 import type { FfmpegTaskGroup, TaskPlan } from '../../core/ffmpeg/tasks.js';
 import { KEYS } from '../../core/keys.js';
 import { oneOf, optionalBoolean, optionalInteger, optionalString, type Body } from '../../core/validate.js';
-import { pickStream } from '../restream/active-streams.js';
+import { pickStream } from '../restream/input-selection.js';
 import { taskGroup, type RestreamDeps } from '../restream/deps.js';
 import { checkOutputServer, outputUrl, slotSecrets, slotState } from '../restream/slots.js';
 

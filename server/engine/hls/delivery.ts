@@ -1,0 +1,136 @@
+// HLS on the stack's HTTP port, from the engine's HLS directories (reference §1.7 items 7–8, §10):
+//   /{app}/{stream}.m3u8   the rendition of the current mode (normal 10 s or low-latency 2 s);
+//                          with hls_ctx on, a variant playlist naming a per-player session first
+//   /{app}/{stream}-N.ts   a low-latency segment;  /{app}/{prefix}/{stream}-N.ts  a normal one
+// Both renditions always exist, so a mode switch applies to the next playlist request at once.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type Koa from 'koa';
+import type Router from 'koa-router';
+import { NotFoundError, ValidationError } from '../../core/errors.js';
+import { sendFile } from '../../core/static-files.js';
+import type { HlsOutput, MediaEngine } from '../media-engine.js';
+import { MAX_STREAM_NAME } from '../nginx-rtmp/callback.js';
+import { sessionVariantPlaylist, withEndList } from './playlist.js';
+
+export const M3U8_TYPE = 'application/vnd.apple.mpegurl';
+const TS_MAX_AGE_SECONDS = 600;
+const SESSION_IDLE_MS = 30_000;
+const MAX_SESSIONS = 50_000;
+const SESSION_ID = /^[0-9a-z]{1,32}$/;
+
+export interface HlsDeliveryModes {
+  readonly hlsLowLatency: boolean;
+  readonly noHlsCtx: boolean;
+}
+
+/** Players identified by SRS's hls_ctx: a session counts as a viewer while it keeps polling. */
+export class HlsSessions {
+  private readonly sessions = new Map<string, { stream: string; seenAt: number }>();
+
+  touch(id: string, stream: string, now = Date.now()): void {
+    const known = this.sessions.get(id);
+    if (known) {
+      known.seenAt = now;
+      known.stream = stream;
+    } else if (this.sessions.size < MAX_SESSIONS) {
+      this.sessions.set(id, { stream, seenAt: now });
+    }
+  }
+
+  count(stream: string, now = Date.now()): number {
+    let n = 0;
+    for (const s of this.sessions.values()) if (s.stream === stream && now - s.seenAt < SESSION_IDLE_MS) n += 1;
+    return n;
+  }
+
+  sweep(now = Date.now()): void {
+    for (const [id, s] of this.sessions) if (now - s.seenAt >= SESSION_IDLE_MS) this.sessions.delete(id);
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+}
+
+/** A path component naming a file in an engine directory: no separators, no dot segments. */
+export function safeComponent(value: string): boolean {
+  return value.length > 0 && value.length <= MAX_STREAM_NAME + 16 && value !== '.' && value !== '..' && !/[/\\\0]/.test(value);
+}
+
+export class HlsDelivery {
+  readonly sessions = new HlsSessions();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly engine: Pick<MediaEngine, 'apps' | 'hls'>,
+    private readonly modes: () => HlsDeliveryModes,
+    private readonly isLive: (app: string, stream: string) => boolean,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.sessions.sweep(), 10_000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  viewers(app: string, stream: string): number {
+    return this.sessions.count(`${app}/${stream}`);
+  }
+
+  /** Registers the routes; call after every other route so specific paths win. */
+  register(router: Router): void {
+    router.get('/:app/:file', (ctx, next) => this.handle(ctx, next, ctx.params.app ?? '', null, ctx.params.file ?? ''));
+    router.get('/:app/:sub/:file', (ctx, next) =>
+      this.handle(ctx, next, ctx.params.app ?? '', ctx.params.sub ?? '', ctx.params.file ?? ''),
+    );
+  }
+
+  private async handle(ctx: Koa.Context, next: Koa.Next, app: string, sub: string | null, file: string): Promise<void> {
+    const isPlaylist = sub === null && file.endsWith('.m3u8');
+    if (!isPlaylist && !file.endsWith('.ts')) return next();
+    if (![app, sub ?? app, file].every(safeComponent)) throw new ValidationError(`invalid HLS path ${ctx.path}`);
+    if (!(this.engine.apps as readonly string[]).includes(app)) throw new NotFoundError(`no such app: ${app}`);
+    if (isPlaylist) return this.playlist(ctx, app, file.slice(0, -'.m3u8'.length));
+    const output = this.outputForSegment(sub);
+    if (!output) throw new NotFoundError(`not found: ${ctx.path}`);
+    await sendFile(ctx, path.join(output.root, app, file), { maxAgeSeconds: TS_MAX_AGE_SECONDS, contentType: 'video/mp2t' });
+  }
+
+  private outputForSegment(sub: string | null): HlsOutput | null {
+    const { lowLatency, normal } = this.engine.hls;
+    return [lowLatency, normal].find((o) => (sub === null ? o.segmentPrefix === '' : o.segmentPrefix === sub)) ?? null;
+  }
+
+  private async playlist(ctx: Koa.Context, app: string, stream: string): Promise<void> {
+    const modes = this.modes();
+    const output = modes.hlsLowLatency ? this.engine.hls.lowLatency : this.engine.hls.normal;
+    let text: string;
+    try {
+      text = await fs.promises.readFile(path.join(output.root, app, `${stream}.m3u8`), 'utf8');
+    } catch {
+      throw new NotFoundError(`stream ${app}/${stream} is not live`);
+    }
+    ctx.type = M3U8_TYPE;
+    const live = this.isLive(app, stream);
+    if (modes.noHlsCtx) {
+      ctx.set('Cache-Control', `public, max-age=${modes.hlsLowLatency ? 1 : 10}`);
+      ctx.body = live ? text : withEndList(text);
+      return;
+    }
+    ctx.set('Cache-Control', 'no-cache, max-age=0');
+    const session = typeof ctx.query.hls_ctx === 'string' ? ctx.query.hls_ctx : '';
+    if (!SESSION_ID.test(session)) {
+      const id = crypto.randomBytes(8).toString('hex');
+      ctx.body = sessionVariantPlaylist(`${encodeURIComponent(stream)}.m3u8?hls_ctx=${id}`);
+      return;
+    }
+    if (live) this.sessions.touch(session, `${app}/${stream}`);
+    ctx.body = live ? text : withEndList(text);
+  }
+}

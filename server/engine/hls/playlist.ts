@@ -1,0 +1,68 @@
+// Pure HLS playlist handling: parse the engine's media playlists, find the segments finished since
+// the last look (the on_hls emulation), and the small rewrites the delivery needs.
+
+export interface PlaylistSegment {
+  readonly seq: number;
+  readonly duration: number;
+  readonly uri: string;
+}
+
+export interface MediaPlaylist {
+  readonly mediaSequence: number;
+  readonly targetDuration: number;
+  readonly segments: readonly PlaylistSegment[];
+  readonly ended: boolean;
+}
+
+/** Parses a media playlist; null when the text is not one (empty, truncated header, variant). */
+export function parseMediaPlaylist(text: string): MediaPlaylist | null {
+  const lines = text.split(/\r?\n/).map((l) => l.trim());
+  if (lines[0] !== '#EXTM3U') return null;
+  let mediaSequence = 0;
+  let targetDuration = 0;
+  let ended = false;
+  let pendingDuration: number | null = null;
+  const segments: PlaylistSegment[] = [];
+  for (const line of lines.slice(1)) {
+    if (!line) continue;
+    if (line.startsWith('#EXT-X-STREAM-INF')) return null;
+    if (line.startsWith('#EXT-X-MEDIA-SEQUENCE:')) {
+      mediaSequence = Number.parseInt(line.slice('#EXT-X-MEDIA-SEQUENCE:'.length), 10) || 0;
+    } else if (line.startsWith('#EXT-X-TARGETDURATION:')) {
+      targetDuration = Number(line.slice('#EXT-X-TARGETDURATION:'.length)) || 0;
+    } else if (line.startsWith('#EXTINF:')) {
+      const value = Number.parseFloat(line.slice('#EXTINF:'.length));
+      pendingDuration = Number.isFinite(value) ? value : 0;
+    } else if (line === '#EXT-X-ENDLIST') {
+      ended = true;
+    } else if (!line.startsWith('#') && pendingDuration !== null) {
+      segments.push({ seq: mediaSequence + segments.length, duration: pendingDuration, uri: line });
+      pendingDuration = null;
+    }
+  }
+  return { mediaSequence, targetDuration, segments, ended };
+}
+
+/**
+ * Segments finished since the last look. `lastSeq` is the highest sequence number already
+ * reported (null: never looked). A playlist whose newest segment is older than that means the
+ * engine started the stream over (numbering restarted), so everything in it is new again.
+ */
+export function finishedSince(lastSeq: number | null, playlist: MediaPlaylist): { segments: PlaylistSegment[]; lastSeq: number | null } {
+  const newest = playlist.segments.at(-1)?.seq ?? null;
+  if (newest === null) return { segments: [], lastSeq };
+  const restarted = lastSeq !== null && newest < lastSeq;
+  const fresh = lastSeq === null || restarted ? [...playlist.segments] : playlist.segments.filter((s) => s.seq > lastSeq);
+  return { segments: fresh, lastSeq: newest };
+}
+
+/** nginx-rtmp never writes EXT-X-ENDLIST when a stream ends; players need it to stop waiting. */
+export function withEndList(text: string): string {
+  if (/^#EXT-X-ENDLIST\s*$/m.test(text)) return text;
+  return `${text.replace(/\s*$/, '')}\n#EXT-X-ENDLIST\n`;
+}
+
+/** SRS's hls_ctx answer: a one-entry variant playlist naming the player's session. */
+export function sessionVariantPlaylist(mediaUri: string): string {
+  return `#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1,AVERAGE-BANDWIDTH=1\n${mediaUri}\n`;
+}

@@ -1,0 +1,228 @@
+// The default media engine: nginx + libnginx-mod-rtmp as a supervised child with a generated,
+// static config under <data>/engine (media-engine.md). Its HTTP side (/stat, /control) listens on a
+// unix socket in the prefix, so it is reachable from this host only and two stacks never collide.
+import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { createLogger } from '../../core/logger.js';
+import type { SupervisedChild, Supervisor } from '../../core/supervisor.js';
+import type { EngineCapabilities, EngineStream, HlsOutput, MediaEngine } from '../media-engine.js';
+import { unixGet } from '../unix-http.js';
+import { findRtmpModule, renderNginxRtmpConfig } from './config.js';
+import { parseRtmpStat } from './stat.js';
+
+const log = createLogger('engine');
+const run = promisify(execFile);
+
+export const ENGINE_CHILD_NAME = 'nginx';
+/** The callback path SRS Stack's SRS config uses (reference §1.6); kept for a future SrsEngine. */
+export const CALLBACK_PATH = '/terraform/v1/hooks/srs/verify';
+
+export interface NginxRtmpEngineOptions {
+  /** <data>/engine: config, pid, logs, temp paths and HLS output. */
+  readonly prefix: string;
+  readonly nginxBinary: string;
+  /** NGINX_RTMP_MODULE: explicit module path, or '' to find it. */
+  readonly rtmpModule: string;
+  readonly rtmpPort: number;
+  /** The stack's own HTTP origin as seen from this host, e.g. http://127.0.0.1:2022. */
+  readonly callbackOrigin: string;
+  readonly supervisor: Supervisor;
+}
+
+export class NginxRtmpEngine implements MediaEngine {
+  readonly name = 'nginx-rtmp';
+  readonly capabilities: EngineCapabilities = { httpFlv: false, webrtc: false, srt: false, nativeOnHls: false };
+  readonly apps = ['live'] as const;
+  readonly hls: { lowLatency: HlsOutput; normal: HlsOutput };
+  readonly serverId: string;
+  readonly callbackToken = crypto.randomBytes(16).toString('hex');
+  readonly httpSocket: string;
+  private child: SupervisedChild | null = null;
+  private readonly listeners: Array<(ready: boolean) => void> = [];
+
+  constructor(private readonly opts: NginxRtmpEngineOptions) {
+    this.hls = {
+      lowLatency: { root: path.join(opts.prefix, 'hls', 'll'), fragmentSeconds: 2, windowSeconds: 16, segmentPrefix: '' },
+      normal: { root: path.join(opts.prefix, 'hls', 'normal'), fragmentSeconds: 10, windowSeconds: 60, segmentPrefix: 'n' },
+    };
+    this.serverId = `vid-${crypto.createHash('sha1').update(opts.prefix).digest('hex').slice(0, 6)}`;
+    const preferred = path.join(opts.prefix, 'engine.sock');
+    // sun_path holds 108 bytes; a deep data dir falls back to a per-instance name in the temp dir.
+    this.httpSocket = Buffer.byteLength(preferred) < 100 ? preferred : path.join(os.tmpdir(), `srs-stack-${this.serverId}.sock`);
+  }
+
+  get configFile(): string {
+    return path.join(this.opts.prefix, 'nginx.conf');
+  }
+
+  get isReady(): boolean {
+    return this.child?.state.status === 'ready';
+  }
+
+  onStateChange(listener: (ready: boolean) => void): void {
+    this.listeners.push(listener);
+  }
+
+  async start(): Promise<void> {
+    const { prefix } = this.opts;
+    this.cleanUpAfterMaster();
+    // A fresh engine holds no stream: old playlists would only be served as stale live streams.
+    fs.rmSync(path.join(prefix, 'hls'), { recursive: true, force: true });
+    for (const dir of [
+      'logs',
+      'temp',
+      ...this.apps.flatMap((app) => [path.join(this.hls.lowLatency.root, app), path.join(this.hls.normal.root, app)]),
+    ]) {
+      fs.mkdirSync(path.resolve(prefix, dir), { recursive: true });
+    }
+    const module = await this.locateModule();
+    const config = renderNginxRtmpConfig({
+      prefix,
+      modulePath: module,
+      rtmpPort: this.opts.rtmpPort,
+      httpSocket: this.httpSocket,
+      callbackUrl: `${this.opts.callbackOrigin}${CALLBACK_PATH}?engine=${this.callbackToken}`,
+      apps: this.apps,
+      hls: this.hls,
+      workerUser: process.getuid?.() === 0 ? os.userInfo().username : null,
+    });
+    fs.writeFileSync(this.configFile, config, { mode: 0o600 });
+    await this.testConfig();
+    this.child = this.opts.supervisor.add({
+      name: ENGINE_CHILD_NAME,
+      command: this.opts.nginxBinary,
+      args: ['-c', this.configFile, '-p', `${prefix}${path.sep}`],
+      cwd: prefix,
+      readiness: async () => (await unixGet(this.httpSocket, '/stat', 1000)).status === 200,
+      readyTimeoutMs: 10_000,
+      // SIGQUIT: graceful; worker_shutdown_timeout bounds it, the supervisor's SIGKILL backs it.
+      stopSignal: 'SIGQUIT',
+      stopTimeoutMs: 5000,
+      backoff: { initialMs: 300, maxMs: 10_000, resetAfterMs: 30_000 },
+      onReady: () => this.notify(true),
+      onExit: () => {
+        this.cleanUpAfterMaster();
+        this.notify(false);
+      },
+    });
+    this.child.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.child?.stop();
+  }
+
+  /** Waits until the engine answers (tests and boot ordering). */
+  async waitReady(timeoutMs = 15_000): Promise<void> {
+    await this.child?.waitReady(timeoutMs);
+  }
+
+  async streams(): Promise<EngineStream[]> {
+    const res = await unixGet(this.httpSocket, '/stat');
+    if (res.status !== 200) throw new Error(`engine /stat answered ${res.status}`);
+    return parseRtmpStat(res.body).filter((s) => (this.apps as readonly string[]).includes(s.app));
+  }
+
+  async kickoff(app: string, stream: string): Promise<boolean> {
+    const query = new URLSearchParams({ app, name: stream }).toString();
+    const res = await unixGet(this.httpSocket, `/control/drop/publisher?${query}`);
+    if (res.status >= 300 && res.status !== 404) throw new Error(`engine /control answered ${res.status}`);
+    return res.status === 200 && Number(res.body.trim()) > 0;
+  }
+
+  localPlayUrl(app: string, stream: string): string {
+    return `rtmp://127.0.0.1:${this.opts.rtmpPort}/${app}/${encodeURIComponent(stream)}`;
+  }
+
+  private notify(ready: boolean): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(ready);
+      } catch (err) {
+        log.error('engine state listener failed', err);
+      }
+    }
+  }
+
+  private async locateModule(): Promise<string | null> {
+    let versionOutput: string;
+    try {
+      const { stdout, stderr } = await run(this.opts.nginxBinary, ['-V'], { timeout: 10_000 });
+      versionOutput = `${stdout}${stderr}`;
+    } catch (err) {
+      throw new Error(
+        `cannot run ${this.opts.nginxBinary} -V: ${(err as Error).message}; install nginx and libnginx-mod-rtmp or set NGINX_BIN`,
+        {
+          cause: err,
+        },
+      );
+    }
+    const found = findRtmpModule(this.opts.rtmpModule, versionOutput, (f) => fs.existsSync(f));
+    if ('error' in found) throw new Error(found.error);
+    return found.path;
+  }
+
+  private async testConfig(): Promise<void> {
+    try {
+      await run(this.opts.nginxBinary, ['-t', '-q', '-c', this.configFile, '-p', `${this.opts.prefix}${path.sep}`], { timeout: 10_000 });
+    } catch (err) {
+      const e = err as { stderr?: string; message: string };
+      throw new Error(`the generated engine config ${this.configFile} is refused by nginx: ${(e.stderr || e.message).trim()}`, {
+        cause: err,
+      });
+    }
+  }
+
+  /**
+   * A master killed with -9 leaves its worker and cache manager running, still holding the RTMP
+   * port and the socket: the restarted master could never bind. They share the master's process
+   * group (the supervisor spawns it detached), whose id nginx wrote to its pid file.
+   */
+  private cleanUpAfterMaster(): void {
+    const pidFile = path.join(this.opts.prefix, 'nginx.pid');
+    let pgid = 0;
+    try {
+      pgid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+    } catch {
+      /* clean exit: nginx removed it */
+    }
+    if (Number.isInteger(pgid) && pgid > 1) killNginxGroup(pgid);
+    fs.rmSync(pidFile, { force: true });
+    fs.rmSync(this.httpSocket, { force: true });
+  }
+}
+
+/** SIGKILLs the nginx processes of one process group (pids are recycled: check the name). */
+export function killNginxGroup(pgid: number): number {
+  let killed = 0;
+  let pids: string[];
+  try {
+    pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return 0;
+  }
+  for (const pid of pids) {
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields: state, ppid, pgrp…
+    if (comm !== 'nginx' || Number(fields[2]) !== pgid || fields[0] === 'Z') continue;
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+      killed += 1;
+    } catch {
+      /* gone */
+    }
+  }
+  if (killed) log.warn(`killed ${killed} nginx process(es) left by engine process group ${pgid}`);
+  return killed;
+}

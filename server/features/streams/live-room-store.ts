@@ -1,0 +1,72 @@
+// Live rooms under SRS Stack's key SRS_LIVE_ROOM (room UUID → room JSON, reference §3.8).
+import { KEYS } from '../../core/keys.js';
+import { createLogger } from '../../core/logger.js';
+import type { RedisClient } from '../../core/redis.js';
+
+const log = createLogger('live-room');
+
+export interface LiveRoom {
+  uuid: string;
+  title: string;
+  /** The room's own stream name (12 lowercase hex characters when generated). */
+  stream: string;
+  /** The room's own publish secret: the only one accepted for its stream. */
+  secret: string;
+  roomToken: string;
+  created_at: string;
+  stage_uuid: string;
+}
+
+export function parseLiveRoom(raw: string): LiveRoom | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    return null;
+  }
+  if (!v || typeof v !== 'object') return null;
+  const o = v as Record<string, unknown>;
+  const s = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : '');
+  if (!s('uuid') || !s('stream')) return null;
+  return {
+    uuid: s('uuid'),
+    title: s('title'),
+    stream: s('stream'),
+    secret: s('secret'),
+    roomToken: s('roomToken'),
+    created_at: s('created_at'),
+    stage_uuid: s('stage_uuid'),
+  };
+}
+
+export class LiveRoomStore {
+  constructor(private readonly redis: RedisClient) {}
+
+  async get(uuid: string): Promise<LiveRoom | null> {
+    const raw = await this.redis.redis.hget(KEYS.LIVE_ROOM, uuid);
+    return raw === null ? null : parseLiveRoom(raw);
+  }
+
+  async list(): Promise<LiveRoom[]> {
+    const all = await this.redis.redis.hgetall(KEYS.LIVE_ROOM);
+    const rooms: LiveRoom[] = [];
+    for (const [uuid, raw] of Object.entries(all)) {
+      const room = parseLiveRoom(raw);
+      if (room) rooms.push(room);
+      else log.warn(`ignoring unreadable ${KEYS.LIVE_ROOM}[${uuid}]`);
+    }
+    return rooms.sort((a, b) => a.created_at.localeCompare(b.created_at));
+  }
+
+  /** Stores the room and its publish secret together (SRS_AUTH_SECRET room-pub-{stream}). */
+  async put(room: LiveRoom, previousStream?: string): Promise<void> {
+    const tx = this.redis.redis.multi().hset(KEYS.LIVE_ROOM, room.uuid, JSON.stringify(room));
+    if (previousStream && previousStream !== room.stream) tx.hdel(KEYS.AUTH_SECRET, `room-pub-${previousStream}`);
+    tx.hset(KEYS.AUTH_SECRET, `room-pub-${room.stream}`, room.secret);
+    await tx.exec();
+  }
+
+  async remove(room: LiveRoom): Promise<void> {
+    await this.redis.redis.multi().hdel(KEYS.LIVE_ROOM, room.uuid).hdel(KEYS.AUTH_SECRET, `room-pub-${room.stream}`).exec();
+  }
+}

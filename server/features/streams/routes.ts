@@ -1,0 +1,169 @@
+// Streams API (reference §2.5, §3.1 streams and HLS modes, §3.2 engine hook, §3.8 live rooms) and
+// the System › Authentication / Streams / HLS tabs and Scenarios › LiveRoom.
+import crypto from 'node:crypto';
+import type Koa from 'koa';
+import { ForbiddenError } from '../../core/errors.js';
+import type { ApiRoutes } from '../../core/http.js';
+import { optionalString, requireBoolean, requireString, type Body } from '../../core/validate.js';
+import type { MediaEngine } from '../../engine/media-engine.js';
+import { parseNginxCallback, parseSrsCallback } from '../../engine/nginx-rtmp/callback.js';
+import type { Console } from '../console/console.js';
+import type { HlsSettings } from './hls-settings-store.js';
+import type { LiveRoomService } from './live-room-service.js';
+import type { LiveRoom } from './live-room-store.js';
+import type { StreamsService } from './service.js';
+
+export interface StreamsDeps {
+  readonly streams: StreamsService;
+  readonly hlsSettings: HlsSettings;
+  readonly rooms: LiveRoomService;
+  readonly engine: MediaEngine;
+}
+
+function sameToken(given: unknown, expected: string): boolean {
+  if (typeof given !== 'string') return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && crypto.timingSafeEqual(a, b);
+}
+
+function roomFrom(body: Body): LiveRoom {
+  return {
+    uuid: requireString(body, 'uuid', 64),
+    title: optionalString(body, 'title', 1024) ?? '',
+    stream: requireString(body, 'stream', 1024),
+    secret: requireString(body, 'secret', 1024),
+    roomToken: optionalString(body, 'roomToken', 64) ?? '',
+    created_at: optionalString(body, 'created_at', 64) ?? '',
+    stage_uuid: optionalString(body, 'stage_uuid', 64) ?? '',
+  };
+}
+
+export function registerStreamsApi(api: ApiRoutes, { streams, hlsSettings, rooms, engine }: StreamsDeps): void {
+  api.open(
+    '/hooks/srs/verify',
+    "the media engine's publish/play callback; it carries the engine's per-boot token",
+    async ({ ctx, body }) => {
+      if (!sameToken(ctx.query.engine, engine.callbackToken)) throw new ForbiddenError('only the media engine may call this hook');
+      const callback = ctx.is('application/x-www-form-urlencoded')
+        ? parseNginxCallback(typeof ctx.state.rawBody === 'string' ? ctx.state.rawBody : '')
+        : parseSrsCallback(body);
+      await streams.onEngineCallback(callback);
+      return null;
+    },
+  );
+
+  const secret = () => streams.publishSecret();
+  api.secured('/hooks/srs/secret', secret);
+  api.secured('/hooks/srs/secret/query', secret);
+  api.secured('/hooks/srs/secret/update', async ({ body }) => {
+    await streams.updatePublishSecret(requireString(body, 'secret', 1024));
+    return null;
+  });
+  api.secured('/hooks/srs/secret/disable', async ({ body }) => {
+    await streams.setAuthDisabled(requireBoolean(body, 'pubNoAuth'));
+    return null;
+  });
+
+  api.secured('/mgmt/streams/query', async () => {
+    const list = await streams.query();
+    return { streams: list.length ? list : null };
+  });
+  api.secured('/mgmt/streams/kickoff', async ({ body }) => {
+    await streams.kickoff(requireString(body, 'vhost', 256), requireString(body, 'app', 256), requireString(body, 'stream', 1024));
+    return null;
+  });
+
+  api.secured('/mgmt/hlsll/query', () => ({ hlsLowLatency: hlsSettings.current.hlsLowLatency }));
+  api.secured('/mgmt/hlsll/update', async ({ body }) => {
+    await hlsSettings.setLowLatency(requireBoolean(body, 'hlsLowLatency'));
+    return null;
+  });
+  api.secured('/mgmt/hphls/query', () => ({ noHlsCtx: hlsSettings.current.noHlsCtx }));
+  api.secured('/mgmt/hphls/update', async ({ body }) => {
+    await hlsSettings.setNoHlsCtx(requireBoolean(body, 'noHlsCtx'));
+    return null;
+  });
+
+  api.secured('/live/room/create', ({ body }) => rooms.create(requireString(body, 'title', 1024)));
+  api.secured('/live/room/query', ({ body }) => rooms.get(requireString(body, 'uuid', 64)));
+  api.secured('/live/room/update', ({ body }) => rooms.update(roomFrom(body)));
+  api.secured('/live/room/list', async () => ({ rooms: await rooms.list() }));
+  api.secured('/live/room/remove', async ({ body }) => {
+    await rooms.remove(requireString(body, 'uuid', 64));
+    return null;
+  });
+}
+
+/** The RTMP server users publish to, as this browser reaches the stack (reference §12.2 URL rules). */
+function rtmpServer(ctx: Koa.Context, displayPort: string): string {
+  const port = ['', '1935', '80', '443'].includes(displayPort) ? '' : `:${displayPort}`;
+  return `rtmp://${ctx.hostname || 'localhost'}${port}/live/`;
+}
+
+export function registerStreamsTabs(ui: Console, { streams, hlsSettings, rooms }: StreamsDeps, rtmpDisplayPort: string): void {
+  ui.addTab({
+    section: 'system',
+    id: 'auth',
+    titleKey: 'pubauth.tab',
+    order: 10,
+    template: 'streams/auth',
+    load: async (ctx) => ({
+      secret: (await streams.publishSecret()).publish,
+      allowNoAuth: ctx.query['allow-noauth'] === 'true',
+      noAuth: await streams.isAuthDisabled(),
+      rtmpServer: rtmpServer(ctx, rtmpDisplayPort),
+    }),
+  });
+  ui.addTab({
+    section: 'system',
+    id: 'hls',
+    titleKey: 'hls.tab',
+    order: 30,
+    template: 'streams/hls',
+    load: async () => ({ modes: hlsSettings.current }),
+  });
+  ui.addTab({
+    section: 'system',
+    id: 'streams',
+    titleKey: 'streams.tab',
+    order: 70,
+    template: 'streams/streams',
+    load: async () => ({ streams: await streams.query() }),
+  });
+  ui.addTab({
+    section: 'scenarios',
+    id: 'stream',
+    titleKey: 'room.tab',
+    order: 30,
+    template: 'streams/rooms',
+    load: async (ctx) => ({ rooms: await rooms.list(), rtmpServer: rtmpServer(ctx, rtmpDisplayPort) }),
+  });
+
+  ui.form('/mgmt/system/auth/secret', async (_ctx, form) => {
+    await streams.updatePublishSecret(requireString(form, 'secret', 1024));
+  });
+  ui.form('/mgmt/system/auth/noauth', async (_ctx, form) => {
+    await streams.setAuthDisabled(form.pubNoAuth === 'true' || form.pubNoAuth === 'on');
+  });
+  ui.form('/mgmt/system/hls/ll', async (_ctx, form) => {
+    await hlsSettings.setLowLatency(form.hlsLowLatency === 'on' || form.hlsLowLatency === 'true');
+    return 'hls.applied';
+  });
+  ui.form('/mgmt/system/hls/hp', async (_ctx, form) => {
+    await hlsSettings.setNoHlsCtx(form.noHlsCtx === 'on' || form.noHlsCtx === 'true');
+    return 'hls.applied';
+  });
+  ui.form('/mgmt/system/streams/kickoff', async (_ctx, form) => {
+    await streams.kickoff(requireString(form, 'vhost', 256), requireString(form, 'app', 256), requireString(form, 'stream', 1024));
+    return 'streams.kicked';
+  });
+  ui.form('/mgmt/scenarios/rooms/create', async (_ctx, form) => {
+    await rooms.create(requireString(form, 'title', 1024));
+    return 'room.created';
+  });
+  ui.form('/mgmt/scenarios/rooms/remove', async (_ctx, form) => {
+    await rooms.remove(requireString(form, 'uuid', 64));
+    return 'room.removed';
+  });
+}
