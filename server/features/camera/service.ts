@@ -5,30 +5,29 @@
 import { ValidationError } from '../../core/errors.js';
 import { cameraArgs, heartbeatUrlOptions, type ExtraAudio } from '../../core/ffmpeg/argv.js';
 import { checkBitrate, probe } from '../../core/ffmpeg/probe.js';
-import type { FfmpegTaskGroup, TaskPlan } from '../../core/ffmpeg/tasks.js';
+import type { TaskLive, TaskPlan } from '../../core/ffmpeg/tasks.js';
 import { KEYS } from '../../core/keys.js';
 import { optionalString, requireString, type Body } from '../../core/validate.js';
-import { taskGroup, type RestreamDeps } from '../restream/deps.js';
+import type { RestreamDeps } from '../restream/deps.js';
+import { SourceSlotService, blankSlot } from '../restream/slot-service.js';
 import {
-  checkStreamUrl,
-  decodeSourceFiles,
-  readSourceRequests,
-  streamUrlSource,
-  toSourceFile,
-  type SourceFile,
-} from '../restream/sources.js';
-import {
-  SlotStore,
   checkPlatform,
   decodeSlotBase,
   outputUrl,
   readSlotBase,
   slotSecrets,
-  slotStatus,
   urlPassword,
   type SlotBase,
   type SlotKind,
 } from '../restream/slots.js';
+import {
+  checkStreamUrl,
+  decodeSourceFiles,
+  readSourceRequests,
+  toSourceFile,
+  type SourceFile,
+  type SourceRequest,
+} from '../restream/sources.js';
 
 export interface CameraSlot extends SlotBase {
   files: SourceFile[];
@@ -43,25 +42,30 @@ function readExtraAudio(body: Body): ExtraAudio {
   return v;
 }
 
-export class CameraService {
-  readonly store: SlotStore<CameraSlot>;
-  readonly tasks: FfmpegTaskGroup;
+function cameraTarget(req: SourceRequest): string {
+  if (req.type !== 'stream') throw new ValidationError(`invalid target ${req.target} type ${req.type}: a camera source is a stream URL`);
+  return checkStreamUrl(req.target);
+}
 
-  constructor(private readonly deps: RestreamDeps) {
-    this.store = new SlotStore(deps.redis, KEYS.CAMERA_CONFIG, (v) => ({
-      ...decodeSlotBase(v),
-      files: decodeSourceFiles(v.files),
-      extraAudio: v.extraAudio === 'silent' ? 'silent' : '',
-    }));
-    this.tasks = taskGroup(deps, 'camera', KEYS.CAMERA_TASK, () => this.plans());
+export class CameraService extends SourceSlotService<CameraSlot> {
+  constructor(deps: RestreamDeps) {
+    super(deps, {
+      kind: CAMERA,
+      group: 'camera',
+      configKey: KEYS.CAMERA_CONFIG,
+      taskKey: KEYS.CAMERA_TASK,
+      limit: (d) => d.config.limits.camera,
+      decode: (v) => ({ ...decodeSlotBase(v), files: decodeSourceFiles(v.files), extraAudio: v.extraAudio === 'silent' ? 'silent' : '' }),
+    });
   }
 
-  get limit(): number {
-    return this.deps.config.limits.camera;
+  protected blank(platform: string): CameraSlot {
+    return { ...blankSlot(platform), files: [], extraAudio: '' };
   }
 
-  async query(): Promise<Record<string, CameraSlot>> {
-    return Object.fromEntries((await this.store.all()).map((s) => [s.platform, s]));
+  protected override describe(row: Record<string, unknown>, slot: CameraSlot, live: TaskLive | null): void {
+    super.describe(row, slot, live);
+    row.extraAudio = slot.extraAudio;
   }
 
   async update(body: Body): Promise<void> {
@@ -70,17 +74,10 @@ export class CameraService {
     const previous = await this.store.get(base.platform);
     const known = new Map((previous?.files ?? []).map((f) => [f.target, f]));
     const files = requests.map((f) => {
-      if (f.type !== 'stream') throw new ValidationError(`invalid target ${f.target} type ${f.type}: a camera source is a stream URL`);
-      const target = checkStreamUrl(f.target);
+      const target = cameraTarget(f);
       return known.get(target) ?? toSourceFile(f, target, null);
     });
-    await this.store.checkCapacity(base.platform, this.limit, CAMERA);
-    await this.store.put({ ...base, files, extraAudio: readExtraAudio(body) });
-    await this.tasks.reconcile();
-  }
-
-  streamUrl(body: Body): { name: string; uuid: string; target: string } {
-    return streamUrlSource(requireString(body, 'url', 4096));
+    await this.save({ ...base, files, extraAudio: readExtraAudio(body) });
   }
 
   /** `camera/source`: probes each camera URL (15 s) and checks its bitrate against the camera limit. */
@@ -90,39 +87,13 @@ export class CameraService {
     const { camera: limitKbps } = await this.deps.limits();
     const files: SourceFile[] = [];
     for (const req of requests) {
-      if (req.type !== 'stream')
-        throw new ValidationError(`invalid target ${req.target} type ${req.type}: a camera source is a stream URL`);
-      const target = checkStreamUrl(req.target);
+      const target = cameraTarget(req);
       const result = await probe(this.deps.config.binaries.ffprobe, heartbeatUrlOptions(target).url);
       checkBitrate(result, limitKbps);
       files.push(toSourceFile(req, target, result));
     }
-    await this.store.checkCapacity(platform, this.limit, CAMERA);
-    const previous = await this.store.get(platform);
-    const slot: CameraSlot = previous ?? {
-      platform,
-      server: '',
-      secret: '',
-      enabled: false,
-      custom: false,
-      label: '',
-      files: [],
-      extraAudio: '',
-    };
-    await this.store.put({ ...slot, files });
-    await this.tasks.reconcile();
+    await this.setFiles(platform, files);
     return { platform, files };
-  }
-
-  async status(): Promise<Record<string, unknown>[]> {
-    return (await this.store.all()).map((slot) => {
-      const live = this.tasks.live(slot.platform);
-      const row = slotStatus(slot, live);
-      row.files = slot.files;
-      row.extraAudio = slot.extraAudio;
-      if (live?.pid) row.source = slot.files[0]?.uuid ?? '';
-      return row;
-    });
   }
 
   async plans(): Promise<TaskPlan[]> {

@@ -14,7 +14,8 @@ export type SourceType = (typeof SOURCE_TYPES)[number];
 /** Extensions SRS Stack accepts for uploads and server files. */
 export const MEDIA_EXTENSIONS = ['.mp4', '.flv', '.ts', '.mkv', '.mov', '.mp3', '.aac', '.m4a'];
 
-export interface SourceFile {
+/** A candidate from the request body (`vlive/source`, `…/secret`), not yet trusted. */
+export interface SourceRequest {
   name: string;
   path: string;
   size: number;
@@ -22,19 +23,13 @@ export interface SourceFile {
   /** `vlive/{uuid}.mp4` (relative to the data directory) or the stream URL. */
   target: string;
   type: SourceType;
+}
+
+/** SRS Stack's FFprobeSource: an accepted source and what ffprobe said about it. */
+export interface SourceFile extends SourceRequest {
   format: ProbeFormat | null;
   video: ProbeVideo | null;
   audio: ProbeAudio | null;
-}
-
-/** A candidate from the request body (`vlive/source`, `…/secret`), not yet trusted. */
-export interface SourceRequest {
-  name: string;
-  path: string;
-  size: number;
-  uuid: string;
-  target: string;
-  type: SourceType;
 }
 
 const STREAM_SCHEMES = ['rtmp', 'srt', 'rtsp', 'http', 'https'];

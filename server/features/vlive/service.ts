@@ -8,32 +8,22 @@ import { resolveInside } from '../../core/data-dir.js';
 import { NotFoundError, ValidationError } from '../../core/errors.js';
 import { heartbeatUrlOptions, vliveFileArgs, vliveStreamArgs } from '../../core/ffmpeg/argv.js';
 import { checkBitrate, checkCodecs, probe } from '../../core/ffmpeg/probe.js';
-import type { FfmpegTaskGroup, TaskPlan } from '../../core/ffmpeg/tasks.js';
+import type { TaskPlan } from '../../core/ffmpeg/tasks.js';
 import { KEYS } from '../../core/keys.js';
 import { createLogger } from '../../core/logger.js';
 import { requireString, type Body } from '../../core/validate.js';
-import { taskGroup, type RestreamDeps } from '../restream/deps.js';
+import type { RestreamDeps } from '../restream/deps.js';
+import { SourceSlotService, blankSlot } from '../restream/slot-service.js';
+import { checkPlatform, decodeSlotBase, outputUrl, readSlotBase, slotSecrets, type SlotBase, type SlotKind } from '../restream/slots.js';
 import {
   checkMediaExtension,
   checkStreamUrl,
   decodeSourceFiles,
   fileInside,
   readSourceRequests,
-  streamUrlSource,
   toSourceFile,
   type SourceFile,
 } from '../restream/sources.js';
-import {
-  SlotStore,
-  checkPlatform,
-  decodeSlotBase,
-  outputUrl,
-  readSlotBase,
-  slotSecrets,
-  slotStatus,
-  type SlotBase,
-  type SlotKind,
-} from '../restream/slots.js';
 
 const log = createLogger('vlive');
 
@@ -43,25 +33,24 @@ export interface VliveSlot extends SlotBase {
 
 export const VLIVE: SlotKind = { name: 'virtual live', marker: 'vlive-', limitKey: 'SRS_VLIVE_LIMIT' };
 
-export class VliveService {
-  readonly store: SlotStore<VliveSlot>;
-  readonly tasks: FfmpegTaskGroup;
-
-  constructor(private readonly deps: RestreamDeps) {
-    this.store = new SlotStore(deps.redis, KEYS.VLIVE_CONFIG, (v) => ({ ...decodeSlotBase(v), files: decodeSourceFiles(v.files) }));
-    this.tasks = taskGroup(deps, 'vlive', KEYS.VLIVE_TASK, () => this.plans());
+export class VliveService extends SourceSlotService<VliveSlot> {
+  constructor(deps: RestreamDeps) {
+    super(deps, {
+      kind: VLIVE,
+      group: 'vlive',
+      configKey: KEYS.VLIVE_CONFIG,
+      taskKey: KEYS.VLIVE_TASK,
+      limit: (d) => d.config.limits.vlive,
+      decode: (v) => ({ ...decodeSlotBase(v), files: decodeSourceFiles(v.files) }),
+    });
   }
 
   get dataDir(): string {
     return this.deps.paths.root;
   }
 
-  get limit(): number {
-    return this.deps.config.limits.vlive;
-  }
-
-  async query(): Promise<Record<string, VliveSlot>> {
-    return Object.fromEntries((await this.store.all()).map((s) => [s.platform, s]));
+  protected blank(platform: string): VliveSlot {
+    return { ...blankSlot(platform), files: [] };
   }
 
   /** `vlive/secret` update: the files must be ones `vlive/source` accepted (or stream URLs). */
@@ -76,12 +65,9 @@ export class VliveService {
     });
     const previous = await this.store.get(base.platform);
     const known = new Map((previous?.files ?? []).map((f) => [f.target, f]));
-    await this.store.checkCapacity(base.platform, this.limit, VLIVE);
     // Probe results come from vlive/source; the request's copy is trusted only for the target.
-    const stored = files.map((f) => known.get(f.target) ?? toSourceFile(f, f.target, null));
-    await this.store.put({ ...base, files: stored });
+    await this.save({ ...base, files: files.map((f) => known.get(f.target) ?? toSourceFile(f, f.target, null)) });
     await this.removeUnused(previous?.files ?? []);
-    await this.tasks.reconcile();
   }
 
   /**
@@ -118,10 +104,6 @@ export class VliveService {
     return { name: path.basename(file), uuid, target: `upload/${uuid}${ext}`, size: st.size };
   }
 
-  streamUrl(body: Body): { name: string; uuid: string; target: string } {
-    return streamUrlSource(requireString(body, 'url', 4096));
-  }
-
   /**
    * `vlive/source`: probes each file (15 s), refuses codecs the relay cannot copy and bitrates over
    * the limit, moves accepted files from upload/ to vlive/, and makes them the slot's source.
@@ -152,27 +134,13 @@ export class VliveService {
       }
       await this.store.checkCapacity(platform, this.limit, VLIVE);
       for (const { file, from } of accepted) if (from) await fs.promises.rename(from, path.join(this.dataDir, file.target));
-      const previous = await this.store.get(platform);
       const files = accepted.map((a) => a.file);
-      const slot: VliveSlot = previous ?? { platform, server: '', secret: '', enabled: false, custom: false, label: '', files: [] };
-      await this.store.put({ ...slot, files });
-      await this.removeUnused(previous?.files ?? []);
-      await this.tasks.reconcile();
+      await this.removeUnused(await this.setFiles(platform, files));
       return { platform, files };
     } finally {
       // Whatever was not accepted is of no use: SRS Stack removes the request's temp files too.
       for (const f of uploads) await fs.promises.rm(f, { force: true });
     }
-  }
-
-  async status(): Promise<Record<string, unknown>[]> {
-    return (await this.store.all()).map((slot) => {
-      const live = this.tasks.live(slot.platform);
-      const row = slotStatus(slot, live);
-      row.files = slot.files;
-      if (live?.pid) row.source = slot.files[0]?.uuid ?? '';
-      return row;
-    });
   }
 
   async plans(): Promise<TaskPlan[]> {
