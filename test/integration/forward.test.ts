@@ -192,4 +192,20 @@ describe('forward: restream a live stream to another RTMP server', function () {
     await waitFor(streaming('wx'), 30_000, () => 'streaming after the restart');
     assert.equal((await ffprobe(dest.url('live', key))).streams.length, 2);
   });
+
+  it('reaps the ffmpeg a crashed stack left behind, then resumes the task', async () => {
+    const orphan = (await row('wx'))?.task?.pid as number;
+    await stack.crash();
+    assert.ok(isAlive(orphan), 'a kill -9 of the stack leaves its ffmpeg running');
+    await publisher.stop();
+    stack = await startStack({ dataDir: stack.dataDir, ports: stack.ports, env: { SRS_FORWARD_LIMIT: '2' } });
+    await waitFor(
+      () => !isAlive(orphan),
+      15_000,
+      () => 'the orphaned ffmpeg reaped',
+    );
+    publisher = await publishIntoStack(stack, bearer, file, 'livestream');
+    await waitFor(streaming('wx'), 30_000, () => 'streaming after the crash');
+    assert.notEqual((await row('wx'))?.task?.pid, orphan);
+  });
 });
