@@ -39,9 +39,15 @@ const fmt = (n: number, digits = 1) => n.toFixed(digits);
 
 /** Milliseconds from the start call until a player on the destination sees the stream's first packet. */
 async function timeToMedia(start: () => Promise<unknown>, playUrl: string): Promise<number> {
-  const player = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'info', '-i', playUrl, '-t', '1', '-c', 'copy', '-f', 'null', '-'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  // Minimal probing: the player reports the stream as soon as its first tags arrive.
+  const probe = ['-probesize', '32', '-analyzeduration', '0', '-fflags', 'nobuffer'];
+  const player = spawn(
+    'ffmpeg',
+    ['-hide_banner', '-loglevel', 'info', ...probe, '-i', playUrl, '-t', '1', '-c', 'copy', '-f', 'null', '-'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   await new Promise((r) => setTimeout(r, 500)); // the player is connected and waiting
   const arrived = new Promise<number>((resolve, reject) => {
     let text = '';
