@@ -41,6 +41,11 @@ import { registerStreamingTab } from './features/streaming/routes.js';
 import { registerRecordApi, registerRecordTab } from './features/record/routes.js';
 import { RecordService } from './features/record/service.js';
 import { RecordStore } from './features/record/store.js';
+import { registerCameraApi, registerCameraTab } from './features/camera/routes.js';
+import { registerForwardApi, registerForwardTab } from './features/forward/routes.js';
+import { Restream } from './features/restream/restream.js';
+import { registerTranscodeApi, registerTranscodeTab } from './features/transcode/routes.js';
+import { registerVliveApi, registerVliveTab } from './features/vlive/routes.js';
 import { HlsDelivery } from './engine/hls/delivery.js';
 import { HlsSegmentWatcher } from './engine/hls/segment-watcher.js';
 import { DEFAULT_VHOST } from './engine/media-engine.js';
@@ -75,6 +80,7 @@ export class App {
   readonly https: HttpsService;
   readonly letsencrypt: LetsEncryptService;
   readonly callbacks: CallbackService;
+  readonly restream: Restream;
   readonly events = new EventHub();
   readonly flv: FlvGateway;
   readonly metrics = new Metrics();
@@ -129,7 +135,8 @@ export class App {
       vhost: DEFAULT_VHOST,
       events: this.events,
     });
-    this.streams = new StreamsService(this.engine, new StreamStore(this.redis), publishSecrets, this.events);
+    const streamStore = new StreamStore(this.redis);
+    this.streams = new StreamsService(this.engine, streamStore, publishSecrets, this.events);
     const hlsSettings = new HlsSettings(this.redis);
     this.hlsDelivery = new HlsDelivery(
       this.engine,
@@ -181,6 +188,19 @@ export class App {
       await rooms.onRedisReady();
       await this.record.onRedisReady();
     });
+    const publishSecret = () => publishSecrets.get();
+    this.restream = new Restream(
+      {
+        config,
+        paths: this.paths,
+        redis: this.redis,
+        supervisor: this.supervisor,
+        streams: streamStore,
+        limits: () => this.system.limits(),
+        publishSecret,
+      },
+      this.events,
+    );
 
     // HTTP: envelope and errors, API routes, console, static files, then the fallback.
     const viewsDir = path.join(PROJECT_ROOT, 'views');
@@ -208,6 +228,14 @@ export class App {
     registerRecordTab(ui, this.record);
     registerConsolePages(router, ui, this.auth, this.system);
     this.routes.push(...registerStreamingTab(ui, router, config, publishSecrets, this.engine.capabilities));
+    registerForwardApi(api, this.restream);
+    registerVliveApi(api, this.restream);
+    registerCameraApi(api, this.restream);
+    registerTranscodeApi(api, this.restream);
+    registerForwardTab(ui, this.restream);
+    registerVliveTab(ui, this.restream);
+    registerCameraTab(ui, this.restream);
+    registerTranscodeTab(ui, this.restream, publishSecret);
     registerStreamsApi(api, streamsDeps);
     registerStreamsTabs(ui, streamsDeps, config.display.rtmpPort);
 
@@ -246,6 +274,7 @@ export class App {
     this.redis.start();
     await this.flv.start();
     this.record.start();
+    await this.restream.start();
     // Listen at once: until Redis answers, the console shows "starting" and the API says so.
     const server = http.createServer(this.koa.callback());
     server.keepAliveTimeout = 65_000;
@@ -292,6 +321,7 @@ export class App {
       await closed;
     }
     await this.record.stop();
+    await this.restream.stop();
     await this.redis.stop();
     await this.supervisor.stop();
   }

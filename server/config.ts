@@ -22,6 +22,8 @@ export interface Config {
   readonly limits: { readonly forward: number; readonly vlive: number; readonly camera: number };
   /** Bytes an HTTP-FLV player may fall behind the live edge before it is dropped. */
   readonly flvClientQueueBytes: number;
+  /** Virtual-live uploads: size limit, and how long an unused upload is kept. */
+  readonly upload: { readonly maxBytes: number; readonly ttlMs: number };
   readonly binaries: {
     readonly redisServer: string;
     readonly nginx: string;
@@ -79,6 +81,12 @@ export const CONFIG_KEYS = [
     key: 'HTTP_FLV_QUEUE_KB',
     def: '4096',
     doc: 'How far (KB) an HTTP-FLV player may fall behind the live stream before it is dropped (bounds memory per player).',
+  },
+  { key: 'VLIVE_UPLOAD_MAX_MB', def: '10240', doc: 'Largest virtual-live upload in MB; bigger uploads are refused with 413.' },
+  {
+    key: 'VLIVE_UPLOAD_TTL',
+    def: '7200',
+    doc: 'Seconds an uploaded or server file waits in DATA_DIR/upload to be used by a virtual-live slot before it is deleted.',
   },
   { key: 'REDIS_SERVER_BIN', def: 'redis-server', doc: 'redis-server binary for the embedded Redis.' },
   { key: 'NGINX_BIN', def: 'nginx', doc: 'nginx binary (with libnginx-mod-rtmp) used as the media engine.' },
@@ -241,6 +249,10 @@ export function buildConfig(env: NodeJS.ProcessEnv, fileValues: Record<string, s
       camera: count(raw, 'SRS_CAMERA_LIMIT', problems, 100),
     },
     flvClientQueueBytes: flvQueueKb(raw, problems) * 1024,
+    upload: {
+      maxBytes: Math.max(1, count(raw, 'VLIVE_UPLOAD_MAX_MB', problems, 1_048_576)) * 1024 * 1024,
+      ttlMs: Math.max(1, count(raw, 'VLIVE_UPLOAD_TTL', problems, 30 * 24 * 3600)) * 1000,
+    },
     binaries: {
       redisServer: raw.REDIS_SERVER_BIN,
       nginx: raw.NGINX_BIN,

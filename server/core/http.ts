@@ -154,7 +154,15 @@ export class ApiRoutes {
     this.register(path, 'secured', handler);
   }
 
-  private register(path: string, auth: RouteInfo['auth'], handler: ApiHandler, note?: string): void {
+  /**
+   * A secured endpoint whose handler reads the request body itself (a multipart upload): the
+   * credential comes from the headers, checked before a byte of the body is read.
+   */
+  securedUpload(path: string, handler: ApiHandler): void {
+    this.register(path, 'secured', handler, undefined, false);
+  }
+
+  private register(path: string, auth: RouteInfo['auth'], handler: ApiHandler, note?: string, parseBody = true): void {
     const full = `${API_PREFIX}${path}`;
     this.table.push({ path: full, auth, note });
     const guard = this.guard;
@@ -162,7 +170,7 @@ export class ApiRoutes {
       if (ctx.method !== 'GET' && ctx.method !== 'POST' && ctx.method !== 'HEAD') {
         throw new AppError(405, `method ${ctx.method} not allowed: use GET or POST`);
       }
-      const body = await readJsonBody(ctx);
+      const body = parseBody ? await readJsonBody(ctx) : {};
       if (auth === 'secured') await guard(ctx, body);
       const data = await handler({ ctx, body });
       // A handler that answered itself (a file, or its HEAD: headers and no body) keeps its answer.

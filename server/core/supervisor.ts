@@ -45,6 +45,13 @@ export interface ChildSpec {
    * lines; called once per spawn, so data of a previous process is never mixed with the next.
    */
   readonly stdout?: (stream: NodeJS.ReadableStream) => void;
+  /** Planned restart: kill the child after it ran this long (the restart policy brings it back). */
+  readonly maxRunMs?: number;
+  /** Values (stream keys, passwords in URLs) masked in the logged argv, the state and the tail. */
+  readonly secrets?: readonly string[];
+  /** Picks the line that explains a failed exit from the tail (default: the last line). */
+  readonly errorLine?: (tail: readonly string[]) => string | undefined;
+  readonly onSpawn?: (pid: number) => void;
   readonly onExit?: (exit: ExitInfo) => void;
   readonly onReady?: () => void;
 }
@@ -107,7 +114,7 @@ export class SupervisedChild {
     return {
       name: this.spec.name,
       command: this.spec.command,
-      argv: this.spec.args.map((a) => maskSecrets(a)),
+      argv: this.spec.args.map((a) => this.mask(a)),
       status: this.status,
       desired: this.desired,
       pid: this.proc?.pid ?? null,
@@ -122,6 +129,12 @@ export class SupervisedChild {
       nextRestartAt: this.status === 'backoff' ? iso(this.nextRestartAtMs) : null,
       tail: [...this.tail],
     };
+  }
+
+  private mask(text: string): string {
+    let out = maskSecrets(text);
+    for (const secret of this.spec.secrets ?? []) if (secret) out = out.split(secret).join('******');
+    return out;
   }
 
   get isRunning(): boolean {
@@ -250,7 +263,12 @@ export class SupervisedChild {
     else this.pipeLines(proc.stdout);
     this.pipeLines(proc.stderr);
     proc.on('exit', (code, signal) => this.onExit(proc, code, signal));
-    log.info(`${spec.name}: started pid ${proc.pid}: ${maskSecrets([spec.command, ...spec.args].join(' '))}`);
+    log.info(`${spec.name}: started pid ${proc.pid}: ${this.mask([spec.command, ...spec.args].join(' '))}`);
+    try {
+      spec.onSpawn?.(proc.pid);
+    } catch (err) {
+      log.error(`${spec.name}: onSpawn handler failed`, err);
+    }
     this.startWatchdog();
     if (spec.readiness) void this.pollReadiness(proc);
     else if (!spec.progress) this.markReady();
@@ -312,7 +330,7 @@ export class SupervisedChild {
   }
 
   private onLine(rawLine: string): void {
-    const line = maskSecrets(rawLine.length > TAIL_LINE_CHARS ? `${rawLine.slice(0, TAIL_LINE_CHARS)}…` : rawLine);
+    const line = this.mask(rawLine.length > TAIL_LINE_CHARS ? `${rawLine.slice(0, TAIL_LINE_CHARS)}…` : rawLine);
     this.tail.push(line);
     if (this.tail.length > TAIL_LINES) this.tail.shift();
     const marker = this.spec.progress?.(rawLine);
@@ -332,13 +350,17 @@ export class SupervisedChild {
 
   private startWatchdog(): void {
     this.stopWatchdog();
-    const stall = this.spec.stallTimeoutMs;
-    if (!stall) return;
-    const first = this.spec.firstProgressTimeoutMs ?? stall * 3;
+    const { stallTimeoutMs: stall, maxRunMs } = this.spec;
+    if (!stall && !maxRunMs) return;
+    const first = this.spec.firstProgressTimeoutMs ?? (stall ?? 0) * 3;
     this.watchdog = setInterval(() => {
       if (!this.proc) return;
       const now = Date.now();
-      if (!this.lastProgress) {
+      if (maxRunMs && now - this.startedAtMs > maxRunMs) {
+        this.kill(`planned restart after ${Math.round(maxRunMs / 1000)} s`);
+      } else if (!stall) {
+        return;
+      } else if (!this.lastProgress) {
         if (now - this.startedAtMs > first) this.kill(`no progress within ${Math.round(first / 1000)} s of start`);
       } else if (now - this.lastProgress.atMs > stall) {
         this.kill(`progress stalled for ${Math.round((now - this.lastProgress.atMs) / 1000)} s (last: ${this.lastProgress.marker})`);
@@ -361,7 +383,10 @@ export class SupervisedChild {
     const reason = this.killReason ?? (code === 0 ? 'exited' : `exited with ${signal ?? `code ${code}`}`);
     const exit: ExitInfo = { code, signal, at: new Date().toISOString(), reason };
     this.lastExit = exit;
-    if (!this.killReason && code !== 0) this.lastError = `${reason}: ${this.tail.at(-1) ?? 'no output'}`;
+    if (!this.killReason && code !== 0) {
+      const why = this.spec.errorLine?.(this.tail) ?? this.tail.at(-1);
+      this.lastError = `${reason}: ${why ?? 'no output'}`;
+    }
     const level = this.desired === 'stopped' ? 'info' : 'warn';
     log[level](`${this.spec.name}: pid ${proc.pid} ${reason} after ${ranMs} ms`);
     for (const w of this.exitWaiters.splice(0)) w();

@@ -1,6 +1,7 @@
 // Real media for tests and benches: ffmpeg publishes a generated test pattern with a tone (h264/aac,
 // 1 s GOP) or loops a sample FLV encoded once per machine (a copy: almost no CPU, any bitrate);
-// ffprobe reads what the stack serves; an HTTP-FLV reader parses what it receives.
+// ffprobe reads what the stack serves; an HTTP-FLV reader parses what it receives; a second
+// nginx-rtmp serves as a restream destination.
 // Argument arrays only, never a shell.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -9,6 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { freePort, tempDir } from './stack.js';
 import { FlvParser, type FlvHeader, type FlvTag } from '../../server/engine/flv/flv-tags.js';
 
 const run = promisify(execFile);
@@ -124,17 +126,23 @@ function spawnPublisher(args: string[]): Publisher {
 }
 
 export interface Probe {
-  streams: Array<{ codec_type: string; codec_name: string; width?: number; height?: number }>;
+  streams: Array<{ codec_type: string; codec_name: string; channels?: number; sample_rate?: string; width?: number; height?: number }>;
   format: { duration?: string; format_name?: string };
 }
 
 export async function ffprobe(url: string, timeoutMs = 20_000): Promise<Probe> {
   const { stdout } = await run(
     'ffprobe',
-    ['-v', 'error', '-show_entries', 'stream=codec_type,codec_name,width,height:format=duration,format_name', '-of', 'json', url],
-    {
-      timeout: timeoutMs,
-    },
+    [
+      '-v',
+      'error',
+      '-show_entries',
+      'stream=codec_type,codec_name,channels,sample_rate,width,height:format=duration,format_name',
+      '-of',
+      'json',
+      url,
+    ],
+    { timeout: timeoutMs, killSignal: 'SIGKILL' },
   );
   return JSON.parse(stdout) as Probe;
 }
@@ -229,4 +237,115 @@ export class FlvReader {
     this.header = this.parser.header;
     if (this.opts.keepTags !== false) for (const t of tags) this.tags.push({ ...t, bytes: Buffer.alloc(0) });
   }
+}
+
+export interface RtmpServer {
+  port: number;
+  url(app: string, stream: string): string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A plain nginx-rtmp on loopback in its own temp prefix: a restream destination or a camera. */
+export async function startRtmpServer(port?: number): Promise<RtmpServer> {
+  const dir = tempDir('restream-rtmp-');
+  const listen = port ?? (await freePort());
+  const conf = path.join(dir, 'nginx.conf');
+  fs.writeFileSync(
+    conf,
+    [
+      'load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;',
+      'daemon off;',
+      'worker_processes 1;',
+      `pid ${dir}/nginx.pid;`,
+      `error_log ${dir}/error.log warn;`,
+      'events { worker_connections 256; }',
+      `rtmp { server { listen 127.0.0.1:${listen}; chunk_size 4096; application live { live on; } } }`,
+    ].join('\n'),
+  );
+  let proc: ChildProcess | null = null;
+  const server: RtmpServer = {
+    port: listen,
+    url: (app, stream) => `rtmp://127.0.0.1:${listen}/${app}/${stream}`,
+    async start() {
+      const p = spawn('nginx', ['-c', conf, '-p', dir, '-e', `${dir}/error.log`], { stdio: 'ignore' });
+      proc = p;
+      const deadline = Date.now() + 5000;
+      while (Date.now() < deadline) {
+        if (p.exitCode !== null) throw new Error(`nginx-rtmp exited: ${fs.readFileSync(`${dir}/error.log`, 'utf8')}`);
+        if (await canConnect(listen)) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error('nginx-rtmp did not listen within 5 s');
+    },
+    async stop() {
+      const p = proc;
+      proc = null;
+      if (!p || p.exitCode !== null) return;
+      const gone = new Promise((r) => p.once('exit', r));
+      p.kill('SIGTERM');
+      await gone;
+    },
+  };
+  await server.start();
+  return server;
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+export interface MediaOptions {
+  seconds: number;
+  /** Video bitrate in Kbps. */
+  videoKbps?: number;
+  audio?: boolean;
+  size?: string;
+  fps?: number;
+  format?: 'mp4' | 'flv';
+}
+
+/** A small H.264/AAC file with a 1 s GOP, so players and probes start fast. */
+export async function makeMedia(file: string, o: MediaOptions): Promise<string> {
+  const fps = o.fps ?? 15;
+  const kbps = o.videoKbps ?? 300;
+  const args = [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc=size=${o.size ?? '320x240'}:rate=${fps}:duration=${o.seconds}`,
+  ];
+  if (o.audio !== false) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=44100:duration=${o.seconds}`, '-ac', '2');
+  args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-g', String(fps), '-pix_fmt', 'yuv420p');
+  // CBR with filler: the trivial test picture really reaches the asked bitrate.
+  args.push('-b:v', `${kbps}k`, '-minrate', `${kbps}k`, '-maxrate', `${kbps}k`, '-bufsize', `${kbps}k`, '-x264-params', 'nal-hrd=cbr');
+  if (o.audio !== false) args.push('-c:a', 'aac', '-b:a', '64k');
+  args.push('-f', o.format ?? 'mp4', file);
+  await run('ffmpeg', args);
+  return file;
+}
+
+/** Reads a URL for `seconds` of media (copy, discarded) and returns how many seconds arrived. */
+export async function mediaSecondsReceived(url: string, seconds: number, timeoutMs: number): Promise<number> {
+  const result = await run(
+    'ffmpeg',
+    ['-hide_banner', '-nostats', '-progress', 'pipe:1', '-i', url, '-t', String(seconds), '-c', 'copy', '-f', 'null', '-'],
+    {
+      timeout: timeoutMs,
+      killSignal: 'SIGKILL',
+    },
+  ).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }));
+  const times = [...result.stdout.matchAll(/out_time_us=(\d+)/g)].map((m) => Number(m[1]) / 1e6);
+  return times.length ? Math.max(...times) : 0;
 }

@@ -1,0 +1,187 @@
+// ffprobe validation of virtual-live and camera sources, and the FFmpeg version for the console.
+// Short-lived, bounded runs (15 s), so they use execFile directly rather than the supervisor.
+import { execFile } from 'node:child_process';
+import { ValidationError } from '../errors.js';
+import { ffprobeArgs } from './argv.js';
+import { maskSecrets } from '../logger.js';
+
+export const PROBE_TIMEOUT_MS = 15_000;
+
+/** `format` as ffprobe prints it: its numeric-looking fields stay strings (SRS Stack's FFprobeSource). */
+export interface ProbeFormat {
+  start_time?: string;
+  duration?: string;
+  bit_rate?: string;
+  nb_streams?: number;
+  probe_score?: number;
+  has_video: boolean;
+  has_audio: boolean;
+}
+
+export interface ProbeVideo {
+  codec_type: 'video';
+  codec_name: string;
+  profile?: string;
+  width?: number;
+  height?: number;
+  pix_fmt?: string;
+  level?: number;
+  bit_rate?: string;
+  start_time?: string;
+  duration?: string;
+}
+
+export interface ProbeAudio {
+  codec_type: 'audio';
+  codec_name: string;
+  profile?: string;
+  sample_fmt?: string;
+  sample_rate?: string;
+  channels?: number;
+  channel_layout?: string;
+  bit_rate?: string;
+  start_time?: string;
+  duration?: string;
+}
+
+export interface ProbeResult {
+  format: ProbeFormat;
+  video: ProbeVideo | null;
+  audio: ProbeAudio | null;
+}
+
+type Json = Record<string, unknown>;
+
+function pick<T extends string>(from: Json, keys: readonly T[]): Partial<Record<T, unknown>> {
+  const out: Partial<Record<T, unknown>> = {};
+  for (const k of keys) if (from[k] !== undefined) out[k] = from[k];
+  return out;
+}
+
+/** Turns ffprobe's JSON into the first video and audio stream plus the format; throws on ffprobe's error. */
+export function parseProbeJson(stdout: string): ProbeResult {
+  let json: Json;
+  try {
+    json = JSON.parse(stdout) as Json;
+  } catch {
+    throw new ValidationError('ffprobe printed no readable result');
+  }
+  const error = json.error as { string?: string } | undefined;
+  if (error) throw new ValidationError(`ffprobe: ${error.string ?? 'unknown error'}`);
+  const streams = Array.isArray(json.streams) ? (json.streams as Json[]) : [];
+  const v = streams.find((s) => s.codec_type === 'video');
+  const a = streams.find((s) => s.codec_type === 'audio');
+  const f = (json.format ?? {}) as Json;
+  return {
+    format: {
+      ...(pick(f, ['start_time', 'duration', 'bit_rate', 'nb_streams', 'probe_score'] as const) as Partial<ProbeFormat>),
+      has_video: Boolean(v),
+      has_audio: Boolean(a),
+    },
+    video: v
+      ? (pick(v, [
+          'codec_type',
+          'codec_name',
+          'profile',
+          'width',
+          'height',
+          'pix_fmt',
+          'level',
+          'bit_rate',
+          'start_time',
+          'duration',
+        ] as const) as unknown as ProbeVideo)
+      : null,
+    audio: a
+      ? (pick(a, [
+          'codec_type',
+          'codec_name',
+          'profile',
+          'sample_fmt',
+          'sample_rate',
+          'channels',
+          'channel_layout',
+          'bit_rate',
+          'start_time',
+          'duration',
+        ] as const) as unknown as ProbeAudio)
+      : null,
+  };
+}
+
+/** Codecs the copy-codec relay can put into FLV for every platform (ffprobe names H.265 `hevc`). */
+const ALLOWED_VIDEO = ['h264', 'h265', 'hevc'];
+const ALLOWED_AUDIO = ['aac', 'mp3'];
+
+/** Refuses sources the relay cannot copy to FLV as is. */
+export function checkCodecs(probe: ProbeResult): void {
+  const v = probe.video?.codec_name;
+  const a = probe.audio?.codec_name;
+  if (!v && !a) throw new ValidationError('no video or audio stream found in the source');
+  if (v && !ALLOWED_VIDEO.includes(v)) throw new ValidationError(`invalid video codec ${v}: use h264 or h265`);
+  if (a && !ALLOWED_AUDIO.includes(a)) throw new ValidationError(`invalid audio codec ${a}: use aac or mp3`);
+}
+
+/**
+ * The source's bitrate in bps: the container's, or for live streams (ffprobe reports none for RTMP)
+ * the sum of the streams' bitrates from their metadata; null when unknown.
+ */
+export function sourceBitrate(probe: ProbeResult): number | null {
+  const parse = (text: string | undefined) => {
+    const n = text ? Number.parseInt(text, 10) : Number.NaN;
+    return Number.isFinite(n) && n > 0 ? n : null;
+  };
+  const container = parse(probe.format.bit_rate);
+  if (container) return container;
+  const parts = [parse(probe.video?.bit_rate), parse(probe.audio?.bit_rate)].filter((n): n is number => n !== null);
+  return parts.length ? parts.reduce((a, b) => a + b, 0) : null;
+}
+
+/** The bitrate limit of SRS Stack (FAQ "Why and how to limit the bitrate of virtual live events"). */
+export function checkBitrate(probe: ProbeResult, limitKbps: number): void {
+  const bps = sourceBitrate(probe);
+  if (bps !== null && bps > limitKbps * 1000) {
+    throw new ValidationError(
+      `bitrate ${Math.floor(bps / 1000)}Kbps is too large, exceed ${limitKbps}Kbps (raise the limit in System › Limits, or re-encode the source)`,
+    );
+  }
+}
+
+/** Probes a file or URL with SRS Stack's arguments and a 15 s limit. */
+export function probe(ffprobe: string, target: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<ProbeResult> {
+  return new Promise((resolve, reject) => {
+    execFile(ffprobe, ffprobeArgs(target), { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 4 * 1024 * 1024 }, (err, stdout) => {
+      if (stdout && stdout.trim()) {
+        try {
+          resolve(parseProbeJson(stdout));
+          return;
+        } catch (parseErr) {
+          reject(parseErr);
+          return;
+        }
+      }
+      const e = err as (NodeJS.ErrnoException & { killed?: boolean }) | null;
+      if (e?.killed) reject(new ValidationError(`ffprobe gave no answer within ${timeoutMs / 1000} s for ${maskSecrets(target)}`));
+      else if (e?.code === 'ENOENT') reject(new Error(`ffprobe binary not found: ${ffprobe}`));
+      else reject(new ValidationError(`ffprobe cannot read ${maskSecrets(target)}`));
+    });
+  });
+}
+
+export interface FfmpegVersion {
+  binary: string;
+  /** e.g. `5.1.6-0+deb12u1`, or null when the binary cannot run. */
+  version: string | null;
+  error?: string;
+}
+
+/** `ffmpeg -version`'s first line, so the console shows which FFmpeg runs the tasks (FAQ "How to Replace FFmpeg"). */
+export function ffmpegVersion(ffmpeg: string): Promise<FfmpegVersion> {
+  return new Promise((resolve) => {
+    execFile(ffmpeg, ['-hide_banner', '-version'], { timeout: 10_000 }, (err, stdout) => {
+      const m = /^ffmpeg version (\S+)/m.exec(stdout ?? '');
+      if (m) resolve({ binary: ffmpeg, version: m[1] as string });
+      else resolve({ binary: ffmpeg, version: null, error: err ? err.message : 'unrecognised output of -version' });
+    });
+  });
+}

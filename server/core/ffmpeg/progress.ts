@@ -1,0 +1,128 @@
+// ffmpeg's periodic stats line and SRS Stack's heartbeat rules (reference §15.8), as pure functions:
+// the supervisor uses the `time=` value as its stall marker, the speed watchdog runs on each line.
+
+/** SRS Stack's heartbeat constants, shared by forward, virtual live, camera and transcode. */
+export const HEARTBEAT = {
+  /** No change of `time=` for this long: the ffmpeg is hung, kill it. */
+  stallTimeoutMs: 10_000,
+  /** From spawn to the first progress line (connecting to a remote platform can be slow). */
+  firstProgressTimeoutMs: 20_000,
+  abnormalFastSpeed: 1.5,
+  abnormalSlowSpeed: 0.5,
+  /** More consecutive abnormal-speed lines than this: kill it. */
+  abnormalSpeedCount: 30,
+} as const;
+
+export interface FfmpegProgress {
+  /** The stats line with `= ` collapsed, e.g. `frame=250 fps=25 q=-1.0 size=1024kB time=00:00:10.00 bitrate=838.9kbits/s speed=1x`. */
+  line: string;
+  /** The `time=` token, the progress marker. */
+  time: string;
+  seconds: number;
+  /** null when ffmpeg printed no usable speed (`0x` at start). */
+  speed: number | null;
+  bitrateKbps: number | null;
+}
+
+/** ffmpeg pads values (`frame=  250`); SRS Stack collapses `= ` so tokens split cleanly. */
+export function normalizeFfmpegLine(raw: string): string {
+  let line = raw.replace(/[\r\n]+/g, ' ').trim();
+  while (line.includes('= ')) line = line.replace(/= +/g, '=');
+  return line;
+}
+
+/** `HH:MM:SS.cc` (optionally negative) to seconds; NaN when it is not a timestamp. */
+export function timestampSeconds(text: string): number {
+  const m = /^(-)?(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$/.exec(text);
+  if (!m) return Number.NaN;
+  const s = Number(m[2]) * 3600 + Number(m[3]) * 60 + Number(m[4]);
+  return m[1] ? -s : s;
+}
+
+/**
+ * Parses a stats line. Lines without `size=` and `time=`, with `time=N/A` or `speed=N/A`, and the
+ * zero or negative times ffmpeg prints before the first packet are not progress.
+ */
+export function parseProgress(raw: string): FfmpegProgress | null {
+  const line = normalizeFfmpegLine(raw);
+  if (!line.includes('size=') || !line.includes('time=')) return null;
+  if (line.includes('time=N/A') || line.includes('speed=N/A')) return null;
+  const m = /time=(\S+)( .*)speed=(\S+)/.exec(line);
+  if (!m) return null;
+  const time = m[1] as string;
+  const seconds = timestampSeconds(time);
+  if (!(seconds > 0)) return null;
+  const speed = Number.parseFloat((m[3] as string).replace(/x$/, ''));
+  const bitrate = /bitrate=([\d.]+)kbits\/s/.exec(line);
+  return {
+    line,
+    time,
+    seconds,
+    speed: Number.isFinite(speed) && speed > 0 ? speed : null,
+    bitrateKbps: bitrate ? Number(bitrate[1]) : null,
+  };
+}
+
+/** The supervisor's progress marker for ffmpeg children. */
+export function progressMarker(raw: string): string | null {
+  return parseProgress(raw)?.time ?? null;
+}
+
+/**
+ * Counts consecutive progress lines whose speed is abnormal. Live relays run at about 1x: far
+ * faster means ffmpeg is not pacing (a file without -re, a burst that never ends), far slower means
+ * it cannot keep up; either way restarting is SRS Stack's answer.
+ */
+export class SpeedWatchdog {
+  private fast = 0;
+  private slow = 0;
+  private lastTime = '';
+
+  constructor(
+    private readonly fastSpeed: number = HEARTBEAT.abnormalFastSpeed,
+    private readonly slowSpeed: number = HEARTBEAT.abnormalSlowSpeed,
+    private readonly maxCount: number = HEARTBEAT.abnormalSpeedCount,
+  ) {}
+
+  /** Returns a reason to restart ffmpeg, or null. */
+  check(raw: string): string | null {
+    const p = parseProgress(raw);
+    if (!p || p.time === this.lastTime) return null;
+    this.lastTime = p.time;
+    if (p.speed === null) return null;
+    this.fast = p.speed > this.fastSpeed ? this.fast + 1 : 0;
+    this.slow = p.speed < this.slowSpeed ? this.slow + 1 : 0;
+    if (this.fast > this.maxCount) return `abnormal speed ${p.speed}x above ${this.fastSpeed}x for ${this.fast} progress lines`;
+    if (this.slow > this.maxCount) return `abnormal speed ${p.speed}x below ${this.slowSpeed}x for ${this.slow} progress lines`;
+    return null;
+  }
+
+  reset(): void {
+    this.fast = 0;
+    this.slow = 0;
+    this.lastTime = '';
+  }
+}
+
+const ERROR_HINT =
+  /error|fail|refused|broken pipe|invalid|not found|denied|timed out|unreachable|unauthori[sz]ed|forbidden|no such|cannot|could not/i;
+const NOISE = /^(Conversion failed!|Exiting normally.*)$/;
+
+/** The ffmpeg output line that best explains a failed run: the last error-looking line. */
+export function ffmpegErrorLine(tail: readonly string[]): string | undefined {
+  for (let i = tail.length - 1; i >= 0; i--) {
+    const line = (tail[i] as string).trim();
+    if (!line || NOISE.test(line) || parseProgress(line)) continue;
+    if (ERROR_HINT.test(line)) return line;
+  }
+  return tail.at(-1);
+}
+
+/** Go's time.ParseDuration subset SRS Stack users write (`90s`, `1h30m`, `500ms`); null if invalid. */
+export function parseGoDuration(text: string): number | null {
+  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  if (!/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(text)) return null;
+  let total = 0;
+  for (const m of text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) total += Number(m[1]) * (units[m[2] as string] as number);
+  return total;
+}

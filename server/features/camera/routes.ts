@@ -1,0 +1,66 @@
+// IP camera API (reference §3.6) and the Scenarios › Camera tab.
+import type { ApiRoutes } from '../../core/http.js';
+import { heartbeatUrlOptions, withUrlParam } from '../../core/ffmpeg/argv.js';
+import { parseGoDuration } from '../../core/ffmpeg/progress.js';
+import { optionalString, requireString } from '../../core/validate.js';
+import type { Console } from '../console/console.js';
+import type { Restream } from '../restream/restream.js';
+import { codecSummary, ffmpegView, registerSlotApi, registerSourceApi, slotForms, sourceSummary, statusView } from '../restream/routes.js';
+import { CAMERA } from './service.js';
+
+/** The console's periodic-restart choices, written as SRS Stack's `max-stream-duration` on the URL. */
+export const RESTART_CHOICES = ['', '30m', '1h', '6h', '12h', '24h'];
+
+export function registerCameraApi(api: ApiRoutes, restream: Restream): void {
+  registerSlotApi(api, '/ffmpeg/camera', restream.camera);
+  registerSourceApi(api, '/ffmpeg/camera', restream.camera);
+}
+
+export function registerCameraTab(ui: Console, restream: Restream): void {
+  const { camera } = restream;
+  ui.addTab({
+    section: 'scenarios',
+    id: 'camera',
+    titleKey: 'restream.tab.camera',
+    order: 70,
+    template: 'restream/camera',
+    load: async () => {
+      const slots = await camera.store.all();
+      return {
+        ffmpeg: ffmpegView(restream.ffmpeg),
+        limit: camera.limit,
+        restartChoices: RESTART_CHOICES,
+        rows: (await camera.status()).map((row) => ({ ...statusView(row), extraAudio: String(row.extraAudio ?? '') })),
+        forms: slotForms(slots, CAMERA, camera.limit).map((f) => {
+          const file = f.slot?.files[0];
+          const { url, maxRunMs } = heartbeatUrlOptions(file?.target ?? '');
+          return {
+            ...f,
+            url,
+            extraAudio: f.slot?.extraAudio ?? '',
+            restart: RESTART_CHOICES.find((c) => c && parseGoDuration(c) === maxRunMs) ?? '',
+            summary: [sourceSummary(file), codecSummary(file)].filter(Boolean).join(' · '),
+          };
+        }),
+      };
+    },
+  });
+  // One form: a changed camera URL is probed first (its bitrate is checked), then the slot is saved.
+  ui.form('/mgmt/restream/camera', async (_ctx, form) => {
+    const platform = requireString(form, 'platform', 64);
+    const restart = optionalString(form, 'restart', 16) ?? '';
+    const url = withUrlParam(
+      requireString(form, 'url', 4096).trim(),
+      'max-stream-duration',
+      RESTART_CHOICES.includes(restart) ? restart : '',
+    );
+    let current = await camera.store.get(platform);
+    if (current?.files[0]?.target !== camera.streamUrl({ url }).target) {
+      const source = camera.streamUrl({ url });
+      await camera.source({ platform, files: [{ ...source, path: url, size: 0, type: 'stream' }] });
+      current = await camera.store.get(platform);
+    }
+    await camera.update({ ...form, files: current?.files ?? [] });
+    return form.enabled === 'true' ? 'restream.notice.started' : 'restream.notice.stopped';
+  });
+}

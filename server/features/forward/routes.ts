@@ -1,0 +1,34 @@
+// Forward API (reference §3.4) and the Scenarios › Forward tab.
+import type { ApiRoutes } from '../../core/http.js';
+import type { Console } from '../console/console.js';
+import type { Restream } from '../restream/restream.js';
+import { ffmpegView, registerSlotApi, slotForms, statusView } from '../restream/routes.js';
+import { FORWARD } from './service.js';
+
+export function registerForwardApi(api: ApiRoutes, restream: Restream): void {
+  registerSlotApi(api, '/ffmpeg/forward', restream.forward);
+}
+
+export function registerForwardTab(ui: Console, restream: Restream): void {
+  const { forward } = restream;
+  ui.addTab({
+    section: 'scenarios',
+    id: 'forward',
+    titleKey: 'restream.tab.forward',
+    order: 40,
+    template: 'restream/forward',
+    load: async () => {
+      const slots = await forward.store.all();
+      return {
+        ffmpeg: ffmpegView(restream.ffmpeg),
+        limit: forward.limit,
+        rows: (await forward.status()).map((row) => ({ ...statusView(row), stream: String(row.stream ?? '') })),
+        forms: slotForms(slots, FORWARD, forward.limit).map((f) => ({ ...f, stream: f.slot?.stream ?? '' })),
+      };
+    },
+  });
+  ui.form('/mgmt/restream/forward', async (_ctx, form) => {
+    await forward.update(form);
+    return form.enabled === 'true' ? 'restream.notice.started' : 'restream.notice.stopped';
+  });
+}

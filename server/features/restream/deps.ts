@@ -1,0 +1,32 @@
+// What the restream features (forward, virtual live, camera, transcode) are built from, and the
+// task group each of them owns.
+import type { Config } from '../../config.js';
+import type { StreamInfo } from '../../core/events.js';
+import type { DataPaths } from '../../core/data-dir.js';
+import { FfmpegTaskGroup, type TaskPlan } from '../../core/ffmpeg/tasks.js';
+import type { RedisClient } from '../../core/redis.js';
+import type { Supervisor } from '../../core/supervisor.js';
+import type { Limits } from '../system/store.js';
+
+export interface RestreamDeps {
+  readonly config: Config;
+  readonly paths: DataPaths;
+  readonly redis: RedisClient;
+  readonly supervisor: Supervisor;
+  /** The engine's registry of live streams (SRS_STREAM_ACTIVE). */
+  readonly streams: { list(): Promise<StreamInfo[]> };
+  /** SRS_SYS_LIMITS (Kbps), read at each check so System › Limits applies at once. */
+  readonly limits: () => Promise<Limits>;
+  readonly publishSecret: () => Promise<string>;
+}
+
+export function taskGroup(deps: RestreamDeps, kind: string, taskKey: string, planner: () => Promise<TaskPlan[]>): FfmpegTaskGroup {
+  return new FfmpegTaskGroup({
+    kind,
+    taskKey,
+    ffmpeg: deps.config.binaries.ffmpeg,
+    supervisor: deps.supervisor,
+    redis: deps.redis,
+    planner,
+  });
+}

@@ -1,0 +1,89 @@
+// The part forward, virtual live and camera share: a slot store under SRS Stack's config key, a task
+// group under its task key, the server-enforced limit, the `…/secret` query and the `…/streams` rows.
+import type { FfmpegTaskGroup, TaskLive, TaskPlan } from '../../core/ffmpeg/tasks.js';
+import { requireString, type Body } from '../../core/validate.js';
+import { taskGroup, type RestreamDeps } from './deps.js';
+import { SlotStore, slotStatus, type SlotBase, type SlotKind } from './slots.js';
+import { streamUrlSource, type SourceFile } from './sources.js';
+
+export interface SlotServiceSpec<T extends SlotBase> {
+  readonly kind: SlotKind;
+  /** `forward`: the task group's child-name prefix. */
+  readonly group: string;
+  readonly configKey: string;
+  readonly taskKey: string;
+  readonly limit: (deps: RestreamDeps) => number;
+  readonly decode: (value: Record<string, unknown>) => T;
+}
+
+export abstract class SlotService<T extends SlotBase> {
+  readonly store: SlotStore<T>;
+  readonly tasks: FfmpegTaskGroup;
+  readonly kind: SlotKind;
+
+  constructor(
+    protected readonly deps: RestreamDeps,
+    private readonly spec: SlotServiceSpec<T>,
+  ) {
+    this.kind = spec.kind;
+    this.store = new SlotStore(deps.redis, spec.configKey, spec.decode);
+    this.tasks = taskGroup(deps, spec.group, spec.taskKey, () => this.plans());
+  }
+
+  get limit(): number {
+    return this.spec.limit(this.deps);
+  }
+
+  /** `…/secret` without an action: platform → config. */
+  async query(): Promise<Record<string, T>> {
+    return Object.fromEntries((await this.store.all()).map((s) => [s.platform, s]));
+  }
+
+  async status(): Promise<Record<string, unknown>[]> {
+    return (await this.store.all()).map((slot) => {
+      const live = this.tasks.live(slot.platform);
+      const row = slotStatus(slot, live);
+      this.describe(row, slot, live);
+      return row;
+    });
+  }
+
+  /** Adds the feature's own fields to a `…/streams` row. */
+  protected abstract describe(row: Record<string, unknown>, slot: T, live: TaskLive | null): void;
+
+  abstract plans(): Promise<TaskPlan[]>;
+
+  /** Saves a slot (a new one only within the limit) and applies it at once. */
+  protected async save(slot: T): Promise<void> {
+    await this.store.checkCapacity(slot.platform, this.limit, this.kind);
+    await this.store.put(slot);
+    await this.tasks.reconcile();
+  }
+}
+
+/** Virtual live and camera: slots whose input is a list of probed sources (only the first is used). */
+export abstract class SourceSlotService<T extends SlotBase & { files: SourceFile[] }> extends SlotService<T> {
+  /** A slot that has sources but no destination yet (SRS Stack: `…/source` before `…/secret`). */
+  protected abstract blank(platform: string): T;
+
+  /** `…/stream-url`: `{name, uuid, target}` for a URL relayed without downloading. */
+  streamUrl(body: Body): { name: string; uuid: string; target: string } {
+    return streamUrlSource(requireString(body, 'url', 4096));
+  }
+
+  /** Makes `files` the slot's sources, creating the slot if needed; returns the previous ones. */
+  protected async setFiles(platform: string, files: SourceFile[]): Promise<SourceFile[]> {
+    const previous = await this.store.get(platform);
+    await this.save({ ...(previous ?? this.blank(platform)), files });
+    return previous?.files ?? [];
+  }
+
+  protected describe(row: Record<string, unknown>, slot: T, live: TaskLive | null): void {
+    row.files = slot.files;
+    if (live?.pid) row.source = slot.files[0]?.uuid ?? '';
+  }
+}
+
+export function blankSlot(platform: string): SlotBase {
+  return { platform, server: '', secret: '', enabled: false, custom: false, label: '' };
+}

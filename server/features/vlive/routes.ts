@@ -1,0 +1,61 @@
+// Virtual-live API (reference §3.5) and the Scenarios › Virtual Live tab.
+import type { ApiRoutes } from '../../core/http.js';
+import { requireString } from '../../core/validate.js';
+import type { Console } from '../console/console.js';
+import type { Restream } from '../restream/restream.js';
+import { codecSummary, ffmpegView, registerSlotApi, registerSourceApi, slotForms, sourceSummary, statusView } from '../restream/routes.js';
+import { MEDIA_EXTENSIONS } from '../restream/sources.js';
+import { VLIVE } from './service.js';
+
+export function registerVliveApi(api: ApiRoutes, restream: Restream): void {
+  const { vlive, uploads } = restream;
+  registerSlotApi(api, '/ffmpeg/vlive', vlive);
+  registerSourceApi(api, '/ffmpeg/vlive', vlive);
+  api.secured('/ffmpeg/vlive/server', ({ body }) => vlive.serverFile(body));
+  // SRS Stack left the upload open; here it needs the same credential as every other change.
+  api.securedUpload('/ffmpeg/vlive/upload/:name', ({ ctx }) => uploads.receive(ctx.req, String(ctx.params.name ?? '')));
+}
+
+export function registerVliveTab(ui: Console, restream: Restream): void {
+  const { vlive } = restream;
+  ui.addTab({
+    section: 'scenarios',
+    id: 'vlive',
+    titleKey: 'restream.tab.vlive',
+    order: 60,
+    template: 'restream/vlive',
+    load: async () => {
+      const slots = await vlive.store.all();
+      return {
+        ffmpeg: ffmpegView(restream.ffmpeg),
+        limit: vlive.limit,
+        extensions: MEDIA_EXTENSIONS.join(','),
+        dataDir: vlive.dataDir,
+        rows: (await vlive.status()).map((row) => {
+          const file = (row.files as Parameters<typeof sourceSummary>[0][])[0];
+          return { ...statusView(row), source: [file?.name, sourceSummary(file)].filter(Boolean).join(' · ') };
+        }),
+        forms: slotForms(slots, VLIVE, vlive.limit).map((f) => {
+          const file = f.slot?.files[0];
+          return { ...f, file: file ? { name: file.name || file.target, summary: sourceSummary(file), codecs: codecSummary(file) } : null };
+        }),
+      };
+    },
+  });
+  ui.form('/mgmt/restream/vlive', async (_ctx, form) => {
+    const platform = requireString(form, 'platform', 64);
+    const current = await vlive.store.get(platform);
+    await vlive.update({ ...form, files: current?.files ?? [] });
+    return form.enabled === 'true' ? 'restream.notice.started' : 'restream.notice.stopped';
+  });
+  ui.form('/mgmt/restream/vlive/server-file', async (_ctx, form) => {
+    const file = await vlive.serverFile(form);
+    await vlive.source({ platform: form.platform, files: [{ ...file, path: form.file, type: 'file' }] });
+    return 'restream.notice.source';
+  });
+  ui.form('/mgmt/restream/vlive/stream-url', async (_ctx, form) => {
+    const source = vlive.streamUrl(form);
+    await vlive.source({ platform: form.platform, files: [{ ...source, path: source.target, size: 0, type: 'stream' }] });
+    return 'restream.notice.source';
+  });
+}

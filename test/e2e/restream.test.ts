@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { launchBrowser } from '../helpers/browser.js';
+import { ffprobe, makeMedia, startRtmpServer, type Publisher, type RtmpServer } from '../helpers/media.js';
+import { publishIntoStack } from '../helpers/restream.js';
+import { ADMIN_PASSWORD, initAdmin, startStack, tempDir, type StackHandle } from '../helpers/stack.js';
+
+describe('e2e: restream scenario pages in headless Chromium', function () {
+  this.timeout(120_000);
+  const media = tempDir('restream-e2e-');
+  let stack: StackHandle;
+  let bearer: string;
+  let browser: Browser;
+  let dest: RtmpServer;
+  let page: Page;
+  let publisher: Publisher;
+  let ffmpegBin: string;
+
+  before(async () => {
+    // A replaced FFmpeg (FAQ "How to Replace FFmpeg"): every task runs the configured binary.
+    ffmpegBin = path.join(media, 'my-ffmpeg');
+    fs.symlinkSync('/usr/bin/ffmpeg', ffmpegBin);
+    dest = await startRtmpServer();
+    stack = await startStack({ env: { FFMPEG_BIN: ffmpegBin } });
+    bearer = await initAdmin(stack);
+    browser = await launchBrowser();
+    page = await (await browser.newContext()).newPage();
+    await page.goto(`${stack.url}/mgmt/login`);
+    await page.fill('#password', ADMIN_PASSWORD);
+    await page.click('#login-submit');
+    await page.waitForURL(/\/mgmt\/scenarios/);
+  });
+  after(async () => {
+    await browser?.close();
+    await publisher?.stop();
+    await stack?.stop();
+    await dest?.stop();
+  });
+
+  it('forward: starts a slot from its form; the status turns Streaming without a page reload', async () => {
+    const file = await makeMedia(path.join(media, 'src.flv'), { seconds: 4, format: 'flv' });
+    publisher = await publishIntoStack(stack, bearer, file, 'livestream');
+    await page.goto(`${stack.url}/mgmt/scenarios?tab=forward`);
+    const version = (await page.textContent('#ffmpeg-version')) ?? '';
+    assert.ok(version.includes(ffmpegBin), version);
+    assert.match(version, /\d+\.\d+/, 'the FFmpeg version is shown');
+    await page.fill('#fw-wx-server', dest.url('live', 'e2e-key'));
+    await page.click('#slot-wx button.start');
+    await page.waitForSelector('.alert.ok');
+    // Mark this document: a reload would lose the mark.
+    await page.evaluate(() => ((window as unknown as { mark: number }).mark = 42));
+    await page.waitForSelector('#forward-status tr[data-platform="wx"][data-state="streaming"]', { timeout: 30_000 });
+    assert.equal(await page.evaluate(() => (window as unknown as { mark?: number }).mark), 42, 'refreshed in place');
+    assert.match((await page.textContent('#forward-status tr.detail[data-platform="wx"] .frame')) ?? '', /time=/);
+    assert.ok(!(await page.textContent('#forward-status'))?.includes('e2e-key'), 'the key is masked in the status table');
+    assert.equal((await ffprobe(dest.url('live', 'e2e-key'))).streams.length, 2);
+    const children = (await stack.api('/terraform/v1/mgmt/supervisor/query', {}, { bearer })).json.data as {
+      children: Array<{ name: string; command: string }>;
+    };
+    assert.equal(children.children.find((c) => c.name === 'forward-wx')?.command, ffmpegBin);
+
+    await page.click('a[href^="/mgmt/lang/zh"]');
+    await page.waitForSelector('#forward-status >> text=直播中');
+    await page.click('#slot-wx button.stop');
+    await page.waitForSelector('#forward-status tr[data-platform="wx"][data-state="inactive"]');
+    await page.click('a[href^="/mgmt/lang/en"]');
+  });
+
+  it('virtual live: uploads with a progress display and makes the file the slot’s source', async () => {
+    const file = await makeMedia(path.join(media, 'clip.mp4'), { seconds: 3 });
+    await page.goto(`${stack.url}/mgmt/scenarios?tab=vlive`);
+    // The page reloads once the source is set; keep what the progress display showed.
+    await page.evaluate(() => {
+      const status = document.querySelector('form[data-upload="wx"] .upload-status') as HTMLElement;
+      new MutationObserver(() =>
+        sessionStorage.setItem('progress', `${sessionStorage.getItem('progress') ?? ''}|${status.textContent}`),
+      ).observe(status, {
+        childList: true,
+        characterData: true,
+        subtree: true,
+      });
+    });
+    await page.setInputFiles('#vl-wx-file', file);
+    await Promise.all([page.waitForEvent('load'), page.click('form[data-upload="wx"] button')]);
+    await page.waitForSelector('#slot-wx .source-name');
+    assert.equal(await page.textContent('#slot-wx .source-name'), 'clip.mp4');
+    assert.match((await page.textContent('#slot-wx')) ?? '', /Video\(h264.*Audio\(aac/);
+    assert.match((await page.evaluate(() => sessionStorage.getItem('progress'))) ?? '', /100% \(/);
+  });
+
+  it('virtual live: a server file outside the data directory is refused with the reason', async () => {
+    await page.goto(`${stack.url}/mgmt/scenarios?tab=vlive`);
+    // No source yet: the source choices are open.
+    await page.fill('#vl-bilibili-path', '/etc/hostname.mp4');
+    await page.click('#slot-bilibili form[action$="server-file"] button');
+    await page.waitForSelector('.alert.error');
+    assert.match((await page.textContent('.alert.error')) ?? '', /outside the data directory/);
+  });
+
+  it('camera and transcode pages render; transcode defaults publish back into the stack', async () => {
+    await page.goto(`${stack.url}/mgmt/scenarios?tab=camera`);
+    await page.waitForSelector('#cam-wx-url');
+    assert.ok(await page.$('#cam-wx-audio option[value="silent"]'));
+    await page.goto(`${stack.url}/mgmt/scenarios?tab=transcode`);
+    assert.equal(await page.inputValue('#tc-server'), 'rtmp://localhost/live/');
+    assert.match(await page.inputValue('#tc-secret'), /^livestream-trans\?secret=[0-9a-f]{32}$/);
+    assert.equal(await page.getAttribute('#transcode-status [data-state]', 'data-state'), 'inactive');
+  });
+});

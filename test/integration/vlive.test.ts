@@ -1,0 +1,312 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  ffprobe,
+  makeMedia,
+  mediaSecondsReceived,
+  publishFile,
+  startRtmpServer,
+  type Publisher,
+  type RtmpServer,
+} from '../helpers/media.js';
+import { publishSecretOf, stackPlayUrl, waitStreamLive } from '../helpers/restream.js';
+import { initAdmin, startStack, tempDir, waitFor, type StackHandle } from '../helpers/stack.js';
+
+interface SourceFile {
+  name: string;
+  uuid: string;
+  target: string;
+  type: string;
+  size: number;
+  format: { bit_rate?: string; duration?: string };
+  video: { codec_name: string } | null;
+  audio: { codec_name: string; channels?: number } | null;
+}
+
+interface Row {
+  platform: string;
+  state: string;
+  source?: string;
+  files: SourceFile[];
+  frame?: { log: string };
+  task?: { restarts: number; pid: number | null };
+}
+
+/** multipart/form-data with one file part; `chunked` streams it without a Content-Length. */
+async function upload(
+  stack: StackHandle,
+  name: string,
+  data: Buffer,
+  opts: { bearer?: string; chunked?: boolean; filename?: string } = {},
+) {
+  const boundary = '----restream-test-boundary';
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${opts.filename ?? name}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+  );
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  const body = Buffer.concat([head, data, tail]);
+  const headers: Record<string, string> = { 'Content-Type': `multipart/form-data; boundary=${boundary}` };
+  if (opts.bearer) headers.Authorization = `Bearer ${opts.bearer}`;
+  const init: RequestInit & { duplex?: 'half' } = { method: 'POST', headers };
+  if (opts.chunked) {
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < body.length; i += 64 * 1024) chunks.push(body.subarray(i, i + 64 * 1024));
+    init.body = new ReadableStream({
+      pull(controller) {
+        const next = chunks.shift();
+        if (next) controller.enqueue(next);
+        else controller.close();
+      },
+    });
+    init.duplex = 'half';
+  } else {
+    init.body = body;
+  }
+  const res = await fetch(`${stack.url}/terraform/v1/ffmpeg/vlive/upload/${encodeURIComponent(name)}`, init);
+  const json = (await res.json()) as { code: number; data?: { uuid: string; target: string; size: number }; message?: string };
+  return { status: res.status, json };
+}
+
+describe('virtual live: uploads, server files, stream URLs and the file loop', function () {
+  this.timeout(120_000);
+  const media = tempDir('restream-media-');
+  let stack: StackHandle;
+  let bearer: string;
+  let dest: RtmpServer;
+  let source: RtmpServer;
+  let publisher: Publisher;
+  let short: string;
+
+  const rows = async () => (await stack.api('/terraform/v1/ffmpeg/vlive/streams', {}, { bearer })).json.data as Row[];
+  const row = async (platform: string) => (await rows()).find((r) => r.platform === platform);
+  const uploadDir = () => fs.readdirSync(path.join(stack.dataDir, 'upload'));
+
+  before(async () => {
+    dest = await startRtmpServer();
+    source = await startRtmpServer();
+    stack = await startStack({ env: { VLIVE_UPLOAD_MAX_MB: '1' } });
+    bearer = await initAdmin(stack);
+    short = await makeMedia(path.join(media, 'short.mp4'), { seconds: 3 });
+  });
+  after(async () => {
+    await publisher?.stop();
+    await stack?.stop();
+    await dest?.stop();
+    await source?.stop();
+  });
+
+  it('refuses an upload without credentials (401), and keeps nothing', async () => {
+    const res = await upload(stack, 'a.mp4', fs.readFileSync(short));
+    assert.equal(res.status, 401);
+    assert.deepEqual(uploadDir(), []);
+  });
+
+  it('refuses an oversized upload with 413, declared or streamed, and leaves no file', async () => {
+    const big = Buffer.alloc(3 * 1024 * 1024, 7);
+    const declared = await upload(stack, 'big.mp4', big, { bearer });
+    assert.equal(declared.status, 413);
+    assert.match(declared.json.message ?? '', /too large.*VLIVE_UPLOAD_MAX_MB/);
+    const streamed = await upload(stack, 'big.mp4', big, { bearer, chunked: true });
+    assert.equal(streamed.status, 413);
+    assert.deepEqual(uploadDir(), []);
+  });
+
+  it('refuses a part whose file name differs from the URL, and a non-media extension', async () => {
+    assert.equal((await upload(stack, 'a.mp4', Buffer.from('x'), { bearer, filename: 'b.mp4' })).status, 400);
+    assert.equal((await upload(stack, 'a.exe', Buffer.from('x'), { bearer })).status, 400);
+    assert.deepEqual(uploadDir(), []);
+  });
+
+  it('refuses a source over the bitrate limit with a clear message and deletes the upload', async () => {
+    const fat = await makeMedia(path.join(media, 'fat.mp4'), { seconds: 2, videoKbps: 600 });
+    const up = await upload(stack, 'fat.mp4', fs.readFileSync(fat), { bearer });
+    assert.equal(up.status, 200, JSON.stringify(up.json));
+    await stack.api('/terraform/v1/mgmt/limits/update', { vlive: 300 }, { bearer });
+    const res = await stack.api(
+      '/terraform/v1/ffmpeg/vlive/source',
+      {
+        platform: 'vlive-1-aaaaaa',
+        files: [{ name: 'fat.mp4', size: 1, uuid: up.json.data?.uuid, target: up.json.data?.target, type: 'upload' }],
+      },
+      { bearer },
+    );
+    await stack.api('/terraform/v1/mgmt/limits/update', { vlive: 5000 }, { bearer });
+    assert.equal(res.status, 400);
+    assert.match(res.json.message ?? '', /^bitrate \d+Kbps is too large, exceed 300Kbps/);
+    assert.deepEqual(uploadDir(), []);
+  });
+
+  it('uploads, probes and loops a 3 s file in real time for more than 6 s', async () => {
+    const up = await upload(stack, 'short.mp4', fs.readFileSync(short), { bearer });
+    assert.equal(up.status, 200, JSON.stringify(up.json));
+    assert.match(up.json.data?.target ?? '', /^upload\/[0-9a-f-]{36}\.mp4$/);
+    const res = await stack.api(
+      '/terraform/v1/ffmpeg/vlive/source',
+      {
+        platform: 'wx',
+        files: [
+          {
+            name: 'short.mp4',
+            path: 'short.mp4',
+            size: up.json.data?.size,
+            uuid: up.json.data?.uuid,
+            target: up.json.data?.target,
+            type: 'upload',
+          },
+        ],
+      },
+      { bearer },
+    );
+    assert.equal(res.status, 200, JSON.stringify(res.json));
+    const [file] = (res.json.data as { files: SourceFile[] }).files;
+    assert.equal(file?.target, `vlive/${up.json.data?.uuid}.mp4`);
+    assert.equal(file?.video?.codec_name, 'h264');
+    assert.equal(file?.audio?.codec_name, 'aac');
+    assert.ok(fs.existsSync(path.join(stack.dataDir, file?.target ?? '')), 'moved into vlive/');
+    assert.deepEqual(uploadDir(), []);
+
+    const update = await stack.api(
+      '/terraform/v1/ffmpeg/vlive/secret',
+      // Back into this stack, as SRS Stack's users do: rtmp://localhost/live and name?secret=….
+      {
+        action: 'update',
+        platform: 'wx',
+        server: 'rtmp://localhost/live',
+        secret: `vlive?secret=${await publishSecretOf(stack, bearer)}`,
+        enabled: true,
+        files: [file],
+      },
+      { bearer },
+    );
+    assert.equal(update.status, 200, JSON.stringify(update.json));
+    await waitFor(
+      async () => (await row('wx'))?.state === 'streaming',
+      20_000,
+      () => 'vlive streaming',
+    );
+    await waitStreamLive(stack, bearer, 'vlive');
+    const received = await mediaSecondsReceived(stackPlayUrl(stack, 'vlive'), 7, 20_000);
+    assert.ok(received >= 6.5, `the 3 s file played on for ${received} s`);
+    const r = await row('wx');
+    assert.equal(r?.task?.restarts, 0, 'it loops, it does not restart');
+    assert.equal(r?.source, file?.uuid);
+  });
+
+  it('refuses server files outside the data directory: a sibling prefix, .. and a symlink out', async () => {
+    const outside = tempDir('restream-outside-');
+    const outsideFile = path.join(outside, 'movie.mp4');
+    fs.copyFileSync(short, outsideFile);
+    fs.mkdirSync(path.join(stack.dataDir, 'my-upload'), { recursive: true });
+    fs.symlinkSync(outsideFile, path.join(stack.dataDir, 'my-upload', 'link.mp4'));
+    fs.symlinkSync(outside, path.join(stack.dataDir, 'my-upload', 'dir-link'));
+    const sibling = `${stack.dataDir}2`;
+    fs.mkdirSync(sibling, { recursive: true });
+    fs.copyFileSync(short, path.join(sibling, 'movie.mp4'));
+    for (const file of [
+      path.join(sibling, 'movie.mp4'),
+      `${stack.dataDir}/../${path.basename(sibling)}/movie.mp4`,
+      path.join(stack.dataDir, 'my-upload', 'link.mp4'),
+      path.join(stack.dataDir, 'my-upload', 'dir-link', 'movie.mp4'),
+      outsideFile,
+    ]) {
+      const res = await stack.api('/terraform/v1/ffmpeg/vlive/server', { file }, { bearer });
+      assert.equal(res.status, 400, file);
+      assert.match(res.json.message ?? '', /outside the data directory/, file);
+    }
+    assert.equal(
+      (await stack.api('/terraform/v1/ffmpeg/vlive/server', { file: path.join(stack.dataDir, 'nope.mp4') }, { bearer })).status,
+      404,
+    );
+    assert.deepEqual(uploadDir(), []);
+  });
+
+  it('accepts a server file inside the data directory and leaves the original in place', async () => {
+    const inside = path.join(stack.dataDir, 'my-upload', 'movie.mp4');
+    fs.copyFileSync(short, inside);
+    const res = await stack.api('/terraform/v1/ffmpeg/vlive/server', { file: inside }, { bearer });
+    assert.equal(res.status, 200, JSON.stringify(res.json));
+    const data = res.json.data as { name: string; uuid: string; target: string; size: number };
+    assert.equal(data.name, 'movie.mp4');
+    assert.equal(data.size, fs.statSync(short).size);
+    const src = await stack.api(
+      '/terraform/v1/ffmpeg/vlive/source',
+      { platform: 'vlive-2-bbbbbb', files: [{ ...data, path: inside, type: 'file' }] },
+      { bearer },
+    );
+    assert.equal(src.status, 200, JSON.stringify(src.json));
+    assert.ok(fs.existsSync(inside), 'the user’s file stays');
+  });
+
+  it('relays a stream URL without downloading it, and refuses other URLs', async () => {
+    const live = await makeMedia(path.join(media, 'live.flv'), { seconds: 4, format: 'flv' });
+    publisher = publishFile(source.url('live', 'relay'), live);
+    assert.match(
+      (await stack.api('/terraform/v1/ffmpeg/vlive/stream-url', { url: 'file:///etc/passwd' }, { bearer })).json.message ?? '',
+      /invalid url scheme/,
+    );
+    assert.equal((await stack.api('/terraform/v1/ffmpeg/vlive/streamUrl', { url: 'https://h/page.html' }, { bearer })).status, 400);
+    const url = await stack.api('/terraform/v1/ffmpeg/vlive/streamUrl', { url: source.url('live', 'relay') }, { bearer });
+    assert.equal(url.status, 200);
+    const target = (url.json.data as { target: string; uuid: string; name: string }).target;
+    await waitFor(
+      async () => (await ffprobe(source.url('live', 'relay')).catch(() => ({ streams: [] }))).streams.length === 2,
+      15_000,
+      () => 'source up',
+    );
+    const src = await stack.api(
+      '/terraform/v1/ffmpeg/vlive/source',
+      { platform: 'vlive-2-bbbbbb', files: [{ ...(url.json.data as object), path: target, size: 0, type: 'stream' }] },
+      { bearer },
+    );
+    assert.equal(src.status, 200, JSON.stringify(src.json));
+    const file = (src.json.data as { files: SourceFile[] }).files[0];
+    assert.equal(file?.target, source.url('live', 'relay'));
+    const upd = await stack.api(
+      '/terraform/v1/ffmpeg/vlive/secret',
+      { action: 'update', platform: 'vlive-2-bbbbbb', server: dest.url('live', ''), secret: 'relayed', enabled: true, files: [file] },
+      { bearer },
+    );
+    assert.equal(upd.status, 200, JSON.stringify(upd.json));
+    await waitFor(
+      async () => (await row('vlive-2-bbbbbb'))?.state === 'streaming',
+      20_000,
+      () => 'relay streaming',
+    );
+    assert.equal((await ffprobe(dest.url('live', 'relayed'))).streams.length, 2);
+    assert.ok(!fs.readdirSync(path.join(stack.dataDir, 'vlive')).some((f) => f.includes(file?.uuid ?? '-')), 'nothing downloaded');
+  });
+
+  it('refuses a secret update whose file was never accepted by vlive/source', async () => {
+    const res = await stack.api(
+      '/terraform/v1/ffmpeg/vlive/secret',
+      { action: 'update', platform: 'wx', server: dest.url('live', 'x'), enabled: true, files: [{ target: '/etc/hosts', type: 'file' }] },
+      { bearer },
+    );
+    assert.equal(res.status, 400);
+    assert.match(res.json.message ?? '', /not a virtual-live source/);
+  });
+});
+
+describe('virtual live: unused uploads are cleaned up', function () {
+  this.timeout(60_000);
+  let stack: StackHandle;
+
+  before(async () => {
+    stack = await startStack({ env: { VLIVE_UPLOAD_TTL: '2' } });
+  });
+  after(async () => stack?.stop());
+
+  it('deletes an upload nobody used once the TTL has passed', async () => {
+    const bearer = await initAdmin(stack);
+    const res = await upload(stack, 'unused.mp3', Buffer.alloc(1000, 1), { bearer });
+    assert.equal(res.status, 200);
+    const file = path.join(stack.dataDir, res.json.data?.target ?? '');
+    assert.ok(fs.existsSync(file));
+    await waitFor(
+      () => !fs.existsSync(file),
+      10_000,
+      () => 'the unused upload removed',
+    );
+  });
+});

@@ -1,0 +1,304 @@
+import assert from 'node:assert/strict';
+import {
+  cameraArgs,
+  ffprobeArgs,
+  forwardArgs,
+  heartbeatUrlOptions,
+  joinOutputUrl,
+  maskStreamUrl,
+  outputFormatArgs,
+  rebuildStreamUrl,
+  splitStreamUrl,
+  transcodeArgs,
+  vliveFileArgs,
+  vliveStreamArgs,
+  withUrlParam,
+} from '../../server/core/ffmpeg/argv.js';
+import { checkBitrate, checkCodecs, parseProbeJson } from '../../server/core/ffmpeg/probe.js';
+import { SpeedWatchdog, ffmpegErrorLine, parseGoDuration, parseProgress, progressMarker } from '../../server/core/ffmpeg/progress.js';
+
+const line = (time: string, speed: string) =>
+  `frame=  250 fps= 25 q=-1.0 size=    1024kB time=${time} bitrate= 838.9kbits/s speed=${speed}`;
+
+describe('ffmpeg progress lines (reference §15.8)', () => {
+  it('collapses padded values and reads time, speed and bitrate', () => {
+    const p = parseProgress(line('00:00:10.00', '   1x'));
+    assert.deepEqual(p, {
+      line: 'frame=250 fps=25 q=-1.0 size=1024kB time=00:00:10.00 bitrate=838.9kbits/s speed=1x',
+      time: '00:00:10.00',
+      seconds: 10,
+      speed: 1,
+      bitrateKbps: 838.9,
+    });
+  });
+
+  it('reads audio-only lines and fractional speeds', () => {
+    const p = parseProgress('size=      50kB time=00:01:03.18 bitrate= 128.6kbits/s speed=1.01x');
+    assert.equal(p?.seconds, 63.18);
+    assert.equal(p?.speed, 1.01);
+  });
+
+  it('ignores lines that are not progress: N/A, no size, zero or negative time', () => {
+    assert.equal(parseProgress('Stream mapping:'), null);
+    assert.equal(parseProgress('frame=1 size=N/A time=N/A bitrate=N/A speed=N/A'), null);
+    assert.equal(parseProgress('frame=0 fps=0.0 q=0.0 size=0kB time=00:00:00.00 bitrate=N/A speed=0x'), null);
+    assert.equal(parseProgress('frame=1 size=1kB time=-00:00:00.02 bitrate=1kbits/s speed=1x'), null);
+    assert.equal(parseProgress('time=00:00:01.00 speed=1x'), null, 'no size=');
+  });
+
+  it('treats a speed of 0x as unknown, not abnormal', () => {
+    assert.equal(parseProgress(line('00:00:01.00', '0x'))?.speed, null);
+  });
+
+  it('uses the time as the stall marker', () => {
+    assert.equal(progressMarker(line('00:00:02.50', '1x')), '00:00:02.50');
+    assert.equal(progressMarker('[flv @ 0x1] Failed to update header'), null);
+  });
+});
+
+describe('abnormal-speed watchdog', () => {
+  it('restarts after more than 30 consecutive lines faster than 1.5x', () => {
+    const w = new SpeedWatchdog();
+    let reason: string | null = null;
+    for (let i = 1; i <= 31 && !reason; i++) reason = w.check(line(`00:00:${String(i).padStart(2, '0')}.00`, '2.5x'));
+    assert.match(reason ?? '', /abnormal speed 2.5x above 1.5x for 31/);
+  });
+
+  it('restarts after more than 30 consecutive lines slower than 0.5x', () => {
+    const w = new SpeedWatchdog();
+    const reasons = Array.from({ length: 31 }, (_, i) => w.check(line(`00:00:${String(i + 1).padStart(2, '0')}.00`, '0.2x')));
+    assert.equal(reasons.filter(Boolean).length, 1);
+    assert.match(reasons[30] ?? '', /below 0.5x/);
+  });
+
+  it('a normal line resets the count, and a repeated time does not count', () => {
+    const w = new SpeedWatchdog();
+    for (let i = 1; i <= 30; i++) assert.equal(w.check(line(`00:00:${String(i).padStart(2, '0')}.00`, '3x')), null);
+    assert.equal(w.check(line('00:00:31.00', '1x')), null);
+    for (let i = 0; i < 40; i++) assert.equal(w.check(line('00:00:40.00', '3x')), null, 'same time is not progress');
+    // The first 00:00:40.00 counted once: 29 more fast lines make 30, not more than 30.
+    for (let i = 41; i <= 69; i++) assert.equal(w.check(line(`00:00:${i}.00`, '3x')), null);
+    assert.match(w.check(line('00:00:70.00', '3x')) ?? '', /for 31 progress lines/);
+  });
+
+  it('honours a custom fast threshold (abnormal-fast-speed)', () => {
+    const w = new SpeedWatchdog(4);
+    for (let i = 1; i <= 40; i++) assert.equal(w.check(line(`00:00:${String(i).padStart(2, '0')}.00`, '3x')), null);
+  });
+});
+
+describe('ffmpeg failure summary', () => {
+  it('picks the last error-looking line, skipping progress and "Conversion failed!"', () => {
+    const tail = [
+      'Input #0, flv, from rtmp://127.0.0.1:1935/live/livestream:',
+      '[tcp @ 0x55] Connection to tcp://10.0.0.1:1935?tcp_nodelay=0 failed: Connection refused',
+      'rtmp://10.0.0.1/live/******: Connection refused',
+      'Conversion failed!',
+    ];
+    assert.equal(ffmpegErrorLine(tail), 'rtmp://10.0.0.1/live/******: Connection refused');
+    assert.equal(ffmpegErrorLine(['just a line']), 'just a line');
+  });
+});
+
+describe('Go durations (max-stream-duration)', () => {
+  it('parses what SRS Stack users write and refuses the rest', () => {
+    assert.equal(parseGoDuration('90s'), 90_000);
+    assert.equal(parseGoDuration('1h30m'), 5_400_000);
+    assert.equal(parseGoDuration('500ms'), 500);
+    assert.equal(parseGoDuration('1.5h'), 5_400_000);
+    assert.equal(parseGoDuration('10'), null);
+    assert.equal(parseGoDuration('1d'), null);
+    assert.equal(parseGoDuration(''), null);
+  });
+});
+
+describe('output URLs (server + stream key)', () => {
+  it('joins server and key with exactly one slash, as SRS Stack does', () => {
+    assert.equal(joinOutputUrl('rtmp://a.example/live2', 'key'), 'rtmp://a.example/live2/key');
+    assert.equal(joinOutputUrl('rtmp://a.example/live2/', 'key'), 'rtmp://a.example/live2/key');
+    assert.equal(joinOutputUrl('rtmp://a.example/live2', '/key'), 'rtmp://a.example/live2/key');
+    assert.equal(joinOutputUrl('rtmp://a.example/live2/key', ''), 'rtmp://a.example/live2/key');
+  });
+
+  it('splits a single URL at the last slash (FAQ "How SRS Restreams to Custom Platforms")', () => {
+    assert.deepEqual(splitStreamUrl('rtmp://ip/app/stream'), { server: 'rtmp://ip/app', secret: 'stream' });
+    assert.deepEqual(splitStreamUrl('rtmp://ip:1935/app/sub/stream?auth=a/b'), {
+      server: 'rtmp://ip:1935/app/sub',
+      secret: 'stream?auth=a/b',
+    });
+    assert.deepEqual(splitStreamUrl('rtmp://ip/app'), { server: 'rtmp://ip/app', secret: '' }, 'an app alone has no key');
+  });
+
+  it('masks the stream key, query values and URL passwords for display', () => {
+    assert.equal(maskStreamUrl('rtmp://a.example/live2/abcd-efgh'), 'rtmp://a.example/live2/******');
+    assert.equal(maskStreamUrl('rtmp://127.0.0.1:1935/live/x?secret=abc'), 'rtmp://127.0.0.1:1935/live/******?secret=******');
+    assert.equal(maskStreamUrl('rtsp://admin:pw@10.0.0.2/stream1'), 'rtsp://admin:******@10.0.0.2/stream1');
+    assert.equal(maskStreamUrl('rtmp://a.example/live'), 'rtmp://a.example/live');
+  });
+});
+
+describe('ffmpeg argv builders', () => {
+  const input = 'rtmp://127.0.0.1:1935/live/livestream';
+
+  it('forward copies the codecs, FLV for RTMP and RTMPS, MPEG-TS with unsplit PES for SRT', () => {
+    assert.deepEqual(forwardArgs(input, 'rtmp://a/live/k'), ['-re', '-i', input, '-c', 'copy', '-f', 'flv', 'rtmp://a/live/k']);
+    assert.deepEqual(forwardArgs(input, 'rtmps://a:443/live/k').slice(-3), ['-f', 'flv', 'rtmps://a:443/live/k']);
+    const srt = 'srt://a:10080?streamid=#!::r=live/k,m=publish';
+    assert.deepEqual(forwardArgs(input, srt).slice(-5), ['-pes_payload_size', '0', '-f', 'mpegts', srt]);
+    assert.deepEqual(outputFormatArgs('udp://a:1234'), []);
+  });
+
+  it('virtual live loops a file forever in real time, and relays a URL without -re', () => {
+    assert.deepEqual(vliveFileArgs('/data/vlive/a.mp4', 'rtmp://a/live/k'), [
+      '-stream_loop',
+      '-1',
+      '-re',
+      '-i',
+      '/data/vlive/a.mp4',
+      '-c',
+      'copy',
+      '-f',
+      'flv',
+      'rtmp://a/live/k',
+    ]);
+    assert.deepEqual(vliveStreamArgs('rtsp://cam/1', 'rtmp://a/live/k'), [
+      '-rtsp_transport',
+      'tcp',
+      '-i',
+      'rtsp://cam/1',
+      '-c',
+      'copy',
+      '-f',
+      'flv',
+      'rtmp://a/live/k',
+    ]);
+    assert.ok(!vliveStreamArgs('http://h/live.flv', 'rtmp://a/live/k').includes('-re'));
+  });
+
+  it('camera adds a silent AAC track when asked, copying the video', () => {
+    const silent = cameraArgs('rtsp://cam/1', 'rtmp://a/live/k', 'silent');
+    assert.deepEqual(silent.slice(0, 7), ['-re', '-fflags', 'nobuffer', '-rtsp_transport', 'tcp', '-i', 'rtsp://cam/1']);
+    const joined = silent.join(' ');
+    assert.match(joined, /-f lavfi -i anullsrc=channel_layout=stereo:sample_rate=44100 -map 0:v -map 1:a/);
+    assert.match(joined, /-c:a aac -ac 2 -ar 44100 -b:a 20k -c:v copy/);
+    assert.deepEqual(cameraArgs('rtmp://cam/live/1', 'rtmp://a/live/k', ''), [
+      '-re',
+      '-fflags',
+      'nobuffer',
+      '-i',
+      'rtmp://cam/live/1',
+      '-c',
+      'copy',
+      '-f',
+      'flv',
+      'rtmp://a/live/k',
+    ]);
+  });
+
+  it('transcode encodes x264/aac with the chosen settings, -ac only when channels are set', () => {
+    const p = {
+      vcodec: 'libx264',
+      vprofile: 'main',
+      vpreset: 'veryfast',
+      vbitrate: 800,
+      acodec: 'aac',
+      abitrate: 48,
+      achannels: 1,
+    } as const;
+    assert.equal(
+      transcodeArgs(input, 'rtmp://h/live/x-trans', p).join(' '),
+      `-re -i ${input} -vcodec libx264 -profile:v main -preset:v veryfast -tune zerolatency -b:v 800k -r 25 -g 50 -bf 0 -acodec aac -b:a 48k -ac 1 -f flv rtmp://h/live/x-trans`,
+    );
+    assert.ok(!transcodeArgs(input, 'rtmp://h/live/x', { ...p, achannels: 0 }).includes('-ac'));
+  });
+
+  it('probes with SRS Stack arguments, TCP for RTSP', () => {
+    assert.deepEqual(ffprobeArgs('/f.mp4').slice(-2), ['-i', '/f.mp4']);
+    assert.deepEqual(ffprobeArgs('rtsp://cam/1').slice(-4), ['-rtsp_transport', 'tcp', '-i', 'rtsp://cam/1']);
+    assert.ok(ffprobeArgs('/f.mp4').includes('-show_streams'));
+  });
+});
+
+describe('stream URL options', () => {
+  it('reads and strips max-stream-duration and abnormal-fast-speed', () => {
+    assert.deepEqual(heartbeatUrlOptions('rtsp://cam/1?channel=2&max-stream-duration=1h&abnormal-fast-speed=2.5'), {
+      url: 'rtsp://cam/1?channel=2',
+      maxRunMs: 3_600_000,
+      abnormalFastSpeed: 2.5,
+    });
+    assert.deepEqual(heartbeatUrlOptions('rtmp://h/live/s?max-stream-duration=30m'), { url: 'rtmp://h/live/s', maxRunMs: 1_800_000 });
+    const srt = 'srt://h:10080?streamid=#!::r=live/s,m=request';
+    assert.deepEqual(heartbeatUrlOptions(srt), { url: srt });
+  });
+
+  it('sets or removes one query parameter, keeping the rest as written', () => {
+    assert.equal(withUrlParam('rtsp://cam/1', 'max-stream-duration', '1h'), 'rtsp://cam/1?max-stream-duration=1h');
+    assert.equal(
+      withUrlParam('rtsp://cam/1?a=1&max-stream-duration=1h', 'max-stream-duration', '6h'),
+      'rtsp://cam/1?a=1&max-stream-duration=6h',
+    );
+    assert.equal(withUrlParam('rtsp://cam/1?max-stream-duration=1h', 'max-stream-duration', ''), 'rtsp://cam/1');
+  });
+
+  it('re-escapes raw passwords in the user info', () => {
+    assert.equal(rebuildStreamUrl('rtsp://admin:p@ss#1@192.168.1.2/live'), 'rtsp://admin:p%40ss%231@192.168.1.2/live');
+    assert.equal(rebuildStreamUrl('rtsp://admin:p%40ss@192.168.1.2/live'), 'rtsp://admin:p%40ss@192.168.1.2/live', 'already escaped');
+    assert.equal(rebuildStreamUrl('rtmp://h/live/s'), 'rtmp://h/live/s');
+  });
+});
+
+describe('ffprobe results', () => {
+  const json = JSON.stringify({
+    streams: [
+      { index: 0, codec_type: 'video', codec_name: 'h264', profile: 'High', width: 1280, height: 720, pix_fmt: 'yuv420p', level: 31 },
+      { index: 1, codec_type: 'audio', codec_name: 'aac', sample_rate: '44100', channels: 2, channel_layout: 'stereo' },
+      { index: 2, codec_type: 'audio', codec_name: 'mp3' },
+    ],
+    format: { start_time: '0.000000', duration: '120.03', bit_rate: '698000', nb_streams: 3, probe_score: 100, filename: '/x' },
+  });
+
+  it('keeps the first video and audio stream and the format fields as strings', () => {
+    const p = parseProbeJson(json);
+    assert.deepEqual(p.format, {
+      start_time: '0.000000',
+      duration: '120.03',
+      bit_rate: '698000',
+      nb_streams: 3,
+      probe_score: 100,
+      has_video: true,
+      has_audio: true,
+    });
+    assert.equal(p.video?.profile, 'High');
+    assert.equal(p.audio?.codec_name, 'aac');
+    assert.equal((p.video as unknown as Record<string, unknown>).index, undefined);
+  });
+
+  it('turns ffprobe errors into a clear 400', () => {
+    assert.throws(() => parseProbeJson('{"error":{"code":-2,"string":"No such file or directory"}}'), /ffprobe: No such file or directory/);
+    assert.throws(() => parseProbeJson('not json'), /no readable result/);
+  });
+
+  it('refuses a bitrate over the limit with SRS Stack’s message', () => {
+    const p = parseProbeJson(json);
+    assert.doesNotThrow(() => checkBitrate(p, 5000));
+    assert.throws(() => checkBitrate(p, 600), /bitrate 698Kbps is too large, exceed 600Kbps/);
+    const live = {
+      ...p,
+      format: { has_video: true, has_audio: true },
+      video: { ...p.video!, bit_rate: '299008' },
+      audio: { ...p.audio!, bit_rate: '64000' },
+    };
+    assert.throws(() => checkBitrate(live, 300), /bitrate 363Kbps is too large/, 'a live stream: the sum of its streams');
+    const unknown = { ...p, format: { has_video: true, has_audio: true } };
+    assert.doesNotThrow(() => checkBitrate(unknown, 1), 'no bitrate anywhere: nothing to check');
+  });
+
+  it('accepts h264/h265 and aac/mp3 only', () => {
+    const p = parseProbeJson(json);
+    assert.doesNotThrow(() => checkCodecs(p));
+    assert.doesNotThrow(() => checkCodecs({ ...p, video: { ...p.video!, codec_name: 'hevc' } }));
+    assert.throws(() => checkCodecs({ ...p, video: { ...p.video!, codec_name: 'vp9' } }), /invalid video codec vp9/);
+    assert.throws(() => checkCodecs({ ...p, audio: { ...p.audio!, codec_name: 'opus' } }), /invalid audio codec opus/);
+    assert.throws(() => checkCodecs({ ...p, video: null, audio: null }), /no video or audio/);
+  });
+});

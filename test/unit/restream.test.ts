@@ -1,0 +1,172 @@
+import assert from 'node:assert/strict';
+import type { StreamInfo } from '../../server/core/events.js';
+import { pickStream, publishPath } from '../../server/features/restream/input-selection.js';
+import { codecSummary, slotForms, sourceSummary } from '../../server/features/restream/routes.js';
+import { checkPlatform, outputUrl, readSlotBase, slotSecrets, slotState } from '../../server/features/restream/slots.js';
+import { checkStreamUrl, readSourceRequests, streamUrlSource, type SourceFile } from '../../server/features/restream/sources.js';
+import { FORWARD } from '../../server/features/forward/service.js';
+import { readTranscodeConfig } from '../../server/features/transcode/service.js';
+
+const stream = (app: string, name: string, update: string): StreamInfo => ({
+  vhost: '__defaultVhost__',
+  app,
+  stream: name,
+  param: '',
+  update,
+});
+
+describe('input stream selection', () => {
+  const streams = [
+    stream('live', 'a', '2024-11-16T08:00:00Z'),
+    stream('live', 'b', '2024-11-16T08:05:00Z'),
+    stream('live', 'b-trans', '2024-11-16T08:06:00Z'),
+    stream('other', 'a', '2024-11-16T08:01:00Z'),
+  ];
+
+  it('picks the most recently published stream', () => {
+    assert.equal(pickStream(streams)?.stream, 'b-trans');
+  });
+
+  it('picks by name in any app, the latest of them', () => {
+    const s = pickStream(streams, { name: 'a' });
+    assert.deepEqual([s?.app, s?.stream], ['other', 'a']);
+    assert.equal(pickStream(streams, { name: 'missing' }), null);
+  });
+
+  it('never picks the task’s own output (a transcode feeding on itself)', () => {
+    assert.equal(pickStream(streams, { ownOutput: 'rtmp://localhost/live/b-trans?secret=x' })?.stream, 'b');
+    assert.equal(publishPath('rtmp://h:1935/live/b-trans?secret=x'), '/live/b-trans');
+    assert.equal(publishPath('srt://h:10080?streamid=x'), '');
+  });
+});
+
+describe('slots', () => {
+  it('accepts the named platforms and custom ids with the feature’s marker only', () => {
+    assert.equal(checkPlatform('wx', FORWARD), 'wx');
+    assert.equal(checkPlatform('forwarding-4-a1b2c3', FORWARD), 'forwarding-4-a1b2c3');
+    assert.throws(() => checkPlatform('vlive-1-abc', FORWARD), /invalid platform=vlive-1-abc/);
+    assert.throws(() => checkPlatform('forwarding-../x', FORWARD), /letters, digits/);
+  });
+
+  it('splits a full URL given as server with an empty key, and refuses non-RTMP/SRT servers', () => {
+    assert.deepEqual(readSlotBase({ platform: 'wx', server: 'rtmp://ip/app/stream', enabled: true }, FORWARD), {
+      platform: 'wx',
+      server: 'rtmp://ip/app',
+      secret: 'stream',
+      enabled: true,
+      custom: false,
+      label: '',
+    });
+    const srt = readSlotBase({ platform: 'wx', server: 'srt://ip:10080?streamid=#!::r=live/s,m=publish' }, FORWARD);
+    assert.equal(srt.secret, '', 'an SRT URL is never split');
+    assert.throws(() => readSlotBase({ platform: 'wx', server: 'http://ip/app' }, FORWARD), /rtmp:\/\/, rtmps:\/\/ or srt:\/\//);
+    assert.throws(() => readSlotBase({ platform: 'wx' }, FORWARD), /no server/);
+    assert.throws(
+      () => readSlotBase({ platform: 'wx', server: 'rtmp://ip/app', enabled: 'yes' }, FORWARD),
+      /enabled must be true or false/,
+    );
+  });
+
+  it('sends rtmp://localhost without a port to the engine’s actual RTMP port', () => {
+    assert.equal(outputUrl({ server: 'rtmp://localhost/live', secret: 's?secret=x' }, 2935), 'rtmp://127.0.0.1:2935/live/s?secret=x');
+    assert.equal(outputUrl({ server: 'rtmp://localhost:1935/live', secret: 's' }, 2935), 'rtmp://localhost:1935/live/s');
+    assert.equal(outputUrl({ server: 'rtmp://a.example/live2', secret: 'k' }, 2935), 'rtmp://a.example/live2/k');
+  });
+
+  it('masks the key, its parts and URL passwords', () => {
+    assert.deepEqual(slotSecrets({ server: 'rtmp://u:hunter22@h/live', secret: 'stream1?secret=abcdef' }).sort(), [
+      'abcdef',
+      'hunter22',
+      'stream1',
+      'stream1?secret=abcdef',
+    ]);
+  });
+
+  it('reports Inactive, Waiting, Starting, Streaming and Retrying', () => {
+    const live = (status: string) => ({ status }) as never;
+    assert.equal(slotState(false, live('ready')), 'inactive');
+    assert.equal(slotState(true, null), 'waiting');
+    assert.equal(slotState(true, live('starting')), 'starting');
+    assert.equal(slotState(true, live('ready')), 'streaming');
+    assert.equal(slotState(true, live('backoff')), 'retrying');
+  });
+
+  it('offers the named slots, the configured ones and one new custom slot while under the limit', () => {
+    const base = { server: 'rtmp://h/live', secret: 'k', enabled: true, custom: true, label: 'Mine' };
+    const configured = [{ ...base, platform: 'forwarding-1-aaaaaa' }];
+    const forms = slotForms(configured, FORWARD, 10);
+    assert.deepEqual(
+      forms.map((f) => f.platform.replace(/-[0-9a-f]{6}$/, '-X')),
+      ['wx', 'bilibili', 'kuaishou', 'forwarding-1-X', 'forwarding-2-X'],
+    );
+    assert.equal(slotForms(configured, FORWARD, 1).length, 4, 'no new slot at the limit');
+  });
+});
+
+describe('virtual-live and camera sources', () => {
+  it('accepts rtmp, srt, rtsp and http(s) FLV/HLS/TS stream URLs only', () => {
+    for (const ok of [
+      'rtmp://h/live/s',
+      'srt://h:10080?streamid=x',
+      'rtsp://cam/1',
+      'http://h/live/s.flv',
+      'https://h/hls/s.m3u8?t=1',
+      'http://h/a.ts',
+    ]) {
+      assert.doesNotThrow(() => checkStreamUrl(ok), ok);
+    }
+    assert.throws(() => checkStreamUrl('file:///etc/passwd'), /invalid url scheme/);
+    assert.throws(() => checkStreamUrl('http://h/page.html'), /invalid url path suffix/);
+    assert.throws(() => checkStreamUrl('http://h/'), /empty/);
+    assert.deepEqual(Object.keys(streamUrlSource('http://h/live/s.flv')), ['name', 'uuid', 'target']);
+    assert.equal(streamUrlSource('http://h/live/s.flv').name, 's.flv');
+  });
+
+  it('reads file lists, refusing missing targets and unknown types', () => {
+    assert.throws(() => readSourceRequests([]), /no files/);
+    assert.throws(() => readSourceRequests([{ type: 'upload' }]), /no target/);
+    assert.throws(() => readSourceRequests([{ target: 'x', type: 'ftp' }]), /invalid files\[0\]\.type ftp/);
+    const [f] = readSourceRequests([{ target: 'upload/x.mp4', type: 'upload', uuid: '../../etc' }]);
+    assert.match(f?.uuid ?? '', /^[0-9a-f-]{36}$/, 'a uuid that is not one is replaced');
+  });
+
+  it('summarises a source like SRS Stack’s console', () => {
+    const file = {
+      name: 'm.mp4',
+      path: 'm.mp4',
+      size: 10 * 1024 * 1024,
+      uuid: 'u',
+      target: 'vlive/u.mp4',
+      type: 'upload',
+      format: { duration: '120.03', bit_rate: '698000', has_video: true, has_audio: true },
+      video: { codec_type: 'video', codec_name: 'h264', profile: 'High', width: 1280, height: 720 },
+      audio: { codec_type: 'audio', codec_name: 'aac', sample_rate: '44100', channels: 2 },
+    } as SourceFile;
+    assert.equal(sourceSummary(file), 'File 10MB 120s 698Kbps');
+    assert.equal(codecSummary(file), 'Video(h264 High 1280x720) Audio(aac 44100HZ 2CH)');
+    assert.equal(sourceSummary({ ...file, type: 'stream' }), 'Stream 698Kbps');
+  });
+});
+
+describe('transcode settings', () => {
+  it('fills SRS Stack’s defaults and validates ranges and choices', () => {
+    assert.deepEqual(readTranscodeConfig({ all: true, server: 'rtmp://localhost/live/', secret: 's-trans' }), {
+      all: true,
+      vcodec: 'libx264',
+      acodec: 'aac',
+      vprofile: 'baseline',
+      vpreset: 'faster',
+      vbitrate: 1200,
+      abitrate: 64,
+      achannels: 0,
+      server: 'rtmp://localhost/live/',
+      secret: 's-trans',
+    });
+    assert.throws(() => readTranscodeConfig({ all: true }), /no server/);
+    assert.throws(() => readTranscodeConfig({ vbitrate: 50 }), /vbitrate must be between 100 and 100000/);
+    assert.throws(() => readTranscodeConfig({ vcodec: 'libx265' }), /vcodec must be one of libx264/);
+    assert.throws(() => readTranscodeConfig({ vpreset: 'placebo' }), /vpreset must be one of/);
+    assert.throws(() => readTranscodeConfig({ achannels: 6 }), /achannels must be between 0 and 2/);
+    assert.equal(readTranscodeConfig({ achannels: '1' }).achannels, 1, 'form posts send strings');
+  });
+});
