@@ -134,6 +134,7 @@ export class App {
       apps: this.engine.apps,
       vhost: DEFAULT_VHOST,
       events: this.events,
+      leftovers: { dirs: () => this.engine.leftovers(this.engine.hls.lowLatency), discard: () => this.engine.discardLeftovers() },
     });
     const streamStore = new StreamStore(this.redis);
     this.streams = new StreamsService(this.engine, streamStore, publishSecrets, this.events);

@@ -66,6 +66,31 @@ export class NotReadyError extends AppError {
   }
 }
 
+/** The disk of the data directory is full (or Redis cannot save to it): nothing new can be stored. */
+export class InsufficientStorageError extends AppError {
+  constructor(message: string) {
+    super(507, message, { 'Retry-After': '30' });
+  }
+}
+
+/**
+ * A full disk surfaces as ENOSPC from our own writes and as MISCONF from Redis, which refuses every
+ * write once it cannot persist. Both become one clear answer instead of an "internal error".
+ */
+export function storageFailure(err: unknown): InsufficientStorageError | null {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const message = typeof e?.message === 'string' ? e.message : '';
+  if (e?.code === 'ENOSPC' || e?.code === 'EDQUOT') {
+    return new InsufficientStorageError(`the disk of the data directory is full, nothing can be saved until space is freed (${message})`);
+  }
+  if (message.startsWith('MISCONF')) {
+    return new InsufficientStorageError(
+      `Redis cannot save to the data directory (${message}), so settings cannot change until disk space is freed`,
+    );
+  }
+  return null;
+}
+
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

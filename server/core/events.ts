@@ -32,6 +32,13 @@ export interface HlsSegmentEvent {
   seq_no: number;
   duration: number;
   size: number;
+  /**
+   * The file's modification time (ms). With the URL, sequence number and size it tells a file
+   * announced again from a new one of the same name (numbering restarts with a fresh engine).
+   */
+  mtime?: number;
+  /** Finished by an engine that ran before this process started (a crash): late, not new. */
+  leftover?: boolean;
 }
 
 export interface RecordEvent {

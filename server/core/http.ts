@@ -2,7 +2,7 @@
 // mapping, bounded body readers and the route table that the security sweep test walks.
 import type Koa from 'koa';
 import type Router from 'koa-router';
-import { AppError, PayloadTooLargeError, ValidationError } from './errors.js';
+import { AppError, PayloadTooLargeError, ValidationError, storageFailure } from './errors.js';
 import { createLogger } from './logger.js';
 import { asBody, type Body } from './validate.js';
 
@@ -60,11 +60,13 @@ export function errorHandler(renderHtml: HtmlErrorRenderer): Koa.Middleware {
   return async (ctx, next) => {
     try {
       await next();
-    } catch (err) {
+    } catch (caught) {
+      const err = caught instanceof AppError ? caught : (storageFailure(caught) ?? caught);
       const known = err instanceof AppError;
       const status = known ? err.status : 500;
       const message = known ? err.message : 'internal error, see the stack log for details';
       if (!known) log.error(`${ctx.method} ${ctx.path} failed`, err instanceof Error ? (err.stack ?? err) : err);
+      else if (err !== caught) log.warn(`${ctx.method} ${ctx.path} failed: ${message}`);
       if (known) for (const [k, v] of Object.entries(err.headers)) ctx.set(k, v);
       if (ctx.path.startsWith(API_PREFIX) || !ctx.accepts('html')) {
         sendJson(ctx, status, { code: status, server: process.pid, message });

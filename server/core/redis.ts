@@ -67,9 +67,20 @@ export class RedisClient {
     return this.client;
   }
 
+  /** Redis answers. One that refuses writes because it cannot save (MISCONF) still answers reads. */
   async ping(): Promise<boolean> {
     try {
       return (await this.redis.ping()) === 'PONG';
+    } catch (err) {
+      return err instanceof Error && err.message.startsWith('MISCONF');
+    }
+  }
+
+  /** Redis's own report that its last save (append-only file or snapshot) failed, e.g. on a full disk. */
+  async cannotSave(): Promise<boolean> {
+    try {
+      const info = await this.redis.info('persistence');
+      return /^(aof_last_write_status|rdb_last_bgsave_status):err\b/m.test(info);
     } catch {
       return false;
     }

@@ -14,6 +14,15 @@ export interface PageChrome {
   loggedIn: boolean;
   path: string;
   query: string;
+  /** Set while nothing can be saved (a full disk): every page says so. */
+  storage: StorageProblem | null;
+}
+
+export interface StorageProblem {
+  /** `redis`: Redis refuses writes because it cannot save; `disk`: the data directory's disk is (almost) full. */
+  kind: 'redis' | 'disk';
+  dir: string;
+  freeMb: number;
 }
 
 export class Views {

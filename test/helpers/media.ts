@@ -102,6 +102,38 @@ export function publishFile(url: string, file: string): Publisher {
   return spawnPublisher(['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', file, '-c', 'copy', '-f', 'flv', url]);
 }
 
+export interface ReconnectingPublisher {
+  /** How many times ffmpeg was (re)started. */
+  readonly attempts: number;
+  current(): Publisher;
+  stop(): Promise<void>;
+}
+
+/** Loops a file like OBS with auto-reconnect: whenever the connection drops, publish again after a pause. */
+export function keepPublishingFile(url: string, file: string, retryMs = 1000): ReconnectingPublisher {
+  let stopped = false;
+  let attempts = 0;
+  let publisher: Publisher;
+  const launch = () => {
+    attempts += 1;
+    publisher = publishFile(url, file);
+    void publisher.exited.then(() => {
+      if (!stopped) setTimeout(() => !stopped && launch(), retryMs);
+    });
+  };
+  launch();
+  return {
+    get attempts() {
+      return attempts;
+    },
+    current: () => publisher,
+    async stop() {
+      stopped = true;
+      await publisher.stop();
+    },
+  };
+}
+
 function spawnPublisher(args: string[]): Publisher {
   const proc = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

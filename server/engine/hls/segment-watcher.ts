@@ -1,13 +1,15 @@
 // The on_hls emulation for engines without it (nginx-rtmp): the engine rewrites a stream's playlist
 // (write .bak, rename) each time it closes a segment, and lists only closed segments, so re-reading
 // the playlist on every change yields each finished segment exactly once, never a partial one.
-// fs.watch is the fast path; a periodic scan catches whatever inotify drops.
+// fs.watch is the fast path; a periodic scan catches whatever inotify drops. What an engine left
+// behind when the stack crashed is announced first, as leftovers, so the recorder can complete the
+// records those segments belong to.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { EventHub } from '../../core/events.js';
 import { createLogger } from '../../core/logger.js';
 import type { HlsOutput } from '../media-engine.js';
-import { finishedSince, parseMediaPlaylist } from './playlist.js';
+import { finishedSince, parseMediaPlaylist, type PlaylistSegment } from './playlist.js';
 
 const log = createLogger('hls-watch');
 
@@ -23,6 +25,11 @@ export interface HlsSegmentWatcherOptions {
   readonly vhost: string;
   readonly events: EventHub;
   readonly scanIntervalMs?: number;
+  /**
+   * Output of the engine that ran before this process, laid out like `output.root`: announced
+   * before any new segment, then discarded.
+   */
+  readonly leftovers?: { readonly dirs: () => string[]; readonly discard: () => void };
 }
 
 export class HlsSegmentWatcher {
@@ -30,12 +37,14 @@ export class HlsSegmentWatcher {
   private readonly watchers: fs.FSWatcher[] = [];
   private timer: NodeJS.Timeout | null = null;
   private stopped = true;
+  private replaying: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: HlsSegmentWatcherOptions) {}
 
   /** Existing playlists are taken as already reported: a restart never re-emits old segments. */
   async start(): Promise<void> {
     this.stopped = false;
+    this.replaying = this.replayLeftovers();
     for (const app of this.opts.apps) {
       const dir = this.appDir(app);
       fs.mkdirSync(dir, { recursive: true });
@@ -65,6 +74,28 @@ export class HlsSegmentWatcher {
     this.timer = null;
     for (const w of this.watchers.splice(0)) w.close();
     await Promise.all([...this.streams.values()].map((s) => s.running));
+    await this.replaying;
+  }
+
+  /** Every finished segment the previous engine listed; the recorder ignores those it already has. */
+  private async replayLeftovers(): Promise<void> {
+    const leftovers = this.opts.leftovers;
+    if (!leftovers) return;
+    try {
+      for (const root of leftovers.dirs()) {
+        for (const app of this.opts.apps) {
+          const dir = path.join(root, app);
+          for (const stream of this.playlistsIn(dir)) {
+            const playlist = parseMediaPlaylist(await readOrEmpty(path.join(dir, `${stream}.m3u8`)));
+            if (playlist?.segments.length) await this.announce(app, stream, dir, playlist.segments, true);
+          }
+        }
+      }
+    } catch (err) {
+      log.warn('replaying the segments left by the previous engine failed', err);
+    } finally {
+      leftovers.discard();
+    }
   }
 
   private appDir(app: string): string {
@@ -124,19 +155,24 @@ export class HlsSegmentWatcher {
   }
 
   private async report(app: string, stream: string, state: StreamState): Promise<void> {
+    await this.replaying; // late segments first: a record keeps the engine's order
     const dir = this.appDir(app);
     const text = await readOrEmpty(path.join(dir, `${stream}.m3u8`));
     const playlist = parseMediaPlaylist(text);
     if (!playlist) return;
     const { segments, lastSeq } = finishedSince(state.lastSeq, playlist);
     state.lastSeq = lastSeq;
+    await this.announce(app, stream, dir, segments, false);
+  }
+
+  private async announce(app: string, stream: string, dir: string, segments: readonly PlaylistSegment[], leftover: boolean): Promise<void> {
     const prefix = this.opts.output.segmentPrefix ? `${this.opts.output.segmentPrefix}/` : '';
     for (const seg of segments) {
       const name = path.basename(seg.uri);
       const file = path.join(dir, name);
-      let size: number;
+      let stat: fs.Stats;
       try {
-        size = (await fs.promises.stat(file)).size;
+        stat = await fs.promises.stat(file);
       } catch {
         continue; // already cleaned up: nothing left to hand over
       }
@@ -149,7 +185,9 @@ export class HlsSegmentWatcher {
         m3u8_url: `${app}/${stream}.m3u8`,
         seq_no: seg.seq,
         duration: seg.duration,
-        size,
+        size: stat.size,
+        mtime: Math.floor(stat.mtimeMs),
+        ...(leftover ? { leftover } : {}),
       });
     }
   }

@@ -59,6 +59,30 @@ export class NginxRtmpEngine implements MediaEngine {
     return path.join(this.opts.prefix, 'nginx.conf');
   }
 
+  /** HLS output of earlier engine runs, one directory per start, until the segment watcher replayed it. */
+  private get leftoverRoot(): string {
+    return path.join(this.opts.prefix, 'hls-previous');
+  }
+
+  /** Where earlier runs wrote `output`, oldest first. */
+  leftovers(output: HlsOutput): string[] {
+    const relative = path.relative(path.join(this.opts.prefix, 'hls'), output.root);
+    let runs: string[];
+    try {
+      runs = fs.readdirSync(this.leftoverRoot);
+    } catch {
+      return [];
+    }
+    return runs
+      .sort((a, b) => Number(a) - Number(b))
+      .map((run) => path.join(this.leftoverRoot, run, relative))
+      .filter((dir) => fs.existsSync(dir));
+  }
+
+  discardLeftovers(): void {
+    fs.rmSync(this.leftoverRoot, { recursive: true, force: true });
+  }
+
   get isReady(): boolean {
     return this.child?.state.status === 'ready';
   }
@@ -70,8 +94,13 @@ export class NginxRtmpEngine implements MediaEngine {
   async start(): Promise<void> {
     const { prefix } = this.opts;
     this.cleanUpAfterMaster();
-    // A fresh engine holds no stream: old playlists would only be served as stale live streams.
-    fs.rmSync(path.join(prefix, 'hls'), { recursive: true, force: true });
+    // A fresh engine holds no stream: old playlists would only be served as stale live streams. The
+    // old output is set aside, not deleted: what it finished just before a crash may not be recorded.
+    const previous = path.join(prefix, 'hls');
+    if (fs.existsSync(previous)) {
+      fs.mkdirSync(this.leftoverRoot, { recursive: true });
+      fs.renameSync(previous, path.join(this.leftoverRoot, String(Date.now())));
+    }
     for (const dir of [
       'logs',
       'temp',

@@ -97,6 +97,7 @@ export class Console {
       loggedIn,
       path: ctx.path,
       query: ctx.querystring,
+      storage: await this.system.storageProblem(),
     };
   }
 

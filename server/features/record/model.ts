@@ -15,6 +15,8 @@ export interface TsFile {
   size: number;
   /** Ours: the first segment of a new publish inside the same record. */
   discontinuity?: boolean;
+  /** Ours: the engine file's modification time (ms), part of the segment's identity. */
+  mtime?: number;
 }
 
 export type RecordStatus = 'recording' | 'finishing' | 'done';
@@ -38,8 +40,13 @@ export interface Artifact {
   /** Sum of segment durations (s) and sizes (bytes), kept up to date while recording. */
   duration: number;
   size: number;
-  /** The last finishing failure, shown until a retry succeeds. */
+  /**
+   * The last problem: a finishing failure until a retry succeeds, or while recording, segments
+   * waiting for a copy (a full disk) or lost.
+   */
   error?: string;
+  /** Segments that reached the recorder but could not be kept (their engine file was gone or broken). */
+  lost?: number;
   attempts?: number;
   next_retry?: string;
   mp4_size?: number;
@@ -100,6 +107,7 @@ export function parseTsFile(value: unknown): TsFile | null {
     size: num(o, 'size'),
   };
   if (o.discontinuity === true) file.discontinuity = true;
+  if (num(o, 'mtime')) file.mtime = num(o, 'mtime');
   return file;
 }
 
@@ -128,6 +136,7 @@ export function parseArtifact(text: string): Artifact | null {
   };
   if (str(o, 'error')) artifact.error = str(o, 'error');
   if (num(o, 'attempts')) artifact.attempts = num(o, 'attempts');
+  if (num(o, 'lost')) artifact.lost = num(o, 'lost');
   if (str(o, 'next_retry')) artifact.next_retry = str(o, 'next_retry');
   if (num(o, 'mp4_size')) artifact.mp4_size = num(o, 'mp4_size');
   if (str(o, 'post_cp_file')) artifact.post_cp_file = str(o, 'post_cp_file');
@@ -138,7 +147,7 @@ function parseSegmentEvent(value: unknown): HlsSegmentEvent | null {
   if (!value || typeof value !== 'object') return null;
   const o = value as Json;
   if (!str(o, 'file') || !str(o, 'm3u8_url')) return null;
-  return {
+  const event: HlsSegmentEvent = {
     vhost: str(o, 'vhost'),
     app: str(o, 'app'),
     stream: str(o, 'stream'),
@@ -149,6 +158,9 @@ function parseSegmentEvent(value: unknown): HlsSegmentEvent | null {
     duration: num(o, 'duration'),
     size: num(o, 'size'),
   };
+  if (num(o, 'mtime')) event.mtime = num(o, 'mtime');
+  if (o.leftover === true) event.leftover = true;
+  return event;
 }
 
 export function parseWorkingTask(text: string): WorkingTask | null {
@@ -184,6 +196,7 @@ export interface RecordSummary {
   size: number;
   status: RecordStatus;
   error?: string;
+  lost?: number;
   attempts?: number;
   next_retry?: string;
   mp4_size?: number;
@@ -205,6 +218,7 @@ export function summarize(a: Artifact): RecordSummary {
     status: a.status,
   };
   if (a.error) out.error = a.error;
+  if (a.lost) out.lost = a.lost;
   if (a.attempts) out.attempts = a.attempts;
   if (a.next_retry) out.next_retry = a.next_retry;
   if (a.mp4_size) out.mp4_size = a.mp4_size;

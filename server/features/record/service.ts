@@ -17,6 +17,7 @@ import { ConflictError, NotFoundError, ValidationError, errorMessage } from '../
 import type { EventHub, HlsSegmentEvent, StreamInfo } from '../../core/events.js';
 import { createLogger } from '../../core/logger.js';
 import { runOnce } from '../../core/run-once.js';
+import type { Metrics } from '../../core/metrics.js';
 import { backoffDelay } from '../../core/supervisor.js';
 import { matchesGlobs, normaliseGlobs, streamPath } from './globs.js';
 import {
@@ -46,13 +47,18 @@ const TS_SYNC_BYTE = 0x47;
 const RECOVERY_WAIT_MS = 15_000;
 const RECENT_SEGMENTS = 64;
 export const RECORD_HLS_PREFIX = '/terraform/v1/hooks/record/hls';
+/** What finishing does, in order: remux the segments into an MP4, copy it (post-processing), save. */
+const FINISH_STEPS = ['remux', 'copy', 'save'] as const;
+type FinishStep = (typeof FINISH_STEPS)[number];
 
 interface LiveTask {
   state: WorkingTask;
   artifact: Artifact;
   /**
-   * `url|seq|size` of the last committed segments: an engine that re-announces a recent segment
-   * (a rescan) is ignored. Bounded, because a 24/7 stream's record may never end.
+   * `url|seq|size|mtime` of the last committed segments: an engine that re-announces a recent
+   * segment (a rescan, a leftover replayed after a crash) is ignored, while a new file that only
+   * shares the name and size (numbering restarted, a looped file) is not. Bounded, because a 24/7
+   * stream's record may never end.
    */
   recent: string[];
   lastSegmentMs: number;
@@ -84,6 +90,11 @@ export class RecordService {
   private markRecovered: () => void = () => undefined;
   private readonly recoveredSignal = new Promise<void>((resolve) => (this.markRecovered = resolve));
   private stopping = false;
+  private readonly counters = {
+    finished: 0,
+    segmentsLost: 0,
+    finishFailures: Object.fromEntries(FINISH_STEPS.map((s) => [s, 0])) as Record<FinishStep, number>,
+  };
   private activeFinishes = 0;
   private readonly finishSlots: Array<() => void> = [];
 
@@ -197,7 +208,27 @@ export class RecordService {
 
   async files(): Promise<RecordSummary[]> {
     const artifacts = await this.store.artifacts();
-    return artifacts.sort(newestFirst).map(summarize);
+    // Memory is ahead of Redis when Redis cannot save (a full disk): the last error shows anyway.
+    const live = new Map([...this.live.values()].map((t) => [t.artifact.uuid, t.artifact]));
+    const current = artifacts.map((a) => this.finishing.get(a.uuid)?.artifact ?? live.get(a.uuid) ?? a);
+    return current.sort(newestFirst).map(summarize);
+  }
+
+  /** Prometheus collectors: records in progress, finished, lost segments and finishing failures. */
+  registerMetrics(metrics: Metrics): void {
+    metrics.gauge('srs_stack_recordings', 'Records in progress: recording (taking segments) or finishing (remux, post-processing).', () => [
+      { labels: { state: 'recording' }, value: this.live.size },
+      { labels: { state: 'finishing' }, value: this.finishing.size },
+    ]);
+    metrics.counter('srs_stack_recordings_finished_total', 'Records this process finished into an MP4.', () => [
+      { value: this.counters.finished },
+    ]);
+    metrics.counter('srs_stack_record_finish_failures_total', 'Failed attempts to finish a record, by step; each is retried.', () =>
+      FINISH_STEPS.map((step) => ({ labels: { step }, value: this.counters.finishFailures[step] })),
+    );
+    metrics.counter('srs_stack_record_segments_lost_total', 'Segments that reached the recorder but could not be kept.', () => [
+      { value: this.counters.segmentsLost },
+    ]);
   }
 
   /** record/end: finish the active task now (FAQ "How to Quickly Generate a Recorded File"). */
@@ -292,6 +323,11 @@ export class RecordService {
     const settings = await this.patterns();
     if (!settings.all || !matchesGlobs(streamPath(segment.app, segment.stream), settings.globs)) return;
     let task = this.live.get(segment.m3u8_url);
+    if (!task && segment.leftover) {
+      // Late segments belong to the record they were part of; without one there is nothing to complete.
+      log.info(`segment ${segment.url} left by the previous engine: no record in progress for ${segment.m3u8_url}, not recorded`);
+      return;
+    }
     if (!task && this.publishing.get(segment.m3u8_url) === false) {
       // The engine's last partial segment can trail the unpublish; after record/end it must not
       // start a record of its own ("ending after unpublish starts none").
@@ -300,19 +336,28 @@ export class RecordService {
     }
     const size = await checkSegment(segment.file);
     task ??= await this.beginTask(segment);
-    if (task.recent.includes(segmentIdentity(segment.url, segment.seq_no, size))) return;
+    const id = segmentIdentity(segment.url, segment.seq_no, size, segment.mtime);
+    if (
+      task.recent.includes(id) ||
+      task.state.msgs.some((p) => segmentIdentity(p.msg.url, p.msg.seq_no, p.tsfile.size, p.msg.mtime) === id)
+    ) {
+      return;
+    }
     const tsid = randomUUID();
     const key = path.posix.join('record', task.state.uuid, `${tsid}.ts`);
     const file: TsFile = { key, tsid, tsfile: key, url: segment.url, seqno: segment.seq_no, duration: segment.duration, size };
-    if (task.discontinuityNext) file.discontinuity = true;
-    task.discontinuityNext = false;
+    if (segment.mtime) file.mtime = segment.mtime;
+    // A leftover continues the publish that was cut; the next new segment still starts a new one.
+    if (!segment.leftover) {
+      if (task.discontinuityNext) file.discontinuity = true;
+      task.discontinuityNext = false;
+    }
     task.state.msgs.push({ msg: segment, tsfile: file });
     // Written ahead, so a crash during the copy is repaired at the next start. Without Redis the
     // copy still protects the segment from the engine's cleanup; the commit is retried later.
     await this.store.saveWorking(task.state).catch((err) => log.warn(`record ${task.state.uuid}: cannot write ahead`, err));
-    await copySegment(segment.file, this.absolute(key)).catch((err) =>
-      log.warn(`record ${task.state.uuid}: copy of ${segment.url} failed`, err),
-    );
+    // A failed copy is retried by the commit while the engine still has the file.
+    await copySegment(segment.file, this.absolute(key)).catch(() => undefined);
     await this.commitPending(task);
     task.lastSegmentMs = Date.now();
   }
@@ -336,8 +381,10 @@ export class RecordService {
       duration: 0,
       size: 0,
     };
-    await fs.promises.mkdir(this.recordDir(uuid), { recursive: true });
-    await this.store.begin(state, artifact);
+    // Neither a full disk nor a Redis that cannot save loses the segment: the copy and the commit
+    // retry both, and the commit saves the whole record.
+    await fs.promises.mkdir(this.recordDir(uuid), { recursive: true }).catch(() => undefined);
+    await this.store.begin(state, artifact).catch((err) => log.warn(`record ${uuid}: cannot save its start yet, the commit will`, err));
     const task: LiveTask = { state, artifact, recent: [], lastSegmentMs: Date.now(), discontinuityNext: false };
     this.live.set(segment.m3u8_url, task);
     log.info(`record ${uuid} of ${segment.m3u8_url}: begins`);
@@ -346,14 +393,19 @@ export class RecordService {
   }
 
   /**
-   * Commits the task's written-ahead segments whose copy is in place; redoes a copy that a crash or
-   * an error interrupted while the engine's file still exists; drops a segment whose source is gone.
-   * Memory changes only once Redis has the commit, so a failed commit is simply tried again.
+   * Commits the task's written-ahead segments whose copy is in place, in order. A copy that a crash
+   * or an error (a full disk) interrupted is redone while the engine's file still exists; until then
+   * that segment and the ones after it wait, and the record shows why. A segment whose source is
+   * gone, or is not MPEG-TS, is lost: counted, and the record says so. Memory changes only once
+   * Redis has the commit, so a failed commit is simply tried again.
    */
   private async commitPending(task: LiveTask): Promise<void> {
     const { state, artifact } = task;
     if (state.msgs.length === 0) return;
     const committed: PendingSegment[] = [];
+    let done = 0;
+    let lost = 0;
+    let problem: string | null = null;
     for (const pending of state.msgs) {
       const target = this.absolute(pending.tsfile.key);
       if (!(await exists(target))) {
@@ -361,16 +413,25 @@ export class RecordService {
           pending.tsfile.size = await checkSegment(pending.msg.file);
           await copySegment(pending.msg.file, target);
         } catch (err) {
-          log.warn(`record ${state.uuid}: segment ${pending.msg.url} lost`, err);
+          if (!(err instanceof BadSegmentError) && (await exists(pending.msg.file))) {
+            problem = `segment ${pending.msg.url} not recorded yet, retrying: ${errorMessage(err)}`;
+            break;
+          }
+          problem = `segment ${pending.msg.url} lost: ${errorMessage(err)}`;
+          lost += 1;
+          done += 1;
+          this.counters.segmentsLost += 1;
           continue;
         }
       }
       committed.push(pending);
+      done += 1;
     }
+    if (problem && problem !== artifact.error) log.warn(`record ${state.uuid}: ${problem}`);
     const files = committed.map((p) => p.tsfile);
     const last = committed.at(-1)?.msg;
     const update = files.length ? now() : state.update;
-    const nextState: WorkingTask = { ...state, msgs: [], nn: state.nn + files.length, update };
+    const nextState: WorkingTask = { ...state, msgs: state.msgs.slice(done), nn: state.nn + files.length, update };
     const nextArtifact: Artifact = {
       ...artifact,
       ...(last ? { vhost: last.vhost, app: last.app, stream: last.stream } : {}),
@@ -379,10 +440,14 @@ export class RecordService {
       size: files.reduce((sum, f) => sum + f.size, artifact.size),
       update,
     };
+    if (lost) nextArtifact.lost = (artifact.lost ?? 0) + lost;
+    // The last problem stays shown while segments wait or once one was lost; a drained backlog clears it.
+    if (problem) nextArtifact.error = problem;
+    else if (!nextArtifact.lost) delete nextArtifact.error;
     await this.store.commitSegments(nextState, nextArtifact, files);
     task.state = nextState;
     task.artifact = nextArtifact;
-    task.recent = [...task.recent, ...files.map((f) => segmentIdentity(f.url, f.seqno, f.size))].slice(-RECENT_SEGMENTS);
+    task.recent = [...task.recent, ...files.map((f) => segmentIdentity(f.url, f.seqno, f.size, f.mtime))].slice(-RECENT_SEGMENTS);
   }
 
   // ---- task end ----
@@ -444,6 +509,7 @@ export class RecordService {
     const { artifact, abort } = job;
     if (abort.signal.aborted) return;
     const { uuid } = artifact;
+    let step: FinishStep = 'remux';
     try {
       if (artifact.files.length === 0) {
         await this.discardEmpty(artifact);
@@ -452,14 +518,25 @@ export class RecordService {
       const mp4 = this.mp4Path(uuid);
       if (!(await exists(mp4))) await this.remux(artifact, abort.signal);
       artifact.mp4_size = (await fs.promises.stat(mp4)).size;
+      step = 'copy';
       const { postCpDir } = await this.store.patterns();
       if (postCpDir) artifact.post_cp_file = await copyIntoDir(mp4, postCpDir, `${uuid}.mp4`);
       if (abort.signal.aborted) return;
+      step = 'save';
+      // Saved as done first: until Redis has it, the record stays finishing (and shows its error).
+      await this.store.saveArtifact({
+        ...artifact,
+        status: 'done',
+        progress: false,
+        update: now(),
+        error: undefined,
+        next_retry: undefined,
+      });
       Object.assign(artifact, { status: 'done', progress: false, update: now() });
       delete artifact.error;
       delete artifact.next_retry;
-      await this.store.saveArtifact(artifact);
       this.finishing.delete(uuid);
+      this.counters.finished += 1;
       log.info(
         `record ${uuid} done: ${mp4} (${artifact.nn} segments, ${artifact.duration.toFixed(1)} s)` +
           (artifact.post_cp_file ? `, copied to ${artifact.post_cp_file}` : ''),
@@ -474,6 +551,7 @@ export class RecordService {
       });
     } catch (err) {
       if (abort.signal.aborted || this.stopping) return;
+      this.counters.finishFailures[step] += 1;
       artifact.attempts = (artifact.attempts ?? 0) + 1;
       const delay = backoffDelay(artifact.attempts - 1, RETRY_INITIAL_MS, RETRY_MAX_MS);
       artifact.error = errorMessage(err);
@@ -535,7 +613,7 @@ export class RecordService {
       const task: LiveTask = {
         state,
         artifact: { ...artifact, status: 'recording', progress: true },
-        recent: recent.map((f) => segmentIdentity(f.url, f.seqno, f.size)),
+        recent: recent.map((f) => segmentIdentity(f.url, f.seqno, f.size, f.mtime)),
         lastSegmentMs: Date.parse(state.update) || Date.now(),
         discontinuityNext: true,
       };
@@ -572,8 +650,8 @@ export class RecordService {
   }
 }
 
-function segmentIdentity(url: string, seqno: number, size: number): string {
-  return `${url}|${seqno}|${size}`;
+function segmentIdentity(url: string, seqno: number, size: number, mtime: number | undefined): string {
+  return `${url}|${seqno}|${size}|${mtime ?? ''}`;
 }
 
 function artifactFor(state: WorkingTask): Artifact {
@@ -595,6 +673,9 @@ function artifactFor(state: WorkingTask): Artifact {
   };
 }
 
+/** A segment file that exists but can never be recorded (empty, not MPEG-TS). */
+class BadSegmentError extends Error {}
+
 /** The segment's size; refuses a missing, empty or non-MPEG-TS file (partial or cleaned up). */
 async function checkSegment(file: string): Promise<number> {
   const fh = await fs.promises.open(file, 'r').catch((err: NodeJS.ErrnoException) => {
@@ -604,7 +685,7 @@ async function checkSegment(file: string): Promise<number> {
     const { size } = await fh.stat();
     const head = Buffer.alloc(1);
     const { bytesRead } = await fh.read(head, 0, 1, 0);
-    if (size === 0 || bytesRead === 0 || head[0] !== TS_SYNC_BYTE) throw new Error(`segment ${file} is empty or not MPEG-TS`);
+    if (size === 0 || bytesRead === 0 || head[0] !== TS_SYNC_BYTE) throw new BadSegmentError(`segment ${file} is empty or not MPEG-TS`);
     return size;
   } finally {
     await fh.close();
@@ -619,6 +700,7 @@ async function checkSegment(file: string): Promise<number> {
 async function copySegment(source: string, target: string): Promise<void> {
   const tmp = `${target}.tmp`;
   try {
+    await fs.promises.mkdir(path.dirname(target), { recursive: true });
     await fs.promises.copyFile(source, tmp, fs.constants.COPYFILE_FICLONE);
     await fs.promises.rename(tmp, target);
   } catch (err) {

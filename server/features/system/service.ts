@@ -1,13 +1,17 @@
 // System-level API: versions, readiness, environment for the console, status, website, limits,
 // and the live state of supervised children.
+import fs from 'node:fs';
 import type { Config } from '../../config.js';
 import { NotReadyError, ValidationError } from '../../core/errors.js';
 import type { RedisClient } from '../../core/redis.js';
 import type { ChildState, Supervisor } from '../../core/supervisor.js';
+import type { StorageProblem } from '../../core/views.js';
 import type { PublishSecretStore } from '../streams/publish-secret-store.js';
 import type { Limits, SystemStore } from './store.js';
 
 export const MAX_BITRATE_LIMIT_KBPS = 1_000_000;
+/** Below this, a segment copy or a remux is about to fail: warn before it does. */
+const LOW_DISK_BYTES = 16 * 1024 * 1024;
 
 export class SystemService {
   constructor(
@@ -94,6 +98,17 @@ export class SystemService {
       }
     }
     await this.store.setLimits(next);
+  }
+
+  /** Why new data cannot be saved right now (a full disk), or null. */
+  async storageProblem(): Promise<StorageProblem | null> {
+    const dir = this.config.dataDir;
+    const stat = await fs.promises.statfs(dir).catch(() => null);
+    const free = stat ? stat.bavail * stat.bsize : Number.POSITIVE_INFINITY;
+    const freeMb = Number.isFinite(free) ? Math.floor(free / (1024 * 1024)) : -1;
+    if (this.redis.isReady && (await this.redis.cannotSave())) return { kind: 'redis', dir, freeMb };
+    if (free < LOW_DISK_BYTES) return { kind: 'disk', dir, freeMb };
+    return null;
   }
 
   children(): ChildState[] {
