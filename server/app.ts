@@ -14,6 +14,7 @@ import { loadDictionaries } from './core/i18n.js';
 import { createLogger } from './core/logger.js';
 import { RedisClient, type RedisTarget } from './core/redis.js';
 import { Metrics } from './core/metrics.js';
+import { registerProcessMetrics } from './core/process-metrics.js';
 import { mountStatic } from './core/static-files.js';
 import { Supervisor } from './core/supervisor.js';
 import { Views } from './core/views.js';
@@ -240,7 +241,11 @@ export class App {
     registerStreamsApi(api, streamsDeps);
     registerStreamsTabs(ui, streamsDeps, config.display.rtmpPort);
 
-    this.routes.push(registerMetrics(router, guard, this.metrics, this.supervisor));
+    registerProcessMetrics(this.metrics, this.supervisor);
+    this.streams.registerMetrics(this.metrics);
+    this.record.registerMetrics(this.metrics);
+    this.callbacks.registerMetrics(this.metrics);
+    this.routes.push(registerMetrics(router, guard, this.metrics));
 
     // HLS and FLV at /{app}/{stream}.m3u8|.flv: after every specific route, before the fallback.
     this.hlsDelivery.register(router);

@@ -455,6 +455,8 @@ export function backoffDelay(failures: number, initialMs: number, maxMs: number)
 
 export class Supervisor {
   private readonly children = new Map<string, SupervisedChild>();
+  /** Restarts of children since removed (a task replaced or stopped), so totals never go down. */
+  private readonly removedRestarts = new Map<string, number>();
 
   constructor(private readonly runDir: string) {}
 
@@ -481,6 +483,15 @@ export class Supervisor {
     if (!child) return;
     await child.stop();
     this.children.delete(name);
+    const { restarts } = child.state;
+    if (restarts) this.removedRestarts.set(name, (this.removedRestarts.get(name) ?? 0) + restarts);
+  }
+
+  /** Restarts per child name since this process started, including those of removed children. */
+  restartTotals(): Map<string, number> {
+    const totals = new Map(this.removedRestarts);
+    for (const [name, child] of this.children) totals.set(name, (totals.get(name) ?? 0) + child.state.restarts);
+    return totals;
   }
 
   list(): ChildState[] {

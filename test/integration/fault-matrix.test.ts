@@ -28,6 +28,7 @@ import {
   type RtmpServer,
 } from '../helpers/media.js';
 import { probe } from '../helpers/media-probe.js';
+import { parsePrometheus, sampleValue } from '../helpers/prometheus.js';
 import { recordsOf, seededRandom, SegmentObserver, sequenceBreaks, unrecorded } from '../helpers/record-audit.js';
 import { publishSecretOf, stackPlayUrl, stackPublishUrl, waitStreamLive } from '../helpers/restream.js';
 import { initAdmin, isAlive, sleep, startStack, tempDir, waitFor, type StackHandle } from '../helpers/stack.js';
@@ -74,6 +75,10 @@ describe('fault matrix: publish + record + forward + virtual live under SIGKILL'
     const ms = Math.round(minMs + random() * (maxMs - minMs));
     await sleep(ms);
     return ms;
+  };
+  const metric = async (name: string, labels: Record<string, string>) => {
+    const res = await fetch(`${stack.url}/metrics`, { headers: { Authorization: `Bearer ${bearer}` } });
+    return sampleValue(parsePrometheus(await res.text()), name, labels);
   };
   const note = (line: string) => {
     timeline.push(line);
@@ -182,6 +187,7 @@ describe('fault matrix: publish + record + forward + virtual live under SIGKILL'
     const after = await child('redis');
     assert.notEqual(after?.pid, before.pid);
     assert.ok((after?.restarts ?? 0) > before.restarts);
+    assert.equal(await metric('srs_stack_child_restarts_total', { name: 'redis' }), after?.restarts);
     await assertRecovered(at);
     const all = await recordsOf(stack.dataDir, 'cam');
     assert.equal(all.length, records, 'still the same record');
@@ -229,6 +235,8 @@ describe('fault matrix: publish + record + forward + virtual live under SIGKILL'
       () => `${victim} restarted`,
     );
     assert.ok(!isAlive(before.pid));
+    const feature = victim.split('-')[0] as string;
+    assert.ok(((await metric('srs_stack_task_restarts_total', { feature })) ?? 0) >= 1, `${feature} restarts counted`);
     await assertRecovered(at);
     note(`${victim} back in ${Date.now() - at} ms`);
   });

@@ -14,6 +14,7 @@ import { ForbiddenError, ValidationError, errorMessage } from '../../core/errors
 import type { EventHub, RecordEvent, StreamInfo } from '../../core/events.js';
 import { API_PREFIX } from '../../core/http.js';
 import { createLogger, maskSecrets } from '../../core/logger.js';
+import type { Histogram, Metrics } from '../../core/metrics.js';
 import { backoffDelay } from '../../core/supervisor.js';
 import { isAccepted, postJson, type CallbackAnswer } from './client.js';
 import type { CallbackStore, HookExchange, HookSettings } from './store.js';
@@ -21,6 +22,7 @@ import type { CallbackStore, HookExchange, HookSettings } from './store.js';
 const log = createLogger('callback');
 
 export const EXAMPLE_PATH = `${API_PREFIX}/mgmt/hooks/example`;
+const CALLBACK_ACTIONS = ['on_publish', 'on_unpublish', 'on_record_begin', 'on_record_end'] as const;
 /** Paths of the stack that a callback must never be sent to (everything except the example). */
 const STACK_PATHS = /^\/(terraform|mgmt|api|rtc|console|players|tools)(\/|$)/;
 
@@ -131,6 +133,9 @@ export class CallbackService {
   private readonly abort = new AbortController();
   /** Sent with each callback so one that reaches this very process is recognised as a loop. */
   readonly instanceId = crypto.randomBytes(8).toString('hex');
+  private latency: Histogram | null = null;
+  /** `action/reason` → failed attempts; reason `refused` (answered, not accepted) or `error` (no answer). */
+  private readonly failures = new Map<string, number>();
 
   constructor(
     private readonly store: CallbackStore,
@@ -149,6 +154,23 @@ export class CallbackService {
   async stop(): Promise<void> {
     this.abort.abort();
     await Promise.allSettled([...this.pending]);
+  }
+
+  /** Prometheus collectors: how long the user's receiver takes, and how often it fails. */
+  registerMetrics(metrics: Metrics): void {
+    this.latency = metrics.histogram('srs_stack_callback_seconds', "Time the user's HTTP callback receiver took to answer, by action.");
+    metrics.counter('srs_stack_callback_failures_total', 'HTTP callback attempts that failed, by action and reason (refused, error).', () =>
+      CALLBACK_ACTIONS.flatMap((action) =>
+        (['refused', 'error'] as const).map((reason) => ({
+          labels: { action, reason },
+          value: this.failures.get(`${action}/${reason}`) ?? 0,
+        })),
+      ),
+    );
+  }
+
+  private countFailure(action: string, reason: 'refused' | 'error'): void {
+    this.failures.set(`${action}/${reason}`, (this.failures.get(`${action}/${reason}`) ?? 0) + 1);
   }
 
   async query(): Promise<HookSettings & HookExchange> {
@@ -232,16 +254,22 @@ export class CallbackService {
   /** One POST; keeps the request and the answer for System › Callback; throws unless accepted. */
   private async send(target: string, body: CallbackBody): Promise<CallbackAnswer> {
     await this.remember(() => this.store.saveRequest(JSON.stringify(body)));
+    const action = String(body.action);
+    const started = performance.now();
     let answer: CallbackAnswer;
     try {
       answer = await postJson(target, body, this.timing.timeoutMs, this.abort.signal, this.instanceId);
     } catch (err) {
+      this.latency?.observe((performance.now() - started) / 1000, { action });
+      this.countFailure(action, 'error');
       const reason = `no answer: ${errorMessage(err)}`;
       await this.remember(() => this.store.saveAnswer(reason));
       throw new Error(reason, { cause: err });
     }
+    this.latency?.observe((performance.now() - started) / 1000, { action });
     await this.remember(() => this.store.saveAnswer(answer.body));
     if (!isAccepted(answer)) {
+      this.countFailure(action, 'refused');
       const snippet = answer.body.trim().slice(0, 200);
       throw new Error(`answered HTTP ${answer.status}${snippet ? ` ${snippet}` : ''}, expected HTTP 200 with {"code":0}`);
     }

@@ -4,6 +4,7 @@
 import type { EventHub, StreamInfo } from '../../core/events.js';
 import { ConflictError, ForbiddenError, NotFoundError, NotReadyError, ValidationError } from '../../core/errors.js';
 import { createLogger, registerSecret } from '../../core/logger.js';
+import type { Histogram, Metrics } from '../../core/metrics.js';
 import { DEFAULT_VHOST, type EngineCallback, type EngineStream, type MediaEngine } from '../../engine/media-engine.js';
 import type { PublishSecretStore } from './publish-secret-store.js';
 import { publishAllowed, streamKey } from './publish-rules.js';
@@ -32,6 +33,7 @@ export class StreamsService {
   private reconciling: Promise<void> | null = null;
   /** When the running engine process became ready: anything registered before went down with an older one. */
   private engineReadyAt = Number.POSITIVE_INFINITY;
+  private publishLatency: Histogram | null = null;
 
   constructor(
     private readonly engine: MediaEngine,
@@ -75,11 +77,43 @@ export class StreamsService {
     return this.live.has(`${app}/${stream}`);
   }
 
+  /** Prometheus collectors: live streams, players by protocol, and how long publish verification takes. */
+  registerMetrics(metrics: Metrics): void {
+    this.publishLatency = metrics.histogram(
+      'srs_stack_publish_hook_seconds',
+      "Time the engine's publish waits for verification (secret, registry, the user's HTTP callback), by result.",
+    );
+    metrics.gauge('srs_stack_streams', 'Live streams: publishing in the engine right now.', () => [{ value: this.live.size }]);
+    metrics.gauge('srs_stack_viewers', 'Players right now, by protocol (hls: sessions; flv; rtmp: players from other hosts).', async () => {
+      const streams = [...this.live].map((k) => k.split('/') as [string, string]);
+      const samples = [...this.viewerSources].map(([protocol, source]) => ({
+        labels: { protocol },
+        value: streams.reduce((n, [app, stream]) => n + source(app, stream), 0),
+      }));
+      try {
+        const rtmp = (await this.engine.streams()).reduce((n, s) => n + remotePlayers(s), 0);
+        samples.push({ labels: { protocol: 'rtmp' }, value: rtmp });
+      } catch {
+        /* engine down: unknown, which is not zero */
+      }
+      return samples;
+    });
+  }
+
   /** The engine's callback: answering without an error accepts, any thrown error refuses. */
   async onEngineCallback(cb: EngineCallback): Promise<void> {
     switch (cb.action) {
-      case 'on_publish':
-        return this.publish(cb);
+      case 'on_publish': {
+        const started = performance.now();
+        let result = 'rejected';
+        try {
+          await this.publish(cb);
+          result = 'accepted';
+        } finally {
+          this.publishLatency?.observe((performance.now() - started) / 1000, { result });
+        }
+        return;
+      }
       case 'on_unpublish':
         return this.unpublish(cb);
       case 'on_play':

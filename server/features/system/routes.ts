@@ -2,7 +2,6 @@
 import type Router from 'koa-router';
 import { API_PREFIX, type ApiRoutes, type AuthGuard, type RouteInfo } from '../../core/http.js';
 import type { Metrics } from '../../core/metrics.js';
-import type { Supervisor } from '../../core/supervisor.js';
 import { optionalInteger, optionalString, requireString } from '../../core/validate.js';
 import type { AuthService } from '../auth/service.js';
 import type { Console } from '../console/console.js';
@@ -98,20 +97,7 @@ export function registerSystemTabs(ui: Console, system: SystemService, auth: Aut
  * support bearer tokens, and through a panel's proxy every request looks like loopback, so "open on
  * loopback" would mean open to the internet.
  */
-export function registerMetrics(router: Router, guard: AuthGuard, metrics: Metrics, supervisor: Supervisor): RouteInfo {
-  metrics.gauge('srs_stack_process_resident_memory_bytes', 'Resident memory of the stack process.', () => [
-    { value: process.memoryUsage().rss },
-  ]);
-  metrics.counter('srs_stack_process_cpu_seconds_total', 'CPU time of the stack process.', () => {
-    const u = process.cpuUsage();
-    return [{ value: (u.user + u.system) / 1e6 }];
-  });
-  metrics.gauge('srs_stack_child_up', 'Whether a supervised child process is running and ready (1) or not (0).', () =>
-    supervisor.list().map((c) => ({ labels: { name: c.name }, value: c.status === 'ready' ? 1 : 0 })),
-  );
-  metrics.counter('srs_stack_child_restarts_total', 'Restarts of each supervised child process.', () =>
-    supervisor.list().map((c) => ({ labels: { name: c.name }, value: c.restarts })),
-  );
+export function registerMetrics(router: Router, guard: AuthGuard, metrics: Metrics): RouteInfo {
   router.get('/metrics', async (ctx) => {
     await guard(ctx, {});
     ctx.type = 'text/plain; version=0.0.4; charset=utf-8';

@@ -1,0 +1,48 @@
+// Collectors for the stack process itself and every supervised child: redis-server and the engine
+// by name, ffmpeg tasks by feature (forward-…, vlive-…, camera-…, transcode-…, flv:…) and state.
+import type { Metrics } from './metrics.js';
+import type { ChildStatus, Supervisor } from './supervisor.js';
+
+const TASK_FEATURES = ['forward', 'vlive', 'camera', 'transcode', 'flv'] as const;
+const CHILD_STATES: readonly ChildStatus[] = ['starting', 'ready', 'backoff', 'failed', 'stopped'];
+
+/** The feature an ffmpeg child belongs to, from its supervisor name; null for redis, nginx… */
+export function taskFeature(childName: string): string | null {
+  const prefix = childName.startsWith('flv:') ? 'flv' : childName.split('-')[0];
+  return (TASK_FEATURES as readonly string[]).includes(prefix ?? '') ? (prefix as string) : null;
+}
+
+export function registerProcessMetrics(metrics: Metrics, supervisor: Supervisor): void {
+  metrics.gauge('srs_stack_process_resident_memory_bytes', 'Resident memory of the stack process.', () => [
+    { value: process.memoryUsage().rss },
+  ]);
+  metrics.counter('srs_stack_process_cpu_seconds_total', 'CPU time of the stack process.', () => {
+    const u = process.cpuUsage();
+    return [{ value: (u.user + u.system) / 1e6 }];
+  });
+  metrics.gauge('srs_stack_child_up', 'Whether a supervised child process is running and ready (1) or not (0).', () =>
+    supervisor.list().map((c) => ({ labels: { name: c.name }, value: c.status === 'ready' ? 1 : 0 })),
+  );
+  metrics.counter('srs_stack_child_restarts_total', 'Restarts of each supervised child process.', () => {
+    const totals = supervisor.restartTotals();
+    return supervisor.list().map((c) => ({ labels: { name: c.name }, value: totals.get(c.name) ?? 0 }));
+  });
+  metrics.gauge('srs_stack_tasks', 'ffmpeg tasks by feature and state (ready: running and making progress).', () => {
+    const counts = new Map<string, number>();
+    for (const c of supervisor.list()) {
+      const feature = taskFeature(c.name);
+      if (feature) counts.set(`${feature}/${c.status}`, (counts.get(`${feature}/${c.status}`) ?? 0) + 1);
+    }
+    return TASK_FEATURES.flatMap((feature) =>
+      CHILD_STATES.map((state) => ({ labels: { feature, state }, value: counts.get(`${feature}/${state}`) ?? 0 })),
+    );
+  });
+  metrics.counter('srs_stack_task_restarts_total', 'Restarts of ffmpeg tasks by feature (crashes, stalls, planned restarts).', () => {
+    const sums = new Map<string, number>(TASK_FEATURES.map((f) => [f, 0]));
+    for (const [name, restarts] of supervisor.restartTotals()) {
+      const feature = taskFeature(name);
+      if (feature) sums.set(feature, (sums.get(feature) ?? 0) + restarts);
+    }
+    return [...sums].map(([feature, value]) => ({ labels: { feature }, value }));
+  });
+}
