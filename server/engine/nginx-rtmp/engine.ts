@@ -98,8 +98,13 @@ export class NginxRtmpEngine implements MediaEngine {
     // old output is set aside, not deleted: what it finished just before a crash may not be recorded.
     const previous = path.join(prefix, 'hls');
     if (fs.existsSync(previous)) {
-      fs.mkdirSync(this.leftoverRoot, { recursive: true });
-      fs.renameSync(previous, path.join(this.leftoverRoot, String(Date.now())));
+      try {
+        fs.mkdirSync(this.leftoverRoot, { recursive: true });
+        fs.renameSync(previous, path.join(this.leftoverRoot, String(Date.now())));
+      } catch (err) {
+        log.warn(`cannot keep the previous HLS output for recording, removing it`, err);
+        fs.rmSync(previous, { recursive: true, force: true });
+      }
     }
     for (const dir of [
       'logs',

@@ -420,7 +420,6 @@ export class RecordService {
           problem = `segment ${pending.msg.url} lost: ${errorMessage(err)}`;
           lost += 1;
           done += 1;
-          this.counters.segmentsLost += 1;
           continue;
         }
       }
@@ -445,6 +444,7 @@ export class RecordService {
     if (problem) nextArtifact.error = problem;
     else if (!nextArtifact.lost) delete nextArtifact.error;
     await this.store.commitSegments(nextState, nextArtifact, files);
+    this.counters.segmentsLost += lost;
     task.state = nextState;
     task.artifact = nextArtifact;
     task.recent = [...task.recent, ...files.map((f) => segmentIdentity(f.url, f.seqno, f.size, f.mtime))].slice(-RECENT_SEGMENTS);
