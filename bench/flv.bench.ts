@@ -3,62 +3,15 @@
 // engine's own RTMP fan-out of the same stream to the same number of players, in the same run.
 // Then FLV time-to-first-frame: cold (first player starts the pull) and warm (GOP cache), next to a
 // bare RTMP player of the engine (no GOP cache: it waits for the next keyframe).
-import { fork, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { relayChildName } from '../server/engine/flv/flv-relay.js';
 import { publishFile, sampleFlv } from '../test/helpers/media.js';
 import { initAdmin, sleep, startStack, waitFor } from '../test/helpers/stack.js';
-import { cpuDuring, machine, median, printTable, rssMb } from './lib.js';
-import { flvPlayer, rtmpPlayer, type Player, type PlayerReport } from './player-swarm.js';
+import { childPids, cpuDuring, machine, median, printTable, rssMb, supervisedChildren, Swarm, type SwarmReport } from './lib.js';
+import { flvPlayer, rtmpPlayer, type Player } from './player-swarm.js';
 
 const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 20);
 const COUNTS = (process.env.BENCH_PLAYERS ?? '100,200').split(',').map(Number);
 const KEEP_UP = 0.95;
-
-class Swarm {
-  private readonly proc: ChildProcess;
-  constructor() {
-    this.proc = fork(path.join(path.dirname(fileURLToPath(import.meta.url)), 'player-swarm.js'), { stdio: 'inherit' });
-  }
-  private ask<T>(msg: object): Promise<T> {
-    return new Promise((resolve) => {
-      this.proc.once('message', (m) => resolve(m as T));
-      this.proc.send(msg);
-    });
-  }
-  start(kind: 'flv' | 'rtmp', url: string, count: number) {
-    return this.ask({ cmd: 'start', kind, url, count });
-  }
-  mark() {
-    return this.ask({ cmd: 'mark' });
-  }
-  report() {
-    return this.ask<{ wallMs: number; reports: PlayerReport[] }>({ cmd: 'report' });
-  }
-  stopPlayers() {
-    return this.ask({ cmd: 'stop' });
-  }
-  kill() {
-    this.proc.kill();
-  }
-}
-
-function childPids(parent: number): number[] {
-  return fs
-    .readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .filter((d) => {
-      try {
-        const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 async function firstKeyframe(make: () => Player): Promise<number> {
   const p = make();
@@ -68,7 +21,7 @@ async function firstKeyframe(make: () => Player): Promise<number> {
   return p.firstKeyframeMs;
 }
 
-function keepUp(r: { wallMs: number; reports: PlayerReport[] }): string {
+function keepUp(r: SwarmReport): string {
   const ok = r.reports.filter((p) => p.ok && p.mediaMs >= r.wallMs * KEEP_UP).length;
   const worst = Math.min(...r.reports.map((p) => p.mediaMs)) / r.wallMs;
   return `${ok}/${r.reports.length} (worst media/wall ${(worst * 100).toFixed(0)} %)`;
@@ -81,9 +34,7 @@ async function main(): Promise<void> {
   const bearer = await initAdmin(stack);
   const api = async (p: string) => (await stack.api(`/terraform/v1${p}`, {}, { bearer })).json.data;
   const childPid = async (name: string): Promise<number> =>
-    ((await api('/mgmt/supervisor/query')) as { children: Array<{ name: string; pid: number | null }> }).children.find(
-      (c) => c.name === name,
-    )?.pid ?? 0;
+    (await supervisedChildren(stack, bearer)).find((c) => c.name === name)?.pid ?? 0;
   await waitFor(
     async () => (await childPid('nginx')) > 0,
     15_000,

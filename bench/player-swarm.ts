@@ -1,24 +1,52 @@
 // Many light players in one process, so hundreds of viewers cost the bench little CPU: HTTP-FLV
-// readers (the stack's gateway) and bare RTMP readers (the engine's own fan-out). Each tracks how
-// much media time it received, which tells whether it keeps up with the live stream.
-// Driven by its parent over IPC: {start}, then {mark} (window start), then {report}.
+// readers (the stack's gateway), bare RTMP readers (the engine's own fan-out) and HLS players that
+// poll and fetch like hls.js. Each tracks how much media it received, which tells whether it keeps
+// up with the live stream. Also the RTMP publish probe that times the engine's publish callback.
+// Driven by its parent over IPC: {start} (adds players), then {mark} (window start), then {report}.
 import crypto from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { FlvParser } from '../server/engine/flv/flv-tags.js';
+import { parseMediaPlaylist } from '../server/engine/hls/playlist.js';
+
+export type PlayerKind = 'flv' | 'rtmp' | 'hls';
+
+export interface HlsCounters {
+  /** Media playlist requests. */
+  polls: number;
+  /** Segments fetched completely. */
+  fetched: number;
+  /** Segments that left the playlist before this player fetched them. */
+  missed: number;
+  /** Failed requests (non-200 or network error). */
+  errors: number;
+  /** Times playback would have run out of buffer, and for how long in total. */
+  stalls: number;
+  stalledMs: number;
+}
 
 export interface PlayerReport {
+  kind: PlayerKind;
+  url: string;
   ok: boolean;
   bytes: number;
-  /** Media milliseconds received since the mark. */
+  /** Bytes received since the mark. */
+  bytesSinceMark: number;
+  /** Media milliseconds received since the mark (FLV and RTMP). */
   mediaMs: number;
-  /** ms from request to the first video keyframe. */
+  /** ms from request to the first video keyframe (FLV and RTMP). */
   firstKeyframeMs: number;
   closed: boolean;
+  /** HLS counters since the mark, and the newest segment fetched. */
+  hls?: HlsCounters & { lastSeq: number };
 }
 
 export interface Player {
+  kind: PlayerKind;
+  url: string;
   bytes: number;
+  bytesAtMark: number;
   lastTs: number;
   tsAtMark: number;
   firstKeyframeMs: number;
@@ -27,10 +55,14 @@ export interface Player {
   close(): void;
 }
 
+function playerState(kind: PlayerKind, url: string): Omit<Player, 'close'> {
+  return { kind, url, bytes: 0, bytesAtMark: 0, lastTs: -1, tsAtMark: -1, firstKeyframeMs: -1, closed: false, status: 0 };
+}
+
 export function flvPlayer(url: string): Player {
   const started = Date.now();
   const parser = new FlvParser();
-  const p: Player = { bytes: 0, lastTs: -1, tsAtMark: -1, firstKeyframeMs: -1, closed: false, status: 0, close: () => req.destroy() };
+  const p: Player = { ...playerState('flv', url), close: () => req.destroy() };
   const req = http.get(url, { agent: false }, (res) => {
     p.status = res.statusCode ?? 0;
     if (p.status !== 200) {
@@ -60,16 +92,25 @@ export function flvPlayer(url: string): Player {
   return p;
 }
 
+type RtmpSend = (csid: number, type: number, msid: number, payload: Buffer) => void;
+
 /**
- * The smallest RTMP player nginx-rtmp accepts: simple handshake, connect, createStream, play
- * (nginx-rtmp always answers stream id 1), then chunk reassembly to read message timestamps.
+ * The smallest RTMP client nginx-rtmp accepts: simple handshake, then `commands` (connect,
+ * createStream, play or publish: nginx-rtmp always answers stream id 1), then chunk reassembly
+ * with acknowledgements; every complete message goes to `onMessage`.
  */
-export function rtmpPlayer(url: string): Player {
-  const started = Date.now();
+function rtmpConnect(
+  url: string,
+  commands: (send: RtmpSend, app: string, stream: string) => void,
+  onMessage: (type: number, ts: number, body: Buffer) => void,
+  onBytes: (n: number) => void = () => undefined,
+): net.Socket {
   const u = new URL(url);
-  const [app, stream] = u.pathname.slice(1).split('/') as [string, string];
-  const p: Player = { bytes: 0, lastTs: -1, tsAtMark: -1, firstKeyframeMs: -1, closed: false, status: 0, close: () => sock.destroy() };
-  const sock = net.connect(Number(u.port || 1935), u.hostname);
+  const [app, ...rest] = u.pathname.slice(1).split('/') as [string, ...string[]];
+  // A publish URL's query (?secret=…) travels in the stream name, as ffmpeg sends it.
+  const stream = rest.join('/') + u.search;
+  // No Nagle: the commands go out as they are written, so a probe times the server, not this client.
+  const sock = net.connect({ port: Number(u.port || 1935), host: u.hostname, noDelay: true });
   let phase: 'handshake' | 'chunks' = 'handshake';
   let buf: Buffer = Buffer.alloc(0);
   let inChunkSize = 128;
@@ -78,7 +119,7 @@ export function rtmpPlayer(url: string): Player {
   let total = 0;
   const streams = new Map<number, { ts: number; delta: number; length: number; type: number; body: Buffer[]; got: number }>();
 
-  const send = (csid: number, type: number, msid: number, payload: Buffer) => {
+  const send: RtmpSend = (csid, type, msid, payload) => {
     // One chunk: we announced a 64 KB chunk size first.
     const h = Buffer.alloc(12);
     h[0] = csid & 0x3f;
@@ -91,7 +132,7 @@ export function rtmpPlayer(url: string): Player {
     sock.write(Buffer.concat([Buffer.from([3]), Buffer.alloc(8), crypto.randomBytes(1528)]));
   });
   sock.on('data', (data: Buffer) => {
-    p.bytes += data.length;
+    onBytes(data.length);
     buf = buf.length ? Buffer.concat([buf, data]) : data;
     if (phase === 'handshake') {
       if (buf.length < 1 + 1536 * 2) return;
@@ -108,12 +149,10 @@ export function rtmpPlayer(url: string): Player {
         amf(['connect', 1, { app, tcUrl: `rtmp://${u.host}/${app}`, flashVer: 'LNX 9,0,124,2', fpad: false, capabilities: 15 }]),
       );
       send(3, 20, 0, amf(['createStream', 2, null]));
-      send(8, 20, 1, amf(['play', 0, null, stream, -1000]));
+      commands(send, app, stream);
     }
     readChunks();
   });
-  sock.on('close', () => (p.closed = true));
-  sock.on('error', () => (p.closed = true));
 
   function readChunks(): void {
     for (;;) {
@@ -167,7 +206,9 @@ export function rtmpPlayer(url: string): Player {
       st.got += want;
       buf = buf.subarray(off + want);
       if (st.got >= st.length) {
-        onMessage(st.type, st.ts, Buffer.concat(st.body));
+        const body = Buffer.concat(st.body);
+        if (st.type === 1) inChunkSize = body.readUInt32BE(0) & 0x7fffffff;
+        onMessage(st.type, st.ts, body);
         st.got = 0;
         st.body = [];
       }
@@ -182,19 +223,180 @@ export function rtmpPlayer(url: string): Player {
       }
     }
   }
+  return sock;
+}
 
-  function onMessage(type: number, ts: number, body: Buffer): void {
-    if (type === 1) inChunkSize = body.readUInt32BE(0) & 0x7fffffff;
-    if (type === 9 && body.length > 1) {
+export function rtmpPlayer(url: string): Player {
+  const started = Date.now();
+  const p: Player = { ...playerState('rtmp', url), close: () => sock.destroy() };
+  const sock = rtmpConnect(
+    url,
+    (send, _app, stream) => send(8, 20, 1, amf(['play', 0, null, stream, -1000])),
+    (type, ts, body) => {
+      if (type !== 9 || body.length < 2) return;
       const keyframe = (body[0] as number) >> 4 === 1;
-      const config = body[1] === 0;
-      if (config) return;
+      if (body[1] === 0) return; // sequence header
       if (keyframe && p.firstKeyframeMs < 0) p.firstKeyframeMs = Date.now() - started;
       p.lastTs = ts;
-    }
-  }
+    },
+    (n) => (p.bytes += n),
+  );
+  sock.on('close', () => (p.closed = true));
+  sock.on('error', () => (p.closed = true));
   return p;
 }
+
+/**
+ * When an RTMP `publish` command was sent and when nginx-rtmp answered NetStream.Publish.Start
+ * (performance.now() of this process). nginx-rtmp holds the publish until its on_publish callback
+ * answers, so the difference is the engine's publish hook as a publisher feels it: the stack's
+ * verification plus the user's HTTP callback. Sends no media.
+ */
+export function rtmpPublishTiming(url: string, timeoutMs = 15_000): Promise<{ sentAt: number; acceptedAt: number }> {
+  return new Promise((resolve, reject) => {
+    let sentAt = 0;
+    let settled = false;
+    let ackTimer: NodeJS.Timeout | undefined;
+    const timer = setTimeout(() => finish(new Error(`no answer to publish within ${timeoutMs} ms`)), timeoutMs);
+    const finish = (result: number | Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      clearInterval(ackTimer);
+      sock.destroy();
+      if (typeof result === 'number') resolve({ sentAt, acceptedAt: result });
+      else reject(result);
+    };
+    const sock = rtmpConnect(
+      url,
+      (send, _app, stream) => {
+        sentAt = performance.now();
+        send(8, 20, 1, amf(['publish', 0, null, stream, 'live']));
+        // nginx-rtmp writes its small replies with Nagle on: each waits for the ACK of the previous
+        // one, which this end would delay by 40 ms. Sending a harmless message every 2 ms carries
+        // the ACKs at once, so the timing is the server's, not TCP's.
+        const chunkSize = Buffer.alloc(4);
+        chunkSize.writeUInt32BE(65536);
+        ackTimer = setInterval(() => send(2, 1, 0, chunkSize), 2);
+      },
+      (type, _ts, body) => {
+        if (type !== 20) return;
+        if (body.includes('NetStream.Publish.Start')) finish(performance.now());
+        else if (body.includes('_error') || body.includes('NetStream.Publish.BadName')) finish(new Error('publish refused'));
+      },
+    );
+    sock.on('close', () => finish(new Error('connection closed before the publish was accepted')));
+    sock.on('error', (err) => finish(err));
+  });
+}
+
+/** Starts 3 segments behind the live edge and plays from the first segment fetched, as hls.js does. */
+const HLS_START_SEGMENTS_FROM_END = 3;
+
+interface HlsPlayer extends Player {
+  counters: HlsCounters;
+  atMark: HlsCounters;
+  lastSeq: number;
+  /** How long playback has been starved right now (0 while it plays). */
+  stalledNow(): number;
+}
+
+/**
+ * An HLS player without decoding: it follows the variant playlist to its session playlist, reloads
+ * it every target duration (half when unchanged, like hls.js) and fetches each new segment in order
+ * on one keep-alive connection. Playback is simulated on the wall clock from the first segment: a
+ * stall is a moment the playhead would have reached the end of what was fetched.
+ */
+export function hlsPlayer(url: string): HlsPlayer {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const counters: HlsCounters = { polls: 0, fetched: 0, missed: 0, errors: 0, stalls: 0, stalledMs: 0 };
+  const p: HlsPlayer = {
+    ...playerState('hls', url),
+    counters,
+    atMark: { ...counters },
+    lastSeq: -1,
+    stalledNow: () => (playStartedAt >= 0 ? Math.max(0, played(performance.now()) - bufferedMs) : 0),
+    close: () => {
+      p.closed = true;
+      agent.destroy();
+    },
+  };
+  let playStartedAt = -1;
+  let bufferedMs = 0;
+
+  const get = (target: string): Promise<Buffer | null> =>
+    new Promise((resolve) => {
+      const req = http.get(target, { agent }, (res) => {
+        p.status = res.statusCode ?? 0;
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => {
+          chunks.push(c);
+          p.bytes += c.length;
+        });
+        res.on('end', () => resolve(p.status === 200 ? Buffer.concat(chunks) : null));
+        res.on('error', () => resolve(null));
+      });
+      req.on('error', () => resolve(null));
+    });
+
+  const played = (now: number) => now - playStartedAt - counters.stalledMs;
+  const onSegment = (seconds: number) => {
+    const now = performance.now();
+    if (playStartedAt < 0) playStartedAt = now;
+    else if (played(now) > bufferedMs) {
+      counters.stalls += 1;
+      counters.stalledMs += played(now) - bufferedMs;
+    }
+    bufferedMs += seconds * 1000;
+  };
+
+  void (async () => {
+    const variant = await get(url);
+    const mediaLine = variant
+      ?.toString('utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l && !l.startsWith('#'));
+    const mediaUrl = variant && mediaLine?.includes('.m3u8') ? new URL(mediaLine, url).href : url;
+    let next = -1;
+    while (!p.closed) {
+      const polledAt = Date.now();
+      counters.polls += 1;
+      const text = await get(mediaUrl);
+      const playlist = text ? parseMediaPlaylist(text.toString('utf8')) : null;
+      if (!playlist || playlist.segments.length === 0) {
+        if (!text) counters.errors += 1;
+        await sleepMs(1000);
+        continue;
+      }
+      const { segments } = playlist;
+      if (next < 0) next = (segments[Math.max(0, segments.length - HLS_START_SEGMENTS_FROM_END)] as { seq: number }).seq;
+      const oldest = (segments[0] as { seq: number }).seq;
+      if (oldest > next) {
+        counters.missed += oldest - next;
+        next = oldest;
+      }
+      const fresh = segments.filter((s) => s.seq >= next);
+      for (const segment of fresh) {
+        if (p.closed) break;
+        const data = await get(new URL(segment.uri, mediaUrl).href);
+        next = segment.seq + 1;
+        if (!data) {
+          counters.errors += 1;
+          continue;
+        }
+        counters.fetched += 1;
+        p.lastSeq = segment.seq;
+        onSegment(segment.duration);
+      }
+      const reloadMs = fresh.length > 0 ? (segments.at(-1)?.duration ?? playlist.targetDuration) * 1000 : playlist.targetDuration * 500;
+      await sleepMs(Math.max(100, reloadMs - (Date.now() - polledAt)));
+    }
+  })();
+  return p;
+}
+
+const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** AMF0 for the few value kinds the commands need. */
 function amf(values: unknown[]): Buffer {
@@ -227,32 +429,59 @@ function amf(values: unknown[]): Buffer {
   return Buffer.concat(parts);
 }
 
-type Command = { cmd: 'start'; kind: 'flv' | 'rtmp'; url: string; count: number } | { cmd: 'mark' } | { cmd: 'report' } | { cmd: 'stop' };
+type Command = { cmd: 'start'; kind: PlayerKind; url: string; count: number } | { cmd: 'mark' } | { cmd: 'report' } | { cmd: 'stop' };
+
+const makers: Record<PlayerKind, (url: string) => Player> = { flv: flvPlayer, rtmp: rtmpPlayer, hls: hlsPlayer };
+const isHls = (p: Player): p is HlsPlayer => p.kind === 'hls';
+
+function hlsSinceMark(p: HlsPlayer): HlsCounters & { lastSeq: number } {
+  const stalledNow = p.stalledNow();
+  const since = Object.fromEntries(
+    Object.entries(p.counters).map(([k, v]) => [k, v - p.atMark[k as keyof HlsCounters]]),
+  ) as unknown as HlsCounters;
+  // A stall still going on at the report counts too.
+  return { ...since, stalls: since.stalls + (stalledNow > 0 ? 1 : 0), stalledMs: since.stalledMs + stalledNow, lastSeq: p.lastSeq };
+}
 
 let players: Player[] = [];
 let markAt = 0;
+// The swarm's own event-loop delay: a late player may be the swarm's fault, not the server's.
+const loopDelay = monitorEventLoopDelay({ resolution: 20 });
 process.on('message', (msg: Command) => {
   if (msg.cmd === 'start') {
-    const make = msg.kind === 'flv' ? flvPlayer : rtmpPlayer;
-    players = Array.from({ length: msg.count }, () => make(msg.url));
+    loopDelay.enable();
+    players.push(...Array.from({ length: msg.count }, () => makers[msg.kind](msg.url)));
     process.send?.({ started: players.length });
   } else if (msg.cmd === 'mark') {
     markAt = Date.now();
-    for (const p of players) p.tsAtMark = p.lastTs;
+    loopDelay.reset();
+    for (const p of players) {
+      p.tsAtMark = p.lastTs;
+      p.bytesAtMark = p.bytes;
+      if (isHls(p)) p.atMark = { ...p.counters };
+    }
     process.send?.({ marked: true });
   } else if (msg.cmd === 'report') {
     const wallMs = Date.now() - markAt;
-    const reports: PlayerReport[] = players.map((p) => ({
-      ok: !p.closed && p.lastTs >= 0,
-      bytes: p.bytes,
-      mediaMs: p.tsAtMark >= 0 ? p.lastTs - p.tsAtMark : 0,
-      firstKeyframeMs: p.firstKeyframeMs,
-      closed: p.closed,
-    }));
-    process.send?.({ wallMs, reports });
+    const reports: PlayerReport[] = players.map((p) => {
+      const hls = isHls(p) ? hlsSinceMark(p) : undefined;
+      return {
+        kind: p.kind,
+        url: p.url,
+        ok: !p.closed && (hls ? hls.fetched > 0 : p.lastTs >= 0),
+        bytes: p.bytes,
+        bytesSinceMark: p.bytes - p.bytesAtMark,
+        mediaMs: p.tsAtMark >= 0 ? p.lastTs - p.tsAtMark : 0,
+        firstKeyframeMs: p.firstKeyframeMs,
+        closed: p.closed,
+        hls,
+      };
+    });
+    process.send?.({ wallMs, reports, loopDelayP99Ms: loopDelay.percentile(99) / 1e6, loopDelayMaxMs: loopDelay.max / 1e6 });
   } else if (msg.cmd === 'stop') {
     for (const p of players) p.close();
     players = [];
+    loopDelay.disable();
     process.send?.({ stopped: true });
   }
 });

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { collectStackEvents, makeSegments, StreamFeeder, type FixtureSegment } from '../test/helpers/hls-fixture.js';
 import { FEEDER_MAIN, initAdmin, sleep, startStack, tempDir, waitFor, type StackHandle } from '../test/helpers/stack.js';
-import { cpuDuring, machine, median, printTable } from './lib.js';
+import { childPids, cpuDuring, machine, median, printTable, readyChildPid } from './lib.js';
 
 const FIXTURE_DIR = path.join(os.tmpdir(), 'srs-stack-bench-record-600s-2500k');
 const ROUNDS = 5;
@@ -105,14 +105,6 @@ async function finishTime(segments: FixtureSegment[]): Promise<void> {
   }
 }
 
-function childPids(pid: number): number[] {
-  try {
-    return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-
 async function cpuWhileRecording(segments: FixtureSegment[]): Promise<void> {
   // One source file of the fixture, published with -c copy: the publishers cost almost nothing.
   const source = path.join(FIXTURE_DIR, 'all.ts');
@@ -122,19 +114,7 @@ async function cpuWhileRecording(segments: FixtureSegment[]): Promise<void> {
   try {
     const bearer = await initAdmin(stack);
     const call = async (name: string, body: unknown = {}) => (await stack.api(`/terraform/v1/${name}`, body, { bearer })).json.data;
-    const pidOf = async (name: string) => {
-      let pid = 0;
-      await waitFor(
-        async () => {
-          const { children } = (await call('mgmt/supervisor/query')) as { children: Array<{ name: string; pid: number; status: string }> };
-          pid = children.find((c) => c.name === name && c.status === 'ready')?.pid ?? 0;
-          return pid > 0;
-        },
-        20_000,
-        () => `${name} ready`,
-      );
-      return pid;
-    };
+    const pidOf = (name: string) => readyChildPid(stack, bearer, name);
     const stackPids = [stack.proc.pid as number, await pidOf('redis')];
     const nginxMaster = await pidOf('nginx');
     const { publish: secret } = (await call('hooks/srs/secret/query')) as { publish: string };

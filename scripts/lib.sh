@@ -38,12 +38,31 @@ apt_install() {
   fi
 }
 
+# Node.js 20+ is needed (ioredis, koa-router and mpegts.js require it). Debian 12 ships 18: then
+# npm (from apt) fetches the official Node.js build published on the npm registry as the package
+# node-linux-<arch>, integrity-checked by npm, into .tmp/ and puts it first on PATH.
+NODE_FALLBACK_VERSION=22.20.0
 ensure_node() {
-  if command -v node >/dev/null 2>&1 && [ "$(node -p 'process.versions.node.split(".")[0]')" -ge 18 ]; then
+  local major=0
+  if command -v node >/dev/null 2>&1; then major=$(node -p 'process.versions.node.split(".")[0]'); fi
+  if [ "$major" -ge 20 ] && command -v npm >/dev/null 2>&1 && [ -z "${FORCE_NODE_FETCH:-}" ]; then
     say "Node.js $(node -v) found"
     return 0
   fi
-  apt_install nodejs npm
+  command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+  if [ "$major" -ge 20 ] && [ -z "${FORCE_NODE_FETCH:-}" ]; then return 0; fi
+  local arch dir
+  case "$(uname -m)" in x86_64) arch=x64 ;; aarch64) arch=arm64 ;; *) echo "unsupported CPU $(uname -m)" >&2; return 1 ;; esac
+  dir="$PWD/.tmp/node-$NODE_FALLBACK_VERSION"
+  if [ ! -x "$dir/bin/node" ]; then
+    say "Fetching Node.js $NODE_FALLBACK_VERSION from the npm registry (package node-linux-$arch)"
+    mkdir -p "$dir"
+    (cd "$PWD/.tmp" && npm pack --silent "node-linux-$arch@$NODE_FALLBACK_VERSION" >/dev/null)
+    tar xzf "$PWD/.tmp/node-linux-$arch-$NODE_FALLBACK_VERSION.tgz" -C "$dir" --strip-components=1
+    rm -f "$PWD/.tmp/node-linux-$arch-$NODE_FALLBACK_VERSION.tgz"
+  fi
+  export PATH="$dir/bin:$PATH"
+  say "Using Node.js $(node -v) from $dir"
 }
 
 # shellcheck disable=SC2034 # used by the scripts that source this file

@@ -67,6 +67,20 @@ export class RedisClient {
     return this.client;
   }
 
+  /**
+   * Every value of a hash, parsed and validated; an unreadable entry (old or hand-edited data) is
+   * skipped with a warning instead of breaking the whole listing.
+   */
+  async hashValues<T>(key: string, parse: (raw: string) => T | null): Promise<T[]> {
+    const out: T[] = [];
+    for (const [field, raw] of Object.entries(await this.redis.hgetall(key))) {
+      const value = parse(raw);
+      if (value !== null) out.push(value);
+      else log.warn(`ignoring unreadable ${key}[${field}]`);
+    }
+    return out;
+  }
+
   /** Redis answers. One that refuses writes because it cannot save (MISCONF) still answers reads. */
   async ping(): Promise<boolean> {
     try {

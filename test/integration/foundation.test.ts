@@ -131,7 +131,7 @@ describe('foundation: the stack boots with its own Redis and answers the API', f
 
   it('reports display ports and slot limits in mgmt/envs', async () => {
     const envs = (await stack.api('/terraform/v1/mgmt/envs', { locale: 'zh' })).json.data as Record<string, unknown>;
-    assert.equal(envs.rtmpPort, '1935');
+    assert.equal(envs.rtmpPort, String(stack.ports.rtmp), 'RTMP_PORT defaults to the RTMP port in use');
     assert.equal(envs.forwardLimit, 10);
   });
 

@@ -10,14 +10,15 @@ import path from 'node:path';
 import { freePort, tempDir } from '../helpers/stack.js';
 import { ROOT, sh } from './helpers.js';
 
-const FIXTURE = path.resolve(ROOT, '..', '..', 'shared', 'fixtures', 'bt-panel', 'srs.stack.local.conf');
-const FIXTURE_FALLBACK = path.resolve(ROOT, '..', 'shared', 'fixtures', 'bt-panel', 'srs.stack.local.conf');
+// The vhost exactly as the BT panel writes it (copied from the project's shared fixtures, so a
+// clean clone needs nothing beside it).
+const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'bt-panel', 'srs.stack.local.conf');
 const BT_TOOLS = path.join(ROOT, 'plugin', 'src', 'bt_tools.py');
 const FILES = path.join(ROOT, 'installer', 'files');
 const STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
 
 function fixturePath(): string {
-  for (const candidate of [FIXTURE, FIXTURE_FALLBACK]) if (fs.existsSync(candidate)) return candidate;
+  if (fs.existsSync(FIXTURE)) return FIXTURE;
   throw new Error(`BT vhost fixture not found at ${FIXTURE}`);
 }
 

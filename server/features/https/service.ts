@@ -60,9 +60,13 @@ export class HttpsService {
     if (key !== null && crt !== null) await this.store.adoptUnlabelled();
   }
 
-  /** The certificate handshakes get right now. */
+  /**
+   * The certificate handshakes get right now, or the installed one before the listener started:
+   * the renewal check may run first at boot, and must not renew a valid certificate (Let's
+   * Encrypt limits duplicate certificates per week).
+   */
   current(): CertificateInfo | null {
-    return this.loaded?.info ?? null;
+    return (this.loaded ?? this.readInstalled())?.info ?? null;
   }
 
   /** mgmt/ssl: an uploaded key + certificate (chain allowed). */

@@ -58,14 +58,7 @@ export class RecordStore {
   }
 
   async workingTasks(): Promise<WorkingTask[]> {
-    const raw = await this.redis.redis.hgetall(KEYS.RECORD_M3U8_WORKING);
-    const tasks: WorkingTask[] = [];
-    for (const [field, text] of Object.entries(raw)) {
-      const task = parseWorkingTask(text);
-      if (task) tasks.push(task);
-      else log.warn(`ignoring malformed ${KEYS.RECORD_M3U8_WORKING}[${field}]`);
-    }
-    return tasks;
+    return this.redis.hashValues(KEYS.RECORD_M3U8_WORKING, parseWorkingTask);
   }
 
   async saveWorking(task: WorkingTask): Promise<void> {

@@ -1,10 +1,7 @@
 // Live rooms under SRS Stack's key SRS_LIVE_ROOM (room UUID → room JSON, reference §3.8).
 import { KEYS } from '../../core/keys.js';
-import { createLogger } from '../../core/logger.js';
 import type { RedisClient } from '../../core/redis.js';
 import { storedObject } from './stored-json.js';
-
-const log = createLogger('live-room');
 
 export interface LiveRoom {
   uuid: string;
@@ -42,13 +39,7 @@ export class LiveRoomStore {
   }
 
   async list(): Promise<LiveRoom[]> {
-    const all = await this.redis.redis.hgetall(KEYS.LIVE_ROOM);
-    const rooms: LiveRoom[] = [];
-    for (const [uuid, raw] of Object.entries(all)) {
-      const room = parseLiveRoom(raw);
-      if (room) rooms.push(room);
-      else log.warn(`ignoring unreadable ${KEYS.LIVE_ROOM}[${uuid}]`);
-    }
+    const rooms = await this.redis.hashValues(KEYS.LIVE_ROOM, parseLiveRoom);
     return rooms.sort((a, b) => a.created_at.localeCompare(b.created_at));
   }
 

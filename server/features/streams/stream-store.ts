@@ -2,13 +2,10 @@
 // stream JSON, reference §15.2) and the SRS_STAT_COUNTER publish/play counters.
 import type { StreamInfo } from '../../core/events.js';
 import { KEYS } from '../../core/keys.js';
-import { createLogger } from '../../core/logger.js';
 import type { RedisClient } from '../../core/redis.js';
 import { DEFAULT_VHOST } from '../../engine/media-engine.js';
 import { streamKey } from './publish-rules.js';
 import { storedObject } from './stored-json.js';
-
-const log = createLogger('streams');
 
 /** Reads a stored stream defensively: a value written by another version may lack fields. */
 export function parseStreamInfo(raw: string): StreamInfo | null {
@@ -35,13 +32,7 @@ export class StreamStore {
   constructor(private readonly redis: RedisClient) {}
 
   async list(): Promise<StreamInfo[]> {
-    const all = await this.redis.redis.hgetall(KEYS.STREAM_ACTIVE);
-    const out: StreamInfo[] = [];
-    for (const [field, raw] of Object.entries(all)) {
-      const info = parseStreamInfo(raw);
-      if (info) out.push(info);
-      else log.warn(`ignoring unreadable ${KEYS.STREAM_ACTIVE}[${field}]`);
-    }
+    const out = await this.redis.hashValues(KEYS.STREAM_ACTIVE, parseStreamInfo);
     return out.sort((a, b) => a.update.localeCompare(b.update) || keyOf(a).localeCompare(keyOf(b)));
   }
 
