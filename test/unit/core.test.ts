@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { redisSocketPath, renderRedisConf } from '../../server/core/embedded-redis.js';
+import { InsufficientStorageError, storageFailure } from '../../server/core/errors.js';
 import { loadDictionaries, translator } from '../../server/core/i18n.js';
 import { maskSecrets, registerSecret } from '../../server/core/logger.js';
 import { safeJoin } from '../../server/core/static-files.js';
@@ -29,6 +30,23 @@ describe('secret masking', () => {
     assert.ok(!masked.includes('0123456789abcdef'));
     assert.ok(!masked.includes('hunter2-secret'));
     assert.match(masked, /secret=\*\*\*\*\*\*&x=1/);
+  });
+});
+
+describe('storage failures', () => {
+  it('turns a full disk (ENOSPC, EDQUOT) and a Redis that cannot save (MISCONF) into a 507 that says why', () => {
+    const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    const misconf = new Error('MISCONF Errors writing to the AOF file: No space left on device');
+    for (const err of [enospc, Object.assign(new Error('quota'), { code: 'EDQUOT' }), misconf]) {
+      const mapped = storageFailure(err);
+      assert.ok(mapped instanceof InsufficientStorageError, err.message);
+      assert.equal(mapped.status, 507);
+      assert.ok(mapped.message.includes(err.message));
+    }
+    assert.match(storageFailure(misconf)?.message ?? '', /^Redis cannot save/);
+    for (const other of [new Error('boom'), Object.assign(new Error('x'), { code: 'EACCES' }), null, 'MISCONF']) {
+      assert.equal(storageFailure(other), null);
+    }
   });
 });
 
