@@ -182,26 +182,8 @@ export function parseWorkingTask(text: string): WorkingTask | null {
   };
 }
 
-/** The `record/files` item: SRS Stack's fields plus ours (status, error, mp4 size, copy path). */
-export interface RecordSummary {
-  uuid: string;
-  vhost: string;
-  app: string;
-  stream: string;
-  progress: boolean;
-  update: string;
-  begin: string;
-  nn: number;
-  duration: number;
-  size: number;
-  status: RecordStatus;
-  error?: string;
-  lost?: number;
-  attempts?: number;
-  next_retry?: string;
-  mp4_size?: number;
-  post_cp_file?: string;
-}
+/** The `record/files` item: the artifact without its segment list and playlist URL. */
+export type RecordSummary = Omit<Artifact, 'm3u8_url' | 'files'>;
 
 export function summarize(a: Artifact): RecordSummary {
   const out: RecordSummary = {
