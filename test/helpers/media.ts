@@ -9,9 +9,11 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { freePort, tempDir } from './stack.js';
 import { FlvParser, type FlvHeader, type FlvTag } from '../../server/engine/flv/flv-tags.js';
+import { createSelfSignedCertificate } from '../../server/features/https/certificate.js';
 
 const run = promisify(execFile);
 
@@ -321,6 +323,52 @@ export async function startRtmpServer(port?: number): Promise<RtmpServer> {
   };
   await server.start();
   return server;
+}
+
+export interface TlsTerminator {
+  port: number;
+  /** TLS sessions that completed a handshake: proof a client really spoke TLS. */
+  handshakes(): number;
+  stop(): Promise<void>;
+}
+
+/**
+ * What an RTMPS platform is on the wire: TLS in front of an RTMP server. Terminates TLS with a
+ * self-signed certificate (ffmpeg, like OBS, does not verify it by default) and relays the plain
+ * bytes to `targetPort`.
+ */
+export async function startTlsTerminator(targetPort: number): Promise<TlsTerminator> {
+  const { key, crt } = await createSelfSignedCertificate('rtmps.test.local');
+  let handshakes = 0;
+  const sockets = new Set<net.Socket>();
+  const server = tls.createServer({ key, cert: crt }, (secure) => {
+    handshakes += 1;
+    const plain = net.connect(targetPort, '127.0.0.1');
+    for (const s of [secure, plain]) {
+      sockets.add(s);
+      s.once('close', () => sockets.delete(s));
+      s.on('error', () => undefined);
+    }
+    secure.pipe(plain).pipe(secure);
+    const end = () => {
+      secure.destroy();
+      plain.destroy();
+    };
+    secure.once('close', end);
+    plain.once('close', end);
+  });
+  server.on('tlsClientError', () => undefined);
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    port,
+    handshakes: () => handshakes,
+    stop: () =>
+      new Promise((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 function canConnect(port: number): Promise<boolean> {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ffprobe, makeMedia, startRtmpServer, type Publisher, type RtmpServer } from '../helpers/media.js';
+import { ffprobe, makeMedia, startRtmpServer, startTlsTerminator, type Publisher, type RtmpServer } from '../helpers/media.js';
 import { publishIntoStack } from '../helpers/restream.js';
 import { freePort, initAdmin, isAlive, startStack, tempDir, waitFor, type StackHandle } from '../helpers/stack.js';
 
@@ -124,6 +124,36 @@ describe('forward: restream a live stream to another RTMP server', function () {
     await stack.api('/terraform/v1/ffmpeg/forward/secret', { ...body, enabled: false }, { bearer });
     const { streams } = await ffprobe(out);
     assert.deepEqual(streams.map((s) => s.codec_name).sort(), ['aac', 'h264']);
+  });
+
+  it('forwards to an RTMPS destination over TLS', async () => {
+    const tls = await startTlsTerminator(dest.port);
+    try {
+      const body = {
+        action: 'update',
+        platform: 'bilibili',
+        server: `rtmps://127.0.0.1:${tls.port}/live`,
+        secret: 'over-tls',
+        enabled: true,
+      };
+      assert.equal((await stack.api('/terraform/v1/ffmpeg/forward/secret', body, { bearer })).status, 200);
+      let seen: Row | undefined;
+      await waitFor(
+        async () => {
+          seen = await row('bilibili');
+          return seen?.state === 'streaming';
+        },
+        30_000,
+        () => `bilibili streaming over rtmps, saw ${JSON.stringify(seen)}`,
+      );
+      // What arrived behind the TLS terminator is the forwarded stream, codecs intact.
+      const { streams } = await ffprobe(dest.url('live', 'over-tls'));
+      assert.deepEqual(streams.map((s) => s.codec_name).sort(), ['aac', 'h264']);
+      assert.ok(tls.handshakes() > 0, 'the forward connected through TLS');
+      await stack.api('/terraform/v1/ffmpeg/forward/secret', { ...body, enabled: false }, { bearer });
+    } finally {
+      await tls.stop();
+    }
   });
 
   it('retries while the destination is down and recovers when it comes back', async () => {
