@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
-import { freePort, tempDir } from './stack.js';
+import { freePort, ROOT, tempDir } from './stack.js';
 import { FlvParser, type FlvHeader, type FlvTag } from '../../server/engine/flv/flv-tags.js';
 import { createSelfSignedCertificate } from '../../server/features/https/certificate.js';
 
@@ -323,6 +323,102 @@ export async function startRtmpServer(port?: number): Promise<RtmpServer> {
   };
   await server.start();
   return server;
+}
+
+export interface RtspCamera {
+  /** The URL as a user pastes it from the camera's manual: the password raw, not escaped. */
+  url: string;
+  stop(): Promise<void>;
+}
+
+const RTSP_CAMERA = path.join(ROOT, 'test', 'fixtures', 'rtsp-camera', 'rtsp-camera.py');
+
+/**
+ * An IP camera: GStreamer's RTSP server (Debian's python3-gi + gir1.2-gst-rtsp-server-1.0) playing
+ * `file` (FLV, H.264 and optionally AAC) in real time to each client that logs in as `user`.
+ * Debian's own python3: the GStreamer bindings are Debian packages.
+ */
+export async function startRtspCamera(file: string, o: { user: string; password: string; audio: boolean }): Promise<RtspCamera> {
+  const port = await freePort();
+  const args = [RTSP_CAMERA, String(port), '/stream1', file, o.user, o.password, ...(o.audio ? ['audio'] : [])];
+  const proc = spawn('/usr/bin/python3', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  proc.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const deadline = Date.now() + 10_000;
+  while (!output.includes('ready')) {
+    if (proc.exitCode !== null || Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`the RTSP camera did not start: ${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url: `rtsp://${o.user}:${o.password}@127.0.0.1:${port}/stream1`,
+    async stop() {
+      if (proc.exitCode !== null) return;
+      const gone = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await gone;
+    },
+  };
+}
+
+export interface ThrottledFileServer {
+  /** `http://127.0.0.1:<port>/<name>`: the file, sent at `rate` times its own bitrate. */
+  url(name: string): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A misbehaving HTTP source: serves a media file at a multiple of real time, like a CDN that bursts
+ * a recording (rate > 1) or a link that becomes congested (rate < 1). `rate` may change with the
+ * time since the request started. Byte pacing assumes a constant bitrate, which `makeMedia` produces.
+ */
+export async function serveFileAtRate(
+  file: string,
+  seconds: number,
+  rate: number | ((elapsedMs: number) => number),
+): Promise<ThrottledFileServer> {
+  const data = fs.readFileSync(file);
+  const realTimeBytesPerMs = data.length / (seconds * 1000);
+  const rateAt = typeof rate === 'number' ? () => rate : rate;
+  const sockets = new Set<net.Socket>();
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'video/x-flv' });
+    const start = Date.now();
+    let last = start;
+    // A first chunk right away: the FLV header and metadata, as any server sends.
+    let due = 16 * 1024;
+    let sent = 0;
+    const timer = setInterval(() => {
+      const now = Date.now();
+      due += (now - last) * realTimeBytesPerMs * rateAt(now - start);
+      last = now;
+      const end = Math.min(data.length, Math.floor(due));
+      if (end > sent) res.write(data.subarray(sent, end));
+      sent = Math.max(sent, end);
+      if (sent >= data.length) {
+        clearInterval(timer);
+        res.end();
+      }
+    }, 20);
+    req.socket.once('close', () => clearInterval(timer));
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    url: (name) => `http://127.0.0.1:${port}/${name}`,
+    stop: () =>
+      new Promise((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 export interface TlsTerminator {

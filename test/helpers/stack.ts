@@ -141,14 +141,14 @@ export async function startStack(opts: StartOptions = {}): Promise<StackHandle> 
 export async function waitFor(
   check: () => Promise<boolean> | boolean,
   timeoutMs: number,
-  what: () => string = () => 'condition',
+  what: () => string | Promise<string> = () => 'condition',
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return;
     await sleep(100);
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`);
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${await what()}`);
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

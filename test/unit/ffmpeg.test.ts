@@ -57,33 +57,55 @@ describe('ffmpeg progress lines (reference §15.8)', () => {
 });
 
 describe('abnormal-speed watchdog', () => {
-  it('restarts after more than 30 consecutive lines faster than 1.5x', () => {
+  /** Feeds progress lines 0.5 s apart (ffmpeg's stats period) whose media time advances `speed` x. */
+  function feed(w: SpeedWatchdog, lines: number, speed: number, from = { wallMs: 0, media: 1 }): Array<string | null> {
+    const reasons: Array<string | null> = [];
+    for (let i = 0; i < lines; i++) {
+      from.wallMs += 500;
+      from.media += 0.5 * speed;
+      reasons.push(w.check(line(clock(from.media), '1x'), from.wallMs));
+    }
+    return reasons;
+  }
+  const clock = (s: number) => `00:${String(Math.floor(s / 60)).padStart(2, '0')}:${(s % 60).toFixed(2).padStart(5, '0')}`;
+
+  it('judges nothing before half a window, then restarts after more than 30 lines faster than 1.5x', () => {
     const w = new SpeedWatchdog();
-    let reason: string | null = null;
-    for (let i = 1; i <= 31 && !reason; i++) reason = w.check(line(`00:00:${String(i).padStart(2, '0')}.00`, '2.5x'));
-    assert.match(reason ?? '', /abnormal speed 2.5x above 1.5x for 31/);
+    const reasons = feed(w, 10 + 31, 2.5);
+    assert.equal(w.recent, 2.5);
+    assert.equal(reasons.filter(Boolean).length, 1);
+    assert.match(reasons.at(-1) ?? '', /abnormal speed 2.5x above 1.5x for 31 progress lines/);
   });
 
-  it('restarts after more than 30 consecutive lines slower than 0.5x', () => {
+  it('restarts after more than 30 lines slower than 0.5x', () => {
     const w = new SpeedWatchdog();
-    const reasons = Array.from({ length: 31 }, (_, i) => w.check(line(`00:00:${String(i + 1).padStart(2, '0')}.00`, '0.2x')));
-    assert.equal(reasons.filter(Boolean).length, 1);
-    assert.match(reasons[30] ?? '', /below 0.5x/);
+    const reasons = feed(w, 10 + 31, 0.2);
+    assert.match(reasons.at(-1) ?? '', /abnormal speed 0.2x below 0.5x for 31/);
+  });
+
+  it("catches a relay that falls to 0.3x after an hour at 1x, which ffmpeg's average speed never shows", () => {
+    const w = new SpeedWatchdog();
+    const at = { wallMs: 0, media: 1 };
+    assert.deepEqual(feed(w, 7200, 1, at).filter(Boolean), [], 'an hour at 1x');
+    // ffmpeg would print speed=0.99x for hours; the window sees 0.3x within 10 s, then 31 lines.
+    const reasons = feed(w, 20 + 31, 0.3, at);
+    assert.equal(w.recent, 0.3);
+    assert.match(reasons.find(Boolean) ?? '', /below 0.5x/);
   });
 
   it('a normal line resets the count, and a repeated time does not count', () => {
-    const w = new SpeedWatchdog();
-    for (let i = 1; i <= 30; i++) assert.equal(w.check(line(`00:00:${String(i).padStart(2, '0')}.00`, '3x')), null);
-    assert.equal(w.check(line('00:00:31.00', '1x')), null);
-    for (let i = 0; i < 40; i++) assert.equal(w.check(line('00:00:40.00', '3x')), null, 'same time is not progress');
-    // The first 00:00:40.00 counted once: 29 more fast lines make 30, not more than 30.
-    for (let i = 41; i <= 69; i++) assert.equal(w.check(line(`00:00:${i}.00`, '3x')), null);
-    assert.match(w.check(line('00:00:70.00', '3x')) ?? '', /for 31 progress lines/);
+    const w = new SpeedWatchdog(1.5, 0.5, 30, 1000);
+    const at = { wallMs: 0, media: 1 };
+    feed(w, 1, 3, at);
+    assert.deepEqual(feed(w, 29, 3, at).filter(Boolean), [], '29 fast lines judged');
+    // A window of 1 s: the first 1x line still averages 2x (the 30th fast one), the second is normal.
+    assert.deepEqual(feed(w, 2, 1, at).filter(Boolean), []);
+    for (let i = 0; i < 40; i++) assert.equal(w.check(line(clock(at.media), '3x'), (at.wallMs += 1)), null, 'same time is not progress');
+    assert.deepEqual(feed(w, 2, 3, at).filter(Boolean), [], 'counting starts again');
   });
 
   it('honours a custom fast threshold (abnormal-fast-speed)', () => {
-    const w = new SpeedWatchdog(4);
-    for (let i = 1; i <= 40; i++) assert.equal(w.check(line(`00:00:${String(i).padStart(2, '0')}.00`, '3x')), null);
+    assert.deepEqual(feed(new SpeedWatchdog(4), 80, 3).filter(Boolean), []);
   });
 });
 

@@ -11,6 +11,8 @@ export const HEARTBEAT = {
   abnormalSlowSpeed: 0.5,
   /** More consecutive abnormal-speed lines than this: kill it. */
   abnormalSpeedCount: 30,
+  /** The speed judged is the one over this much recent wall time (ffmpeg's own is since start). */
+  speedWindowMs: 10_000,
 } as const;
 
 export interface FfmpegProgress {
@@ -69,31 +71,50 @@ export function progressMarker(raw: string): string | null {
 }
 
 /**
- * Counts consecutive progress lines whose speed is abnormal. Live relays run at about 1x: far
- * faster means ffmpeg is not pacing (a file without -re, a burst that never ends), far slower means
- * it cannot keep up; either way restarting is SRS Stack's answer.
+ * Counts consecutive progress lines whose recent speed is abnormal. Live relays run at about 1x:
+ * far faster means ffmpeg is not pacing (a file without -re, a burst that never ends), far slower
+ * means it cannot keep up; either way restarting is SRS Stack's answer.
+ *
+ * ffmpeg's own `speed=` is the average since it started, so a relay that ran well for an hour and
+ * then fell to 0.3x would take hours to look slow. The watchdog judges the speed over the last
+ * `windowMs` instead: media seconds advanced divided by wall seconds elapsed.
  */
 export class SpeedWatchdog {
   private fast = 0;
   private slow = 0;
   private lastTime = '';
+  /** Progress samples of the last window, oldest first. */
+  private samples: Array<{ atMs: number; seconds: number }> = [];
+  private recentSpeed: number | null = null;
 
   constructor(
     private readonly fastSpeed: number = HEARTBEAT.abnormalFastSpeed,
     private readonly slowSpeed: number = HEARTBEAT.abnormalSlowSpeed,
     private readonly maxCount: number = HEARTBEAT.abnormalSpeedCount,
+    private readonly windowMs: number = HEARTBEAT.speedWindowMs,
   ) {}
 
+  /** Media seconds per wall second over the last window; null until half a window was seen. */
+  get recent(): number | null {
+    return this.recentSpeed;
+  }
+
   /** Returns a reason to restart ffmpeg, or null. */
-  check(raw: string): string | null {
+  check(raw: string, nowMs: number = Date.now()): string | null {
     const p = parseProgress(raw);
     if (!p || p.time === this.lastTime) return null;
     this.lastTime = p.time;
-    if (p.speed === null) return null;
-    this.fast = p.speed > this.fastSpeed ? this.fast + 1 : 0;
-    this.slow = p.speed < this.slowSpeed ? this.slow + 1 : 0;
-    if (this.fast > this.maxCount) return `abnormal speed ${p.speed}x above ${this.fastSpeed}x for ${this.fast} progress lines`;
-    if (this.slow > this.maxCount) return `abnormal speed ${p.speed}x below ${this.slowSpeed}x for ${this.slow} progress lines`;
+    this.samples.push({ atMs: nowMs, seconds: p.seconds });
+    while (this.samples.length > 2 && nowMs - (this.samples[1] as { atMs: number }).atMs >= this.windowMs) this.samples.shift();
+    const oldest = this.samples[0] as { atMs: number; seconds: number };
+    const spanMs = nowMs - oldest.atMs;
+    if (spanMs < this.windowMs / 2) return null;
+    const speed = Math.round(((p.seconds - oldest.seconds) / (spanMs / 1000)) * 100) / 100;
+    this.recentSpeed = speed;
+    this.fast = speed > this.fastSpeed ? this.fast + 1 : 0;
+    this.slow = speed < this.slowSpeed ? this.slow + 1 : 0;
+    if (this.fast > this.maxCount) return `abnormal speed ${speed}x above ${this.fastSpeed}x for ${this.fast} progress lines`;
+    if (this.slow > this.maxCount) return `abnormal speed ${speed}x below ${this.slowSpeed}x for ${this.slow} progress lines`;
     return null;
   }
 
@@ -101,6 +122,8 @@ export class SpeedWatchdog {
     this.fast = 0;
     this.slow = 0;
     this.lastTime = '';
+    this.samples = [];
+    this.recentSpeed = null;
   }
 }
 

@@ -35,6 +35,7 @@ export interface TaskLive {
   ready: string | null;
   frame: { log: string; update: string } | null;
   bitrateKbps: number | null;
+  /** Over the last 10 s, as the abnormal-speed watchdog judges it (ffmpeg's own until then). */
   speed: number | null;
   restarts: number;
   lastError: string | null;
@@ -60,6 +61,7 @@ interface Running {
   plan: TaskPlan;
   uuid: string;
   child: SupervisedChild;
+  speed: SpeedWatchdog;
 }
 
 const TAIL_SHOWN = 20;
@@ -135,7 +137,7 @@ export class FfmpegTaskGroup {
       ready: s.readyAt,
       frame: s.lastProgress ? { log: s.lastProgress.line, update: s.lastProgress.at } : null,
       bitrateKbps: progress?.bitrateKbps ?? null,
-      speed: progress?.speed ?? null,
+      speed: r.speed.recent ?? progress?.speed ?? null,
       restarts: s.restarts,
       lastError: s.lastError,
       lastExit: s.lastExit,
@@ -198,7 +200,7 @@ export class FfmpegTaskGroup {
       errorLine: ffmpegErrorLine,
       onSpawn: (pid) => void this.persist(uuid, plan, pid),
     });
-    this.running.set(plan.id, { plan, uuid, child });
+    this.running.set(plan.id, { plan, uuid, child, speed });
     child.start();
   }
 

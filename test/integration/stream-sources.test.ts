@@ -1,0 +1,154 @@
+// Sources that are not RTMP: a real RTSP camera with a password users paste raw, the stack's own
+// HTTP-FLV and HLS as relayed URLs, and HTTP sources running too fast or too slow, which the
+// abnormal-speed watchdog must stop (reference §15.8).
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import {
+  ffprobe,
+  makeMedia,
+  serveFileAtRate,
+  startRtmpServer,
+  startRtspCamera,
+  type Publisher,
+  type RtmpServer,
+  type RtspCamera,
+  type ThrottledFileServer,
+} from '../helpers/media.js';
+import { publishIntoStack } from '../helpers/restream.js';
+import { initAdmin, startStack, tempDir, waitFor, type StackHandle } from '../helpers/stack.js';
+
+interface Row {
+  platform: string;
+  state: string;
+  task?: { pid: number | null; restarts: number; lastError: string | null; speed: number | null; input: string };
+}
+
+type Scenario = 'vlive' | 'camera';
+
+describe('stream sources: RTSP camera, HTTP-FLV, HLS, and the abnormal-speed watchdog', function () {
+  this.timeout(180_000);
+  const media = tempDir('stream-sources-');
+  let stack: StackHandle;
+  let bearer: string;
+  let dest: RtmpServer;
+  let camera: RtspCamera;
+  let publisher: Publisher;
+  const servers: ThrottledFileServer[] = [];
+
+  const api = (p: string, body: Record<string, unknown>) => stack.api(`/terraform/v1/ffmpeg/${p}`, body, { bearer });
+  const row = async (scenario: Scenario, platform: string) =>
+    ((await api(`${scenario}/streams`, {})).json.data as Row[]).find((r) => r.platform === platform);
+
+  /** What the console does: stream-url, then source (ffprobe), then secret with the accepted file. */
+  async function startSlot(scenario: Scenario, platform: string, url: string, stream: string, extra: Record<string, unknown> = {}) {
+    const accepted = await api(`${scenario}/stream-url`, { url });
+    assert.equal(accepted.status, 200, JSON.stringify(accepted.json));
+    const src = await api(`${scenario}/source`, { platform, files: [{ ...(accepted.json.data as object), size: 0, type: 'stream' }] });
+    assert.equal(src.status, 200, JSON.stringify(src.json));
+    const files = (src.json.data as { files: Array<{ video: { codec_name: string } | null; audio: unknown }> }).files;
+    const upd = await api(`${scenario}/secret`, {
+      action: 'update',
+      platform,
+      server: dest.url('live', stream),
+      enabled: true,
+      files,
+      ...extra,
+    });
+    assert.equal(upd.status, 200, JSON.stringify(upd.json));
+    return files[0];
+  }
+  const stopSlot = (scenario: Scenario, platform: string) => api(`${scenario}/secret`, { action: 'update', platform, enabled: false });
+
+  async function waitStreaming(scenario: Scenario, platform: string) {
+    let seen: Row | undefined;
+    await waitFor(
+      async () => (seen = await row(scenario, platform))?.state === 'streaming',
+      30_000,
+      () => `${platform} streaming, saw ${JSON.stringify(seen)}`,
+    );
+  }
+
+  before(async () => {
+    dest = await startRtmpServer();
+    stack = await startStack();
+    bearer = await initAdmin(stack);
+    const video = await makeMedia(path.join(media, 'camera.flv'), { seconds: 60, audio: false, format: 'flv' });
+    camera = await startRtspCamera(video, { user: 'admin', password: 'p@ss#1', audio: false });
+    const show = await makeMedia(path.join(media, 'show.flv'), { seconds: 4, format: 'flv' });
+    publisher = await publishIntoStack(stack, bearer, show, 'livestream');
+  });
+  after(async () => {
+    await publisher?.stop();
+    await stack?.stop();
+    await camera?.stop();
+    await dest?.stop();
+    for (const s of servers) await s.stop();
+  });
+
+  it('relays an RTSP camera whose password holds @ and #, adding silent audio', async () => {
+    // Pasted raw from the camera's manual; unescaped, ffmpeg would read "ss" as the host.
+    assert.match(camera.url, /admin:p@ss#1@127\.0\.0\.1/);
+    const file = await startSlot('camera', 'camera-1-5a5a5a', camera.url, 'cam', { extraAudio: 'silent' });
+    assert.equal(file?.video?.codec_name, 'h264', 'ffprobe logged in and read the camera over RTSP');
+    assert.equal(file?.audio, null, 'the camera sends no audio');
+    await waitStreaming('camera', 'camera-1-5a5a5a');
+    const { streams } = await ffprobe(dest.url('live', 'cam'));
+    assert.deepEqual(streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort(), ['audio:aac', 'video:h264']);
+    const task = (await row('camera', 'camera-1-5a5a5a'))?.task;
+    assert.ok(!task?.input.includes('p@ss'), `the camera password is masked: ${task?.input}`);
+    await stopSlot('camera', 'camera-1-5a5a5a');
+  });
+
+  it('refuses an RTSP camera with a wrong password, saying so', async () => {
+    const url = camera.url.replace('p@ss#1', 'wrong');
+    const accepted = await api('camera/stream-url', { url });
+    const src = await api('camera/source', { platform: 'camera-2-5a5a5a', files: [{ ...(accepted.json.data as object), type: 'stream' }] });
+    assert.equal(src.status, 400);
+    assert.match(src.json.message ?? '', /401|Unauthorized/i);
+  });
+
+  it('relays the HTTP-FLV of a live stream as a virtual-live source', async () => {
+    await startSlot('vlive', 'vlive-1-f1f1f1', `${stack.url}/live/livestream.flv`, 'from-flv');
+    await waitStreaming('vlive', 'vlive-1-f1f1f1');
+    const { streams } = await ffprobe(dest.url('live', 'from-flv'));
+    assert.deepEqual(streams.map((s) => s.codec_name).sort(), ['aac', 'h264']);
+    await stopSlot('vlive', 'vlive-1-f1f1f1');
+  });
+
+  it('relays the HLS of a live stream as a virtual-live source', async () => {
+    await startSlot('vlive', 'vlive-2-e2e2e2', `${stack.url}/live/livestream.m3u8`, 'from-hls');
+    await waitStreaming('vlive', 'vlive-2-e2e2e2');
+    const { streams } = await ffprobe(dest.url('live', 'from-hls'));
+    assert.deepEqual(streams.map((s) => s.codec_name).sort(), ['aac', 'h264']);
+    await stopSlot('vlive', 'vlive-2-e2e2e2');
+  });
+
+  it('stops a source running at 3x or dropping to 0.3x real time, and tolerates 3x with abnormal-fast-speed=5', async () => {
+    const seconds = 150;
+    const file = await makeMedia(path.join(media, 'recording.flv'), { seconds, audio: false, format: 'flv' });
+    const fast = await serveFileAtRate(file, seconds, 3);
+    // Real time while it is probed and started, then congested.
+    const slow = await serveFileAtRate(file, seconds, (ms) => (ms < 12_000 ? 1 : 0.3));
+    servers.push(fast, slow);
+    // Three slots at once: one task's watchdog never touches another task.
+    await startSlot('vlive', 'vlive-3-aaaaaa', fast.url('burst.flv'), 'fast');
+    await startSlot('vlive', 'vlive-4-bbbbbb', `${fast.url('burst.flv')}?abnormal-fast-speed=5`, 'tolerated');
+    await startSlot('vlive', 'vlive-5-cccccc', slow.url('congested.flv'), 'slow');
+    const killedFor = (platform: string, pattern: RegExp) => async () => {
+      const task = (await row('vlive', platform))?.task;
+      return Boolean(task && task.restarts > 0 && pattern.test(task.lastError ?? ''));
+    };
+    await waitFor(killedFor('vlive-3-aaaaaa', /abnormal speed [\d.]+x above 1\.5x/), 40_000, async () =>
+      JSON.stringify(await row('vlive', 'vlive-3-aaaaaa')),
+    );
+    // Checked well before its 50 s of 3x delivery end, when ffmpeg exits at the end of the file.
+    const tolerated = await row('vlive', 'vlive-4-bbbbbb');
+    assert.equal(tolerated?.state, 'streaming', JSON.stringify(tolerated));
+    assert.equal(tolerated?.task?.restarts, 0, JSON.stringify(tolerated));
+    assert.ok((tolerated?.task?.speed ?? 0) > 1.5, `really running fast: ${JSON.stringify(tolerated)}`);
+    await waitFor(killedFor('vlive-5-cccccc', /abnormal speed [\d.]+x below 0\.5x/), 40_000, async () =>
+      JSON.stringify(await row('vlive', 'vlive-5-cccccc')),
+    );
+    for (const p of ['vlive-3-aaaaaa', 'vlive-4-bbbbbb', 'vlive-5-cccccc']) await stopSlot('vlive', p);
+  });
+});
