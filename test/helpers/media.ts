@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import { freePort, ROOT, tempDir } from './stack.js';
 import { FlvParser, type FlvHeader, type FlvTag } from '../../server/engine/flv/flv-tags.js';
 import { createSelfSignedCertificate } from '../../server/features/https/certificate.js';
+import { outputFormatArgs } from '../../server/core/ffmpeg/argv.js';
 
 const run = promisify(execFile);
 
@@ -99,9 +100,10 @@ export function publish(url: string, seconds = 0): Publisher {
   return spawnPublisher(testPublishArgs(url, seconds));
 }
 
-/** Publishes a file in a loop at real-time speed, without re-encoding. */
+/** Publishes a file in a loop at real-time speed, without re-encoding: FLV over RTMP, MPEG-TS over SRT. */
 export function publishFile(url: string, file: string): Publisher {
-  return spawnPublisher(['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', file, '-c', 'copy', '-f', 'flv', url]);
+  const args = ['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', file, '-c', 'copy'];
+  return spawnPublisher([...args, ...outputFormatArgs(url), url]);
 }
 
 export interface ReconnectingPublisher {

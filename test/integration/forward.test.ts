@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ffprobe, makeMedia, startRtmpServer, startTlsTerminator, type Publisher, type RtmpServer } from '../helpers/media.js';
 import { publishIntoStack } from '../helpers/restream.js';
-import { freePort, initAdmin, isAlive, startStack, tempDir, waitFor, type StackHandle } from '../helpers/stack.js';
+import { ADMIN_PASSWORD, freePort, initAdmin, isAlive, startStack, tempDir, waitFor, type StackHandle } from '../helpers/stack.js';
 
 interface Row {
   platform: string;
@@ -237,5 +237,63 @@ describe('forward: restream a live stream to another RTMP server', function () {
     publisher = await publishIntoStack(stack, bearer, file, 'livestream');
     await waitFor(streaming('wx'), 30_000, () => 'streaming after the crash');
     assert.notEqual((await row('wx'))?.task?.pid, orphan);
+  });
+});
+
+describe('a replaced FFmpeg (FAQ "How to Replace FFmpeg")', function () {
+  this.timeout(60_000);
+  const dir = tempDir('custom-ffmpeg-');
+  const calls = path.join(dir, 'calls.log');
+  const binary = path.join(dir, 'bin', 'my-ffmpeg');
+  let stack: StackHandle;
+  let dest: RtmpServer;
+  let publisher: Publisher;
+
+  before(async () => {
+    // A custom build, as users install one: it answers -version with its own name and logs every run.
+    fs.mkdirSync(path.dirname(binary), { recursive: true });
+    fs.writeFileSync(
+      binary,
+      [
+        '#!/bin/sh',
+        `echo "$*" >> '${calls}'`,
+        'case " $* " in *" -version "*) echo "ffmpeg version 7.1-custom-build Copyright (c) the FFmpeg developers"; exit 0;; esac',
+        'exec ffmpeg "$@"',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    dest = await startRtmpServer();
+    stack = await startStack({ env: { FFMPEG_BIN: binary } });
+  });
+  after(async () => {
+    await publisher?.stop();
+    await stack?.stop();
+    await dest?.stop();
+  });
+
+  it('runs every task with FFMPEG_BIN and shows its version in the console', async () => {
+    const bearer = await initAdmin(stack);
+    const login = await fetch(`${stack.url}/mgmt/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: `password=${ADMIN_PASSWORD}`,
+      redirect: 'manual',
+    });
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const html = await (await fetch(`${stack.url}/mgmt/scenarios?tab=forward`, { headers: { cookie } })).text();
+    const version = /<p class="muted" id="ffmpeg-version">([\s\S]*?)<\/p>/.exec(html)?.[1] ?? html.slice(0, 500);
+    assert.match(version, /my-ffmpeg/);
+    assert.match(version, /7\.1-custom-build/);
+
+    const file = await makeMedia(path.join(dir, 'src.flv'), { seconds: 4, format: 'flv' });
+    publisher = await publishIntoStack(stack, bearer, file, 'livestream');
+    const res = await stack.api(
+      '/terraform/v1/ffmpeg/forward/secret',
+      { action: 'update', platform: 'wx', server: dest.url('live', 'custom'), enabled: true },
+      { bearer },
+    );
+    assert.equal(res.status, 200);
+    assert.equal((await ffprobe(dest.url('live', 'custom'))).streams.length, 2);
+    assert.match(fs.readFileSync(calls, 'utf8'), /-re -i rtmp:\/\/127\.0\.0\.1:\d+\/live\/livestream -c copy -f flv rtmp:\/\/127\.0\.0\.1/);
   });
 });

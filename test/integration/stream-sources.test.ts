@@ -1,10 +1,11 @@
-// Sources that are not RTMP: a real RTSP camera with a password users paste raw, the stack's own
+// Sources that are not RTMP: a real RTSP camera with a password users paste raw, an SRT encoder, the stack's own
 // HTTP-FLV and HLS as relayed URLs, and HTTP sources running too fast or too slow, which the
 // abnormal-speed watchdog must stop (reference §15.8).
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import {
   ffprobe,
+  keepPublishingFile,
   makeMedia,
   serveFileAtRate,
   startRtmpServer,
@@ -15,7 +16,7 @@ import {
   type ThrottledFileServer,
 } from '../helpers/media.js';
 import { publishIntoStack } from '../helpers/restream.js';
-import { initAdmin, startStack, tempDir, waitFor, type StackHandle } from '../helpers/stack.js';
+import { freePort, initAdmin, startStack, tempDir, waitFor, type StackHandle } from '../helpers/stack.js';
 
 interface Row {
   platform: string;
@@ -33,6 +34,7 @@ describe('stream sources: RTSP camera, HTTP-FLV, HLS, and the abnormal-speed wat
   let dest: RtmpServer;
   let camera: RtspCamera;
   let publisher: Publisher;
+  let show: string;
   const servers: ThrottledFileServer[] = [];
 
   const api = (p: string, body: Record<string, unknown>) => stack.api(`/terraform/v1/ffmpeg/${p}`, body, { bearer });
@@ -74,7 +76,7 @@ describe('stream sources: RTSP camera, HTTP-FLV, HLS, and the abnormal-speed wat
     bearer = await initAdmin(stack);
     const video = await makeMedia(path.join(media, 'camera.flv'), { seconds: 60, audio: false, format: 'flv' });
     camera = await startRtspCamera(video, { user: 'admin', password: 'p@ss#1', audio: false });
-    const show = await makeMedia(path.join(media, 'show.flv'), { seconds: 4, format: 'flv' });
+    show = await makeMedia(path.join(media, 'show.flv'), { seconds: 4, format: 'flv' });
     publisher = await publishIntoStack(stack, bearer, show, 'livestream');
   });
   after(async () => {
@@ -105,6 +107,27 @@ describe('stream sources: RTSP camera, HTTP-FLV, HLS, and the abnormal-speed wat
     const src = await api('camera/source', { platform: 'camera-2-5a5a5a', files: [{ ...(accepted.json.data as object), type: 'stream' }] });
     assert.equal(src.status, 400);
     assert.match(src.json.message ?? '', /401|Unauthorized/i);
+  });
+
+  it('relays an SRT encoder in listener mode as a camera source', async () => {
+    // An encoder that listens (mode=listener) takes one caller at a time and is restarted after
+    // each, as hardware encoders do: the stack's ffprobe, then its task, connect in turn.
+    const port = await freePort();
+    const encoder = keepPublishingFile(`srt://127.0.0.1:${port}?mode=listener`, show, 200);
+    try {
+      await waitFor(
+        async () => (await ffprobe(`srt://127.0.0.1:${port}`, 10_000).catch(() => ({ streams: [] }))).streams.length === 2,
+        30_000,
+        () => 'the SRT encoder listening',
+      );
+      await startSlot('camera', 'camera-3-c3c3c3', `srt://127.0.0.1:${port}`, 'from-srt');
+      await waitStreaming('camera', 'camera-3-c3c3c3');
+      const { streams } = await ffprobe(dest.url('live', 'from-srt'));
+      assert.deepEqual(streams.map((s) => s.codec_name).sort(), ['aac', 'h264']);
+    } finally {
+      await stopSlot('camera', 'camera-3-c3c3c3');
+      await encoder.stop();
+    }
   });
 
   it('relays the HTTP-FLV of a live stream as a virtual-live source', async () => {
