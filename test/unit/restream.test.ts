@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { StreamInfo } from '../../server/core/events.js';
 import { pickStream, publishPath } from '../../server/features/restream/input-selection.js';
-import { codecSummary, slotForms, sourceSummary } from '../../server/features/restream/routes.js';
+import { codecSummary, slotForms, sourceSummary, statusView } from '../../server/features/restream/routes.js';
 import { checkPlatform, outputUrl, readSlotBase, slotSecrets, slotState } from '../../server/features/restream/slots.js';
 import { checkStreamUrl, readSourceRequests, streamUrlSource, type SourceFile } from '../../server/features/restream/sources.js';
 import { FORWARD } from '../../server/features/forward/service.js';
@@ -168,5 +168,16 @@ describe('transcode settings', () => {
     assert.throws(() => readTranscodeConfig({ vpreset: 'placebo' }), /vpreset must be one of/);
     assert.throws(() => readTranscodeConfig({ achannels: 6 }), /achannels must be between 0 and 2/);
     assert.equal(readTranscodeConfig({ achannels: '1' }).achannels, 1, 'form posts send strings');
+  });
+});
+
+describe('status table rows', () => {
+  it('shows bitrate and the judged speed together, and nothing for a task without progress', () => {
+    const row = (task: Record<string, unknown> | null) => statusView({ platform: 'wx', state: 'streaming', task });
+    const task = { source: 'live/a', output: 'rtmp://h/live/******', restarts: 0, pid: 7, lastError: null, tail: [] };
+    assert.equal(row({ ...task, bitrateKbps: 2412.6, speed: 1.004 }).bitrate, '2413 Kbps · 1.00x');
+    assert.equal(row({ ...task, bitrateKbps: null, speed: 3.1 }).bitrate, '3.10x');
+    assert.equal(row({ ...task, bitrateKbps: null, speed: null }).bitrate, '');
+    assert.equal(row(null).bitrate, '');
   });
 });

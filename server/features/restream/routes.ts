@@ -73,6 +73,7 @@ export function statusView(row: Record<string, unknown>): StatusView {
     restarts: number;
     pid: number | null;
     bitrateKbps: number | null;
+    speed: number | null;
     lastError: string | null;
     tail: string[];
   };
@@ -91,7 +92,10 @@ export function statusView(row: Record<string, unknown>): StatusView {
     output: task?.output ?? '',
     restarts: task?.restarts ?? 0,
     pid: task?.pid ? String(task.pid) : '',
-    bitrate: task?.bitrateKbps ? `${Math.round(task.bitrateKbps)} Kbps` : '',
+    // The speed is the one the abnormal-speed watchdog judges: about 1x when healthy.
+    bitrate: [task?.bitrateKbps ? `${Math.round(task.bitrateKbps)} Kbps` : '', task?.speed ? `${task.speed.toFixed(2)}x` : '']
+      .filter(Boolean)
+      .join(' · '),
     log: frame?.log ?? '',
     error: task?.lastError ?? '',
     tail: task?.tail ?? [],
