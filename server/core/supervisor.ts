@@ -101,6 +101,8 @@ export class SupervisedChild {
   private watchdog: NodeJS.Timeout | null = null;
   private killReason: string | null = null;
   private tail: string[] = [];
+  /** Lines the current run added to the tail: a failure is explained by its own run's output. */
+  private runLines = 0;
   private exitWaiters: Array<() => void> = [];
   private readyWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
 
@@ -235,6 +237,7 @@ export class SupervisedChild {
     this.readyAtMs = 0;
     this.lastProgress = null;
     this.killReason = null;
+    this.runLines = 0;
     let proc: ChildProcess;
     try {
       proc = spawn(spec.command, [...spec.args], {
@@ -332,6 +335,7 @@ export class SupervisedChild {
   private onLine(rawLine: string): void {
     const line = this.mask(rawLine.length > TAIL_LINE_CHARS ? `${rawLine.slice(0, TAIL_LINE_CHARS)}…` : rawLine);
     this.tail.push(line);
+    this.runLines += 1;
     if (this.tail.length > TAIL_LINES) this.tail.shift();
     const marker = this.spec.progress?.(rawLine);
     if (marker) {
@@ -384,7 +388,8 @@ export class SupervisedChild {
     const exit: ExitInfo = { code, signal, at: new Date().toISOString(), reason };
     this.lastExit = exit;
     if (!this.killReason && code !== 0) {
-      const why = this.spec.errorLine?.(this.tail) ?? this.tail.at(-1);
+      const ownLines = this.runLines > 0 ? this.tail.slice(-this.runLines) : [];
+      const why = this.spec.errorLine?.(ownLines) ?? ownLines.at(-1);
       this.lastError = `${reason}: ${why ?? 'no output'}`;
     }
     const level = this.desired === 'stopped' ? 'info' : 'warn';

@@ -488,6 +488,8 @@ export interface MediaOptions {
   size?: string;
   fps?: number;
   format?: 'mp4' | 'flv';
+  /** H.265 as phones record it; FLV cannot hold it (before FFmpeg 6.1), so use mp4. */
+  videoCodec?: 'h264' | 'h265';
 }
 
 /** A small H.264/AAC file with a 1 s GOP, so players and probes start fast. */
@@ -505,9 +507,14 @@ export async function makeMedia(file: string, o: MediaOptions): Promise<string> 
     `testsrc=size=${o.size ?? '320x240'}:rate=${fps}:duration=${o.seconds}`,
   ];
   if (o.audio !== false) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=44100:duration=${o.seconds}`, '-ac', '2');
-  args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-g', String(fps), '-pix_fmt', 'yuv420p');
-  // CBR with filler: the trivial test picture really reaches the asked bitrate.
-  args.push('-b:v', `${kbps}k`, '-minrate', `${kbps}k`, '-maxrate', `${kbps}k`, '-bufsize', `${kbps}k`, '-x264-params', 'nal-hrd=cbr');
+  if (o.videoCodec === 'h265') {
+    args.push('-c:v', 'libx265', '-preset', 'ultrafast', '-g', String(fps), '-pix_fmt', 'yuv420p', '-tag:v', 'hvc1');
+    args.push('-b:v', `${kbps}k`, '-x265-params', 'log-level=error');
+  } else {
+    args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-g', String(fps), '-pix_fmt', 'yuv420p');
+    // CBR with filler: the trivial test picture really reaches the asked bitrate.
+    args.push('-b:v', `${kbps}k`, '-minrate', `${kbps}k`, '-maxrate', `${kbps}k`, '-bufsize', `${kbps}k`, '-x264-params', 'nal-hrd=cbr');
+  }
   if (o.audio !== false) args.push('-c:a', 'aac', '-b:a', '64k');
   args.push('-f', o.format ?? 'mp4', file);
   await run('ffmpeg', args);

@@ -59,7 +59,13 @@ describe('stream sources: RTSP camera, HTTP-FLV, HLS, and the abnormal-speed wat
     assert.equal(upd.status, 200, JSON.stringify(upd.json));
     return files[0];
   }
-  const stopSlot = (scenario: Scenario, platform: string) => api(`${scenario}/secret`, { action: 'update', platform, enabled: false });
+  /** What the console's Stop does: the slot as saved, disabled. */
+  async function stopSlot(scenario: Scenario, platform: string) {
+    const slot = ((await api(`${scenario}/secret`, {})).json.data as Record<string, Record<string, unknown>>)[platform];
+    const res = await api(`${scenario}/secret`, { ...slot, action: 'update', enabled: false });
+    assert.equal(res.status, 200, JSON.stringify(res.json));
+    assert.equal((await row(scenario, platform))?.state, 'inactive');
+  }
 
   async function waitStreaming(scenario: Scenario, platform: string) {
     let seen: Row | undefined;

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import {
   ffprobe,
   makeMedia,
@@ -11,7 +13,10 @@ import {
   type RtmpServer,
 } from '../helpers/media.js';
 import { publishSecretOf, stackPlayUrl, waitStreamLive } from '../helpers/restream.js';
-import { initAdmin, startStack, tempDir, waitFor, type StackHandle } from '../helpers/stack.js';
+import { freePort, initAdmin, startStack, tempDir, waitFor, type StackHandle } from '../helpers/stack.js';
+import { flvCarriesHevc } from '../../server/core/ffmpeg/probe.js';
+
+const run = promisify(execFile);
 
 interface SourceFile {
   name: string;
@@ -236,6 +241,59 @@ describe('virtual live: uploads, server files, stream URLs and the file loop', f
     );
     assert.equal(src.status, 200, JSON.stringify(src.json));
     assert.ok(fs.existsSync(inside), 'the user’s file stays');
+  });
+
+  it('refuses an H.265 file to RTMP when this FFmpeg cannot carry it, and sends it over SRT', async () => {
+    const phone = path.join(stack.dataDir, 'my-upload', 'phone.mp4');
+    await makeMedia(phone, { seconds: 3, videoCodec: 'h265' });
+    const server = await stack.api('/terraform/v1/ffmpeg/vlive/server', { file: phone }, { bearer });
+    assert.equal(server.status, 200, JSON.stringify(server.json));
+    const src = await stack.api(
+      '/terraform/v1/ffmpeg/vlive/source',
+      { platform: 'vlive-3-cccccc', files: [{ ...(server.json.data as object), path: phone, type: 'file' }] },
+      { bearer },
+    );
+    assert.equal(src.status, 200, JSON.stringify(src.json));
+    const [file] = (src.json.data as { files: SourceFile[] }).files;
+    assert.equal(file?.video?.codec_name, 'hevc');
+    const update = (server: string) =>
+      stack.api(
+        '/terraform/v1/ffmpeg/vlive/secret',
+        { action: 'update', platform: 'vlive-3-cccccc', server, enabled: true, files: [file] },
+        { bearer },
+      );
+
+    const version = /^ffmpeg version (\S+)/m.exec((await run('ffmpeg', ['-hide_banner', '-version'])).stdout)?.[1] ?? null;
+    const toRtmp = await update(dest.url('live', 'phone'));
+    if (flvCarriesHevc(version)) {
+      assert.equal(toRtmp.status, 200, `FFmpeg ${version} muxes H.265 into FLV`);
+    } else {
+      assert.equal(toRtmp.status, 400);
+      assert.match(toRtmp.json.message ?? '', /^the source is H\.265, which FFmpeg \S+ cannot send over RTMP .*SRT destination/);
+      assert.equal((await row('vlive-3-cccccc'))?.state, 'inactive', 'the refused slot did not start');
+    }
+
+    // MPEG-TS carries H.265 whatever the FFmpeg: an SRT listener records what arrives.
+    const port = await freePort();
+    const out = path.join(media, 'phone.ts');
+    const listener = spawn(
+      'ffmpeg',
+      ['-hide_banner', '-loglevel', 'error', '-y', '-i', `srt://127.0.0.1:${port}?mode=listener`, '-t', '3', '-c', 'copy', out],
+      {
+        stdio: 'ignore',
+      },
+    );
+    const done = new Promise((r) => listener.once('exit', r));
+    assert.equal((await update(`srt://127.0.0.1:${port}`)).status, 200);
+    await Promise.race([done, new Promise((r) => setTimeout(r, 30_000))]);
+    listener.kill('SIGKILL');
+    await stack.api(
+      '/terraform/v1/ffmpeg/vlive/secret',
+      { action: 'update', platform: 'vlive-3-cccccc', server: `srt://127.0.0.1:${port}`, enabled: false, files: [file] },
+      { bearer },
+    );
+    const { streams } = await ffprobe(out);
+    assert.deepEqual(streams.map((s) => s.codec_name).sort(), ['aac', 'hevc']);
   });
 
   it('relays a stream URL without downloading it, and refuses other URLs', async () => {

@@ -14,7 +14,7 @@ import {
   vliveStreamArgs,
   withUrlParam,
 } from '../../server/core/ffmpeg/argv.js';
-import { checkBitrate, checkCodecs, parseProbeJson } from '../../server/core/ffmpeg/probe.js';
+import { checkBitrate, checkCarriage, checkCodecs, flvCarriesHevc, parseProbeJson } from '../../server/core/ffmpeg/probe.js';
 import { SpeedWatchdog, ffmpegErrorLine, parseGoDuration, parseProgress, progressMarker } from '../../server/core/ffmpeg/progress.js';
 
 const line = (time: string, speed: string) =>
@@ -119,6 +119,19 @@ describe('ffmpeg failure summary', () => {
     ];
     assert.equal(ffmpegErrorLine(tail), 'rtmp://10.0.0.1/live/******: Connection refused');
     assert.equal(ffmpegErrorLine(['just a line']), 'just a line');
+  });
+
+  it('prefers the line naming the cause over the generic ones ffmpeg prints after it', () => {
+    const tail = [
+      '[flv @ 0x55] Video codec hevc not compatible with flv',
+      'Could not write header for output file #0 (incorrect codec parameters ?): Function not implemented',
+      'Error initializing output stream 0:1 --',
+    ];
+    assert.equal(ffmpegErrorLine(tail), '[flv @ 0x55] Video codec hevc not compatible with flv');
+    assert.equal(
+      ffmpegErrorLine(['Input #0, flv', 'Error while decoding stream #0:0: Invalid data found']),
+      'Error while decoding stream #0:0: Invalid data found',
+    );
   });
 });
 
@@ -322,5 +335,26 @@ describe('ffprobe results', () => {
     assert.throws(() => checkCodecs({ ...p, video: { ...p.video!, codec_name: 'vp9' } }), /invalid video codec vp9/);
     assert.throws(() => checkCodecs({ ...p, audio: { ...p.audio!, codec_name: 'opus' } }), /invalid audio codec opus/);
     assert.throws(() => checkCodecs({ ...p, video: null, audio: null }), /no video or audio/);
+  });
+});
+
+describe('H.265 over RTMP', () => {
+  it('knows which FFmpeg releases put H.265 into FLV (6.1, enhanced RTMP)', () => {
+    assert.equal(flvCarriesHevc('5.1.9-0+deb12u1'), false, "Debian 12's");
+    assert.equal(flvCarriesHevc('4.4.2-0ubuntu0.22.04.1'), false, "Ubuntu 22.04's");
+    assert.equal(flvCarriesHevc('6.0'), false);
+    assert.equal(flvCarriesHevc('6.1.1-3ubuntu5'), true, "Ubuntu 24.04's");
+    assert.equal(flvCarriesHevc('n7.1'), true);
+    assert.equal(flvCarriesHevc('N-113005-g1a2b3c'), true, 'a git build: let ffmpeg decide');
+  });
+
+  it('refuses H.265 to RTMP(S) with an older FFmpeg only', () => {
+    const old = { binary: 'ffmpeg', version: '5.1.9-0+deb12u1' };
+    assert.throws(() => checkCarriage('hevc', 'rtmp://h/live/k', old), /H\.265, which FFmpeg 5\.1\.9-0\+deb12u1 cannot send over RTMP/);
+    assert.throws(() => checkCarriage('hevc', 'rtmps://h:443/live/k', old), /SRT destination/);
+    assert.doesNotThrow(() => checkCarriage('hevc', 'srt://h:10080', old));
+    assert.doesNotThrow(() => checkCarriage('h264', 'rtmp://h/live/k', old));
+    assert.doesNotThrow(() => checkCarriage(undefined, 'rtmp://h/live/k', old), 'audio only');
+    assert.doesNotThrow(() => checkCarriage('hevc', 'rtmp://h/live/k', { binary: 'ffmpeg', version: '7.0.2' }));
   });
 });

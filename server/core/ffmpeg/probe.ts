@@ -2,7 +2,7 @@
 // Short-lived, bounded runs (15 s), so they use execFile directly rather than the supervisor.
 import { execFile } from 'node:child_process';
 import { ValidationError } from '../errors.js';
-import { ffprobeArgs } from './argv.js';
+import { ffprobeArgs, schemeOf } from './argv.js';
 import { maskSecrets } from '../logger.js';
 
 export const PROBE_TIMEOUT_MS = 15_000;
@@ -173,6 +173,32 @@ export interface FfmpegVersion {
   /** e.g. `5.1.6-0+deb12u1`, or null when the binary cannot run. */
   version: string | null;
   error?: string;
+}
+
+/**
+ * Whether this FFmpeg can put H.265 into FLV, i.e. send it over RTMP: enhanced RTMP arrived in
+ * FFmpeg 6.1; older releases refuse ("Video codec hevc not compatible with flv"). A version we cannot
+ * read (a git build such as `N-113005-g…`) is given the benefit of the doubt.
+ */
+export function flvCarriesHevc(version: string | null): boolean {
+  const m = /^n?(\d+)\.(\d+)/.exec(version ?? '');
+  if (!m) return true;
+  const major = Number(m[1]);
+  return major > 6 || (major === 6 && Number(m[2]) >= 1);
+}
+
+/**
+ * Refuses, when the slot is saved, a copy relay that could only fail at run time: an H.265 source
+ * (phones record HEVC by default) to an RTMP(S) destination with an FFmpeg older than 6.1.
+ */
+export function checkCarriage(videoCodec: string | undefined, output: string, ffmpeg: FfmpegVersion): void {
+  if (videoCodec !== 'hevc' && videoCodec !== 'h265') return;
+  const scheme = schemeOf(output);
+  if ((scheme !== 'rtmp' && scheme !== 'rtmps') || flvCarriesHevc(ffmpeg.version)) return;
+  throw new ValidationError(
+    `the source is H.265, which FFmpeg ${ffmpeg.version ?? '(unknown)'} cannot send over RTMP (FLV needs FFmpeg 6.1+ and a platform that takes enhanced RTMP): ` +
+      'use an H.264 source, an SRT destination, or a newer FFmpeg (FAQ "How to Replace FFmpeg")',
+  );
 }
 
 /** `ffmpeg -version`'s first line, so the console shows which FFmpeg runs the tasks (FAQ "How to Replace FFmpeg"). */

@@ -127,18 +127,19 @@ export class SpeedWatchdog {
   }
 }
 
-const ERROR_HINT =
-  /error|fail|refused|broken pipe|invalid|not found|denied|timed out|unreachable|unauthori[sz]ed|forbidden|no such|cannot|could not/i;
+/** Lines that name a cause; ffmpeg follows them with generic ones ("Error initializing output stream"). */
+const CAUSE =
+  /not compatible|not supported|unsupported|refused|broken pipe|not found|denied|timed out|unreachable|unauthori[sz]ed|forbidden|no such/i;
+const ERROR_HINT = /error|fail|invalid|cannot|could not/i;
 const NOISE = /^(Conversion failed!|Exiting normally.*)$/;
 
-/** The ffmpeg output line that best explains a failed run: the last error-looking line. */
+/** The ffmpeg output line that best explains a failed run: the last one naming a cause, else the last error-looking one. */
 export function ffmpegErrorLine(tail: readonly string[]): string | undefined {
-  for (let i = tail.length - 1; i >= 0; i--) {
-    const line = (tail[i] as string).trim();
-    if (!line || NOISE.test(line) || parseProgress(line)) continue;
-    if (ERROR_HINT.test(line)) return line;
-  }
-  return tail.at(-1);
+  const newestFirst = tail
+    .map((l) => l.trim())
+    .filter((l) => l && !NOISE.test(l) && !parseProgress(l))
+    .reverse();
+  return newestFirst.find((l) => CAUSE.test(l)) ?? newestFirst.find((l) => ERROR_HINT.test(l)) ?? tail.at(-1);
 }
 
 /** Go's time.ParseDuration subset SRS Stack users write (`90s`, `1h30m`, `500ms`); null if invalid. */

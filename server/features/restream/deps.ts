@@ -3,6 +3,7 @@
 import type { Config } from '../../config.js';
 import type { StreamInfo } from '../../core/events.js';
 import type { DataPaths } from '../../core/data-dir.js';
+import type { FfmpegVersion } from '../../core/ffmpeg/probe.js';
 import { FfmpegTaskGroup, type TaskPlan } from '../../core/ffmpeg/tasks.js';
 import type { RedisClient } from '../../core/redis.js';
 import type { Supervisor } from '../../core/supervisor.js';
@@ -18,6 +19,8 @@ export interface RestreamDeps {
   /** SRS_SYS_LIMITS (Kbps), read at each check so System › Limits applies at once. */
   readonly limits: () => Promise<Limits>;
   readonly publishSecret: () => Promise<string>;
+  /** The FFmpeg that runs the tasks, as detected at start. */
+  readonly ffmpeg: () => FfmpegVersion;
 }
 
 export function taskGroup(deps: RestreamDeps, kind: string, taskKey: string, planner: () => Promise<TaskPlan[]>): FfmpegTaskGroup {

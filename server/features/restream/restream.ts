@@ -21,14 +21,14 @@ export class Restream {
   private version: FfmpegVersion | null = null;
   private readonly timers = new Set<NodeJS.Timeout>();
 
-  constructor(
-    private readonly deps: RestreamDeps,
-    events: EventHub,
-  ) {
-    this.forward = new ForwardService(deps);
-    this.vlive = new VliveService(deps);
-    this.camera = new CameraService(deps);
-    this.transcode = new TranscodeService(deps);
+  private readonly deps: RestreamDeps;
+
+  constructor(deps: Omit<RestreamDeps, 'ffmpeg'>, events: EventHub) {
+    this.deps = { ...deps, ffmpeg: () => this.ffmpeg };
+    this.forward = new ForwardService(this.deps);
+    this.vlive = new VliveService(this.deps);
+    this.camera = new CameraService(this.deps);
+    this.transcode = new TranscodeService(this.deps);
     const { upload } = deps.config;
     this.uploads = new Uploads(deps.paths.root, upload.maxBytes, upload.ttlMs);
     const onStreamChange = async () => {

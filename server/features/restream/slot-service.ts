@@ -3,7 +3,8 @@
 import type { FfmpegTaskGroup, TaskLive, TaskPlan } from '../../core/ffmpeg/tasks.js';
 import { requireString, type Body } from '../../core/validate.js';
 import { taskGroup, type RestreamDeps } from './deps.js';
-import { SlotStore, slotStatus, type SlotBase, type SlotKind } from './slots.js';
+import { checkCarriage } from '../../core/ffmpeg/probe.js';
+import { SlotStore, outputUrl, slotStatus, type SlotBase, type SlotKind } from './slots.js';
 import { streamUrlSource, type SourceFile } from './sources.js';
 
 export interface SlotServiceSpec<T extends SlotBase> {
@@ -76,6 +77,14 @@ export abstract class SourceSlotService<T extends SlotBase & { files: SourceFile
     const previous = await this.store.get(platform);
     await this.save({ ...(previous ?? this.blank(platform)), files });
     return previous?.files ?? [];
+  }
+
+  /** An enabled slot must be able to carry its source to its destination. */
+  protected override async save(slot: T): Promise<void> {
+    if (slot.enabled && slot.server) {
+      checkCarriage(slot.files[0]?.video?.codec_name, outputUrl(slot, this.deps.config.rtmpListen), this.deps.ffmpeg());
+    }
+    await super.save(slot);
   }
 
   protected describe(row: Record<string, unknown>, slot: T, live: TaskLive | null): void {
