@@ -423,6 +423,27 @@ export async function serveFileAtRate(
   };
 }
 
+export interface SrtRecorder {
+  port: number;
+  /** Resolves once `seconds` of media were written to the file, or after `timeoutMs`. */
+  finished(timeoutMs: number): Promise<void>;
+}
+
+/** An SRT destination: an ffmpeg listener that records the first `seconds` it receives to `file`. */
+export async function recordSrt(file: string, seconds: number): Promise<SrtRecorder> {
+  const port = await freePort();
+  const args = ['-hide_banner', '-loglevel', 'error', '-y', '-i', `srt://127.0.0.1:${port}?mode=listener`];
+  const listener = spawn('ffmpeg', [...args, '-t', String(seconds), '-c', 'copy', file], { stdio: 'ignore' });
+  const done = new Promise((r) => listener.once('exit', r));
+  return {
+    port,
+    async finished(timeoutMs) {
+      await Promise.race([done, new Promise((r) => setTimeout(r, timeoutMs))]);
+      listener.kill('SIGKILL');
+    },
+  };
+}
+
 export interface TlsTerminator {
   port: number;
   /** TLS sessions that completed a handshake: proof a client really spoke TLS. */

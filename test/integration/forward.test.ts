@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ffprobe, makeMedia, startRtmpServer, startTlsTerminator, type Publisher, type RtmpServer } from '../helpers/media.js';
+import { ffprobe, makeMedia, recordSrt, startRtmpServer, startTlsTerminator, type Publisher, type RtmpServer } from '../helpers/media.js';
 import { publishIntoStack } from '../helpers/restream.js';
-import { ADMIN_PASSWORD, freePort, initAdmin, isAlive, startStack, tempDir, waitFor, type StackHandle } from '../helpers/stack.js';
+import { ADMIN_PASSWORD, initAdmin, isAlive, startStack, tempDir, waitFor, type StackHandle } from '../helpers/stack.js';
 
 interface Row {
   platform: string;
@@ -101,17 +100,8 @@ describe('forward: restream a live stream to another RTMP server', function () {
   });
 
   it('forwards to an SRT destination as MPEG-TS', async () => {
-    const port = await freePort();
     const out = path.join(media, 'srt.ts');
-    // An SRT listener that records what it receives for a few seconds.
-    const listener = spawn(
-      'ffmpeg',
-      ['-hide_banner', '-loglevel', 'error', '-y', '-i', `srt://127.0.0.1:${port}?mode=listener`, '-t', '4', '-c', 'copy', out],
-      {
-        stdio: 'ignore',
-      },
-    );
-    const done = new Promise((r) => listener.once('exit', r));
+    const { port, finished } = await recordSrt(out, 4);
     const body = {
       action: 'update',
       platform: 'bilibili',
@@ -119,8 +109,7 @@ describe('forward: restream a live stream to another RTMP server', function () {
       enabled: true,
     };
     assert.equal((await stack.api('/terraform/v1/ffmpeg/forward/secret', body, { bearer })).status, 200);
-    await Promise.race([done, new Promise((r) => setTimeout(r, 30_000))]);
-    listener.kill('SIGKILL');
+    await finished(30_000);
     await stack.api('/terraform/v1/ffmpeg/forward/secret', { ...body, enabled: false }, { bearer });
     const { streams } = await ffprobe(out);
     assert.deepEqual(streams.map((s) => s.codec_name).sort(), ['aac', 'h264']);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -8,12 +8,13 @@ import {
   makeMedia,
   mediaSecondsReceived,
   publishFile,
+  recordSrt,
   startRtmpServer,
   type Publisher,
   type RtmpServer,
 } from '../helpers/media.js';
 import { publishSecretOf, stackPlayUrl, waitStreamLive } from '../helpers/restream.js';
-import { freePort, initAdmin, startStack, tempDir, waitFor, type StackHandle } from '../helpers/stack.js';
+import { initAdmin, startStack, tempDir, waitFor, type StackHandle } from '../helpers/stack.js';
 import { flvCarriesHevc } from '../../server/core/ffmpeg/probe.js';
 
 const run = promisify(execFile);
@@ -274,19 +275,10 @@ describe('virtual live: uploads, server files, stream URLs and the file loop', f
     }
 
     // MPEG-TS carries H.265 whatever the FFmpeg: an SRT listener records what arrives.
-    const port = await freePort();
     const out = path.join(media, 'phone.ts');
-    const listener = spawn(
-      'ffmpeg',
-      ['-hide_banner', '-loglevel', 'error', '-y', '-i', `srt://127.0.0.1:${port}?mode=listener`, '-t', '3', '-c', 'copy', out],
-      {
-        stdio: 'ignore',
-      },
-    );
-    const done = new Promise((r) => listener.once('exit', r));
+    const { port, finished } = await recordSrt(out, 3);
     assert.equal((await update(`srt://127.0.0.1:${port}`)).status, 200);
-    await Promise.race([done, new Promise((r) => setTimeout(r, 30_000))]);
-    listener.kill('SIGKILL');
+    await finished(30_000);
     await stack.api(
       '/terraform/v1/ffmpeg/vlive/secret',
       { action: 'update', platform: 'vlive-3-cccccc', server: `srt://127.0.0.1:${port}`, enabled: false, files: [file] },
