@@ -16,11 +16,13 @@ import {
   type ThrottledFileServer,
 } from '../helpers/media.js';
 import { publishIntoStack } from '../helpers/restream.js';
-import { freePort, initAdmin, startStack, tempDir, waitFor, type StackHandle } from '../helpers/stack.js';
+import { freePort, initAdmin, sleep, startStack, tempDir, waitFor, type StackHandle } from '../helpers/stack.js';
+import { timestampSeconds } from '../../server/core/ffmpeg/progress.js';
 
 interface Row {
   platform: string;
   state: string;
+  frame?: { log: string };
   task?: { pid: number | null; restarts: number; lastError: string | null; speed: number | null; input: string };
 }
 
@@ -144,9 +146,18 @@ describe('stream sources: RTSP camera, HTTP-FLV, HLS, and the abnormal-speed wat
     await stopSlot('vlive', 'vlive-1-f1f1f1');
   });
 
-  it('relays the HLS of a live stream as a virtual-live source', async () => {
+  it('relays the HLS of a live stream as a virtual-live source, smoothly, not a segment at a time', async () => {
     await startSlot('vlive', 'vlive-2-e2e2e2', `${stack.url}/live/livestream.m3u8`, 'from-hls');
     await waitStreaming('vlive', 'vlive-2-e2e2e2');
+    // The stack's HLS has 10 s segments: read in bursts, media time would stand still for seconds.
+    const mediaTime = async () => timestampSeconds(/time=(\S+)/.exec((await row('vlive', 'vlive-2-e2e2e2'))?.frame?.log ?? '')?.[1] ?? '');
+    let before = await mediaTime();
+    for (let i = 0; i < 4; i++) {
+      await sleep(3000);
+      const now = await mediaTime();
+      assert.ok(now - before >= 2, `media time went from ${before} s to ${now} s in 3 s`);
+      before = now;
+    }
     const { streams } = await ffprobe(dest.url('live', 'from-hls'));
     assert.deepEqual(streams.map((s) => s.codec_name).sort(), ['aac', 'h264']);
     await stopSlot('vlive', 'vlive-2-e2e2e2');

@@ -208,6 +208,13 @@ describe('ffmpeg argv builders', () => {
       'rtmp://a/live/k',
     ]);
     assert.ok(!vliveStreamArgs('http://h/live.flv', 'rtmp://a/live/k').includes('-re'));
+    // HLS arrives a segment at a time: paced, or the output bursts and progress freezes per segment.
+    assert.deepEqual(vliveStreamArgs('https://cdn/live/a.m3u8?token=1', 'rtmp://a/live/k').slice(0, 3), [
+      '-re',
+      '-i',
+      'https://cdn/live/a.m3u8?token=1',
+    ]);
+    assert.ok(!vliveStreamArgs('rtmp://h/live/a.m3u8', 'rtmp://a/live/k').includes('-re'), 'only HTTP playlists');
   });
 
   it('camera adds a silent AAC track when asked, copying the video', () => {

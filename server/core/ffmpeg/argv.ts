@@ -54,9 +54,22 @@ export function vliveFileArgs(file: string, output: string): string[] {
   return ['-stream_loop', '-1', '-re', '-i', file, '-c', 'copy', ...outputFormatArgs(output), output];
 }
 
-/** Virtual live from a stream URL: relayed as it arrives, nothing downloaded, no -re. */
+/**
+ * Virtual live from a stream URL: relayed as it arrives, nothing downloaded. Live protocols arrive
+ * in real time and need no -re. HLS does not: ffmpeg fetches each new segment in one burst, so
+ * without -re the destination gets a segment's worth of media at once and ffmpeg's progress then
+ * freezes for a whole segment (10 s is common), which the stall watchdog would take for a hang.
+ * With -re it plays out a few segments behind the live edge, smoothly.
+ */
 export function vliveStreamArgs(url: string, output: string): string[] {
-  return [...inputTransportArgs(url), '-i', url, '-c', 'copy', ...outputFormatArgs(output), output];
+  const pacing = isHlsUrl(url) ? ['-re'] : [];
+  return [...pacing, ...inputTransportArgs(url), '-i', url, '-c', 'copy', ...outputFormatArgs(output), output];
+}
+
+/** An HTTP(S) URL of an HLS playlist (`….m3u8`, query aside). */
+export function isHlsUrl(url: string): boolean {
+  const scheme = schemeOf(url);
+  return (scheme === 'http' || scheme === 'https') && /\.m3u8$/i.test(url.split(/[?#]/, 1)[0] as string);
 }
 
 export type ExtraAudio = '' | 'silent';
