@@ -272,6 +272,22 @@ describe('virtual live: uploads, server files, stream URLs and the file loop', f
       assert.equal(toRtmp.status, 400);
       assert.match(toRtmp.json.message ?? '', /^the source is H\.265, which FFmpeg \S+ cannot send over RTMP .*SRT destination/);
       assert.equal((await row('vlive-3-cccccc'))?.state, 'inactive', 'the refused slot did not start');
+      // The same file as the new source of a slot already streaming over RTMP: refused, and the
+      // slot keeps streaming its H.264 file; nothing is left behind in vlive/.
+      const before = fs.readdirSync(path.join(stack.dataDir, 'vlive')).sort();
+      const again = await stack.api('/terraform/v1/ffmpeg/vlive/server', { file: phone }, { bearer });
+      const swap = await stack.api(
+        '/terraform/v1/ffmpeg/vlive/source',
+        { platform: 'wx', files: [{ ...(again.json.data as object), path: phone, type: 'file' }] },
+        { bearer },
+      );
+      assert.equal(swap.status, 400);
+      assert.match(swap.json.message ?? '', /H\.265/);
+      assert.deepEqual(fs.readdirSync(path.join(stack.dataDir, 'vlive')).sort(), before);
+      assert.deepEqual(uploadDir(), []);
+      const wx = await row('wx');
+      assert.equal(wx?.files[0]?.video?.codec_name, 'h264');
+      assert.equal(wx?.state, 'streaming');
     }
 
     // MPEG-TS carries H.265 whatever the FFmpeg: an SRT listener records what arrives.

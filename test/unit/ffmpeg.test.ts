@@ -104,6 +104,16 @@ describe('abnormal-speed watchdog', () => {
     assert.deepEqual(feed(w, 2, 3, at).filter(Boolean), [], 'counting starts again');
   });
 
+  it('a timestamp jump alone cannot trip it: it leaves the 10 s window before 31 lines', () => {
+    const w = new SpeedWatchdog();
+    const at = { wallMs: 0, media: 1 };
+    feed(w, 40, 1, at);
+    at.media += 3600; // the source restarted its clock an hour ahead
+    assert.deepEqual(feed(w, 60, 1, at).filter(Boolean), []);
+    at.media -= 3000; // and back
+    assert.deepEqual(feed(w, 60, 1, at).filter(Boolean), []);
+  });
+
   it('honours a custom fast threshold (abnormal-fast-speed)', () => {
     assert.deepEqual(feed(new SpeedWatchdog(4), 80, 3).filter(Boolean), []);
   });

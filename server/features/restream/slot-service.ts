@@ -79,12 +79,21 @@ export abstract class SourceSlotService<T extends SlotBase & { files: SourceFile
     return previous?.files ?? [];
   }
 
-  /** An enabled slot must be able to carry its source to its destination. */
   protected override async save(slot: T): Promise<void> {
-    if (slot.enabled && slot.server) {
-      checkCarriage(slot.files[0]?.video?.codec_name, outputUrl(slot, this.deps.config.rtmpListen), this.deps.ffmpeg());
-    }
+    this.checkCarriage(slot);
     await super.save(slot);
+  }
+
+  /** Checks new sources against the slot as configured, before anything is moved into place. */
+  protected async checkSources(platform: string, files: SourceFile[]): Promise<void> {
+    const current = await this.store.get(platform);
+    if (current) this.checkCarriage({ ...current, files });
+  }
+
+  /** An enabled slot must be able to carry its source to its destination. */
+  private checkCarriage(slot: T): void {
+    if (!slot.enabled || !slot.server) return;
+    checkCarriage(slot.files[0]?.video?.codec_name, outputUrl(slot, this.deps.config.rtmpListen), this.deps.ffmpeg());
   }
 
   protected describe(row: Record<string, unknown>, slot: T, live: TaskLive | null): void {

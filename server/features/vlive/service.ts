@@ -133,6 +133,10 @@ export class VliveService extends SourceSlotService<VliveSlot> {
         accepted.push({ file: toSourceFile(req, stored, result), from });
       }
       await this.store.checkCapacity(platform, this.limit, VLIVE);
+      await this.checkSources(
+        platform,
+        accepted.map((a) => a.file),
+      );
       for (const { file, from } of accepted) if (from) await fs.promises.rename(from, path.join(this.dataDir, file.target));
       const files = accepted.map((a) => a.file);
       await this.removeUnused(await this.setFiles(platform, files));
