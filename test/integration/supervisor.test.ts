@@ -3,11 +3,15 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ffmpegErrorLine } from '../../server/core/ffmpeg/progress.js';
+import { setLogLevel } from '../../server/core/logger.js';
 import { Supervisor } from '../../server/core/supervisor.js';
 import { tempDir, waitFor } from '../helpers/stack.js';
 
 describe('supervisor: failure reasons', function () {
   this.timeout(20_000);
+  // The supervisor logs to this process's output: keep the test report readable.
+  before(() => setLogLevel('error'));
+  after(() => setLogLevel('info'));
 
   it('explains a failed run by its own output, not by an earlier run still in the tail', async () => {
     const dir = tempDir('supervisor-');
