@@ -67,7 +67,8 @@ ensure_node() {
 
 # shellcheck disable=SC2034 # used by the scripts that source this file
 RUNTIME_PACKAGES=(ffmpeg nginx-core libnginx-mod-rtmp redis-server ca-certificates openssl)
-# The GStreamer packages are the tests' IP camera: a real RTSP server (test/fixtures/rtsp-camera).
+# The GStreamer packages are the tests' IP camera: a real RTSP server (test/fixtures/rtsp-camera);
+# yt-dlp is the optional downloader of virtual live from a web page (vlive/ytdl).
 # shellcheck disable=SC2034
-TEST_PACKAGES=(chromium fonts-liberation shellcheck pebble packer debootstrap systemd-container zip unzip python3 iproute2
+TEST_PACKAGES=(chromium fonts-liberation shellcheck pebble packer debootstrap systemd-container zip unzip python3 iproute2 yt-dlp
   python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good gstreamer1.0-plugins-bad)

@@ -30,7 +30,10 @@ export interface Config {
     readonly nginxRtmpModule: string;
     readonly ffmpeg: string;
     readonly ffprobe: string;
+    readonly ytdl: string;
   };
+  /** `--proxy` of the downloader; empty: none. */
+  readonly ytdlProxy: string;
   /** Recording: seconds without a new segment before a record task is finished (reference §5.6). */
   readonly record: { readonly waitSeconds: number };
   /** Directory of the ACME server (Let's Encrypt by default; pebble in tests). */
@@ -97,6 +100,12 @@ export const CONFIG_KEYS = [
   },
   { key: 'FFMPEG_BIN', def: 'ffmpeg', doc: 'FFmpeg binary for every task (FAQ "How to Replace FFmpeg").' },
   { key: 'FFPROBE_BIN', def: 'ffprobe', doc: 'ffprobe binary used to validate sources.' },
+  {
+    key: 'YTDL_BIN',
+    def: 'yt-dlp',
+    doc: 'youtube-dl compatible downloader for virtual live from a web page (`vlive/ytdl`); optional: `apt install yt-dlp`.',
+  },
+  { key: 'YTDL_PROXY', def: '', doc: 'Proxy the downloader uses (`--proxy`), e.g. socks5://127.0.0.1:1080.' },
   {
     key: 'SRS_RECORD_WAIT_SECONDS',
     def: '300',
@@ -259,7 +268,9 @@ export function buildConfig(env: NodeJS.ProcessEnv, fileValues: Record<string, s
       nginxRtmpModule: raw.NGINX_RTMP_MODULE,
       ffmpeg: raw.FFMPEG_BIN,
       ffprobe: raw.FFPROBE_BIN,
+      ytdl: raw.YTDL_BIN,
     },
+    ytdlProxy: raw.YTDL_PROXY,
     // Zero would cut a record at every segment, so the window is at least one second.
     record: { waitSeconds: count(raw, 'SRS_RECORD_WAIT_SECONDS', problems, 86_400, 1) },
     acmeDirectoryUrl: raw.ACME_DIRECTORY_URL,

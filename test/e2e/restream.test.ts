@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser } from '../helpers/browser.js';
-import { ffprobe, makeMedia, startRtmpServer, type Publisher, type RtmpServer } from '../helpers/media.js';
+import { ffprobe, makeMedia, serveFileAtRate, startRtmpServer, type Publisher, type RtmpServer } from '../helpers/media.js';
 import { publishIntoStack } from '../helpers/restream.js';
 import { ADMIN_PASSWORD, initAdmin, startStack, tempDir, type StackHandle } from '../helpers/stack.js';
 
@@ -97,6 +97,21 @@ describe('e2e: restream scenario pages in headless Chromium', function () {
     await page.click('#slot-bilibili form[action$="server-file"] button');
     await page.waitForSelector('.alert.error');
     assert.match((await page.textContent('.alert.error')) ?? '', /outside the data directory/);
+  });
+
+  it('virtual live: downloads the video of a web page and makes it the slot’s source', async () => {
+    const file = await makeMedia(path.join(media, 'page-video.mp4'), { seconds: 3 });
+    const site = await serveFileAtRate(file, 3, 100);
+    try {
+      await page.goto(`${stack.url}/mgmt/scenarios?tab=vlive`);
+      await page.fill('#vl-kuaishou-page', site.url('page-video.mp4'));
+      await Promise.all([page.waitForEvent('load'), page.click('#slot-kuaishou form[action$="/ytdl"] button')]);
+      await page.waitForSelector('#slot-kuaishou .source-name');
+      assert.equal(await page.textContent('#slot-kuaishou .source-name'), 'page-video.mp4');
+      assert.match((await page.textContent('#slot-kuaishou')) ?? '', /Video\(h264.*Audio\(aac/);
+    } finally {
+      await site.stop();
+    }
   });
 
   it('camera and transcode pages render; transcode defaults publish back into the stack', async () => {

@@ -387,7 +387,7 @@ export async function serveFileAtRate(
   const rateAt = typeof rate === 'number' ? () => rate : rate;
   const sockets = new Set<net.Socket>();
   const server = http.createServer((req, res) => {
-    res.writeHead(200, { 'Content-Type': 'video/x-flv' });
+    res.writeHead(200, { 'Content-Type': file.endsWith('.mp4') ? 'video/mp4' : 'video/x-flv', 'Content-Length': data.length });
     const start = Date.now();
     let last = start;
     // A first chunk right away: the FLV header and metadata, as any server sends.

@@ -9,12 +9,13 @@ import {
   mediaSecondsReceived,
   publishFile,
   recordSrt,
+  serveFileAtRate,
   startRtmpServer,
   type Publisher,
   type RtmpServer,
 } from '../helpers/media.js';
 import { publishSecretOf, stackPlayUrl, waitStreamLive } from '../helpers/restream.js';
-import { initAdmin, startStack, tempDir, waitFor, type StackHandle } from '../helpers/stack.js';
+import { freePort, initAdmin, startStack, tempDir, waitFor, type StackHandle } from '../helpers/stack.js';
 import { flvCarriesHevc } from '../../server/core/ffmpeg/probe.js';
 
 const run = promisify(execFile);
@@ -343,6 +344,57 @@ describe('virtual live: uploads, server files, stream URLs and the file loop', f
     assert.ok(!fs.readdirSync(path.join(stack.dataDir, 'vlive')).some((f) => f.includes(file?.uuid ?? '-')), 'nothing downloaded');
   });
 
+  it('downloads the video of a web page with yt-dlp into upload/, and takes it as a source', async () => {
+    const page = await serveFileAtRate(short, 3, 100);
+    try {
+      const res = await stack.api('/terraform/v1/ffmpeg/vlive/ytdl', { url: page.url('show.mp4') }, { bearer });
+      assert.equal(res.status, 200, JSON.stringify(res.json));
+      const data = res.json.data as { name: string; uuid: string; target: string; size: number };
+      assert.equal(data.name, 'show.mp4');
+      assert.equal(data.target, `upload/${data.uuid}.mp4`);
+      assert.equal(data.size, fs.statSync(short).size);
+      const src = await stack.api(
+        '/terraform/v1/ffmpeg/vlive/source',
+        { platform: 'vlive-4-dddddd', files: [{ ...data, type: 'ytdl' }] },
+        { bearer },
+      );
+      assert.equal(src.status, 200, JSON.stringify(src.json));
+      const [file] = (src.json.data as { files: SourceFile[] }).files;
+      assert.equal(file?.video?.codec_name, 'h264');
+      assert.ok(fs.existsSync(path.join(stack.dataDir, file?.target ?? '-')), 'moved into vlive/');
+      assert.deepEqual(uploadDir(), []);
+    } finally {
+      await page.stop();
+    }
+  });
+
+  it('refuses a web-page video over VLIVE_UPLOAD_MAX_MB with 413, keeping nothing', async () => {
+    const big = await makeMedia(path.join(media, 'big.mp4'), { seconds: 8, videoKbps: 1500 });
+    assert.ok(fs.statSync(big).size > 1024 * 1024);
+    const page = await serveFileAtRate(big, 8, 100);
+    try {
+      const res = await stack.api('/terraform/v1/ffmpeg/vlive/ytdl', { url: page.url('big.mp4') }, { bearer });
+      assert.equal(res.status, 413, JSON.stringify(res.json));
+      assert.match(res.json.message ?? '', /larger than VLIVE_UPLOAD_MAX_MB \(1 MB\)/);
+      assert.deepEqual(uploadDir(), []);
+    } finally {
+      await page.stop();
+    }
+  });
+
+  it('says why a page cannot be downloaded, and refuses what is not a web page', async () => {
+    const ytdl = (url: string) => stack.api('/terraform/v1/ffmpeg/vlive/ytdl', { url }, { bearer });
+    const down = await ytdl(`http://127.0.0.1:${await freePort()}/show.mp4`);
+    assert.equal(down.status, 400);
+    assert.match(down.json.message ?? '', /^cannot download http:\/\/127\.0\.0\.1:\d+\/show\.mp4: ERROR: .*(refused|Unable)/i);
+    for (const url of ['file:///etc/passwd', 'rtmp://h/live/x', 'http://', '-o/tmp/x http://h/']) {
+      const res = await ytdl(url);
+      assert.equal(res.status, 400, url);
+      assert.match(res.json.message ?? '', /a web page starting with http/, url);
+    }
+    assert.deepEqual(uploadDir(), []);
+  });
+
   it('refuses a secret update whose file was never accepted by vlive/source', async () => {
     const res = await stack.api(
       '/terraform/v1/ffmpeg/vlive/secret',
@@ -374,5 +426,22 @@ describe('virtual live: unused uploads are cleaned up', function () {
       10_000,
       () => 'the unused upload removed',
     );
+  });
+});
+
+describe('virtual live from a web page without the downloader installed', function () {
+  this.timeout(60_000);
+  let stack: StackHandle;
+
+  before(async () => {
+    stack = await startStack({ env: { YTDL_BIN: '/nonexistent/yt-dlp' } });
+  });
+  after(async () => stack?.stop());
+
+  it('answers 501 and says how to install it', async () => {
+    const bearer = await initAdmin(stack);
+    const res = await stack.api('/terraform/v1/ffmpeg/vlive/ytdl', { url: 'https://example.com/watch?v=x' }, { bearer });
+    assert.equal(res.status, 501);
+    assert.match(res.json.message ?? '', /needs yt-dlp: install it \(apt install yt-dlp\) or set YTDL_BIN/);
   });
 });

@@ -5,6 +5,7 @@ import { codecSummary, slotForms, sourceSummary, statusView } from '../../server
 import { checkPlatform, outputUrl, readSlotBase, slotSecrets, slotState } from '../../server/features/restream/slots.js';
 import { checkStreamUrl, readSourceRequests, streamUrlSource, type SourceFile } from '../../server/features/restream/sources.js';
 import { FORWARD } from '../../server/features/forward/service.js';
+import { checkPageUrl, ytdlArgs } from '../../server/features/vlive/downloader.js';
 import { readTranscodeConfig } from '../../server/features/transcode/service.js';
 
 const stream = (app: string, name: string, update: string): StreamInfo => ({
@@ -179,5 +180,27 @@ describe('status table rows', () => {
     assert.equal(row({ ...task, bitrateKbps: null, speed: 3.1 }).bitrate, '3.10x');
     assert.equal(row({ ...task, bitrateKbps: null, speed: null }).bitrate, '');
     assert.equal(row(null).bitrate, '');
+  });
+});
+
+describe('virtual live from a web page', () => {
+  it('runs the downloader on one video, H.264 first, size-limited, the URL after --', () => {
+    assert.deepEqual(ytdlArgs('https://v.example/watch?v=1', '/data/upload/u.%(ext)s', '', 1024), [
+      ...['--no-playlist', '--newline', '--no-mtime', '-f', 'best[vcodec^=avc1]/best', '--max-filesize', '1024'],
+      ...['--output', '/data/upload/u.%(ext)s', '--', 'https://v.example/watch?v=1'],
+    ]);
+    assert.deepEqual(ytdlArgs('https://v/1', 'o', 'socks5://127.0.0.1:1080', 1).slice(-4), [
+      '--proxy',
+      'socks5://127.0.0.1:1080',
+      '--',
+      'https://v/1',
+    ]);
+  });
+
+  it('takes only http(s) web pages', () => {
+    assert.equal(checkPageUrl(' https://www.youtube.com/watch?v=abc '), 'https://www.youtube.com/watch?v=abc');
+    for (const bad of ['file:///etc/passwd', '--exec=rm http://h/', 'http://', 'http://h/a b', 'ftp://h/x']) {
+      assert.throws(() => checkPageUrl(bad), /a web page starting with http/, bad);
+    }
   });
 });

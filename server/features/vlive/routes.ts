@@ -12,6 +12,7 @@ export function registerVliveApi(api: ApiRoutes, restream: Restream): void {
   registerSlotApi(api, '/ffmpeg/vlive', vlive);
   registerSourceApi(api, '/ffmpeg/vlive', vlive);
   api.secured('/ffmpeg/vlive/server', ({ body }) => vlive.serverFile(body));
+  api.secured('/ffmpeg/vlive/ytdl', ({ body }) => vlive.ytdl(body));
   // SRS Stack left the upload open; here it needs the same credential as every other change.
   api.securedUpload('/ffmpeg/vlive/upload/:name', ({ ctx }) => uploads.receive(ctx.req, String(ctx.params.name ?? '')));
 }
@@ -51,6 +52,11 @@ export function registerVliveTab(ui: Console, restream: Restream): void {
   ui.form('/mgmt/restream/vlive/server-file', async (_ctx, form) => {
     const file = await vlive.serverFile(form);
     await vlive.source({ platform: form.platform, files: [{ ...file, path: form.file, type: 'file' }] });
+    return 'restream.notice.source';
+  });
+  ui.form('/mgmt/restream/vlive/ytdl', async (_ctx, form) => {
+    const file = await vlive.ytdl(form);
+    await vlive.source({ platform: form.platform, files: [{ ...file, path: form.url, type: 'ytdl' }] });
     return 'restream.notice.source';
   });
   ui.form('/mgmt/restream/vlive/stream-url', async (_ctx, form) => {

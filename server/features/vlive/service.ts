@@ -14,6 +14,7 @@ import { createLogger } from '../../core/logger.js';
 import { requireString, type Body } from '../../core/validate.js';
 import type { RestreamDeps } from '../restream/deps.js';
 import { SourceSlotService, blankSlot } from '../restream/slot-service.js';
+import { downloadVideo } from './downloader.js';
 import { checkPlatform, decodeSlotBase, outputUrl, readSlotBase, slotSecrets, type SlotBase, type SlotKind } from '../restream/slots.js';
 import {
   checkMediaExtension,
@@ -102,6 +103,17 @@ export class VliveService extends SourceSlotService<VliveSlot> {
     const now = new Date();
     await fs.promises.utimes(dest, now, now).catch(() => undefined);
     return { name: path.basename(file), uuid, target: `upload/${uuid}${ext}`, size: st.size };
+  }
+
+  /** `vlive/ytdl`: downloads the video of a web page into upload/, like an upload (see downloader.ts). */
+  ytdl(body: Body): Promise<{ name: string; uuid: string; target: string; size: number }> {
+    const { binaries, ytdlProxy, upload } = this.deps.config;
+    return downloadVideo(requireString(body, 'url', 4096), {
+      bin: binaries.ytdl,
+      proxy: ytdlProxy,
+      uploadDir: this.deps.paths.upload,
+      maxBytes: upload.maxBytes,
+    });
   }
 
   /**

@@ -1,0 +1,129 @@
+// Virtual live from a web page (reference §3.5 `vlive/ytdl`): a youtube-dl compatible downloader
+// (yt-dlp by default) fetches the video into upload/, where `vlive/source` takes it like an upload.
+// Optional: without the downloader the endpoint says how to install it.
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { AppError, PayloadTooLargeError, ValidationError } from '../../core/errors.js';
+import { createLogger } from '../../core/logger.js';
+import { MEDIA_EXTENSIONS } from '../restream/sources.js';
+
+const log = createLogger('vlive');
+
+/** A download may take long (a two-hour show); past this it is abandoned. */
+const DOWNLOAD_TIMEOUT_MS = 2 * 3600 * 1000;
+const PROGRESS_LOG_EVERY_MS = 5000;
+
+export interface DownloadOptions {
+  readonly bin: string;
+  readonly proxy: string;
+  readonly uploadDir: string;
+  readonly maxBytes: number;
+}
+
+/** The downloader's argv: one video (never a playlist), H.264 preferred (the relay copies codecs). */
+export function ytdlArgs(url: string, outputTemplate: string, proxy: string, maxBytes: number): string[] {
+  return [
+    ...['--no-playlist', '--newline', '--no-mtime'],
+    ...['-f', 'best[vcodec^=avc1]/best', '--max-filesize', String(maxBytes)],
+    ...['--output', outputTemplate],
+    ...(proxy ? ['--proxy', proxy] : []),
+    '--',
+    url,
+  ];
+}
+
+/** `vlive/ytdl`'s URL: a web page over http(s). */
+export function checkPageUrl(url: string): string {
+  const u = url.trim();
+  if (!/^https?:\/\/[^\s/]+(\/\S*)?$/i.test(u)) throw new ValidationError(`invalid url ${u}: a web page starting with http:// or https://`);
+  return u;
+}
+
+/** Downloads `url` to `upload/{uuid}.{ext}`; resolves to SRS Stack's `{name, uuid, target, size}`. */
+export async function downloadVideo(
+  rawUrl: string,
+  o: DownloadOptions,
+): Promise<{ name: string; uuid: string; target: string; size: number }> {
+  const url = checkPageUrl(rawUrl);
+  const uuid = crypto.randomUUID();
+  await fs.promises.mkdir(o.uploadDir, { recursive: true });
+  const output = await run(o.bin, ytdlArgs(url, path.join(o.uploadDir, `${uuid}.%(ext)s`), o.proxy, o.maxBytes), url);
+  const files = (await fs.promises.readdir(o.uploadDir)).filter((f) => f.startsWith(`${uuid}.`));
+  const done = files.find((f) => !/\.(part|ytdl|temp)$/.test(f));
+  if (!done) {
+    await removeAll(o.uploadDir, files);
+    if (/max-filesize|larger than/i.test(output)) {
+      throw new PayloadTooLargeError(`the video of ${url} is larger than VLIVE_UPLOAD_MAX_MB (${o.maxBytes / 1024 / 1024} MB)`);
+    }
+    throw new ValidationError(`no video downloaded from ${url}: ${lastMessage(output) || 'the downloader said nothing'}`);
+  }
+  const ext = path.extname(done).toLowerCase();
+  if (!MEDIA_EXTENSIONS.includes(ext)) {
+    await removeAll(o.uploadDir, files);
+    throw new ValidationError(
+      `the video of ${url} came as ${ext || 'no extension'}, which virtual live cannot use: ${MEDIA_EXTENSIONS.join(' ')}`,
+    );
+  }
+  const { size } = await fs.promises.stat(path.join(o.uploadDir, done));
+  if (size > o.maxBytes) {
+    // A server that did not announce the size: --max-filesize could not stop it in advance.
+    await removeAll(o.uploadDir, files);
+    throw new PayloadTooLargeError(`the video of ${url} is larger than VLIVE_UPLOAD_MAX_MB (${o.maxBytes / 1024 / 1024} MB)`);
+  }
+  const name = decodeURIComponent(path.posix.basename(new URL(url).pathname)) || done;
+  return { name: path.extname(name) ? name : `${name || 'video'}${ext}`, uuid, target: `upload/${done}`, size };
+}
+
+/** Runs the downloader, logging its progress now and then; resolves to its output. */
+function run(bin: string, args: string[], url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    let lastLog = 0;
+    const onData = (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-16 * 1024);
+      const progress = /\[download\]\s+([\d.]+%[^\n]*)\n?$/.exec(output)?.[1];
+      if (progress && Date.now() - lastLog > PROGRESS_LOG_EVERY_MS) {
+        lastLog = Date.now();
+        log.info(`downloading ${url}: ${progress.trim()}`);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    const timer = setTimeout(() => child.kill('SIGKILL'), DOWNLOAD_TIMEOUT_MS);
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      if (err.code === 'ENOENT') {
+        reject(
+          new AppError(
+            501,
+            `virtual live from a web page needs yt-dlp: install it (apt install yt-dlp) or set YTDL_BIN (not found: ${bin})`,
+          ),
+        );
+      } else {
+        reject(err);
+      }
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) return resolve(output);
+      const why = signal ? `stopped by ${signal}` : lastMessage(output);
+      reject(new ValidationError(`cannot download ${url}: ${why || `the downloader exited with code ${code}`}`));
+    });
+  });
+}
+
+/** The downloader's last `ERROR:` line, else its last line. */
+function lastMessage(output: string): string {
+  const lines = output
+    .split(/[\r\n]+/)
+    .map((l) => l.trim())
+    .filter(Boolean);
+  return [...lines].reverse().find((l) => l.startsWith('ERROR:')) ?? lines.at(-1) ?? '';
+}
+
+async function removeAll(dir: string, files: string[]): Promise<void> {
+  for (const f of files) await fs.promises.rm(path.join(dir, f), { force: true });
+}
