@@ -5,7 +5,7 @@ import { codecSummary, slotForms, sourceSummary, statusView } from '../../server
 import { checkPlatform, outputUrl, readSlotBase, slotSecrets, slotState } from '../../server/features/restream/slots.js';
 import { checkStreamUrl, readSourceRequests, streamUrlSource, type SourceFile } from '../../server/features/restream/sources.js';
 import { FORWARD } from '../../server/features/forward/service.js';
-import { checkPageUrl, ytdlArgs } from '../../server/features/vlive/downloader.js';
+import { checkPageUrl, downloadName, ytdlArgs } from '../../server/features/vlive/downloader.js';
 import { readTranscodeConfig } from '../../server/features/transcode/service.js';
 
 const stream = (app: string, name: string, update: string): StreamInfo => ({
@@ -199,8 +199,15 @@ describe('virtual live from a web page', () => {
 
   it('takes only http(s) web pages', () => {
     assert.equal(checkPageUrl(' https://www.youtube.com/watch?v=abc '), 'https://www.youtube.com/watch?v=abc');
-    for (const bad of ['file:///etc/passwd', '--exec=rm http://h/', 'http://', 'http://h/a b', 'ftp://h/x']) {
+    for (const bad of ['file:///etc/passwd', '--exec=rm http://h/', 'http://', 'http://h/a b', 'ftp://h/x', 'http://[bad/x']) {
       assert.throws(() => checkPageUrl(bad), /a web page starting with http/, bad);
     }
+  });
+
+  it('names a download after the page, with the extension of the file', () => {
+    assert.equal(downloadName('https://h/videos/My%20Show.mp4?x=1', '.mp4'), 'My Show.mp4');
+    assert.equal(downloadName('https://www.youtube.com/watch?v=abc', '.mp4'), 'watch.mp4');
+    assert.equal(downloadName('https://h/', '.mkv'), 'video.mkv');
+    assert.equal(downloadName('https://h/a%zz', '.mp4'), 'a%zz.mp4', 'malformed escapes are kept');
   });
 });

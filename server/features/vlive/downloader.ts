@@ -37,8 +37,22 @@ export function ytdlArgs(url: string, outputTemplate: string, proxy: string, max
 /** `vlive/ytdl`'s URL: a web page over http(s). */
 export function checkPageUrl(url: string): string {
   const u = url.trim();
-  if (!/^https?:\/\/[^\s/]+(\/\S*)?$/i.test(u)) throw new ValidationError(`invalid url ${u}: a web page starting with http:// or https://`);
+  if (!/^https?:\/\/[^\s/]+(\/\S*)?$/i.test(u) || !URL.canParse(u)) {
+    throw new ValidationError(`invalid url ${u}: a web page starting with http:// or https://`);
+  }
   return u;
+}
+
+/** The name shown for a download: the page path's last segment, with the file's extension. */
+export function downloadName(url: string, ext: string): string {
+  let base = path.posix.basename(new URL(url).pathname);
+  try {
+    base = decodeURIComponent(base);
+  } catch {
+    /* not percent-encoded as it should be: keep it as written */
+  }
+  if (!base) return `video${ext}`;
+  return path.extname(base) ? base : `${base}${ext}`;
 }
 
 /** Downloads `url` to `upload/{uuid}.{ext}`; resolves to SRS Stack's `{name, uuid, target, size}`. */
@@ -72,8 +86,7 @@ export async function downloadVideo(
     await removeAll(o.uploadDir, files);
     throw new PayloadTooLargeError(`the video of ${url} is larger than VLIVE_UPLOAD_MAX_MB (${o.maxBytes / 1024 / 1024} MB)`);
   }
-  const name = decodeURIComponent(path.posix.basename(new URL(url).pathname)) || done;
-  return { name: path.extname(name) ? name : `${name || 'video'}${ext}`, uuid, target: `upload/${done}`, size };
+  return { name: downloadName(url, ext), uuid, target: `upload/${done}`, size };
 }
 
 /** Runs the downloader, logging its progress now and then; resolves to its output. */
