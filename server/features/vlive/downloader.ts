@@ -63,8 +63,16 @@ export async function downloadVideo(
   const url = checkPageUrl(rawUrl);
   const uuid = crypto.randomUUID();
   await fs.promises.mkdir(o.uploadDir, { recursive: true });
-  const output = await run(o.bin, ytdlArgs(url, path.join(o.uploadDir, `${uuid}.%(ext)s`), o.proxy, o.maxBytes), url);
-  const files = (await fs.promises.readdir(o.uploadDir)).filter((f) => f.startsWith(`${uuid}.`));
+  const ours = async () => (await fs.promises.readdir(o.uploadDir)).filter((f) => f.startsWith(`${uuid}.`));
+  let output: string;
+  try {
+    output = await run(o.bin, ytdlArgs(url, path.join(o.uploadDir, `${uuid}.%(ext)s`), o.proxy, o.maxBytes), url);
+  } catch (err) {
+    // A failed or abandoned download leaves its .part behind: gone now, not at the upload TTL.
+    await removeAll(o.uploadDir, await ours());
+    throw err;
+  }
+  const files = await ours();
   const done = files.find((f) => !/\.(part|ytdl|temp)$/.test(f));
   if (!done) {
     await removeAll(o.uploadDir, files);
