@@ -92,6 +92,7 @@ export class App {
   readonly koa: Koa;
   readonly routes: RouteInfo[] = [];
   private httpServer: http.Server | null = null;
+  private starting: Promise<Listening> | null = null;
   private readonly embeddedRedis: ReturnType<typeof embeddedRedisSpec> | null;
 
   constructor(
@@ -274,7 +275,17 @@ export class App {
     });
   }
 
-  async start(): Promise<Listening> {
+  /**
+   * Starts everything. A SIGTERM may arrive while this runs (the HTTP listener answers before the
+   * engine is up): stop() waits for it to settle, or the engine spawned after stop() had stopped
+   * the supervisor would outlive the stack.
+   */
+  start(): Promise<Listening> {
+    this.starting ??= this.startOnce();
+    return this.starting;
+  }
+
+  private async startOnce(): Promise<Listening> {
     await this.supervisor.start();
     if (this.embeddedRedis) this.supervisor.add(this.embeddedRedis.spec).start();
     this.redis.start();
@@ -310,6 +321,7 @@ export class App {
   }
 
   async stop(): Promise<void> {
+    await this.starting?.catch(() => undefined);
     await this.letsencrypt.stop();
     await this.callbacks.stop();
     await this.https.stop();

@@ -1,11 +1,14 @@
 // The child supervisor with real processes: what it says about a failure.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ffmpegErrorLine } from '../../server/core/ffmpeg/progress.js';
 import { setLogLevel } from '../../server/core/logger.js';
 import { Supervisor } from '../../server/core/supervisor.js';
-import { tempDir, waitFor } from '../helpers/stack.js';
+import { App } from '../../server/app.js';
+import { buildConfig } from '../../server/config.js';
+import { freePort, tempDir, waitFor } from '../helpers/stack.js';
 
 describe('supervisor: failure reasons', function () {
   this.timeout(20_000);
@@ -66,5 +69,31 @@ describe('supervisor: failure reasons', function () {
     } finally {
       await supervisor.remove('failing');
     }
+  });
+});
+
+describe('stack: a stop that arrives while it is starting', function () {
+  this.timeout(60_000);
+  before(() => setLogLevel('error'));
+  after(() => setLogLevel('info'));
+
+  it('leaves no redis-server or nginx behind (a SIGTERM right after boot, as systemd may send)', async () => {
+    const dataDir = tempDir();
+    const config = buildConfig({
+      DATA_DIR: dataDir,
+      MGMT_LISTEN: String(await freePort()),
+      HTTPS_LISTEN: String(await freePort()),
+      RTMP_LISTEN: String(await freePort()),
+      LISTEN_HOST: '127.0.0.1',
+      NODE_ENV: 'test',
+    });
+    const app = new App(config, '1.0.0');
+    const started = app.start();
+    await app.stop();
+    await started;
+    const ours = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line.includes(dataDir));
+    assert.deepEqual(ours, [], 'every child of the stack is gone');
   });
 });
