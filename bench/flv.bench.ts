@@ -3,7 +3,7 @@
 // engine's own RTMP fan-out of the same stream to the same number of players, in the same run.
 // Then FLV time-to-first-frame: cold (first player starts the pull) and warm (GOP cache), next to a
 // bare RTMP player of the engine (no GOP cache: it waits for the next keyframe).
-import { relayChildName } from '../server/engine/flv/flv-relay.js';
+import { relayChildName } from '../server/features/flv/flv-relay.js';
 import { publishFile, sampleFlv } from '../test/helpers/media.js';
 import { initAdmin, sleep, startStack, waitFor } from '../test/helpers/stack.js';
 import { childPids, cpuDuring, machine, median, printTable, rssMb, supervisedChildren, Swarm, type SwarmReport } from './lib.js';

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { parseMediaPlaylist } from '../server/engine/hls/playlist.js';
+import { parseMediaPlaylist } from '../server/features/hls/playlist.js';
 import { probe } from '../test/helpers/media-probe.js';
 import { publishFile, sampleFlv, type Publisher } from '../test/helpers/media.js';
 import { initAdmin, sleep, startStack, waitFor, type StackHandle } from '../test/helpers/stack.js';

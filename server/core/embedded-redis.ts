@@ -3,7 +3,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ChildSpec } from './supervisor.js';
+import type { ChildSpec } from './process/supervisor.js';
 
 /** Unix socket paths are limited to 107 bytes; long data dirs get a short socket in /tmp. */
 export function redisSocketPath(redisDir: string): string {

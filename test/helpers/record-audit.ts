@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { redisSocketPath } from '../../server/core/embedded-redis.js';
-import { parseMediaPlaylist } from '../../server/engine/hls/playlist.js';
+import { parseMediaPlaylist } from '../../server/features/hls/playlist.js';
 import { parseArtifact, parseTsFile, type Artifact, type TsFile } from '../../server/features/record/model.js';
 import { KEYS } from '../../server/core/keys.js';
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { relayChildName } from '../../server/engine/flv/flv-relay.js';
+import { relayChildName } from '../../server/features/flv/flv-relay.js';
 import { FlvReader, ffprobe, publishFile, sampleFlv, type Publisher } from '../helpers/media.js';
 import { initAdmin, sleep, startStack, waitFor, type StackHandle } from '../helpers/stack.js';
 

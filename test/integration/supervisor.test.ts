@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ffmpegErrorLine } from '../../server/core/ffmpeg/progress.js';
 import { setLogLevel } from '../../server/core/logger.js';
-import { Supervisor } from '../../server/core/supervisor.js';
+import { Supervisor } from '../../server/core/process/supervisor.js';
 import { App } from '../../server/app.js';
 import { buildConfig } from '../../server/config.js';
 import { freePort, tempDir, waitFor } from '../helpers/stack.js';

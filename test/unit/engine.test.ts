@@ -3,14 +3,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loopbackHost } from '../../server/app.js';
-import { HlsSessions, PlaylistCache, SegmentCache, safeComponent } from '../../server/engine/hls/delivery.js';
-import { finishedSince, parseMediaPlaylist, sessionVariantPlaylist, withEndList } from '../../server/engine/hls/playlist.js';
+import { HlsSessions, PlaylistCache, SegmentCache, safeComponent } from '../../server/features/hls/delivery.js';
+import { finishedSince, parseMediaPlaylist, sessionVariantPlaylist, withEndList } from '../../server/features/hls/playlist.js';
 import { parseNginxCallback, parseSrsCallback } from '../../server/engine/nginx-rtmp/callback.js';
 import { findRtmpModule, normalApp, quote, renderNginxRtmpConfig } from '../../server/engine/nginx-rtmp/config.js';
 import { parseRtmpStat } from '../../server/engine/nginx-rtmp/stat.js';
-import { parseLiveRoom } from '../../server/features/streams/live-room-store.js';
-import { publishAllowed, streamKey } from '../../server/features/streams/publish-rules.js';
-import { parseStreamInfo } from '../../server/features/streams/stream-store.js';
+import { parseLiveRoom } from '../../server/features/live-streams/live-room-store.js';
+import { publishAllowed, streamKey } from '../../server/features/live-streams/publish-rules.js';
+import { parseStreamInfo } from '../../server/features/live-streams/stream-store.js';
 
 const HLS = {
   lowLatency: { root: '/data/engine/hls/ll', fragmentSeconds: 2, windowSeconds: 16, segmentPrefix: '' },

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { buildConfig } from '../../server/config.js';
-import { checkStreamName } from '../../server/engine/flv/flv-gateway.js';
-import { ffmpegTimeMarker, flvPullArgs } from '../../server/engine/flv/flv-relay.js';
-import { FlvFormatError, FlvParser, describeTag, parseFlvHeader, type FlvTag } from '../../server/engine/flv/flv-tags.js';
-import { GopCache } from '../../server/engine/flv/gop-cache.js';
-import { STREAM_TOKEN, isPageStreamName, splitHost, streamingUrls } from '../../server/features/streaming/urls.js';
+import { checkStreamName } from '../../server/features/flv/flv-gateway.js';
+import { ffmpegTimeMarker, flvPullArgs } from '../../server/features/flv/flv-relay.js';
+import { FlvFormatError, FlvParser, describeTag, parseFlvHeader, type FlvTag } from '../../server/features/flv/flv-tags.js';
+import { GopCache } from '../../server/features/flv/gop-cache.js';
+import { STREAM_TOKEN, isPageStreamName, splitHost, streamingUrls } from '../../server/features/streaming-guide/urls.js';
 
 function flvHeader(flags = 0x05, dataOffset = 9): Buffer {
   const b = Buffer.alloc(dataOffset + 4);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { Metrics } from '../../server/core/metrics.js';
-import { taskFeature } from '../../server/core/process-metrics.js';
+import { taskFeature } from '../../server/core/process/metrics.js';
 import { parsePrometheus, sampleValue } from '../helpers/prometheus.js';
 
 describe('metrics exposition', () => {

@@ -4,9 +4,9 @@ import { pickStream, publishPath } from '../../server/features/restream/input-se
 import { codecSummary, slotForms, sourceSummary, statusView } from '../../server/features/restream/routes.js';
 import { checkPlatform, outputUrl, readSlotBase, slotSecrets, slotState } from '../../server/features/restream/slots.js';
 import { checkStreamUrl, readSourceRequests, streamUrlSource, type SourceFile } from '../../server/features/restream/sources.js';
-import { FORWARD } from '../../server/features/forward/service.js';
-import { checkPageUrl, downloadName, ytdlArgs } from '../../server/features/vlive/downloader.js';
-import { readTranscodeConfig } from '../../server/features/transcode/service.js';
+import { FORWARD } from '../../server/features/restream/forward/service.js';
+import { checkPageUrl, downloadName, ytdlArgs } from '../../server/features/restream/vlive/downloader.js';
+import { readTranscodeConfig } from '../../server/features/restream/transcode/service.js';
 
 const stream = (app: string, name: string, update: string): StreamInfo => ({
   vhost: '__defaultVhost__',

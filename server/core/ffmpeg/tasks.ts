@@ -5,7 +5,7 @@
 import crypto from 'node:crypto';
 import { createLogger } from '../logger.js';
 import type { RedisClient } from '../redis.js';
-import type { ChildStatus, ExitInfo, SupervisedChild, Supervisor } from '../supervisor.js';
+import type { ChildStatus, ExitInfo, SupervisedChild, Supervisor } from '../process/supervisor.js';
 import { maskStreamUrl } from './argv.js';
 import { HEARTBEAT, SpeedWatchdog, ffmpegErrorLine, parseProgress, progressMarker } from './progress.js';
 

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createLogger } from '../../core/logger.js';
-import type { SupervisedChild, Supervisor } from '../../core/supervisor.js';
+import type { SupervisedChild, Supervisor } from '../../core/process/supervisor.js';
 import type { EngineCapabilities, EngineStream, HlsOutput, MediaEngine } from '../media-engine.js';
 import { unixGet } from '../unix-http.js';
 import { findRtmpModule, renderNginxRtmpConfig } from './config.js';

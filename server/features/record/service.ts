@@ -16,9 +16,9 @@ import type { DataPaths } from '../../core/data-dir.js';
 import { ConflictError, NotFoundError, ValidationError, errorMessage } from '../../core/errors.js';
 import type { EventHub, HlsSegmentEvent, StreamInfo } from '../../core/events.js';
 import { createLogger } from '../../core/logger.js';
-import { runOnce } from '../../core/run-once.js';
+import { runOnce } from '../../core/process/run-once.js';
 import type { Metrics } from '../../core/metrics.js';
-import { backoffDelay } from '../../core/supervisor.js';
+import { backoffDelay } from '../../core/process/supervisor.js';
 import { matchesGlobs, normaliseGlobs, streamPath } from './globs.js';
 import {
   isUuid,

@@ -6,7 +6,7 @@ import type { DataPaths } from '../../core/data-dir.js';
 import type { FfmpegVersion } from '../../core/ffmpeg/probe.js';
 import { FfmpegTaskGroup, type TaskPlan } from '../../core/ffmpeg/tasks.js';
 import type { RedisClient } from '../../core/redis.js';
-import type { Supervisor } from '../../core/supervisor.js';
+import type { Supervisor } from '../../core/process/supervisor.js';
 import type { Limits } from '../system/store.js';
 
 export interface RestreamDeps {

@@ -2,11 +2,11 @@
 // transcode, each with its ffmpeg task group, plus the upload store and the FFmpeg version.
 import type { EventHub } from '../../core/events.js';
 import { ffmpegVersion, type FfmpegVersion } from '../../core/ffmpeg/probe.js';
-import { CameraService } from '../camera/service.js';
-import { ForwardService } from '../forward/service.js';
-import { TranscodeService } from '../transcode/service.js';
-import { Uploads } from '../vlive/uploads.js';
-import { VliveService } from '../vlive/service.js';
+import { CameraService } from './camera/service.js';
+import { ForwardService } from './forward/service.js';
+import { TranscodeService } from './transcode/service.js';
+import { Uploads } from './vlive/uploads.js';
+import { VliveService } from './vlive/service.js';
 import type { RestreamDeps } from './deps.js';
 
 /** nginx-rtmp announces a publish before it registers the stream; re-plan a moment later. */

@@ -4,9 +4,9 @@ import fs from 'node:fs';
 import type { Config } from '../../config.js';
 import { NotReadyError, ValidationError } from '../../core/errors.js';
 import type { RedisClient } from '../../core/redis.js';
-import type { ChildState, Supervisor } from '../../core/supervisor.js';
+import type { ChildState, Supervisor } from '../../core/process/supervisor.js';
 import type { StorageProblem } from '../../core/views.js';
-import type { PublishSecretStore } from '../streams/publish-secret-store.js';
+import type { PublishSecretStore } from '../live-streams/publish-secret-store.js';
 import type { Limits, SystemStore } from './store.js';
 
 export const MAX_BITRATE_LIMIT_KBPS = 1_000_000;

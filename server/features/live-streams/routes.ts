@@ -8,11 +8,11 @@ import { optionalString, requireBoolean, requireString, type Body } from '../../
 import type { MediaEngine } from '../../engine/media-engine.js';
 import { parseNginxCallback, parseSrsCallback } from '../../engine/nginx-rtmp/callback.js';
 import type { Console } from '../console/console.js';
-import type { HlsSettings } from './hls-settings-store.js';
+import type { HlsSettings } from '../hls/settings-store.js';
 import type { LiveRoomService } from './live-room-service.js';
 import type { LiveRoom } from './live-room-store.js';
 import type { StreamsService } from './service.js';
-import { rtmpServerUrl, splitHost } from '../streaming/urls.js';
+import { rtmpServerUrl, splitHost } from '../streaming-guide/urls.js';
 
 export interface StreamsDeps {
   readonly streams: StreamsService;

@@ -1,9 +1,9 @@
 // Transcode API (reference §3.7) and the Scenarios › Transcode tab.
-import type { ApiRoutes } from '../../core/http.js';
-import { VIDEO_PRESETS, VIDEO_PROFILES } from '../../core/ffmpeg/argv.js';
-import type { Console } from '../console/console.js';
-import type { Restream } from '../restream/restream.js';
-import { ffmpegView, shortTime } from '../restream/routes.js';
+import type { ApiRoutes } from '../../../core/http.js';
+import { VIDEO_PRESETS, VIDEO_PROFILES } from '../../../core/ffmpeg/argv.js';
+import type { Console } from '../../console/console.js';
+import type { Restream } from '../restream.js';
+import { ffmpegView, shortTime } from '../routes.js';
 import { TRANSCODE_DEFAULTS } from './service.js';
 
 export function registerTranscodeApi(api: ApiRoutes, restream: Restream): void {

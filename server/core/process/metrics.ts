@@ -1,6 +1,6 @@
 // Collectors for the stack process itself and every supervised child: redis-server and the engine
 // by name, ffmpeg tasks by feature (forward-…, vlive-…, camera-…, transcode-…, flv:…) and state.
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../metrics.js';
 import type { ChildStatus, Supervisor } from './supervisor.js';
 
 const TASK_FEATURES = ['forward', 'vlive', 'camera', 'transcode', 'flv'] as const;

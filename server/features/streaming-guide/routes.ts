@@ -7,7 +7,7 @@ import type { Config } from '../../config.js';
 import { UnauthorizedError, ValidationError } from '../../core/errors.js';
 import { isSecureRequest, type RouteInfo } from '../../core/http.js';
 import type { Console } from '../console/console.js';
-import type { PublishSecretStore } from '../streams/publish-secret-store.js';
+import type { PublishSecretStore } from '../live-streams/publish-secret-store.js';
 import { DEFAULT_STREAM, STREAM_TOKEN, isPageStreamName, splitHost, streamingUrls, type UrlInputs } from './urls.js';
 
 export interface StreamingCapabilities {

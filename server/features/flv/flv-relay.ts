@@ -3,7 +3,7 @@
 // and every HTTP player gets the same bytes. Players that cannot keep up are dropped, so memory per
 // player is bounded by the queue limit whatever the player does.
 import type http from 'node:http';
-import type { SupervisedChild, Supervisor } from '../../core/supervisor.js';
+import type { SupervisedChild, Supervisor } from '../../core/process/supervisor.js';
 import { createLogger } from '../../core/logger.js';
 import { FlvFormatError, FlvParser } from './flv-tags.js';
 import { GopCache } from './gop-cache.js';

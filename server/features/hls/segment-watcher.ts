@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { EventHub } from '../../core/events.js';
 import { createLogger } from '../../core/logger.js';
-import type { HlsOutput } from '../media-engine.js';
+import type { HlsOutput } from '../../engine/media-engine.js';
 import { finishedSince, parseMediaPlaylist, type PlaylistSegment } from './playlist.js';
 
 const log = createLogger('hls-watch');

@@ -1,10 +1,10 @@
 // Virtual-live API (reference §3.5) and the Scenarios › Virtual Live tab.
-import type { ApiRoutes } from '../../core/http.js';
-import { requireString } from '../../core/validate.js';
-import type { Console } from '../console/console.js';
-import type { Restream } from '../restream/restream.js';
-import { codecSummary, ffmpegView, registerSlotApi, registerSourceApi, slotForms, sourceSummary, statusView } from '../restream/routes.js';
-import { MEDIA_EXTENSIONS } from '../restream/sources.js';
+import type { ApiRoutes } from '../../../core/http.js';
+import { requireString } from '../../../core/validate.js';
+import type { Console } from '../../console/console.js';
+import type { Restream } from '../restream.js';
+import { codecSummary, ffmpegView, registerSlotApi, registerSourceApi, slotForms, sourceSummary, statusView } from '../routes.js';
+import { MEDIA_EXTENSIONS } from '../sources.js';
 import { VLIVE } from './service.js';
 
 export function registerVliveApi(api: ApiRoutes, restream: Restream): void {

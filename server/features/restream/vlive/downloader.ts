@@ -5,9 +5,9 @@ import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { AppError, PayloadTooLargeError, ValidationError } from '../../core/errors.js';
-import { createLogger } from '../../core/logger.js';
-import { MEDIA_EXTENSIONS } from '../restream/sources.js';
+import { AppError, PayloadTooLargeError, ValidationError } from '../../../core/errors.js';
+import { createLogger } from '../../../core/logger.js';
+import { MEDIA_EXTENSIONS } from '../sources.js';
 
 const log = createLogger('vlive');
 

@@ -1,8 +1,8 @@
 // Forward API (reference §3.4) and the Scenarios › Forward tab.
-import type { ApiRoutes } from '../../core/http.js';
-import type { Console } from '../console/console.js';
-import type { Restream } from '../restream/restream.js';
-import { ffmpegView, registerSlotApi, slotForms, statusView } from '../restream/routes.js';
+import type { ApiRoutes } from '../../../core/http.js';
+import type { Console } from '../../console/console.js';
+import type { Restream } from '../restream.js';
+import { ffmpegView, registerSlotApi, slotForms, statusView } from '../routes.js';
 import { FORWARD } from './service.js';
 
 export function registerForwardApi(api: ApiRoutes, restream: Restream): void {

@@ -1,15 +1,15 @@
 // Forward (multi-platform restream, reference §6): each slot copies a live stream of this stack to a
 // platform. Desired state is the slot config in SRS_FORWARD_CONFIG; the task group runs one ffmpeg
 // per enabled slot that has a source stream.
-import { ValidationError } from '../../core/errors.js';
-import { forwardArgs, localRtmpUrl } from '../../core/ffmpeg/argv.js';
-import type { TaskLive, TaskPlan } from '../../core/ffmpeg/tasks.js';
-import { KEYS } from '../../core/keys.js';
-import { optionalString, type Body } from '../../core/validate.js';
-import type { RestreamDeps } from '../restream/deps.js';
-import { pickStream } from '../restream/input-selection.js';
-import { SlotService } from '../restream/slot-service.js';
-import { decodeSlotBase, outputUrl, readSlotBase, slotSecrets, type SlotBase, type SlotKind } from '../restream/slots.js';
+import { ValidationError } from '../../../core/errors.js';
+import { forwardArgs, localRtmpUrl } from '../../../core/ffmpeg/argv.js';
+import type { TaskLive, TaskPlan } from '../../../core/ffmpeg/tasks.js';
+import { KEYS } from '../../../core/keys.js';
+import { optionalString, type Body } from '../../../core/validate.js';
+import type { RestreamDeps } from '../deps.js';
+import { pickStream } from '../input-selection.js';
+import { SlotService } from '../slot-service.js';
+import { decodeSlotBase, outputUrl, readSlotBase, slotSecrets, type SlotBase, type SlotKind } from '../slots.js';
 
 export interface ForwardSlot extends SlotBase {
   /** Source stream name (`livestream`); empty: the most recently published stream. */

@@ -11,7 +11,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createLogger, maskSecrets } from './logger.js';
+import { createLogger, maskSecrets } from '../logger.js';
 
 const log = createLogger('supervisor');
 

@@ -2,7 +2,7 @@
 // at a deadline or on abort, with a bounded stderr tail for the error message. Long-running children
 // belong to the supervisor instead.
 import { spawn } from 'node:child_process';
-import { maskSecrets } from './logger.js';
+import { maskSecrets } from '../logger.js';
 
 export interface RunOnceOptions {
   timeoutMs: number;

@@ -4,18 +4,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { resolveInside } from '../../core/data-dir.js';
-import { NotFoundError, ValidationError } from '../../core/errors.js';
-import { heartbeatUrlOptions, vliveFileArgs, vliveStreamArgs } from '../../core/ffmpeg/argv.js';
-import { checkBitrate, checkCodecs, probe } from '../../core/ffmpeg/probe.js';
-import type { TaskPlan } from '../../core/ffmpeg/tasks.js';
-import { KEYS } from '../../core/keys.js';
-import { createLogger } from '../../core/logger.js';
-import { requireString, type Body } from '../../core/validate.js';
-import type { RestreamDeps } from '../restream/deps.js';
-import { SourceSlotService, blankSlot } from '../restream/slot-service.js';
+import { resolveInside } from '../../../core/data-dir.js';
+import { NotFoundError, ValidationError } from '../../../core/errors.js';
+import { heartbeatUrlOptions, vliveFileArgs, vliveStreamArgs } from '../../../core/ffmpeg/argv.js';
+import { checkBitrate, checkCodecs, probe } from '../../../core/ffmpeg/probe.js';
+import type { TaskPlan } from '../../../core/ffmpeg/tasks.js';
+import { KEYS } from '../../../core/keys.js';
+import { createLogger } from '../../../core/logger.js';
+import { requireString, type Body } from '../../../core/validate.js';
+import type { RestreamDeps } from '../deps.js';
+import { SourceSlotService, blankSlot } from '../slot-service.js';
 import { downloadVideo } from './downloader.js';
-import { checkPlatform, decodeSlotBase, outputUrl, readSlotBase, slotSecrets, type SlotBase, type SlotKind } from '../restream/slots.js';
+import { checkPlatform, decodeSlotBase, outputUrl, readSlotBase, slotSecrets, type SlotBase, type SlotKind } from '../slots.js';
 import {
   checkMediaExtension,
   checkStreamUrl,
@@ -24,7 +24,7 @@ import {
   readSourceRequests,
   toSourceFile,
   type SourceFile,
-} from '../restream/sources.js';
+} from '../sources.js';
 
 const log = createLogger('vlive');
 

@@ -2,14 +2,14 @@
 // stack, optionally with a silent audio track (platforms that refuse video-only streams). A periodic
 // restart is SRS Stack's `max-stream-duration` parameter on the camera URL (cameras that degrade
 // after hours of streaming).
-import { ValidationError } from '../../core/errors.js';
-import { cameraArgs, heartbeatUrlOptions, type ExtraAudio } from '../../core/ffmpeg/argv.js';
-import { checkBitrate, probe } from '../../core/ffmpeg/probe.js';
-import type { TaskLive, TaskPlan } from '../../core/ffmpeg/tasks.js';
-import { KEYS } from '../../core/keys.js';
-import { optionalString, requireString, type Body } from '../../core/validate.js';
-import type { RestreamDeps } from '../restream/deps.js';
-import { SourceSlotService, blankSlot } from '../restream/slot-service.js';
+import { ValidationError } from '../../../core/errors.js';
+import { cameraArgs, heartbeatUrlOptions, type ExtraAudio } from '../../../core/ffmpeg/argv.js';
+import { checkBitrate, probe } from '../../../core/ffmpeg/probe.js';
+import type { TaskLive, TaskPlan } from '../../../core/ffmpeg/tasks.js';
+import { KEYS } from '../../../core/keys.js';
+import { optionalString, requireString, type Body } from '../../../core/validate.js';
+import type { RestreamDeps } from '../deps.js';
+import { SourceSlotService, blankSlot } from '../slot-service.js';
 import {
   checkPlatform,
   decodeSlotBase,
@@ -19,15 +19,8 @@ import {
   urlPassword,
   type SlotBase,
   type SlotKind,
-} from '../restream/slots.js';
-import {
-  checkStreamUrl,
-  decodeSourceFiles,
-  readSourceRequests,
-  toSourceFile,
-  type SourceFile,
-  type SourceRequest,
-} from '../restream/sources.js';
+} from '../slots.js';
+import { checkStreamUrl, decodeSourceFiles, readSourceRequests, toSourceFile, type SourceFile, type SourceRequest } from '../sources.js';
 
 export interface CameraSlot extends SlotBase {
   files: SourceFile[];

@@ -7,9 +7,9 @@ import fs from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { AppError, PayloadTooLargeError, ValidationError } from '../../core/errors.js';
-import { createLogger } from '../../core/logger.js';
-import { checkMediaExtension } from '../restream/sources.js';
+import { AppError, PayloadTooLargeError, ValidationError } from '../../../core/errors.js';
+import { createLogger } from '../../../core/logger.js';
+import { checkMediaExtension } from '../sources.js';
 
 const log = createLogger('vlive');
 

@@ -2,9 +2,9 @@
 // (one upstream pull) per live stream however many players watch it.
 import type Koa from 'koa';
 import { NotFoundError, UpstreamError, ValidationError } from '../../core/errors.js';
-import type { Supervisor } from '../../core/supervisor.js';
+import type { Supervisor } from '../../core/process/supervisor.js';
 import { safeComponent } from '../hls/delivery.js';
-import { MAX_STREAM_NAME } from '../nginx-rtmp/callback.js';
+import { MAX_STREAM_NAME } from '../../engine/nginx-rtmp/callback.js';
 import { FlvRelay, type RelayLimits } from './flv-relay.js';
 
 export interface FlvGatewayOptions {

@@ -1,11 +1,11 @@
 // IP camera API (reference §3.6) and the Scenarios › Camera tab.
-import type { ApiRoutes } from '../../core/http.js';
-import { heartbeatUrlOptions, withUrlParam } from '../../core/ffmpeg/argv.js';
-import { parseGoDuration } from '../../core/ffmpeg/progress.js';
-import { optionalString, requireString } from '../../core/validate.js';
-import type { Console } from '../console/console.js';
-import type { Restream } from '../restream/restream.js';
-import { codecSummary, ffmpegView, registerSlotApi, registerSourceApi, slotForms, sourceSummary, statusView } from '../restream/routes.js';
+import type { ApiRoutes } from '../../../core/http.js';
+import { heartbeatUrlOptions, withUrlParam } from '../../../core/ffmpeg/argv.js';
+import { parseGoDuration } from '../../../core/ffmpeg/progress.js';
+import { optionalString, requireString } from '../../../core/validate.js';
+import type { Console } from '../../console/console.js';
+import type { Restream } from '../restream.js';
+import { codecSummary, ffmpegView, registerSlotApi, registerSourceApi, slotForms, sourceSummary, statusView } from '../routes.js';
 import { CAMERA } from './service.js';
 
 /** The console's periodic-restart choices, written as SRS Stack's `max-stream-duration` on the URL. */

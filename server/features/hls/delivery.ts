@@ -10,8 +10,8 @@ import type Koa from 'koa';
 import type Router from 'koa-router';
 import { NotFoundError, ValidationError } from '../../core/errors.js';
 import { sendFile } from '../../core/static-files.js';
-import type { HlsOutput, MediaEngine } from '../media-engine.js';
-import { MAX_STREAM_NAME } from '../nginx-rtmp/callback.js';
+import type { HlsOutput, MediaEngine } from '../../engine/media-engine.js';
+import { MAX_STREAM_NAME } from '../../engine/nginx-rtmp/callback.js';
 import { sessionVariantPlaylist, withEndList } from './playlist.js';
 
 export const M3U8_TYPE = 'application/vnd.apple.mpegurl';

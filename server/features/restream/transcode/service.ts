@@ -1,14 +1,21 @@
 // Transcode (reference §8): one global task re-encodes the most recently published stream (never its
 // own output) with libx264/aac at the configured bitrates and publishes it, by default back into
 // this stack as `{stream}-trans`.
-import { ValidationError } from '../../core/errors.js';
-import { VIDEO_PRESETS, VIDEO_PROFILES, localRtmpUrl, maskStreamUrl, transcodeArgs, type TranscodeParams } from '../../core/ffmpeg/argv.js';
-import type { FfmpegTaskGroup, TaskPlan } from '../../core/ffmpeg/tasks.js';
-import { KEYS } from '../../core/keys.js';
-import { oneOf, optionalBoolean, optionalInteger, optionalString, type Body } from '../../core/validate.js';
-import { pickStream } from '../restream/input-selection.js';
-import { taskGroup, type RestreamDeps } from '../restream/deps.js';
-import { checkOutputServer, outputUrl, slotSecrets, slotState } from '../restream/slots.js';
+import { ValidationError } from '../../../core/errors.js';
+import {
+  VIDEO_PRESETS,
+  VIDEO_PROFILES,
+  localRtmpUrl,
+  maskStreamUrl,
+  transcodeArgs,
+  type TranscodeParams,
+} from '../../../core/ffmpeg/argv.js';
+import type { FfmpegTaskGroup, TaskPlan } from '../../../core/ffmpeg/tasks.js';
+import { KEYS } from '../../../core/keys.js';
+import { oneOf, optionalBoolean, optionalInteger, optionalString, type Body } from '../../../core/validate.js';
+import { pickStream } from '../input-selection.js';
+import { taskGroup, type RestreamDeps } from '../deps.js';
+import { checkOutputServer, outputUrl, slotSecrets, slotState } from '../slots.js';
 
 export interface TranscodeConfig extends TranscodeParams {
   /** Enabled: SRS Stack calls it `all`. */

@@ -3,7 +3,7 @@
 import crypto from 'node:crypto';
 import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.js';
 import { registerSecret } from '../../core/logger.js';
-import { safeComponent } from '../../engine/hls/delivery.js';
+import { safeComponent } from '../hls/delivery.js';
 import { PUBLISH_SECRET_PATTERN } from './service.js';
 import type { LiveRoom, LiveRoomStore } from './live-room-store.js';
 
