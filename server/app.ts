@@ -15,6 +15,7 @@ import { createLogger } from './core/logger.js';
 import { RedisClient, type RedisTarget } from './core/redis.js';
 import { Metrics } from './core/metrics.js';
 import { registerProcessMetrics } from './core/process/metrics.js';
+import { DEFAULT_VHOST } from './core/stream-names.js';
 import { mountStatic } from './core/static-files.js';
 import { Supervisor } from './core/process/supervisor.js';
 import { Views } from './core/views.js';
@@ -37,25 +38,34 @@ import { AcmeFiles, CertificateFiles, HttpsStore } from './features/https/store.
 import { registerMetrics, registerSystemApi, registerSystemTabs } from './features/system/routes.js';
 import { SystemService } from './features/system/service.js';
 import { SystemStore } from './features/system/store.js';
+import { Admission } from './features/live-streams/admission.js';
+import { publishSecretGate, streamNameGate } from './features/live-streams/gates.js';
 import { PublishSecretStore } from './features/live-streams/publish-secret-store.js';
+import { PublishSecrets } from './features/live-streams/publish-secrets.js';
+import { LiveRegistry } from './features/live-streams/registry.js';
 import { registerStreamingTab } from './features/streaming-guide/routes.js';
 import { registerRecordApi, registerRecordTab } from './features/record/routes.js';
 import { RecordService } from './features/record/service.js';
 import { RecordStore } from './features/record/store.js';
 import { registerCameraApi, registerCameraTab } from './features/restream/camera/routes.js';
 import { registerForwardApi, registerForwardTab } from './features/restream/forward/routes.js';
-import { Restream } from './features/restream/restream.js';
+import { CameraService } from './features/restream/camera/service.js';
+import { ForwardService } from './features/restream/forward/service.js';
+import { FfmpegBinary, restreamTaskGroups, type Restream } from './features/restream/restream.js';
+import { TranscodeService } from './features/restream/transcode/service.js';
+import { VliveService } from './features/restream/vlive/service.js';
+import { Uploads } from './features/restream/vlive/uploads.js';
+import type { RestreamDeps } from './features/restream/deps.js';
 import { registerTranscodeApi, registerTranscodeTab } from './features/restream/transcode/routes.js';
 import { registerVliveApi, registerVliveTab } from './features/restream/vlive/routes.js';
 import { HlsDelivery } from './features/hls/delivery.js';
 import { HlsSegmentWatcher } from './features/hls/segment-watcher.js';
-import { DEFAULT_VHOST } from './engine/media-engine.js';
+import type { MediaEngine } from './engine/media-engine.js';
 import { NginxRtmpEngine } from './engine/nginx-rtmp/engine.js';
 import { HlsSettings } from './features/hls/settings-store.js';
 import { LiveRoomService } from './features/live-streams/live-room-service.js';
 import { LiveRoomStore } from './features/live-streams/live-room-store.js';
 import { registerStreamsApi, registerStreamsTabs } from './features/live-streams/routes.js';
-import { StreamsService } from './features/live-streams/service.js';
 import { StreamStore } from './features/live-streams/stream-store.js';
 
 const log = createLogger('app');
@@ -85,8 +95,13 @@ export class App {
   readonly events = new EventHub();
   readonly flv: FlvGateway;
   readonly metrics = new Metrics();
-  readonly engine: NginxRtmpEngine;
-  readonly streams: StreamsService;
+  readonly engine: MediaEngine;
+  /** The one answer to "is it live?" (docs/architecture.md). */
+  readonly registry: LiveRegistry;
+  /** The one path every ingest's publish goes through. */
+  readonly admission: Admission;
+  readonly publishSecrets: PublishSecrets;
+  private readonly ffmpegBinary: FfmpegBinary;
   private readonly hlsWatcher: HlsSegmentWatcher;
   private readonly hlsDelivery: HlsDelivery;
   readonly koa: Koa;
@@ -120,10 +135,14 @@ export class App {
 
     const authStore = new AuthStore(this.redis, this.paths.config);
     this.auth = new AuthService(config, authStore, new LoginThrottle());
-    const publishSecrets = new PublishSecretStore(this.redis);
-    this.system = new SystemService(config, version, this.redis, new SystemStore(this.redis), publishSecrets, this.supervisor);
-    // Media engine and live streams: the engine calls back into this process's HTTP port.
-    this.engine = new NginxRtmpEngine({
+    const publishSecretStore = new PublishSecretStore(this.redis);
+    this.publishSecrets = new PublishSecrets(publishSecretStore);
+    this.system = new SystemService(config, version, this.redis, new SystemStore(this.redis), publishSecretStore, this.supervisor);
+    this.callbacks = new CallbackService(new CallbackStore(this.redis), this.paths.record, [config.mgmtListen, config.httpsListen]);
+    this.callbacks.listen(this.events);
+
+    // Media engine and live streams: the engine posts its hook to this process's HTTP port.
+    const engine = new NginxRtmpEngine({
       prefix: this.paths.engine,
       nginxBinary: config.binaries.nginx,
       rtmpModule: config.binaries.nginxRtmpModule,
@@ -131,32 +150,51 @@ export class App {
       callbackOrigin: `http://${loopbackHost(config.listenHost)}:${config.mgmtListen}`,
       supervisor: this.supervisor,
     });
+    this.engine = engine;
+    this.registry = new LiveRegistry(engine, new StreamStore(this.redis), this.events, async (info) => {
+      if (engine.isReady) await engine.kickoff(info.app, info.stream);
+    });
+    // Admission's gates, in order: the stack's own checks first, so the user's receiver only ever
+    // hears about publishes with a valid name and secret.
+    this.admission = new Admission(
+      [
+        streamNameGate(engine.apps),
+        publishSecretGate(publishSecretStore),
+        { name: 'HTTP callback', check: (request) => this.callbacks.onPublish(request) },
+      ],
+      this.registry,
+    );
     this.hlsWatcher = new HlsSegmentWatcher({
-      output: this.engine.hls.lowLatency,
-      apps: this.engine.apps,
+      output: engine.hls.lowLatency,
+      apps: engine.apps,
       vhost: DEFAULT_VHOST,
       events: this.events,
-      leftovers: { dirs: () => this.engine.leftovers(this.engine.hls.lowLatency), discard: () => this.engine.discardLeftovers() },
+      leftovers: { dirs: () => engine.leftovers(engine.hls.lowLatency), discard: () => engine.discardLeftovers() },
     });
-    const streamStore = new StreamStore(this.redis);
-    this.streams = new StreamsService(this.engine, streamStore, publishSecrets, this.events);
     const hlsSettings = new HlsSettings(this.redis);
     this.hlsDelivery = new HlsDelivery(
-      this.engine,
+      engine,
       () => hlsSettings.current,
-      (app, stream) => this.streams.isLive(app, stream),
+      (app, stream) => this.registry.isLive(app, stream),
     );
-    this.streams.addViewerSource('hls', (app, stream) => this.hlsDelivery.viewers(app, stream));
+    this.registry.addViewerSource('hls', (app, stream) => this.hlsDelivery.viewers(app, stream));
     // nginx-rtmp has no HTTP-FLV: the stack pulls each watched stream once and fans it out.
     this.flv = new FlvGateway(this.supervisor, {
       ffmpeg: config.binaries.ffmpeg,
-      playUrl: (app, stream) => this.engine.localPlayUrl(app, stream),
-      isLive: (app, stream) => this.streams.isLive(app, stream),
+      playUrl: (app, stream) => engine.localPlayUrl(app, stream),
+      isLive: (app, stream) => this.registry.isLive(app, stream),
       limits: { ...DEFAULT_RELAY_LIMITS, clientQueueBytes: config.flvClientQueueBytes },
     });
-    this.streams.addViewerSource('flv', (app, stream) => this.flv.players(app, stream));
+    this.registry.addViewerSource('flv', (app, stream) => this.flv.players(app, stream));
     const rooms = new LiveRoomService(new LiveRoomStore(this.redis));
-    const streamsDeps = { streams: this.streams, hlsSettings, rooms, engine: this.engine };
+    const streamsDeps = {
+      registry: this.registry,
+      admission: this.admission,
+      secrets: this.publishSecrets,
+      hlsSettings,
+      rooms,
+      engine,
+    };
 
     const httpsStore = new HttpsStore(this.redis);
     this.https = new HttpsService(
@@ -177,33 +215,49 @@ export class App {
       this.https,
       httpsStore,
     );
-    this.callbacks = new CallbackService(new CallbackStore(this.redis), this.paths.record, [config.mgmtListen, config.httpsListen]);
-    this.callbacks.listen(this.events);
 
     this.record = new RecordService(config, this.paths, new RecordStore(this.redis), this.events);
-    this.redis.onReady(async () => {
-      await this.auth.onRedisReady();
-      await this.system.onRedisReady();
-      await this.https.onRedisReady();
-      await this.letsencrypt.onRedisReady();
-      await hlsSettings.load();
-      await this.streams.onRedisReady();
-      await rooms.onRedisReady();
-      await this.record.onRedisReady();
-    });
-    const publishSecret = () => publishSecrets.get();
-    this.restream = new Restream(
-      {
-        config,
-        paths: this.paths,
-        redis: this.redis,
-        supervisor: this.supervisor,
-        streams: streamStore,
-        limits: () => this.system.limits(),
-        publishSecret,
+
+    // Restream: the four slot kinds over one set of parts; a committed publish re-plans at once.
+    this.ffmpegBinary = new FfmpegBinary(config.binaries.ffmpeg);
+    const restreamDeps: RestreamDeps = {
+      config,
+      paths: this.paths,
+      redis: this.redis,
+      supervisor: this.supervisor,
+      streams: this.registry,
+      limits: () => this.system.limits(),
+      ffmpeg: () => this.ffmpegBinary.current,
+    };
+    const ffmpegBinary = this.ffmpegBinary;
+    this.restream = {
+      forward: new ForwardService(restreamDeps),
+      vlive: new VliveService(restreamDeps),
+      camera: new CameraService(restreamDeps),
+      transcode: new TranscodeService(restreamDeps),
+      uploads: new Uploads(this.paths.root, config.upload.maxBytes, config.upload.ttlMs),
+      get ffmpeg() {
+        return ffmpegBinary.current;
       },
-      this.events,
-    );
+    };
+    const replanStreamTasks = () => {
+      this.restream.forward.tasks.poke();
+      this.restream.transcode.tasks.poke();
+    };
+    this.events.on('stream.published', replanStreamTasks);
+    this.events.on('stream.unpublished', replanStreamTasks);
+
+    // After every (re)connection to Redis, in this order; each step runs even if one before failed.
+    this.redis.onReady('auth', () => this.auth.onRedisReady());
+    this.redis.onReady('system', () => this.system.onRedisReady());
+    this.redis.onReady('https', () => this.https.onRedisReady());
+    this.redis.onReady("let's encrypt", () => this.letsencrypt.onRedisReady());
+    this.redis.onReady('hls settings', () => hlsSettings.load());
+    this.redis.onReady('publish secret', () => this.publishSecrets.onRedisReady());
+    this.redis.onReady('live registry', () => this.registry.onRedisReady());
+    this.redis.onReady('live rooms', () => rooms.onRedisReady());
+    this.redis.onReady('record', () => this.record.onRedisReady());
+    const publishSecret = async () => (await this.publishSecrets.current()).publish;
 
     // HTTP: envelope and errors, API routes, console, static files, then the fallback.
     const viewsDir = path.join(PROJECT_ROOT, 'views');
@@ -230,7 +284,7 @@ export class App {
     registerCallbackTab(ui, this.callbacks);
     registerRecordTab(ui, this.record);
     registerConsolePages(router, ui, this.auth, this.system);
-    this.routes.push(...registerStreamingTab(ui, router, config, publishSecrets, this.engine.capabilities));
+    this.routes.push(...registerStreamingTab(ui, router, config, publishSecretStore, engine.capabilities));
     registerForwardApi(api, this.restream);
     registerVliveApi(api, this.restream);
     registerCameraApi(api, this.restream);
@@ -243,7 +297,8 @@ export class App {
     registerStreamsTabs(ui, streamsDeps, config.display.rtmpPort);
 
     registerProcessMetrics(this.metrics, this.supervisor);
-    this.streams.registerMetrics(this.metrics);
+    this.registry.registerMetrics(this.metrics);
+    this.admission.registerMetrics(this.metrics);
     this.record.registerMetrics(this.metrics);
     this.callbacks.registerMetrics(this.metrics);
     this.routes.push(registerMetrics(router, guard, this.metrics));
@@ -291,7 +346,9 @@ export class App {
     this.redis.start();
     await this.flv.start();
     this.record.start();
-    await this.restream.start();
+    await this.ffmpegBinary.detect();
+    for (const group of restreamTaskGroups(this.restream)) group.start();
+    this.restream.uploads.start();
     // Listen at once: until Redis answers, the console shows "starting" and the API says so.
     const server = http.createServer(this.koa.callback());
     server.keepAliveTimeout = 65_000;
@@ -312,7 +369,7 @@ export class App {
       log.error('the media engine cannot start: live streaming is unavailable', err);
     }
     await this.hlsWatcher.start();
-    this.streams.start();
+    this.registry.start();
     this.hlsDelivery.start();
     return {
       http: { host: this.config.listenHost, port: this.config.mgmtListen },
@@ -326,7 +383,7 @@ export class App {
     await this.callbacks.stop();
     await this.https.stop();
     this.hlsDelivery.stop();
-    await this.streams.stop();
+    await this.registry.stop();
     await this.hlsWatcher.stop();
     const server = this.httpServer;
     this.httpServer = null;
@@ -339,7 +396,8 @@ export class App {
       await closed;
     }
     await this.record.stop();
-    await this.restream.stop();
+    this.restream.uploads.stop();
+    await Promise.all(restreamTaskGroups(this.restream).map((group) => group.stop()));
     await this.redis.stop();
     await this.supervisor.stop();
   }

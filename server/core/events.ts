@@ -1,6 +1,7 @@
-// In-process events between features, so they depend on a contract instead of on each other:
-// the engine raises stream and segment events, recording listens to segments, callbacks listen
-// to everything and can veto a publish.
+// In-process notifications between features, so they depend on a contract instead of on each
+// other: the live-stream registry announces streams once committed (nothing here can refuse a
+// publish: that is admission's ordered gates, docs/architecture.md), the segment watcher announces
+// finished HLS segments, recording announces records.
 import { createLogger } from './logger.js';
 
 const log = createLogger('events');
@@ -52,9 +53,10 @@ export interface RecordEvent {
 }
 
 export interface StackEvents {
-  /** Vetoable: listeners run in order before a publish is accepted; a throw rejects it. */
-  'stream.publish': StreamInfo;
-  'stream.unpublish': StreamInfo;
+  /** A publish was admitted and committed to the registry, and the engine plays it to consumers. */
+  'stream.published': StreamInfo;
+  /** A registered stream ended (unpublished, kicked off, or gone from the engine). */
+  'stream.unpublished': StreamInfo;
   'hls.segment': HlsSegmentEvent;
   'record.begin': RecordEvent;
   'record.end': RecordEvent;
@@ -73,11 +75,6 @@ export class EventHub {
 
   private listeners<K extends keyof StackEvents>(name: K): Array<Handler<StackEvents[K]>> {
     return (this.handlers.get(name) ?? []) as Array<Handler<StackEvents[K]>>;
-  }
-
-  /** Awaits every listener in order; the first error propagates (used to reject a publish). */
-  async emitVetoable<K extends keyof StackEvents>(name: K, payload: StackEvents[K]): Promise<void> {
-    for (const handler of this.listeners(name)) await handler(payload);
   }
 
   /** Notifies every listener; their failures are logged and never reach the emitter. */

@@ -16,7 +16,7 @@ export interface RedisClientOptions {
 
 export class RedisClient {
   private client: Redis | null = null;
-  private readyListeners: Array<() => void | Promise<void>> = [];
+  private readonly readyHooks: Array<{ name: string; hook: () => void | Promise<void> }> = [];
 
   constructor(private readonly options: RedisClientOptions) {}
 
@@ -37,9 +37,7 @@ export class RedisClient {
     });
     this.client.on('ready', () => {
       log.info('connected');
-      for (const listener of this.readyListeners) {
-        Promise.resolve(listener()).catch((err) => log.error('ready handler failed', err));
-      }
+      void this.runReadyHooks();
     });
     // ioredis emits an error per failed reconnect; one line per state change is enough.
     let lastError = '';
@@ -50,9 +48,23 @@ export class RedisClient {
     this.client.on('end', () => log.info('connection closed'));
   }
 
-  /** Called every time the connection becomes ready (first connect and every reconnect). */
-  onReady(listener: () => void | Promise<void>): void {
-    this.readyListeners.push(listener);
+  /**
+   * Called every time the connection becomes ready (first connect and every reconnect), in the
+   * order registered. Each runs on its own: one that fails is logged under its name and never
+   * keeps the ones after it from running.
+   */
+  onReady(name: string, hook: () => void | Promise<void>): void {
+    this.readyHooks.push({ name, hook });
+  }
+
+  private async runReadyHooks(): Promise<void> {
+    for (const { name, hook } of this.readyHooks) {
+      try {
+        await hook();
+      } catch (err) {
+        log.error(`${name}: the Redis-ready step failed`, err);
+      }
+    }
   }
 
   get isReady(): boolean {

@@ -1,14 +1,12 @@
-// The media engine behind one interface, so the product (publish auth, HLS/FLV delivery, recording,
-// forwarding) does not care whether nginx-rtmp or, later, SRS moves the packets. Capability flags
-// let the console hide or explain what the running engine lacks.
+// The media engine behind one interface, so the product (admission, HLS/FLV delivery, recording,
+// forwarding) does not care which engine moves the packets (docs/architecture.md, "Floors"). Only
+// adapters under engine/ implement it; features hold this interface, never an adapter.
+import type { StreamRequest } from '../core/stream-request.js';
 
+/** What the console says the running engine can ingest besides RTMP. */
 export interface EngineCapabilities {
-  /** The engine serves `/{app}/{stream}.flv` itself (SRS does; nginx-rtmp does not). */
-  readonly httpFlv: boolean;
   readonly webrtc: boolean;
   readonly srt: boolean;
-  /** The engine reports finished HLS segments itself (SRS `on_hls`); otherwise the stack watches the directory. */
-  readonly nativeOnHls: boolean;
 }
 
 /** One HLS rendition the engine writes: `<root>/<app>/<stream>.m3u8` and its segments. */
@@ -45,22 +43,20 @@ export interface EngineStream {
   readonly uptimeMs: number;
 }
 
-/** A stream event from the engine, normalised to SRS's hook vocabulary (reference §3.2). */
-export interface EngineCallback {
-  readonly action: 'on_publish' | 'on_unpublish' | 'on_play' | 'on_stop';
-  readonly vhost: string;
-  readonly app: string;
-  readonly stream: string;
-  /** SRS-style query of the publish/play URL: `?secret=…` or ''. */
-  readonly param: string;
-  readonly client_id: string;
-  readonly ip: string;
-  readonly tcUrl: string;
-  /** The engine talking to itself (relay), not a user: never counted, never verified. */
-  readonly relay: boolean;
+/** The engine's HTTP hook request as it arrived, for the adapter to check and decode. */
+export interface EngineHookRequest {
+  readonly query: Readonly<Record<string, string | string[] | undefined>>;
+  readonly contentType: string;
+  readonly rawBody: string;
 }
 
-export const DEFAULT_VHOST = '__defaultVhost__';
+/** One stream event from the engine's hook, in the ingest-neutral shape admission takes. */
+export interface EngineHookEvent {
+  readonly action: 'publish' | 'unpublish' | 'play' | 'stop';
+  readonly request: StreamRequest;
+  /** The engine talking to itself (relay push/pull), not a user: never counted, never verified. */
+  readonly relay: boolean;
+}
 
 export interface MediaEngine {
   readonly name: string;
@@ -70,8 +66,13 @@ export interface MediaEngine {
   readonly hls: { readonly lowLatency: HlsOutput; readonly normal: HlsOutput };
   /** Stable id reported as SRS's `server_id`. */
   readonly serverId: string;
-  /** Shared secret the engine sends with every callback, so nobody else can fake one. */
-  readonly callbackToken: string;
+  /** The stack's HTTP path the engine posts its hook to (the route table binds it to admission). */
+  readonly hookPath: string;
+  /**
+   * Checks the hook's per-boot token (ForbiddenError without it: nobody else may fake a publish)
+   * and decodes the engine's own body into a neutral event (ValidationError when malformed).
+   */
+  decodeHook(request: EngineHookRequest): EngineHookEvent;
   start(): Promise<void>;
   stop(): Promise<void>;
   /** The engine process is up and its stats answer. */
@@ -80,6 +81,11 @@ export interface MediaEngine {
   streams(): Promise<EngineStream[]>;
   /** Drops the publisher of a stream; false when nothing was publishing. */
   kickoff(app: string, stream: string): Promise<boolean>;
+  /**
+   * Resolves true once the engine plays the stream to consumers (its publisher registered), false
+   * at the deadline: an admitted publish is announced only when consumers can really pull it.
+   */
+  untilPublishing(app: string, stream: string, timeoutMs: number): Promise<boolean>;
   /** Loopback RTMP URL to play a live stream from inside the stack (FLV gateway, recorder, forward). */
   localPlayUrl(app: string, stream: string): string;
   /** Called whenever the engine process goes down (every stream is gone with it) or becomes ready. */

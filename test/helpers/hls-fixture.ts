@@ -99,11 +99,11 @@ export class StreamFeeder {
   }
 
   publish(): Promise<void> {
-    return emitInStack(this.stack, 'stream.publish', this.info());
+    return emitInStack(this.stack, 'stream.published', this.info());
   }
 
   unpublish(): Promise<void> {
-    return emitInStack(this.stack, 'stream.unpublish', this.info());
+    return emitInStack(this.stack, 'stream.unpublished', this.info());
   }
 
   /** Feeds one segment (the next sequence number unless given); returns the event raised. */

@@ -62,7 +62,7 @@ describe('callbacks: SRS Stack HTTP callbacks over the event contract (in-proces
   let cookie: string;
   const apply = (body: Record<string, unknown>) => stack.api('/terraform/v1/mgmt/hooks/apply', body, { bearer });
   const query = async () => (await stack.api('/terraform/v1/mgmt/hooks/query', {}, { bearer })).json.data as Record<string, unknown>;
-  const publish = () => stack.app.events.emitVetoable('stream.publish', stream);
+  const publish = () => stack.app.callbacks.onPublish(stream);
 
   before(async () => {
     stack = await startInProcess();
@@ -129,7 +129,7 @@ describe('callbacks: SRS Stack HTTP callbacks over the event contract (in-proces
     await apply({ all: false, target: receiver.url('/fail') });
     receiver.received.length = 0;
     await publish();
-    await stack.app.events.emit('stream.unpublish', stream);
+    await stack.app.events.emit('stream.unpublished', stream);
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(receiver.received.length, 0);
   });
@@ -143,7 +143,7 @@ describe('callbacks: SRS Stack HTTP callbacks over the event contract (in-proces
   it('does not hold the emitter for notifications, even for a receiver that never answers', async () => {
     await apply({ all: true, target: receiver.url('/hang'), opaque: 'tok' });
     receiver.received.length = 0;
-    await stack.app.events.emit('stream.unpublish', stream);
+    await stack.app.events.emit('stream.unpublished', stream);
     assert.equal(receiver.received.length, 0, 'emit returned before the receiver even saw the request');
     await waitFor(() => receiver.received.length === 1, 5000);
     assert.deepEqual(Object.keys(receiver.received[0]?.body ?? {}).sort(), ['action', 'app', 'opaque', 'request_id', 'stream', 'vhost']);
@@ -253,7 +253,7 @@ describe('callbacks: notifications are retried with a bounded backoff (real Redi
 
   it('retries a failing receiver and delivers the same request once it recovers', async () => {
     await service.apply({ target: receiver.url('/flaky'), opaque: '', all: true, host: '' }, stack.url);
-    await events.emit('stream.unpublish', stream);
+    await events.emit('stream.unpublished', stream);
     await waitFor(() => receiver.received.length === 3, 5000);
     const ids = new Set(receiver.received.map((r) => r.body.request_id));
     assert.equal(ids.size, 1, 'one request, three attempts');
@@ -271,7 +271,7 @@ describe('callbacks: notifications are retried with a bounded backoff (real Redi
 
   it('never retries on_publish: the publisher is waiting', async () => {
     receiver.received.length = 0;
-    await assert.rejects(events.emitVetoable('stream.publish', stream), /HTTP 500/);
+    await assert.rejects(service.onPublish(stream), /HTTP 500/);
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(receiver.received.length, 1);
   });

@@ -31,10 +31,10 @@ describe('segment events: one hls.segment per finished low-latency segment', fun
     app.events.on('hls.segment', (e) => {
       segments.push(e);
     });
-    app.events.on('stream.publish', (s: StreamInfo) => {
+    app.events.on('stream.published', (s: StreamInfo) => {
       lifecycle.push(`publish ${s.stream}`);
     });
-    app.events.on('stream.unpublish', (s: StreamInfo) => {
+    app.events.on('stream.unpublished', (s: StreamInfo) => {
       lifecycle.push(`unpublish ${s.stream}`);
     });
     await app.start();
@@ -43,7 +43,11 @@ describe('segment events: one hls.segment per finished low-latency segment', fun
       20_000,
       () => 'redis',
     );
-    await app.engine.waitReady();
+    await waitFor(
+      () => app.engine.isReady,
+      15_000,
+      () => 'engine',
+    );
   });
   after(async () => {
     await app?.stop();
@@ -51,7 +55,7 @@ describe('segment events: one hls.segment per finished low-latency segment', fun
   });
 
   it('reports every segment of a publish once, with its file, size, duration and URLs', async () => {
-    const { publish: secret } = await app.streams.publishSecret();
+    const { publish: secret } = await app.publishSecrets.current();
     const p = publish(`rtmp://127.0.0.1:${rtmpPort}/live/seg1?secret=${secret}`, 9);
     assert.equal(await p.exited, 0, p.stderr());
     await waitFor(
@@ -88,7 +92,7 @@ describe('segment events: one hls.segment per finished low-latency segment', fun
   });
 
   it('continues the numbering on a republish without repeating old segments', async () => {
-    const { publish: secret } = await app.streams.publishSecret();
+    const { publish: secret } = await app.publishSecrets.current();
     const before = segments.filter((s) => s.stream === 'seg1').length;
     const lastSeq = segments.filter((s) => s.stream === 'seg1').at(-1)?.seq_no ?? -1;
     const p = publish(`rtmp://127.0.0.1:${rtmpPort}/live/seg1?secret=${secret}`, 5);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { secretsEqual, signToken, verifyToken } from '../../server/features/auth/jwt.js';
+import { secretsEqual } from '../../server/core/secrets.js';
+import { signToken, verifyToken } from '../../server/features/auth/jwt.js';
 import { LoginThrottle } from '../../server/features/auth/login-throttle.js';
 import { hashPassword, randomPassword, verifyPassword } from '../../server/features/auth/password.js';
 

@@ -3,9 +3,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loopbackHost } from '../../server/app.js';
-import { HlsSessions, PlaylistCache, SegmentCache, safeComponent } from '../../server/features/hls/delivery.js';
+import { isSafeFileName } from '../../server/core/stream-names.js';
+import { HlsSessions, PlaylistCache, SegmentCache } from '../../server/features/hls/delivery.js';
 import { finishedSince, parseMediaPlaylist, sessionVariantPlaylist, withEndList } from '../../server/features/hls/playlist.js';
-import { parseNginxCallback, parseSrsCallback } from '../../server/engine/nginx-rtmp/callback.js';
+import { parseNginxCallback } from '../../server/engine/nginx-rtmp/callback.js';
 import { findRtmpModule, normalApp, quote, renderNginxRtmpConfig } from '../../server/engine/nginx-rtmp/config.js';
 import { parseRtmpStat } from '../../server/engine/nginx-rtmp/stat.js';
 import { parseLiveRoom } from '../../server/features/live-streams/live-room-store.js';
@@ -110,59 +111,48 @@ describe('engine: nginx-rtmp callbacks', () => {
   const publish =
     'app=live&flashver=FMLE/3.0%20(compatible%3B%20Lavf59.27&swfurl=&tcurl=rtmp://127.0.0.1:1935/live&pageurl=&addr=10.0.0.9&clientid=2&call=publish&name=test1&type=live&secret=good&foo=bar';
 
-  it('rebuilds SRS param from the flattened query', () => {
+  it('decodes a publish into the neutral request, rebuilding SRS param from the flattened query', () => {
     assert.deepEqual(parseNginxCallback(publish), {
-      action: 'on_publish',
-      vhost: '__defaultVhost__',
-      app: 'live',
-      stream: 'test1',
-      param: '?secret=good&foo=bar',
-      client_id: '2',
-      ip: '10.0.0.9',
-      tcUrl: 'rtmp://127.0.0.1:1935/live',
+      action: 'publish',
       relay: false,
+      request: {
+        protocol: 'rtmp',
+        vhost: '__defaultVhost__',
+        app: 'live',
+        stream: 'test1',
+        param: '?secret=good&foo=bar',
+        clientId: '2',
+        clientAddress: '10.0.0.9',
+      },
     });
   });
 
   it('never lets a query argument override nginx fields', () => {
-    const cb = parseNginxCallback(`${publish}&name=other&app=evil&call=play`);
-    assert.equal(cb.stream, 'test1');
-    assert.equal(cb.app, 'live');
-    assert.equal(cb.action, 'on_publish');
-    assert.equal(cb.param, '?secret=good&foo=bar&name=other&app=evil&call=play');
+    const { action, request } = parseNginxCallback(`${publish}&name=other&app=evil&call=play`);
+    assert.equal(request.stream, 'test1');
+    assert.equal(request.app, 'live');
+    assert.equal(action, 'publish');
+    assert.equal(request.param, '?secret=good&foo=bar&name=other&app=evil&call=play');
   });
 
   it('maps publish_done, play and relay plays', () => {
-    assert.equal(parseNginxCallback('app=live&clientid=2&call=publish_done&name=s').action, 'on_unpublish');
-    assert.equal(parseNginxCallback('app=live&clientid=2&call=publish_done&name=s').param, '');
+    assert.equal(parseNginxCallback('app=live&clientid=2&call=publish_done&name=s').action, 'unpublish');
+    assert.equal(parseNginxCallback('app=live&clientid=2&call=publish_done&name=s').request.param, '');
     const relay = parseNginxCallback(
       'app=&flashver=ngx-local-relay&addr=127.0.0.1:1935/live__normal&clientid=4&call=play&name=s&start=0&duration=0&reset=0',
     );
-    assert.equal(relay.action, 'on_play');
+    assert.equal(relay.action, 'play');
     assert.equal(relay.relay, true);
-    assert.equal(relay.param, '');
+    assert.equal(relay.request.param, '');
   });
 
   it('refuses unknown calls, empty, oversized and path-like stream names', () => {
     assert.throws(() => parseNginxCallback('app=live&call=record_done&name=s'), /unsupported engine callback/);
-    assert.throws(() => parseNginxCallback('app=live&call=publish&name='), /stream name is empty/);
+    assert.throws(() => parseNginxCallback('app=live&call=publish&name='), /the name is empty/);
     assert.throws(() => parseNginxCallback(`app=live&call=publish&name=${'x'.repeat(2000)}`), /too long/);
-    assert.throws(() => parseNginxCallback('app=live&call=publish&name=a%2Fb'), /must not contain/);
-    assert.throws(() => parseNginxCallback('app=live&call=publish&name=..'), /must not contain/);
-  });
-
-  it('accepts SRS JSON hook bodies for a future SRS engine', () => {
-    const cb = parseSrsCallback({
-      action: 'on_publish',
-      app: 'live',
-      stream: 'ls',
-      param: '?secret=x',
-      client_id: 'c1',
-      vhost: '__defaultVhost__',
-    });
-    assert.equal(cb.action, 'on_publish');
-    assert.equal(cb.param, '?secret=x');
-    assert.throws(() => parseSrsCallback({ action: 'on_dvr', app: 'live', stream: 'x' }), /unsupported/);
+    assert.throws(() => parseNginxCallback('app=live&call=publish&name=a%2Fb'), /no \/, \\ or \?/);
+    assert.throws(() => parseNginxCallback('app=live&call=publish&name=..'), /dot segment/);
+    assert.throws(() => parseNginxCallback('app=&call=publish&name=s'), /without app/);
   });
 });
 
@@ -332,8 +322,8 @@ describe('engine: HLS playlists and segment events', () => {
   });
 
   it('accepts only plain file names as path components', () => {
-    for (const ok of ['live', 's-1.ts', 'a b.m3u8', '你好.m3u8', 'a..b']) assert.equal(safeComponent(ok), true, ok);
-    for (const bad of ['', '.', '..', '../x', 'a/b', 'a\\b', 'a\0b', 'x'.repeat(5000)]) assert.equal(safeComponent(bad), false, bad);
+    for (const ok of ['live', 's-1.ts', 'a b.m3u8', '你好.m3u8', 'a..b']) assert.equal(isSafeFileName(ok), true, ok);
+    for (const bad of ['', '.', '..', '../x', 'a/b', 'a\\b', 'a\0b', 'x'.repeat(5000)]) assert.equal(isSafeFileName(bad), false, bad);
   });
 });
 

@@ -39,11 +39,6 @@ export function inputTransportArgs(input: string): string[] {
   return schemeOf(input) === 'rtsp' ? ['-rtsp_transport', 'tcp'] : [];
 }
 
-/** The engine's RTMP URL for a live stream; play needs no secret. */
-export function localRtmpUrl(port: number, app: string, stream: string): string {
-  return `rtmp://127.0.0.1:${port}/${app}/${stream}`;
-}
-
 /** Forward: pull the live stream from the engine and copy it to the platform (reference §6). */
 export function forwardArgs(input: string, output: string): string[] {
   return ['-re', '-i', input, '-c', 'copy', ...outputFormatArgs(output), output];

@@ -78,7 +78,7 @@ export class FfmpegTaskGroup {
 
   constructor(private readonly opts: TaskGroupOptions) {
     this.log = createLogger(opts.kind);
-    opts.redis.onReady(() => this.poke());
+    opts.redis.onReady(`${opts.kind} tasks`, () => this.poke());
   }
 
   start(): void {

@@ -1,13 +1,13 @@
-// Normalises the engine's HTTP callbacks to SRS's hook vocabulary (reference §3.2, §15.2), so the
-// publish rules and everything listening to stream events are engine-agnostic.
+// Decodes nginx-rtmp's HTTP hook into the ingest-neutral event admission takes
+// (docs/architecture.md, "How a publish flows"), so nothing past the adapter knows nginx's fields.
 //
 // nginx-rtmp posts `application/x-www-form-urlencoded` with its own fields first (app, flashver,
 // swfurl, tcurl, pageurl, addr, clientid, call, name, type…) and then the publish URL's query
 // arguments flattened into the same form. A client can therefore send `?name=x`: only the first
 // occurrence of each of nginx's fields is nginx's, every other pair belongs to SRS's `param`.
 import { ValidationError } from '../../core/errors.js';
-import type { Body } from '../../core/validate.js';
-import { DEFAULT_VHOST, type EngineCallback } from '../media-engine.js';
+import { DEFAULT_VHOST, checkStreamName } from '../../core/stream-names.js';
+import type { EngineHookEvent } from '../media-engine.js';
 
 const NGINX_FIELDS = new Set([
   'app',
@@ -25,20 +25,17 @@ const NGINX_FIELDS = new Set([
   'reset',
 ]);
 
-const NGINX_CALLS: Record<string, EngineCallback['action']> = {
-  publish: 'on_publish',
-  publish_done: 'on_unpublish',
-  play: 'on_play',
-  play_done: 'on_stop',
+const NGINX_CALLS: Record<string, EngineHookEvent['action']> = {
+  publish: 'publish',
+  publish_done: 'unpublish',
+  play: 'play',
+  play_done: 'stop',
 };
 
 /** nginx-rtmp identifies its own relay connections (push/pull) with this flash version. */
 export const NGINX_RELAY_FLASHVER = 'ngx-local-relay';
 
-/** Stream names are bounded: they become Redis fields, file names and URLs. */
-export const MAX_STREAM_NAME = 1024;
-
-export function parseNginxCallback(rawForm: string): EngineCallback {
+export function parseNginxCallback(rawForm: string): EngineHookEvent {
   const own = new Map<string, string>();
   const extra: Array<[string, string]> = [];
   for (const [key, value] of new URLSearchParams(rawForm)) {
@@ -48,47 +45,21 @@ export function parseNginxCallback(rawForm: string): EngineCallback {
   const call = own.get('call') ?? '';
   const action = NGINX_CALLS[call];
   if (!action) throw new ValidationError(`unsupported engine callback "${call}"`);
-  const flashver = own.get('flashver') ?? '';
+  const relay = (own.get('flashver') ?? '').startsWith(NGINX_RELAY_FLASHVER);
+  const app = own.get('app') ?? '';
+  if (!app && !relay) throw new ValidationError('engine callback without app');
   const query = new URLSearchParams(extra).toString();
-  return checked({
+  return {
     action,
-    vhost: DEFAULT_VHOST,
-    app: own.get('app') ?? '',
-    stream: own.get('name') ?? '',
-    param: query ? `?${query}` : '',
-    client_id: own.get('clientid') ?? '',
-    ip: own.get('addr') ?? '',
-    tcUrl: own.get('tcurl') ?? '',
-    relay: flashver.startsWith(NGINX_RELAY_FLASHVER),
-  });
-}
-
-/** SRS 5's JSON hook body, for a future SrsEngine posting to the same path. */
-export function parseSrsCallback(body: Body): EngineCallback {
-  const s = (k: string) => (typeof body[k] === 'string' ? (body[k] as string) : typeof body[k] === 'number' ? String(body[k]) : '');
-  const action = s('action');
-  if (action !== 'on_publish' && action !== 'on_unpublish' && action !== 'on_play' && action !== 'on_stop') {
-    throw new ValidationError(`unsupported engine callback "${action}"`);
-  }
-  return checked({
-    action,
-    vhost: s('vhost') || DEFAULT_VHOST,
-    app: s('app'),
-    stream: s('stream'),
-    param: s('param'),
-    client_id: s('client_id'),
-    ip: s('ip'),
-    tcUrl: s('tcUrl'),
-    relay: false,
-  });
-}
-
-function checked(cb: EngineCallback): EngineCallback {
-  if (!cb.app && !cb.relay) throw new ValidationError('engine callback without app');
-  if (!cb.stream) throw new ValidationError('no stream: the stream name is empty');
-  if (cb.stream.length > MAX_STREAM_NAME) throw new ValidationError(`stream name too long (max ${MAX_STREAM_NAME} characters)`);
-  if (/[\0/\\]/.test(cb.stream) || cb.stream === '.' || cb.stream === '..') {
-    throw new ValidationError('stream name must not contain /, \\ or NUL');
-  }
-  return cb;
+    relay,
+    request: {
+      protocol: 'rtmp',
+      vhost: DEFAULT_VHOST,
+      app,
+      stream: checkStreamName('stream', own.get('name') ?? ''),
+      param: query ? `?${query}` : '',
+      clientId: own.get('clientid') ?? '',
+      clientAddress: own.get('addr') ?? '',
+    },
+  };
 }

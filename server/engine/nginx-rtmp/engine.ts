@@ -7,10 +7,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { ForbiddenError, ValidationError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import type { SupervisedChild, Supervisor } from '../../core/process/supervisor.js';
-import type { EngineCapabilities, EngineStream, HlsOutput, MediaEngine } from '../media-engine.js';
+import { secretsEqual } from '../../core/secrets.js';
+import { LIVE_APP, loopbackRtmpUrl } from '../../core/stream-names.js';
+import type { EngineCapabilities, EngineHookEvent, EngineHookRequest, EngineStream, HlsOutput, MediaEngine } from '../media-engine.js';
 import { unixGet } from '../unix-http.js';
+import { parseNginxCallback } from './callback.js';
 import { findRtmpModule, renderNginxRtmpConfig } from './config.js';
 import { parseRtmpStat } from './stat.js';
 
@@ -18,8 +22,10 @@ const log = createLogger('engine');
 const run = promisify(execFile);
 
 export const ENGINE_CHILD_NAME = 'nginx';
-/** The callback path SRS Stack's SRS config uses (reference §1.6); kept for a future SrsEngine. */
-export const CALLBACK_PATH = '/terraform/v1/hooks/srs/verify';
+/** The hook path: SRS Stack's own engine posts to it too (docs/compatibility.md), so it is kept. */
+export const ENGINE_HOOK_PATH = '/terraform/v1/hooks/srs/verify';
+/** How often a just-admitted publish is looked for in the engine's stats. */
+const PUBLISHING_POLL_MS = 50;
 
 export interface NginxRtmpEngineOptions {
   /** <data>/engine: config, pid, logs, temp paths and HLS output. */
@@ -35,11 +41,13 @@ export interface NginxRtmpEngineOptions {
 
 export class NginxRtmpEngine implements MediaEngine {
   readonly name = 'nginx-rtmp';
-  readonly capabilities: EngineCapabilities = { httpFlv: false, webrtc: false, srt: false, nativeOnHls: false };
-  readonly apps = ['live'] as const;
+  readonly capabilities: EngineCapabilities = { webrtc: false, srt: false };
+  readonly apps = [LIVE_APP] as const;
+  readonly hookPath = ENGINE_HOOK_PATH;
   readonly hls: { lowLatency: HlsOutput; normal: HlsOutput };
   readonly serverId: string;
-  readonly callbackToken = crypto.randomBytes(16).toString('hex');
+  /** Sent by nginx with every hook (in its URL), so nobody else can fake a publish. */
+  private readonly hookToken = crypto.randomBytes(16).toString('hex');
   readonly httpSocket: string;
   private child: SupervisedChild | null = null;
   private readonly listeners: Array<(ready: boolean) => void> = [];
@@ -119,7 +127,7 @@ export class NginxRtmpEngine implements MediaEngine {
       modulePath: module,
       rtmpPort: this.opts.rtmpPort,
       httpSocket: this.httpSocket,
-      callbackUrl: `${this.opts.callbackOrigin}${CALLBACK_PATH}?engine=${this.callbackToken}`,
+      callbackUrl: `${this.opts.callbackOrigin}${ENGINE_HOOK_PATH}?engine=${this.hookToken}`,
       apps: this.apps,
       hls: this.hls,
       workerUser: process.getuid?.() === 0 ? os.userInfo().username : null,
@@ -168,8 +176,29 @@ export class NginxRtmpEngine implements MediaEngine {
     return res.status === 200 && Number(res.body.trim()) > 0;
   }
 
+  decodeHook(request: EngineHookRequest): EngineHookEvent {
+    const token = request.query.engine;
+    if (typeof token !== 'string' || !secretsEqual(token, this.hookToken))
+      throw new ForbiddenError('only the media engine may call this hook');
+    if (!/^application\/x-www-form-urlencoded\b/i.test(request.contentType)) {
+      throw new ValidationError(`the engine hook takes nginx-rtmp's form body, not ${request.contentType || 'no content type'}`);
+    }
+    return parseNginxCallback(request.rawBody);
+  }
+
+  async untilPublishing(app: string, stream: string, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.isReady) {
+      const streams = await this.streams().catch(() => [] as EngineStream[]);
+      if (streams.some((s) => s.app === app && s.stream === stream && s.publishing)) return true;
+      if (Date.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, PUBLISHING_POLL_MS));
+    }
+    return false;
+  }
+
   localPlayUrl(app: string, stream: string): string {
-    return `rtmp://127.0.0.1:${this.opts.rtmpPort}/${app}/${encodeURIComponent(stream)}`;
+    return loopbackRtmpUrl(this.opts.rtmpPort, app, stream);
   }
 
   private notify(ready: boolean): void {

@@ -52,10 +52,3 @@ export function verifyToken(
   if (typeof claims.exp !== 'number' || claims.exp < nowSeconds) return { ok: false, reason: 'token is expired' };
   return { ok: true, claims: claims as TokenClaims };
 }
-
-/** Constant-time string comparison for secrets. */
-export function secretsEqual(a: string, b: string): boolean {
-  const ha = crypto.createHash('sha256').update(a).digest();
-  const hb = crypto.createHash('sha256').update(b).digest();
-  return crypto.timingSafeEqual(ha, hb) && a.length === b.length;
-}

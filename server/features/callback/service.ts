@@ -47,7 +47,10 @@ function compact(fields: Record<string, string | number | undefined>): CallbackB
   return out;
 }
 
-export function publishBody(requestId: string, opaque: string, s: StreamInfo): CallbackBody {
+/** What on_publish tells the receiver about the stream asking to be published. */
+export type PublishFields = Pick<StreamInfo, 'vhost' | 'app' | 'stream' | 'param'>;
+
+export function publishBody(requestId: string, opaque: string, s: PublishFields): CallbackBody {
   return compact({ request_id: requestId, action: 'on_publish', opaque, vhost: s.vhost, app: s.app, stream: s.stream, param: s.param });
 }
 
@@ -145,8 +148,7 @@ export class CallbackService {
   ) {}
 
   listen(events: EventHub): void {
-    events.on('stream.publish', (s) => this.onPublish(s));
-    events.on('stream.unpublish', (s) => this.notify((id, o) => unpublishBody(id, o, s)));
+    events.on('stream.unpublished', (s) => this.notify((id, o) => unpublishBody(id, o, s)));
     events.on('record.begin', (r) => this.notify((id, o) => recordBeginBody(id, o, r)));
     events.on('record.end', (r) => this.notify((id, o, host) => recordEndBody(id, o, r, host, this.recordDir)));
   }
@@ -208,8 +210,11 @@ export class CallbackService {
     return this.cached;
   }
 
-  /** The veto: resolves when the receiver accepts (or callbacks are off), throws to reject the publish. */
-  async onPublish(stream: StreamInfo): Promise<void> {
+  /**
+   * The user's admission gate (the last of admission's gates): resolves when the receiver accepts
+   * (or callbacks are off), throws to refuse the publish.
+   */
+  async onPublish(stream: PublishFields): Promise<void> {
     const s = await this.settings();
     if (!s.all || !s.target) return;
     const body = publishBody(crypto.randomUUID(), s.opaque, stream);

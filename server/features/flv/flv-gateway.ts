@@ -1,10 +1,9 @@
 // HTTP-FLV at /{app}/{stream}.flv: nginx-rtmp cannot serve it, so the stack does, with one relay
 // (one upstream pull) per live stream however many players watch it.
 import type Koa from 'koa';
-import { NotFoundError, UpstreamError, ValidationError } from '../../core/errors.js';
+import { NotFoundError, UpstreamError } from '../../core/errors.js';
 import type { Supervisor } from '../../core/process/supervisor.js';
-import { safeComponent } from '../hls/delivery.js';
-import { MAX_STREAM_NAME } from '../../engine/nginx-rtmp/callback.js';
+import { checkStreamName } from '../../core/stream-names.js';
 import { FlvRelay, type RelayLimits } from './flv-relay.js';
 
 export interface FlvGatewayOptions {
@@ -25,14 +24,6 @@ export const DEFAULT_RELAY_LIMITS: RelayLimits = {
   idleStopMs: 3000,
   stallTimeoutMs: 10_000,
 };
-
-/** The engine's naming rule, so every stream that can be published can be played. */
-export function checkStreamName(what: 'app' | 'stream', name: string): void {
-  if (name.length > MAX_STREAM_NAME || !safeComponent(name)) {
-    const shown = name.length > 40 ? `${name.slice(0, 40)}… (${name.length} chars)` : name;
-    throw new ValidationError(`invalid ${what} name "${shown}": 1 to ${MAX_STREAM_NAME} characters, no / \\ or NUL`);
-  }
-}
 
 export interface FlvStreamStats {
   app: string;

@@ -11,8 +11,8 @@ import type Router from 'koa-router';
 import { NotFoundError, ValidationError } from '../../core/errors.js';
 import { sendFile } from '../../core/static-files.js';
 import type { HlsOutput, MediaEngine } from '../../engine/media-engine.js';
-import { MAX_STREAM_NAME } from '../../engine/nginx-rtmp/callback.js';
-import { sessionVariantPlaylist, withEndList } from './playlist.js';
+import { isSafeFileName } from '../../core/stream-names.js';
+import { sessionVariantPlaylist, withEndList, withEscapedSegmentUris } from './playlist.js';
 
 export const M3U8_TYPE = 'application/vnd.apple.mpegurl';
 const TS_MAX_AGE_SECONDS = 600;
@@ -118,11 +118,6 @@ export class SegmentCache {
   }
 }
 
-/** A path component naming a file in an engine directory: no separators, no dot segments. */
-export function safeComponent(value: string): boolean {
-  return value.length > 0 && value.length <= MAX_STREAM_NAME + 16 && value !== '.' && value !== '..' && !/[/\\\0]/.test(value);
-}
-
 export class HlsDelivery {
   readonly sessions = new HlsSessions();
   private readonly playlists = new PlaylistCache();
@@ -160,7 +155,7 @@ export class HlsDelivery {
   private async handle(ctx: Koa.Context, next: Koa.Next, app: string, sub: string | null, file: string): Promise<void> {
     const isPlaylist = sub === null && file.endsWith('.m3u8');
     if (!isPlaylist && !file.endsWith('.ts')) return next();
-    if (![app, sub ?? app, file].every(safeComponent)) throw new ValidationError(`invalid HLS path ${ctx.path}`);
+    if (![app, sub ?? app, file].every(isSafeFileName)) throw new ValidationError(`invalid HLS path ${ctx.path}`);
     if (!(this.engine.apps as readonly string[]).includes(app)) throw new NotFoundError(`no such app: ${app}`);
     if (isPlaylist) return this.playlist(ctx, app, file.slice(0, -'.m3u8'.length));
     const output = this.outputForSegment(sub);
@@ -180,8 +175,9 @@ export class HlsDelivery {
   private async playlist(ctx: Koa.Context, app: string, stream: string): Promise<void> {
     const modes = this.modes();
     const output = modes.hlsLowLatency ? this.engine.hls.lowLatency : this.engine.hls.normal;
-    const text = await this.playlists.read(path.join(output.root, app, `${stream}.m3u8`));
-    if (text === null) throw new NotFoundError(`stream ${app}/${stream} is not live`);
+    const raw = await this.playlists.read(path.join(output.root, app, `${stream}.m3u8`));
+    if (raw === null) throw new NotFoundError(`stream ${app}/${stream} is not live`);
+    const text = withEscapedSegmentUris(raw);
     ctx.type = M3U8_TYPE;
     const live = this.isLive(app, stream);
     if (modes.noHlsCtx) {

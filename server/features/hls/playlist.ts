@@ -66,3 +66,23 @@ export function withEndList(text: string): string {
 export function sessionVariantPlaylist(mediaUri: string): string {
   return `#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1,AVERAGE-BANDWIDTH=1\n${mediaUri}\n`;
 }
+
+/** A URI line that needs escaping: it holds something other than URL-safe path characters. */
+const NEEDS_ESCAPING = /[^A-Za-z0-9\-._~/]/;
+
+/**
+ * nginx-rtmp writes segment URIs as raw file names (`<stream>-12.ts`). Stream names may hold `#`,
+ * `%`, `&` (docs/architecture.md, "Stream names"), which a player would read as a fragment or an
+ * escape: each path component of a URI line is percent-encoded. Plain names pass untouched.
+ */
+export function withEscapedSegmentUris(text: string): string {
+  if (!NEEDS_ESCAPING.test(text.replace(/^#.*$/gm, '').replace(/\s+/g, ''))) return text;
+  return text
+    .split('\n')
+    .map((line) => {
+      const uri = line.trim();
+      if (!uri || uri.startsWith('#') || !NEEDS_ESCAPING.test(uri)) return line;
+      return uri.split('/').map(encodeURIComponent).join('/');
+    })
+    .join('\n');
+}

@@ -3,11 +3,13 @@
 import crypto from 'node:crypto';
 import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.js';
 import { registerSecret } from '../../core/logger.js';
-import { safeComponent } from '../hls/delivery.js';
-import { PUBLISH_SECRET_PATTERN } from './service.js';
+import { streamNameProblem } from '../../core/stream-names.js';
+import { PUBLISH_SECRET_PATTERN } from './publish-secrets.js';
 import type { LiveRoom, LiveRoomStore } from './live-room-store.js';
 
 export const MAX_ROOM_TITLE = 256;
+/** A room's stream goes into the share links people type: shorter than any stream may be. */
+const MAX_ROOM_STREAM = 128;
 
 export class LiveRoomService {
   constructor(private readonly store: LiveRoomStore) {}
@@ -45,9 +47,8 @@ export class LiveRoomService {
   /** Replaces the room (SRS Stack overwrites, no merge); its stream and secret may change. */
   async update(next: LiveRoom): Promise<LiveRoom> {
     const current = await this.get(next.uuid);
-    if (!safeComponent(next.stream) || next.stream.length > 128) {
-      throw new ValidationError('stream must be 1 to 128 characters without /, \\ or NUL');
-    }
+    const problem = next.stream.length > MAX_ROOM_STREAM ? `too long (max ${MAX_ROOM_STREAM} characters)` : streamNameProblem(next.stream);
+    if (problem) throw new ValidationError(`invalid stream name "${next.stream.slice(0, 40)}": ${problem}`);
     if (!PUBLISH_SECRET_PATTERN.test(next.secret)) throw new ValidationError('secret must be 1 to 128 letters, digits, or . _ ~ -');
     if (next.stream !== current.stream && (await this.store.list()).some((r) => r.stream === next.stream)) {
       throw new ConflictError(`stream ${next.stream} already belongs to another live room`);

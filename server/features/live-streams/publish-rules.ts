@@ -1,5 +1,5 @@
 // SRS Stack's publish rules (reference §2.5), pure so they are tested without an engine.
-import { DEFAULT_VHOST } from '../../engine/media-engine.js';
+import { DEFAULT_VHOST } from '../../core/stream-names.js';
 
 /**
  * Accepts when there is no secret, or when the publish URL's query or the stream name contains it

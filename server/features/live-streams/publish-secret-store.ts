@@ -35,12 +35,4 @@ export class PublishSecretStore {
   async roomSecret(stream: string): Promise<string | null> {
     return this.redis.redis.hget(KEYS.AUTH_SECRET, `room-pub-${stream}`);
   }
-
-  async setRoomSecret(stream: string, secret: string): Promise<void> {
-    await this.redis.redis.hset(KEYS.AUTH_SECRET, `room-pub-${stream}`, secret);
-  }
-
-  async removeRoomSecret(stream: string): Promise<void> {
-    await this.redis.redis.hdel(KEYS.AUTH_SECRET, `room-pub-${stream}`);
-  }
 }

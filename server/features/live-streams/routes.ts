@@ -1,31 +1,40 @@
 // Streams API (reference §2.5, §3.1 streams and HLS modes, §3.2 engine hook, §3.8 live rooms) and
 // the System › Authentication / Streams / HLS tabs and Scenarios › LiveRoom.
-import crypto from 'node:crypto';
 import type Koa from 'koa';
-import { ForbiddenError } from '../../core/errors.js';
 import type { ApiRoutes } from '../../core/http.js';
 import { optionalString, requireBoolean, requireString, type Body } from '../../core/validate.js';
-import type { MediaEngine } from '../../engine/media-engine.js';
-import { parseNginxCallback, parseSrsCallback } from '../../engine/nginx-rtmp/callback.js';
+import type { EngineHookEvent, MediaEngine } from '../../engine/media-engine.js';
 import type { Console } from '../console/console.js';
 import type { HlsSettings } from '../hls/settings-store.js';
+import { rtmpServerUrl, splitHost } from '../streaming-guide/urls.js';
+import type { Admission } from './admission.js';
 import type { LiveRoomService } from './live-room-service.js';
 import type { LiveRoom } from './live-room-store.js';
-import type { StreamsService } from './service.js';
-import { rtmpServerUrl, splitHost } from '../streaming-guide/urls.js';
+import type { PublishSecrets } from './publish-secrets.js';
+import type { LiveRegistry } from './registry.js';
 
 export interface StreamsDeps {
-  readonly streams: StreamsService;
+  readonly registry: LiveRegistry;
+  readonly admission: Admission;
+  readonly secrets: PublishSecrets;
   readonly hlsSettings: HlsSettings;
   readonly rooms: LiveRoomService;
   readonly engine: MediaEngine;
 }
 
-function sameToken(given: unknown, expected: string): boolean {
-  if (typeof given !== 'string') return false;
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && crypto.timingSafeEqual(a, b);
+/** The engine's stream events, decoded by its adapter: publishes and ends go through admission. */
+async function onEngineHook(event: EngineHookEvent, { admission, registry }: StreamsDeps): Promise<void> {
+  switch (event.action) {
+    case 'publish':
+      return admission.publish(event.request);
+    case 'unpublish':
+      return admission.unpublish(event.request);
+    case 'play':
+      if (!event.relay) await registry.countPlay();
+      return;
+    case 'stop':
+      return;
+  }
 }
 
 function roomFrom(body: Body): LiveRoom {
@@ -40,38 +49,32 @@ function roomFrom(body: Body): LiveRoom {
   };
 }
 
-export function registerStreamsApi(api: ApiRoutes, { streams, hlsSettings, rooms, engine }: StreamsDeps): void {
-  api.open(
-    '/hooks/srs/verify',
-    "the media engine's publish/play callback; it carries the engine's per-boot token",
-    async ({ ctx, body }) => {
-      if (!sameToken(ctx.query.engine, engine.callbackToken)) throw new ForbiddenError('only the media engine may call this hook');
-      const callback = ctx.is('application/x-www-form-urlencoded')
-        ? parseNginxCallback(typeof ctx.state.rawBody === 'string' ? ctx.state.rawBody : '')
-        : parseSrsCallback(body);
-      await streams.onEngineCallback(callback);
-      return null;
-    },
-  );
+export function registerStreamsApi(api: ApiRoutes, deps: StreamsDeps): void {
+  const { registry, secrets, hlsSettings, rooms, engine } = deps;
+  api.open('/hooks/srs/verify', "the media engine's publish/play callback; it carries the engine's per-boot token", async ({ ctx }) => {
+    const rawBody = typeof ctx.state.rawBody === 'string' ? ctx.state.rawBody : '';
+    await onEngineHook(engine.decodeHook({ query: ctx.query, contentType: ctx.get('content-type'), rawBody }), deps);
+    return null;
+  });
 
-  const secret = () => streams.publishSecret();
+  const secret = () => secrets.current();
   api.secured('/hooks/srs/secret', secret);
   api.secured('/hooks/srs/secret/query', secret);
   api.secured('/hooks/srs/secret/update', async ({ body }) => {
-    await streams.updatePublishSecret(requireString(body, 'secret', 1024));
+    await secrets.update(requireString(body, 'secret', 1024));
     return null;
   });
   api.secured('/hooks/srs/secret/disable', async ({ body }) => {
-    await streams.setAuthDisabled(requireBoolean(body, 'pubNoAuth'));
+    await secrets.setAuthDisabled(requireBoolean(body, 'pubNoAuth'));
     return null;
   });
 
   api.secured('/mgmt/streams/query', async () => {
-    const list = await streams.query();
+    const list = await registry.query();
     return { streams: list.length ? list : null };
   });
   api.secured('/mgmt/streams/kickoff', async ({ body }) => {
-    await streams.kickoff(requireString(body, 'vhost', 256), requireString(body, 'app', 256), requireString(body, 'stream', 1024));
+    await registry.kickoff(requireString(body, 'vhost', 256), requireString(body, 'app', 256), requireString(body, 'stream', 1024));
     return null;
   });
 
@@ -101,7 +104,7 @@ function rtmpServer(ctx: Koa.Context, displayPort: string): string {
   return rtmpServerUrl(splitHost(ctx.host).hostname, displayPort);
 }
 
-export function registerStreamsTabs(ui: Console, { streams, hlsSettings, rooms }: StreamsDeps, rtmpDisplayPort: string): void {
+export function registerStreamsTabs(ui: Console, { registry, secrets, hlsSettings, rooms }: StreamsDeps, rtmpDisplayPort: string): void {
   ui.addTab({
     section: 'system',
     id: 'auth',
@@ -109,9 +112,9 @@ export function registerStreamsTabs(ui: Console, { streams, hlsSettings, rooms }
     order: 10,
     template: 'streams/auth',
     load: async (ctx) => ({
-      secret: (await streams.publishSecret()).publish,
+      secret: (await secrets.current()).publish,
       allowNoAuth: ctx.query['allow-noauth'] === 'true',
-      noAuth: await streams.isAuthDisabled(),
+      noAuth: await secrets.isAuthDisabled(),
       rtmpServer: rtmpServer(ctx, rtmpDisplayPort),
     }),
   });
@@ -129,7 +132,7 @@ export function registerStreamsTabs(ui: Console, { streams, hlsSettings, rooms }
     titleKey: 'streams.tab',
     order: 70,
     template: 'streams/streams',
-    load: async () => ({ streams: await streams.query() }),
+    load: async () => ({ streams: await registry.query() }),
   });
   ui.addTab({
     section: 'scenarios',
@@ -141,10 +144,10 @@ export function registerStreamsTabs(ui: Console, { streams, hlsSettings, rooms }
   });
 
   ui.form('/mgmt/system/auth/secret', async (_ctx, form) => {
-    await streams.updatePublishSecret(requireString(form, 'secret', 1024));
+    await secrets.update(requireString(form, 'secret', 1024));
   });
   ui.form('/mgmt/system/auth/noauth', async (_ctx, form) => {
-    await streams.setAuthDisabled(form.pubNoAuth === 'true' || form.pubNoAuth === 'on');
+    await secrets.setAuthDisabled(form.pubNoAuth === 'true' || form.pubNoAuth === 'on');
   });
   ui.form('/mgmt/system/hls/ll', async (_ctx, form) => {
     await hlsSettings.setLowLatency(form.hlsLowLatency === 'on' || form.hlsLowLatency === 'true');
@@ -155,7 +158,7 @@ export function registerStreamsTabs(ui: Console, { streams, hlsSettings, rooms }
     return 'hls.applied';
   });
   ui.form('/mgmt/system/streams/kickoff', async (_ctx, form) => {
-    await streams.kickoff(requireString(form, 'vhost', 256), requireString(form, 'app', 256), requireString(form, 'stream', 1024));
+    await registry.kickoff(requireString(form, 'vhost', 256), requireString(form, 'app', 256), requireString(form, 'stream', 1024));
     return 'streams.kicked';
   });
   ui.form('/mgmt/scenarios/rooms/create', async (_ctx, form) => {

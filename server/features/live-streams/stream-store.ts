@@ -3,7 +3,7 @@
 import type { StreamInfo } from '../../core/events.js';
 import { KEYS } from '../../core/keys.js';
 import type { RedisClient } from '../../core/redis.js';
-import { DEFAULT_VHOST } from '../../engine/media-engine.js';
+import { DEFAULT_VHOST } from '../../core/stream-names.js';
 import { streamKey } from './publish-rules.js';
 import { storedObject } from './stored-json.js';
 

@@ -105,8 +105,8 @@ export class RecordService {
     private readonly events: EventHub,
   ) {
     events.on('hls.segment', (segment) => this.onSegment(segment));
-    events.on('stream.publish', (s) => this.onPublish(s, true));
-    events.on('stream.unpublish', (s) => this.onPublish(s, false));
+    events.on('stream.published', (s) => this.onPublish(s, true));
+    events.on('stream.unpublished', (s) => this.onPublish(s, false));
   }
 
   get home(): string {

@@ -1,12 +1,12 @@
 // What the restream features (forward, virtual live, camera, transcode) are built from, and the
 // task group each of them owns.
 import type { Config } from '../../config.js';
-import type { StreamInfo } from '../../core/events.js';
 import type { DataPaths } from '../../core/data-dir.js';
 import type { FfmpegVersion } from '../../core/ffmpeg/probe.js';
 import { FfmpegTaskGroup, type TaskPlan } from '../../core/ffmpeg/tasks.js';
 import type { RedisClient } from '../../core/redis.js';
 import type { Supervisor } from '../../core/process/supervisor.js';
+import type { LiveRegistry } from '../live-streams/registry.js';
 import type { Limits } from '../system/store.js';
 
 export interface RestreamDeps {
@@ -14,11 +14,10 @@ export interface RestreamDeps {
   readonly paths: DataPaths;
   readonly redis: RedisClient;
   readonly supervisor: Supervisor;
-  /** The engine's registry of live streams (SRS_STREAM_ACTIVE). */
-  readonly streams: { list(): Promise<StreamInfo[]> };
+  /** The live streams a slot may take as its source. */
+  readonly streams: Pick<LiveRegistry, 'list'>;
   /** SRS_SYS_LIMITS (Kbps), read at each check so System › Limits applies at once. */
   readonly limits: () => Promise<Limits>;
-  readonly publishSecret: () => Promise<string>;
   /** The FFmpeg that runs the tasks, as detected at start. */
   readonly ffmpeg: () => FfmpegVersion;
 }

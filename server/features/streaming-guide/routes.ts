@@ -4,11 +4,12 @@ import type Koa from 'koa';
 import type Router from 'koa-router';
 import QRCode from 'qrcode';
 import type { Config } from '../../config.js';
-import { UnauthorizedError, ValidationError } from '../../core/errors.js';
+import { UnauthorizedError } from '../../core/errors.js';
 import { isSecureRequest, type RouteInfo } from '../../core/http.js';
 import type { Console } from '../console/console.js';
 import type { PublishSecretStore } from '../live-streams/publish-secret-store.js';
-import { DEFAULT_STREAM, STREAM_TOKEN, isPageStreamName, splitHost, streamingUrls, type UrlInputs } from './urls.js';
+import { DEFAULT_STREAM, STREAM_TOKEN, splitHost, streamingUrls, type UrlInputs } from './urls.js';
+import { checkStreamName } from '../../core/stream-names.js';
 
 export interface StreamingCapabilities {
   readonly srt: boolean;
@@ -60,7 +61,7 @@ export function registerStreamingTab(
   router.get('/mgmt/scenarios/live/qr.svg', async (ctx) => {
     if (!ui.isLoggedIn(ctx)) throw new UnauthorizedError('log in to the console to see the publish QR code');
     const stream = typeof ctx.query.stream === 'string' ? ctx.query.stream : DEFAULT_STREAM;
-    if (!isPageStreamName(stream)) throw new ValidationError(`invalid stream name "${stream.slice(0, 64)}": letters, digits, _ and - only`);
+    checkStreamName('stream', stream);
     const { rtmpPublishUrl } = streamingUrls({ ...(await inputsFor(ctx)), stream });
     ctx.type = 'image/svg+xml';
     ctx.set('Cache-Control', 'no-store'); // it holds the publish secret

@@ -2,7 +2,8 @@
 // OBS, FFmpeg and players. Display ports come from mgmt/envs (RTMP_PORT, HTTP_PORT) because behind
 // NAT or Docker port mapping the listen ports are not the ones users reach.
 
-export const STREAM_APP = 'live';
+import { LIVE_APP } from '../../core/stream-names.js';
+
 export const DEFAULT_STREAM = 'livestream';
 /** Placeholder the page's script swaps for the stream name chosen in the browser. */
 export const STREAM_TOKEN = '{stream}';
@@ -39,7 +40,7 @@ const omittedHttpPorts = new Set(['', '80', '443']);
 
 /** `rtmp://host[:port]/live/`: the OBS "Server" field. */
 export function rtmpServerUrl(hostname: string, rtmpPort: string): string {
-  return `rtmp://${hostname}${omittedRtmpPorts.has(rtmpPort) ? '' : `:${rtmpPort}`}/${STREAM_APP}/`;
+  return `rtmp://${hostname}${omittedRtmpPorts.has(rtmpPort) ? '' : `:${rtmpPort}`}/${LIVE_APP}/`;
 }
 
 export function streamingUrls(i: UrlInputs): StreamingUrls {
@@ -48,8 +49,8 @@ export function streamingUrls(i: UrlInputs): StreamingUrls {
   const rtmpStreamKey = `${i.stream}?secret=${i.secret}`;
   const httpPort = i.httpPort || i.pagePort;
   const origin = `${i.secure ? 'https' : 'http'}://${i.hostname}${omittedHttpPorts.has(httpPort) ? '' : `:${httpPort}`}`;
-  const flvUrl = `${origin}/${STREAM_APP}/${i.stream}.flv`;
-  const m3u8Url = `${origin}/${STREAM_APP}/${i.stream}.m3u8`;
+  const flvUrl = `${origin}/${LIVE_APP}/${i.stream}.flv`;
+  const m3u8Url = `${origin}/${LIVE_APP}/${i.stream}.m3u8`;
   // Relative: the player page is served by this console. The URL stays readable, as in SRS Stack.
   const player = (url: string) => `/tools/player.html?url=${url}`;
   return {
@@ -63,11 +64,6 @@ export function streamingUrls(i: UrlInputs): StreamingUrls {
     hlsPlayer: player(m3u8Url),
     firewall: { rtmp: `TCP/${rtmpPort}`, http: `TCP/${httpPort || (i.secure ? '443' : '80')}` },
   };
-}
-
-/** Stream names the page accepts from the browser (the change button makes 6 lowercase letters). */
-export function isPageStreamName(name: string): boolean {
-  return /^[A-Za-z0-9_-]{1,64}$/.test(name);
 }
 
 /**

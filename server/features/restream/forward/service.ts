@@ -1,8 +1,8 @@
 // Forward (multi-platform restream, reference §6): each slot copies a live stream of this stack to a
 // platform. Desired state is the slot config in SRS_FORWARD_CONFIG; the task group runs one ffmpeg
 // per enabled slot that has a source stream.
-import { ValidationError } from '../../../core/errors.js';
-import { forwardArgs, localRtmpUrl } from '../../../core/ffmpeg/argv.js';
+import { forwardArgs } from '../../../core/ffmpeg/argv.js';
+import { checkStreamName, loopbackRtmpUrl } from '../../../core/stream-names.js';
 import type { TaskLive, TaskPlan } from '../../../core/ffmpeg/tasks.js';
 import { KEYS } from '../../../core/keys.js';
 import { optionalString, type Body } from '../../../core/validate.js';
@@ -34,7 +34,7 @@ export class ForwardService extends SlotService<ForwardSlot> {
   async update(body: Body): Promise<void> {
     const base = readSlotBase(body, FORWARD);
     const stream = (optionalString(body, 'stream', 256) ?? '').trim();
-    if (stream && !/^[\w.-]+$/.test(stream)) throw new ValidationError(`invalid stream ${stream}: a stream name such as livestream`);
+    if (stream) checkStreamName('source stream', stream);
     await this.save({ ...base, stream });
   }
 
@@ -50,7 +50,7 @@ export class ForwardService extends SlotService<ForwardSlot> {
       const output = outputUrl(slot, this.deps.config.rtmpListen);
       const source = pickStream(active, { name: slot.stream || undefined, ownOutput: output });
       if (!source) continue;
-      const input = localRtmpUrl(this.deps.config.rtmpListen, source.app, source.stream);
+      const input = loopbackRtmpUrl(this.deps.config.rtmpListen, source.app, source.stream);
       plans.push({
         id: slot.platform,
         args: forwardArgs(input, output),

@@ -2,14 +2,8 @@
 // own output) with libx264/aac at the configured bitrates and publishes it, by default back into
 // this stack as `{stream}-trans`.
 import { ValidationError } from '../../../core/errors.js';
-import {
-  VIDEO_PRESETS,
-  VIDEO_PROFILES,
-  localRtmpUrl,
-  maskStreamUrl,
-  transcodeArgs,
-  type TranscodeParams,
-} from '../../../core/ffmpeg/argv.js';
+import { VIDEO_PRESETS, VIDEO_PROFILES, maskStreamUrl, transcodeArgs, type TranscodeParams } from '../../../core/ffmpeg/argv.js';
+import { loopbackRtmpUrl } from '../../../core/stream-names.js';
 import type { FfmpegTaskGroup, TaskPlan } from '../../../core/ffmpeg/tasks.js';
 import { KEYS } from '../../../core/keys.js';
 import { oneOf, optionalBoolean, optionalInteger, optionalString, type Body } from '../../../core/validate.js';
@@ -124,7 +118,7 @@ export class TranscodeService {
     const output = outputUrl(config, this.deps.config.rtmpListen);
     const source = pickStream(await this.deps.streams.list(), { ownOutput: output });
     if (!source) return [];
-    const input = localRtmpUrl(this.deps.config.rtmpListen, source.app, source.stream);
+    const input = loopbackRtmpUrl(this.deps.config.rtmpListen, source.app, source.stream);
     return [
       {
         id: ID,

@@ -1,0 +1,298 @@
+// The one answer to "is it live?" (docs/architecture.md, "The live registry"): the streams admitted
+// and not ended, with their viewers by protocol. HLS and FLV delivery, restream plans, the API, the
+// console and /metrics read it; only admission and kickoff write it. Redis (SRS_STREAM_ACTIVE) is
+// its persistence, so SRS Stack's tools and a restarted stack see the same list, and the engine is
+// its ground truth: reconciliation ends ghosts (a crash never leaves a stream "live") and adopts
+// streams Redis lost.
+import type { EventHub, StreamInfo } from '../../core/events.js';
+import { ConflictError, NotFoundError, NotReadyError } from '../../core/errors.js';
+import { createLogger } from '../../core/logger.js';
+import type { Metrics } from '../../core/metrics.js';
+import { DEFAULT_VHOST } from '../../core/stream-names.js';
+import type { StreamRequest } from '../../core/stream-request.js';
+import type { EngineStream, MediaEngine } from '../../engine/media-engine.js';
+import { streamKey } from './publish-rules.js';
+import { keyOf, type StreamStore } from './stream-store.js';
+
+const log = createLogger('streams');
+
+/** A registry entry younger than this may not show in the engine's stats yet. */
+const RECONCILE_GRACE_MS = 10_000;
+const RECONCILE_INTERVAL_MS = 5000;
+/** How long a committed publish may take to show in the engine before it is announced anyway. */
+const ENGINE_CONFIRM_MS = 5000;
+
+/** Players of one stream for one delivery protocol (HLS sessions, HTTP-FLV clients…). */
+export type ViewerSource = (app: string, stream: string) => number;
+
+export interface ActiveStream extends StreamInfo {
+  /** Players right now: RTMP players from other hosts plus every registered source (HLS sessions, FLV). */
+  viewers: number;
+}
+
+/** An ingest that can drop its own publisher (kickoff): the engine for RTMP, later SRT and WHIP. */
+export type PublisherKicker = (info: StreamInfo) => Promise<void>;
+
+/** What the registry needs of the engine: its stats, its lifecycle, and when it plays a stream. */
+export type RegistryEngine = Pick<MediaEngine, 'serverId' | 'isReady' | 'streams' | 'untilPublishing' | 'onStateChange'>;
+/** The registry's persistence (SRS_STREAM_ACTIVE and the publish/play counters). */
+export type RegistryStore = Pick<StreamStore, 'list' | 'get' | 'put' | 'remove' | 'countPlay'>;
+
+export class LiveRegistry {
+  /** The streams live now, by SRS_STREAM_ACTIVE field (`{app}/{stream}`). */
+  private readonly live = new Map<string, StreamInfo>();
+  private readonly viewerSources = new Map<string, ViewerSource>();
+  /** Per stream, the announcement in flight: "unpublished" always follows its "published". */
+  private readonly announcing = new Map<string, Promise<void>>();
+  private timer: NodeJS.Timeout | null = null;
+  private reconciling: Promise<void> | null = null;
+  /** When the running engine process became ready: anything registered before went down with an older one. */
+  private engineReadyAt = Number.POSITIVE_INFINITY;
+
+  constructor(
+    private readonly engine: RegistryEngine,
+    private readonly store: RegistryStore,
+    private readonly events: EventHub,
+    private readonly kickPublisher: PublisherKicker,
+  ) {
+    engine.onStateChange((ready) => {
+      if (ready) {
+        this.engineReadyAt = Date.now();
+        void this.reconcile();
+      } else {
+        this.engineReadyAt = Number.POSITIVE_INFINITY;
+        void this.engineWentDown();
+      }
+    });
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.reconcile(), RECONCILE_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.reconciling;
+    await Promise.all(this.announcing.values());
+  }
+
+  /** Loads what an earlier run persisted, then makes it match the engine. */
+  async onRedisReady(): Promise<void> {
+    for (const info of await this.store.list()) if (!this.live.has(keyOf(info))) this.live.set(keyOf(info), info);
+    await this.reconcile();
+  }
+
+  // Reads: every feature's answer to "is it live?".
+
+  isLive(app: string, stream: string): boolean {
+    return this.live.has(streamKey(DEFAULT_VHOST, app, stream));
+  }
+
+  get(vhost: string, app: string, stream: string): StreamInfo | null {
+    return this.live.get(streamKey(vhost, app, stream)) ?? null;
+  }
+
+  /** Live streams, oldest publish first. */
+  list(): StreamInfo[] {
+    return [...this.live.values()].sort((a, b) => a.update.localeCompare(b.update) || keyOf(a).localeCompare(keyOf(b)));
+  }
+
+  /** Delivery servers add their players (HLS sessions, HTTP-FLV clients) under their protocol. */
+  addViewerSource(protocol: string, source: ViewerSource): void {
+    this.viewerSources.set(protocol, source);
+  }
+
+  /** The live streams with their viewers (the API's and console's list). */
+  async query(): Promise<ActiveStream[]> {
+    const engineStreams = await this.engine.streams().catch(() => [] as EngineStream[]);
+    const rtmpPlayers = new Map(engineStreams.map((s) => [`${s.app}/${s.stream}`, remotePlayers(s)]));
+    return this.list().map((info) => {
+      let viewers = rtmpPlayers.get(`${info.app}/${info.stream}`) ?? 0;
+      for (const source of this.viewerSources.values()) viewers += source(info.app, info.stream);
+      return { ...info, viewers };
+    });
+  }
+
+  /** Prometheus collectors: live streams and players by protocol. */
+  registerMetrics(metrics: Metrics): void {
+    metrics.gauge('srs_stack_streams', 'Live streams: publishing in the engine right now.', () => [{ value: this.live.size }]);
+    metrics.gauge('srs_stack_viewers', 'Players right now, by protocol (hls: sessions; flv; rtmp: players from other hosts).', async () => {
+      const streams = this.list();
+      const samples = [...this.viewerSources].map(([protocol, source]) => ({
+        labels: { protocol },
+        value: streams.reduce((n, s) => n + source(s.app, s.stream), 0),
+      }));
+      try {
+        const rtmp = (await this.engine.streams()).reduce((n, s) => n + remotePlayers(s), 0);
+        samples.push({ labels: { protocol: 'rtmp' }, value: rtmp });
+      } catch {
+        /* engine down: unknown, which is not zero */
+      }
+      return samples;
+    });
+  }
+
+  // Writes: admission commits and ends; kickoff drops a publisher.
+
+  /**
+   * Registers an admitted publish, persisted before it counts as live, then announces it once the
+   * engine plays it. A second publisher of a stream whose first is still in the engine is refused.
+   */
+  async commit(request: StreamRequest): Promise<StreamInfo> {
+    const key = streamKey(request.vhost, request.app, request.stream);
+    const existing = this.live.get(key) ?? (await this.store.get(key));
+    if (existing && existing.client_id !== request.clientId && (await this.enginePublishing(request.app, request.stream))) {
+      throw new ConflictError(`stream ${key} is already being published`);
+    }
+    const info: StreamInfo = {
+      vhost: request.vhost,
+      app: request.app,
+      stream: request.stream,
+      param: request.param,
+      server_id: this.engine.serverId,
+      client_id: request.clientId,
+      update: new Date().toISOString(),
+    };
+    await this.store.put(info);
+    this.live.set(key, info);
+    log.info(`publish ${key} over ${request.protocol} from ${request.clientAddress || 'an unknown address'} (client ${request.clientId})`);
+    this.announce(key, async () => {
+      // Consumers pull from the engine: announcing before it registered the publisher would have
+      // them refused (idle_streams off). The hook's answer is what lets the engine register it.
+      if (!(await this.engine.untilPublishing(info.app, info.stream, ENGINE_CONFIRM_MS))) {
+        log.warn(`stream ${key} was admitted but the engine did not show it within ${ENGINE_CONFIRM_MS} ms`);
+      }
+      await this.events.emit('stream.published', info);
+    });
+    return info;
+  }
+
+  /** Ends a stream; with `clientId`, only when that client is its registered publisher. */
+  async end(vhost: string, app: string, stream: string, why: string, clientId?: string): Promise<boolean> {
+    const key = streamKey(vhost, app, stream);
+    const removed = await this.store.remove(key, clientId);
+    const current = this.live.get(key);
+    const info = removed ?? (current && (clientId === undefined || !current.client_id || current.client_id === clientId) ? current : null);
+    if (!info) return false;
+    this.ended(key, info, why);
+    return true;
+  }
+
+  /** SRS_STAT_COUNTER's play counter: one more player of some stream. */
+  countPlay(): Promise<void> {
+    return this.store.countPlay();
+  }
+
+  async kickoff(vhost: string, app: string, stream: string): Promise<void> {
+    const info = this.get(vhost, app, stream) ?? (await this.store.get(streamKey(vhost, app, stream)));
+    if (!info) throw new NotFoundError(`stream not found ${streamKey(vhost, app, stream)}`);
+    await this.kickPublisher(info);
+    await this.end(vhost, app, stream, 'kicked off');
+  }
+
+  private ended(key: string, info: StreamInfo, why: string): void {
+    this.live.delete(key);
+    log.info(`stream ${key} ended: ${why}`);
+    this.announce(key, () => this.events.emit('stream.unpublished', info));
+  }
+
+  /** Runs announcements of one stream in order, so a quick unpublish never overtakes its publish. */
+  private announce(key: string, work: () => Promise<void>): void {
+    const previous = this.announcing.get(key) ?? Promise.resolve();
+    const next = previous.then(work).catch((err) => log.warn(`announcing ${key} failed`, err));
+    this.announcing.set(key, next);
+    void next.then(() => {
+      if (this.announcing.get(key) === next) this.announcing.delete(key);
+    });
+  }
+
+  private async enginePublishing(app: string, stream: string): Promise<boolean> {
+    try {
+      return (await this.engine.streams()).some((s) => s.app === app && s.stream === stream && s.publishing);
+    } catch {
+      return false;
+    }
+  }
+
+  /** Makes the registry match the engine: ends ghosts, adopts streams it did not know. */
+  reconcile(): Promise<void> {
+    this.reconciling ??= this.reconcileOnce().finally(() => {
+      this.reconciling = null;
+    });
+    return this.reconciling;
+  }
+
+  private async reconcileOnce(): Promise<void> {
+    if (!this.engine.isReady) return;
+    let engineStreams: EngineStream[];
+    let registered: StreamInfo[];
+    try {
+      engineStreams = await this.engine.streams();
+      registered = await this.store.list();
+    } catch (err) {
+      if (!(err instanceof NotReadyError)) log.warn('cannot reconcile the stream registry', err);
+      return;
+    }
+    const publishing = new Map(engineStreams.filter((s) => s.publishing).map((s) => [streamKey(DEFAULT_VHOST, s.app, s.stream), s]));
+    const now = Date.now();
+    // What the store holds (a run before this one may have written it) and what memory holds.
+    const known = new Map(registered.map((i) => [keyOf(i), i]));
+    for (const [k, info] of this.live) if (!known.has(k)) known.set(k, info);
+    try {
+      for (const [k, info] of known) {
+        const at = Date.parse(info.update) || 0;
+        if (publishing.has(k) || (at >= this.engineReadyAt && now - at < RECONCILE_GRACE_MS)) {
+          if (!this.live.has(k)) this.live.set(k, info);
+          continue;
+        }
+        await this.end(info.vhost, info.app, info.stream, 'no longer in the engine', info.client_id ?? '');
+      }
+      for (const [k, s] of publishing) {
+        if (known.has(k)) continue;
+        // Redis lost it (restart without persistence): adopt, without the admission it could not have.
+        log.warn(`adopting live stream ${k} missing from the registry`);
+        const info: StreamInfo = {
+          vhost: DEFAULT_VHOST,
+          app: s.app,
+          stream: s.stream,
+          param: '',
+          server_id: this.engine.serverId,
+          client_id: s.publisherId ?? '',
+          update: new Date().toISOString(),
+        };
+        await this.store.put(info, false);
+        this.live.set(k, info);
+      }
+    } catch (err) {
+      if (!(err instanceof NotReadyError)) log.warn('reconciling the stream registry failed', err);
+    }
+  }
+
+  /**
+   * Every stream died with the engine; publishers reconnect and are admitted again. Each is
+   * announced as ended once Redis has forgotten it: while Redis is down too, reconciliation does it
+   * later, so no stream is announced twice.
+   */
+  private async engineWentDown(): Promise<void> {
+    const gone = this.live.size;
+    this.live.clear();
+    let registered: StreamInfo[];
+    try {
+      registered = await this.store.list();
+    } catch {
+      if (gone) log.warn(`engine down with ${gone} live stream(s); the registry is reconciled when Redis answers`);
+      return;
+    }
+    for (const info of registered) {
+      const removed = await this.store.remove(keyOf(info)).catch(() => null);
+      if (removed) this.ended(keyOf(removed), removed, 'the engine stopped');
+    }
+  }
+}
+
+/** RTMP players other than the engine's relays and the stack's own loopback consumers. */
+function remotePlayers(s: EngineStream): number {
+  return s.clients.filter((c) => !c.publishing && !c.relay && c.address !== '127.0.0.1' && c.address !== '::1').length;
+}
