@@ -125,7 +125,8 @@ describe('installed routes', () => {
     const koa = new Koa();
     koa.use(errorHandler((ctx, status, message) => ((ctx.status = status), (ctx.body = message))));
     const pass = async (ctx: Koa.Context, body: Record<string, unknown>) => {
-      seen.guardBodies.push(body);
+      // What the guard saw: the parsed body, and whether the request body had been read at all.
+      seen.guardBodies.push({ body, bodyRead: ctx.req.readableDidRead });
       if (ctx.get('x-pass') !== 'yes') throw new ValidationError('guard refused');
       return true;
     };
@@ -159,13 +160,16 @@ describe('installed routes', () => {
     assert.match(await put.text(), /method PUT not allowed: use GET or POST/);
   });
 
-  it('hands the guard the parsed body (a token may travel in it), and never an upload', async () => {
+  it('checks the credential after reading a JSON body (a token may travel in it), before reading an upload', async () => {
     seen.guardBodies.length = 0;
     const refused = await fetch(`${base}${API_PREFIX}/secret`, { method: 'POST', body: '{"token":"t"}' });
     assert.equal(refused.status, 400);
     const upload = await fetch(`${base}${API_PREFIX}/upload/x`, { method: 'POST', headers: { 'x-pass': 'yes' }, body: '{"token":"t"}' });
     assert.equal(upload.status, 200);
-    assert.deepEqual(seen.guardBodies, [{ token: 't' }, {}]);
+    assert.deepEqual(seen.guardBodies, [
+      { body: { token: 't' }, bodyRead: true },
+      { body: {}, bodyRead: false },
+    ]);
     assert.deepEqual(seen.uploads, ['{"token":"t"}'], 'the handler read the whole upload itself');
   });
 
