@@ -4,38 +4,38 @@ import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Koa from 'koa';
-import Router from 'koa-router';
 import type { Config } from './config.js';
 import { ensureDataDir, type DataPaths } from './core/data-dir.js';
 import { EventHub } from './core/events.js';
 import { embeddedRedisSpec } from './core/embedded-redis.js';
-import { ApiRoutes, commonHeaders, errorHandler, type AuthGuard, type RouteInfo } from './core/http.js';
+import { commonHeaders, errorHandler } from './core/http.js';
 import { loadDictionaries } from './core/i18n.js';
 import { createLogger } from './core/logger.js';
 import { RedisClient, type RedisTarget } from './core/redis.js';
 import { Metrics } from './core/metrics.js';
 import { registerProcessMetrics } from './core/process/metrics.js';
 import { DEFAULT_VHOST } from './core/stream-names.js';
-import { mountStatic } from './core/static-files.js';
 import { Supervisor } from './core/process/supervisor.js';
 import { Views } from './core/views.js';
+import { RouteBinder } from './core/routing.js';
+import { ROUTE_TABLE, ROUTES } from './route-table.js';
 import { DEFAULT_RELAY_LIMITS, FlvGateway } from './features/flv/flv-gateway.js';
-import { registerFlvRoutes } from './features/flv/routes.js';
+import { flvHandlers } from './features/flv/routes.js';
 import { LoginThrottle } from './features/auth/login-throttle.js';
-import { registerAuthApi, registerAuthPages } from './features/auth/routes.js';
+import { authHandlers } from './features/auth/routes.js';
 import { AuthService } from './features/auth/service.js';
 import { AuthStore } from './features/auth/store.js';
-import { callbackLoopGuard, registerCallbackApi, registerCallbackTab } from './features/callback/routes.js';
+import { callbackHandlers, callbackLoopGuard, registerCallbackTab } from './features/callback/routes.js';
 import { CallbackService } from './features/callback/service.js';
 import { CallbackStore } from './features/callback/store.js';
 import { Console } from './features/console/console.js';
-import { registerConsolePages } from './features/console/routes.js';
+import { consoleHandlers } from './features/console/routes.js';
 import { LetsEncryptService } from './features/https/letsencrypt.js';
 import { HttpsListener } from './features/https/listener.js';
-import { registerHttpsApi, registerHttpsTab } from './features/https/routes.js';
+import { httpsHandlers, registerHttpsTab } from './features/https/routes.js';
 import { HttpsService } from './features/https/service.js';
 import { AcmeFiles, CertificateFiles, HttpsStore } from './features/https/store.js';
-import { registerMetrics, registerSystemApi, registerSystemTabs } from './features/system/routes.js';
+import { registerSystemTabs, systemHandlers } from './features/system/routes.js';
 import { SystemService } from './features/system/service.js';
 import { SystemStore } from './features/system/store.js';
 import { Admission } from './features/live-streams/admission.js';
@@ -43,12 +43,12 @@ import { publishSecretGate, streamNameGate } from './features/live-streams/gates
 import { PublishSecretStore } from './features/live-streams/publish-secret-store.js';
 import { PublishSecrets } from './features/live-streams/publish-secrets.js';
 import { LiveRegistry } from './features/live-streams/registry.js';
-import { registerStreamingTab } from './features/streaming-guide/routes.js';
-import { registerRecordApi, registerRecordTab } from './features/record/routes.js';
+import { registerStreamingTab, streamingHandlers } from './features/streaming-guide/routes.js';
+import { recordHandlers, registerRecordTab } from './features/record/routes.js';
 import { RecordService } from './features/record/service.js';
 import { RecordStore } from './features/record/store.js';
-import { registerCameraApi, registerCameraTab } from './features/restream/camera/routes.js';
-import { registerForwardApi, registerForwardTab } from './features/restream/forward/routes.js';
+import { cameraHandlers, registerCameraTab } from './features/restream/camera/routes.js';
+import { forwardHandlers, registerForwardTab } from './features/restream/forward/routes.js';
 import { CameraService } from './features/restream/camera/service.js';
 import { ForwardService } from './features/restream/forward/service.js';
 import { FfmpegBinary, restreamTaskGroups, type Restream } from './features/restream/restream.js';
@@ -56,16 +56,17 @@ import { TranscodeService } from './features/restream/transcode/service.js';
 import { VliveService } from './features/restream/vlive/service.js';
 import { Uploads } from './features/restream/vlive/uploads.js';
 import type { RestreamDeps } from './features/restream/deps.js';
-import { registerTranscodeApi, registerTranscodeTab } from './features/restream/transcode/routes.js';
-import { registerVliveApi, registerVliveTab } from './features/restream/vlive/routes.js';
+import { registerTranscodeTab, transcodeHandlers } from './features/restream/transcode/routes.js';
+import { registerVliveTab, vliveHandlers } from './features/restream/vlive/routes.js';
 import { HlsDelivery } from './features/hls/delivery.js';
+import { hlsHandlers } from './features/hls/routes.js';
 import { HlsSegmentWatcher } from './features/hls/segment-watcher.js';
 import type { MediaEngine } from './engine/media-engine.js';
 import { NginxRtmpEngine } from './engine/nginx-rtmp/engine.js';
 import { HlsSettings } from './features/hls/settings-store.js';
 import { LiveRoomService } from './features/live-streams/live-room-service.js';
 import { LiveRoomStore } from './features/live-streams/live-room-store.js';
-import { registerStreamsApi, registerStreamsTabs } from './features/live-streams/routes.js';
+import { registerStreamsTabs, streamsHandlers } from './features/live-streams/routes.js';
 import { StreamStore } from './features/live-streams/stream-store.js';
 
 const log = createLogger('app');
@@ -105,7 +106,6 @@ export class App {
   private readonly hlsWatcher: HlsSegmentWatcher;
   private readonly hlsDelivery: HlsDelivery;
   readonly koa: Koa;
-  readonly routes: RouteInfo[] = [];
   private httpServer: http.Server | null = null;
   private starting: Promise<Listening> | null = null;
   private readonly embeddedRedis: ReturnType<typeof embeddedRedisSpec> | null;
@@ -262,38 +262,42 @@ export class App {
     // HTTP: envelope and errors, API routes, console, static files, then the fallback.
     const viewsDir = path.join(PROJECT_ROOT, 'views');
     const views = new Views(viewsDir, loadDictionaries(viewsDir), config.nodeEnv === 'production');
-    const router = new Router();
-    const guard: AuthGuard = async (ctx, body) =>
-      this.auth.authenticate({
-        authorization: ctx.get('authorization') || undefined,
-        bodyToken: typeof body.token === 'string' ? body.token : undefined,
-        sessionToken: ctx.cookies.get('srs_session') || undefined,
-        csrfToken: ctx.get('x-csrf-token') || undefined,
-      });
-    const api = new ApiRoutes(router, guard);
-    const ui = new Console(router, views, this.auth, this.system, config.locale);
+    // Every route is in ROUTE_TABLE; each feature hands in the handlers of its ids. Installing refuses
+    // an entry nothing was bound to, and binding refuses an id the table does not have.
+    const ui = new Console(views, this.auth, this.system, config.locale);
+    const routes = new RouteBinder(ROUTE_TABLE);
+    routes.bind(authHandlers(this.auth, this.system, ui));
+    routes.bind(systemHandlers(this.system, this.metrics));
+    routes.bind(httpsHandlers(this.https, this.letsencrypt));
+    routes.bind(callbackHandlers(this.callbacks));
+    routes.bind(recordHandlers(this.record));
+    routes.bind(consoleHandlers(ui, this.auth, this.system));
+    routes.bind(streamingHandlers(ui, config, publishSecretStore));
+    routes.bind(forwardHandlers(this.restream));
+    routes.bind(vliveHandlers(this.restream));
+    routes.bind(cameraHandlers(this.restream));
+    routes.bind(transcodeHandlers(this.restream));
+    routes.bind(streamsHandlers(streamsDeps));
+    routes.bind(hlsHandlers(this.hlsDelivery));
+    routes.bind(flvHandlers(this.flv));
+    // The in-page players come straight from their npm packages (no CDN: consoles run on closed networks).
+    const npmDist = (pkg: string) => path.join(PROJECT_ROOT, 'node_modules', pkg, 'dist');
+    routes.bind({
+      'console.assets': { root: path.join(viewsDir, 'public'), options: { maxAgeSeconds: 3600 } },
+      'console.vendorHls': { root: npmDist('hls.js'), options: { maxAgeSeconds: 86400 } },
+      'console.vendorMpegts': { root: npmDist('mpegts.js'), options: { maxAgeSeconds: 86400 } },
+      'https.wellKnown': { root: this.paths.wellKnown },
+    });
 
-    registerAuthApi(api, this.auth, this.system);
-    registerSystemApi(api, this.system);
-    registerHttpsApi(api, this.https, this.letsencrypt);
-    registerCallbackApi(api, this.callbacks);
-    registerRecordApi(api, this.record);
-    registerAuthPages(router, ui, this.auth, this.system);
-    registerSystemTabs(ui, this.system, this.auth, () => this.routes);
+    registerSystemTabs(ui, this.system, this.auth, ROUTES);
     registerHttpsTab(ui, this.https, this.letsencrypt, config.httpsListen);
     registerCallbackTab(ui, this.callbacks);
     registerRecordTab(ui, this.record);
-    registerConsolePages(router, ui, this.auth, this.system);
-    this.routes.push(...registerStreamingTab(ui, router, config, publishSecretStore, engine.capabilities));
-    registerForwardApi(api, this.restream);
-    registerVliveApi(api, this.restream);
-    registerCameraApi(api, this.restream);
-    registerTranscodeApi(api, this.restream);
+    registerStreamingTab(ui, config, publishSecretStore, engine.capabilities);
     registerForwardTab(ui, this.restream);
     registerVliveTab(ui, this.restream);
     registerCameraTab(ui, this.restream);
     registerTranscodeTab(ui, this.restream, publishSecret);
-    registerStreamsApi(api, streamsDeps);
     registerStreamsTabs(ui, streamsDeps, config.display.rtmpPort);
 
     registerProcessMetrics(this.metrics, this.supervisor);
@@ -301,27 +305,24 @@ export class App {
     this.admission.registerMetrics(this.metrics);
     this.record.registerMetrics(this.metrics);
     this.callbacks.registerMetrics(this.metrics);
-    this.routes.push(registerMetrics(router, guard, this.metrics));
-
-    // HLS and FLV at /{app}/{stream}.m3u8|.flv: after every specific route, before the fallback.
-    this.hlsDelivery.register(router);
-    this.routes.push(...registerFlvRoutes(router, this.flv));
-    router.get('/', (ctx) => ctx.redirect('/mgmt'));
-    this.routes.push(...api.table, ...ui.formRoutes);
 
     this.koa = new Koa();
     this.koa.use(commonHeaders(version));
     this.koa.use(errorHandler((ctx, status, message) => ui.renderError(ctx, status, message)));
     this.koa.use(callbackLoopGuard(this.callbacks));
-    this.koa.use(mountStatic('/mgmt/public', path.join(viewsDir, 'public'), { maxAgeSeconds: 3600 }));
-    // Let's Encrypt's HTTP-01 challenges (and anything else the user puts under <data>/.well-known).
-    this.koa.use(mountStatic('/.well-known', this.paths.wellKnown));
-    // The in-page players, straight from their npm packages (no CDN: consoles run on closed networks).
-    const npmDist = (pkg: string) => path.join(PROJECT_ROOT, 'node_modules', pkg, 'dist');
-    this.koa.use(mountStatic('/mgmt/vendor/hls', npmDist('hls.js'), { maxAgeSeconds: 86400 }));
-    this.koa.use(mountStatic('/mgmt/vendor/mpegts', npmDist('mpegts.js'), { maxAgeSeconds: 86400 }));
-    this.koa.use(router.routes());
-    this.koa.use(router.allowedMethods());
+    routes.install(this.koa, {
+      secured: async (ctx, body) => {
+        this.auth.authenticate({
+          authorization: ctx.get('authorization') || undefined,
+          bodyToken: typeof body.token === 'string' ? body.token : undefined,
+          sessionToken: ctx.cookies.get('srs_session') || undefined,
+          csrfToken: ctx.get('x-csrf-token') || undefined,
+        });
+        return true;
+      },
+      session: (ctx, body) => ui.checkSession(ctx, body),
+      'session-page': (ctx) => ui.checkPage(ctx),
+    });
     this.koa.on('error', (err: Error & { code?: string }) => {
       // Client aborts are routine for media players; everything else is worth a line.
       if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_PREMATURE_CLOSE') {

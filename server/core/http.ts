@@ -1,7 +1,6 @@
 // HTTP plumbing shared by every feature: SRS Stack's envelope, CORS, security headers, typed-error
-// mapping, bounded body readers and the route table that the security sweep test walks.
+// mapping and bounded body readers. Routes themselves are declared in server/route-table.ts.
 import type Koa from 'koa';
-import type Router from 'koa-router';
 import { AppError, PayloadTooLargeError, ValidationError, storageFailure } from './errors.js';
 import { createLogger } from './logger.js';
 import { asBody, type Body } from './validate.js';
@@ -118,67 +117,18 @@ export async function readJsonBody(ctx: Koa.Context, limit = JSON_BODY_LIMIT): P
   return asBody(parsed);
 }
 
-export interface RouteInfo {
-  readonly path: string;
-  readonly auth: 'public' | 'secured';
-  readonly note?: string;
-  /** Routes that answer GET only (pages, media); the API and console forms take POST. */
-  readonly method?: 'GET';
+/** Only same-site relative paths may be redirect targets (no open redirect). */
+export function safeBack(back: string): string {
+  return /^\/(?!\/)[^\s\\]*$/.test(back) ? back : '/mgmt';
 }
 
-export interface ApiRequest {
-  readonly ctx: Koa.Context;
-  readonly body: Body;
-}
-
-export type ApiHandler = (req: ApiRequest) => unknown | Promise<unknown>;
-export type AuthGuard = (ctx: Koa.Context, body: Body) => Promise<void>;
-
-/**
- * Registers `/terraform/v1/...` endpoints for GET and POST (SRS Stack never checks the method),
- * parses the body, applies the guard, wraps the answer in the envelope, and remembers each route
- * so the security test can walk all of them.
- */
-export class ApiRoutes {
-  readonly table: RouteInfo[] = [];
-
-  constructor(
-    private readonly router: Router,
-    private readonly guard: AuthGuard,
-  ) {}
-
-  /** An endpoint anyone may call; `why` documents the decision for the allow-list review. */
-  open(path: string, why: string, handler: ApiHandler): void {
-    this.register(path, 'public', handler, why);
-  }
-
-  secured(path: string, handler: ApiHandler): void {
-    this.register(path, 'secured', handler);
-  }
-
-  /**
-   * A secured endpoint whose handler reads the request body itself (a multipart upload): the
-   * credential comes from the headers, checked before a byte of the body is read.
-   */
-  securedUpload(path: string, handler: ApiHandler): void {
-    this.register(path, 'secured', handler, undefined, false);
-  }
-
-  private register(path: string, auth: RouteInfo['auth'], handler: ApiHandler, note?: string, parseBody = true): void {
-    const full = `${API_PREFIX}${path}`;
-    this.table.push({ path: full, auth, note });
-    const guard = this.guard;
-    this.router.all(full, async (ctx) => {
-      if (ctx.method !== 'GET' && ctx.method !== 'POST' && ctx.method !== 'HEAD') {
-        throw new AppError(405, `method ${ctx.method} not allowed: use GET or POST`);
-      }
-      const body = parseBody ? await readJsonBody(ctx) : {};
-      if (auth === 'secured') await guard(ctx, body);
-      const data = await handler({ ctx, body });
-      // A handler that answered itself (a file, or its HEAD: headers and no body) keeps its answer.
-      if ((ctx.body === undefined || ctx.body === null) && !ctx.response.get('Content-Type')) sendJson(ctx, 200, envelope(data));
-    });
-  }
+/** `url` with `key=value`, any earlier notice or error dropped. */
+export function withParam(url: string, key: string, value: string): string {
+  const u = new URL(url, 'http://x');
+  u.searchParams.delete('notice');
+  u.searchParams.delete('error');
+  u.searchParams.set(key, value);
+  return `${u.pathname}${u.search}`;
 }
 
 function isLoopback(address: string | undefined): boolean {

@@ -1,42 +1,60 @@
-// Security sweep: every registered route refuses anonymous callers except a reviewed allow-list,
-// and console pages carry sensible headers. New routes are covered automatically: the table comes
-// from the composition root itself.
+// Security sweep: every route refuses anonymous callers except a reviewed allow-list, and console
+// pages carry sensible headers. New routes are covered automatically: the sweep reads the route
+// table (server/route-table.ts) itself, without building an App, and the App serves nothing else.
 import assert from 'node:assert/strict';
-import { App } from '../../server/app.js';
-import { buildConfig } from '../../server/config.js';
-import { initAdmin, startStack, tempDir, waitFor, type StackHandle } from '../helpers/stack.js';
+import { routeKey, type ListedRoute } from '../../server/core/routing.js';
+import { ROUTES } from '../../server/route-table.js';
+import { ADMIN_PASSWORD, initAdmin, startStack, waitFor, type StackHandle } from '../helpers/stack.js';
 
-/** Reviewed: each open route and why anonymous access is right. Adding one means reviewing it here. */
+/**
+ * Reviewed: each route anonymous callers reach, and why that is right. Adding one means reviewing
+ * it here. Keys are `METHODS path` (GET implies HEAD; `/*` marks a served directory).
+ */
 const ALLOWED_OPEN: Record<string, string> = {
-  '/terraform/v1/mgmt/versions': 'health probe',
-  '/terraform/v1/host/versions': 'health probe (SRS Stack path)',
-  '/terraform/v1/ffmpeg/versions': 'health probe (SRS Stack path)',
-  '/terraform/v1/hooks/versions': 'health probe (SRS Stack path)',
-  '/terraform/v1/tencent/versions': 'health probe (SRS Stack path)',
-  '/terraform/v1/mgmt/check': 'readiness probe polled by the login page',
-  '/terraform/v1/mgmt/envs': 'display ports and slot counts, no secrets',
-  '/terraform/v1/mgmt/beian/query': 'site title and footer shown on the public login page',
-  '/terraform/v1/mgmt/init': 'first-run setup; refuses once a password exists',
-  '/terraform/v1/mgmt/login': 'login; throttled per client',
-  '/terraform/v1/hooks/srs/verify': "the media engine's callback; refused (403) without the engine's per-boot token",
-  '/:app/:stream.flv': 'HTTP-FLV playback, public like every play URL of SRS Stack',
-  '/tools/player.html': 'the standalone player page; it plays public play URLs',
-  '/terraform/v1/mgmt/hooks/example': 'built-in callback test target (SRS Stack keeps it open); it only echoes success or failure',
-  '/terraform/v1/hooks/record/hls/:uuid.m3u8': 'record preview for players (no Bearer); the record UUID is the capability',
-  '/terraform/v1/hooks/record/hls/:uuid/index.m3u8': 'record preview for players (no Bearer); the record UUID is the capability',
-  '/terraform/v1/hooks/record/hls/record/:uuid/:tsid.ts': 'record preview segments for players; UUIDs are the capability',
-  '/terraform/v1/hooks/record/hls/:uuid/index.mp4': 'finished record for players and downloads (Range); the UUID is the capability',
+  'GET /mgmt/public/*': 'console CSS, scripts and images; the login page needs them',
+  'GET /mgmt/vendor/hls/*': 'hls.js, the in-page player',
+  'GET /mgmt/vendor/mpegts/*': 'mpegts.js, the in-page player',
+  'GET /.well-known/*': "Let's Encrypt HTTP-01 challenges; whatever the user puts there is meant to be public",
+  'GET|POST /terraform/v1/mgmt/versions': 'health probe',
+  'GET|POST /terraform/v1/host/versions': 'health probe (SRS Stack path)',
+  'GET|POST /terraform/v1/ffmpeg/versions': 'health probe (SRS Stack path)',
+  'GET|POST /terraform/v1/hooks/versions': 'health probe (SRS Stack path)',
+  'GET|POST /terraform/v1/tencent/versions': 'health probe (SRS Stack path)',
+  'GET|POST /terraform/v1/mgmt/check': 'readiness probe polled by the login page',
+  'GET|POST /terraform/v1/mgmt/envs': 'display ports and slot counts, no secrets',
+  'GET|POST /terraform/v1/mgmt/beian/query': 'site title and footer shown on the public login page',
+  'GET|POST /terraform/v1/mgmt/init': 'first-run setup; refuses once a password exists',
+  'GET|POST /terraform/v1/mgmt/login': 'login; throttled per client',
+  'GET|POST /terraform/v1/hooks/srs/verify': "the media engine's callback; refused (403) without the engine's per-boot token",
+  'GET|POST /terraform/v1/mgmt/hooks/example': 'built-in callback test target (SRS Stack keeps it open); it only echoes success or failure',
+  'GET|POST /terraform/v1/hooks/record/hls/:uuid.m3u8': 'record preview for players (no Bearer); the record UUID is the capability',
+  'GET|POST /terraform/v1/hooks/record/hls/:uuid/index.m3u8': 'record preview for players (no Bearer); the record UUID is the capability',
+  'GET|POST /terraform/v1/hooks/record/hls/record/:uuid/:tsid.ts': 'record preview segments for players; UUIDs are the capability',
+  'GET|POST /terraform/v1/hooks/record/hls/:uuid/index.mp4':
+    'finished record for players and downloads (Range); the UUID is the capability',
+  'GET /mgmt/setup': 'first-run setup page; it redirects to login once a password exists',
+  'POST /mgmt/setup': 'first-run setup; refuses once a password exists',
+  'GET /mgmt/login': 'the login page',
+  'POST /mgmt/login': 'login; throttled per client',
+  'GET /mgmt/lang/:lang': 'sets the language cookie and redirects to a same-site path',
+  'GET /mgmt/starting': 'the "starting" page; no data',
+  'GET /mgmt': 'redirects to starting, setup, login or the console (also /mgmt/)',
+  'GET /tools/player.html': 'the standalone player page; it plays public play URLs',
+  'GET /:app/:file': 'HLS playlists and low-latency segments, public like every play URL of SRS Stack',
+  'GET /:app/:sub/:file': 'normal-latency HLS segments',
+  'GET /:app/:stream.flv': 'HTTP-FLV playback, public like every play URL of SRS Stack',
+  'GET /': 'redirects to /mgmt',
 };
 
-function routeTable(): Array<{ path: string; auth: string; method?: string }> {
-  const app = new App(buildConfig({ DATA_DIR: tempDir('routes-') }), '0.0.0');
-  return app.routes;
-}
+const byAuth = (...kinds: Array<ListedRoute['auth']['kind']>) => ROUTES.filter((r) => kinds.includes(r.auth.kind));
 
 /** Fills route parameters (`:uuid`) with harmless values. */
 function concrete(path: string): string {
   return path.replace(/:([A-Za-z_]+)(\([^)]*\))?/g, 'x');
 }
+
+/** Whether a bodied request makes sense: the API and forms take POST, pages and /metrics GET only. */
+const withBody = (method: string) => method !== 'GET';
 
 describe('security sweep', function () {
   this.timeout(60_000);
@@ -50,33 +68,83 @@ describe('security sweep', function () {
   after(async () => stack?.stop());
 
   it('the set of open routes is exactly the reviewed allow-list', () => {
-    const open = routeTable()
-      .filter((r) => r.auth === 'public')
-      .map((r) => r.path)
-      .sort();
+    const open = byAuth('public', 'engine').map(routeKey).sort();
     assert.deepEqual(open, Object.keys(ALLOWED_OPEN).sort());
   });
 
-  it('every secured route answers 401 to anonymous and wrong-token callers', async () => {
-    const secured = routeTable().filter((r) => r.auth === 'secured');
+  it('every secured route answers 401 to anonymous and wrong-token callers, whatever its method', async () => {
+    const secured = byAuth('secured', 'session');
     assert.ok(secured.length >= 8, `only ${secured.length} secured routes found`);
     for (const route of secured) {
       const url = `${stack.url}${concrete(route.path)}`;
-      // Console forms and the API take POST; pages and /metrics are GET only.
-      const method = route.method ?? 'POST';
-      const body = method === 'GET' ? undefined : '{}';
-      const attempts: Array<Record<string, string>> = [
-        {},
-        { Authorization: 'Bearer srs-v2-00000000000000000000000000000000' },
-        { Authorization: 'Bearer' },
-      ];
-      for (const headers of attempts) {
-        const res = await fetch(url, { method, headers: { 'Content-Type': 'application/json', ...headers }, body });
-        assert.equal(res.status, 401, `${route.path} with ${JSON.stringify(headers)}`);
+      for (const method of route.methods) {
+        const body = withBody(method) ? '{}' : undefined;
+        const attempts: Array<Record<string, string>> = [
+          {},
+          { Authorization: 'Bearer srs-v2-00000000000000000000000000000000' },
+          { Authorization: 'Bearer' },
+          { Cookie: 'srs_session=x.y.z' },
+        ];
+        for (const headers of attempts) {
+          const res = await fetch(url, { method, headers: { 'Content-Type': 'application/json', ...headers }, body });
+          assert.equal(res.status, 401, `${method} ${route.path} with ${JSON.stringify(headers)}`);
+        }
+        if (withBody(method)) {
+          const withBadToken = await fetch(url, { method, headers: { 'Content-Type': 'application/json' }, body: '{"token":"x.y.z"}' });
+          assert.equal(withBadToken.status, 401, `${method} ${route.path} with a forged token`);
+        }
       }
-      if (method === 'POST') {
-        const withBadToken = await fetch(url, { method, headers: { 'Content-Type': 'application/json' }, body: '{"token":"x.y.z"}' });
-        assert.equal(withBadToken.status, 401, `${route.path} with a forged token`);
+    }
+  });
+
+  it('console forms refuse a logged-in browser that does not send the CSRF token', async () => {
+    const login = await fetch(`${stack.url}/mgmt/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: `password=${ADMIN_PASSWORD}`,
+      redirect: 'manual',
+    });
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    assert.match(cookie, /^srs_session=./);
+    const forms = byAuth('session').filter((r) => r.methods.some(withBody));
+    assert.ok(forms.length >= 8, `only ${forms.length} console forms found`);
+    for (const route of forms) {
+      for (const body of ['', '_csrf=forged']) {
+        const res = await fetch(`${stack.url}${concrete(route.path)}`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded', cookie },
+          body,
+          redirect: 'manual',
+        });
+        assert.equal(res.status, 401, `${route.path} with ${body || 'no CSRF token'}`);
+      }
+    }
+  });
+
+  it('console pages send anonymous browsers to the login page', async () => {
+    const pages = byAuth('session-page');
+    assert.ok(pages.length >= 4, `only ${pages.length} console pages found`);
+    for (const route of pages) {
+      const attempts: Array<Record<string, string>> = [{}, { Cookie: 'srs_session=x.y.z' }];
+      for (const headers of attempts) {
+        const res = await fetch(`${stack.url}${concrete(route.path)}`, { headers, redirect: 'manual' });
+        assert.equal(res.status, 302, `${route.path} with ${JSON.stringify(headers)}`);
+        assert.equal(res.headers.get('location'), '/mgmt/login', route.path);
+      }
+    }
+  });
+
+  it("the media engine's hooks refuse (403) callers without the engine's token", async () => {
+    const hooks = byAuth('engine');
+    assert.ok(hooks.length >= 1, 'no engine hook in the route table');
+    for (const route of hooks) {
+      for (const query of ['', '?engine=0123456789abcdef0123456789abcdef']) {
+        const res = await fetch(`${stack.url}${concrete(route.path)}${query}`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${bearer}` },
+          body: '{"action":"on_publish","app":"live","stream":"livestream"}',
+        });
+        assert.equal(res.status, 403, `${route.path}${query}`);
       }
     }
   });

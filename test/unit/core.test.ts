@@ -4,12 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { redisSocketPath, renderRedisConf } from '../../server/core/embedded-redis.js';
 import { InsufficientStorageError, storageFailure } from '../../server/core/errors.js';
+import { safeBack } from '../../server/core/http.js';
 import { loadDictionaries, translator } from '../../server/core/i18n.js';
 import { maskSecrets, registerSecret } from '../../server/core/logger.js';
 import { safeJoin } from '../../server/core/static-files.js';
 import { backoffDelay } from '../../server/core/process/supervisor.js';
 import { asBody, optionalBoolean, optionalInteger, requireString } from '../../server/core/validate.js';
-import { safeBack } from '../../server/features/console/console.js';
 import { ROOT } from '../helpers/stack.js';
 
 describe('supervisor backoff', () => {

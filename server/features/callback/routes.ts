@@ -2,9 +2,10 @@
 // System › Callback tab.
 import type Koa from 'koa';
 import { AppError, ValidationError } from '../../core/errors.js';
-import { isSecureRequest, type ApiRoutes } from '../../core/http.js';
+import { isSecureRequest } from '../../core/http.js';
 import { createLogger, maskSecrets } from '../../core/logger.js';
 import { optionalBoolean, optionalString, type Body } from '../../core/validate.js';
+import type { RouteHandlers } from '../../route-table.js';
 import type { Console } from '../console/console.js';
 import { LOOP_HEADER } from './client.js';
 import { EXAMPLE_PATH, type ApplyRequest, type CallbackService } from './service.js';
@@ -47,20 +48,27 @@ export function callbackLoopGuard(callbacks: CallbackService): Koa.Middleware {
   };
 }
 
-export function registerCallbackApi(api: ApiRoutes, callbacks: CallbackService): void {
-  api.secured('/mgmt/hooks/query', () => callbacks.query());
-  api.secured('/mgmt/hooks/apply', async ({ ctx, body }) => {
-    await callbacks.apply(applyRequest(body), origin(ctx));
-    return null;
-  });
-  api.open('/mgmt/hooks/example', 'built-in test receiver for callbacks (SRS Stack has no auth here); it only echoes', ({ ctx, body }) => {
-    const action = optionalString(body, 'action', 64) ?? '';
-    const opaque = optionalString(body, 'opaque', 1024) ?? '';
-    log.info(maskSecrets(`example receiver got ${action || '(no action)'}: ${JSON.stringify(body).slice(0, 500)}`));
-    const fail = ctx.query.fail;
-    if (fail === 'true' || fail === '1') throw new ValidationError(`fail as required, action=${action}, opaque=${opaque}`);
-    return null;
-  });
+export function callbackHandlers(callbacks: CallbackService): RouteHandlers {
+  return {
+    'callback.query': () => callbacks.query(),
+    'callback.apply': async ({ ctx, body }) => {
+      await callbacks.apply(applyRequest(body), origin(ctx));
+      return null;
+    },
+    'callback.example': ({ ctx, body }) => {
+      const action = optionalString(body, 'action', 64) ?? '';
+      const opaque = optionalString(body, 'opaque', 1024) ?? '';
+      log.info(maskSecrets(`example receiver got ${action || '(no action)'}: ${JSON.stringify(body).slice(0, 500)}`));
+      const fail = ctx.query.fail;
+      if (fail === 'true' || fail === '1') throw new ValidationError(`fail as required, action=${action}, opaque=${opaque}`);
+      return null;
+    },
+    'callback.form': async (ctx, form) => {
+      // An unchecked box sends nothing: absence means false here.
+      await callbacks.apply({ ...applyRequest({ ...form, all: form.all === 'true' }), host: '' }, origin(ctx));
+      return 'callback.notice.saved';
+    },
+  };
 }
 
 export function registerCallbackTab(ui: Console, callbacks: CallbackService): void {
@@ -82,10 +90,5 @@ export function registerCallbackTab(ui: Console, callbacks: CallbackService): vo
         retries: callbacks.timing.retries,
       };
     },
-  });
-  ui.form('/mgmt/system/callback', async (ctx, form) => {
-    // An unchecked box sends nothing: absence means false here.
-    await callbacks.apply({ ...applyRequest({ ...form, all: form.all === 'true' }), host: '' }, origin(ctx));
-    return 'callback.notice.saved';
   });
 }

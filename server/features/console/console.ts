@@ -1,10 +1,9 @@
-// The console shell: session cookie, language, CSRF-checked form posts, and the Scenarios / System
-// sections into which each feature plugs its tabs. Pages work without JavaScript; small scripts
-// only add copy buttons, confirmations and self-refreshing tables.
+// The console shell: session cookie, language, the guards of console pages and forms (session,
+// CSRF), and the Scenarios / System sections into which each feature plugs its tabs. Pages work
+// without JavaScript; small scripts only add copy buttons, confirmations and self-refreshing tables.
 import type Koa from 'koa';
-import type Router from 'koa-router';
-import { readJsonBody, isSecureRequest, type RouteInfo } from '../../core/http.js';
-import { AppError, UnauthorizedError, errorMessage } from '../../core/errors.js';
+import { isSecureRequest } from '../../core/http.js';
+import { UnauthorizedError } from '../../core/errors.js';
 import { pickLang, type Lang } from '../../core/i18n.js';
 import type { PageChrome, Views } from '../../core/views.js';
 import type { Body } from '../../core/validate.js';
@@ -29,14 +28,10 @@ export interface ConsoleTab {
   readonly load?: (ctx: Koa.Context) => Promise<Record<string, unknown>>;
 }
 
-export type FormHandler = (ctx: Koa.Context, form: Body) => Promise<string | void>;
-
 export class Console {
   private readonly tabs: ConsoleTab[] = [];
-  readonly formRoutes: RouteInfo[] = [];
 
   constructor(
-    private readonly router: Router,
     private readonly views: Views,
     private readonly auth: AuthService,
     private readonly system: SystemService,
@@ -118,37 +113,28 @@ export class Console {
   }
 
   /**
-   * A plain-HTML form post: requires the session and the CSRF token, runs the handler, then
-   * redirects back with a notice (or the error) so a reload never re-submits.
+   * The `session` rule of the route table (console forms, the QR code): a valid session, and for a form
+   * post the CSRF token the page embedded, so another site cannot post on the user's behalf.
    */
-  form(path: string, handler: FormHandler): void {
-    this.formRoutes.push({ path, auth: 'secured' });
-    this.router.post(path, async (ctx) => {
-      const form = await readJsonBody(ctx);
-      const session = this.sessionToken(ctx);
-      if (!this.auth.isValidSession(session)) throw new UnauthorizedError('console session expired: log in again');
+  async checkSession(ctx: Koa.Context, form: Body): Promise<boolean> {
+    const session = this.sessionToken(ctx);
+    if (!this.auth.isValidSession(session)) throw new UnauthorizedError('console session expired: log in again');
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
       this.auth.authenticate({ sessionToken: session, csrfToken: typeof form._csrf === 'string' ? form._csrf : undefined });
-      const back = safeBack(typeof form._back === 'string' ? form._back : '/mgmt');
-      try {
-        const notice = (await handler(ctx, form)) ?? 'notice.saved';
-        if (!ctx.body) ctx.redirect(withParam(back, 'notice', notice));
-      } catch (err) {
-        if (!(err instanceof AppError) || err.status >= 500) throw err;
-        ctx.redirect(withParam(back, 'error', errorMessage(err)));
-      }
-    });
+    }
+    return true;
   }
-}
 
-/** Only same-site relative paths may be redirect targets (no open redirect). */
-export function safeBack(back: string): string {
-  return /^\/(?!\/)[^\s\\]*$/.test(back) ? back : '/mgmt';
-}
-
-export function withParam(url: string, key: string, value: string): string {
-  const u = new URL(url, 'http://x');
-  u.searchParams.delete('notice');
-  u.searchParams.delete('error');
-  u.searchParams.set(key, value);
-  return `${u.pathname}${u.search}`;
+  /** The `session-page` rule: pages need a ready stack and a session; otherwise the browser is sent where to go. */
+  async checkPage(ctx: Koa.Context): Promise<boolean> {
+    if (!(await this.system.isReady())) {
+      ctx.redirect('/mgmt/starting');
+      return false;
+    }
+    if (!this.isLoggedIn(ctx)) {
+      ctx.redirect(this.auth.isInitialized() ? '/mgmt/login' : '/mgmt/setup');
+      return false;
+    }
+    return true;
+  }
 }

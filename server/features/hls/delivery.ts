@@ -7,7 +7,6 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type Koa from 'koa';
-import type Router from 'koa-router';
 import { NotFoundError, ValidationError } from '../../core/errors.js';
 import { sendFile } from '../../core/static-files.js';
 import type { HlsOutput, MediaEngine } from '../../engine/media-engine.js';
@@ -144,15 +143,11 @@ export class HlsDelivery {
     return this.sessions.count(`${app}/${stream}`);
   }
 
-  /** Registers the routes; call after every other route so specific paths win. */
-  register(router: Router): void {
-    router.get('/:app/:file', (ctx, next) => this.handle(ctx, next, ctx.params.app ?? '', null, ctx.params.file ?? ''));
-    router.get('/:app/:sub/:file', (ctx, next) =>
-      this.handle(ctx, next, ctx.params.app ?? '', ctx.params.sub ?? '', ctx.params.file ?? ''),
-    );
-  }
-
-  private async handle(ctx: Koa.Context, next: Koa.Next, app: string, sub: string | null, file: string): Promise<void> {
+  /**
+   * Answers `/{app}/{file}` (sub null) and `/{app}/{sub}/{file}`; anything that is not a playlist or a
+   * segment goes to the next route, since these paths match any two or three segments.
+   */
+  async serve(ctx: Koa.Context, next: Koa.Next, app: string, sub: string | null, file: string): Promise<void> {
     const isPlaylist = sub === null && file.endsWith('.m3u8');
     if (!isPlaylist && !file.endsWith('.ts')) return next();
     if (![app, sub ?? app, file].every(isSafeFileName)) throw new ValidationError(`invalid HLS path ${ctx.path}`);

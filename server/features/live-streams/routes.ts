@@ -1,9 +1,9 @@
 // Streams API (reference §2.5, §3.1 streams and HLS modes, §3.2 engine hook, §3.8 live rooms) and
 // the System › Authentication / Streams / HLS tabs and Scenarios › LiveRoom.
 import type Koa from 'koa';
-import type { ApiRoutes } from '../../core/http.js';
 import { optionalString, requireBoolean, requireString, type Body } from '../../core/validate.js';
 import type { EngineHookEvent, MediaEngine } from '../../engine/media-engine.js';
+import type { RouteHandlers } from '../../route-table.js';
 import type { Console } from '../console/console.js';
 import type { HlsSettings } from '../hls/settings-store.js';
 import { rtmpServerUrl, splitHost } from '../streaming-guide/urls.js';
@@ -49,54 +49,83 @@ function roomFrom(body: Body): LiveRoom {
   };
 }
 
-export function registerStreamsApi(api: ApiRoutes, deps: StreamsDeps): void {
+export function streamsHandlers(deps: StreamsDeps): RouteHandlers {
   const { registry, secrets, hlsSettings, rooms, engine } = deps;
-  api.open('/hooks/srs/verify', "the media engine's publish/play callback; it carries the engine's per-boot token", async ({ ctx }) => {
-    const rawBody = typeof ctx.state.rawBody === 'string' ? ctx.state.rawBody : '';
-    await onEngineHook(engine.decodeHook({ query: ctx.query, contentType: ctx.get('content-type'), rawBody }), deps);
-    return null;
-  });
-
   const secret = () => secrets.current();
-  api.secured('/hooks/srs/secret', secret);
-  api.secured('/hooks/srs/secret/query', secret);
-  api.secured('/hooks/srs/secret/update', async ({ body }) => {
-    await secrets.update(requireString(body, 'secret', 1024));
-    return null;
-  });
-  api.secured('/hooks/srs/secret/disable', async ({ body }) => {
-    await secrets.setAuthDisabled(requireBoolean(body, 'pubNoAuth'));
-    return null;
-  });
+  return {
+    'streams.verify': async ({ ctx }) => {
+      const rawBody = typeof ctx.state.rawBody === 'string' ? ctx.state.rawBody : '';
+      await onEngineHook(engine.decodeHook({ query: ctx.query, contentType: ctx.get('content-type'), rawBody }), deps);
+      return null;
+    },
 
-  api.secured('/mgmt/streams/query', async () => {
-    const list = await registry.query();
-    return { streams: list.length ? list : null };
-  });
-  api.secured('/mgmt/streams/kickoff', async ({ body }) => {
-    await registry.kickoff(requireString(body, 'vhost', 256), requireString(body, 'app', 256), requireString(body, 'stream', 1024));
-    return null;
-  });
+    'streams.secret': secret,
+    'streams.secretQuery': secret,
+    'streams.secretUpdate': async ({ body }) => {
+      await secrets.update(requireString(body, 'secret', 1024));
+      return null;
+    },
+    'streams.secretDisable': async ({ body }) => {
+      await secrets.setAuthDisabled(requireBoolean(body, 'pubNoAuth'));
+      return null;
+    },
 
-  api.secured('/mgmt/hlsll/query', () => ({ hlsLowLatency: hlsSettings.current.hlsLowLatency }));
-  api.secured('/mgmt/hlsll/update', async ({ body }) => {
-    await hlsSettings.setLowLatency(requireBoolean(body, 'hlsLowLatency'));
-    return null;
-  });
-  api.secured('/mgmt/hphls/query', () => ({ noHlsCtx: hlsSettings.current.noHlsCtx }));
-  api.secured('/mgmt/hphls/update', async ({ body }) => {
-    await hlsSettings.setNoHlsCtx(requireBoolean(body, 'noHlsCtx'));
-    return null;
-  });
+    'streams.query': async () => {
+      const list = await registry.query();
+      return { streams: list.length ? list : null };
+    },
+    'streams.kickoff': async ({ body }) => {
+      await registry.kickoff(requireString(body, 'vhost', 256), requireString(body, 'app', 256), requireString(body, 'stream', 1024));
+      return null;
+    },
 
-  api.secured('/live/room/create', ({ body }) => rooms.create(requireString(body, 'title', 1024)));
-  api.secured('/live/room/query', ({ body }) => rooms.get(requireString(body, 'uuid', 64)));
-  api.secured('/live/room/update', ({ body }) => rooms.update(roomFrom(body)));
-  api.secured('/live/room/list', async () => ({ rooms: await rooms.list() }));
-  api.secured('/live/room/remove', async ({ body }) => {
-    await rooms.remove(requireString(body, 'uuid', 64));
-    return null;
-  });
+    'streams.hlsllQuery': () => ({ hlsLowLatency: hlsSettings.current.hlsLowLatency }),
+    'streams.hlsllUpdate': async ({ body }) => {
+      await hlsSettings.setLowLatency(requireBoolean(body, 'hlsLowLatency'));
+      return null;
+    },
+    'streams.hphlsQuery': () => ({ noHlsCtx: hlsSettings.current.noHlsCtx }),
+    'streams.hphlsUpdate': async ({ body }) => {
+      await hlsSettings.setNoHlsCtx(requireBoolean(body, 'noHlsCtx'));
+      return null;
+    },
+
+    'rooms.create': ({ body }) => rooms.create(requireString(body, 'title', 1024)),
+    'rooms.query': ({ body }) => rooms.get(requireString(body, 'uuid', 64)),
+    'rooms.update': ({ body }) => rooms.update(roomFrom(body)),
+    'rooms.list': async () => ({ rooms: await rooms.list() }),
+    'rooms.remove': async ({ body }) => {
+      await rooms.remove(requireString(body, 'uuid', 64));
+      return null;
+    },
+
+    'streams.secretForm': async (_ctx, form) => {
+      await secrets.update(requireString(form, 'secret', 1024));
+    },
+    'streams.noAuthForm': async (_ctx, form) => {
+      await secrets.setAuthDisabled(form.pubNoAuth === 'true' || form.pubNoAuth === 'on');
+    },
+    'streams.hlsllForm': async (_ctx, form) => {
+      await hlsSettings.setLowLatency(form.hlsLowLatency === 'on' || form.hlsLowLatency === 'true');
+      return 'hls.applied';
+    },
+    'streams.hphlsForm': async (_ctx, form) => {
+      await hlsSettings.setNoHlsCtx(form.noHlsCtx === 'on' || form.noHlsCtx === 'true');
+      return 'hls.applied';
+    },
+    'streams.kickoffForm': async (_ctx, form) => {
+      await registry.kickoff(requireString(form, 'vhost', 256), requireString(form, 'app', 256), requireString(form, 'stream', 1024));
+      return 'streams.kicked';
+    },
+    'rooms.createForm': async (_ctx, form) => {
+      await rooms.create(requireString(form, 'title', 1024));
+      return 'room.created';
+    },
+    'rooms.removeForm': async (_ctx, form) => {
+      await rooms.remove(requireString(form, 'uuid', 64));
+      return 'room.removed';
+    },
+  };
 }
 
 /** The RTMP server users publish to, as this browser reaches the stack (reference §12.2 URL rules). */
@@ -141,32 +170,5 @@ export function registerStreamsTabs(ui: Console, { registry, secrets, hlsSetting
     order: 30,
     template: 'streams/rooms',
     load: async (ctx) => ({ rooms: await rooms.list(), rtmpServer: rtmpServer(ctx, rtmpDisplayPort) }),
-  });
-
-  ui.form('/mgmt/system/auth/secret', async (_ctx, form) => {
-    await secrets.update(requireString(form, 'secret', 1024));
-  });
-  ui.form('/mgmt/system/auth/noauth', async (_ctx, form) => {
-    await secrets.setAuthDisabled(form.pubNoAuth === 'true' || form.pubNoAuth === 'on');
-  });
-  ui.form('/mgmt/system/hls/ll', async (_ctx, form) => {
-    await hlsSettings.setLowLatency(form.hlsLowLatency === 'on' || form.hlsLowLatency === 'true');
-    return 'hls.applied';
-  });
-  ui.form('/mgmt/system/hls/hp', async (_ctx, form) => {
-    await hlsSettings.setNoHlsCtx(form.noHlsCtx === 'on' || form.noHlsCtx === 'true');
-    return 'hls.applied';
-  });
-  ui.form('/mgmt/system/streams/kickoff', async (_ctx, form) => {
-    await registry.kickoff(requireString(form, 'vhost', 256), requireString(form, 'app', 256), requireString(form, 'stream', 1024));
-    return 'streams.kicked';
-  });
-  ui.form('/mgmt/scenarios/rooms/create', async (_ctx, form) => {
-    await rooms.create(requireString(form, 'title', 1024));
-    return 'room.created';
-  });
-  ui.form('/mgmt/scenarios/rooms/remove', async (_ctx, form) => {
-    await rooms.remove(requireString(form, 'uuid', 64));
-    return 'room.removed';
   });
 }

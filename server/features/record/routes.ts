@@ -1,66 +1,87 @@
 // Record API (reference §3.3) and the console's Scenarios › Record tab (§12.2).
 import type Koa from 'koa';
 import { errorMessage, NotFoundError, ValidationError } from '../../core/errors.js';
-import type { ApiRoutes } from '../../core/http.js';
 import { sendFile } from '../../core/static-files.js';
 import { optionalString, optionalStringArray, requireBoolean, requireString } from '../../core/validate.js';
+import type { RouteHandlers } from '../../route-table.js';
 import type { Console } from '../console/console.js';
 import { MAX_GLOBS, normaliseGlobs, parseGlobText, testGlobs, type GlobTestResult } from './globs.js';
 import { RECORD_HLS_PREFIX, type RecordService } from './service.js';
 import { POST_CP_FILE } from './store.js';
 
-const PREVIEW_WHY =
-  'record previews are loaded by players, which cannot send a Bearer header (SRS Stack leaves them open too); ' +
-  'the record UUID (122 random bits, listed only by the authenticated record/files) is the capability';
-
 function uuidParam(ctx: Koa.Context, name = 'uuid'): string {
   return String(ctx.params[name] ?? '');
 }
 
-export function registerRecordApi(api: ApiRoutes, record: RecordService): void {
-  api.secured('/hooks/record/query', () => record.query());
-  api.secured('/hooks/record/apply', async ({ body }) => {
-    await record.setAll(requireBoolean(body, 'all'));
-    return null;
-  });
-  api.secured('/hooks/record/globs', async ({ body }) => {
-    const globs = optionalStringArray(body, 'globs', MAX_GLOBS * 2, 1024);
-    if (!globs) throw new ValidationError('no globs: globs is required (an array of strings, empty to record every stream)');
-    await record.setGlobs(globs);
-    return null;
-  });
-  api.secured('/hooks/record/post-processing', async ({ body }) => {
-    await record.setPostProcessing(requireString(body, 'postProcess', 64), optionalString(body, 'postCpDir', 1024) ?? '');
-    return null;
-  });
-  api.secured('/hooks/record/files', () => record.files());
-  api.secured('/hooks/record/end', async ({ body }) => {
-    await record.end(requireString(body, 'uuid', 64));
-    return null;
-  });
-  api.secured('/hooks/record/remove', async ({ body }) => {
-    await record.remove(requireString(body, 'uuid', 64));
-    return null;
-  });
-
+export function recordHandlers(record: RecordService): RouteHandlers {
   const playlist = async ({ ctx }: { ctx: Koa.Context }) => {
     const text = await record.playlist(uuidParam(ctx));
     ctx.type = 'application/vnd.apple.mpegurl';
     ctx.set('Cache-Control', 'no-cache, max-age=0');
     ctx.body = text;
   };
-  api.open('/hooks/record/hls/:uuid.m3u8', PREVIEW_WHY, playlist);
-  api.open('/hooks/record/hls/:uuid/index.m3u8', PREVIEW_WHY, playlist);
-  api.open('/hooks/record/hls/record/:uuid/:tsid.ts', PREVIEW_WHY, async ({ ctx }) => {
-    const file = record.segmentFile(uuidParam(ctx), uuidParam(ctx, 'tsid'));
-    if (!file) throw new NotFoundError(`not found: ${ctx.path}`);
-    await sendFile(ctx, file, { contentType: 'video/mp2t' });
-  });
-  api.open('/hooks/record/hls/:uuid/index.mp4', PREVIEW_WHY, async ({ ctx }) => {
-    const file = record.mp4File(uuidParam(ctx));
-    if (!file) throw new NotFoundError(`not found: ${ctx.path}`);
-    await sendFile(ctx, file, { contentType: 'video/mp4' });
-  });
+  return {
+    'record.query': () => record.query(),
+    'record.apply': async ({ body }) => {
+      await record.setAll(requireBoolean(body, 'all'));
+      return null;
+    },
+    'record.globs': async ({ body }) => {
+      const globs = optionalStringArray(body, 'globs', MAX_GLOBS * 2, 1024);
+      if (!globs) throw new ValidationError('no globs: globs is required (an array of strings, empty to record every stream)');
+      await record.setGlobs(globs);
+      return null;
+    },
+    'record.postProcessing': async ({ body }) => {
+      await record.setPostProcessing(requireString(body, 'postProcess', 64), optionalString(body, 'postCpDir', 1024) ?? '');
+      return null;
+    },
+    'record.files': () => record.files(),
+    'record.end': async ({ body }) => {
+      await record.end(requireString(body, 'uuid', 64));
+      return null;
+    },
+    'record.remove': async ({ body }) => {
+      await record.remove(requireString(body, 'uuid', 64));
+      return null;
+    },
+
+    'record.previewPlaylist': playlist,
+    'record.previewIndex': playlist,
+    'record.previewSegment': async ({ ctx }) => {
+      const file = record.segmentFile(uuidParam(ctx), uuidParam(ctx, 'tsid'));
+      if (!file) throw new NotFoundError(`not found: ${ctx.path}`);
+      await sendFile(ctx, file, { contentType: 'video/mp2t' });
+    },
+    'record.previewMp4': async ({ ctx }) => {
+      const file = record.mp4File(uuidParam(ctx));
+      if (!file) throw new NotFoundError(`not found: ${ctx.path}`);
+      await sendFile(ctx, file, { contentType: 'video/mp4' });
+    },
+
+    'record.applyForm': async (_ctx, form) => {
+      const all = requireBoolean(form, 'all');
+      await record.setAll(all);
+      return all ? 'record.notice.started' : 'record.notice.stopped';
+    },
+    'record.globsForm': async (_ctx, form) => {
+      await record.setGlobs(parseGlobText(optionalString(form, 'globs', 64 * 1024) ?? ''));
+      return 'record.notice.globs';
+    },
+    'record.postProcessingForm': async (_ctx, form) => {
+      const enabled = optionalString(form, 'postProcess', 64) === POST_CP_FILE;
+      await record.setPostProcessing(POST_CP_FILE, enabled ? (optionalString(form, 'postCpDir', 1024) ?? '') : '');
+      return 'record.notice.postProcessing';
+    },
+    'record.endForm': async (_ctx, form) => {
+      await record.end(requireString(form, 'uuid', 64));
+      return 'record.notice.ended';
+    },
+    'record.removeForm': async (_ctx, form) => {
+      await record.remove(requireString(form, 'uuid', 64));
+      return 'record.notice.removed';
+    },
+  };
 }
 
 export interface RecordRow {
@@ -109,29 +130,6 @@ export function registerRecordTab(ui: Console, record: RecordService): void {
         globTest: globTest(ctx, settings.globs),
       };
     },
-  });
-
-  ui.form('/mgmt/record/apply', async (_ctx, form) => {
-    const all = requireBoolean(form, 'all');
-    await record.setAll(all);
-    return all ? 'record.notice.started' : 'record.notice.stopped';
-  });
-  ui.form('/mgmt/record/globs', async (_ctx, form) => {
-    await record.setGlobs(parseGlobText(optionalString(form, 'globs', 64 * 1024) ?? ''));
-    return 'record.notice.globs';
-  });
-  ui.form('/mgmt/record/post-processing', async (_ctx, form) => {
-    const enabled = optionalString(form, 'postProcess', 64) === POST_CP_FILE;
-    await record.setPostProcessing(POST_CP_FILE, enabled ? (optionalString(form, 'postCpDir', 1024) ?? '') : '');
-    return 'record.notice.postProcessing';
-  });
-  ui.form('/mgmt/record/end', async (_ctx, form) => {
-    await record.end(requireString(form, 'uuid', 64));
-    return 'record.notice.ended';
-  });
-  ui.form('/mgmt/record/remove', async (_ctx, form) => {
-    await record.remove(requireString(form, 'uuid', 64));
-    return 'record.notice.removed';
   });
 }
 

@@ -1,7 +1,8 @@
-// API and console plumbing the slot features share: SRS Stack's `…/secret` (query or update),
-// `…/streams`, `…/stream-url` and `…/source` endpoints, and the status rows of the console tables.
+// API and console plumbing the slot features share: the handlers of SRS Stack's `…/secret` (query
+// or update), `…/streams`, `…/stream-url` and `…/source` endpoints, and the status rows of the
+// console tables.
 import { ValidationError } from '../../core/errors.js';
-import type { ApiRoutes } from '../../core/http.js';
+import type { ApiHandler } from '../../core/routing.js';
 import type { FfmpegVersion } from '../../core/ffmpeg/probe.js';
 import { optionalString, type Body } from '../../core/validate.js';
 import { NAMED_PLATFORMS, newCustomPlatform, type SlotBase, type SlotKind } from './slots.js';
@@ -18,22 +19,30 @@ export interface SourceApi {
   source(body: Body): Promise<unknown>;
 }
 
-/** `{prefix}/secret` answers the configs without an action and replaces one with `action:"update"`. */
-export function registerSlotApi(api: ApiRoutes, prefix: string, svc: SlotApi): void {
-  api.secured(`${prefix}/secret`, async ({ body }) => {
+/** `{kind}/secret` answers the configs without an action and replaces one with `action:"update"`. */
+export function slotSecretHandler(svc: SlotApi): ApiHandler {
+  return async ({ body }) => {
     const action = optionalString(body, 'action', 32);
     if (!action) return svc.query();
     if (action !== 'update') throw new ValidationError(`invalid action=${action}: only "update" is allowed`);
     await svc.update(body);
     return null;
-  });
-  api.secured(`${prefix}/streams`, () => svc.status());
+  };
 }
 
-export function registerSourceApi(api: ApiRoutes, prefix: string, svc: SourceApi): void {
-  // SRS Stack's console used both spellings.
-  for (const p of [`${prefix}/stream-url`, `${prefix}/streamUrl`]) api.secured(p, ({ body }) => svc.streamUrl(body));
-  api.secured(`${prefix}/source`, ({ body }) => svc.source(body));
+/** `{kind}/streams`: each slot's task status. */
+export function slotStreamsHandler(svc: SlotApi): ApiHandler {
+  return () => svc.status();
+}
+
+/** `{kind}/stream-url` (SRS Stack's console also used `streamUrl`): checks a stream URL as a source. */
+export function streamUrlHandler(svc: SourceApi): ApiHandler {
+  return ({ body }) => svc.streamUrl(body);
+}
+
+/** `{kind}/source`: sets a slot's source files. */
+export function sourceHandler(svc: SourceApi): ApiHandler {
+  return ({ body }) => svc.source(body);
 }
 
 /** A row of a console status table, from a `…/streams` row. */

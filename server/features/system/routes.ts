@@ -1,50 +1,67 @@
-// System API (reference §3.1) and the System › OpenAPI / Website / Limits tabs, the Components page.
-import type Router from 'koa-router';
-import { API_PREFIX, type ApiRoutes, type AuthGuard, type RouteInfo } from '../../core/http.js';
+// System API (reference §3.1), /metrics, and the System › OpenAPI / Website / Limits tabs.
+import { API_PREFIX } from '../../core/http.js';
 import type { Metrics } from '../../core/metrics.js';
+import type { ListedRoute } from '../../core/routing.js';
 import { optionalInteger, optionalString, requireString } from '../../core/validate.js';
+import type { RouteHandlers } from '../../route-table.js';
 import type { AuthService } from '../auth/service.js';
 import type { Console } from '../console/console.js';
 import { MAX_BITRATE_LIMIT_KBPS, type SystemService } from './service.js';
 
-export function registerSystemApi(api: ApiRoutes, system: SystemService): void {
+export function systemHandlers(system: SystemService, metrics: Metrics): RouteHandlers {
   const versions = () => system.versions();
-  for (const p of ['/mgmt/versions', '/host/versions', '/ffmpeg/versions', '/hooks/versions', '/tencent/versions']) {
-    api.open(p, 'version probe used by health checks and the installer', versions);
-  }
-  api.open('/mgmt/check', 'readiness probe: the console polls it before login', () => system.check());
-  api.open('/mgmt/envs', 'display ports and slot limits the login page needs; no secrets', ({ body }) =>
-    system.envs(optionalString(body, 'locale', 8)),
-  );
-  api.open('/mgmt/beian/query', 'site title and footer shown on the public login page', () => system.beian());
-  api.secured('/mgmt/status', () => system.status());
-  api.secured('/mgmt/beian/update', async ({ body }) => {
-    await system.updateBeian(requireString(body, 'beian', 16), requireString(body, 'text', 1024));
-    return null;
-  });
-  api.secured('/mgmt/limits/query', () => system.limits());
-  api.secured('/mgmt/limits/update', async ({ body }) => {
-    await system.updateLimits({
-      vlive: optionalInteger(body, 'vlive', 1, MAX_BITRATE_LIMIT_KBPS),
-      camera: optionalInteger(body, 'camera', 1, MAX_BITRATE_LIMIT_KBPS),
-    });
-    return null;
-  });
-  api.secured('/mgmt/supervisor/query', () => ({ children: system.children() }));
+  return {
+    'system.versions': versions,
+    'system.hostVersions': versions,
+    'system.ffmpegVersions': versions,
+    'system.hooksVersions': versions,
+    'system.tencentVersions': versions,
+    'system.check': () => system.check(),
+    'system.envs': ({ body }) => system.envs(optionalString(body, 'locale', 8)),
+    'system.beianQuery': () => system.beian(),
+    'system.status': () => system.status(),
+    'system.beianUpdate': async ({ body }) => {
+      await system.updateBeian(requireString(body, 'beian', 16), requireString(body, 'text', 1024));
+      return null;
+    },
+    'system.limitsQuery': () => system.limits(),
+    'system.limitsUpdate': async ({ body }) => {
+      await system.updateLimits({
+        vlive: optionalInteger(body, 'vlive', 1, MAX_BITRATE_LIMIT_KBPS),
+        camera: optionalInteger(body, 'camera', 1, MAX_BITRATE_LIMIT_KBPS),
+      });
+      return null;
+    },
+    'system.supervisorQuery': () => ({ children: system.children() }),
+    'system.websiteForm': async (_ctx, form) => {
+      await system.updateBeian(requireString(form, 'beian', 16), optionalString(form, 'text', 1024) ?? '');
+    },
+    'system.limitsForm': async (_ctx, form) => {
+      await system.updateLimits({
+        vlive: optionalInteger(form, 'vlive', 1, MAX_BITRATE_LIMIT_KBPS),
+        camera: optionalInteger(form, 'camera', 1, MAX_BITRATE_LIMIT_KBPS),
+      });
+    },
+    // Prometheus's text format; the table puts it behind the API secret.
+    'system.metrics': async ({ ctx }) => {
+      ctx.type = 'text/plain; version=0.0.4; charset=utf-8';
+      ctx.body = await metrics.render();
+    },
+  };
 }
 
-export interface RouteGroup {
+export interface RouteGroup<R> {
   name: string;
-  routes: RouteInfo[];
+  routes: R[];
 }
 
 /**
  * The API as the OpenAPI tab lists it, grouped by the path without its last segment
- * (`/terraform/v1/mgmt/hooks/apply` → `mgmt/hooks`), sorted. Built from the live route table, so a
- * new endpoint shows up without anyone editing a list.
+ * (`/terraform/v1/mgmt/hooks/apply` → `mgmt/hooks`), sorted. Built from the route table, so a new
+ * endpoint shows up without anyone editing a list.
  */
-export function groupApiRoutes(routes: readonly RouteInfo[]): RouteGroup[] {
-  const groups = new Map<string, RouteInfo[]>();
+export function groupApiRoutes<R extends { readonly path: string }>(routes: readonly R[]): Array<RouteGroup<R>> {
+  const groups = new Map<string, R[]>();
   for (const route of routes) {
     if (!route.path.startsWith(`${API_PREFIX}/`)) continue;
     const rest = route.path.slice(API_PREFIX.length + 1).split('/');
@@ -56,14 +73,34 @@ export function groupApiRoutes(routes: readonly RouteInfo[]): RouteGroup[] {
     .map(([name, list]) => ({ name, routes: [...list].sort((a, b) => a.path.localeCompare(b.path)) }));
 }
 
-export function registerSystemTabs(ui: Console, system: SystemService, auth: AuthService, routes: () => readonly RouteInfo[]): void {
+/** One row of the OpenAPI tab. */
+export interface ApiRouteView {
+  readonly path: string;
+  readonly methods: string;
+  readonly auth: 'secured' | 'public';
+  /** Why an open route is open. */
+  readonly note?: string;
+}
+
+function apiRouteView(route: ListedRoute): ApiRouteView {
+  const { auth } = route;
+  return {
+    path: route.path,
+    methods: route.methods.join('|'),
+    auth: auth.kind === 'secured' ? 'secured' : 'public',
+    note: auth.kind === 'public' || auth.kind === 'engine' ? auth.why : undefined,
+  };
+}
+
+export function registerSystemTabs(ui: Console, system: SystemService, auth: AuthService, routes: readonly ListedRoute[]): void {
+  const groups = groupApiRoutes(routes.map(apiRouteView));
   ui.addTab({
     section: 'system',
     id: 'api',
     titleKey: 'system.tab.api',
     order: 90,
     template: 'system/openapi',
-    load: async () => ({ secret: auth.secret, groups: groupApiRoutes(routes()) }),
+    load: async () => ({ secret: auth.secret, groups }),
   });
   ui.addTab({
     section: 'system',
@@ -81,27 +118,4 @@ export function registerSystemTabs(ui: Console, system: SystemService, auth: Aut
     template: 'system/limits',
     load: async () => ({ limits: await system.limits() }),
   });
-  ui.form('/mgmt/system/website', async (_ctx, form) => {
-    await system.updateBeian(requireString(form, 'beian', 16), optionalString(form, 'text', 1024) ?? '');
-  });
-  ui.form('/mgmt/system/limits', async (_ctx, form) => {
-    await system.updateLimits({
-      vlive: optionalInteger(form, 'vlive', 1, MAX_BITRATE_LIMIT_KBPS),
-      camera: optionalInteger(form, 'camera', 1, MAX_BITRATE_LIMIT_KBPS),
-    });
-  });
-}
-
-/**
- * Prometheus metrics at /metrics, behind the same auth as the API (Bearer api secret): scrapers
- * support bearer tokens, and through a panel's proxy every request looks like loopback, so "open on
- * loopback" would mean open to the internet.
- */
-export function registerMetrics(router: Router, guard: AuthGuard, metrics: Metrics): RouteInfo {
-  router.get('/metrics', async (ctx) => {
-    await guard(ctx, {});
-    ctx.type = 'text/plain; version=0.0.4; charset=utf-8';
-    ctx.body = await metrics.render();
-  });
-  return { path: '/metrics', auth: 'secured', method: 'GET' };
 }

@@ -1,19 +1,52 @@
 // IP camera API (reference §3.6) and the Scenarios › Camera tab.
-import type { ApiRoutes } from '../../../core/http.js';
 import { heartbeatUrlOptions, withUrlParam } from '../../../core/ffmpeg/argv.js';
 import { parseGoDuration } from '../../../core/ffmpeg/progress.js';
 import { optionalString, requireString } from '../../../core/validate.js';
+import type { RouteHandlers } from '../../../route-table.js';
 import type { Console } from '../../console/console.js';
 import type { Restream } from '../restream.js';
-import { codecSummary, ffmpegView, registerSlotApi, registerSourceApi, slotForms, sourceSummary, statusView } from '../routes.js';
+import {
+  codecSummary,
+  ffmpegView,
+  slotForms,
+  slotSecretHandler,
+  slotStreamsHandler,
+  sourceHandler,
+  sourceSummary,
+  statusView,
+  streamUrlHandler,
+} from '../routes.js';
 import { CAMERA } from './service.js';
 
 /** The console's periodic-restart choices, written as SRS Stack's `max-stream-duration` on the URL. */
 export const RESTART_CHOICES = ['', '30m', '1h', '6h', '12h', '24h'];
 
-export function registerCameraApi(api: ApiRoutes, restream: Restream): void {
-  registerSlotApi(api, '/ffmpeg/camera', restream.camera);
-  registerSourceApi(api, '/ffmpeg/camera', restream.camera);
+export function cameraHandlers({ camera }: Restream): RouteHandlers {
+  return {
+    'camera.secret': slotSecretHandler(camera),
+    'camera.streams': slotStreamsHandler(camera),
+    'camera.streamUrl': streamUrlHandler(camera),
+    'camera.streamUrlCamel': streamUrlHandler(camera),
+    'camera.source': sourceHandler(camera),
+    // One form: a changed camera URL is probed first (its bitrate is checked), then the slot is saved.
+    'camera.form': async (_ctx, form) => {
+      const platform = requireString(form, 'platform', 64);
+      const restart = optionalString(form, 'restart', 16) ?? '';
+      const url = withUrlParam(
+        requireString(form, 'url', 4096).trim(),
+        'max-stream-duration',
+        RESTART_CHOICES.includes(restart) ? restart : '',
+      );
+      let current = await camera.store.get(platform);
+      if (current?.files[0]?.target !== camera.streamUrl({ url }).target) {
+        const source = camera.streamUrl({ url });
+        await camera.source({ platform, files: [{ ...source, path: url, size: 0, type: 'stream' }] });
+        current = await camera.store.get(platform);
+      }
+      await camera.update({ ...form, files: current?.files ?? [] });
+      return form.enabled === 'true' ? 'restream.notice.started' : 'restream.notice.stopped';
+    },
+  };
 }
 
 export function registerCameraTab(ui: Console, restream: Restream): void {
@@ -44,23 +77,5 @@ export function registerCameraTab(ui: Console, restream: Restream): void {
         }),
       };
     },
-  });
-  // One form: a changed camera URL is probed first (its bitrate is checked), then the slot is saved.
-  ui.form('/mgmt/restream/camera', async (_ctx, form) => {
-    const platform = requireString(form, 'platform', 64);
-    const restart = optionalString(form, 'restart', 16) ?? '';
-    const url = withUrlParam(
-      requireString(form, 'url', 4096).trim(),
-      'max-stream-duration',
-      RESTART_CHOICES.includes(restart) ? restart : '',
-    );
-    let current = await camera.store.get(platform);
-    if (current?.files[0]?.target !== camera.streamUrl({ url }).target) {
-      const source = camera.streamUrl({ url });
-      await camera.source({ platform, files: [{ ...source, path: url, size: 0, type: 'stream' }] });
-      current = await camera.store.get(platform);
-    }
-    await camera.update({ ...form, files: current?.files ?? [] });
-    return form.enabled === 'true' ? 'restream.notice.started' : 'restream.notice.stopped';
   });
 }

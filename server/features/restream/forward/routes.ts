@@ -1,12 +1,19 @@
 // Forward API (reference §3.4) and the Scenarios › Forward tab.
-import type { ApiRoutes } from '../../../core/http.js';
+import type { RouteHandlers } from '../../../route-table.js';
 import type { Console } from '../../console/console.js';
 import type { Restream } from '../restream.js';
-import { ffmpegView, registerSlotApi, slotForms, statusView } from '../routes.js';
+import { ffmpegView, slotForms, slotSecretHandler, slotStreamsHandler, statusView } from '../routes.js';
 import { FORWARD } from './service.js';
 
-export function registerForwardApi(api: ApiRoutes, restream: Restream): void {
-  registerSlotApi(api, '/ffmpeg/forward', restream.forward);
+export function forwardHandlers({ forward }: Restream): RouteHandlers {
+  return {
+    'forward.secret': slotSecretHandler(forward),
+    'forward.streams': slotStreamsHandler(forward),
+    'forward.form': async (_ctx, form) => {
+      await forward.update(form);
+      return form.enabled === 'true' ? 'restream.notice.started' : 'restream.notice.stopped';
+    },
+  };
 }
 
 export function registerForwardTab(ui: Console, restream: Restream): void {
@@ -26,9 +33,5 @@ export function registerForwardTab(ui: Console, restream: Restream): void {
         forms: slotForms(slots, FORWARD, forward.limit).map((f) => ({ ...f, stream: f.slot?.stream ?? '' })),
       };
     },
-  });
-  ui.form('/mgmt/restream/forward', async (_ctx, form) => {
-    await forward.update(form);
-    return form.enabled === 'true' ? 'restream.notice.started' : 'restream.notice.stopped';
   });
 }

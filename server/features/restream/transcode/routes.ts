@@ -1,19 +1,24 @@
 // Transcode API (reference §3.7) and the Scenarios › Transcode tab.
-import type { ApiRoutes } from '../../../core/http.js';
 import { VIDEO_PRESETS, VIDEO_PROFILES } from '../../../core/ffmpeg/argv.js';
+import type { RouteHandlers } from '../../../route-table.js';
 import type { Console } from '../../console/console.js';
 import type { Restream } from '../restream.js';
 import { ffmpegView, shortTime } from '../routes.js';
 import { TRANSCODE_DEFAULTS } from './service.js';
 
-export function registerTranscodeApi(api: ApiRoutes, restream: Restream): void {
-  const { transcode } = restream;
-  api.secured('/ffmpeg/transcode/query', () => transcode.query());
-  api.secured('/ffmpeg/transcode/apply', async ({ body }) => {
-    await transcode.apply(body);
-    return null;
-  });
-  api.secured('/ffmpeg/transcode/task', () => transcode.task());
+export function transcodeHandlers({ transcode }: Restream): RouteHandlers {
+  return {
+    'transcode.query': () => transcode.query(),
+    'transcode.apply': async ({ body }) => {
+      await transcode.apply(body);
+      return null;
+    },
+    'transcode.task': () => transcode.task(),
+    'transcode.form': async (_ctx, form) => {
+      await transcode.apply({ ...form, vcodec: 'libx264', acodec: 'aac' });
+      return form.all === 'true' ? 'restream.notice.started' : 'restream.notice.stopped';
+    },
+  };
 }
 
 export function registerTranscodeTab(ui: Console, restream: Restream, publishSecret: () => Promise<string>): void {
@@ -53,9 +58,5 @@ export function registerTranscodeTab(ui: Console, restream: Restream, publishSec
         },
       };
     },
-  });
-  ui.form('/mgmt/restream/transcode', async (_ctx, form) => {
-    await transcode.apply({ ...form, vcodec: 'libx264', acodec: 'aac' });
-    return form.all === 'true' ? 'restream.notice.started' : 'restream.notice.stopped';
   });
 }

@@ -1,20 +1,55 @@
 // Virtual-live API (reference §3.5) and the Scenarios › Virtual Live tab.
-import type { ApiRoutes } from '../../../core/http.js';
 import { requireString } from '../../../core/validate.js';
+import type { RouteHandlers } from '../../../route-table.js';
 import type { Console } from '../../console/console.js';
 import type { Restream } from '../restream.js';
-import { codecSummary, ffmpegView, registerSlotApi, registerSourceApi, slotForms, sourceSummary, statusView } from '../routes.js';
+import {
+  codecSummary,
+  ffmpegView,
+  slotForms,
+  slotSecretHandler,
+  slotStreamsHandler,
+  sourceHandler,
+  sourceSummary,
+  statusView,
+  streamUrlHandler,
+} from '../routes.js';
 import { MEDIA_EXTENSIONS } from '../sources.js';
 import { VLIVE } from './service.js';
 
-export function registerVliveApi(api: ApiRoutes, restream: Restream): void {
-  const { vlive, uploads } = restream;
-  registerSlotApi(api, '/ffmpeg/vlive', vlive);
-  registerSourceApi(api, '/ffmpeg/vlive', vlive);
-  api.secured('/ffmpeg/vlive/server', ({ body }) => vlive.serverFile(body));
-  api.secured('/ffmpeg/vlive/ytdl', ({ body }) => vlive.ytdl(body));
-  // SRS Stack left the upload open; here it needs the same credential as every other change.
-  api.securedUpload('/ffmpeg/vlive/upload/:name', ({ ctx }) => uploads.receive(ctx.req, String(ctx.params.name ?? '')));
+export function vliveHandlers({ vlive, uploads }: Restream): RouteHandlers {
+  return {
+    'vlive.secret': slotSecretHandler(vlive),
+    'vlive.streams': slotStreamsHandler(vlive),
+    'vlive.streamUrl': streamUrlHandler(vlive),
+    'vlive.streamUrlCamel': streamUrlHandler(vlive),
+    'vlive.source': sourceHandler(vlive),
+    'vlive.server': ({ body }) => vlive.serverFile(body),
+    'vlive.ytdl': ({ body }) => vlive.ytdl(body),
+    // The table checks the credential (headers only) before this reads a byte of the upload.
+    'vlive.upload': ({ ctx }) => uploads.receive(ctx.req, String(ctx.params.name ?? '')),
+    'vlive.form': async (_ctx, form) => {
+      const platform = requireString(form, 'platform', 64);
+      const current = await vlive.store.get(platform);
+      await vlive.update({ ...form, files: current?.files ?? [] });
+      return form.enabled === 'true' ? 'restream.notice.started' : 'restream.notice.stopped';
+    },
+    'vlive.serverFileForm': async (_ctx, form) => {
+      const file = await vlive.serverFile(form);
+      await vlive.source({ platform: form.platform, files: [{ ...file, path: form.file, type: 'file' }] });
+      return 'restream.notice.source';
+    },
+    'vlive.ytdlForm': async (_ctx, form) => {
+      const file = await vlive.ytdl(form);
+      await vlive.source({ platform: form.platform, files: [{ ...file, path: form.url, type: 'ytdl' }] });
+      return 'restream.notice.source';
+    },
+    'vlive.streamUrlForm': async (_ctx, form) => {
+      const source = vlive.streamUrl(form);
+      await vlive.source({ platform: form.platform, files: [{ ...source, path: source.target, size: 0, type: 'stream' }] });
+      return 'restream.notice.source';
+    },
+  };
 }
 
 export function registerVliveTab(ui: Console, restream: Restream): void {
@@ -42,26 +77,5 @@ export function registerVliveTab(ui: Console, restream: Restream): void {
         }),
       };
     },
-  });
-  ui.form('/mgmt/restream/vlive', async (_ctx, form) => {
-    const platform = requireString(form, 'platform', 64);
-    const current = await vlive.store.get(platform);
-    await vlive.update({ ...form, files: current?.files ?? [] });
-    return form.enabled === 'true' ? 'restream.notice.started' : 'restream.notice.stopped';
-  });
-  ui.form('/mgmt/restream/vlive/server-file', async (_ctx, form) => {
-    const file = await vlive.serverFile(form);
-    await vlive.source({ platform: form.platform, files: [{ ...file, path: form.file, type: 'file' }] });
-    return 'restream.notice.source';
-  });
-  ui.form('/mgmt/restream/vlive/ytdl', async (_ctx, form) => {
-    const file = await vlive.ytdl(form);
-    await vlive.source({ platform: form.platform, files: [{ ...file, path: form.url, type: 'ytdl' }] });
-    return 'restream.notice.source';
-  });
-  ui.form('/mgmt/restream/vlive/stream-url', async (_ctx, form) => {
-    const source = vlive.streamUrl(form);
-    await vlive.source({ platform: form.platform, files: [{ ...source, path: source.target, size: 0, type: 'stream' }] });
-    return 'restream.notice.source';
   });
 }
