@@ -57,12 +57,16 @@ describe('HTTP callbacks decide real RTMP publishes', function () {
     const accepted = publish(stackPublishUrl(stack, secret, 'allowed'), 0);
     try {
       await waitStreamLive(stack, bearer, 'allowed');
+      // Published long enough once the recording holds a segment: its MP4 will not be empty.
+      let records: Array<{ stream: string; nn: number }> = [];
       await waitFor(
-        async () => ((await stack.api('/terraform/v1/hooks/record/files', {}, { bearer })).json.data as unknown[]).length > 0,
+        async () =>
+          (records = (await stack.api('/terraform/v1/hooks/record/files', {}, { bearer })).json.data as typeof records).some(
+            (r) => r.stream === 'allowed' && r.nn > 0,
+          ),
         20_000,
-        () => 'a recording of the accepted stream',
+        () => `a recording of the accepted stream with a segment, saw ${JSON.stringify(records)}`,
       );
-      await new Promise((r) => setTimeout(r, 4000));
     } finally {
       await accepted.stop();
     }

@@ -8,7 +8,7 @@ import { CallbackService } from '../../server/features/callback/service.js';
 import { CallbackStore } from '../../server/features/callback/store.js';
 import { ROUTES } from '../../server/route-table.js';
 import { startInProcess, type InProcessStack } from '../helpers/in-process.js';
-import { waitFor } from '../helpers/stack.js';
+import { sleep, waitFor } from '../helpers/stack.js';
 
 interface Received {
   path: string;
@@ -131,8 +131,15 @@ describe('callbacks: SRS Stack HTTP callbacks over the event contract (in-proces
     receiver.received.length = 0;
     await publish();
     await stack.app.events.emit('stream.unpublished', stream);
-    await new Promise((r) => setTimeout(r, 200));
-    assert.equal(receiver.received.length, 0);
+    // Turned on again, the next notification goes out: one sent while off would have been sent
+    // before it, so once it has arrived, that one would have arrived too.
+    await apply({ all: true, target: receiver.url('/ok') });
+    await stack.app.events.emit('stream.unpublished', stream);
+    await waitFor(() => receiver.received.length > 0, 5000);
+    assert.deepEqual(
+      receiver.received.map((r) => `${r.path} ${String(r.body.action)}`),
+      ['/ok on_unpublish'],
+    );
   });
 
   it('fails on_publish closed when the receiver never answers, within the deadline', async () => {
@@ -266,14 +273,18 @@ describe('callbacks: notifications are retried with a bounded backoff (real Redi
     await service.apply({ target: receiver.url('/fail'), opaque: '', all: true, host: '' }, stack.url);
     await events.emit('record.begin', { vhost: 'v', app: 'live', stream: 's', uuid: 'u' });
     await waitFor(() => receiver.received.length === 3, 5000);
-    await new Promise((r) => setTimeout(r, 500));
+    // Lets time pass on purpose, to show that nothing more comes: a fourth attempt would have come
+    // within the longest backoff; this waits five of them.
+    await sleep(5 * service.timing.retryMaxMs);
     assert.equal(receiver.received.length, 3, '1 attempt + 2 retries, then nothing more');
   });
 
   it('never retries on_publish: the publisher is waiting', async () => {
     receiver.received.length = 0;
     await assert.rejects(service.onPublish(stream), /HTTP 500/);
-    await new Promise((r) => setTimeout(r, 300));
+    // Lets time pass on purpose, to show that no retry comes: a first retry would have come after
+    // the initial backoff; this waits six of them.
+    await sleep(6 * service.timing.retryInitialMs);
     assert.equal(receiver.received.length, 1);
   });
 });

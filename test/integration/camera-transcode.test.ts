@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { ffprobe, makeMedia, publishFile, startRtmpServer, type Publisher, type RtmpServer } from '../helpers/media.js';
-import { publishIntoStack, publishSecretOf, stackPlayUrl, waitStreamLive } from '../helpers/restream.js';
+import { publishIntoStack, publishSecretOf, Slots, stackPlayUrl, TranscodeSlot, waitStreamLive } from '../helpers/restream.js';
 import { initAdmin, startStack, tempDir, waitFor, type StackHandle } from '../helpers/stack.js';
-
-interface Task {
-  pid: number | null;
-  restarts: number;
-  lastError: string | null;
-}
 
 describe('IP camera and transcode', function () {
   this.timeout(120_000);
@@ -19,12 +13,16 @@ describe('IP camera and transcode', function () {
   let camera: RtmpServer;
   let dest: RtmpServer;
   const publishers: Publisher[] = [];
+  let cameras: Slots;
+  let transcode: TranscodeSlot;
 
   before(async () => {
     camera = await startRtmpServer();
     dest = await startRtmpServer();
     stack = await startStack();
     bearer = await initAdmin(stack);
+    cameras = new Slots(stack, bearer, 'camera');
+    transcode = new TranscodeSlot(stack, bearer);
     const video = await makeMedia(path.join(media, 'camera.flv'), { seconds: 4, audio: false, format: 'flv' });
     const show = await makeMedia(path.join(media, 'show.flv'), { seconds: 4, format: 'flv' });
     publishers.push(publishFile(camera.url('live', 'front'), video));
@@ -42,37 +40,10 @@ describe('IP camera and transcode', function () {
     await dest?.stop();
   });
 
-  const cameraRow = async (platform: string) =>
-    (
-      (await stack.api('/terraform/v1/ffmpeg/camera/streams', {}, { bearer })).json.data as Array<{
-        platform: string;
-        state: string;
-        task?: Task;
-      }>
-    ).find((r) => r.platform === platform);
-
   it('relays a video-only camera with a generated silent stereo AAC track', async () => {
-    const url = await stack.api('/terraform/v1/ffmpeg/camera/stream-url', { url: camera.url('live', 'front') }, { bearer });
-    assert.equal(url.status, 200);
-    const src = await stack.api(
-      '/terraform/v1/ffmpeg/camera/source',
-      { platform: 'camera-1-c0ffee', files: [{ ...(url.json.data as object), size: 0, type: 'stream' }] },
-      { bearer },
-    );
-    assert.equal(src.status, 200, JSON.stringify(src.json));
-    const files = (src.json.data as { files: Array<{ audio: unknown; video: { codec_name: string } }> }).files;
+    const files = await cameras.sourceFromUrl('camera-1-c0ffee', camera.url('live', 'front'));
     assert.equal(files[0]?.audio, null, 'the camera has no audio');
-    const upd = await stack.api(
-      '/terraform/v1/ffmpeg/camera/secret',
-      { action: 'update', platform: 'camera-1-c0ffee', server: dest.url('live', 'cam'), extraAudio: 'silent', enabled: true, files },
-      { bearer },
-    );
-    assert.equal(upd.status, 200, JSON.stringify(upd.json));
-    await waitFor(
-      async () => (await cameraRow('camera-1-c0ffee'))?.state === 'streaming',
-      20_000,
-      () => 'camera streaming',
-    );
+    await cameras.configure('camera-1-c0ffee', { server: dest.url('live', 'cam'), extraAudio: 'silent', enabled: true, files });
     const { streams } = await ffprobe(dest.url('live', 'cam'));
     const audio = streams.find((s) => s.codec_type === 'audio');
     assert.equal(streams.find((s) => s.codec_type === 'video')?.codec_name, 'h264');
@@ -100,77 +71,43 @@ describe('IP camera and transcode', function () {
 
   it('restarts a camera periodically with max-stream-duration', async () => {
     const target = `${camera.url('live', 'front')}?max-stream-duration=4s`;
-    const upd = await stack.api(
-      '/terraform/v1/ffmpeg/camera/secret',
-      {
-        action: 'update',
-        platform: 'camera-1-c0ffee',
-        server: dest.url('live', 'cam'),
-        extraAudio: '',
-        enabled: true,
-        files: [{ target, type: 'stream' }],
-      },
-      { bearer },
+    await cameras.configure(
+      'camera-1-c0ffee',
+      { server: dest.url('live', 'cam'), extraAudio: '', enabled: true, files: [{ target, type: 'stream' }] },
+      (r) => /planned restart after 4 s/.test(r?.task?.lastError ?? ''),
     );
-    assert.equal(upd.status, 200, JSON.stringify(upd.json));
-    await waitFor(
-      async () => /planned restart after 4 s/.test((await cameraRow('camera-1-c0ffee'))?.task?.lastError ?? ''),
-      20_000,
-      () => 'a planned restart',
-    );
-    await stack.api(
-      '/terraform/v1/ffmpeg/camera/secret',
-      {
-        action: 'update',
-        platform: 'camera-1-c0ffee',
-        server: dest.url('live', 'cam'),
-        enabled: false,
-        files: [{ target, type: 'stream' }],
-      },
-      { bearer },
-    );
+    await cameras.stop('camera-1-c0ffee');
   });
 
   it('transcodes the latest stream, never its own output, with the requested channel count', async () => {
     // Published back into the stack, the output is itself the newest live stream: never the input.
     const secret = `livestream-trans?secret=${await publishSecretOf(stack, bearer)}`;
-    const apply = await stack.api(
-      '/terraform/v1/ffmpeg/transcode/apply',
-      {
-        all: true,
-        vbitrate: 300,
-        abitrate: 32,
-        vprofile: 'baseline',
-        vpreset: 'ultrafast',
-        achannels: 1,
-        server: 'rtmp://localhost/live/',
-        secret,
-      },
-      { bearer },
-    );
-    assert.equal(apply.status, 200, JSON.stringify(apply.json));
-    const query = (await stack.api('/terraform/v1/ffmpeg/transcode/query', {}, { bearer })).json.data as Record<string, unknown>;
-    assert.equal(query.achannels, 1);
-    const task = async () => (await stack.api('/terraform/v1/ffmpeg/transcode/task', {}, { bearer })).json.data as Record<string, unknown>;
-    await waitFor(
-      async () => (await task()).state === 'streaming',
-      30_000,
-      () => 'transcoding',
-    );
+    const config = {
+      all: true,
+      vbitrate: 300,
+      abitrate: 32,
+      vprofile: 'baseline',
+      vpreset: 'ultrafast',
+      achannels: 1,
+      server: 'rtmp://localhost/live/',
+      secret,
+    };
+    const { pid } = (await transcode.configure(config)).task ?? {};
+    assert.equal((await transcode.query()).achannels, 1);
     await waitStreamLive(stack, bearer, 'livestream-trans');
     const { streams } = await ffprobe(stackPlayUrl(stack, 'livestream-trans'));
     const audio = streams.find((s) => s.codec_type === 'audio');
     assert.deepEqual([audio?.codec_name, audio?.channels], ['aac', 1]);
     assert.equal(streams.find((s) => s.codec_type === 'video')?.codec_name, 'h264');
-    // Re-planned since the output went live (every 3 s): still the same input and the same ffmpeg.
-    const pid = ((await task()).task as { pid: number }).pid;
-    await new Promise((r) => setTimeout(r, 3500));
-    const t = await task();
+    // Applying the same config again re-plans and answers once the task matches the plan: the plan
+    // is made while the -trans output is live, the newest stream, and must still not be the input.
+    await transcode.apply(config);
+    const t = await transcode.task();
     assert.equal(t.input, 'live/livestream', 'the newer -trans stream is its own output');
-    assert.equal((t.task as { pid: number }).pid, pid);
+    assert.equal(t.task?.pid, pid, 'the same ffmpeg');
     assert.equal(t.enabled, true);
     assert.match(String(t.output), /\/live\/\*{6}\?secret=\*{6}$/, 'the key and the publish secret are masked');
-    await stack.api('/terraform/v1/ffmpeg/transcode/apply', { ...query, all: false }, { bearer });
-    assert.equal((await task()).state, 'inactive');
+    await transcode.apply({ ...config, all: false });
+    assert.equal((await transcode.task()).state, 'inactive');
   });
 });

@@ -14,31 +14,11 @@ import {
   type Publisher,
   type RtmpServer,
 } from '../helpers/media.js';
-import { publishSecretOf, stackPlayUrl, waitStreamLive } from '../helpers/restream.js';
+import { publishSecretOf, Slots, stackPlayUrl, waitStreamLive, type SourceFile } from '../helpers/restream.js';
 import { freePort, initAdmin, startStack, tempDir, waitFor, type StackHandle } from '../helpers/stack.js';
 import { flvCarriesHevc } from '../../server/core/ffmpeg/probe.js';
 
 const run = promisify(execFile);
-
-interface SourceFile {
-  name: string;
-  uuid: string;
-  target: string;
-  type: string;
-  size: number;
-  format: { bit_rate?: string; duration?: string };
-  video: { codec_name: string } | null;
-  audio: { codec_name: string; channels?: number } | null;
-}
-
-interface Row {
-  platform: string;
-  state: string;
-  source?: string;
-  files: SourceFile[];
-  frame?: { log: string };
-  task?: { restarts: number; pid: number | null };
-}
 
 /** multipart/form-data with one file part; `chunked` streams it without a Content-Length. */
 async function upload(
@@ -84,9 +64,8 @@ describe('virtual live: uploads, server files, stream URLs and the file loop', f
   let source: RtmpServer;
   let publisher: Publisher;
   let short: string;
+  let vlive: Slots;
 
-  const rows = async () => (await stack.api('/terraform/v1/ffmpeg/vlive/streams', {}, { bearer })).json.data as Row[];
-  const row = async (platform: string) => (await rows()).find((r) => r.platform === platform);
   const uploadDir = () => fs.readdirSync(path.join(stack.dataDir, 'upload'));
 
   before(async () => {
@@ -94,6 +73,7 @@ describe('virtual live: uploads, server files, stream URLs and the file loop', f
     source = await startRtmpServer();
     stack = await startStack({ env: { VLIVE_UPLOAD_MAX_MB: '1' } });
     bearer = await initAdmin(stack);
+    vlive = new Slots(stack, bearer, 'vlive');
     short = await makeMedia(path.join(media, 'short.mp4'), { seconds: 3 });
   });
   after(async () => {
@@ -173,29 +153,17 @@ describe('virtual live: uploads, server files, stream URLs and the file loop', f
     assert.ok(fs.existsSync(path.join(stack.dataDir, file?.target ?? '')), 'moved into vlive/');
     assert.deepEqual(uploadDir(), []);
 
-    const update = await stack.api(
-      '/terraform/v1/ffmpeg/vlive/secret',
-      // Back into this stack, as SRS Stack's users do: rtmp://localhost/live and name?secret=….
-      {
-        action: 'update',
-        platform: 'wx',
-        server: 'rtmp://localhost/live',
-        secret: `vlive?secret=${await publishSecretOf(stack, bearer)}`,
-        enabled: true,
-        files: [file],
-      },
-      { bearer },
-    );
-    assert.equal(update.status, 200, JSON.stringify(update.json));
-    await waitFor(
-      async () => (await row('wx'))?.state === 'streaming',
-      20_000,
-      () => 'vlive streaming',
-    );
+    // Back into this stack, as SRS Stack's users do: rtmp://localhost/live and name?secret=….
+    await vlive.configure('wx', {
+      server: 'rtmp://localhost/live',
+      secret: `vlive?secret=${await publishSecretOf(stack, bearer)}`,
+      enabled: true,
+      files: [file],
+    });
     await waitStreamLive(stack, bearer, 'vlive');
     const received = await mediaSecondsReceived(stackPlayUrl(stack, 'vlive'), 7, 20_000);
     assert.ok(received >= 6.5, `the 3 s file played on for ${received} s`);
-    const r = await row('wx');
+    const r = await vlive.row('wx');
     assert.equal(r?.task?.restarts, 0, 'it loops, it does not restart');
     assert.equal(r?.source, file?.uuid);
   });
@@ -258,12 +226,7 @@ describe('virtual live: uploads, server files, stream URLs and the file loop', f
     assert.equal(src.status, 200, JSON.stringify(src.json));
     const [file] = (src.json.data as { files: SourceFile[] }).files;
     assert.equal(file?.video?.codec_name, 'hevc');
-    const update = (server: string) =>
-      stack.api(
-        '/terraform/v1/ffmpeg/vlive/secret',
-        { action: 'update', platform: 'vlive-3-cccccc', server, enabled: true, files: [file] },
-        { bearer },
-      );
+    const update = (server: string) => vlive.update('vlive-3-cccccc', { server, enabled: true, files: [file] });
 
     const version = /^ffmpeg version (\S+)/m.exec((await run('ffmpeg', ['-hide_banner', '-version'])).stdout)?.[1] ?? null;
     const toRtmp = await update(dest.url('live', 'phone'));
@@ -272,7 +235,7 @@ describe('virtual live: uploads, server files, stream URLs and the file loop', f
     } else {
       assert.equal(toRtmp.status, 400);
       assert.match(toRtmp.json.message ?? '', /^the source is H\.265, which FFmpeg \S+ cannot send over RTMP .*SRT destination/);
-      assert.equal((await row('vlive-3-cccccc'))?.state, 'inactive', 'the refused slot did not start');
+      assert.equal((await vlive.row('vlive-3-cccccc'))?.state, 'inactive', 'the refused slot did not start');
       // The same file as the new source of a slot already streaming over RTMP: refused, and the
       // slot keeps streaming its H.264 file; nothing is left behind in vlive/.
       const before = fs.readdirSync(path.join(stack.dataDir, 'vlive')).sort();
@@ -286,8 +249,8 @@ describe('virtual live: uploads, server files, stream URLs and the file loop', f
       assert.match(swap.json.message ?? '', /H\.265/);
       assert.deepEqual(fs.readdirSync(path.join(stack.dataDir, 'vlive')).sort(), before);
       assert.deepEqual(uploadDir(), []);
-      const wx = await row('wx');
-      assert.equal(wx?.files[0]?.video?.codec_name, 'h264');
+      const wx = await vlive.row('wx');
+      assert.equal(wx?.files?.[0]?.video?.codec_name, 'h264');
       assert.equal(wx?.state, 'streaming');
     }
 
@@ -296,11 +259,7 @@ describe('virtual live: uploads, server files, stream URLs and the file loop', f
     const { port, finished } = await recordSrt(out, 3);
     assert.equal((await update(`srt://127.0.0.1:${port}`)).status, 200);
     await finished(30_000);
-    await stack.api(
-      '/terraform/v1/ffmpeg/vlive/secret',
-      { action: 'update', platform: 'vlive-3-cccccc', server: `srt://127.0.0.1:${port}`, enabled: false, files: [file] },
-      { bearer },
-    );
+    await vlive.stop('vlive-3-cccccc');
     const { streams } = await ffprobe(out);
     assert.deepEqual(streams.map((s) => s.codec_name).sort(), ['aac', 'hevc']);
   });
@@ -329,17 +288,7 @@ describe('virtual live: uploads, server files, stream URLs and the file loop', f
     assert.equal(src.status, 200, JSON.stringify(src.json));
     const file = (src.json.data as { files: SourceFile[] }).files[0];
     assert.equal(file?.target, source.url('live', 'relay'));
-    const upd = await stack.api(
-      '/terraform/v1/ffmpeg/vlive/secret',
-      { action: 'update', platform: 'vlive-2-bbbbbb', server: dest.url('live', ''), secret: 'relayed', enabled: true, files: [file] },
-      { bearer },
-    );
-    assert.equal(upd.status, 200, JSON.stringify(upd.json));
-    await waitFor(
-      async () => (await row('vlive-2-bbbbbb'))?.state === 'streaming',
-      20_000,
-      () => 'relay streaming',
-    );
+    await vlive.configure('vlive-2-bbbbbb', { server: dest.url('live', ''), secret: 'relayed', enabled: true, files: [file] });
     assert.equal((await ffprobe(dest.url('live', 'relayed'))).streams.length, 2);
     assert.ok(!fs.readdirSync(path.join(stack.dataDir, 'vlive')).some((f) => f.includes(file?.uuid ?? '-')), 'nothing downloaded');
   });
@@ -396,11 +345,7 @@ describe('virtual live: uploads, server files, stream URLs and the file loop', f
   });
 
   it('refuses a secret update whose file was never accepted by vlive/source', async () => {
-    const res = await stack.api(
-      '/terraform/v1/ffmpeg/vlive/secret',
-      { action: 'update', platform: 'wx', server: dest.url('live', 'x'), enabled: true, files: [{ target: '/etc/hosts', type: 'file' }] },
-      { bearer },
-    );
+    const res = await vlive.update('wx', { server: dest.url('live', 'x'), enabled: true, files: [{ target: '/etc/hosts', type: 'file' }] });
     assert.equal(res.status, 400);
     assert.match(res.json.message ?? '', /not a virtual-live source/);
   });

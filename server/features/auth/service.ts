@@ -84,13 +84,6 @@ export class AuthService {
     return Boolean(this.config.mgmtPassword) && secretsEqual(password, this.config.mgmtPassword);
   }
 
-  /** Sets a new password (the reset command and the console's change-password form). */
-  async setPassword(password: string): Promise<void> {
-    const problem = validateNewPassword(password);
-    if (problem) throw new ValidationError(problem);
-    this.store.writePasswordHash(await hashPassword(password));
-  }
-
   issueToken(): IssuedToken {
     const { token, claims } = signToken(this.secret);
     return {

@@ -14,10 +14,6 @@ export class AuthStore {
     this.passwordFile = passwordFilePath(configDir);
   }
 
-  async readApiSecret(): Promise<string> {
-    return (await this.redis.redis.hget(KEYS.PLATFORM_SECRET, 'token')) ?? '';
-  }
-
   /** Sets the secret only if none exists; returns the secret in force. */
   async initApiSecret(candidate: string): Promise<string> {
     const r = this.redis.redis;
