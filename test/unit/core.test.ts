@@ -7,7 +7,7 @@ import { InsufficientStorageError, storageFailure } from '../../server/core/erro
 import { loadDictionaries, translator } from '../../server/core/i18n.js';
 import { maskSecrets, registerSecret } from '../../server/core/logger.js';
 import { safeJoin } from '../../server/core/static-files.js';
-import { backoffDelay } from '../../server/core/process/supervisor.js';
+import { backoffDelay } from '../../server/core/backoff.js';
 import { asBody, optionalBoolean, optionalInteger, requireString } from '../../server/core/validate.js';
 import { safeBack } from '../../server/features/console/console.js';
 import { ROOT } from '../helpers/stack.js';

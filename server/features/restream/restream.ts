@@ -58,6 +58,7 @@ export class Restream {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     this.uploads.stop();
+    await this.vlive.stopDownloads();
     await Promise.all(this.groups().map((g) => g.stop()));
   }
 
