@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { AppError } from '../../server/core/errors.js';
+import { AppError, ValidationError } from '../../server/core/errors.js';
+import { ffmpegVersion, probe } from '../../server/core/ffmpeg/probe.js';
 import { registerSecret } from '../../server/core/logger.js';
 import { lineSplitter } from '../../server/core/process/output.js';
 import {
@@ -19,6 +20,8 @@ import {
 } from '../../server/core/process/policy.js';
 import { groupMembers, isAlive, killGroupLeftovers, reapStalePids, writePidFile } from '../../server/core/process/reaper.js';
 import { describeExit, runOnce } from '../../server/core/process/run-once.js';
+import { Supervisor } from '../../server/core/process/supervisor.js';
+import { NginxRtmpEngine } from '../../server/engine/nginx-rtmp/engine.js';
 import { downloadVideo } from '../../server/features/restream/vlive/downloader.js';
 import { tempDir, waitFor } from '../helpers/stack.js';
 
@@ -398,6 +401,88 @@ describe('yt-dlp download', function () {
     await assert.rejects(
       downloadVideo('https://example.com/watch?v=x', { bin: '/nonexistent/yt-dlp', proxy: '', uploadDir: dir, maxBytes: 1 }),
       (err: unknown) => err instanceof AppError && err.status === 501 && /apt install yt-dlp/.test(err.message),
+    );
+  });
+});
+
+/** Writes an executable sh script named `name` into `dir`. */
+function script(dir: string, name: string, lines: string[]): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, ['#!/bin/sh', ...lines, ''].join('\n'), { mode: 0o755 });
+  return file;
+}
+
+describe('short-lived children of the stack go through the runner', function () {
+  this.timeout(15_000);
+  afterEach(killStrays);
+
+  it('ffprobe: reads its JSON, says when it hangs (killing what it started), and when it is missing', async () => {
+    const dir = tempDir('probe-');
+    const json = JSON.stringify({ streams: [{ codec_type: 'video', codec_name: 'h264', width: 640 }], format: { bit_rate: '800000' } });
+    const answering = script(dir, 'ffprobe', [`echo '${json}'`]);
+    const result = await probe(answering, '/data/x.mp4');
+    assert.deepEqual(result.video, { codec_type: 'video', codec_name: 'h264', width: 640 });
+    assert.equal(result.format.bit_rate, '800000');
+
+    const helperPidFile = path.join(dir, 'helper.pid');
+    const hanging = script(dir, 'hanging-ffprobe', ['sleep 100 &', `echo $! > '${helperPidFile}'`, 'wait']);
+    await assert.rejects(
+      probe(hanging, 'rtmp://h/live/s?secret=abc123', 500),
+      (err: unknown) =>
+        err instanceof ValidationError && err.message === 'ffprobe gave no answer within 0.5 s for rtmp://h/live/s?secret=******',
+    );
+    const helper = Number(fs.readFileSync(helperPidFile, 'utf8'));
+    strays.add(helper);
+    await waitDead(helper);
+
+    await assert.rejects(probe(path.join(dir, 'missing'), '/data/x.mp4'), /^Error: ffprobe binary not found: /);
+  });
+
+  it('ffmpeg -version: the version from its first line, or why there is none', async () => {
+    const dir = tempDir('ffmpeg-');
+    const ffmpeg = script(dir, 'ffmpeg', [
+      'echo "ffmpeg version 9.9-test Copyright (c) the FFmpeg developers"',
+      'echo "configuration: --x"',
+    ]);
+    assert.deepEqual(await ffmpegVersion(ffmpeg), { binary: ffmpeg, version: '9.9-test' });
+    const broken = script(dir, 'broken-ffmpeg', ['echo "libavcodec.so.99: cannot open shared object file" >&2', 'exit 127']);
+    assert.deepEqual(await ffmpegVersion(broken), {
+      binary: broken,
+      version: null,
+      error: '-version exited with code 127: libavcodec.so.99: cannot open shared object file',
+    });
+    const missing = await ffmpegVersion(path.join(dir, 'missing'));
+    assert.equal(missing.version, null);
+    assert.match(missing.error ?? '', /^cannot run .*missing: spawn .* ENOENT$/);
+  });
+
+  it('nginx -V and -t: a refused config says what nginx said; a missing nginx says how to install it', async () => {
+    const dir = tempDir('engine-');
+    const engine = (nginxBinary: string) =>
+      new NginxRtmpEngine({
+        prefix: path.join(dir, 'engine'),
+        nginxBinary,
+        rtmpModule: '',
+        rtmpPort: 1935,
+        callbackOrigin: 'http://127.0.0.1:2022',
+        supervisor: new Supervisor(path.join(dir, 'run')),
+      });
+    const refusing = script(dir, 'nginx', [
+      // -V on stderr, as nginx prints it; the module is built in, so no .so is looked for.
+      'if [ "$1" = -V ]; then echo "nginx version: nginx/1.0-test" >&2; echo "configure arguments: --add-module=../nginx-rtmp-module" >&2; exit 0; fi',
+      'echo "nginx: [emerg] unknown directive rtmp in $4:12" >&2',
+      'exit 1',
+    ]);
+    await assert.rejects(engine(refusing).start(), (err: Error) => {
+      assert.match(
+        err.message,
+        /^the generated engine config .*nginx\.conf is refused by nginx: nginx: \[emerg\] unknown directive rtmp in .*nginx\.conf:12$/,
+      );
+      return true;
+    });
+    await assert.rejects(
+      engine(path.join(dir, 'no-nginx')).start(),
+      /^Error: cannot run .*no-nginx -V: .*ENOENT; install nginx and libnginx-mod-rtmp or set NGINX_BIN$/,
     );
   });
 });
