@@ -33,6 +33,7 @@ export interface RunOnceResult {
   readonly aborted: boolean;
   /** stdout up to stdoutLimit, unmasked: it is data for the caller to parse, not a log line. */
   readonly stdout: string;
+  /** stdout printed more than was kept (anything at all, without a stdoutLimit). */
   readonly stdoutTruncated: boolean;
   /** The end of stderr, secrets masked. */
   readonly stderr: string;
