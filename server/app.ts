@@ -51,7 +51,7 @@ import { cameraHandlers, registerCameraTab } from './features/restream/camera/ro
 import { forwardHandlers, registerForwardTab } from './features/restream/forward/routes.js';
 import { CameraService } from './features/restream/camera/service.js';
 import { ForwardService } from './features/restream/forward/service.js';
-import { FfmpegBinary, restreamTaskGroups, type Restream } from './features/restream/restream.js';
+import { FfmpegBinary, startRestream, stopRestream, type Restream } from './features/restream/restream.js';
 import { TranscodeService } from './features/restream/transcode/service.js';
 import { VliveService } from './features/restream/vlive/service.js';
 import { Uploads } from './features/restream/vlive/uploads.js';
@@ -348,8 +348,7 @@ export class App {
     await this.flv.start();
     this.record.start();
     await this.ffmpegBinary.detect();
-    for (const group of restreamTaskGroups(this.restream)) group.start();
-    this.restream.uploads.start();
+    startRestream(this.restream);
     // Listen at once: until Redis answers, the console shows "starting" and the API says so.
     const server = http.createServer(this.koa.callback());
     server.keepAliveTimeout = 65_000;
@@ -397,8 +396,7 @@ export class App {
       await closed;
     }
     await this.record.stop();
-    this.restream.uploads.stop();
-    await Promise.all(restreamTaskGroups(this.restream).map((group) => group.stop()));
+    await stopRestream(this.restream);
     await this.redis.stop();
     await this.supervisor.stop();
   }

@@ -3,7 +3,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ChildSpec } from './process/supervisor.js';
+import { STOP_ORDER, type ChildSpec } from './process/supervisor.js';
 
 /** Unix socket paths are limited to 107 bytes; long data dirs get a short socket in /tmp. */
 export function redisSocketPath(redisDir: string): string {
@@ -53,6 +53,8 @@ export function embeddedRedisSpec(opts: { binary: string; redisDir: string; pass
       stopSignal: 'SIGTERM',
       stopTimeoutMs: 10_000,
       backoff: { initialMs: 300, maxMs: 10_000, resetAfterMs: 30_000 },
+      // Every other part (the engine's publish hook, ffmpeg task state) writes to Redis until it stops.
+      stopOrder: STOP_ORDER.store,
     },
   };
 }

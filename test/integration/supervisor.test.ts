@@ -5,9 +5,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ffmpegErrorLine } from '../../server/core/ffmpeg/progress.js';
 import { setLogLevel } from '../../server/core/logger.js';
-import { Supervisor } from '../../server/core/process/supervisor.js';
+import { isAlive } from '../../server/core/process/reaper.js';
+import { STOP_ORDER, Supervisor } from '../../server/core/process/supervisor.js';
 import { App } from '../../server/app.js';
 import { buildConfig } from '../../server/config.js';
+import { startInProcess } from '../helpers/in-process.js';
 import { freePort, tempDir, waitFor } from '../helpers/stack.js';
 
 describe('supervisor: failure reasons', function () {
@@ -68,6 +70,105 @@ describe('supervisor: failure reasons', function () {
       );
     } finally {
       await supervisor.remove('failing');
+    }
+  });
+});
+
+describe('supervisor: stop order', function () {
+  this.timeout(20_000);
+  before(() => setLogLevel('error'));
+  after(() => setLogLevel('info'));
+
+  it('stops children by the stopOrder their spec gives, whatever their names or the order they were added in', async () => {
+    const dir = tempDir('supervisor-');
+    const log = path.join(dir, 'stopped');
+    const supervisor = new Supervisor(path.join(dir, 'run'));
+    await supervisor.start();
+    // Each child notes when it is asked to stop and when it is done (a moment later, as Redis saving).
+    const child = (name: string, stopOrder?: number) =>
+      supervisor.add({
+        name,
+        command: 'sh',
+        args: [
+          '-c',
+          `trap 'echo "stop ${name}" >> "${log}"; sleep 0.2; echo "exit ${name}" >> "${log}"; exit 0' TERM; echo up; while :; do sleep 0.05; done`,
+        ],
+        stopOrder,
+        readiness: async () => supervisor.get(name)?.state.tail.includes('up') ?? false,
+      });
+    // Named like the stack's own children, on purpose: the names must not decide anything.
+    const added = [child('redis'), child('store', STOP_ORDER.store), child('server', STOP_ORDER.server), child('nginx')];
+    for (const c of added) c.start();
+    await Promise.all(added.map((c) => c.waitReady(5000)));
+    await supervisor.stop();
+    const events = fs.readFileSync(log, 'utf8').trim().split('\n');
+    const sorted = (part: string[]) => [...part].sort();
+    assert.deepEqual(
+      [sorted(events.slice(0, 2)), sorted(events.slice(2, 4)), events.slice(4)],
+      [
+        ['stop nginx', 'stop redis'],
+        ['exit nginx', 'exit redis'],
+        ['stop server', 'exit server', 'stop store', 'exit store'],
+      ],
+      'tasks first, together; the server once they are gone; the store last',
+    );
+    assert.ok(added.every((c) => !c.isRunning));
+  });
+});
+
+describe('stack: a download in flight when the stack stops', function () {
+  this.timeout(60_000);
+
+  it('is killed with what it started, and its partial file removed, before stop() returns', async () => {
+    // A stand-in for yt-dlp that writes its partial file, starts a helper (yt-dlp runs ffmpeg) and hangs.
+    const binDir = tempDir('fake-ytdl-');
+    const bin = path.join(binDir, 'yt-dlp');
+    const helperPidFile = path.join(binDir, 'helper.pid');
+    fs.writeFileSync(
+      bin,
+      [
+        '#!/bin/sh',
+        'out=""',
+        'while [ $# -gt 0 ]; do [ "$1" = --output ] && out="$2"; shift; done',
+        'echo partial > "$(printf %s "$out" | sed "s/%(ext)s/mp4/").part"',
+        'sleep 1000 &',
+        `echo $! > '${helperPidFile}'`,
+        'wait',
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    const stack = await startInProcess({ YTDL_BIN: bin });
+    let stopped = false;
+    let helper = 0;
+    try {
+      const { bearer } = await stack.init();
+      const answer = stack
+        .api('/terraform/v1/ffmpeg/vlive/ytdl', { url: 'http://127.0.0.1:9/show.mp4' }, { bearer })
+        .catch((err: Error) => err);
+      const upload = path.join(stack.dataDir, 'upload');
+      await waitFor(
+        () => fs.existsSync(helperPidFile) && fs.readFileSync(helperPidFile, 'utf8').endsWith('\n'),
+        10_000,
+        () => 'the download running',
+      );
+      helper = Number(fs.readFileSync(helperPidFile, 'utf8'));
+      assert.ok(
+        fs.readdirSync(upload).some((f) => f.endsWith('.part')),
+        'the partial file exists',
+      );
+      const began = Date.now();
+      await stack.stop();
+      stopped = true;
+      // The HTTP server gives open requests 2 s; the download must not hold the stop any longer.
+      assert.ok(Date.now() - began < 15_000, `stop took ${Date.now() - began} ms`);
+      assert.equal(isAlive(helper), false, 'the helper the downloader started is gone');
+      assert.deepEqual(fs.readdirSync(upload), [], 'the partial file is removed');
+      await answer;
+    } finally {
+      if (!stopped) await stack.stop();
+      // Should the test fail, leave no stray behind (the fake downloader exits with its helper).
+      if (helper && isAlive(helper)) process.kill(helper, 'SIGKILL');
     }
   });
 });

@@ -8,7 +8,7 @@ import { safeBack } from '../../server/core/http.js';
 import { loadDictionaries, translator } from '../../server/core/i18n.js';
 import { maskSecrets, registerSecret } from '../../server/core/logger.js';
 import { safeJoin } from '../../server/core/static-files.js';
-import { backoffDelay } from '../../server/core/process/supervisor.js';
+import { backoffDelay } from '../../server/core/backoff.js';
 import { asBody, optionalBoolean, optionalInteger, requireString } from '../../server/core/validate.js';
 import { ROOT } from '../helpers/stack.js';
 

@@ -1,11 +1,16 @@
 // ffprobe validation of virtual-live and camera sources, and the FFmpeg version for the console.
-// Short-lived, bounded runs (15 s), so they use execFile directly rather than the supervisor.
-import { execFile } from 'node:child_process';
+// Short-lived, bounded runs (15 s), so they go through the one-shot runner, not the supervisor.
 import { ValidationError } from '../errors.js';
-import { ffprobeArgs, schemeOf } from './argv.js';
 import { maskSecrets } from '../logger.js';
+import { describeExit, runOnce, type RunOnceResult } from '../process/run-once.js';
+import { ffprobeArgs, schemeOf } from './argv.js';
 
 export const PROBE_TIMEOUT_MS = 15_000;
+const VERSION_TIMEOUT_MS = 10_000;
+/** ffprobe's JSON for one source is a few KB; a bound keeps a hostile one from filling memory. */
+const PROBE_OUTPUT_CHARS = 4 * 1024 * 1024;
+/** `ffmpeg -version` prints its configuration after the first line; only that line is read. */
+const VERSION_OUTPUT_CHARS = 64 * 1024;
 
 /** `format` as ffprobe prints it: its numeric-looking fields stay strings (SRS Stack's FFprobeSource). */
 export interface ProbeFormat {
@@ -148,24 +153,22 @@ export function checkBitrate(probe: ProbeResult, limitKbps: number): void {
 }
 
 /** Probes a file or URL with SRS Stack's arguments and a 15 s limit. */
-export function probe(ffprobe: string, target: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<ProbeResult> {
-  return new Promise((resolve, reject) => {
-    execFile(ffprobe, ffprobeArgs(target), { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 4 * 1024 * 1024 }, (err, stdout) => {
-      if (stdout && stdout.trim()) {
-        try {
-          resolve(parseProbeJson(stdout));
-          return;
-        } catch (parseErr) {
-          reject(parseErr);
-          return;
-        }
-      }
-      const e = err as (NodeJS.ErrnoException & { killed?: boolean }) | null;
-      if (e?.killed) reject(new ValidationError(`ffprobe gave no answer within ${timeoutMs / 1000} s for ${maskSecrets(target)}`));
-      else if (e?.code === 'ENOENT') reject(new Error(`ffprobe binary not found: ${ffprobe}`));
-      else reject(new ValidationError(`ffprobe cannot read ${maskSecrets(target)}`));
-    });
-  });
+export async function probe(ffprobe: string, target: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<ProbeResult> {
+  let res: RunOnceResult;
+  try {
+    res = await runOnce(ffprobe, ffprobeArgs(target), { timeoutMs, stdoutLimit: PROBE_OUTPUT_CHARS });
+  } catch (err) {
+    if ((err as Error & { cause?: NodeJS.ErrnoException }).cause?.code === 'ENOENT') {
+      throw new Error(`ffprobe binary not found: ${ffprobe}`, { cause: err });
+    }
+    throw err;
+  }
+  if (res.stdoutTruncated)
+    throw new ValidationError(`ffprobe printed more than ${PROBE_OUTPUT_CHARS} characters for ${maskSecrets(target)}`);
+  // ffprobe prints its JSON, an {"error": …} one included, whatever its exit code: the JSON says more.
+  if (res.stdout.trim()) return parseProbeJson(res.stdout);
+  if (res.timedOut) throw new ValidationError(`ffprobe gave no answer within ${timeoutMs / 1000} s for ${maskSecrets(target)}`);
+  throw new ValidationError(`ffprobe cannot read ${maskSecrets(target)}`);
 }
 
 export interface FfmpegVersion {
@@ -202,12 +205,16 @@ export function checkCarriage(videoCodec: string | undefined, output: string, ff
 }
 
 /** `ffmpeg -version`'s first line, so the console shows which FFmpeg runs the tasks (FAQ "How to Replace FFmpeg"). */
-export function ffmpegVersion(ffmpeg: string): Promise<FfmpegVersion> {
-  return new Promise((resolve) => {
-    execFile(ffmpeg, ['-hide_banner', '-version'], { timeout: 10_000 }, (err, stdout) => {
-      const m = /^ffmpeg version (\S+)/m.exec(stdout ?? '');
-      if (m) resolve({ binary: ffmpeg, version: m[1] as string });
-      else resolve({ binary: ffmpeg, version: null, error: err ? err.message : 'unrecognised output of -version' });
-    });
-  });
+export async function ffmpegVersion(ffmpeg: string): Promise<FfmpegVersion> {
+  let res: RunOnceResult;
+  try {
+    res = await runOnce(ffmpeg, ['-hide_banner', '-version'], { timeoutMs: VERSION_TIMEOUT_MS, stdoutLimit: VERSION_OUTPUT_CHARS });
+  } catch (err) {
+    return { binary: ffmpeg, version: null, error: (err as Error).message };
+  }
+  const m = /^ffmpeg version (\S+)/m.exec(res.stdout);
+  if (m) return { binary: ffmpeg, version: m[1] as string };
+  const why =
+    res.code === 0 ? 'unrecognised output of -version' : `-version ${describeExit(res, VERSION_TIMEOUT_MS)}: ${res.stderr || 'no output'}`;
+  return { binary: ffmpeg, version: null, error: why };
 }

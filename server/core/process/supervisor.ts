@@ -8,10 +8,26 @@
 //   the classic bug of this field) or that a feature-level check declares unhealthy;
 // - pid files under runDir so a stack that was killed with -9 reaps its orphans at the next boot;
 // - a bounded, secret-masked tail of the child's output and its live state for the API.
+// It knows no child by name: whoever adds one says, in its spec, when it stops (`stopOrder`).
+// The decisions (restart or not, how long to wait, when the watchdog kills) are pure functions in
+// policy.ts; the reaping of leftovers is reaper.ts.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createLogger, maskSecrets } from '../logger.js';
+import { createLogger } from '../logger.js';
+import { lineSplitter, maskOutput } from './output.js';
+import {
+  afterExit,
+  DEFAULT_BACKOFF,
+  DEFAULT_READY_TIMEOUT_MS,
+  needsWatchdog,
+  planRestart,
+  readyTimedOut,
+  watchdogVerdict,
+  type BackoffPolicy,
+  type RestartPolicy,
+} from './policy.js';
+import { reapStalePids, writePidFile } from './reaper.js';
 
 const log = createLogger('supervisor');
 
@@ -29,9 +45,14 @@ export interface ChildSpec {
   readonly readyTimeoutMs?: number;
   readonly stopSignal?: NodeJS.Signals;
   readonly stopTimeoutMs?: number;
-  readonly backoff?: { readonly initialMs: number; readonly maxMs: number; readonly resetAfterMs: number };
+  readonly backoff?: BackoffPolicy;
   /** `always` restarts on any exit; `on-failure` not after exit code 0; `never` runs once. */
-  readonly restart?: 'always' | 'on-failure' | 'never';
+  readonly restart?: RestartPolicy;
+  /**
+   * When Supervisor.stop() stops this child: lower first, children of one order in parallel.
+   * Default STOP_ORDER.task; a child others write to stops after them (see STOP_ORDER).
+   */
+  readonly stopOrder?: number;
   /** Extracts a progress marker from an output line (ffmpeg: the `time=` value); null if none. */
   readonly progress?: (line: string) => string | null;
   /** Kill and restart when the progress marker has not changed for this long. */
@@ -80,9 +101,15 @@ export interface ChildState {
   tail: string[];
 }
 
+/**
+ * Stop orders for ChildSpec.stopOrder. Tasks (ffmpeg) stop first: they may still flush to the
+ * servers they feed (the media engine), which stop next; the store every part writes to (Redis)
+ * stops last.
+ */
+export const STOP_ORDER = { task: 0, server: 1, store: 2 } as const;
+
 const TAIL_LINES = 60;
 const TAIL_LINE_CHARS = 400;
-const DEFAULT_BACKOFF = { initialMs: 500, maxMs: 30_000, resetAfterMs: 30_000 };
 const WATCHDOG_INTERVAL_MS = 1000;
 
 export class SupervisedChild {
@@ -134,9 +161,7 @@ export class SupervisedChild {
   }
 
   private mask(text: string): string {
-    let out = maskSecrets(text);
-    for (const secret of this.spec.secrets ?? []) if (secret) out = out.split(secret).join('******');
-    return out;
+    return maskOutput(text, this.spec.secrets);
   }
 
   get isRunning(): boolean {
@@ -281,11 +306,11 @@ export class SupervisedChild {
     this.lastError = `cannot start ${this.spec.command}: ${message}`;
     log.error(`${this.spec.name}: ${this.lastError}`);
     this.lastExit = { code: null, signal: null, at: new Date().toISOString(), reason: this.lastError };
-    this.scheduleRestart();
+    this.scheduleRestart(null);
   }
 
   private async pollReadiness(proc: ChildProcess): Promise<void> {
-    const deadline = Date.now() + (this.spec.readyTimeoutMs ?? 15_000);
+    const readyTimeoutMs = this.spec.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
     while (this.proc === proc && this.status === 'starting') {
       let ok: boolean;
       try {
@@ -298,8 +323,8 @@ export class SupervisedChild {
         this.markReady();
         return;
       }
-      if (Date.now() > deadline) {
-        this.kill(`not ready within ${this.spec.readyTimeoutMs ?? 15_000} ms`);
+      if (readyTimedOut(Date.now(), this.startedAtMs, readyTimeoutMs)) {
+        this.kill(`not ready within ${readyTimeoutMs} ms`);
         return;
       }
       await new Promise((r) => setTimeout(r, 150));
@@ -320,16 +345,11 @@ export class SupervisedChild {
 
   private pipeLines(stream: NodeJS.ReadableStream | null): void {
     if (!stream) return;
-    let pending = '';
+    const lines = lineSplitter((line) => this.onLine(line));
     stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      pending += chunk;
-      // ffmpeg ends progress lines with \r, everything else with \n.
-      const parts = pending.split(/[\r\n]+/);
-      pending = parts.pop() ?? '';
-      if (pending.length > 8192) pending = pending.slice(-8192);
-      for (const line of parts) if (line.trim()) this.onLine(line);
-    });
+    // No flush of an unterminated last line at the end: it could arrive after the next run started
+    // and be taken for that run's output (a progress marker, a reason to fail).
+    stream.on('data', (chunk: string) => lines.push(chunk));
   }
 
   private onLine(rawLine: string): void {
@@ -354,21 +374,11 @@ export class SupervisedChild {
 
   private startWatchdog(): void {
     this.stopWatchdog();
-    const { stallTimeoutMs: stall, maxRunMs } = this.spec;
-    if (!stall && !maxRunMs) return;
-    const first = this.spec.firstProgressTimeoutMs ?? (stall ?? 0) * 3;
+    if (!needsWatchdog(this.spec)) return;
     this.watchdog = setInterval(() => {
       if (!this.proc) return;
-      const now = Date.now();
-      if (maxRunMs && now - this.startedAtMs > maxRunMs) {
-        this.kill(`planned restart after ${Math.round(maxRunMs / 1000)} s`);
-      } else if (!stall) {
-        return;
-      } else if (!this.lastProgress) {
-        if (now - this.startedAtMs > first) this.kill(`no progress within ${Math.round(first / 1000)} s of start`);
-      } else if (now - this.lastProgress.atMs > stall) {
-        this.kill(`progress stalled for ${Math.round((now - this.lastProgress.atMs) / 1000)} s (last: ${this.lastProgress.marker})`);
-      }
+      const reason = watchdogVerdict(this.spec, { now: Date.now(), startedAtMs: this.startedAtMs, lastProgress: this.lastProgress });
+      if (reason) this.kill(reason);
     }, WATCHDOG_INTERVAL_MS);
     this.watchdog.unref();
   }
@@ -400,29 +410,29 @@ export class SupervisedChild {
     } catch (err) {
       log.error(`${this.spec.name}: onExit handler failed`, err);
     }
-    if (this.desired === 'stopped') {
-      this.status = 'stopped';
-      return;
-    }
-    const policy = this.spec.restart ?? 'always';
-    if (policy === 'never' || (policy === 'on-failure' && code === 0 && !this.killReason)) {
+    const outcome = afterExit({
+      desired: this.desired,
+      policy: this.spec.restart ?? 'always',
+      code,
+      killedBySupervisor: this.killReason !== null,
+    });
+    if (outcome !== 'restart') {
       this.desired = 'stopped';
-      this.status = code === 0 ? 'stopped' : 'failed';
+      this.status = outcome;
       return;
     }
-    const backoff = this.spec.backoff ?? DEFAULT_BACKOFF;
-    if (ranMs >= backoff.resetAfterMs) this.consecutiveFailures = 0;
-    this.scheduleRestart();
+    this.scheduleRestart(ranMs);
   }
 
-  private scheduleRestart(): void {
+  /** `ranMs`: how long the run that ended lasted; null when the process could not start. */
+  private scheduleRestart(ranMs: number | null): void {
     if (this.desired !== 'running') {
       this.status = 'stopped';
       return;
     }
-    const backoff = this.spec.backoff ?? DEFAULT_BACKOFF;
-    const delay = backoffDelay(this.consecutiveFailures, backoff.initialMs, backoff.maxMs);
-    this.consecutiveFailures += 1;
+    const plan = planRestart(this.consecutiveFailures, ranMs, this.spec.backoff ?? DEFAULT_BACKOFF);
+    const delay = plan.delayMs;
+    this.consecutiveFailures = plan.consecutiveFailures;
     this.status = 'backoff';
     this.nextRestartAtMs = Date.now() + delay;
     this.clearRestartTimer();
@@ -442,7 +452,7 @@ export class SupervisedChild {
 
   private writePidFile(pid: number): void {
     try {
-      fs.writeFileSync(this.pidFile, `${pid}\n${this.spec.command}\n`, { mode: 0o600 });
+      writePidFile(this.pidFile, pid, this.spec.command);
     } catch (err) {
       log.warn(`${this.spec.name}: cannot write pid file ${this.pidFile}`, err);
     }
@@ -451,11 +461,6 @@ export class SupervisedChild {
   private removePidFile(): void {
     fs.rmSync(this.pidFile, { force: true });
   }
-}
-
-/** Capped exponential backoff: initial, 2×, 4×… never above max. */
-export function backoffDelay(failures: number, initialMs: number, maxMs: number): number {
-  return Math.min(maxMs, initialMs * 2 ** Math.min(failures, 30));
 }
 
 export class Supervisor {
@@ -503,74 +508,19 @@ export class Supervisor {
     return [...this.children.values()].map((c) => c.state);
   }
 
-  /** Stops every child in parallel, in the reverse order of registration for dependencies. */
+  /** Stops every child, by ascending stopOrder; the children of one order in parallel. */
   async stop(): Promise<void> {
-    const all = [...this.children.values()].reverse();
-    // ffmpeg tasks first, then the engine and redis: tasks may still flush to them.
-    const tasks = all.filter((c) => !['redis', 'nginx'].includes(c.spec.name));
-    await Promise.all(tasks.map((c) => c.stop()));
-    for (const name of ['nginx', 'redis']) await this.children.get(name)?.stop();
+    const orders = [...new Set([...this.children.values()].map(stopOrderOf))].sort((a, b) => a - b);
+    for (const order of orders) {
+      await Promise.all([...this.children.values()].filter((c) => stopOrderOf(c) === order).map((c) => c.stop()));
+    }
   }
+}
+
+function stopOrderOf(child: SupervisedChild): number {
+  return child.spec.stopOrder ?? STOP_ORDER.task;
 }
 
 function safeFileName(name: string): string {
   return name.replace(/[^A-Za-z0-9_.-]/g, '_');
-}
-
-/** Kills processes named by pid files whose command still matches (pids get recycled). */
-export async function reapStalePids(runDir: string): Promise<string[]> {
-  const reaped: string[] = [];
-  let entries: string[];
-  try {
-    entries = fs.readdirSync(runDir).filter((f) => f.endsWith('.pid'));
-  } catch {
-    return reaped;
-  }
-  const alive: number[] = [];
-  for (const file of entries) {
-    const full = path.join(runDir, file);
-    const [pidText, command] = fs.readFileSync(full, 'utf8').split('\n');
-    const pid = Number(pidText);
-    fs.rmSync(full, { force: true });
-    if (!Number.isInteger(pid) || pid <= 1 || !command) continue;
-    if (!processMatches(pid, command)) continue;
-    log.warn(`reaping stale ${path.basename(command)} pid ${pid} left by a previous run (${file})`);
-    try {
-      process.kill(pid, 'SIGTERM');
-      alive.push(pid);
-      reaped.push(file);
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  // Give them a moment to exit cleanly (redis saves its data), then force.
-  const deadline = Date.now() + 5000;
-  while (alive.some(isAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  for (const pid of alive.filter(isAlive)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
-  return reaped;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function processMatches(pid: number, command: string): boolean {
-  try {
-    // Processes may rewrite their title (nginx: "nginx: master process …"), so look for the name.
-    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
-    return cmdline.includes(path.basename(command));
-  } catch {
-    return false;
-  }
 }

@@ -1,15 +1,15 @@
 // The default media engine: nginx + libnginx-mod-rtmp as a supervised child with a generated,
 // static config under <data>/engine (media-engine.md). Its HTTP side (/stat, /control) listens on a
 // unix socket in the prefix, so it is reachable from this host only and two stacks never collide.
-import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { ForbiddenError, ValidationError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
-import type { SupervisedChild, Supervisor } from '../../core/process/supervisor.js';
+import { killGroupLeftovers } from '../../core/process/reaper.js';
+import { describeExit, runOnce, type RunOnceResult } from '../../core/process/run-once.js';
+import { STOP_ORDER, type SupervisedChild, type Supervisor } from '../../core/process/supervisor.js';
 import { secretsEqual } from '../../core/secrets.js';
 import { LIVE_APP, loopbackRtmpUrl } from '../../core/stream-names.js';
 import type { EngineCapabilities, EngineHookEvent, EngineHookRequest, EngineStream, HlsOutput, MediaEngine } from '../media-engine.js';
@@ -19,7 +19,10 @@ import { findRtmpModule, renderNginxRtmpConfig } from './config.js';
 import { parseRtmpStat } from './stat.js';
 
 const log = createLogger('engine');
-const run = promisify(execFile);
+/** `nginx -V` and `nginx -t` answer at once; past this the binary is hung. */
+const NGINX_CHECK_TIMEOUT_MS = 10_000;
+/** `nginx -V` prints every configure argument; Debian's build needs a few KB. */
+const NGINX_VERSION_OUTPUT_CHARS = 64 * 1024;
 
 export const ENGINE_CHILD_NAME = 'nginx';
 /** The hook path: SRS Stack's own engine posts to it too (docs/compatibility.md), so it is kept. */
@@ -145,6 +148,8 @@ export class NginxRtmpEngine implements MediaEngine {
       stopSignal: 'SIGQUIT',
       stopTimeoutMs: 5000,
       backoff: { initialMs: 300, maxMs: 10_000, resetAfterMs: 30_000 },
+      // After the ffmpeg tasks, which may still flush to it; before Redis, which its hook reaches.
+      stopOrder: STOP_ORDER.server,
       onReady: () => this.notify(true),
       onExit: () => {
         this.cleanUpAfterMaster();
@@ -212,17 +217,23 @@ export class NginxRtmpEngine implements MediaEngine {
   }
 
   private async locateModule(): Promise<string | null> {
+    const bin = this.opts.nginxBinary;
+    const howToFix = 'install nginx and libnginx-mod-rtmp or set NGINX_BIN';
     let versionOutput: string;
     try {
-      const { stdout, stderr } = await run(this.opts.nginxBinary, ['-V'], { timeout: 10_000 });
-      versionOutput = `${stdout}${stderr}`;
+      // nginx prints -V on stderr; stdout too in case a build differs.
+      const res = await runOnce(bin, ['-V'], {
+        timeoutMs: NGINX_CHECK_TIMEOUT_MS,
+        stdoutLimit: NGINX_VERSION_OUTPUT_CHARS,
+        stderrTail: NGINX_VERSION_OUTPUT_CHARS,
+      });
+      if (res.code !== 0) {
+        const detail = res.stderr.split('\n').at(-1) ?? '';
+        throw new Error(`${describeExit(res, NGINX_CHECK_TIMEOUT_MS)}${detail ? `: ${detail}` : ''}`);
+      }
+      versionOutput = `${res.stdout}${res.stderr}`;
     } catch (err) {
-      throw new Error(
-        `cannot run ${this.opts.nginxBinary} -V: ${(err as Error).message}; install nginx and libnginx-mod-rtmp or set NGINX_BIN`,
-        {
-          cause: err,
-        },
-      );
+      throw new Error(`cannot run ${bin} -V: ${(err as Error).message}; ${howToFix}`, { cause: err });
     }
     const found = findRtmpModule(this.opts.rtmpModule, versionOutput, (f) => fs.existsSync(f));
     if ('error' in found) throw new Error(found.error);
@@ -230,20 +241,23 @@ export class NginxRtmpEngine implements MediaEngine {
   }
 
   private async testConfig(): Promise<void> {
+    const args = ['-t', '-q', '-c', this.configFile, '-p', `${this.opts.prefix}${path.sep}`];
+    const refused = (why: string, cause?: unknown) =>
+      new Error(`the generated engine config ${this.configFile} is refused by nginx: ${why}`, { cause });
+    let res: RunOnceResult;
     try {
-      await run(this.opts.nginxBinary, ['-t', '-q', '-c', this.configFile, '-p', `${this.opts.prefix}${path.sep}`], { timeout: 10_000 });
+      res = await runOnce(this.opts.nginxBinary, args, { timeoutMs: NGINX_CHECK_TIMEOUT_MS });
     } catch (err) {
-      const e = err as { stderr?: string; message: string };
-      throw new Error(`the generated engine config ${this.configFile} is refused by nginx: ${(e.stderr || e.message).trim()}`, {
-        cause: err,
-      });
+      throw refused((err as Error).message, err);
     }
+    if (res.code !== 0) throw refused(res.stderr || describeExit(res, NGINX_CHECK_TIMEOUT_MS));
   }
 
   /**
    * A master killed with -9 leaves its worker and cache manager running, still holding the RTMP
    * port and the socket: the restarted master could never bind. They share the master's process
-   * group (the supervisor spawns it detached), whose id nginx wrote to its pid file.
+   * group (the supervisor spawns it detached), whose id nginx wrote to its pid file: the reaper
+   * kills what is left of it.
    */
   private cleanUpAfterMaster(): void {
     const pidFile = path.join(this.opts.prefix, 'nginx.pid');
@@ -253,39 +267,8 @@ export class NginxRtmpEngine implements MediaEngine {
     } catch {
       /* clean exit: nginx removed it */
     }
-    if (Number.isInteger(pgid) && pgid > 1) killNginxGroup(pgid);
+    killGroupLeftovers(pgid, this.opts.nginxBinary);
     fs.rmSync(pidFile, { force: true });
     fs.rmSync(this.httpSocket, { force: true });
   }
-}
-
-/** SIGKILLs the nginx processes of one process group (pids are recycled: check the name). */
-export function killNginxGroup(pgid: number): number {
-  let killed = 0;
-  let pids: string[];
-  try {
-    pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d));
-  } catch {
-    return 0;
-  }
-  for (const pid of pids) {
-    let stat: string;
-    try {
-      stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // fields: state, ppid, pgrp…
-    if (comm !== 'nginx' || Number(fields[2]) !== pgid || fields[0] === 'Z') continue;
-    try {
-      process.kill(Number(pid), 'SIGKILL');
-      killed += 1;
-    } catch {
-      /* gone */
-    }
-  }
-  if (killed) log.warn(`killed ${killed} nginx process(es) left by engine process group ${pgid}`);
-  return killed;
 }

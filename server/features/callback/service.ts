@@ -15,7 +15,7 @@ import type { EventHub, RecordEvent, StreamInfo } from '../../core/events.js';
 import { API_PREFIX } from '../../core/http.js';
 import { createLogger, maskSecrets } from '../../core/logger.js';
 import type { Histogram, Metrics } from '../../core/metrics.js';
-import { backoffDelay } from '../../core/process/supervisor.js';
+import { backoffDelay } from '../../core/backoff.js';
 import { isAccepted, postJson, type CallbackAnswer } from './client.js';
 import type { CallbackStore, HookExchange, HookSettings } from './store.js';
 

@@ -18,7 +18,7 @@ import type { EventHub, HlsSegmentEvent, StreamInfo } from '../../core/events.js
 import { createLogger } from '../../core/logger.js';
 import { runOnce } from '../../core/process/run-once.js';
 import type { Metrics } from '../../core/metrics.js';
-import { backoffDelay } from '../../core/process/supervisor.js';
+import { backoffDelay } from '../../core/backoff.js';
 import { matchesGlobs, normaliseGlobs, streamPath } from './globs.js';
 import {
   isUuid,

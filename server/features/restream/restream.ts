@@ -34,6 +34,18 @@ export class FfmpegBinary {
   }
 }
 
-export function restreamTaskGroups(r: Restream): FfmpegTaskGroup[] {
+function taskGroups(r: Restream): FfmpegTaskGroup[] {
   return [r.forward.tasks, r.vlive.tasks, r.camera.tasks, r.transcode.tasks];
+}
+
+export function startRestream(r: Restream): void {
+  for (const group of taskGroups(r)) group.start();
+  r.uploads.start();
+}
+
+/** Stops uploads' cleanup, aborts downloads in flight (they may run for hours), then every task. */
+export async function stopRestream(r: Restream): Promise<void> {
+  r.uploads.stop();
+  await r.vlive.stopDownloads();
+  await Promise.all(taskGroups(r).map((group) => group.stop()));
 }

@@ -1,12 +1,14 @@
 // Virtual live from a web page (reference §3.5 `vlive/ytdl`): a youtube-dl compatible downloader
 // (yt-dlp by default) fetches the video into upload/, where `vlive/source` takes it like an upload.
-// Optional: without the downloader the endpoint says how to install it.
-import { spawn } from 'node:child_process';
+// Optional: without the downloader the endpoint says how to install it. A download may run for
+// hours, so it goes through the one-shot runner with the owner's AbortSignal: stopping the stack
+// kills it (with the ffmpeg it may have started) and removes its partial file.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { AppError, PayloadTooLargeError, ValidationError } from '../../../core/errors.js';
 import { createLogger } from '../../../core/logger.js';
+import { runOnce, type RunOnceResult } from '../../../core/process/run-once.js';
 import { MEDIA_EXTENSIONS } from '../sources.js';
 
 const log = createLogger('vlive');
@@ -14,12 +16,16 @@ const log = createLogger('vlive');
 /** A download may take long (a two-hour show); past this it is abandoned. */
 const DOWNLOAD_TIMEOUT_MS = 2 * 3600 * 1000;
 const PROGRESS_LOG_EVERY_MS = 5000;
+/** The downloader's last output kept to explain a failure (its ERROR: line, a size refusal). */
+const OUTPUT_TAIL_CHARS = 16 * 1024;
 
 export interface DownloadOptions {
   readonly bin: string;
   readonly proxy: string;
   readonly uploadDir: string;
   readonly maxBytes: number;
+  /** Aborted when the stack stops: the download is killed and its partial file removed. */
+  readonly signal?: AbortSignal;
 }
 
 /** The downloader's argv: one video (never a playlist), H.264 preferred (the relay copies codecs). */
@@ -66,7 +72,7 @@ export async function downloadVideo(
   const ours = async () => (await fs.promises.readdir(o.uploadDir)).filter((f) => f.startsWith(`${uuid}.`));
   let output: string;
   try {
-    output = await run(o.bin, ytdlArgs(url, path.join(o.uploadDir, `${uuid}.%(ext)s`), o.proxy, o.maxBytes), url);
+    output = await run(o.bin, ytdlArgs(url, path.join(o.uploadDir, `${uuid}.%(ext)s`), o.proxy, o.maxBytes), url, o.signal);
   } catch (err) {
     // A failed or abandoned download leaves its .part behind: gone now, not at the upload TTL.
     await removeAll(o.uploadDir, await ours());
@@ -97,43 +103,38 @@ export async function downloadVideo(
   return { name: downloadName(url, ext), uuid, target: `upload/${done}`, size };
 }
 
-/** Runs the downloader, logging its progress now and then; resolves to its output. */
-function run(bin: string, args: string[], url: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    let lastLog = 0;
-    const onData = (chunk: Buffer) => {
-      output = (output + chunk.toString()).slice(-16 * 1024);
-      const progress = /\[download\]\s+([\d.]+%[^\n]*)\n?$/.exec(output)?.[1];
-      if (progress && Date.now() - lastLog > PROGRESS_LOG_EVERY_MS) {
-        lastLog = Date.now();
-        log.info(`downloading ${url}: ${progress.trim()}`);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    const timer = setTimeout(() => child.kill('SIGKILL'), DOWNLOAD_TIMEOUT_MS);
-    child.once('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      if (err.code === 'ENOENT') {
-        reject(
-          new AppError(
-            501,
-            `virtual live from a web page needs yt-dlp: install it (apt install yt-dlp) or set YTDL_BIN (not found: ${bin})`,
-          ),
-        );
-      } else {
-        reject(err);
-      }
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) return resolve(output);
-      const why = signal ? `stopped by ${signal}` : lastMessage(output);
-      reject(new ValidationError(`cannot download ${url}: ${why || `the downloader exited with code ${code}`}`));
-    });
-  });
+/** Runs the downloader, logging its progress now and then; resolves to its output (the last 16 KB). */
+async function run(bin: string, args: string[], url: string, signal: AbortSignal | undefined): Promise<string> {
+  let output = '';
+  let lastLog = 0;
+  const onLine = (line: string) => {
+    output = `${output}${line}\n`.slice(-OUTPUT_TAIL_CHARS);
+    const progress = /^\[download\]\s+([\d.]+%.*)$/.exec(line)?.[1];
+    if (progress && Date.now() - lastLog > PROGRESS_LOG_EVERY_MS) {
+      lastLog = Date.now();
+      log.info(`downloading ${url}: ${progress.trim()}`);
+    }
+  };
+  let res: RunOnceResult;
+  try {
+    res = await runOnce(bin, args, { timeoutMs: DOWNLOAD_TIMEOUT_MS, signal, onLine });
+  } catch (err) {
+    if ((err as Error & { cause?: NodeJS.ErrnoException }).cause?.code === 'ENOENT') {
+      throw new AppError(
+        501,
+        `virtual live from a web page needs yt-dlp: install it (apt install yt-dlp) or set YTDL_BIN (not found: ${bin})`,
+      );
+    }
+    throw err;
+  }
+  if (res.code === 0) return output;
+  if (res.aborted) throw new AppError(503, `the download of ${url} was stopped: the server is shutting down`);
+  const why = res.timedOut
+    ? `abandoned after ${DOWNLOAD_TIMEOUT_MS / 3600_000} hours`
+    : res.signal
+      ? `stopped by ${res.signal}`
+      : lastMessage(output);
+  throw new ValidationError(`cannot download ${url}: ${why || `the downloader exited with code ${res.code}`}`);
 }
 
 /** The downloader's last `ERROR:` line, else its last line. */

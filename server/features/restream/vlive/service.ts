@@ -35,6 +35,9 @@ export interface VliveSlot extends SlotBase {
 export const VLIVE: SlotKind = { name: 'virtual live', marker: 'vlive-', limitKey: 'SRS_VLIVE_LIMIT' };
 
 export class VliveService extends SourceSlotService<VliveSlot> {
+  /** Downloads in flight (vlive/ytdl), each with what stops it; they may run for hours. */
+  private readonly downloads = new Map<AbortController, Promise<unknown>>();
+
   constructor(deps: RestreamDeps) {
     super(deps, {
       kind: VLIVE,
@@ -108,12 +111,25 @@ export class VliveService extends SourceSlotService<VliveSlot> {
   /** `vlive/ytdl`: downloads the video of a web page into upload/, like an upload (see downloader.ts). */
   ytdl(body: Body): Promise<{ name: string; uuid: string; target: string; size: number }> {
     const { binaries, ytdlProxy, upload } = this.deps.config;
-    return downloadVideo(requireString(body, 'url', 4096), {
+    const controller = new AbortController();
+    const download = downloadVideo(requireString(body, 'url', 4096), {
       bin: binaries.ytdl,
       proxy: ytdlProxy,
       uploadDir: this.deps.paths.upload,
       maxBytes: upload.maxBytes,
+      signal: controller.signal,
     });
+    this.downloads.set(controller, download);
+    const forget = () => this.downloads.delete(controller);
+    download.then(forget, forget);
+    return download;
+  }
+
+  /** Stops every download in flight; resolves once each has removed its partial file. */
+  async stopDownloads(): Promise<void> {
+    const inFlight = [...this.downloads];
+    for (const [controller] of inFlight) controller.abort();
+    await Promise.allSettled(inFlight.map(([, download]) => download));
   }
 
   /**
