@@ -17,3 +17,12 @@ export interface StreamRequest {
   /** The peer's address without port ('' when unknown). */
   readonly clientAddress: string;
 }
+
+/**
+ * The ingest a stored stream came from: SRS marks it in the param (`upstream=srt`, `upstream=rtc`);
+ * RTMP publishes carry no mark.
+ */
+export function ingestOf(param: string): IngestProtocol {
+  const upstream = new URLSearchParams(param.replace(/^\?/, '')).get('upstream');
+  return upstream === 'srt' ? 'srt' : upstream === 'rtc' ? 'webrtc' : 'rtmp';
+}

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { EventHub, type StreamInfo } from '../../server/core/events.js';
 import { ForbiddenError } from '../../server/core/errors.js';
 import { checkStreamName, loopbackRtmpUrl, streamNameProblem } from '../../server/core/stream-names.js';
-import type { StreamRequest } from '../../server/core/stream-request.js';
+import { ingestOf, type StreamRequest } from '../../server/core/stream-request.js';
 import type { EngineStream } from '../../server/engine/media-engine.js';
 import { Admission, type PublishGate } from '../../server/features/live-streams/admission.js';
 import { streamNameGate } from '../../server/features/live-streams/gates.js';
@@ -165,6 +165,37 @@ describe('admission: one ordered list of gates, then commit, then the announceme
     assert.equal(registry.isLive('live', 's6'), false);
     await until(() => announced.includes('unpublished s6'), 'announced as ended');
     await assert.rejects(registry.kickoff('__defaultVhost__', 'live', 's6'), /not found/);
+  });
+});
+
+describe('admission: an ingest bridging into the engine', () => {
+  it("recognises the ingest's own RTMP publish of a stream it admitted, and nothing else", async () => {
+    const gates: string[] = [];
+    const { admission, registry, store } = setup([{ name: 'secret', check: async () => void gates.push('secret') }]);
+    const srt = { ...request('b1', 'srt-7'), protocol: 'srt' as const, param: '?secret=k&upstream=srt' };
+    await admission.publish(srt);
+    gates.length = 0;
+    const bridge = { ...request('b1', 'nginx-3'), param: `?upstream=srt&${admission.bridgeParam()}` };
+    await admission.publish(bridge);
+    assert.deepEqual(gates, [], 'no gate runs again for the bridge');
+    assert.equal(store.entries.get('live/b1')?.client_id, 'srt-7', 'the ingest stays the registered publisher');
+    await admission.unpublish(bridge);
+    assert.equal(registry.isLive('live', 'b1'), true, "the bridge's end does not end the stream");
+    await assert.rejects(admission.publish({ ...bridge, stream: 'never-admitted' }), /no ingest admitted it/);
+    await admission.publish({ ...bridge, stream: 'b2', param: '?bridge=forged' });
+    assert.deepEqual(gates, ['secret'], 'a forged bridge is an ordinary publish: every gate runs');
+    assert.equal(ingestOf(srt.param), 'srt');
+    assert.equal(ingestOf('?upstream=rtc'), 'webrtc');
+    assert.equal(ingestOf('?secret=k'), 'rtmp');
+  });
+
+  it("kickoff asks the stream's own ingest to drop its publisher, then the engine", async () => {
+    const { admission, registry, kicked } = setup();
+    const dropped: string[] = [];
+    registry.addIngest('srt', async (info) => void dropped.push(info.stream));
+    await admission.publish({ ...request('k1'), param: '?upstream=srt' });
+    await registry.kickoff('__defaultVhost__', 'live', 'k1');
+    assert.deepEqual([dropped, kicked], [['k1'], ['k1']]);
   });
 });
 

@@ -9,7 +9,7 @@ import { ConflictError, NotFoundError, NotReadyError } from '../../core/errors.j
 import { createLogger } from '../../core/logger.js';
 import type { Metrics } from '../../core/metrics.js';
 import { DEFAULT_VHOST } from '../../core/stream-names.js';
-import type { StreamRequest } from '../../core/stream-request.js';
+import { ingestOf, type IngestProtocol, type StreamRequest } from '../../core/stream-request.js';
 import type { EngineStream, MediaEngine } from '../../engine/media-engine.js';
 import { streamKey } from './publish-rules.js';
 import { keyOf, type StreamStore } from './stream-store.js';
@@ -42,6 +42,8 @@ export class LiveRegistry {
   /** The streams live now, by SRS_STREAM_ACTIVE field (`{app}/{stream}`). */
   private readonly live = new Map<string, StreamInfo>();
   private readonly viewerSources = new Map<string, ViewerSource>();
+  /** Ingests other than the engine's RTMP that can drop their own publisher (SRT, WHIP). */
+  private readonly ingestKickers = new Map<IngestProtocol, PublisherKicker>();
   /** Per stream, the announcement in flight: "unpublished" always follows its "published". */
   private readonly announcing = new Map<string, Promise<void>>();
   private timer: NodeJS.Timeout | null = null;
@@ -180,6 +182,11 @@ export class LiveRegistry {
     return true;
   }
 
+  /** An ingest registers how kickoff drops its publishers (the engine's own kick follows it). */
+  addIngest(protocol: IngestProtocol, kick: PublisherKicker): void {
+    this.ingestKickers.set(protocol, kick);
+  }
+
   /** SRS_STAT_COUNTER's play counter: one more player of some stream. */
   countPlay(): Promise<void> {
     return this.store.countPlay();
@@ -188,6 +195,7 @@ export class LiveRegistry {
   async kickoff(vhost: string, app: string, stream: string): Promise<void> {
     const info = this.get(vhost, app, stream) ?? (await this.store.get(streamKey(vhost, app, stream)));
     if (!info) throw new NotFoundError(`stream not found ${streamKey(vhost, app, stream)}`);
+    await this.ingestKickers.get(ingestOf(info.param))?.(info);
     await this.kickPublisher(info);
     await this.end(vhost, app, stream, 'kicked off');
   }
