@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../config.js';
+import { replaceFileAtomic, writeFileAtomic } from '../../core/atomic-write.js';
 import type { DataPaths } from '../../core/data-dir.js';
 import { ConflictError, NotFoundError, ValidationError, errorMessage } from '../../core/errors.js';
 import type { EventHub, HlsSegmentEvent, StreamInfo } from '../../core/events.js';
@@ -574,24 +575,25 @@ export class RecordService {
       playlist,
       buildVodPlaylist(artifact.files, (f) => path.relative(dir, this.absolute(f.key))),
     );
-    const tmp = path.join(dir, `index.mp4.${process.pid}-${Date.now()}.tmp`);
-    try {
-      const res = await runOnce(this.config.binaries.ffmpeg, remuxArgs(playlist, tmp), {
-        timeoutMs: remuxTimeoutMs(artifact.size),
-        signal,
-        cwd: dir,
-      });
-      if (res.code !== 0) {
-        const why = res.timedOut ? 'timed out' : res.aborted ? 'cancelled' : `exit ${res.signal ?? res.code}`;
-        const detail = res.stderr.split('\n').slice(-2).join(' ').trim();
-        throw new Error(`ffmpeg remux failed (${why})${detail ? `: ${detail}` : ''}`);
-      }
-      await fsyncFile(tmp);
-      await fs.promises.rename(tmp, this.mp4Path(artifact.uuid));
-    } catch (err) {
-      await fs.promises.rm(tmp, { force: true });
-      throw err;
-    }
+    // Flushed before the rename: the record is reported done from Redis (fsynced every second), so
+    // its bytes must be on disk first.
+    const tmpPath = path.join(dir, `index.mp4.${process.pid}-${Date.now()}.tmp`);
+    await replaceFileAtomic(
+      this.mp4Path(artifact.uuid),
+      async (tmp) => {
+        const res = await runOnce(this.config.binaries.ffmpeg, remuxArgs(playlist, tmp), {
+          timeoutMs: remuxTimeoutMs(artifact.size),
+          signal,
+          cwd: dir,
+        });
+        if (res.code !== 0) {
+          const why = res.timedOut ? 'timed out' : res.aborted ? 'cancelled' : `exit ${res.signal ?? res.code}`;
+          const detail = res.stderr.split('\n').slice(-2).join(' ').trim();
+          throw new Error(`ffmpeg remux failed (${why})${detail ? `: ${detail}` : ''}`);
+        }
+      },
+      { fsync: true, tmpPath },
+    );
   }
 
   private async discardEmpty(artifact: Artifact): Promise<void> {
@@ -698,15 +700,8 @@ async function checkSegment(file: string): Promise<number> {
  * clone is used where the filesystem offers one. The temporary name keeps a partial copy invisible.
  */
 async function copySegment(source: string, target: string): Promise<void> {
-  const tmp = `${target}.tmp`;
-  try {
-    await fs.promises.mkdir(path.dirname(target), { recursive: true });
-    await fs.promises.copyFile(source, tmp, fs.constants.COPYFILE_FICLONE);
-    await fs.promises.rename(tmp, target);
-  } catch (err) {
-    await fs.promises.rm(tmp, { force: true });
-    throw err;
-  }
+  await fs.promises.mkdir(path.dirname(target), { recursive: true });
+  await replaceFileAtomic(target, (tmp) => fs.promises.copyFile(source, tmp, fs.constants.COPYFILE_FICLONE));
 }
 
 /** Copies into a directory under a hidden temporary name, then renames: never a partial file. */
@@ -714,36 +709,13 @@ async function copyIntoDir(source: string, dir: string, name: string): Promise<s
   const stat = await fs.promises.stat(dir).catch(() => null);
   if (!stat?.isDirectory()) throw new Error(`post-processing directory ${dir} is missing or not a directory`);
   const target = path.join(dir, name);
-  const tmp = path.join(dir, `.${name}.tmp`);
   try {
-    await fs.promises.copyFile(source, tmp);
-    await fs.promises.rename(tmp, target);
+    // Hidden while partial: whatever watches the directory (an upload to S3) skips dot files.
+    await replaceFileAtomic(target, (tmp) => fs.promises.copyFile(source, tmp), { tmpPath: path.join(dir, `.${name}.tmp`) });
   } catch (err) {
-    await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
     throw new Error(`post-processing copy to ${target} failed: ${errorMessage(err)}`, { cause: err });
   }
   return target;
-}
-
-async function writeFileAtomic(file: string, text: string): Promise<void> {
-  const tmp = `${file}.tmp`;
-  try {
-    await fs.promises.writeFile(tmp, text);
-    await fs.promises.rename(tmp, file);
-  } catch (err) {
-    await fs.promises.rm(tmp, { force: true });
-    throw err;
-  }
-}
-
-/** The record is reported done from Redis (fsynced every second); its bytes must be on disk first. */
-async function fsyncFile(file: string): Promise<void> {
-  const fh = await fs.promises.open(file, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 /** Leftovers of an interrupted copy or remux (a crash, a full disk). */
