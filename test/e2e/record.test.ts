@@ -71,12 +71,18 @@ describe('e2e: Scenarios › Record in headless Chromium', function () {
     assert.match(preview ?? '', /^\/terraform\/v1\/hooks\/record\/hls\/[0-9a-f-]{36}\/index\.mp4$/);
     assert.equal((await page.request.get(`${stack.url}${preview}`)).headers()['content-type'], 'video/mp4');
 
+    // Every remove the page sends: a dismissed confirmation must send none.
+    const removes: string[] = [];
+    page.on('request', (r) => {
+      if (r.method() === 'POST' && new URL(r.url()).pathname === '/mgmt/record/remove') removes.push(r.url());
+    });
     page.once('dialog', (d) => void d.dismiss());
     await page.click('button.record-remove');
     assert.equal(await page.locator('tr[data-status="done"]').count(), 1, 'dismissed: nothing deleted');
     page.once('dialog', (d) => void d.accept());
     await page.click('button.record-remove');
     await page.waitForSelector('#record-empty');
+    assert.equal(removes.length, 1, 'only the accepted confirmation sent a remove');
     await feeder.unpublish();
   });
 

@@ -1,5 +1,5 @@
 // A test entry: boots the real stack exactly like server/main.ts and lets the test raise engine
-// events (hls.segment, stream.publish/unpublish) over IPC, as the media engine would in-process.
+// events (hls.segment, stream.published/unpublished) over IPC, as the media engine would in-process.
 // Each message is answered once every listener has finished, so tests need no sleeps; the events
 // the stack raises for other features (record.begin/end) are sent back to the test.
 import { App } from '../../server/app.js';

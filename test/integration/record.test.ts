@@ -280,7 +280,10 @@ describe('record: every show becomes one MP4 (engine events fed to the real stac
   it('a republish inside the wait window continues the same record: one file, discontinuity marked', async () => {
     const { feeder, uuid } = await startRecord('flaky', 3);
     await feeder.unpublish();
-    await sleep(1000); // shorter than the 3 s window
+    // Not a synchronisation (the unpublish was handled when it resolved) but the outage under test:
+    // a second without segments, shorter than the 3 s window, which the record must outlive.
+    await sleep(1000);
+    assert.equal((await rec.record(uuid))?.status, 'recording', 'the record outlived the outage');
     // A new publish restarts its timestamps (the same source again), and the engine's numbering jumped.
     await feeder.publish();
     await feeder.segment(fixtures[0] as FixtureSegment, feeder.seq + 5);

@@ -1,9 +1,27 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { buildConfig } from '../../server/config.js';
+import { dataPaths } from '../../server/core/data-dir.js';
+import { EventHub, type HlsSegmentEvent } from '../../server/core/events.js';
+import { setLogLevel } from '../../server/core/logger.js';
+import type { Cancel, Clock } from '../../server/features/record/clock.js';
 import { matchesGlobs, normaliseGlobs, parseGlobText, streamPath, streamPathOfUrl, testGlobs } from '../../server/features/record/globs.js';
-import { newestFirst, parseArtifact, parseWorkingTask, summarize, type TsFile } from '../../server/features/record/model.js';
+import {
+  newestFirst,
+  parseArtifact,
+  parseWorkingTask,
+  summarize,
+  type Artifact,
+  type TsFile,
+  type WorkingTask,
+} from '../../server/features/record/model.js';
 import { buildVodPlaylist } from '../../server/features/record/playlist.js';
 import { remuxArgs, remuxTimeoutMs } from '../../server/features/record/remux.js';
+import { RecordService } from '../../server/features/record/service.js';
+import type { RecordPatterns, RecordStorage } from '../../server/features/record/store.js';
+import { DISABLED_WAIT_MS, IDLE_CHECK_INTERVAL_MS, idleWindowMs, recordIsOver } from '../../server/features/record/wait-window.js';
 
 const TSID = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 const UUID = '11111111-2222-4333-8444-555555555555';
@@ -172,5 +190,283 @@ describe('record config', () => {
     assert.equal(buildConfig({}).record.waitSeconds, 300);
     assert.equal(buildConfig({ SRS_RECORD_WAIT_SECONDS: '5' }).record.waitSeconds, 5);
     assert.throws(() => buildConfig({ SRS_RECORD_WAIT_SECONDS: '0' }), /SRS_RECORD_WAIT_SECONDS must be a whole number from 1/);
+  });
+});
+
+describe('record wait window (decision)', () => {
+  it('is the configured window while recording is on, and at most 30 s once it is off', () => {
+    assert.equal(idleWindowMs(300, true), 300_000);
+    assert.equal(idleWindowMs(300, false), DISABLED_WAIT_MS);
+    assert.equal(DISABLED_WAIT_MS, 30_000);
+    assert.equal(idleWindowMs(5, false), 5000, 'a window shorter than 30 s stays');
+  });
+
+  it('ends a record only once more than the window passed since its last segment, or once it was ended', () => {
+    const task = (lastSegmentMs: number, extra: Partial<{ expired: boolean; pending: number }> = {}) => ({
+      lastSegmentMs,
+      state: { expired: extra.expired ?? false, msgs: new Array(extra.pending ?? 0) },
+    });
+    assert.equal(recordIsOver(task(1000), 4000, 3000), false, 'exactly the window: not yet');
+    assert.equal(recordIsOver(task(1000), 4001, 3000), true);
+    assert.equal(recordIsOver(task(1000, { expired: true }), 1000, 3000), true, 'record/end: at once');
+    assert.equal(recordIsOver(task(1000, { pending: 1 }), 60_000, 3000), false, 'a segment still waits for its copy');
+    assert.equal(recordIsOver(task(1000, { expired: true, pending: 1 }), 60_000, 3000), false);
+  });
+});
+
+/** A clock the test moves by hand; timers fire in order and their work is awaited. */
+class ManualClock implements Clock {
+  private time = Date.parse('2025-01-01T00:00:00Z');
+  private timers: Array<{ id: number; due: number; every: number | null; fire: () => unknown }> = [];
+  private nextId = 1;
+
+  now(): number {
+    return this.time;
+  }
+
+  after(ms: number, fire: () => unknown): Cancel {
+    return this.add(ms, null, fire);
+  }
+
+  every(ms: number, fire: () => unknown): Cancel {
+    return this.add(ms, ms, fire);
+  }
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.after(ms, resolve));
+  }
+
+  /** Moves time forward by `ms`, firing every timer that falls due on the way, and waits for their work. */
+  async advance(ms: number): Promise<void> {
+    const target = this.time + ms;
+    for (;;) {
+      const next = this.timers.filter((t) => t.due <= target).sort((a, b) => a.due - b.due || a.id - b.id)[0];
+      if (!next) break;
+      this.time = next.due;
+      if (next.every === null) this.timers = this.timers.filter((t) => t !== next);
+      else next.due += next.every;
+      await next.fire();
+    }
+    this.time = target;
+  }
+
+  private add(ms: number, every: number | null, fire: () => unknown): Cancel {
+    const id = this.nextId++;
+    this.timers.push({ id, due: this.time + ms, every, fire });
+    return () => {
+      this.timers = this.timers.filter((t) => t.id !== id);
+    };
+  }
+}
+
+/** The record store's contract, in memory: every value is copied in and out, as through Redis. */
+class MemoryRecordStore implements RecordStorage {
+  settings: RecordPatterns = { all: true, globs: [], postCpDir: '' };
+  readonly working = new Map<string, WorkingTask>();
+  readonly saved = new Map<string, Artifact>();
+  private readonly files = new Map<string, TsFile[]>();
+
+  async patterns(): Promise<RecordPatterns> {
+    return copy(this.settings);
+  }
+  async setAll(all: boolean): Promise<void> {
+    this.settings.all = all;
+  }
+  async setGlobs(globs: string[]): Promise<void> {
+    this.settings.globs = copy(globs);
+  }
+  async setPostCpDir(dir: string): Promise<void> {
+    this.settings.postCpDir = dir;
+  }
+  async workingTasks(): Promise<WorkingTask[]> {
+    return [...this.working.values()].map(copy);
+  }
+  async saveWorking(task: WorkingTask): Promise<void> {
+    this.working.set(task.m3u8_url, copy(task));
+  }
+  async artifacts(): Promise<Artifact[]> {
+    return [...this.saved.values()].map(copy);
+  }
+  async artifact(uuid: string): Promise<Artifact | null> {
+    const a = this.saved.get(uuid);
+    return a ? copy(a) : null;
+  }
+  async saveArtifact(artifact: Artifact): Promise<void> {
+    this.saved.set(artifact.uuid, copy(artifact));
+  }
+  async begin(task: WorkingTask, artifact: Artifact): Promise<void> {
+    await this.saveWorking(task);
+    await this.saveArtifact(artifact);
+  }
+  async commitSegments(task: WorkingTask, artifact: Artifact, files: TsFile[]): Promise<void> {
+    this.files.set(artifact.uuid, [...(this.files.get(artifact.uuid) ?? []), ...files.map(copy)]);
+    await this.begin(task, artifact);
+  }
+  async recordingFiles(uuid: string, last = 0): Promise<TsFile[]> {
+    const list = this.files.get(uuid) ?? [];
+    return (last > 0 ? list.slice(-last) : list).map(copy);
+  }
+  async detach(m3u8Url: string, artifact: Artifact): Promise<void> {
+    this.working.delete(m3u8Url);
+    await this.saveArtifact(artifact);
+    this.files.delete(artifact.uuid);
+  }
+  async removeArtifact(uuid: string): Promise<void> {
+    this.saved.delete(uuid);
+    this.files.delete(uuid);
+  }
+}
+
+function copy<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+describe('record wait window (RecordService on a manual clock)', () => {
+  const TICK_MS = IDLE_CHECK_INTERVAL_MS; // how often the service checks whether its records are over
+  let root: string;
+  let clock: ManualClock;
+  let store: MemoryRecordStore;
+  let events: EventHub;
+  let service: RecordService;
+  let seq: number;
+
+  before(() => setLogLevel('error'));
+  after(() => setLogLevel('info'));
+
+  /** A recorder whose finishing always fails at the remux (no ffmpeg), so finishing is observable. */
+  function startRecorder(waitSeconds: number): RecordService {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'record-clock-'));
+    fs.mkdirSync(path.join(root, 'record'));
+    fs.mkdirSync(path.join(root, 'hls', 'live'), { recursive: true });
+    clock = new ManualClock();
+    store = new MemoryRecordStore();
+    events = new EventHub();
+    seq = 0;
+    const config = buildConfig({ SRS_RECORD_WAIT_SECONDS: String(waitSeconds), FFMPEG_BIN: path.join(root, 'no-ffmpeg') });
+    service = new RecordService(config, dataPaths(root), store, events, clock);
+    return service;
+  }
+
+  afterEach(async () => {
+    await service?.stop();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  /** The engine finished one more segment of live/show (an MPEG-TS file: its first byte is the sync byte). */
+  function segment(): HlsSegmentEvent {
+    const n = seq++;
+    const file = path.join(root, 'hls', 'live', `show-${n}.ts`);
+    fs.writeFileSync(file, Buffer.concat([Buffer.from([0x47]), Buffer.alloc(187, n)]));
+    return {
+      vhost: '__defaultVhost__',
+      app: 'live',
+      stream: 'show',
+      file,
+      url: `live/show-${n}.ts`,
+      m3u8_url: 'live/show.m3u8',
+      seq_no: n,
+      duration: 2,
+      size: 188,
+    };
+  }
+
+  const records = () => service.files();
+
+  async function startedRecorder(waitSeconds: number): Promise<void> {
+    startRecorder(waitSeconds);
+    await service.onRedisReady();
+    service.start();
+  }
+
+  it('a stream whose segments come back inside the window continues its record; the record ends one check after the window', async () => {
+    await startedRecorder(3);
+    await events.emit('hls.segment', segment());
+    const [first] = await records();
+    assert.equal(first?.status, 'recording');
+
+    await clock.advance(3000 - TICK_MS); // the stream pauses for almost the whole window
+    assert.deepEqual(
+      (await records()).map((r) => r.status),
+      ['recording'],
+    );
+    await events.emit('hls.segment', segment()); // and comes back
+    const [continued] = await records();
+    assert.equal(continued?.uuid, first?.uuid, 'the same record');
+    assert.equal(continued?.nn, 2);
+
+    await clock.advance(3000); // exactly the window since the last segment
+    assert.equal((await records())[0]?.status, 'recording', 'not over at exactly the window');
+    await clock.advance(TICK_MS); // the next check
+    assert.equal((await records())[0]?.status, 'finishing', 'over once more than the window passed');
+    assert.equal(store.working.size, 0, 'detached from its playlist');
+
+    await events.emit('hls.segment', segment());
+    const after = await records();
+    assert.equal(after.length, 2, 'the next segment begins a new record');
+    assert.notEqual(after.find((r) => r.status === 'recording')?.uuid, first?.uuid);
+  });
+
+  it('with recording turned off, a running record ends 30 s after its last segment instead of its window', async () => {
+    await startedRecorder(300);
+    await events.emit('hls.segment', segment());
+    await clock.advance(DISABLED_WAIT_MS + TICK_MS);
+    assert.equal((await records())[0]?.status, 'recording', 'on: the 300 s window applies');
+    await events.emit('hls.segment', segment());
+
+    await service.setAll(false);
+    await events.emit('hls.segment', segment());
+    assert.equal((await records())[0]?.nn, 2, 'off: no new segment is taken');
+    await clock.advance(DISABLED_WAIT_MS);
+    assert.equal((await records())[0]?.status, 'recording', 'not over at exactly 30 s');
+    await clock.advance(TICK_MS);
+    assert.equal((await records())[0]?.status, 'finishing', 'off: over once more than 30 s passed');
+  });
+
+  it('a failed finish is retried after its backoff (2 s, then 4 s), not before', async () => {
+    await startedRecorder(60);
+    await events.emit('hls.segment', segment());
+    const [record] = await records();
+    assert.ok(record);
+    await service.end(record.uuid);
+    await clock.advance(0);
+    let [failing] = await records();
+    assert.equal(failing?.status, 'finishing');
+    assert.equal(failing?.attempts, 1);
+    assert.equal(failing?.next_retry, new Date(clock.now() + 2000).toISOString());
+
+    await clock.advance(1999);
+    assert.equal((await records())[0]?.attempts, 1, 'not retried before its time');
+    await clock.advance(1);
+    [failing] = await records();
+    assert.equal(failing?.attempts, 2, 'retried after 2 s');
+    assert.equal(failing?.next_retry, new Date(clock.now() + 4000).toISOString());
+    await clock.advance(3999);
+    assert.equal((await records())[0]?.attempts, 2);
+    await clock.advance(1);
+    assert.equal((await records())[0]?.attempts, 3, 'retried 4 s later');
+  });
+
+  it('a segment that arrives before Redis is ready waits for the reload of the records', async () => {
+    startRecorder(60);
+    let taken = false;
+    const early = events.emit('hls.segment', segment()).then(() => (taken = true));
+    await clock.advance(15_000 - 1);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(taken, false, 'still waiting for the reload');
+    await service.onRedisReady();
+    await early;
+    assert.equal((await records())[0]?.nn, 1, 'recorded once the records were reloaded');
+  });
+
+  it('a segment waits 15 s at most for Redis, then is not recorded', async () => {
+    startRecorder(60);
+    let given = false;
+    const late = events.emit('hls.segment', segment()).then(() => (given = true));
+    await clock.advance(15_000 - 1);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(given, false, 'still waiting at 14.999 s');
+    await clock.advance(1);
+    await late;
+    assert.deepEqual(await records(), [], 'nothing recorded without the reload (a record could be one already in Redis)');
   });
 });

@@ -2,6 +2,7 @@
 // the admin out and the reset command needs no running stack.
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomicSync } from '../../core/atomic-write.js';
 
 export function passwordFilePath(configDir: string): string {
   return path.join(configDir, 'mgmt-password.hash');
@@ -18,7 +19,5 @@ export function readPasswordHash(file: string): string | null {
 /** Writes atomically so a crash never leaves a half-written hash. */
 export function writePasswordHash(file: string, hash: string): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp`;
-  fs.writeFileSync(tmp, `${hash}\n`, { mode: 0o600 });
-  fs.renameSync(tmp, file);
+  writeFileAtomicSync(file, `${hash}\n`, { mode: 0o600 });
 }

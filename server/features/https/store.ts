@@ -1,8 +1,10 @@
 // Where HTTPS state lives: SRS Stack's Redis strings SRS_HTTPS ("ssl" | "lets") and SRS_HTTPS_DOMAIN,
 // the installed pair <data>/config/nginx.key + nginx.crt (the files SRS Stack and the panel's nginx
-// read), and the Let's Encrypt account key and issued copies under <data>/lego.
+// read), and the Let's Encrypt account key and issued copies under <data>/lego. Every file is
+// replaced atomically, so a reader never sees half a certificate.
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomicSync } from '../../core/atomic-write.js';
 import { KEYS } from '../../core/keys.js';
 import type { RedisClient } from '../../core/redis.js';
 import type { KeyPair } from './certificate.js';
@@ -31,14 +33,6 @@ export class HttpsStore {
   async adoptUnlabelled(): Promise<void> {
     await this.redis.redis.setnx(KEYS.HTTPS, 'ssl');
   }
-}
-
-/** Writes through a temporary file and a rename, so a reader never sees half a certificate. */
-function writeAtomic(file: string, content: string, mode: number): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, content, { mode });
-  fs.chmodSync(tmp, mode);
-  fs.renameSync(tmp, file);
 }
 
 function readIfExists(file: string): string | null {
@@ -80,8 +74,8 @@ export class CertificateFiles {
   /** The certificate first: a crash between the two renames leaves an old key and a new
    * certificate, which the next load refuses loudly rather than serving a mismatched pair. */
   write(pair: KeyPair): void {
-    writeAtomic(this.crtFile, pair.crt, 0o644);
-    writeAtomic(this.keyFile, pair.key, 0o600);
+    writeFileAtomicSync(this.crtFile, pair.crt, { mode: 0o644 });
+    writeFileAtomicSync(this.keyFile, pair.key, { mode: 0o600 });
   }
 }
 
@@ -100,12 +94,12 @@ export class AcmeFiles {
   }
 
   saveAccountKey(pem: string): void {
-    writeAtomic(this.accountKeyFile, pem, 0o600);
+    writeFileAtomicSync(this.accountKeyFile, pem, { mode: 0o600 });
   }
 
   saveIssued(firstDomain: string, pair: KeyPair): void {
     fs.mkdirSync(this.certDir, { recursive: true, mode: 0o700 });
-    writeAtomic(path.join(this.certDir, `${firstDomain}.crt`), pair.crt, 0o644);
-    writeAtomic(path.join(this.certDir, `${firstDomain}.key`), pair.key, 0o600);
+    writeFileAtomicSync(path.join(this.certDir, `${firstDomain}.crt`), pair.crt, { mode: 0o644 });
+    writeFileAtomicSync(path.join(this.certDir, `${firstDomain}.key`), pair.key, { mode: 0o600 });
   }
 }

@@ -30,6 +30,9 @@ async function execAll(multi: ChainableCommander): Promise<void> {
   if (!results || failed) throw new Error(`redis transaction failed: ${failed?.[0]?.message ?? 'aborted'}`);
 }
 
+/** What the recorder needs of its store: the store's methods, so unit tests can hand it one in memory. */
+export type RecordStorage = Pick<RecordStore, keyof RecordStore>;
+
 export class RecordStore {
   constructor(private readonly redis: RedisClient) {}
 
