@@ -6,9 +6,15 @@ import type { RouteHandlers } from '../../route-table.js';
 import type { Console } from '../console/console.js';
 import { randomPassword } from './password.js';
 import type { AuthService } from './service.js';
-import type { SystemService } from '../system/service.js';
 
-export function authHandlers(auth: AuthService, system: SystemService, ui: Console): RouteHandlers {
+/** Whether the stack can take a login yet (the system feature answers; declared here so auth depends on no feature but the console). */
+export interface LoginReadiness {
+  /** Throws NotReadyError while Redis is not ready. */
+  check(): Promise<unknown>;
+  isReady(): Promise<boolean>;
+}
+
+export function authHandlers(auth: AuthService, system: LoginReadiness, ui: Console): RouteHandlers {
   return {
     'auth.init': async ({ body }) => {
       const password = optionalString(body, 'password', 256);

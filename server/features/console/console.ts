@@ -5,10 +5,8 @@ import type Koa from 'koa';
 import { isSecureRequest } from '../../core/http.js';
 import { UnauthorizedError } from '../../core/errors.js';
 import { pickLang, type Lang } from '../../core/i18n.js';
-import type { PageChrome, Views } from '../../core/views.js';
+import type { PageChrome, StorageProblem, Views } from '../../core/views.js';
 import type { Body } from '../../core/validate.js';
-import type { AuthService } from '../auth/service.js';
-import type { SystemService } from '../system/service.js';
 
 export const SESSION_COOKIE = 'srs_session';
 export const LANG_COOKIE = 'srs_lang';
@@ -28,13 +26,36 @@ export interface ConsoleTab {
   readonly load?: (ctx: Koa.Context) => Promise<Record<string, unknown>>;
 }
 
+/**
+ * What the console needs of the login sessions (the auth feature provides it). Declared here, not
+ * imported, so the console — which every feature's tabs depend on — depends on no feature.
+ */
+export interface ConsoleSessions {
+  isInitialized(): boolean;
+  isValidSession(token: string | undefined): boolean;
+  csrfTokenFor(session: string): string;
+  authenticate(creds: { sessionToken?: string; csrfToken?: string }): void;
+}
+
+/** What the console shows of the system (the system feature provides it). */
+export interface ConsoleSite {
+  readonly version: string;
+  isReady(): Promise<boolean>;
+  /** The site title and footer (SRS_BEIAN). */
+  beian(): Promise<Record<string, string>>;
+  /** A disk or Redis problem to show on every page, or null. */
+  storageProblem(): Promise<StorageProblem | null>;
+  status(): unknown;
+  children(): unknown;
+}
+
 export class Console {
   private readonly tabs: ConsoleTab[] = [];
 
   constructor(
     private readonly views: Views,
-    private readonly auth: AuthService,
-    private readonly system: SystemService,
+    private readonly auth: ConsoleSessions,
+    private readonly system: ConsoleSite,
     private readonly defaultLang: Lang,
   ) {}
 

@@ -4,11 +4,9 @@
 import type Koa from 'koa';
 import { safeBack } from '../../core/http.js';
 import type { RouteHandlers } from '../../route-table.js';
-import type { AuthService } from '../auth/service.js';
-import type { SystemService } from '../system/service.js';
-import { LANG_COOKIE, type Console, type Section } from './console.js';
+import { LANG_COOKIE, type Console, type ConsoleSessions, type ConsoleSite, type Section } from './console.js';
 
-export function consoleHandlers(ui: Console, auth: AuthService, system: SystemService): RouteHandlers {
+export function consoleHandlers(ui: Console, auth: ConsoleSessions, system: ConsoleSite): RouteHandlers {
   const section =
     (name: Section) =>
     async ({ ctx }: { ctx: Koa.Context }) => {

@@ -6,7 +6,6 @@ import type { Config } from '../../config.js';
 import { isSecureRequest } from '../../core/http.js';
 import type { RouteHandlers } from '../../route-table.js';
 import type { Console } from '../console/console.js';
-import type { PublishSecretStore } from '../live-streams/publish-secret-store.js';
 import { checkStreamName } from '../../core/stream-names.js';
 import { DEFAULT_STREAM, STREAM_TOKEN, splitHost, streamingUrls, type UrlInputs } from './urls.js';
 
@@ -16,7 +15,12 @@ export interface StreamingCapabilities {
 }
 
 /** What a page's URLs are built from: the host the browser used, the display ports, the publish secret. */
-async function urlInputs(ctx: Koa.Context, config: Config, publishSecrets: PublishSecretStore): Promise<Omit<UrlInputs, 'stream'>> {
+/** Where the page reads the publish secret it puts into URLs (the live-streams feature's store). */
+export interface PublishSecretSource {
+  get(): Promise<string>;
+}
+
+async function urlInputs(ctx: Koa.Context, config: Config, publishSecrets: PublishSecretSource): Promise<Omit<UrlInputs, 'stream'>> {
   const { hostname, port } = splitHost(ctx.host);
   return {
     hostname,
@@ -31,7 +35,7 @@ async function urlInputs(ctx: Koa.Context, config: Config, publishSecrets: Publi
 export function registerStreamingTab(
   ui: Console,
   config: Config,
-  publishSecrets: PublishSecretStore,
+  publishSecrets: PublishSecretSource,
   capabilities: StreamingCapabilities,
 ): void {
   ui.addTab({
@@ -53,7 +57,7 @@ export function registerStreamingTab(
   });
 }
 
-export function streamingHandlers(ui: Console, config: Config, publishSecrets: PublishSecretStore): RouteHandlers {
+export function streamingHandlers(ui: Console, config: Config, publishSecrets: PublishSecretSource): RouteHandlers {
   return {
     // SRS Stack's standalone player, public like the streams it plays.
     'streaming.player': async ({ ctx }) => {

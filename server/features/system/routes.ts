@@ -4,7 +4,6 @@ import type { Metrics } from '../../core/metrics.js';
 import type { ListedRoute } from '../../core/routing.js';
 import { optionalInteger, optionalString, requireString } from '../../core/validate.js';
 import type { RouteHandlers } from '../../route-table.js';
-import type { AuthService } from '../auth/service.js';
 import type { Console } from '../console/console.js';
 import { MAX_BITRATE_LIMIT_KBPS, type SystemService } from './service.js';
 
@@ -92,7 +91,12 @@ function apiRouteView(route: ListedRoute): ApiRouteView {
   };
 }
 
-export function registerSystemTabs(ui: Console, system: SystemService, auth: AuthService, routes: readonly ListedRoute[]): void {
+/** The API secret shown on the OpenAPI tab (the auth feature holds it). */
+export interface ApiSecretHolder {
+  readonly secret: string;
+}
+
+export function registerSystemTabs(ui: Console, system: SystemService, auth: ApiSecretHolder, routes: readonly ListedRoute[]): void {
   const groups = groupApiRoutes(routes.map(apiRouteView));
   ui.addTab({
     section: 'system',
