@@ -3,7 +3,7 @@
 import { App } from '../../server/app.js';
 import { buildConfig } from '../../server/config.js';
 import { setLogLevel } from '../../server/core/logger.js';
-import { ADMIN_PASSWORD, apiClient, freePort, tempDir, waitFor, type ApiCall } from './stack.js';
+import { ADMIN_PASSWORD, apiClient, consoleSession, freePort, tempDir, waitFor, type ApiCall } from './stack.js';
 
 export interface InProcessStack {
   app: App;
@@ -45,13 +45,7 @@ export async function startInProcess(env: Record<string, string> = {}): Promise<
     ports,
     api,
     async init() {
-      const res = await fetch(`${url}/mgmt/setup`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-        body: `password=${ADMIN_PASSWORD}`,
-        redirect: 'manual',
-      });
-      const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+      const cookie = await consoleSession(url, '/mgmt/setup');
       const login = await api('/terraform/v1/mgmt/login', { password: ADMIN_PASSWORD });
       return { bearer: (login.json.data as { bearer: string }).bearer, cookie };
     },

@@ -162,6 +162,20 @@ export async function initAdmin(stack: StackHandle): Promise<string> {
   return (res.json.data as { bearer: string }).bearer;
 }
 
+/**
+ * Posts the admin password to a console page (`/mgmt/login`, or `/mgmt/setup` at first run) as the
+ * browser's form does and returns its session cookie (`srs_session=…`, '' when refused).
+ */
+export async function consoleSession(url: string, page: '/mgmt/login' | '/mgmt/setup' = '/mgmt/login'): Promise<string> {
+  const res = await fetch(`${url}${page}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: `password=${ADMIN_PASSWORD}`,
+    redirect: 'manual',
+  });
+  return (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+}
+
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ffprobe, makeMedia, recordSrt, startRtmpServer, startTlsTerminator, type Publisher, type RtmpServer } from '../helpers/media.js';
 import { publishIntoStack, Slots } from '../helpers/restream.js';
-import { ADMIN_PASSWORD, initAdmin, isAlive, startStack, tempDir, waitFor, type StackHandle } from '../helpers/stack.js';
+import { initAdmin, isAlive, startStack, tempDir, waitFor, type StackHandle, consoleSession } from '../helpers/stack.js';
 
 describe('forward: restream a live stream to another RTMP server', function () {
   this.timeout(120_000);
@@ -199,13 +199,7 @@ describe('a replaced FFmpeg (FAQ "How to Replace FFmpeg")', function () {
 
   it('runs every task with FFMPEG_BIN and shows its version in the console', async () => {
     const bearer = await initAdmin(stack);
-    const login = await fetch(`${stack.url}/mgmt/login`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: `password=${ADMIN_PASSWORD}`,
-      redirect: 'manual',
-    });
-    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const cookie = await consoleSession(stack.url);
     const html = await (await fetch(`${stack.url}/mgmt/scenarios?tab=forward`, { headers: { cookie } })).text();
     const version = /<p class="muted" id="ffmpeg-version">([\s\S]*?)<\/p>/.exec(html)?.[1] ?? html.slice(0, 500);
     assert.match(version, /my-ffmpeg/);

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { routeKey, type ListedRoute } from '../../server/core/routing.js';
 import { ROUTES } from '../../server/route-table.js';
-import { ADMIN_PASSWORD, initAdmin, startStack, waitFor, type StackHandle } from '../helpers/stack.js';
+import { initAdmin, startStack, waitFor, type StackHandle, consoleSession } from '../helpers/stack.js';
 
 /**
  * Reviewed: each route anonymous callers reach, and why that is right. Adding one means reviewing
@@ -98,13 +98,7 @@ describe('security sweep', function () {
   });
 
   it('console forms refuse a logged-in browser that does not send the CSRF token', async () => {
-    const login = await fetch(`${stack.url}/mgmt/login`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: `password=${ADMIN_PASSWORD}`,
-      redirect: 'manual',
-    });
-    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const cookie = await consoleSession(stack.url);
     assert.match(cookie, /^srs_session=./);
     const forms = byAuth('session').filter((r) => r.methods.some(withBody));
     assert.ok(forms.length >= 8, `only ${forms.length} console forms found`);
