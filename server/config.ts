@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 export interface Config {
-  /** Root of all persistent state (SRS Stack layout, reference §1.4). */
+  /** Root of all persistent state (SRS Stack layout, docs/compatibility.md §1.4). */
   readonly dataDir: string;
   /** HTTP listen port for console, API, HLS and FLV. */
   readonly mgmtListen: number;
@@ -34,7 +34,7 @@ export interface Config {
   };
   /** `--proxy` of the downloader; empty: none. */
   readonly ytdlProxy: string;
-  /** Recording: seconds without a new segment before a record task is finished (reference §5.6). */
+  /** Recording: seconds without a new segment before a record task is finished (docs/compatibility.md §5.6). */
   readonly record: { readonly waitSeconds: number };
   /** Directory of the ACME server (Let's Encrypt by default; pebble in tests). */
   readonly acmeDirectoryUrl: string;

@@ -1,4 +1,4 @@
-// The data directory keeps SRS Stack's layout (reference §1.4) so existing installs and the FAQ's
+// The data directory keeps SRS Stack's layout (docs/compatibility.md §1.4) so existing installs and the FAQ's
 // instructions ("mount /data/record", "put files under /data") keep working.
 import fs from 'node:fs';
 import path from 'node:path';

@@ -6,7 +6,7 @@ import { createLogger } from './logger.js';
 
 const log = createLogger('events');
 
-/** A live stream as SRS Stack stores it in SRS_STREAM_ACTIVE (reference §15.2). */
+/** A live stream as SRS Stack stores it in SRS_STREAM_ACTIVE (docs/compatibility.md §15.2). */
 export interface StreamInfo {
   vhost: string;
   app: string;
@@ -19,7 +19,7 @@ export interface StreamInfo {
   update: string;
 }
 
-/** One finished HLS segment: the `on_hls` equivalent (reference §3.2). */
+/** One finished HLS segment: the `on_hls` equivalent (docs/compatibility.md §3.2). */
 export interface HlsSegmentEvent {
   vhost: string;
   app: string;

@@ -1,5 +1,5 @@
 // Redis key names, in one place, with SRS Stack's names where the data means the same thing
-// (reference §0.3) so an existing /data/redis/dump.rdb stays readable.
+// (docs/compatibility.md §0.3) so an existing /data/redis/dump.rdb stays readable.
 export const KEYS = {
   PLATFORM_SECRET: 'SRS_PLATFORM_SECRET',
   AUTH_SECRET: 'SRS_AUTH_SECRET',

@@ -1,6 +1,6 @@
 // Sources that are not RTMP: a real RTSP camera with a password users paste raw, an SRT encoder, the stack's own
 // HTTP-FLV and HLS as relayed URLs, and HTTP sources running too fast or too slow, which the
-// abnormal-speed watchdog must stop (reference §15.8).
+// abnormal-speed watchdog must stop (docs/compatibility.md §15.8).
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import {

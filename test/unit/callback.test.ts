@@ -13,7 +13,7 @@ import { groupApiRoutes } from '../../server/features/system/routes.js';
 const stream = { vhost: '__defaultVhost__', app: 'live', stream: 'livestream', param: '?secret=abc', update: '2024-11-16T08:00:00Z' };
 const record = { vhost: '__defaultVhost__', app: 'live', stream: 'livestream', uuid: 'u-1' };
 
-describe('callback bodies (reference §4, exact fields)', () => {
+describe('callback bodies (docs/compatibility.md §4, exact fields)', () => {
   it('on_publish carries the param; on_unpublish does not', () => {
     assert.deepEqual(publishBody('r1', 'tok', stream), {
       request_id: 'r1',

@@ -20,7 +20,7 @@ import { SpeedWatchdog, ffmpegErrorLine, parseGoDuration, parseProgress, progres
 const line = (time: string, speed: string) =>
   `frame=  250 fps= 25 q=-1.0 size=    1024kB time=${time} bitrate= 838.9kbits/s speed=${speed}`;
 
-describe('ffmpeg progress lines (reference §15.8)', () => {
+describe('ffmpeg progress lines (docs/compatibility.md §15.8)', () => {
   it('collapses padded values and reads time, speed and bitrate', () => {
     const p = parseProgress(line('00:00:10.00', '   1x'));
     assert.deepEqual(p, {

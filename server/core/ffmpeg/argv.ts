@@ -1,4 +1,4 @@
-// Every ffmpeg/ffprobe argument list the stack runs, as pure functions of their inputs (reference
+// Every ffmpeg/ffprobe argument list the stack runs, as pure functions of their inputs (docs/compatibility.md
 // §3.6, §6, §7, §8). Tasks are spawned with these arrays, never through a shell.
 import { parseGoDuration } from './progress.js';
 
@@ -39,12 +39,12 @@ export function inputTransportArgs(input: string): string[] {
   return schemeOf(input) === 'rtsp' ? ['-rtsp_transport', 'tcp'] : [];
 }
 
-/** Forward: pull the live stream from the engine and copy it to the platform (reference §6). */
+/** Forward: pull the live stream from the engine and copy it to the platform (docs/compatibility.md §6). */
 export function forwardArgs(input: string, output: string): string[] {
   return ['-re', '-i', input, '-c', 'copy', ...outputFormatArgs(output), output];
 }
 
-/** Virtual live from a file: loop forever, paced in real time (reference §7). */
+/** Virtual live from a file: loop forever, paced in real time (docs/compatibility.md §7). */
 export function vliveFileArgs(file: string, output: string): string[] {
   return ['-stream_loop', '-1', '-re', '-i', file, '-c', 'copy', ...outputFormatArgs(output), output];
 }
@@ -70,7 +70,7 @@ export function isHlsUrl(url: string): boolean {
 export type ExtraAudio = '' | 'silent';
 
 /**
- * IP camera (reference §3.6). Many cameras send no audio, which some platforms refuse: `silent`
+ * IP camera (docs/compatibility.md §3.6). Many cameras send no audio, which some platforms refuse: `silent`
  * replaces the audio with a generated silent AAC track and copies the video. `-shortest` ends the
  * run when the camera stops, instead of streaming silence forever.
  */
@@ -102,7 +102,7 @@ export interface TranscodeParams {
   achannels: 0 | 1 | 2;
 }
 
-/** Transcode (reference §8): x264 tuned for live, 25 fps, 2 s GOP, no B-frames, AAC. */
+/** Transcode (docs/compatibility.md §8): x264 tuned for live, 25 fps, 2 s GOP, no B-frames, AAC. */
 export function transcodeArgs(input: string, output: string, p: TranscodeParams): string[] {
   return [
     ...['-re', '-i', input],
@@ -147,7 +147,7 @@ export interface HeartbeatUrlOptions {
   abnormalFastSpeed?: number;
 }
 
-/** Reads and strips SRS Stack's heartbeat parameters from an input URL (reference §15.8). */
+/** Reads and strips SRS Stack's heartbeat parameters from an input URL (docs/compatibility.md §15.8). */
 export function heartbeatUrlOptions(url: string): HeartbeatUrlOptions {
   const q = url.indexOf('?');
   if (q < 0) return { url };

@@ -1,4 +1,4 @@
-// ffmpeg's periodic stats line and SRS Stack's heartbeat rules (reference §15.8), as pure functions:
+// ffmpeg's periodic stats line and SRS Stack's heartbeat rules (docs/compatibility.md §15.8), as pure functions:
 // the supervisor uses the `time=` value as its stall marker, the speed watchdog runs on each line.
 
 /** SRS Stack's heartbeat constants, shared by forward, virtual live, camera and transcode. */

@@ -1,5 +1,5 @@
 // The default media engine: nginx + libnginx-mod-rtmp as a supervised child with a generated,
-// static config under <data>/engine (media-engine.md). Its HTTP side (/stat, /control) listens on a
+// static config under <data>/engine (docs/architecture.md#the-media-engine). Its HTTP side (/stat, /control) listens on a
 // unix socket in the prefix, so it is reachable from this host only and two stacks never collide.
 import crypto from 'node:crypto';
 import fs from 'node:fs';

@@ -1,4 +1,4 @@
-// HS256 JWTs signed with the API secret, as SRS Stack issues them (reference §2.3): claims v, nonce,
+// HS256 JWTs signed with the API secret, as SRS Stack issues them (docs/compatibility.md §2.3): claims v, nonce,
 // iat, exp (365 days). Implemented on node:crypto: a dozen lines do not justify a dependency.
 import crypto from 'node:crypto';
 

@@ -1,4 +1,4 @@
-// Auth API (reference §2) and the console's setup / login / logout pages.
+// Auth API (docs/compatibility.md §2) and the console's setup / login / logout pages.
 import { clientAddress } from '../../core/http.js';
 import { AppError, errorMessage } from '../../core/errors.js';
 import { optionalString, requireString } from '../../core/validate.js';

@@ -1,4 +1,4 @@
-// The rules of authentication (reference §0.2, §2): first-run password, login with per-client
+// The rules of authentication (docs/compatibility.md §0.2, §2): first-run password, login with per-client
 // throttling, JWTs signed with the API secret, the Bearer API secret, and the console's cookie
 // session with a CSRF token derived from it.
 import crypto from 'node:crypto';

@@ -1,4 +1,4 @@
-// Callback API (reference §3.1, §4), the built-in test receiver, the loop guard and the
+// Callback API (docs/compatibility.md §3.1, §4), the built-in test receiver, the loop guard and the
 // System › Callback tab.
 import type Koa from 'koa';
 import { AppError, ValidationError } from '../../core/errors.js';

@@ -1,4 +1,4 @@
-// HTTP callbacks (reference §4): the stack POSTs on_publish, on_unpublish, on_record_begin and
+// HTTP callbacks (docs/compatibility.md §4): the stack POSTs on_publish, on_unpublish, on_record_begin and
 // on_record_end to the user's target with SRS Stack's fields. on_publish is a veto: anything but
 // HTTP 200 with code 0 rejects the stream. The others are notifications, retried a few times.
 //

@@ -1,4 +1,4 @@
-// HLS on the stack's HTTP port, from the engine's HLS directories (reference §1.7 items 7–8, §10):
+// HLS on the stack's HTTP port, from the engine's HLS directories (docs/compatibility.md §1.7, §3.10, §10):
 //   /{app}/{stream}.m3u8   the rendition of the current mode (normal 10 s or low-latency 2 s);
 //                          with hls_ctx on, a variant playlist naming a per-player session first
 //   /{app}/{stream}-N.ts   a low-latency segment;  /{app}/{prefix}/{stream}-N.ts  a normal one

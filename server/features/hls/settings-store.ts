@@ -1,4 +1,4 @@
-// HLS delivery modes under SRS Stack's keys (reference §10): SRS_LL_HLS.hlsLowLatency and
+// HLS delivery modes under SRS Stack's keys (docs/compatibility.md §10): SRS_LL_HLS.hlsLowLatency and
 // SRS_HP_HLS.noHlsCtx, kept in memory so serving a playlist never waits for Redis.
 import { KEYS } from '../../core/keys.js';
 import type { RedisClient } from '../../core/redis.js';

@@ -1,4 +1,4 @@
-// HTTPS API (reference §3.1, §9) and the System › HTTPS tab.
+// HTTPS API (docs/compatibility.md §3.1, §9) and the System › HTTPS tab.
 import { optionalString, requireString } from '../../core/validate.js';
 import type { RouteHandlers } from '../../route-table.js';
 import type { Console } from '../console/console.js';

@@ -1,4 +1,4 @@
-// Live rooms (reference §3.8, without the AI assistant): each room has its own stream name and
+// Live rooms (docs/compatibility.md §3.8, without the AI assistant): each room has its own stream name and
 // publish secret, so a streamer can be handed a key without the admin password or the global secret.
 import crypto from 'node:crypto';
 import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.js';

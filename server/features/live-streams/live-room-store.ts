@@ -1,4 +1,4 @@
-// Live rooms under SRS Stack's key SRS_LIVE_ROOM (room UUID → room JSON, reference §3.8).
+// Live rooms under SRS Stack's key SRS_LIVE_ROOM (room UUID → room JSON, docs/compatibility.md §3.8).
 import { KEYS } from '../../core/keys.js';
 import type { RedisClient } from '../../core/redis.js';
 import { storedObject } from './stored-json.js';

@@ -1,4 +1,4 @@
-// SRS Stack's publish rules (reference §2.5), pure so they are tested without an engine.
+// SRS Stack's publish rules (docs/compatibility.md §2.5), pure so they are tested without an engine.
 import { DEFAULT_VHOST } from '../../core/stream-names.js';
 
 /**

@@ -1,4 +1,4 @@
-// The stream publish secret (reference §2.5): SRS_AUTH_SECRET.pubSecret, mirrored into the legacy
+// The stream publish secret (docs/compatibility.md §2.5): SRS_AUTH_SECRET.pubSecret, mirrored into the legacy
 // SRS_SECRET_PUBLISH string, plus the pubNoAuth switch and per-room secrets.
 import crypto from 'node:crypto';
 import { KEYS } from '../../core/keys.js';

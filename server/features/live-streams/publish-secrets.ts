@@ -1,4 +1,4 @@
-// The publish secret as the API and console manage it (reference §2.5): read, replace, and the
+// The publish secret as the API and console manage it (docs/compatibility.md §2.5): read, replace, and the
 // pubNoAuth switch. The secret gate (gates.ts) reads the same store at every publish.
 import { NotReadyError, ValidationError } from '../../core/errors.js';
 import { registerSecret } from '../../core/logger.js';

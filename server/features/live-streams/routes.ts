@@ -1,4 +1,4 @@
-// Streams API (reference §2.5, §3.1 streams and HLS modes, §3.2 engine hook, §3.8 live rooms) and
+// Streams API (docs/compatibility.md §2.5, §3.1 streams, §10 HLS modes, §3.2 engine hook, §3.8 live rooms) and
 // the System › Authentication / Streams / HLS tabs and Scenarios › LiveRoom.
 import type Koa from 'koa';
 import { optionalString, requireBoolean, requireString, type Body } from '../../core/validate.js';
@@ -128,7 +128,7 @@ export function streamsHandlers(deps: StreamsDeps): RouteHandlers {
   };
 }
 
-/** The RTMP server users publish to, as this browser reaches the stack (reference §12.2 URL rules). */
+/** The RTMP server users publish to, as this browser reaches the stack (docs/compatibility.md §12.2 URL rules). */
 function rtmpServer(ctx: Koa.Context, displayPort: string): string {
   return rtmpServerUrl(splitHost(ctx.host).hostname, displayPort);
 }

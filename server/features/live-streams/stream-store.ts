@@ -1,5 +1,5 @@
 // The active-stream registry under SRS Stack's keys: SRS_STREAM_ACTIVE (field `{app}/{stream}` →
-// stream JSON, reference §15.2) and the SRS_STAT_COUNTER publish/play counters.
+// stream JSON, docs/compatibility.md §15.2) and the SRS_STAT_COUNTER publish/play counters.
 import type { StreamInfo } from '../../core/events.js';
 import { KEYS } from '../../core/keys.js';
 import type { RedisClient } from '../../core/redis.js';

@@ -1,5 +1,5 @@
 // Record filters (FAQ "How to Record a Specific Stream"): globs matched with minimatch against
-// `/{app}/{stream}` — no vhost, no query, no extension (reference §5.3).
+// `/{app}/{stream}` — no vhost, no query, no extension (docs/compatibility.md §5.3).
 import { minimatch } from 'minimatch';
 import { ValidationError } from '../../core/errors.js';
 

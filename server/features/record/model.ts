@@ -1,4 +1,4 @@
-// Record data in SRS Stack's shapes (reference §15.3 artifact, §15.4 working task) so an existing
+// Record data in SRS Stack's shapes (docs/compatibility.md §15.3 artifact, §15.4 working task) so an existing
 // dump.rdb stays readable, plus a few fields of ours (status, totals, the last error). Values read
 // from Redis are validated here; anything malformed is refused instead of crashing the recorder.
 import type { HlsSegmentEvent } from '../../core/events.js';

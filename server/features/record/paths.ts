@@ -9,7 +9,7 @@ import type { Artifact } from './model.js';
 export class RecordPaths {
   constructor(private readonly data: DataPaths) {}
 
-  /** The recording directory (reference §5: `record/` in the data directory). */
+  /** The recording directory (docs/compatibility.md §5: `record/` in the data directory). */
   get home(): string {
     return this.data.record;
   }

@@ -1,4 +1,4 @@
-// VOD playlists of a record (reference §5.8): the file ffmpeg remuxes and the preview players load.
+// VOD playlists of a record (docs/compatibility.md §5.8): the file ffmpeg remuxes and the preview players load.
 import type { TsFile } from './model.js';
 
 /**

@@ -1,4 +1,4 @@
-// The final MP4 (reference §5.8): ffmpeg's HLS demuxer reads the record's VOD playlist and copies
+// The final MP4 (docs/compatibility.md §5.8): ffmpeg's HLS demuxer reads the record's VOD playlist and copies
 // the streams into MP4 without re-encoding. +faststart puts the index first so it plays while
 // downloading. The output is a temporary name; only the caller's rename makes it the record.
 

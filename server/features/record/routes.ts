@@ -1,4 +1,4 @@
-// Record API (reference §3.3) and the console's Scenarios › Record tab (§12.2).
+// Record API (docs/compatibility.md §3.3) and the console's Scenarios › Record tab (§12.2).
 import type Koa from 'koa';
 import { errorMessage, NotFoundError, ValidationError } from '../../core/errors.js';
 import { sendFile } from '../../core/static-files.js';

@@ -1,4 +1,4 @@
-// Recording with SRS Stack's rules (reference §5): every finished HLS segment of a stream that the
+// Recording with SRS Stack's rules (docs/compatibility.md §5): every finished HLS segment of a stream that the
 // settings and globs allow joins the record task of its playlist; a task ends after a wait window
 // without segments (or at once on record/end), then its segments are remuxed into one MP4 and
 // optionally copied to a post-processing directory.
@@ -142,7 +142,7 @@ export class RecordService {
     await this.finisher.stop();
   }
 
-  // ---- settings (reference §3.3) ----
+  // ---- settings (docs/compatibility.md §3.3) ----
 
   async query(): Promise<{ all: boolean; home: string; globs: string[]; postProcess: string; processCpDir: string; waitSeconds: number }> {
     const p = await this.settings.current();

@@ -1,4 +1,4 @@
-// Recording settings (reference §3.3), kept in Redis: on or off, the globs a stream must match, and
+// Recording settings (docs/compatibility.md §3.3), kept in Redis: on or off, the globs a stream must match, and
 // the post-processing directory. The last values read are remembered, so recording goes on with
 // them while Redis cannot answer.
 import fs from 'node:fs';

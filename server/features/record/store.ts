@@ -1,4 +1,4 @@
-// Recording state in Redis under SRS Stack's keys (reference §0.3): SRS_RECORD_PATTERNS (settings),
+// Recording state in Redis under SRS Stack's keys (docs/compatibility.md §0.3): SRS_RECORD_PATTERNS (settings),
 // SRS_RECORD_M3U8_WORKING (the task of each playlist) and SRS_RECORD_M3U8_ARTIFACT (every record).
 // While recording, segments go to a list of ours, SRS_RECORD_M3U8_FILES:{uuid}, one RPUSH each:
 // rewriting the whole artifact per segment, as SRS Stack does, costs O(n²) over a long show. The

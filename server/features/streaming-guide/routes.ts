@@ -1,4 +1,4 @@
-// Scenarios › Streaming (tab `live`, reference §12.2): where to publish from OBS/vMix or FFmpeg and
+// Scenarios › Streaming (tab `live`, docs/compatibility.md §12.2): where to publish from OBS/vMix or FFmpeg and
 // where to watch, with in-page players, plus the QR code of the publish URL.
 import type Koa from 'koa';
 import QRCode from 'qrcode';

@@ -1,4 +1,4 @@
-// SRS Stack's URL generator rules (reference §12.2): what the Streaming page shows people to put into
+// SRS Stack's URL generator rules (docs/compatibility.md §12.2): what the Streaming page shows people to put into
 // OBS, FFmpeg and players. Display ports come from mgmt/envs (RTMP_PORT, HTTP_PORT) because behind
 // NAT or Docker port mapping the listen ports are not the ones users reach.
 

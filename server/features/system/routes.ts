@@ -1,4 +1,4 @@
-// System API (reference §3.1), /metrics, and the System › OpenAPI / Website / Limits tabs.
+// System API (docs/compatibility.md §3.1), /metrics, and the System › OpenAPI / Website / Limits tabs.
 import { API_PREFIX } from '../../core/http.js';
 import type { Metrics } from '../../core/metrics.js';
 import type { ListedRoute } from '../../core/routing.js';

@@ -1,4 +1,4 @@
-// IP camera API (reference §3.6) and the Scenarios › Camera tab.
+// IP camera API (docs/compatibility.md §3.6) and the Scenarios › Camera tab.
 import { heartbeatUrlOptions, withUrlParam } from '../../../core/ffmpeg/argv.js';
 import { parseGoDuration } from '../../../core/ffmpeg/progress.js';
 import { optionalString, requireString } from '../../../core/validate.js';

@@ -1,4 +1,4 @@
-// IP camera (reference §3.6): relays a camera's RTSP/RTMP/SRT/HTTP stream to a platform or into this
+// IP camera (docs/compatibility.md §3.6): relays a camera's RTSP/RTMP/SRT/HTTP stream to a platform or into this
 // stack, optionally with a silent audio track (platforms that refuse video-only streams). A periodic
 // restart is SRS Stack's `max-stream-duration` parameter on the camera URL (cameras that degrade
 // after hours of streaming).

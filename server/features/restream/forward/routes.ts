@@ -1,4 +1,4 @@
-// Forward API (reference §3.4) and the Scenarios › Forward tab.
+// Forward API (docs/compatibility.md §3.4) and the Scenarios › Forward tab.
 import type { RouteHandlers } from '../../../route-table.js';
 import type { Console } from '../../console/console.js';
 import type { Restream } from '../restream.js';

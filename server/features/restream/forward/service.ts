@@ -1,4 +1,4 @@
-// Forward (multi-platform restream, reference §6): each slot copies a live stream of this stack to a
+// Forward (multi-platform restream, docs/compatibility.md §6): each slot copies a live stream of this stack to a
 // platform. Desired state is the slot config in SRS_FORWARD_CONFIG; the task group runs one ffmpeg
 // per enabled slot that has a source stream.
 import { forwardArgs } from '../../../core/ffmpeg/argv.js';

@@ -1,4 +1,4 @@
-// Transcode API (reference §3.7) and the Scenarios › Transcode tab.
+// Transcode API (docs/compatibility.md §3.7) and the Scenarios › Transcode tab.
 import { VIDEO_PRESETS, VIDEO_PROFILES } from '../../../core/ffmpeg/argv.js';
 import type { RouteHandlers } from '../../../route-table.js';
 import type { Console } from '../../console/console.js';

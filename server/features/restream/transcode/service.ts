@@ -1,4 +1,4 @@
-// Transcode (reference §8): one global task re-encodes the most recently published stream (never its
+// Transcode (docs/compatibility.md §8): one global task re-encodes the most recently published stream (never its
 // own output) with libx264/aac at the configured bitrates and publishes it, by default back into
 // this stack as `{stream}-trans`.
 import { ValidationError } from '../../../core/errors.js';
@@ -21,7 +21,7 @@ export interface TranscodeConfig extends TranscodeParams {
 const FIELD = 'global';
 const ID = 'global';
 
-/** SRS Stack's console defaults (reference §8). */
+/** SRS Stack's console defaults (docs/compatibility.md §8). */
 export const TRANSCODE_DEFAULTS: TranscodeParams = {
   vcodec: 'libx264',
   vprofile: 'baseline',

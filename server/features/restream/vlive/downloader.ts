@@ -1,4 +1,4 @@
-// Virtual live from a web page (reference §3.5 `vlive/ytdl`): a youtube-dl compatible downloader
+// Virtual live from a web page (docs/compatibility.md §3.5 `vlive/ytdl`): a youtube-dl compatible downloader
 // (yt-dlp by default) fetches the video into upload/, where `vlive/source` takes it like an upload.
 // Optional: without the downloader the endpoint says how to install it. A download may run for
 // hours, so it goes through the one-shot runner with the owner's AbortSignal: stopping the stack

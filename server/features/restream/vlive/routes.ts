@@ -1,4 +1,4 @@
-// Virtual-live API (reference §3.5) and the Scenarios › Virtual Live tab.
+// Virtual-live API (docs/compatibility.md §3.5) and the Scenarios › Virtual Live tab.
 import { requireString } from '../../../core/validate.js';
 import type { RouteHandlers } from '../../../route-table.js';
 import type { Console } from '../../console/console.js';

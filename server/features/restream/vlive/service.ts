@@ -1,4 +1,4 @@
-// Virtual live (reference §7): a slot plays a file in a loop, in real time, or relays a stream URL,
+// Virtual live (docs/compatibility.md §7): a slot plays a file in a loop, in real time, or relays a stream URL,
 // to a platform or back into this stack. Sources arrive by upload, by server file (which must resolve
 // inside the data directory) or by URL, and are validated with ffprobe before they are used.
 import fs from 'node:fs';
