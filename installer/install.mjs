@@ -35,7 +35,17 @@ const INSTALLER_DIR = path.dirname(fileURLToPath(import.meta.url));
 const PACKAGE_ROOT = path.dirname(INSTALLER_DIR);
 const FILES = path.join(INSTALLER_DIR, 'files');
 /** What a release holds and the installed app needs (tests and benches stay out of dist/server). */
-const APP_ENTRIES = ['dist/server', 'views', 'node_modules', 'package.json', 'package-lock.json', 'installer', 'README.md', 'LICENSE'];
+const APP_ENTRIES = [
+  'dist/server',
+  'views',
+  'node_modules',
+  'package.json',
+  'package-lock.json',
+  'installer',
+  'README.md',
+  'LICENSE',
+  'docs',
+];
 
 class Refusal extends Error {}
 

@@ -15,7 +15,7 @@ export const TARBALL_NAME = 'linux-srs_stack.tar.gz';
 const DEFAULT_RELEASE_BASE = 'https://github.com/ossrs/srs-stack/releases/download';
 
 /** Files of the installed app; the installer copies the same list (install.mjs APP_ENTRIES). */
-const TOP_FILES = ['package.json', 'package-lock.json', 'README.md', 'LICENSE'];
+const TOP_FILES = ['package.json', 'package-lock.json', 'README.md', 'LICENSE', 'docs'];
 /** What runtime never reads: source maps and type declarations. */
 const PRUNED = /(\.map|\.d\.ts|\.d\.mts|\.d\.cts)$/;
 
