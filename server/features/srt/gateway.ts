@@ -109,6 +109,7 @@ export class SrtGateway {
   private readonly statsWaiters = new Map<number, (s: WorkerStats) => void>();
   private nextReq = 1;
   private stopped: Promise<void> | null = null;
+  private policyPushed = false;
 
   constructor(
     private readonly settings: SrtSettings,
@@ -157,8 +158,9 @@ export class SrtGateway {
       if (this.state === 'ready' || this.state === 'starting') this.setUnavailable('failed', 'the SRT gateway stopped');
       this.dropAll('the SRT gateway stopped');
     });
-    await this.pushPolicy();
     await started;
+    // Until the first snapshot, callers hear "starting" (1503): wait a little for Redis.
+    for (let i = 0; i < 50 && this.worker && !(await this.pushPolicy()); i++) await new Promise((r) => setTimeout(r, 100));
     this.timer = setInterval(() => void this.pushPolicy(), POLICY_REFRESH_MS);
     this.timer.unref();
   }
@@ -186,7 +188,7 @@ export class SrtGateway {
 
   async status(): Promise<SrtStatus> {
     return {
-      available: this.state === 'ready',
+      available: this.state === 'ready' && this.policyPushed,
       state: this.state,
       reason: this.reason,
       listen: this.settings.listen,
@@ -240,13 +242,14 @@ export class SrtGateway {
     this.worker?.postMessage(m);
   }
 
-  private async pushPolicy(): Promise<void> {
-    if (!this.worker) return;
+  /** Sends the handshake's snapshot; false when the rules could not be read (Redis not ready). */
+  private async pushPolicy(): Promise<boolean> {
+    if (!this.worker) return false;
     let rules: PublishRulesSnapshot;
     try {
       rules = await this.deps.publishRules();
     } catch {
-      return; // Redis not ready: the last snapshot stays (none yet: callers hear "starting")
+      return false; // Redis not ready: the last snapshot stays (none yet: callers hear "starting")
     }
     const policy: HandshakePolicy = {
       apps: this.deps.apps,
@@ -256,6 +259,8 @@ export class SrtGateway {
       live: this.deps.registry.list().map((s) => `${s.app}/${s.stream}`),
     };
     this.post({ type: 'policy', policy });
+    this.policyPushed = true;
+    return true;
   }
 
   private refused(stream: string, peer: string, reason: string): void {
