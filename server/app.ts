@@ -200,6 +200,7 @@ export class App {
         socketDir: srtSocketDir(this.paths.run),
         ffmpeg: config.binaries.ffmpeg,
         rtmpPort: config.rtmpListen,
+        libraries: config.srt.library ? [config.srt.library] : undefined,
       },
       {
         supervisor: this.supervisor,

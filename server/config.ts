@@ -13,7 +13,7 @@ export interface Config {
   /** Host the HTTP/HTTPS listeners bind to (all interfaces by default). */
   readonly listenHost: string;
   /** SRT on one UDP port (features/srt): listen 0 turns it off. */
-  readonly srt: { readonly listen: number; readonly latencyMs: number; readonly passphrase: string };
+  readonly srt: { readonly listen: number; readonly latencyMs: number; readonly passphrase: string; readonly library: string };
   /** Display-only ports used when building URLs shown to users (multiple instances behind NAT). */
   readonly display: { readonly httpPort: string; readonly rtmpPort: string; readonly rtcPort: string; readonly srtPort: string };
   /** Empty host means: start and supervise our own redis-server. */
@@ -77,6 +77,11 @@ export const CONFIG_KEYS = [
     key: 'SRT_PASSPHRASE',
     def: '',
     doc: 'SRT encryption passphrase (10 to 79 characters) every caller must give; empty: no encryption.',
+  },
+  {
+    key: 'SRT_LIBRARY',
+    def: '',
+    doc: 'libsrt to load (a soname or a path). Empty: libsrt.so.1.5, then libsrt.so.1.4 and the other usual names.',
   },
   { key: 'LISTEN_HOST', def: '0.0.0.0', doc: 'Address the HTTP and HTTPS listeners bind to.' },
   { key: 'HTTP_PORT', def: '', doc: 'Display only: the public HTTP port shown in play URLs (empty: the page port).' },
@@ -258,7 +263,7 @@ export function buildConfig(env: NodeJS.ProcessEnv, fileValues: Record<string, s
     dataDir: path.resolve(raw.DATA_DIR || '/'),
     ...listeners,
     listenHost: raw.LISTEN_HOST,
-    srt: { listen: srtListen, latencyMs: count(raw, 'SRT_LATENCY', problems, 10_000), passphrase: srtPassphrase },
+    srt: { listen: srtListen, latencyMs: count(raw, 'SRT_LATENCY', problems, 10_000), passphrase: srtPassphrase, library: raw.SRT_LIBRARY },
     display: {
       httpPort: displayPort(raw, 'HTTP_PORT', problems),
       // A second instance on another RTMP port shows that port unless told the public one differs.

@@ -187,6 +187,40 @@ describe('SRT publish and play on one UDP port', function () {
     assert.notEqual(code, 'running', 'a play of a stream that is not live is refused at the handshake');
   });
 
+  it('when the bridge into the engine dies, it is restarted (or the caller dropped): never a listed stream that does not play', async () => {
+    const caller = track(srtPublish(url(publishId('phoenix', secret))));
+    await waitStreamLive(stack, bearer, 'phoenix');
+    const bridge = async () =>
+      (
+        (await stack.api('/terraform/v1/mgmt/supervisor/query', {}, { bearer })).json.data as {
+          children: Array<{ name: string; pid: number | null; restarts: number }>;
+        }
+      ).children.find((c) => c.name.startsWith('srt-publish-phoenix-'));
+    let first: Awaited<ReturnType<typeof bridge>>;
+    await waitFor(
+      async () => Boolean((first = await bridge())?.pid),
+      10_000,
+      () => 'the bridge ffmpeg',
+    );
+    process.kill(first?.pid as number, 'SIGKILL');
+    let outcome = '';
+    await waitFor(
+      async () => {
+        const row = await listed('phoenix');
+        if (!row) return !caller.running() && Boolean((outcome = 'dropped'));
+        const now = await bridge();
+        if (!now?.pid || now.pid === first?.pid) return false;
+        const probe = await ffprobe(`${stack.url}/live/phoenix.flv`, 10_000).catch(() => null);
+        return (probe?.streams.length ?? 0) === 2 && Boolean((outcome = 'restarted'));
+      },
+      30_000,
+      async () =>
+        `a restarted bridge that plays, or a dropped caller; listed ${JSON.stringify(await listed('phoenix'))}, caller running ${caller.running()}`,
+    );
+    assert.ok(outcome === 'restarted' || outcome === 'dropped', outcome);
+    console.log(`      bridge death: ${outcome}`);
+  });
+
   it('H.265 over SRT is refused with a reason that says why, and never listed', async () => {
     const caller = track(srtPublish(url(publishId('hevc', secret)), { codec: 'h265' }));
     const code = await exitWithin(caller, 20_000);
@@ -214,5 +248,49 @@ describe('SRT publish and play on one UDP port', function () {
     track(srtPublish(url(publishId('aftergarbage', secret))));
     await waitStreamLive(stack, bearer, 'aftergarbage');
     assert.ok((await srtStatus(stack, bearer)).available);
+  });
+});
+
+describe('SRT settings: passphrase, and a host without libsrt', function () {
+  this.timeout(90_000);
+  let stack: StackHandle | undefined;
+  const running: Publisher[] = [];
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((p) => p.stop()));
+    await stack?.stop();
+    stack = undefined;
+  });
+
+  it('SRT_PASSPHRASE: callers without it are refused, callers with it publish', async () => {
+    const passphrase = 'correct-horse-42';
+    stack = await startStack({ env: { SRT_PASSPHRASE: passphrase } });
+    const bearer = await initAdmin(stack);
+    const secret = await publishSecretOf(stack, bearer);
+    await waitFor(async () => (await srtStatus(stack as StackHandle, bearer)).available, 10_000);
+    const plain = srtPublish(srtUrl(stack.srtPort, publishId('enc', secret)));
+    running.push(plain);
+    const code = await Promise.race([plain.exited, new Promise<'running'>((r) => setTimeout(() => r('running'), 3000))]);
+    assert.notEqual(code, 'running', 'a caller without the passphrase is refused');
+    const encrypted = srtPublish(srtUrl(stack.srtPort, publishId('enc', secret), `&passphrase=${passphrase}`));
+    running.push(encrypted);
+    await waitStreamLive(stack, bearer, 'enc');
+    assert.equal((await srtStatus(stack, bearer)).publishers[0]?.stream, 'enc');
+  });
+
+  it('without libsrt the stack starts, RTMP works, and SRT says it is off and how to install it', async () => {
+    stack = await startStack({ env: { SRT_LIBRARY: 'libsrt-not-installed.so.0' } });
+    const bearer = await initAdmin(stack);
+    let status = await srtStatus(stack, bearer);
+    await waitFor(
+      async () => (status = await srtStatus(stack as StackHandle, bearer)).state === 'unavailable',
+      10_000,
+      () => JSON.stringify(status),
+    );
+    assert.equal(status.available, false);
+    assert.match(status.reason, /apt install libsrt1\.5-openssl/);
+    assert.equal(stack.logs().match(/SRT is off/g)?.length, 1, 'logged once');
+    const secret = await publishSecretOf(stack, bearer);
+    running.push(publish(stackPublishUrl(stack, secret, 'rtmp-still')));
+    await waitStreamLive(stack, bearer, 'rtmp-still');
   });
 });

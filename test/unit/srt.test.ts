@@ -255,7 +255,7 @@ describe('TS program sniffer', () => {
 
 describe('SRT config', () => {
   it('defaults to udp 10080, 20 ms, no passphrase; 0 turns SRT off; a short passphrase is refused', () => {
-    assert.deepEqual(buildConfig({}).srt, { listen: 10080, latencyMs: 20, passphrase: '' });
+    assert.deepEqual(buildConfig({}).srt, { listen: 10080, latencyMs: 20, passphrase: '', library: '' });
     assert.equal(buildConfig({ SRT_LISTEN: '0' }).srt.listen, 0);
     assert.throws(() => buildConfig({ SRT_PASSPHRASE: 'short' }), /SRT_PASSPHRASE/);
     assert.throws(() => buildConfig({ SRT_LISTEN: '70000' }), /SRT_LISTEN/);
