@@ -77,7 +77,14 @@ describe('SRT publish and play on one UDP port', function () {
       const row = await listed(s);
       assert.match(row?.param ?? '', /upstream=srt/, `${s} carries the SRT mark`);
     }
+    // A second publisher of a live name is refused at the handshake too.
+    const second = track(srtPublish(url(publishId('s1', secret))));
+    assert.notEqual(await exitWithin(second, 3000), 'running', 'a second publisher of s1 is refused');
     const status = await srtStatus(stack, bearer);
+    assert.ok(
+      status.refusals.some((r) => /already publishing \(1409\)/.test(r.reason)),
+      JSON.stringify(status.refusals),
+    );
     assert.deepEqual(status.publishers.map((p) => p.stream).sort(), ['s1', 's2', 's3']);
     assert.deepEqual(status.publishers[0]?.codecs, ['H.264', 'AAC']);
   });

@@ -1,4 +1,4 @@
-// SRT ingest and play on one UDP port (docs/architecture.md, "SRT"). The main-thread half of the
+// SRT ingest and play on one UDP port (the flow is drawn below). The main-thread half of the
 // gateway: it owns admission, the registry's view of SRT streams and the ffmpeg children; the
 // worker (gateway-worker.ts) owns libsrt and the media.
 //

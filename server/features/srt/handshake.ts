@@ -1,6 +1,6 @@
-// The decision the SRT listen callback takes before accepting a caller (docs/architecture.md
-// "SRT"): pure and synchronous, because it runs while libsrt's receive thread waits for it. It
-// checks what can be known from the streamid and a snapshot the main thread pushes; admission
+// The decision the SRT listen callback takes before accepting a caller (gateway-worker.ts explains
+// the threading): pure and synchronous, because it runs while libsrt's receive thread waits for
+// it. It checks what can be known from the streamid and a snapshot the main thread pushes; admission
 // (the user's HTTP callback included) still runs in the main thread after accept.
 import { publishAllowed } from '../live-streams/publish-rules.js';
 import { parseStreamId, type SrtStreamId } from './streamid.js';

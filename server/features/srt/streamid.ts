@@ -1,6 +1,5 @@
-// SRT streamid → which stream, which direction, which secret (SRS's rules, docs/architecture.md
-// "SRT"). Pure: the listen callback runs it on every handshake, the unit tests run it on the forms
-// encoders send:
+// SRT streamid → which stream, which direction, which secret (SRS's rules). Pure: the listen
+// callback runs it on every handshake, the unit tests run it on the forms encoders send:
 //   #!::r=live/<stream>?secret=<k>,m=publish     SRS Stack's publish URL
 //   #!::r=live/<stream>,m=request                play (m defaults to request)
 //   #!::h=<host>,r=live/<stream>,...             h is the host the caller dialled (kept, not a vhost)
