@@ -65,10 +65,12 @@ ensure_node() {
   say "Using Node.js $(node -v) from $dir"
 }
 
+# libsrt1.5-openssl: SRT publish and play (features/srt loads it through koffi; without it SRT is off).
 # shellcheck disable=SC2034 # used by the scripts that source this file
-RUNTIME_PACKAGES=(ffmpeg nginx-core libnginx-mod-rtmp redis-server ca-certificates openssl)
+RUNTIME_PACKAGES=(ffmpeg nginx-core libnginx-mod-rtmp redis-server ca-certificates openssl libsrt1.5-openssl)
 # The GStreamer packages are the tests' IP camera: a real RTSP server (test/fixtures/rtsp-camera);
-# yt-dlp is the optional downloader of virtual live from a web page (vlive/ytdl).
+# yt-dlp is the optional downloader of virtual live from a web page (vlive/ytdl); srt-tools gives
+# srt-live-transmit for poking the SRT port by hand.
 # shellcheck disable=SC2034
-TEST_PACKAGES=(chromium fonts-liberation shellcheck pebble packer debootstrap systemd-container zip unzip python3 iproute2 yt-dlp
+TEST_PACKAGES=(chromium fonts-liberation shellcheck pebble packer debootstrap systemd-container zip unzip python3 iproute2 yt-dlp srt-tools
   python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good gstreamer1.0-plugins-bad)

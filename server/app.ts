@@ -68,6 +68,8 @@ import { LiveRoomService } from './features/live-streams/live-room-service.js';
 import { LiveRoomStore } from './features/live-streams/live-room-store.js';
 import { registerStreamsTabs, streamsHandlers } from './features/live-streams/routes.js';
 import { StreamStore } from './features/live-streams/stream-store.js';
+import { SrtGateway, srtSocketDir } from './features/srt/gateway.js';
+import { srtHandlers } from './features/srt/routes.js';
 
 const log = createLogger('app');
 
@@ -102,6 +104,8 @@ export class App {
   /** The one path every ingest's publish goes through. */
   readonly admission: Admission;
   readonly publishSecrets: PublishSecrets;
+  /** SRT publish and play on one UDP port. */
+  readonly srt: SrtGateway;
   private readonly ffmpegBinary: FfmpegBinary;
   private readonly hlsWatcher: HlsSegmentWatcher;
   private readonly hlsDelivery: HlsDelivery;
@@ -186,6 +190,27 @@ export class App {
       limits: { ...DEFAULT_RELAY_LIMITS, clientQueueBytes: config.flvClientQueueBytes },
     });
     this.registry.addViewerSource('flv', (app, stream) => this.flv.players(app, stream));
+    // SRT: one UDP port; publishes go through the same admission and bridge into the engine.
+    this.srt = new SrtGateway(
+      {
+        listen: config.srt.listen,
+        host: srtBindHost(config.listenHost),
+        latencyMs: config.srt.latencyMs,
+        passphrase: config.srt.passphrase,
+        socketDir: srtSocketDir(this.paths.run),
+        ffmpeg: config.binaries.ffmpeg,
+        rtmpPort: config.rtmpListen,
+        libraries: config.srt.library ? [config.srt.library] : undefined,
+      },
+      {
+        supervisor: this.supervisor,
+        admission: this.admission,
+        registry: this.registry,
+        events: this.events,
+        apps: engine.apps,
+        publishRules: () => publishSecretStore.snapshot(),
+      },
+    );
     const rooms = new LiveRoomService(new LiveRoomStore(this.redis));
     const streamsDeps = {
       registry: this.registry,
@@ -280,6 +305,7 @@ export class App {
     routes.bind(streamsHandlers(streamsDeps));
     routes.bind(hlsHandlers(this.hlsDelivery));
     routes.bind(flvHandlers(this.flv));
+    routes.bind(srtHandlers(this.srt));
     // The in-page players come straight from their npm packages (no CDN: consoles run on closed networks).
     const npmDist = (pkg: string) => path.join(PROJECT_ROOT, 'node_modules', pkg, 'dist');
     routes.bind({
@@ -371,6 +397,7 @@ export class App {
     await this.hlsWatcher.start();
     this.registry.start();
     this.hlsDelivery.start();
+    await this.srt.start();
     return {
       http: { host: this.config.listenHost, port: this.config.mgmtListen },
       https: { host: this.config.listenHost, port: this.config.httpsListen },
@@ -382,6 +409,7 @@ export class App {
     await this.letsencrypt.stop();
     await this.callbacks.stop();
     await this.https.stop();
+    await this.srt.stop();
     this.hlsDelivery.stop();
     await this.registry.stop();
     await this.hlsWatcher.stop();
@@ -400,6 +428,11 @@ export class App {
     await this.redis.stop();
     await this.supervisor.stop();
   }
+}
+
+/** SRT's listener is IPv4 (as SRS Stack's): an IPv6 or empty LISTEN_HOST binds every IPv4 address. */
+export function srtBindHost(listenHost: string): string {
+  return /^\d+\.\d+\.\d+\.\d+$/.test(listenHost) ? listenHost : '0.0.0.0';
 }
 
 /** How this host reaches our own listener: a wildcard bind is reached on loopback. */

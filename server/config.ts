@@ -12,6 +12,8 @@ export interface Config {
   readonly rtmpListen: number;
   /** Host the HTTP/HTTPS listeners bind to (all interfaces by default). */
   readonly listenHost: string;
+  /** SRT on one UDP port (features/srt): listen 0 turns it off. */
+  readonly srt: { readonly listen: number; readonly latencyMs: number; readonly passphrase: string; readonly library: string };
   /** Display-only ports used when building URLs shown to users (multiple instances behind NAT). */
   readonly display: { readonly httpPort: string; readonly rtmpPort: string; readonly rtcPort: string; readonly srtPort: string };
   /** Empty host means: start and supervise our own redis-server. */
@@ -61,6 +63,26 @@ export const CONFIG_KEYS = [
   { key: 'MGMT_LISTEN', def: '2022', doc: 'HTTP port of the console, API, HLS and HTTP-FLV.' },
   { key: 'HTTPS_LISTEN', def: '2443', doc: 'HTTPS port serving the same routes.' },
   { key: 'RTMP_LISTEN', def: '1935', doc: 'RTMP port of the media engine.' },
+  {
+    key: 'SRT_LISTEN',
+    def: '10080',
+    doc: 'UDP port of SRT publish and play (every stream on this one port, chosen by the streamid as SRS does); 0 turns SRT off. Needs libsrt: `apt install libsrt1.5-openssl`.',
+  },
+  {
+    key: 'SRT_LATENCY',
+    def: '20',
+    doc: 'SRT latency in ms offered to callers (SRTO_LATENCY; SRS Stack uses 20; callers may ask for more).',
+  },
+  {
+    key: 'SRT_PASSPHRASE',
+    def: '',
+    doc: 'SRT encryption passphrase (10 to 79 characters) every caller must give; empty: no encryption.',
+  },
+  {
+    key: 'SRT_LIBRARY',
+    def: '',
+    doc: 'libsrt to load (a soname or a path). Empty: libsrt.so.1.5, then libsrt.so.1.4 and the other usual names.',
+  },
   { key: 'LISTEN_HOST', def: '0.0.0.0', doc: 'Address the HTTP and HTTPS listeners bind to.' },
   { key: 'HTTP_PORT', def: '', doc: 'Display only: the public HTTP port shown in play URLs (empty: the page port).' },
   { key: 'RTMP_PORT', def: '', doc: 'Display only: the public RTMP port shown in publish URLs (empty: RTMP_LISTEN).' },
@@ -221,6 +243,11 @@ export function buildConfig(env: NodeJS.ProcessEnv, fileValues: Record<string, s
   const used = Object.entries(listeners).filter(([, p]) => p > 0);
   const dup = used.find(([, p], i) => used.findIndex(([, q]) => q === p) !== i);
   if (dup) problems.push(`MGMT_LISTEN, HTTPS_LISTEN and RTMP_LISTEN must differ (port ${dup[1]} is used twice)`);
+  const srtListen = raw.SRT_LISTEN === '0' ? 0 : port(raw, 'SRT_LISTEN', problems);
+  const srtPassphrase = raw.SRT_PASSPHRASE;
+  if (srtPassphrase && (srtPassphrase.length < 10 || srtPassphrase.length > 79)) {
+    problems.push(`SRT_PASSPHRASE must be 10 to 79 characters (libsrt's rule), got ${srtPassphrase.length}`);
+  }
   try {
     new URL(raw.ACME_DIRECTORY_URL);
   } catch {
@@ -236,6 +263,7 @@ export function buildConfig(env: NodeJS.ProcessEnv, fileValues: Record<string, s
     dataDir: path.resolve(raw.DATA_DIR || '/'),
     ...listeners,
     listenHost: raw.LISTEN_HOST,
+    srt: { listen: srtListen, latencyMs: count(raw, 'SRT_LATENCY', problems, 10_000), passphrase: srtPassphrase, library: raw.SRT_LIBRARY },
     display: {
       httpPort: displayPort(raw, 'HTTP_PORT', problems),
       // A second instance on another RTMP port shows that port unless told the public one differs.

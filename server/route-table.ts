@@ -176,6 +176,8 @@ export const ROUTE_TABLE = {
   'rooms.update': apiRoute('/live/room/update', SECURED),
   'rooms.list': apiRoute('/live/room/list', SECURED),
   'rooms.remove': apiRoute('/live/room/remove', SECURED),
+  // SRT gateway state (features/srt): listening or why not, publishers, players, recent refusals.
+  'srt.query': apiRoute('/mgmt/srt/query', SECURED),
   'streams.secretForm': formRoute('/mgmt/system/auth/secret'),
   'streams.noAuthForm': formRoute('/mgmt/system/auth/noauth'),
   'streams.hlsllForm': formRoute('/mgmt/system/hls/ll'),

@@ -44,6 +44,8 @@ export interface StackHandle {
   url: string;
   dataDir: string;
   ports: { http: number; https: number; rtmp: number };
+  /** The SRT UDP port (SRT_LISTEN): a free one per stack, so stacks never share 10080. */
+  srtPort: number;
   env: NodeJS.ProcessEnv;
   proc: ChildProcess;
   logs: () => string;
@@ -90,8 +92,10 @@ export function apiClient(url: string): ApiCall {
 export async function startStack(opts: StartOptions = {}): Promise<StackHandle> {
   const dataDir = opts.dataDir ?? tempDir();
   const ports = opts.ports ?? { http: await freePort(), https: await freePort(), rtmp: await freePort() };
+  const srtPort = Number(opts.env?.SRT_LISTEN ?? (await freePort()));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
+    SRT_LISTEN: String(srtPort),
     DATA_DIR: dataDir,
     MGMT_LISTEN: String(ports.http),
     HTTPS_LISTEN: String(ports.https),
@@ -115,6 +119,7 @@ export async function startStack(opts: StartOptions = {}): Promise<StackHandle> 
     url,
     dataDir,
     ports,
+    srtPort,
     env,
     proc,
     logs: () => output,

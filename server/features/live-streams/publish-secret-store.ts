@@ -32,6 +32,14 @@ export class PublishSecretStore {
     await this.redis.redis.hset(KEYS.AUTH_SECRET, 'pubNoAuth', String(disabled));
   }
 
+  /** Everything the publish-secret gate reads, in one round trip (the SRT handshake's snapshot). */
+  async snapshot(): Promise<{ authDisabled: boolean; secret: string; rooms: Record<string, string> }> {
+    const all = await this.redis.redis.hgetall(KEYS.AUTH_SECRET);
+    const rooms: Record<string, string> = {};
+    for (const [field, value] of Object.entries(all)) if (field.startsWith('room-pub-')) rooms[field.slice('room-pub-'.length)] = value;
+    return { authDisabled: all.pubNoAuth === 'true', secret: all.pubSecret ?? '', rooms };
+  }
+
   async roomSecret(stream: string): Promise<string | null> {
     return this.redis.redis.hget(KEYS.AUTH_SECRET, `room-pub-${stream}`);
   }

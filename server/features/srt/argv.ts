@@ -1,0 +1,37 @@
+// The SRT gateway's ffmpeg argument lists, pure (reference: /work/scratch/i14/REPORT.md, "Exact
+// ffmpeg argv"). Both are remuxes (-c copy): nothing is decoded. `-stats` feeds the supervisor's
+// stall watchdog (ffmpeg's `time=`); `-nostdin` keeps ffmpeg off the terminal.
+
+/** ffmpeg's client URL of a unix stream socket the gateway listens on. */
+export function unixUrl(socketPath: string): string {
+  return `unix:${socketPath}`;
+}
+
+/**
+ * SRT caller's MPEG-TS → the engine's RTMP. Short probing: the gateway holds the first second of
+ * media while admission runs, so ffmpeg finds both streams at once.
+ */
+export function srtBridgeArgs(input: string, rtmpUrl: string): string[] {
+  return [
+    ...['-hide_banner', '-nostdin', '-loglevel', 'warning', '-stats'],
+    ...['-fflags', 'nobuffer', '-analyzeduration', '1000000', '-f', 'mpegts', '-i', input],
+    ...['-c', 'copy', '-f', 'flv', rtmpUrl],
+  ];
+}
+
+/**
+ * The engine's RTMP → MPEG-TS for SRT players, one per played stream. `-pes_payload_size 0` (SRS
+ * Stack's SRT output) keeps a frame per PES; flushing each packet keeps latency to the remux.
+ */
+export function srtPlayArgs(rtmpUrl: string, output: string): string[] {
+  return [
+    ...['-hide_banner', '-nostdin', '-loglevel', 'warning', '-stats'],
+    ...['-fflags', 'nobuffer', '-analyzeduration', '1000000', '-i', rtmpUrl],
+    ...['-map', '0', '-c', 'copy', '-f', 'mpegts', '-pes_payload_size', '0', '-flush_packets', '1', '-muxdelay', '0', output],
+  ];
+}
+
+/** The bridge's RTMP publish: the engine recognises it as admitted already (Admission.bridgeParam). */
+export function bridgePublishUrl(loopbackUrl: string, bridgeParam: string): string {
+  return `${loopbackUrl}?upstream=srt&${bridgeParam}`;
+}
