@@ -293,7 +293,9 @@ export class App {
     registerHttpsTab(ui, this.https, this.letsencrypt, config.httpsListen);
     registerCallbackTab(ui, this.callbacks);
     registerRecordTab(ui, this.record);
-    registerStreamingTab(ui, config, publishSecretStore, engine.capabilities);
+    // TEMPORARY (issue 14, console branch): the lead wires this to the SRT and WebRTC features at
+    // merge, e.g. () => ({ srt: this.srt.isListening, webrtc: this.webrtc.isListening }).
+    registerStreamingTab(ui, config, publishSecretStore, () => ({ srt: true, webrtc: true }));
     registerForwardTab(ui, this.restream);
     registerVliveTab(ui, this.restream);
     registerCameraTab(ui, this.restream);
