@@ -192,3 +192,47 @@ describe('Streaming page stream names: escaping and the renaming templates', () 
     }
   });
 });
+
+describe('Streaming page template: availability and the HTTPS hint', () => {
+  async function render(available: { srt: boolean; webrtc: boolean }, canCapture: boolean): Promise<string> {
+    const ejs = (await import('ejs')).default;
+    const views = new URL('../../../views/', import.meta.url).pathname;
+    const t = (key: string, vars?: Record<string, unknown>) => (vars ? `${key}(${Object.values(vars).join(' ')})` : key);
+    return ejs.renderFile(
+      `${views}streaming/live.ejs`,
+      {
+        defaultStream: 'livestream',
+        urls: streamingUrls(base),
+        templates: streamingUrls({ ...base, stream: STREAM_TOKEN }),
+        srtLatency: 20,
+        available,
+        canCapture,
+        t,
+      },
+      { root: views, async: false },
+    );
+  }
+
+  it('shows the SRT and WebRTC URLs while the features run, a notice instead when they do not', async () => {
+    const both = await render({ srt: true, webrtc: true }, true);
+    for (const id of ['srt-server', 'srt-streamid', 'srt-play-url', 'srt-ffmpeg-command', 'whip-url', 'whip-obs-server', 'whep-url'])
+      assert.ok(both.includes(`id="${id}"`), id);
+    assert.ok(!both.includes('streaming.srt.unavailable') && !both.includes('streaming.rtc.unavailable'));
+    assert.ok(!both.includes('id="https-hint"'));
+
+    const none = await render({ srt: false, webrtc: false }, true);
+    for (const id of ['srt-server', 'srt-play-url', 'whip-url', 'whep-url']) assert.ok(!none.includes(`id="${id}"`), id);
+    assert.ok(none.includes('streaming.srt.unavailable(UDP/10080)'));
+    assert.ok(none.includes('streaming.rtc.unavailable(UDP/8000)'));
+    assert.ok(none.includes('id="rtmp-server"'), 'RTMP stays');
+
+    const srtOnly = await render({ srt: true, webrtc: false }, true);
+    assert.ok(srtOnly.includes('id="srt-server"') && !srtOnly.includes('id="whip-url"'));
+  });
+
+  it('shows the HTTPS hint only where the browser would refuse the camera', async () => {
+    const html = await render({ srt: true, webrtc: true }, false);
+    assert.ok(html.includes('id="https-hint"'));
+    assert.ok(html.includes('href="https://example.com/mgmt/scenarios?tab=live"'));
+  });
+});
