@@ -9,16 +9,21 @@ import { messagesFor } from './lib/messages.mjs';
 import {
   DIVERTED_NGINX_UNITS,
   FRONT_NGINX_PACKAGES,
+  SRT_PACKAGES,
   SUPPORTED_SYSTEMS,
   SYSCTL_SETTINGS,
   SYSTEM_PACKAGES,
+  boundUdpInodes,
   checkOs,
+  chooseSrtPackage,
   editSysctl,
   ensureEnvKeys,
+  firewallPorts,
   isOurs,
   listeningInodes,
   parseOptions,
   stockServicesToDisable,
+  ufwActive,
 } from './lib/rules.mjs';
 
 const SRS_HOME = '/usr/local/srs-stack';
@@ -68,7 +73,7 @@ async function main() {
 }
 
 async function install(options) {
-  stepCount = 6 + (options.frontNginx ? 1 : 0) + (options.start ? 1 : 0);
+  stepCount = 7 + (options.frontNginx ? 1 : 0) + (options.start ? 1 : 0);
   step('stepCheck');
   const config = await checkSystem();
 
@@ -88,6 +93,9 @@ async function install(options) {
     step('stepFront');
     await setupFrontNginx();
   }
+
+  step('stepFirewall');
+  await openFirewall(firewallPorts(config, { frontNginx: options.frontNginx }));
 
   step('stepService');
   await installService(options.start);
@@ -110,11 +118,12 @@ async function checkSystem() {
   }
   info(t('osOk', verdict.name));
   const config = await readStackConfig();
-  for (const port of [config.mgmtListen, config.httpsListen, config.rtmpListen]) {
-    const holders = await portHolders(port);
+  // The stack's own ports: TCP for the console, HTTPS and RTMP; UDP for WebRTC and SRT.
+  for (const { port, protocol } of firewallPorts(config)) {
+    const holders = await portHolders(port, protocol);
     const foreign = holders.filter((h) => !h.ours);
-    if (foreign.length) throw new Refusal(t('portTaken', port, foreign.map((h) => `${h.comm} (pid ${h.pid})`).join(', ')));
-    if (holders.length) info(t('portOurs', port));
+    if (foreign.length) throw new Refusal(t('portTaken', `${port}/${protocol}`, foreign.map((h) => `${h.comm} (pid ${h.pid})`).join(', ')));
+    if (holders.length) info(t('portOurs', `${port}/${protocol}`));
   }
   return config;
 }
@@ -132,12 +141,13 @@ async function readStackConfig() {
   }
 }
 
-/** Processes listening on a TCP port, found through /proc (no ss/netstat needed). */
-async function portHolders(port) {
+/** Processes listening on a TCP port (or bound to a UDP one), found through /proc (no ss/netstat needed). */
+async function portHolders(port, protocol = 'tcp') {
   const inodes = new Set();
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+  const sockets = protocol === 'udp' ? boundUdpInodes : listeningInodes;
+  for (const table of [`/proc/net/${protocol}`, `/proc/net/${protocol}6`]) {
     const text = await fs.readFile(table, 'utf8').catch(() => '');
-    for (const inode of listeningInodes(text, port)) inodes.add(inode);
+    for (const inode of sockets(text, port)) inodes.add(inode);
   }
   if (!inodes.size) return [];
   const holders = [];
@@ -176,10 +186,11 @@ async function dpkgInstalled(pkg) {
 async function installPackages(packages) {
   const missing = [];
   for (const pkg of packages) if (!(await dpkgInstalled(pkg))) missing.push(pkg);
-  const present = packages.filter((pkg) => !missing.includes(pkg));
+  let srtPresent = null;
+  for (const pkg of SRT_PACKAGES) if (!srtPresent && (await dpkgInstalled(pkg))) srtPresent = pkg;
+  const present = [...packages.filter((pkg) => !missing.includes(pkg)), ...(srtPresent ? [srtPresent] : [])];
   if (present.length) info(t('packagesPresent', present.join(' ')));
-  if (!missing.length) return;
-  info(t('packagesMissing', missing.join(' ')));
+  if (!missing.length && srtPresent) return;
 
   const panelHost = await fs.pathExists(PANEL_DIR);
   if (panelHost && missing.includes('nginx-core') && !(await dpkgInstalled('nginx-common'))) {
@@ -194,6 +205,16 @@ async function installPackages(packages) {
   const apt = $({ stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
   try {
     await apt`apt-get update -q`;
+    if (!srtPresent) {
+      // The libsrt of this release (1.5 on Debian 12+ / Ubuntu 24.04, 1.4 on Debian 11 / Ubuntu 22.04).
+      const known = [];
+      for (const pkg of SRT_PACKAGES) if (await aptKnows(pkg)) known.push(pkg);
+      const srt = chooseSrtPackage(known);
+      if (srt) missing.push(srt);
+      else info(t('srtMissing', SRT_PACKAGES.join(' / ')));
+    }
+    if (!missing.length) return;
+    info(t('packagesMissing', missing.join(' ')));
     // confold: a panel's own /etc/init.d/nginx is kept if Debian's package brings one too.
     await apt`apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold ${missing}`;
   } finally {
@@ -203,6 +224,12 @@ async function installPackages(packages) {
     await $`systemctl disable --now ${service}`.nothrow().quiet();
     info(t('stockDisabled', service));
   }
+}
+
+/** apt has a candidate version of `pkg` (after apt-get update). */
+async function aptKnows(pkg) {
+  const out = await $`apt-cache policy ${pkg}`.nothrow().quiet();
+  return out.ok && /Candidate:\s*(?!\(none\))\S/.test(out.stdout);
 }
 
 async function installedVersion() {
@@ -275,6 +302,22 @@ async function setupFrontNginx() {
   await $`nginx -t`.quiet();
   await $`systemctl enable nginx`.quiet();
   await $`systemctl restart nginx`.nothrow().quiet();
+}
+
+/**
+ * Opens the stack's ports where this host runs ufw (not on a panel: the plugin opens them through
+ * the panel, which owns the firewall there), and always lists them for the cloud security group.
+ */
+async function openFirewall(ports) {
+  const list = ports.map(({ port, protocol }) => `${port}/${protocol}`).join(' ');
+  const panelHost = await fs.pathExists(PANEL_DIR);
+  const ufw = !panelHost && (await $`ufw status`.nothrow().quiet());
+  if (ufw && ufw.ok && ufwActive(ufw.stdout)) {
+    for (const { port, protocol, what } of ports) await $`ufw allow ${`${port}/${protocol}`} comment ${`SRS Stack ${what}`}`.quiet();
+    info(t('firewallOpened', list));
+  } else {
+    info(t(panelHost ? 'firewallPanel' : 'firewallHint', list));
+  }
 }
 
 async function installService(start) {

@@ -319,7 +319,8 @@ export class App {
     registerHttpsTab(ui, this.https, this.letsencrypt, config.httpsListen);
     registerCallbackTab(ui, this.callbacks);
     registerRecordTab(ui, this.record);
-    registerStreamingTab(ui, config, publishSecretStore, engine.capabilities);
+    // TEMPORARY until the WebRTC feature is merged: webrtc reads its listener then.
+    registerStreamingTab(ui, config, publishSecretStore, () => ({ srt: this.srt.available, webrtc: true }));
     registerForwardTab(ui, this.restream);
     registerVliveTab(ui, this.restream);
     registerCameraTab(ui, this.restream);

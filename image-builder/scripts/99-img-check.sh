@@ -31,8 +31,18 @@ esac
 if [ -x "$ROOT/usr/bin/cloud-init" ]; then pass 'cloud-init is installed'; else fail 'cloud-init is not installed'; fi
 if [ -x "$ROOT/var/lib/cloud/scripts/per-instance/001_onboot" ]; then pass 'first-boot script is executable'; else fail 'first-boot script 001_onboot missing or not executable'; fi
 
+# SRT needs libsrt (OpenSSL flavour: libsrt1.5-openssl, or libsrt1.4-openssl on Ubuntu 22.04).
+if compgen -G "$ROOT/usr/lib/*-linux-gnu/libsrt.so.1.[0-9]*" >/dev/null; then
+  pass 'libsrt (OpenSSL) is installed for SRT'
+else
+  fail 'libsrt (OpenSSL) is not installed: SRT would be off'
+fi
+
 if command -v ufw >/dev/null 2>&1 && ufw status 2>/dev/null | grep -q 'Status: active'; then
   pass 'firewall (ufw) is active'
+  for port in 1935/tcp 8000/udp 10080/udp; do
+    if ufw status 2>/dev/null | grep -q "^$port "; then pass "ufw allows $port"; else fail "ufw does not allow $port"; fi
+  done
 else
   warn 'no active firewall (ufw)'
 fi

@@ -29,9 +29,8 @@ const MESSAGES = {
   },
   portTaken: {
     en: (port, who) =>
-      `Port ${port}/tcp is already used by ${who}. Stop it, or give SRS Stack another port in /data/config/.env, then run the installer again.`,
-    zh: (port, who) =>
-      `端口 ${port}/tcp 已被 ${who} 占用。请停止它，或在 /data/config/.env 中为 SRS Stack 换一个端口，然后重新运行安装程序。`,
+      `Port ${port} is already used by ${who}. Stop it, or give SRS Stack another port in /data/config/.env, then run the installer again.`,
+    zh: (port, who) => `端口 ${port} 已被 ${who} 占用。请停止它，或在 /data/config/.env 中为 SRS Stack 换一个端口，然后重新运行安装程序。`,
   },
   notRelease: {
     en: (dir) => `${dir} is not a built release (dist/server/main.js missing). Run npm run release, or use the release tarball.`,
@@ -39,19 +38,39 @@ const MESSAGES = {
   },
   stepCheck: { en: () => 'Checking the system', zh: () => '检查系统' },
   stepPackages: {
-    en: () => 'Installing system packages (FFmpeg, nginx RTMP module, Redis)',
-    zh: () => '安装系统软件包（FFmpeg、nginx RTMP 模块、Redis）',
+    en: () => 'Installing system packages (FFmpeg, nginx RTMP module, Redis, libsrt)',
+    zh: () => '安装系统软件包（FFmpeg、nginx RTMP 模块、Redis、libsrt）',
   },
   stepApp: { en: () => 'Installing SRS Stack to /usr/local/srs-stack', zh: () => '安装 SRS Stack 到 /usr/local/srs-stack' },
   stepData: { en: () => 'Preparing the data directory /data', zh: () => '准备数据目录 /data' },
   stepSysctl: { en: () => 'Setting UDP buffers for WebRTC and SRT (sysctl)', zh: () => '设置 WebRTC 和 SRT 的 UDP 缓冲区（sysctl）' },
   stepFront: { en: () => 'Putting the system nginx in front on ports 80/443', zh: () => '配置系统 nginx 在 80/443 端口代理' },
+  stepFirewall: {
+    en: () => 'Firewall: the ports of RTMP, SRT (UDP), WebRTC (UDP) and the console',
+    zh: () => '防火墙：RTMP、SRT（UDP）、WebRTC（UDP）和控制台的端口',
+  },
   stepService: { en: () => 'Installing the service srs-stack.service', zh: () => '安装服务 srs-stack.service' },
   stepWait: { en: () => 'Waiting for SRS Stack to answer', zh: () => '等待 SRS Stack 启动' },
   osOk: { en: (name) => `System: ${name}`, zh: (name) => `系统：${name}` },
   portOurs: {
-    en: (port) => `Port ${port}/tcp is held by the running SRS Stack: it will be restarted`,
-    zh: (port) => `端口 ${port}/tcp 由正在运行的 SRS Stack 使用，将会重启它`,
+    en: (port) => `Port ${port} is held by the running SRS Stack: it will be restarted`,
+    zh: (port) => `端口 ${port} 由正在运行的 SRS Stack 使用，将会重启它`,
+  },
+  srtMissing: {
+    en: (names) => `This system's apt has no ${names}: SRT publishing and playback stay off (RTMP, WebRTC and the rest work)`,
+    zh: (names) => `系统的 apt 源中没有 ${names}：SRT 推流和播放不可用（RTMP、WebRTC 等其他功能正常）`,
+  },
+  firewallOpened: {
+    en: (list) => `ufw: opened ${list}. Open them in your cloud security group too.`,
+    zh: (list) => `ufw：已开放 ${list}。请同时在云服务器安全组中开放这些端口。`,
+  },
+  firewallHint: {
+    en: (list) => `Open these ports in your firewall and cloud security group: ${list}`,
+    zh: (list) => `请在防火墙和云服务器安全组中开放这些端口：${list}`,
+  },
+  firewallPanel: {
+    en: (list) => `Open these ports on the plugin page (Open ports) or in the panel's firewall, and in your cloud security group: ${list}`,
+    zh: (list) => `请在插件页面（开放端口）或面板的防火墙中开放这些端口，并在云服务器安全组中开放：${list}`,
   },
   packagesPresent: { en: (list) => `Already installed: ${list}`, zh: (list) => `已安装：${list}` },
   packagesMissing: { en: (list) => `Installing: ${list}`, zh: (list) => `正在安装：${list}` },

@@ -10,6 +10,11 @@ export const LANGUAGES = ['en', 'zh'];
 
 /** The engine's system packages: the stack supervises its own nginx (RTMP) and redis-server. */
 export const SYSTEM_PACKAGES = ['ffmpeg', 'nginx-core', 'libnginx-mod-rtmp', 'redis-server', 'openssl', 'ca-certificates'];
+/**
+ * libsrt for the SRT ingest, OpenSSL flavour (what SRS links), newest first: Debian 12+ and Ubuntu
+ * 24.04 have 1.5, Debian 11 and Ubuntu 22.04 have 1.4. The installer takes the first one apt knows.
+ */
+export const SRT_PACKAGES = ['libsrt1.5-openssl', 'libsrt1.4-openssl'];
 /** Extra packages for --front-nginx (cloud images): TLS pass-through on 443 needs the stream module. */
 export const FRONT_NGINX_PACKAGES = ['libnginx-mod-stream'];
 
@@ -127,6 +132,60 @@ export function listeningInodes(procNetTcpText, port) {
     if (listening && localPort === port) inodes.push(fields[9]);
   }
   return inodes;
+}
+
+/**
+ * Socket inodes bound to UDP `port`, from the text of /proc/net/udp or /proc/net/udp6 (UDP has no
+ * listening state: any socket bound to the port keeps the stack from binding it).
+ */
+export function boundUdpInodes(procNetUdpText, port) {
+  const inodes = [];
+  for (const line of procNetUdpText.split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    if (fields.length < 10) continue;
+    const localPort = Number.parseInt(fields[1].split(':').pop() ?? '', 16);
+    if (localPort === port) inodes.push(fields[9]);
+  }
+  return inodes;
+}
+
+/** The SRT package to install: the first candidate apt knows, or null (SRT then stays off). */
+export function chooseSrtPackage(known, candidates = SRT_PACKAGES) {
+  return candidates.find((pkg) => known.includes(pkg)) ?? null;
+}
+
+/**
+ * The ports the stack serves, for the firewall: console and API (HTTP, HTTPS), RTMP, and the UDP
+ * ports of SRT and WebRTC. `config` is the stack's own (dist/server/config.js); the SRT and WebRTC
+ * listen ports fall back to their defaults (10080, 8000) where the config has none.
+ * @returns {{ port: number, protocol: 'tcp' | 'udp', what: string }[]}
+ */
+export function firewallPorts(config, { frontNginx = false } = {}) {
+  const ports = [
+    ...(frontNginx
+      ? [
+          { port: 80, protocol: 'tcp', what: 'HTTP' },
+          { port: 443, protocol: 'tcp', what: 'HTTPS' },
+        ]
+      : []),
+    { port: config.mgmtListen, protocol: 'tcp', what: 'console' },
+    { port: config.httpsListen, protocol: 'tcp', what: 'HTTPS' },
+    { port: config.rtmpListen, protocol: 'tcp', what: 'RTMP' },
+    { port: config.rtcListen ?? 8000, protocol: 'udp', what: 'WebRTC' },
+    { port: config.srt?.listen ?? 10080, protocol: 'udp', what: 'SRT' },
+  ];
+  const seen = new Set();
+  return ports.filter(({ port, protocol }) => {
+    const key = `${port}/${protocol}`;
+    if (!port || seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** Whether `ufw status` output says the firewall is on. */
+export function ufwActive(statusText) {
+  return /^Status:\s*active\b/m.test(statusText);
 }
 
 export const STACK_MAIN = '/usr/local/srs-stack/app/dist/server/main.js';

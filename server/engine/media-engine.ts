@@ -3,12 +3,6 @@
 // adapters under engine/ implement it; features hold this interface, never an adapter.
 import type { StreamRequest } from '../core/stream-request.js';
 
-/** What the console says the running engine can ingest besides RTMP. */
-export interface EngineCapabilities {
-  readonly webrtc: boolean;
-  readonly srt: boolean;
-}
-
 /** One HLS rendition the engine writes: `<root>/<app>/<stream>.m3u8` and its segments. */
 export interface HlsOutput {
   readonly root: string;
@@ -60,7 +54,6 @@ export interface EngineHookEvent {
 
 export interface MediaEngine {
   readonly name: string;
-  readonly capabilities: EngineCapabilities;
   /** The RTMP applications users may publish to (`live`). */
   readonly apps: readonly string[];
   readonly hls: { readonly lowLatency: HlsOutput; readonly normal: HlsOutput };

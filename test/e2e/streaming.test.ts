@@ -1,5 +1,7 @@
 // Scenarios › Streaming in headless Chromium against a live publish: the URLs follow the stream
-// name, "Change stream" renames it everywhere, and the in-page players play HTTP-FLV and HLS.
+// name, "Change stream" renames it everywhere, and the in-page players play HTTP-FLV and HLS; the SRT
+// and WebRTC tabs show SRS Stack's URLs with copy buttons and firewall hints in both languages, and
+// the HTTPS hint where a browser would refuse the camera.
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser } from '../helpers/browser.js';
@@ -38,7 +40,8 @@ describe('e2e: the Streaming page publishes URLs and plays HTTP-FLV and HLS in C
       30_000,
       () => `an HLS playlist: ${publisher.stderr()}`,
     );
-    browser = await launchBrowser();
+    // console.test reaches the stack under a name that is not loopback (a browser refuses the camera there).
+    browser = await launchBrowser(['--host-resolver-rules=MAP console.test 127.0.0.1']);
   });
 
   after(async () => {
@@ -47,9 +50,12 @@ describe('e2e: the Streaming page publishes URLs and plays HTTP-FLV and HLS in C
     await stack?.stop();
   });
 
-  async function loggedIn(): Promise<Page> {
-    const page = await browser.newPage();
-    await page.goto(`${stack.url}/mgmt/login`);
+  async function loggedIn(origin = stack.url): Promise<Page> {
+    const context = await browser.newContext();
+    // The clipboard exists in secure contexts only (127.0.0.1 is one, console.test is not).
+    if (origin === stack.url) await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
+    const page = await context.newPage();
+    await page.goto(`${origin}/mgmt/login`);
     await page.fill('#password', ADMIN_PASSWORD);
     await page.click('#login-submit');
     await page.waitForURL(/\/mgmt\/scenarios/);
@@ -92,7 +98,7 @@ describe('e2e: the Streaming page publishes URLs and plays HTTP-FLV and HLS in C
 
     await page.reload();
     assert.equal((await page.textContent('#rtmp-key'))?.trim(), `${name}?secret=${secret}`, 'the name survives a reload');
-    await page.close();
+    await page.context().close();
   });
 
   it('plays HTTP-FLV and then HLS in the page: playing, and currentTime advances', async () => {
@@ -102,7 +108,7 @@ describe('e2e: the Streaming page publishes URLs and plays HTTP-FLV and HLS in C
     assert.match((await page.textContent('#flv-url')) ?? '', new RegExp(`/live/${stream}\\.flv$`));
     await playsIn(page, '#play-flv', '#live-player', '#player-state');
     await playsIn(page, '#play-hls', '#live-player', '#player-state');
-    await page.close();
+    await page.context().close();
   });
 
   it('plays HTTP-FLV in the standalone player page', async () => {
@@ -110,5 +116,113 @@ describe('e2e: the Streaming page publishes URLs and plays HTTP-FLV and HLS in C
     await page.goto(`${stack.url}/tools/player.html?url=${encodeURIComponent(`${stack.url}/live/${stream}.flv`)}`);
     await playsIn(page, '', '#player-video', '#player-state');
     await page.close();
+  });
+
+  const text = async (page: Page, sel: string) => ((await page.textContent(sel)) ?? '').trim();
+
+  it('shows the SRT tabs: OBS server, vMix fields, FFmpeg command, play URL and ffplay, firewall UDP/10080, copy buttons', async () => {
+    const page = await loggedIn();
+    const publish = `srt://127.0.0.1:10080?streamid=#!::r=live/livestream?secret=${secret},m=publish`;
+    const play = 'srt://127.0.0.1:10080?streamid=#!::r=live/livestream,latency=20,m=request';
+    assert.equal(await text(page, '#srt-server'), publish);
+    assert.equal(await text(page, '#srt-url'), publish);
+    assert.equal(await text(page, '#srt-host'), '127.0.0.1');
+    assert.equal(await text(page, '#srt-port'), '10080');
+    assert.equal(await text(page, '#srt-latency'), '20');
+    assert.equal(await text(page, '#srt-streamid'), `#!::r=live/livestream?secret=${secret},m=publish`);
+    assert.equal(
+      await text(page, '#srt-ffmpeg-command'),
+      `ffmpeg -re -i ~/git/srs/trunk/doc/source.flv -c copy -pes_payload_size 0 -f mpegts '${publish}'`,
+    );
+    assert.equal(await text(page, '#srt-play-url'), play);
+    assert.equal(await text(page, '#ffplay-command'), `ffplay -fflags nobuffer -flags low_delay -i '${play}'`);
+    assert.equal(await text(page, '#ffplay-command-windows'), `ffplay -fflags nobuffer -flags low_delay -i "${play}"`);
+    assert.match(await text(page, '#srt-obs .firewall-hint'), /UDP\/10080/);
+    assert.match(await text(page, '#srt-ffmpeg .firewall-hint'), /UDP\/10080/);
+    assert.equal(await page.$('.srt-unavailable'), null);
+    const qrWidth = await page.$eval('#srt-qr', (img) => (img as HTMLImageElement).naturalWidth);
+    assert.ok(qrWidth > 0, 'the QR code of the SRT publish URL renders');
+
+    // Every URL has its copy button, and the button copies exactly what is shown.
+    for (const id of [
+      'srt-server',
+      'srt-host',
+      'srt-port',
+      'srt-streamid',
+      'srt-ffmpeg-command',
+      'srt-url',
+      'srt-play-url',
+      'ffplay-command',
+      'ffplay-command-windows',
+    ]) {
+      await page.click(`button[data-copy="#${id}"]`);
+      assert.equal(await page.evaluate(() => navigator.clipboard.readText()), await text(page, `#${id}`), id);
+    }
+    await page.context().close();
+  });
+
+  it('shows the WebRTC tabs: WHIP URL for OBS and the browser publisher, WHEP URL and player, firewall UDP/8000', async () => {
+    const page = await loggedIn();
+    const whip = `${stack.url}/rtc/v1/whip/?app=live&stream=livestream&secret=${secret}`;
+    const whep = `${stack.url}/rtc/v1/whep/?app=live&stream=livestream`;
+    assert.equal(await text(page, '#whip-url'), whip);
+    assert.equal(await text(page, '#whip-obs-server'), whip);
+    assert.equal(await text(page, '#whep-url'), whep);
+    const link = async (sel: string) => new URL((await page.getAttribute(sel, 'href')) ?? '', stack.url);
+    assert.equal((await link('#whip-publisher-link')).searchParams.get('url'), whip);
+    assert.equal((await link('#whep-player-link')).searchParams.get('url'), whep);
+    for (const card of ['#rtc-browser', '#rtc-obs']) {
+      assert.match(await text(page, `${card} .firewall-hint`), new RegExp(`UDP/8000.*TCP/${stack.ports.http}`));
+    }
+    assert.match(await text(page, '#rtc-obs'), /WHIP/);
+    // 127.0.0.1 is a secure context: no HTTPS hint.
+    assert.equal(await page.$('#https-hint'), null);
+    for (const id of ['whip-url', 'whip-obs-server', 'whep-url']) {
+      await page.click(`button[data-copy="#${id}"]`);
+      assert.equal(await page.evaluate(() => navigator.clipboard.readText()), await text(page, `#${id}`), id);
+    }
+
+    // "Change stream" renames the SRT and WebRTC URLs too (escaped where they are HTTP).
+    page.once('dialog', (d) => void d.accept());
+    await page.click('#rtc-obs .change-stream');
+    const name = await page.evaluate(() => window.localStorage.getItem('SRS_STREAM_NAME'));
+    assert.match(name ?? '', /^[a-z]{6}$/);
+    assert.equal(await text(page, '#srt-streamid'), `#!::r=live/${name}?secret=${secret},m=publish`);
+    assert.equal(await text(page, '#srt-play-url'), `srt://127.0.0.1:10080?streamid=#!::r=live/${name},latency=20,m=request`);
+    assert.equal(await text(page, '#whip-obs-server'), `${stack.url}/rtc/v1/whip/?app=live&stream=${name}&secret=${secret}`);
+    assert.equal((await link('#whep-player-link')).searchParams.get('url'), `${stack.url}/rtc/v1/whep/?app=live&stream=${name}`);
+    assert.match((await page.getAttribute('#srt-qr', 'src')) ?? '', new RegExp(`kind=srt&stream=${name}$`));
+    await page.context().close();
+  });
+
+  it('tells a browser on plain HTTP under a non-loopback name to use HTTPS, linking this page over HTTPS', async () => {
+    const origin = `http://console.test:${stack.ports.http}`;
+    const page = await loggedIn(origin);
+    assert.equal(await page.evaluate(() => window.isSecureContext), false, 'the browser agrees: no camera here');
+    assert.ok(await page.isVisible('#https-hint'));
+    assert.equal(await page.getAttribute('#https-page-link', 'href'), `https://console.test:${stack.ports.https}/mgmt/scenarios?tab=live`);
+    assert.equal(await text(page, '#whip-url'), `${origin}/rtc/v1/whip/?app=live&stream=livestream&secret=${secret}`);
+    assert.equal(await text(page, '#srt-host'), 'console.test');
+    await page.context().close();
+  });
+
+  it('speaks Chinese on the SRT and WebRTC tabs, with the same URLs and firewall ports', async () => {
+    const origin = `http://console.test:${stack.ports.http}`;
+    const page = await loggedIn(origin);
+    await page.goto(`${origin}/mgmt/lang/zh`);
+    await page.goto(`${origin}/mgmt/scenarios?tab=live`);
+    assert.equal(await text(page, '#srt-obs h2'), 'SRT 推流：OBS 或 vMix');
+    assert.equal(await text(page, '#srt-ffmpeg h2'), 'SRT 推流：FFmpeg');
+    assert.equal(await text(page, '#rtc-browser h2'), 'WebRTC 推流：浏览器（WHIP）');
+    assert.equal(await text(page, '#rtc-obs h2'), 'WebRTC 推流：OBS（WHIP）');
+    assert.match(await text(page, '#srt-obs .firewall-hint'), /^防火墙：.*UDP\/10080/);
+    assert.match(await text(page, '#rtc-browser .firewall-hint'), /^防火墙：.*UDP\/8000/);
+    assert.match(await text(page, '#https-hint'), /HTTPS/);
+    assert.match(await text(page, '#https-hint'), /浏览器/);
+    assert.equal(await text(page, 'button[data-copy="#srt-server"]'), '复制');
+    assert.equal(await text(page, '#srt-server'), `srt://console.test:10080?streamid=#!::r=live/livestream?secret=${secret},m=publish`);
+    assert.equal(await text(page, '#whep-url'), `${origin}/rtc/v1/whep/?app=live&stream=livestream`);
+    await page.goto(`${origin}/mgmt/lang/en`);
+    await page.context().close();
   });
 });

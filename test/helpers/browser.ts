@@ -2,7 +2,8 @@
 // reaching out to the network, which is closed here.
 import { chromium, type Browser, type Page } from 'playwright-core';
 
-export async function launchBrowser(): Promise<Browser> {
+/** `extraArgs` e.g. `--host-resolver-rules=MAP console.test 127.0.0.1` to reach the stack by another name. */
+export async function launchBrowser(extraArgs: readonly string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
     headless: true,
@@ -15,6 +16,7 @@ export async function launchBrowser(): Promise<Browser> {
       '--disable-component-update',
       '--disable-sync',
       '--autoplay-policy=no-user-gesture-required',
+      ...extraArgs,
     ],
   });
 }

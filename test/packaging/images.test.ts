@@ -102,7 +102,7 @@ describe('image-builder scripts', () => {
     assert.match(text, /^ufw --force enable$/m);
   });
 
-  it('the marketplace check fails an image with a user password, no cloud-init and an unsupported OS', () => {
+  it('the marketplace check fails an image with a user password, no cloud-init, no libsrt and an unsupported OS', () => {
     fs.mkdirSync(path.join(dir, 'etc'));
     fs.mkdirSync(path.join(dir, 'var', 'log'), { recursive: true });
     fs.writeFileSync(path.join(dir, 'etc', 'os-release'), 'ID=debian\nVERSION_ID="10"\nPRETTY_NAME="Debian 10"\n');
@@ -114,6 +114,7 @@ describe('image-builder scripts', () => {
     for (const line of [
       '[FAIL] not a supported OS version for images: Debian 10',
       '[FAIL] cloud-init is not installed',
+      '[FAIL] libsrt (OpenSSL) is not installed: SRT would be off',
       '[FAIL] user bob has a password',
       '[PASS] root has no password',
       '[WARN] 1 archived log files left in /var/log',

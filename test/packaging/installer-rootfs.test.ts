@@ -106,8 +106,9 @@ async function runScenario(name: string, prepare: (rootfs: string, testDir: stri
 
 /** Ports the host is free to lend: the container shares the host's network. */
 async function portsEnv(): Promise<{ text: string; mgmt: number }> {
-  const [mgmt, https, rtmp] = [await freePort(), await freePort(), await freePort()];
-  return { text: `MGMT_LISTEN=${mgmt}\nHTTPS_LISTEN=${https}\nRTMP_LISTEN=${rtmp}\n`, mgmt };
+  const [mgmt, https, rtmp, srt, rtc] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+  // The rootfs shares the host's network: the stack's UDP ports (SRT, WebRTC) move off the defaults too.
+  return { text: `MGMT_LISTEN=${mgmt}\nHTTPS_LISTEN=${https}\nRTMP_LISTEN=${rtmp}\nSRT_LISTEN=${srt}\nRTC_LISTEN=${rtc}\n`, mgmt };
 }
 
 function resultsReader(dir: string) {
@@ -160,12 +161,25 @@ describe('heavy: installer in a Debian rootfs', function () {
     it('installs through the curl|bash bootstrap and the service answers mgmt/versions', () => {
       const install = r.step('install1');
       assert.equal(install.rc, 0, install.out.slice(-3000));
-      assert.match(install.out, /\[1\/7\] Checking the system/);
-      assert.match(install.out, /\[7\/7\] Waiting for SRS Stack to answer/);
+      assert.match(install.out, /\[1\/8\] Checking the system/);
+      assert.match(install.out, /\[8\/8\] Waiting for SRS Stack to answer/);
       assert.match(install.out, /Install OK/);
       assert.equal(r.step('active1').out.trim(), 'active');
       assert.equal(r.step('enabled1').out.trim(), 'enabled');
       assert.deepEqual(JSON.parse(r.step('versions1').out).data, { version: VERSION });
+    });
+
+    it("installs the OpenSSL libsrt of the system's release for SRT", () => {
+      assert.match(r.step('libsrt').out, /^libsrt1\.5-openssl install ok installed$/m);
+    });
+
+    it('lists the ports to open, the UDP ones of SRT and WebRTC included (no ufw here)', () => {
+      const install = r.step('install1').out;
+      assert.match(install, /Firewall: the ports of RTMP, SRT \(UDP\), WebRTC \(UDP\) and the console/);
+      const list = /Open these ports in your firewall and cloud security group: (.*)/.exec(install)?.[1] ?? '';
+      assert.ok(list.includes(`${mgmtPort}/tcp`), list);
+      assert.equal(list.match(/\d+\/udp/g)?.length, 2, list);
+      assert.ok(list.includes(`${r.read('srt_port').trim()}/udp`), list);
     });
 
     it('gives panels the /etc/init.d/srs_stack wrapper and the srs-stack command', () => {
@@ -183,6 +197,12 @@ describe('heavy: installer in a Debian rootfs', function () {
       const refused = r.step('port_taken');
       assert.equal(refused.rc, 1);
       assert.match(refused.out, new RegExp(`Port ${mgmtPort}/tcp is already used by node \\(pid \\d+\\)`));
+    });
+
+    it('refuses an SRT port (UDP) another process holds, naming it', () => {
+      const refused = r.step('udp_taken');
+      assert.equal(refused.rc, 1);
+      assert.match(refused.out, new RegExp(`Port ${r.read('srt_port').trim()}/udp is already used by node \\(pid \\d+\\)`));
     });
 
     it('upgrades in place while running, keeping /data and the .env settings', () => {

@@ -14,6 +14,14 @@ interface Rules {
   listeningInodes(text: string, port: number): string[];
   isOurs(cgroup: string, ancestorCmdlines?: string[]): boolean;
   stockServicesToDisable(newlyInstalled: string[], panelHost: boolean): string[];
+  boundUdpInodes(text: string, port: number): string[];
+  SRT_PACKAGES: string[];
+  chooseSrtPackage(known: string[]): string | null;
+  firewallPorts(
+    config: Record<string, number | { listen: number }>,
+    opts?: { frontNginx?: boolean },
+  ): Array<{ port: number; protocol: string; what: string }>;
+  ufwActive(statusText: string): boolean;
 }
 const loadRules = async () => (await import(pathToFileURL(path.join(ROOT, 'installer', 'lib', 'rules.mjs')).href)) as Rules;
 const osRelease = (id: string, version: string, like = '') =>
@@ -98,6 +106,50 @@ describe('installer rules', () => {
     const engine = 'nginx: master process nginx -p /data/engine\0';
     assert.equal(rules.isOurs('0::/\n', [engine, main, '/sbin/init\0']), true, 'the engine started by the installed stack');
     assert.equal(rules.isOurs('0::/\n', [engine, '/usr/bin/node\0/tmp/other/main.js\0']), false);
+  });
+
+  it('finds sockets bound to a UDP port in /proc/net/udp (SRT, WebRTC)', () => {
+    const table = [
+      '   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops',
+      '  364: 00000000:2760 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 5151 2 0000000000000000 0',
+      ' 4532: 0100007F:1F40 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 5252 2 0000000000000000 0',
+      ' 4533: 0100007F:9C40 0100007F:1F40 01 00000000:00000000 00:00000000 00000000     0        0 5353 2 0000000000000000 0',
+    ].join('\n');
+    assert.deepEqual(rules.boundUdpInodes(table, 10080), ['5151']);
+    assert.deepEqual(rules.boundUdpInodes(table, 8000), ['5252'], 'a peer on the port is not a holder');
+    assert.deepEqual(rules.boundUdpInodes(table, 1935), []);
+    const udp6 = [
+      '  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops',
+      '   1: 00000000000000000000000000000000:2760 00000000000000000000000000000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 6161 2 0000000000000000 0',
+    ].join('\n');
+    assert.deepEqual(rules.boundUdpInodes(udp6, 10080), ['6161']);
+  });
+
+  it("installs the OpenSSL libsrt of the system's release: 1.5 where apt has it, else 1.4, else none", () => {
+    assert.deepEqual(rules.SRT_PACKAGES, ['libsrt1.5-openssl', 'libsrt1.4-openssl']);
+    assert.equal(rules.chooseSrtPackage(['libsrt1.4-openssl', 'libsrt1.5-openssl']), 'libsrt1.5-openssl', 'Debian 12, Ubuntu 24.04');
+    assert.equal(rules.chooseSrtPackage(['libsrt1.4-openssl']), 'libsrt1.4-openssl', 'Debian 11, Ubuntu 22.04');
+    assert.equal(rules.chooseSrtPackage(['libsrt1.5-gnutls']), null, 'the GnuTLS flavour is not what SRS links');
+    assert.equal(rules.chooseSrtPackage([]), null);
+  });
+
+  it('opens the console, HTTPS, RTMP and the UDP ports of WebRTC and SRT (the configured ones, else 8000 and 10080)', () => {
+    const config = { mgmtListen: 2022, httpsListen: 2443, rtmpListen: 1935 };
+    const names = (list: Array<{ port: number; protocol: string }>) => list.map(({ port, protocol }) => `${port}/${protocol}`);
+    assert.deepEqual(names(rules.firewallPorts(config)), ['2022/tcp', '2443/tcp', '1935/tcp', '8000/udp', '10080/udp']);
+    assert.deepEqual(names(rules.firewallPorts({ ...config, rtcListen: 18000, srt: { listen: 20080 } })).slice(3), [
+      '18000/udp',
+      '20080/udp',
+    ]);
+    assert.deepEqual(names(rules.firewallPorts(config, { frontNginx: true })).slice(0, 2), ['80/tcp', '443/tcp']);
+    assert.deepEqual(
+      names(rules.firewallPorts({ ...config, mgmtListen: 80 }, { frontNginx: true })),
+      ['80/tcp', '443/tcp', '2443/tcp', '1935/tcp', '8000/udp', '10080/udp'],
+      'no port twice',
+    );
+    assert.equal(rules.ufwActive('Status: active\n\nTo Action From\n'), true);
+    assert.equal(rules.ufwActive('Status: inactive\n'), false);
+    assert.equal(rules.ufwActive(''), false);
   });
 
   it("disables the distribution's nginx only off panels, and its redis always, when this run installed them", () => {

@@ -25,6 +25,8 @@ record stock_nginx systemctl is-enabled nginx.service
 record stock_redis systemctl is-active redis-server.service
 record cli_help srs-stack
 cp /etc/sysctl.conf "$R/sysctl1.conf"
+# shellcheck disable=SC2016 # dpkg-query's own ${field} syntax, not the shell's
+record libsrt dpkg-query -W -f='${Package} ${Status}\n' 'libsrt*-openssl'
 echo 'recorded before the upgrade' >/data/keep-me.txt
 
 # Someone else on the console port: the installer must refuse and name them.
@@ -33,6 +35,16 @@ systemctl stop srs-stack.service
 holder=$!
 sleep 2
 record port_taken bash "$T/install.sh" --language en
+kill "$holder"
+wait "$holder" 2>/dev/null
+
+# Someone else on the SRT port (UDP; the one the stack's own config names): refused the same way.
+srt_port=$(/usr/local/srs-stack/bin/node -e "import('/usr/local/srs-stack/app/dist/server/config.js').then((c) => console.log(c.loadConfig({ DATA_DIR: '/data' }).srt?.listen ?? 10080))")
+echo "$srt_port" >"$R/srt_port"
+/usr/local/srs-stack/bin/node -e "require('dgram').createSocket('udp4').bind($srt_port, '0.0.0.0')" &
+holder=$!
+sleep 2
+record udp_taken bash "$T/install.sh" --language en
 kill "$holder"
 wait "$holder" 2>/dev/null
 

@@ -4,7 +4,6 @@ import { buildConfig } from '../../server/config.js';
 import { ffmpegTimeMarker, flvPullArgs } from '../../server/features/flv/flv-relay.js';
 import { FlvFormatError, FlvParser, describeTag, parseFlvHeader, type FlvTag } from '../../server/features/flv/flv-tags.js';
 import { GopCache } from '../../server/features/flv/gop-cache.js';
-import { STREAM_TOKEN, splitHost, streamingUrls } from '../../server/features/streaming-guide/urls.js';
 
 function flvHeader(flags = 0x05, dataOffset = 9): Buffer {
   const b = Buffer.alloc(dataOffset + 4);
@@ -200,62 +199,5 @@ describe('HTTP-FLV pull and names', () => {
     assert.equal(buildConfig({ DATA_DIR: '/data', HTTP_FLV_QUEUE_KB: '256' }).flvClientQueueBytes, 256 * 1024);
     for (const bad of ['0', '10', 'lots', '-5'])
       assert.throws(() => buildConfig({ DATA_DIR: '/data', HTTP_FLV_QUEUE_KB: bad }), /HTTP_FLV_QUEUE_KB/);
-  });
-});
-
-describe('Streaming page URL rules (SRS Stack URL generator)', () => {
-  const base = {
-    hostname: 'example.com',
-    secure: false,
-    pagePort: '',
-    rtmpPort: '1935',
-    httpPort: '',
-    secret: 's3cr3t',
-    stream: 'livestream',
-  };
-
-  it('builds the OBS server and key, the FFmpeg command, play URLs and player links', () => {
-    const u = streamingUrls(base);
-    assert.equal(u.rtmpServer, 'rtmp://example.com/live/');
-    assert.equal(u.rtmpStreamKey, 'livestream?secret=s3cr3t');
-    assert.equal(u.rtmpPublishUrl, 'rtmp://example.com/live/livestream?secret=s3cr3t');
-    assert.equal(
-      u.ffmpegCommand,
-      "ffmpeg -re -i ~/git/srs/trunk/doc/source.flv -c copy -f flv 'rtmp://example.com/live/livestream?secret=s3cr3t'",
-    );
-    assert.equal(u.flvUrl, 'http://example.com/live/livestream.flv');
-    assert.equal(u.m3u8Url, 'http://example.com/live/livestream.m3u8');
-    assert.equal(u.flvPlayer, '/tools/player.html?url=http://example.com/live/livestream.flv');
-    assert.deepEqual(u.firewall, { rtmp: 'TCP/1935', http: 'TCP/80' });
-  });
-
-  it('omits RTMP 1935/80/443 and HTTP 80/443, shows any other port', () => {
-    for (const p of ['', '1935', '80', '443']) assert.equal(streamingUrls({ ...base, rtmpPort: p }).rtmpServer, 'rtmp://example.com/live/');
-    assert.equal(streamingUrls({ ...base, rtmpPort: '19350' }).rtmpServer, 'rtmp://example.com:19350/live/');
-    assert.equal(streamingUrls({ ...base, pagePort: '2022' }).flvUrl, 'http://example.com:2022/live/livestream.flv');
-    assert.equal(streamingUrls({ ...base, pagePort: '443', secure: true }).m3u8Url, 'https://example.com/live/livestream.m3u8');
-    // HTTP_PORT (the port users reach behind NAT) wins over the page port.
-    const mapped = streamingUrls({ ...base, pagePort: '2022', httpPort: '8080' });
-    assert.equal(mapped.flvUrl, 'http://example.com:8080/live/livestream.flv');
-    assert.equal(mapped.firewall.http, 'TCP/8080');
-    assert.equal(streamingUrls({ ...base, httpPort: '80', pagePort: '2022' }).flvUrl, 'http://example.com/live/livestream.flv');
-  });
-
-  it('keeps the stream placeholder intact for the page script', () => {
-    const t = streamingUrls({ ...base, stream: STREAM_TOKEN });
-    for (const url of [t.rtmpStreamKey, t.rtmpPublishUrl, t.flvUrl, t.m3u8Url, t.flvPlayer, t.hlsPlayer, t.ffmpegCommand]) {
-      assert.ok(url.includes(STREAM_TOKEN), url);
-      assert.equal(url.split(STREAM_TOKEN).join('abcdef'), url.replace(STREAM_TOKEN, 'abcdef'));
-    }
-    assert.equal(t.flvUrl.split(STREAM_TOKEN).join('abcdef'), streamingUrls({ ...base, stream: 'abcdef' }).flvUrl);
-  });
-
-  it('takes host and port from the Host header, refusing junk', () => {
-    assert.deepEqual(splitHost('example.com:2022'), { hostname: 'example.com', port: '2022' });
-    assert.deepEqual(splitHost('10.0.0.1'), { hostname: '10.0.0.1', port: '' });
-    assert.deepEqual(splitHost('[::1]:2022'), { hostname: '[::1]', port: '2022' });
-    assert.deepEqual(splitHost('[2001:db8::1]'), { hostname: '[2001:db8::1]', port: '' });
-    for (const junk of ['evil"><script>', 'a b', 'host:99999999', ''])
-      assert.deepEqual(splitHost(junk), { hostname: 'localhost', port: '' });
   });
 });

@@ -18,13 +18,28 @@
     }
   }
 
+  // The token raw becomes the name raw (rtmp://, srt://); the token escaped once or twice (http URLs,
+  // an http URL inside another URL's query) becomes the name escaped as often. Same rule as
+  // fillStream in server/features/streaming-guide/urls.ts.
+  function fill(template, name) {
+    let out = template;
+    let token = TOKEN;
+    let value = name;
+    for (let level = 0; level < 3; level++) {
+      out = out.split(token).join(value);
+      token = encodeURIComponent(token);
+      value = encodeURIComponent(value);
+    }
+    return out;
+  }
+
   function render(name) {
-    const fill = (template) => template.split(TOKEN).join(name);
-    for (const el of root.querySelectorAll('[data-tpl]')) el.textContent = fill(el.dataset.tpl);
-    for (const el of root.querySelectorAll('[data-tpl-href]')) el.setAttribute('href', fill(el.dataset.tplHref));
-    const qr = document.getElementById('publish-qr');
-    const qrSrc = '/mgmt/scenarios/live/qr.svg?stream=' + encodeURIComponent(name);
-    if (qr && qr.getAttribute('src') !== qrSrc) qr.setAttribute('src', qrSrc);
+    for (const el of root.querySelectorAll('[data-tpl]')) el.textContent = fill(el.dataset.tpl, name);
+    for (const el of root.querySelectorAll('[data-tpl-href]')) el.setAttribute('href', fill(el.dataset.tplHref, name));
+    for (const qr of root.querySelectorAll('img[data-qr-kind]')) {
+      const qrSrc = '/mgmt/scenarios/live/qr.svg?kind=' + qr.dataset.qrKind + '&stream=' + encodeURIComponent(name);
+      if (qr.getAttribute('src') !== qrSrc) qr.setAttribute('src', qrSrc);
+    }
     root.dataset.stream = name;
   }
 

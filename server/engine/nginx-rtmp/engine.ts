@@ -12,7 +12,7 @@ import { describeExit, runOnce, type RunOnceResult } from '../../core/process/ru
 import { STOP_ORDER, type SupervisedChild, type Supervisor } from '../../core/process/supervisor.js';
 import { secretsEqual } from '../../core/secrets.js';
 import { LIVE_APP, loopbackRtmpUrl } from '../../core/stream-names.js';
-import type { EngineCapabilities, EngineHookEvent, EngineHookRequest, EngineStream, HlsOutput, MediaEngine } from '../media-engine.js';
+import type { EngineHookEvent, EngineHookRequest, EngineStream, HlsOutput, MediaEngine } from '../media-engine.js';
 import { unixGet } from '../unix-http.js';
 import { parseNginxCallback } from './callback.js';
 import { findRtmpModule, renderNginxRtmpConfig } from './config.js';
@@ -44,7 +44,6 @@ export interface NginxRtmpEngineOptions {
 
 export class NginxRtmpEngine implements MediaEngine {
   readonly name = 'nginx-rtmp';
-  readonly capabilities: EngineCapabilities = { webrtc: false, srt: false };
   readonly apps = [LIVE_APP] as const;
   readonly hookPath = ENGINE_HOOK_PATH;
   readonly hls: { lowLatency: HlsOutput; normal: HlsOutput };

@@ -186,9 +186,14 @@ export class SrtGateway {
     if (this.state !== 'off' && this.state !== 'unavailable') this.state = 'stopped';
   }
 
+  /** SRT serves callers now (the Streaming page shows its URLs only then). */
+  get available(): boolean {
+    return this.state === 'ready' && this.policyPushed;
+  }
+
   async status(): Promise<SrtStatus> {
     return {
-      available: this.state === 'ready' && this.policyPushed,
+      available: this.available,
       state: this.state,
       reason: this.reason,
       listen: this.settings.listen,

@@ -1,5 +1,6 @@
-// Scenarios › Streaming (tab `live`, docs/compatibility.md §12.2): where to publish from OBS/vMix or FFmpeg and
-// where to watch, with in-page players, plus the QR code of the publish URL.
+// Scenarios › Streaming (tab `live`, docs/compatibility.md §12.2): where to publish from OBS/vMix, FFmpeg or a
+// browser over RTMP, SRT and WebRTC (WHIP) and where to watch (HTTP-FLV, HLS, SRT, WHEP), with
+// in-page players, plus the QR code of the publish URL.
 import type Koa from 'koa';
 import QRCode from 'qrcode';
 import type { Config } from '../../config.js';
@@ -7,12 +8,14 @@ import { isSecureRequest } from '../../core/http.js';
 import type { RouteHandlers } from '../../route-table.js';
 import type { Console } from '../console/console.js';
 import { checkStreamName } from '../../core/stream-names.js';
-import { DEFAULT_STREAM, STREAM_TOKEN, splitHost, streamingUrls, type UrlInputs } from './urls.js';
+import { DEFAULT_STREAM, SRT_LATENCY_MS, STREAM_TOKEN, browserCanCapture, splitHost, streamingUrls, type UrlInputs } from './urls.js';
 
-export interface StreamingCapabilities {
+/** Which ingests are running right now (asked on every page load: a feature may fail to start). */
+export interface StreamingAvailability {
   readonly srt: boolean;
   readonly webrtc: boolean;
 }
+export type StreamingAvailabilityProvider = () => StreamingAvailability;
 
 /** What a page's URLs are built from: the host the browser used, the display ports, the publish secret. */
 /** Where the page reads the publish secret it puts into URLs (the live-streams feature's store). */
@@ -28,6 +31,9 @@ async function urlInputs(ctx: Koa.Context, config: Config, publishSecrets: Publi
     pagePort: port,
     rtmpPort: config.display.rtmpPort,
     httpPort: config.display.httpPort,
+    srtPort: config.display.srtPort,
+    rtcPort: config.display.rtcPort,
+    httpsPort: String(config.httpsListen),
     secret: await publishSecrets.get(),
   };
 }
@@ -36,7 +42,7 @@ export function registerStreamingTab(
   ui: Console,
   config: Config,
   publishSecrets: PublishSecretSource,
-  capabilities: StreamingCapabilities,
+  availability: StreamingAvailabilityProvider,
 ): void {
   ui.addTab({
     section: 'scenarios',
@@ -51,7 +57,10 @@ export function registerStreamingTab(
         urls: streamingUrls({ ...inputs, stream: DEFAULT_STREAM }),
         // The same URLs with a placeholder: the page's script renames the stream everywhere.
         templates: streamingUrls({ ...inputs, stream: STREAM_TOKEN }),
-        capabilities,
+        srtLatency: SRT_LATENCY_MS,
+        available: availability(),
+        // Browsers hand out the camera only in a secure context (HTTPS, or a loopback host).
+        canCapture: browserCanCapture(inputs.secure, inputs.hostname),
       };
     },
   });
@@ -66,10 +75,12 @@ export function streamingHandlers(ui: Console, config: Config, publishSecrets: P
     'streaming.qr': async ({ ctx }) => {
       const stream = typeof ctx.query.stream === 'string' ? ctx.query.stream : DEFAULT_STREAM;
       checkStreamName('stream', stream);
-      const { rtmpPublishUrl } = streamingUrls({ ...(await urlInputs(ctx, config, publishSecrets)), stream });
+      const urls = streamingUrls({ ...(await urlInputs(ctx, config, publishSecrets)), stream });
+      // The RTMP publish URL by default (SRS Stack's RTMP FFmpeg tab), the SRT one for its SRT tab.
+      const text = ctx.query.kind === 'srt' ? urls.srtPublishUrl : urls.rtmpPublishUrl;
       ctx.type = 'image/svg+xml';
       ctx.set('Cache-Control', 'no-store'); // it holds the publish secret
-      ctx.body = await QRCode.toString(rtmpPublishUrl, {
+      ctx.body = await QRCode.toString(text, {
         type: 'svg',
         margin: 1,
         width: 200,

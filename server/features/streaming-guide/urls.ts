@@ -1,12 +1,33 @@
 // SRS Stack's URL generator rules (docs/compatibility.md §12.2): what the Streaming page shows people to put into
-// OBS, FFmpeg and players. Display ports come from mgmt/envs (RTMP_PORT, HTTP_PORT) because behind
-// NAT or Docker port mapping the listen ports are not the ones users reach.
+// OBS, vMix, FFmpeg, browsers and players. Display ports come from the config (RTMP_PORT, HTTP_PORT,
+// SRT_PORT, RTC_PORT) because behind NAT or Docker port mapping the listen ports are not the ones
+// users reach.
+//
+// Escaping: a stream name goes raw into rtmp:// and srt:// URLs (that is what encoders send and what
+// the engines match) and through encodeURIComponent into http(s) URLs; a URL carried inside another
+// URL's query is encoded once more. The page script renames the stream in templates built with
+// STREAM_TOKEN, so each escaping level of the token maps to the same level of the new name
+// (fillStream; views/public/streaming.js does the same).
 
 import { LIVE_APP } from '../../core/stream-names.js';
 
 export const DEFAULT_STREAM = 'livestream';
 /** Placeholder the page's script swaps for the stream name chosen in the browser. */
 export const STREAM_TOKEN = '{stream}';
+
+/**
+ * The browser WHIP publisher page (camera, microphone or screen), served by the WebRTC feature.
+ * It is opened with `?url=<the WHIP URL, encodeURIComponent>`. The lead fixes the path at merge.
+ */
+export const WHIP_PUBLISHER_PAGE = '/rtc/publisher.html';
+/** The WHEP player page, opened with `?url=<the WHEP URL, encodeURIComponent>`. Path fixed at merge. */
+export const WHEP_PLAYER_PAGE = '/rtc/player.html';
+
+/** SRS Stack's defaults when a display port is set empty. */
+const DEFAULT_SRT_PORT = '10080';
+const DEFAULT_RTC_PORT = '8000';
+/** SRS Stack's SRT latency in play URLs and the vMix guide (ms). */
+export const SRT_LATENCY_MS = 20;
 
 export interface UrlInputs {
   /** The host the browser used (IPv6 in brackets), without port. */
@@ -18,6 +39,12 @@ export interface UrlInputs {
   readonly rtmpPort: string;
   /** HTTP_PORT display setting ('' means the page port). */
   readonly httpPort: string;
+  /** SRT_PORT display setting (UDP). */
+  readonly srtPort: string;
+  /** RTC_PORT display setting (UDP). */
+  readonly rtcPort: string;
+  /** HTTPS_LISTEN: where this console answers over HTTPS when the page came over plain HTTP. */
+  readonly httpsPort: string;
   readonly secret: string;
   readonly stream: string;
 }
@@ -31,12 +58,38 @@ export interface StreamingUrls {
   readonly m3u8Url: string;
   readonly flvPlayer: string;
   readonly hlsPlayer: string;
+  /** The host an SRT encoder calls (vMix "Hostname"). */
+  readonly srtHost: string;
+  /** The SRT port as shown (vMix "Port"). */
+  readonly srtPort: string;
+  /** `#!::r=live/<s>?secret=<k>,m=publish` (vMix "Stream ID"). */
+  readonly srtPublishStreamId: string;
+  /** `#!::r=live/<s>,latency=20,m=request`. */
+  readonly srtPlayStreamId: string;
+  /** The OBS "Server" for SRT (Stream Key stays empty). */
+  readonly srtPublishUrl: string;
+  readonly srtPlayUrl: string;
+  readonly srtFfmpegCommand: string;
+  /** ffplay of the SRT play URL in a POSIX shell (single quotes: `!` is not expanded). */
+  readonly ffplayCommand: string;
+  /** The same for Windows cmd.exe (double quotes). */
+  readonly ffplayCommandWindows: string;
+  /** `/rtc/v1/whip/?app=live&stream=<s>&secret=<k>` on this console's origin (OBS 30+ "Server"). */
+  readonly whipUrl: string;
+  readonly whepUrl: string;
+  /** The browser publisher page for whipUrl. */
+  readonly whipPublisherPage: string;
+  /** The WHEP player page for whepUrl. */
+  readonly whepPlayerPage: string;
+  /** This page over HTTPS, for browsers that refuse the camera on plain HTTP. */
+  readonly httpsPage: string;
   /** Ports to open in the firewall or security group. */
-  readonly firewall: { readonly rtmp: string; readonly http: string };
+  readonly firewall: { readonly rtmp: string; readonly http: string; readonly srt: string; readonly rtc: string };
 }
 
 const omittedRtmpPorts = new Set(['', '1935', '80', '443']);
 const omittedHttpPorts = new Set(['', '80', '443']);
+const enc = encodeURIComponent;
 
 /** `rtmp://host[:port]/live/`: the OBS "Server" field. */
 export function rtmpServerUrl(hostname: string, rtmpPort: string): string {
@@ -49,10 +102,28 @@ export function streamingUrls(i: UrlInputs): StreamingUrls {
   const rtmpStreamKey = `${i.stream}?secret=${i.secret}`;
   const httpPort = i.httpPort || i.pagePort;
   const origin = `${i.secure ? 'https' : 'http'}://${i.hostname}${omittedHttpPorts.has(httpPort) ? '' : `:${httpPort}`}`;
-  const flvUrl = `${origin}/${LIVE_APP}/${i.stream}.flv`;
-  const m3u8Url = `${origin}/${LIVE_APP}/${i.stream}.m3u8`;
-  // Relative: the player page is served by this console. The URL stays readable, as in SRS Stack.
+  const flvUrl = `${origin}/${LIVE_APP}/${enc(i.stream)}.flv`;
+  const m3u8Url = `${origin}/${LIVE_APP}/${enc(i.stream)}.m3u8`;
+  // Relative: the player page is served by this console. The URL stays readable, as in SRS Stack
+  // (an .flv/.m3u8 URL has no '&' or '?' of its own).
   const player = (url: string) => `/tools/player.html?url=${url}`;
+
+  // SRT: SRS Stack always shows the port; the streamid carries app, stream, secret and mode raw.
+  const srtPort = i.srtPort || DEFAULT_SRT_PORT;
+  const srtPublishStreamId = `#!::r=${LIVE_APP}/${i.stream}?secret=${i.secret},m=publish`;
+  const srtPlayStreamId = `#!::r=${LIVE_APP}/${i.stream},latency=${SRT_LATENCY_MS},m=request`;
+  const srtPublishUrl = `srt://${i.hostname}:${srtPort}?streamid=${srtPublishStreamId}`;
+  const srtPlayUrl = `srt://${i.hostname}:${srtPort}?streamid=${srtPlayStreamId}`;
+
+  // WebRTC: signalling over this console's HTTP(S) origin, media over RTC_PORT/udp.
+  const whipUrl = `${origin}/rtc/v1/whip/?app=${LIVE_APP}&stream=${enc(i.stream)}&secret=${enc(i.secret)}`;
+  const whepUrl = `${origin}/rtc/v1/whep/?app=${LIVE_APP}&stream=${enc(i.stream)}`;
+  const rtcPort = i.rtcPort || DEFAULT_RTC_PORT;
+
+  // A cloud image serves the console on 80 and HTTPS on 443; elsewhere HTTPS is on HTTPS_LISTEN.
+  const httpsPort = i.secure ? httpPort : ['', '80'].includes(i.pagePort) ? '443' : i.httpsPort;
+  const httpsPage = `https://${i.hostname}${omittedHttpPorts.has(httpsPort) ? '' : `:${httpsPort}`}/mgmt/scenarios?tab=live`;
+
   return {
     rtmpServer,
     rtmpStreamKey,
@@ -62,8 +133,54 @@ export function streamingUrls(i: UrlInputs): StreamingUrls {
     m3u8Url,
     flvPlayer: player(flvUrl),
     hlsPlayer: player(m3u8Url),
-    firewall: { rtmp: `TCP/${rtmpPort}`, http: `TCP/${httpPort || (i.secure ? '443' : '80')}` },
+    srtHost: i.hostname,
+    srtPort,
+    srtPublishStreamId,
+    srtPlayStreamId,
+    srtPublishUrl,
+    srtPlayUrl,
+    srtFfmpegCommand: `ffmpeg -re -i ~/git/srs/trunk/doc/source.flv -c copy -pes_payload_size 0 -f mpegts '${srtPublishUrl}'`,
+    ffplayCommand: `ffplay -fflags nobuffer -flags low_delay -i '${srtPlayUrl}'`,
+    ffplayCommandWindows: `ffplay -fflags nobuffer -flags low_delay -i "${srtPlayUrl}"`,
+    whipUrl,
+    whepUrl,
+    whipPublisherPage: `${WHIP_PUBLISHER_PAGE}?url=${enc(whipUrl)}`,
+    whepPlayerPage: `${WHEP_PLAYER_PAGE}?url=${enc(whepUrl)}`,
+    httpsPage,
+    firewall: {
+      rtmp: `TCP/${rtmpPort}`,
+      http: `TCP/${httpPort || (i.secure ? '443' : '80')}`,
+      srt: `UDP/${srtPort}`,
+      rtc: `UDP/${rtcPort}`,
+    },
   };
+}
+
+/**
+ * Renames the stream in a template built with STREAM_TOKEN: the raw token becomes the raw name,
+ * the token escaped once (or twice) becomes the name escaped once (or twice). The page script
+ * (views/public/streaming.js) applies the same rule in the browser.
+ */
+export function fillStream(template: string, name: string): string {
+  let out = template;
+  let token = STREAM_TOKEN;
+  let value = name;
+  for (let level = 0; level < 3; level++) {
+    out = out.split(token).join(value);
+    token = enc(token);
+    value = enc(value);
+  }
+  return out;
+}
+
+/**
+ * Whether a browser lets this page use the camera and microphone: only in a secure context, that
+ * is over HTTPS or on a loopback host (localhost, *.localhost, 127.0.0.0/8, [::1]).
+ */
+export function browserCanCapture(secure: boolean, hostname: string): boolean {
+  if (secure) return true;
+  const host = hostname.toLowerCase();
+  return host === 'localhost' || host.endsWith('.localhost') || /^127(\.\d{1,3}){3}$/.test(host) || host === '[::1]';
 }
 
 /**
