@@ -1,5 +1,6 @@
 // The installer's rules (pure), the release tarball it ships in, and its refusals.
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -185,16 +186,165 @@ describe('installer entry points', () => {
   });
 });
 
+interface ReleaseModule {
+  fetchPlatformPackages(
+    list: Array<{ name: string; version: string; integrity?: string }>,
+    opts: { cacheDir: string },
+  ): Promise<Map<string, string>>;
+  platformPackages(lock: Lock): { parents: string[]; ship: Array<{ key: string; name: string; version: string }>; skip: Set<string> };
+  matchesIntegrity(data: Buffer, integrity: string): boolean;
+}
+interface Lock {
+  packages: Record<
+    string,
+    { version?: string; optional?: boolean; dev?: boolean; os?: string[]; cpu?: string[]; libc?: string[] } & Record<string, unknown>
+  >;
+}
+const loadRelease = async () => (await import(pathToFileURL(path.join(ROOT, 'installer', 'release.mjs')).href)) as ReleaseModule;
+
+/** A lockfile as npm writes it for a dependency whose binaries come as per-platform optional packages. */
+function addonLock(
+  parent: string,
+  children: Record<string, { os: string[]; cpu: string[]; libc?: string[] }>,
+  extra: Lock['packages'] = {},
+) {
+  const packages: Lock['packages'] = {
+    '': { name: 'srs-stack' },
+    [`node_modules/${parent}`]: {
+      version: '1.0.0',
+      optionalDependencies: Object.fromEntries(Object.keys(children).map((c) => [c, '1.0.0'])),
+    },
+  };
+  for (const [name, meta] of Object.entries(children)) {
+    packages[`node_modules/${name}`] = { version: '1.0.0', optional: true, integrity: `sha512-${name}`, ...meta };
+  }
+  return { packages: { ...packages, ...extra } };
+}
+
+describe('release: platform packages of native addons', () => {
+  let release: ReleaseModule;
+  before(async () => {
+    release = await loadRelease();
+  });
+  const linux = (cpu: string, libc?: string) => ({ os: ['linux'], cpu: [cpu], ...(libc ? { libc: [libc] } : {}) });
+
+  it('ships the linux-x64 and linux-arm64 glibc packages of every addon, nothing for other systems or musl', () => {
+    // node-datachannel's layout (libc in the lockfile) and koffi's (one linux package per CPU, musl inside).
+    const lock = addonLock('node-datachannel', {
+      '@node-datachannel/linux-x64-gnu': linux('x64', 'glibc'),
+      '@node-datachannel/linux-x64-musl': linux('x64', 'musl'),
+      '@node-datachannel/linux-arm64-gnu': linux('arm64', 'glibc'),
+      '@node-datachannel/linux-arm64-musl': linux('arm64', 'musl'),
+      '@node-datachannel/darwin-arm64': { os: ['darwin'], cpu: ['arm64'] },
+      '@node-datachannel/win32-x64-msvc': { os: ['win32'], cpu: ['x64'] },
+    });
+    const koffi = addonLock('koffi', {
+      '@koromix/koffi-linux-x64': linux('x64'),
+      '@koromix/koffi-linux-arm64': linux('arm64'),
+      '@koromix/koffi-linux-arm': linux('arm'),
+      '@koromix/koffi-freebsd-x64': { os: ['freebsd'], cpu: ['x64'] },
+    });
+    const both = { packages: { ...lock.packages, ...koffi.packages } };
+    const result = release.platformPackages(both);
+    assert.deepEqual(result.parents.sort(), ['node_modules/koffi', 'node_modules/node-datachannel']);
+    assert.deepEqual(result.ship.map((p) => p.name).sort(), [
+      '@koromix/koffi-linux-arm64',
+      '@koromix/koffi-linux-x64',
+      '@node-datachannel/linux-arm64-gnu',
+      '@node-datachannel/linux-x64-gnu',
+    ]);
+    assert.deepEqual(result.ship.map((p) => p.key).sort(), result.ship.map((p) => `node_modules/${p.name}`).sort());
+    assert.ok(result.skip.has('node_modules/@node-datachannel/linux-x64-musl'));
+    assert.ok(result.skip.has('node_modules/@koromix/koffi-freebsd-x64'));
+  });
+
+  it('leaves dev-only addons and macOS-only optional packages (fsevents) alone', () => {
+    const lock = addonLock('chokidar', { fsevents: { os: ['darwin'], cpu: ['x64', 'arm64'] } });
+    lock.packages['node_modules/playwright-ish'] = { version: '1.0.0', dev: true, optionalDependencies: { 'pw-linux-x64': '1.0.0' } };
+    lock.packages['node_modules/pw-linux-x64'] = { version: '1.0.0', dev: true, optional: true, os: ['linux'], cpu: ['x64'] };
+    const result = release.platformPackages(lock);
+    assert.deepEqual([result.parents, result.ship], [[], []]);
+  });
+
+  it('refuses a lockfile where an addon has no build for one of the targets', () => {
+    const lock = addonLock('x64-only', { 'x64-only-linux-x64': linux('x64') });
+    assert.throws(() => release.platformPackages(lock), /x64-only: no optional package for linux-arm64 \(glibc\)/);
+  });
+
+  it('fetches with npm pack into the cache, and refuses a tarball that does not match the lockfile', async () => {
+    const lock = JSON.parse(fs.readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')) as Lock;
+    const name = '@koromix/koffi-linux-arm64';
+    const { version, integrity } = lock.packages[`node_modules/${name}`] as { version: string; integrity: string };
+    const cacheDir = tempDir('srs-stack-addons-');
+    try {
+      const files = await release.fetchPlatformPackages([{ name, version, integrity }], { cacheDir });
+      const file = files.get(name) ?? '';
+      assert.equal(release.matchesIntegrity(fs.readFileSync(file), integrity), true);
+      const wrong = `sha512-${crypto.createHash('sha512').update('not koffi').digest('base64')}`;
+      await assert.rejects(
+        release.fetchPlatformPackages([{ name, version, integrity: wrong }], { cacheDir: path.join(cacheDir, 'other') }),
+        /does not match package-lock\.json's integrity/,
+      );
+      assert.deepEqual(fs.readdirSync(path.join(cacheDir, 'other')), [], 'nothing unverified is kept');
+      await assert.rejects(release.fetchPlatformPackages([{ name, version }], { cacheDir }), /package-lock\.json has no integrity/);
+    } finally {
+      fs.rmSync(cacheDir, { recursive: true, force: true });
+    }
+  });
+
+  it('checks tarballs against an SRI integrity string', () => {
+    const data = Buffer.from('tarball bytes');
+    const sha512 = `sha512-${crypto.createHash('sha512').update(data).digest('base64')}`;
+    assert.equal(release.matchesIntegrity(data, sha512), true);
+    assert.equal(release.matchesIntegrity(Buffer.from('other bytes'), sha512), false);
+    assert.equal(
+      release.matchesIntegrity(data, `sha1-${crypto.createHash('sha1').update(data).digest('base64')} sha512-AAAA`),
+      false,
+      'the strongest algorithm decides',
+    );
+    assert.equal(release.matchesIntegrity(data, ''), false);
+  });
+});
+
+/** The lockfile's addons: production packages with optional dependencies that name a system or CPU. */
+function lockAddons() {
+  const lock = JSON.parse(fs.readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')) as Lock;
+  const addons = Object.entries(lock.packages).filter(
+    ([key, meta]) =>
+      key.startsWith('node_modules/') &&
+      !meta.dev &&
+      Object.keys((meta.optionalDependencies as Record<string, string>) ?? {}).some((name) => lock.packages[`node_modules/${name}`]?.os),
+  );
+  return { lock, addons };
+}
+
+/** The machine an ELF file is built for (e_machine): 62 is x86-64, 183 is AArch64. */
+function elfMachine(file: string): string {
+  const head = fs.readFileSync(file).subarray(0, 20);
+  if (head.subarray(0, 4).toString('latin1') !== '\x7fELF') return 'not ELF';
+  return { 62: 'x64', 183: 'arm64' }[head.readUInt16LE(18)] ?? `machine ${head.readUInt16LE(18)}`;
+}
+
+/** Files under `dir` whose name ends with `suffix`, as paths relative to `dir`. */
+function filesEndingWith(dir: string, suffix: string): string[] {
+  return (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith(suffix)).sort();
+}
+
 describe('release tarball (npm run release)', function () {
   this.timeout(120_000);
   let out = '';
   let build: ReleaseBuild;
   let entries: string[] = [];
+  let app = '';
 
   before(async () => {
     out = tempDir('srs-stack-release-');
     build = await buildReleaseInto(out);
     entries = sh('tar', ['-tzvf', build.tarball]).out.trim().split('\n');
+    const unpacked = path.join(out, 'unpacked');
+    fs.mkdirSync(unpacked);
+    assert.equal(sh('tar', ['-xzf', build.tarball, '-C', unpacked]).rc, 0);
+    app = path.join(unpacked, 'srs-stack');
   });
   after(() => fs.rmSync(out, { recursive: true, force: true }));
 
@@ -218,15 +368,83 @@ describe('release tarball (npm run release)', function () {
     assert.match(setupLine ?? '', /^-rwxr-xr-x/, 'setup.sh stays executable');
   });
 
-  it('leaves out tests, dev dependencies, source maps and native addons', () => {
+  it('leaves out tests, dev dependencies, source maps and build-side scripts', () => {
     const list = names();
     assert.ok(!list.some((n) => n.startsWith('srs-stack/dist/test/')));
     for (const dev of ['mocha', 'typescript', 'playwright-core', 'eslint']) {
       assert.ok(!list.some((n) => n.startsWith(`srs-stack/node_modules/${dev}/`)), dev);
     }
     assert.ok(!list.some((n) => n.endsWith('.map')));
-    assert.ok(!list.some((n) => n.endsWith('.node')), 'pure JavaScript: one tarball for x64 and arm64');
     assert.ok(!list.some((n) => /(release|bootstrap)\.(mjs|sh)$/.test(n)), 'build-side scripts stay out');
+  });
+
+  it('has native code only in the Linux x64/arm64 platform packages of the addons', () => {
+    const addons = filesEndingWith(path.join(app, 'node_modules'), '.node');
+    assert.ok(addons.length > 0, 'koffi (SRT) ships native binaries');
+    for (const file of addons) {
+      // The package a binary belongs to: the innermost <name> or @scope/<name> after a node_modules/.
+      const nested = file.lastIndexOf('/node_modules/');
+      const base = nested < 0 ? '' : file.slice(0, nested + '/node_modules/'.length);
+      const [first = '', second = ''] = file.slice(base.length).split('/');
+      const pkgDir = base + (first.startsWith('@') ? `${first}/${second}` : first);
+      const manifest = JSON.parse(fs.readFileSync(path.join(app, 'node_modules', pkgDir, 'package.json'), 'utf8')) as {
+        os?: string[];
+        cpu?: string[];
+        libc?: string[];
+      };
+      assert.deepEqual(manifest.os, ['linux'], `${file}: only in a Linux platform package`);
+      assert.equal(manifest.cpu?.length, 1, file);
+      assert.ok(['x64', 'arm64'].includes(manifest.cpu?.[0] ?? ''), `${file}: cpu ${manifest.cpu?.join()}`);
+      assert.ok(!manifest.libc || manifest.libc.includes('glibc'), `${file}: libc ${manifest.libc?.join()}`);
+    }
+    // No platform package of another system or CPU came along.
+    for (const file of filesEndingWith(path.join(app, 'node_modules'), 'package.json')) {
+      const manifest = JSON.parse(fs.readFileSync(path.join(app, 'node_modules', file), 'utf8')) as { os?: string[]; cpu?: string[] };
+      if (manifest.os) assert.deepEqual(manifest.os, ['linux'], file);
+      if (manifest.cpu)
+        assert.ok(
+          manifest.cpu.every((c) => ['x64', 'arm64'].includes(c)),
+          `${file}: cpu ${manifest.cpu.join()}`,
+        );
+    }
+  });
+
+  it('carries x64 and arm64 Linux binaries of every addon in the lockfile, at its versions', () => {
+    const { lock, addons } = lockAddons();
+    assert.ok(
+      addons.some(([key]) => key === 'node_modules/koffi'),
+      'koffi is one',
+    );
+    for (const [key, meta] of addons) {
+      const machines = new Set<string>();
+      for (const name of Object.keys(meta.optionalDependencies as Record<string, string>)) {
+        const dir = path.join(app, 'node_modules', name);
+        if (!fs.existsSync(dir)) continue;
+        const shipped = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string };
+        assert.equal(shipped.version, lock.packages[`node_modules/${name}`]?.version, `${name}: the lockfile's version`);
+        for (const file of filesEndingWith(dir, '.node')) {
+          // musl builds ride in some glibc packages (koffi's); the glibc ones are what counts here.
+          if (!/musl/.test(file)) machines.add(elfMachine(path.join(dir, file)));
+        }
+      }
+      assert.deepEqual([...machines].sort(), ['arm64', 'x64'], `${key}: glibc binaries for both CPUs`);
+    }
+  });
+
+  it("the staged app's addons load on this machine (koffi calls into libc)", () => {
+    const script = "const k = (await import('koffi')).default; console.log(k.load('libc.so.6').func('int getpid()')() === process.pid);";
+    const res = sh(process.execPath, ['--input-type=module', '-e', script], { cwd: app, env: { PATH: process.env.PATH } });
+    assert.equal(res.rc, 0, res.out);
+    assert.equal(res.out.trim(), 'true');
+    // Every other addon (node-datachannel for WebRTC) at least loads its binary.
+    for (const [key] of lockAddons().addons) {
+      const name = key.slice(key.lastIndexOf('node_modules/') + 'node_modules/'.length);
+      const loaded = sh(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(name)})`], {
+        cwd: app,
+        env: { PATH: process.env.PATH },
+      });
+      assert.equal(loaded.rc, 0, `${name}: ${loaded.out}`);
+    }
   });
 
   it('writes install.sh pointing at this tarball with its SHA-256, and SHA256SUMS', () => {
@@ -252,9 +470,6 @@ describe('release tarball (npm run release)', function () {
   });
 
   it('boots from the unpacked tarball alone: the bundled modules are complete', async () => {
-    const unpacked = path.join(out, 'unpacked');
-    fs.mkdirSync(unpacked);
-    assert.equal(sh('tar', ['-xzf', build.tarball, '-C', unpacked]).rc, 0);
     const port = await freePort();
     const env = {
       PATH: process.env.PATH,
@@ -265,7 +480,7 @@ describe('release tarball (npm run release)', function () {
       LISTEN_HOST: '127.0.0.1',
     };
     const { spawn } = await import('node:child_process');
-    const child = spawn(process.execPath, ['dist/server/main.js'], { cwd: path.join(unpacked, 'srs-stack'), env, stdio: 'ignore' });
+    const child = spawn(process.execPath, ['dist/server/main.js'], { cwd: app, env, stdio: 'ignore' });
     try {
       let body: { code?: number; data?: { version?: string } } = {};
       for (let i = 0; i < 60 && body.code !== 0; i++) {

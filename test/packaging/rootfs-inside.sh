@@ -27,6 +27,11 @@ record cli_help srs-stack
 cp /etc/sysctl.conf "$R/sysctl1.conf"
 # shellcheck disable=SC2016 # dpkg-query's own ${field} syntax, not the shell's
 record libsrt dpkg-query -W -f='${Package} ${Status}\n' 'libsrt*-openssl'
+# The installed app's bundled koffi (the binary for this CPU, from the one x64+arm64 tarball) loads
+# that libsrt the way the SRT gateway does.
+record addon_srt /usr/local/srs-stack/bin/node --input-type=module -e \
+  "const { loadLibSrt } = await import('/usr/local/srs-stack/app/dist/server/features/srt/libsrt.js'); const l = loadLibSrt(); console.log('loaded', l.name, l.version)"
+record addon_binaries find /usr/local/srs-stack/app/node_modules -name '*.node'
 echo 'recorded before the upgrade' >/data/keep-me.txt
 
 # Someone else on the console port: the installer must refuse and name them.
