@@ -68,6 +68,8 @@ import { LiveRoomService } from './features/live-streams/live-room-service.js';
 import { LiveRoomStore } from './features/live-streams/live-room-store.js';
 import { registerStreamsTabs, streamsHandlers } from './features/live-streams/routes.js';
 import { StreamStore } from './features/live-streams/stream-store.js';
+import { webrtcHandlers } from './features/webrtc/routes.js';
+import { WebRtcService } from './features/webrtc/service.js';
 
 const log = createLogger('app');
 
@@ -102,6 +104,8 @@ export class App {
   /** The one path every ingest's publish goes through. */
   readonly admission: Admission;
   readonly publishSecrets: PublishSecrets;
+  /** WHIP publish and WHEP play, on one UDP port. */
+  readonly webrtc: WebRtcService;
   private readonly ffmpegBinary: FfmpegBinary;
   private readonly hlsWatcher: HlsSegmentWatcher;
   private readonly hlsDelivery: HlsDelivery;
@@ -186,6 +190,21 @@ export class App {
       limits: { ...DEFAULT_RELAY_LIMITS, clientQueueBytes: config.flvClientQueueBytes },
     });
     this.registry.addViewerSource('flv', (app, stream) => this.flv.players(app, stream));
+    // WebRTC: WHIP publishes go through admission like RTMP ones and bridge into the engine; WHEP
+    // viewers count in the registry.
+    this.webrtc = new WebRtcService(
+      {
+        listen: config.rtc.listen,
+        candidatePort: Number(config.display.rtcPort) || config.rtc.listen,
+        candidate: config.rtc.candidate,
+        nameLookup: config.rtc.nameLookup,
+        rtmpPort: config.rtmpListen,
+        ffmpeg: config.binaries.ffmpeg,
+        ffprobe: config.binaries.ffprobe,
+        workDir: path.join(this.paths.run, 'webrtc'),
+      },
+      { supervisor: this.supervisor, admission: this.admission, registry: this.registry, events: this.events },
+    );
     const rooms = new LiveRoomService(new LiveRoomStore(this.redis));
     const streamsDeps = {
       registry: this.registry,
@@ -280,6 +299,7 @@ export class App {
     routes.bind(streamsHandlers(streamsDeps));
     routes.bind(hlsHandlers(this.hlsDelivery));
     routes.bind(flvHandlers(this.flv));
+    routes.bind(webrtcHandlers(this.webrtc, ui, config.display.rtcPort));
     // The in-page players come straight from their npm packages (no CDN: consoles run on closed networks).
     const npmDist = (pkg: string) => path.join(PROJECT_ROOT, 'node_modules', pkg, 'dist');
     routes.bind({
@@ -349,6 +369,7 @@ export class App {
     this.record.start();
     await this.ffmpegBinary.detect();
     startRestream(this.restream);
+    this.webrtc.start();
     // Listen at once: until Redis answers, the console shows "starting" and the API says so.
     const server = http.createServer(this.koa.callback());
     server.keepAliveTimeout = 65_000;
@@ -379,6 +400,8 @@ export class App {
 
   async stop(): Promise<void> {
     await this.starting?.catch(() => undefined);
+    // WHIP sessions end their streams (callbacks, registry): before those stop.
+    await this.webrtc.stop();
     await this.letsencrypt.stop();
     await this.callbacks.stop();
     await this.https.stop();
