@@ -285,7 +285,7 @@ describe('WebRTC: WHIP publish and WHEP play', function () {
       () => 'bf1 live',
     );
     const page = await playerPage('bf1');
-    const first = await framesGrow(page, 'WHEP of a B-frame source', 25);
+    await framesGrow(page, 'WHEP of a B-frame source', 25);
     assert.match(stack.logs(), /WHEP live\/bf1: feeder transcodes the video \(the source has B-frames\)/);
     // Then an 8 s window: frames keep decoding near the source rate (25 fps; a copied B-frame stream
     // decodes a handful in that time) and drops do not pile up.
