@@ -4,7 +4,7 @@
 // decoded, HLS of a WHIP stream probed with ffprobe, an RTMP source with B-frames, refusals,
 // DELETE, viewer counts and garbage on the RTC UDP port.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -340,6 +340,11 @@ describe('WebRTC: WHIP publish and WHEP play', function () {
       `      copied source over WHEP: ${later.framesDecoded - first.framesDecoded} frames decoded, ${later.framesDropped - first.framesDropped} dropped in 4 s`,
     );
     assert.match(stack.logs(), /WHEP live\/nobf: feeder copies the video/);
+    // FD_CLOEXEC (report pitfall 1): with bridges and feeders running, only the stack holds the RTC port.
+    const holders = execFileSync('ss', ['-Hulpn', `sport = :${rtcPort}`]).toString();
+    const pids = [...holders.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1]));
+    assert.ok(pids.length > 0, `ss shows who holds udp/${rtcPort}: ${holders}`);
+    assert.deepEqual([...new Set(pids)], [stack.proc.pid], `holders of udp/${rtcPort}: ${holders}`);
     const check = await stack.api('/terraform/v1/mgmt/check', {});
     assert.equal(check.status, 200);
     await page.close();
