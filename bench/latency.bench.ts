@@ -303,8 +303,12 @@ async function runPath(ctx: Ctx, p: (typeof PATHS)[number], rtmpStream: string):
     }
     case 'srt-srt': {
       if (!ffmpegHasSrt()) throw new Skip('skipped: this ffmpeg has no srt protocol');
-      if (!udpPortBound(ctx.srtPort))
-        throw new Skip(`skipped: the stack has no SRT listener (nothing bound on udp/${ctx.srtPort}, SRT_LISTEN)`);
+      // A listener may bind a moment after the stack reports ready: give it a few seconds.
+      const listening = await waitFor(() => udpPortBound(ctx.srtPort), 5000).then(
+        () => true,
+        () => false,
+      );
+      if (!listening) throw new Skip(`skipped: the stack has no SRT listener (nothing bound on udp/${ctx.srtPort}, SRT_LISTEN)`);
       const stream = 'latency-srt';
       const base = `srt://127.0.0.1:${ctx.srtPort}?latency=${SRT_LATENCY_US}&streamid=`;
       const source = stampedFfmpegSource(`${base}#!::r=${LIVE_APP}/${stream}?secret=${ctx.secret},m=publish`, {
