@@ -4,6 +4,7 @@
 // the player side reads the stamp back from each frame it shows and subtracts it from its own
 // clock. Includes encoding, every remux/bridge of the stack, the player's buffering and decoding.
 //
+//   RTMP → RTMP              baseline: ffmpeg decodes the engine's own RTMP play URL (encode + reader floor)
 //   RTMP → HTTP-FLV          ffmpeg x264 → RTMP; Chromium plays /tools/player.html?url=….flv (mpegts.js)
 //   RTMP → WHEP              ffmpeg x264 → RTMP; Chromium WHEP page, requestVideoFrameCallback
 //   RTMP → HLS (LL mode)     mgmt/hlsll/update on; Chromium plays /tools/player.html?url=….m3u8 (hls.js)
@@ -13,7 +14,7 @@
 //
 // A path whose endpoint the stack lacks (no SRT listener, no WHIP/WHEP route) is skipped with a line
 // saying so. Paths run one after the other (the machine has 2 cores: readers side by side would
-// measure each other). Knobs: BENCH_LATENCY_S (measured seconds per path, default 45),
+// measure each other). Knobs: BENCH_LATENCY_S (measured seconds per path, default 40),
 // BENCH_LATENCY_WARMUP_S (seconds dropped after the first frame, default 5), BENCH_LATENCY_PATHS
 // (comma-separated path ids, default all). Table on stdout, JSON (with every sample) in .tmp/.
 import { spawnSync } from 'node:child_process';
@@ -37,7 +38,7 @@ import {
 } from './latency-readers.js';
 import { CpuWindow, machine, median, percentile, printTable } from './lib.js';
 
-const WINDOW_S = Number(process.env.BENCH_LATENCY_S ?? 45);
+const WINDOW_S = Number(process.env.BENCH_LATENCY_S ?? 40);
 const WARMUP_S = Number(process.env.BENCH_LATENCY_WARMUP_S ?? 5);
 const ONLY = (process.env.BENCH_LATENCY_PATHS ?? '').split(',').filter(Boolean);
 const FPS = 25;
@@ -48,6 +49,7 @@ const PLAUSIBLE_MS = 120_000;
 const SRT_LATENCY_US = 20_000; // ffmpeg's srt latency option is in µs; SRS Stack's default is 20 ms
 
 const PATHS = [
+  { id: 'rtmp-rtmp', label: 'RTMP → RTMP (baseline: the engine itself)', player: 'ffmpeg, rtmp:// play URL (-threads 1)' },
   { id: 'rtmp-flv', label: 'RTMP → HTTP-FLV', player: 'Chromium, /tools/player.html (mpegts.js)' },
   { id: 'rtmp-whep', label: 'RTMP → WHEP', player: 'Chromium, WHEP + requestVideoFrameCallback' },
   { id: 'rtmp-hls-ll', label: 'RTMP → HLS (low-latency mode)', player: 'Chromium, /tools/player.html (hls.js)' },
@@ -159,8 +161,8 @@ async function collect(
   pull: () => Promise<unknown>,
   alive: () => string | null,
   firstFrameTimeoutMs: number,
+  startedAt: number,
 ): Promise<{ latencies: number[]; unreadable: number; fps: number; machineCpuPercent: number; firstFrameMs: number }> {
-  const t0 = Date.now();
   await waitFor(
     async () => {
       await pull();
@@ -171,7 +173,7 @@ async function collect(
     firstFrameTimeoutMs,
     () => 'the first frame',
   );
-  const firstFrameMs = Date.now() - t0;
+  const firstFrameMs = Date.now() - startedAt;
   await sleep(WARMUP_S * 1000);
   await pull();
   const from = Date.now();
@@ -198,7 +200,7 @@ async function collect(
 function measured(p: (typeof PATHS)[number], c: Awaited<ReturnType<typeof collect>>, note: string): PathResult {
   if (c.latencies.length === 0) return { ...emptyResult(p, 'failed', `no readable frame (${c.unreadable} unreadable)`) };
   return {
-    ...emptyResult(p, 'measured', `first frame after ${(c.firstFrameMs / 1000).toFixed(1)} s${note ? `; ${note}` : ''}`),
+    ...emptyResult(p, 'measured', `first frame ${(c.firstFrameMs / 1000).toFixed(1)} s after the player started${note ? `; ${note}` : ''}`),
     samples: c.latencies.length,
     unreadable: c.unreadable,
     medianMs: median(c.latencies),
@@ -231,6 +233,7 @@ async function newPage(ctx: Ctx): Promise<Page> {
 async function viaPlayerPage(ctx: Ctx, url: string, firstFrameTimeoutMs: number) {
   const page = await newPage(ctx);
   try {
+    const startedAt = Date.now();
     await page.goto(`${ctx.stack.url}/tools/player.html?url=${encodeURIComponent(url)}`);
     const reader = new PageStampReader(page);
     await reader.install('#player-video');
@@ -240,6 +243,7 @@ async function viaPlayerPage(ctx: Ctx, url: string, firstFrameTimeoutMs: number)
       () => reader.pull(),
       () => null,
       firstFrameTimeoutMs,
+      startedAt,
     ).catch(async (err: Error) => {
       throw new Error(`${err.message} (player: ${((await state()) ?? '').trim()})`);
     });
@@ -253,6 +257,7 @@ async function viaWhep(ctx: Ctx, stream: string) {
   const page = await newPage(ctx);
   try {
     await page.goto(`${ctx.stack.url}/tools/player.html`);
+    const startedAt = Date.now();
     const answer = await whepPlay(page, `${ctx.stack.url}/rtc/v1/whep/?app=${LIVE_APP}&stream=${encodeURIComponent(stream)}`);
     if (answer.status !== 201) throw new Error(`WHEP answered ${answer.status}: ${answer.text.slice(0, 200)}`);
     const reader = new PageStampReader(page);
@@ -262,6 +267,7 @@ async function viaWhep(ctx: Ctx, stream: string) {
       () => reader.pull(),
       () => null,
       20_000,
+      startedAt,
     );
     const st = await whepStats(page);
     await endSessions(page);
@@ -288,6 +294,24 @@ async function runPath(ctx: Ctx, p: (typeof PATHS)[number], rtmpStream: string):
     if (res.status !== 200) throw new Error(`mgmt/hlsll/update: ${res.status} ${JSON.stringify(res.json)}`);
   };
   switch (p.id) {
+    case 'rtmp-rtmp': {
+      const startedAt = Date.now();
+      const reader = new FfmpegStampReader(loopbackRtmpUrl(stack.ports.rtmp, LIVE_APP, rtmpStream));
+      ctx.owned.add(reader);
+      try {
+        const c = await collect(
+          reader.readings,
+          async () => undefined,
+          () => (reader.running() ? null : `the RTMP player exited: ${reader.stderr() || 'no message'}`),
+          20_000,
+          startedAt,
+        );
+        return measured(p, c, '');
+      } finally {
+        await reader.stop();
+        ctx.owned.delete(reader);
+      }
+    }
     case 'rtmp-flv':
       return measured(p, await viaPlayerPage(ctx, `${stack.url}/${LIVE_APP}/${rtmpStream}.flv`, 20_000), '');
     case 'rtmp-hls-ll':
@@ -321,6 +345,7 @@ async function runPath(ctx: Ctx, p: (typeof PATHS)[number], rtmpStream: string):
       let reader: FfmpegStampReader | null = null;
       try {
         await waitForLive(ctx, stream, source);
+        const startedAt = Date.now();
         reader = new FfmpegStampReader(`${base}#!::r=${LIVE_APP}/${stream},m=request`, ['-analyzeduration', '1000000']);
         const r = reader;
         ctx.owned.add(r);
@@ -329,6 +354,7 @@ async function runPath(ctx: Ctx, p: (typeof PATHS)[number], rtmpStream: string):
           async () => undefined,
           () => (r.running() ? null : `the SRT player exited: ${r.stderr() || 'no message'}`),
           30_000,
+          startedAt,
         );
         return measured(p, c, `SRT latency ${SRT_LATENCY_US / 1000} ms both ends`);
       } finally {
