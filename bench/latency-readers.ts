@@ -285,10 +285,10 @@ async function endSessionsInPage(): Promise<number[]> {
   return statuses;
 }
 
-/** Frames decoded by the page's WHEP session (getStats inbound-rtp video). */
-async function whepStatsInPage(): Promise<{ framesDecoded: number; framesDropped: number; jitterBufferMs: number }> {
+/** Frames decoded by the page's WHEP session (getStats inbound-rtp video) and its connection state. */
+async function whepStatsInPage(): Promise<{ framesDecoded: number; framesDropped: number; jitterBufferMs: number; connection: string }> {
   const g = window as unknown as PageGlobals;
-  const out = { framesDecoded: 0, framesDropped: 0, jitterBufferMs: NaN };
+  const out = { framesDecoded: 0, framesDropped: 0, jitterBufferMs: NaN, connection: g.__whep?.pc.connectionState ?? 'none' };
   if (!g.__whep) return out;
   (await g.__whep.pc.getStats()).forEach((s: Record<string, number | string>) => {
     if (s.type === 'inbound-rtp' && s.kind === 'video') {

@@ -14,15 +14,20 @@
 //
 // A path whose endpoint the stack lacks (no SRT listener, no WHIP/WHEP route) is skipped with a line
 // saying so. Paths run one after the other (the machine has 2 cores: readers side by side would
-// measure each other). Knobs: BENCH_LATENCY_S (measured seconds per path, default 40),
-// BENCH_LATENCY_WARMUP_S (seconds dropped after the first frame, default 5), BENCH_LATENCY_PATHS
-// (comma-separated path ids, default all). Table on stdout, JSON (with every sample) in .tmp/.
+// measure each other). Each path's window is shared by BENCH_LATENCY_JOINS player sessions one
+// after the other (default 2): where a player joins (in the GOP, in the HLS segment) sets much of
+// its latency, so one session is one draw. Knobs: BENCH_LATENCY_S (measured seconds per path,
+// default 30, split among the joins), BENCH_LATENCY_WARMUP_S (seconds dropped after each session's
+// first frame, default 5), BENCH_LATENCY_JOINS, BENCH_LATENCY_PATHS (comma-separated path ids,
+// default all). Defaults finish in about 6 minutes with every path present. Table on stdout, JSON
+// (with every sample) in .tmp/.
 import { spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { LIVE_APP, loopbackRtmpUrl } from '../server/core/stream-names.js';
+import { ffprobe } from '../test/helpers/media.js';
 import { ROOT, initAdmin, sleep, startStack, waitFor, type StackHandle } from '../test/helpers/stack.js';
 import {
   FfmpegStampReader,
@@ -38,8 +43,9 @@ import {
 } from './latency-readers.js';
 import { CpuWindow, machine, median, percentile, printTable } from './lib.js';
 
-const WINDOW_S = Number(process.env.BENCH_LATENCY_S ?? 40);
+const WINDOW_S = Number(process.env.BENCH_LATENCY_S ?? 30);
 const WARMUP_S = Number(process.env.BENCH_LATENCY_WARMUP_S ?? 5);
+const JOINS = Math.max(1, Number(process.env.BENCH_LATENCY_JOINS ?? 2));
 const ONLY = (process.env.BENCH_LATENCY_PATHS ?? '').split(',').filter(Boolean);
 const FPS = 25;
 const GOP_S = 2;
@@ -160,8 +166,7 @@ async function collect(
   readings: Reading[],
   pull: () => Promise<unknown>,
   alive: () => string | null,
-  firstFrameTimeoutMs: number,
-  startedAt: number,
+  o: { firstFrameTimeoutMs: number; startedAt: number; seconds: number },
 ): Promise<{ latencies: number[]; unreadable: number; fps: number; machineCpuPercent: number; firstFrameMs: number }> {
   await waitFor(
     async () => {
@@ -170,15 +175,15 @@ async function collect(
       if (dead) throw new Error(dead);
       return readings.length > 0;
     },
-    firstFrameTimeoutMs,
+    o.firstFrameTimeoutMs,
     () => 'the first frame',
   );
-  const firstFrameMs = Date.now() - startedAt;
+  const firstFrameMs = Date.now() - o.startedAt;
   await sleep(WARMUP_S * 1000);
   await pull();
   const from = Date.now();
   const cpu = new CpuWindow({});
-  const until = from + WINDOW_S * 1000;
+  const until = from + o.seconds * 1000;
   while (Date.now() < until) {
     await sleep(Math.min(1000, until - Date.now()));
     await pull();
@@ -191,25 +196,42 @@ async function collect(
   return {
     latencies,
     unreadable: unreadable + all.length - latencies.length,
-    fps: window.length / WINDOW_S,
+    fps: window.length / o.seconds,
     machineCpuPercent: cpu.end().machinePercent,
     firstFrameMs,
   };
 }
 
-function measured(p: (typeof PATHS)[number], c: Awaited<ReturnType<typeof collect>>, note: string): PathResult {
-  if (c.latencies.length === 0) return { ...emptyResult(p, 'failed', `no readable frame (${c.unreadable} unreadable)`) };
+/** One player's session: its readings over its share of the window. */
+type Join = Awaited<ReturnType<typeof collect>> & { note?: string };
+
+/**
+ * Runs JOINS player sessions one after the other, each for its share of the window, and pools their
+ * samples: a player's latency is largely set when it joins (where in the GOP or the HLS segment it
+ * lands, how far its buffer chases), so one session would report one draw of that.
+ */
+async function joined(p: (typeof PATHS)[number], join: (seconds: number) => Promise<Join>, note = ''): Promise<PathResult> {
+  const joins: Join[] = [];
+  for (let i = 0; i < JOINS; i++) joins.push(await join(WINDOW_S / JOINS));
+  const latencies = joins.flatMap((j) => j.latencies);
+  const unreadable = joins.reduce((sum, j) => sum + j.unreadable, 0);
+  if (latencies.length === 0) return emptyResult(p, 'failed', `failed: no readable frame (${unreadable} unreadable)`);
+  const perJoin = joins
+    .map((j) => `${j.latencies.length ? median(j.latencies) : '–'} ms (first frame ${(j.firstFrameMs / 1000).toFixed(1)} s)`)
+    .join(', ');
+  const extra = [note, joins[joins.length - 1]?.note].filter(Boolean).join('; ');
+  const mean = (f: (j: Join) => number) => joins.reduce((sum, j) => sum + f(j), 0) / joins.length;
   return {
-    ...emptyResult(p, 'measured', `first frame ${(c.firstFrameMs / 1000).toFixed(1)} s after the player started${note ? `; ${note}` : ''}`),
-    samples: c.latencies.length,
-    unreadable: c.unreadable,
-    medianMs: median(c.latencies),
-    p95Ms: percentile(c.latencies, 95),
-    minMs: Math.min(...c.latencies),
-    maxMs: Math.max(...c.latencies),
-    fps: c.fps,
-    machineCpuPercent: c.machineCpuPercent,
-    latenciesMs: c.latencies,
+    ...emptyResult(p, 'measured', `median per join: ${perJoin}${extra ? `; ${extra}` : ''}`),
+    samples: latencies.length,
+    unreadable,
+    medianMs: median(latencies),
+    p95Ms: percentile(latencies, 95),
+    minMs: Math.min(...latencies),
+    maxMs: Math.max(...latencies),
+    fps: mean((j) => j.fps),
+    machineCpuPercent: mean((j) => j.machineCpuPercent),
+    latenciesMs: latencies,
   };
 }
 
@@ -225,12 +247,11 @@ interface Ctx {
 }
 
 async function newPage(ctx: Ctx): Promise<Page> {
-  const page = await (await ctx.browser.newContext()).newPage();
-  return page;
+  return (await ctx.browser.newContext()).newPage();
 }
 
 /** Chromium plays `url` in the console's own player page; the stamp is read from its <video>. */
-async function viaPlayerPage(ctx: Ctx, url: string, firstFrameTimeoutMs: number) {
+async function viaPlayerPage(ctx: Ctx, url: string, firstFrameTimeoutMs: number, seconds: number): Promise<Join> {
   const page = await newPage(ctx);
   try {
     const startedAt = Date.now();
@@ -242,8 +263,7 @@ async function viaPlayerPage(ctx: Ctx, url: string, firstFrameTimeoutMs: number)
       reader.readings,
       () => reader.pull(),
       () => null,
-      firstFrameTimeoutMs,
-      startedAt,
+      { firstFrameTimeoutMs, startedAt, seconds },
     ).catch(async (err: Error) => {
       throw new Error(`${err.message} (player: ${((await state()) ?? '').trim()})`);
     });
@@ -253,7 +273,7 @@ async function viaPlayerPage(ctx: Ctx, url: string, firstFrameTimeoutMs: number)
 }
 
 /** Chromium plays `stream` over WHEP on a page of the stack's origin (no CORS involved). */
-async function viaWhep(ctx: Ctx, stream: string) {
+async function viaWhep(ctx: Ctx, stream: string, seconds: number): Promise<Join> {
   const page = await newPage(ctx);
   try {
     await page.goto(`${ctx.stack.url}/tools/player.html`);
@@ -266,14 +286,32 @@ async function viaWhep(ctx: Ctx, stream: string) {
       reader.readings,
       () => reader.pull(),
       () => null,
-      20_000,
-      startedAt,
+      { firstFrameTimeoutMs: 20_000, startedAt, seconds },
     );
     const st = await whepStats(page);
     await endSessions(page);
-    return { c, note: `framesDecoded ${st.framesDecoded}, dropped ${st.framesDropped}, jitter buffer ${st.jitterBufferMs.toFixed(0)} ms` };
+    const note = `last WHEP session: framesDecoded ${st.framesDecoded}, dropped ${st.framesDropped}, jitter buffer ${st.jitterBufferMs.toFixed(0)} ms`;
+    return { ...c, note };
   } finally {
     await page.context().close();
+  }
+}
+
+/** ffmpeg decodes `input` (an rtmp:// or srt:// play URL). */
+async function viaFfmpeg(ctx: Ctx, input: string, extraInputArgs: string[], seconds: number): Promise<Join> {
+  const startedAt = Date.now();
+  const reader = new FfmpegStampReader(input, extraInputArgs);
+  ctx.owned.add(reader);
+  try {
+    return await collect(
+      reader.readings,
+      async () => undefined,
+      () => (reader.running() ? null : `the ffmpeg player exited: ${reader.stderr() || 'no message'}`),
+      { firstFrameTimeoutMs: 30_000, startedAt, seconds },
+    );
+  } finally {
+    await reader.stop();
+    ctx.owned.delete(reader);
   }
 }
 
@@ -294,37 +332,17 @@ async function runPath(ctx: Ctx, p: (typeof PATHS)[number], rtmpStream: string):
     if (res.status !== 200) throw new Error(`mgmt/hlsll/update: ${res.status} ${JSON.stringify(res.json)}`);
   };
   switch (p.id) {
-    case 'rtmp-rtmp': {
-      const startedAt = Date.now();
-      const reader = new FfmpegStampReader(loopbackRtmpUrl(stack.ports.rtmp, LIVE_APP, rtmpStream));
-      ctx.owned.add(reader);
-      try {
-        const c = await collect(
-          reader.readings,
-          async () => undefined,
-          () => (reader.running() ? null : `the RTMP player exited: ${reader.stderr() || 'no message'}`),
-          20_000,
-          startedAt,
-        );
-        return measured(p, c, '');
-      } finally {
-        await reader.stop();
-        ctx.owned.delete(reader);
-      }
-    }
+    case 'rtmp-rtmp':
+      return joined(p, (s) => viaFfmpeg(ctx, loopbackRtmpUrl(stack.ports.rtmp, LIVE_APP, rtmpStream), [], s));
     case 'rtmp-flv':
-      return measured(p, await viaPlayerPage(ctx, `${stack.url}/${LIVE_APP}/${rtmpStream}.flv`, 20_000), '');
+      return joined(p, (s) => viaPlayerPage(ctx, `${stack.url}/${LIVE_APP}/${rtmpStream}.flv`, 20_000, s));
     case 'rtmp-hls-ll':
-    case 'rtmp-hls': {
-      const ll = p.id === 'rtmp-hls-ll';
-      await setLowLatency(ll);
-      return measured(p, await viaPlayerPage(ctx, `${stack.url}/${LIVE_APP}/${rtmpStream}.m3u8`, 60_000), '');
-    }
-    case 'rtmp-whep': {
+    case 'rtmp-hls':
+      await setLowLatency(p.id === 'rtmp-hls-ll');
+      return joined(p, (s) => viaPlayerPage(ctx, `${stack.url}/${LIVE_APP}/${rtmpStream}.m3u8`, 60_000, s));
+    case 'rtmp-whep':
       skipWithoutRtc(ctx, ['whep']);
-      const { c, note } = await viaWhep(ctx, rtmpStream);
-      return measured(p, c, note);
-    }
+      return joined(p, (s) => viaWhep(ctx, rtmpStream, s));
     case 'srt-srt': {
       if (!ffmpegHasSrt()) throw new Skip('skipped: this ffmpeg has no srt protocol');
       // A listener may bind a moment after the stack reports ready: give it a few seconds.
@@ -342,26 +360,11 @@ async function runPath(ctx: Ctx, p: (typeof PATHS)[number], rtmpStream: string):
         videoKbps: VIDEO_KBPS,
       });
       ctx.owned.add(source);
-      let reader: FfmpegStampReader | null = null;
       try {
         await waitForLive(ctx, stream, source);
-        const startedAt = Date.now();
-        reader = new FfmpegStampReader(`${base}#!::r=${LIVE_APP}/${stream},m=request`, ['-analyzeduration', '1000000']);
-        const r = reader;
-        ctx.owned.add(r);
-        const c = await collect(
-          r.readings,
-          async () => undefined,
-          () => (r.running() ? null : `the SRT player exited: ${r.stderr() || 'no message'}`),
-          30_000,
-          startedAt,
-        );
-        return measured(p, c, `SRT latency ${SRT_LATENCY_US / 1000} ms both ends`);
+        const play = `${base}#!::r=${LIVE_APP}/${stream},m=request`;
+        return await joined(p, (s) => viaFfmpeg(ctx, play, ['-analyzeduration', '1000000'], s), `SRT latency ${SRT_LATENCY_US / 1000} ms`);
       } finally {
-        if (reader) {
-          await reader.stop();
-          ctx.owned.delete(reader);
-        }
         await source.stop();
         ctx.owned.delete(source);
       }
@@ -375,8 +378,7 @@ async function runPath(ctx: Ctx, p: (typeof PATHS)[number], rtmpStream: string):
         const offer = await whipPublish(publisher, whipUrl(stream), FPS);
         if (offer.status !== 201) throw new Error(`WHIP answered ${offer.status}: ${offer.text.slice(0, 200)}`);
         await waitForLive(ctx, stream, null);
-        const { c, note } = await viaWhep(ctx, stream);
-        return measured(p, c, `canvas source (Chromium's encoder sets the GOP); ${note}`);
+        return await joined(p, (s) => viaWhep(ctx, stream, s), "canvas source: Chromium's encoder sets the GOP");
       } finally {
         await endSessions(publisher);
         await publisher.context().close();
@@ -396,13 +398,21 @@ async function waitForLive(ctx: Ctx, stream: string, source: OwnedChild | null):
     20_000,
     () => `${stream} to be live`,
   );
+  // Registered is not yet playable: a bridged ingest (WHIP, SRT) may announce the stream before its
+  // first video frame, and a player that probes it then finds no video. Wait for video in the engine.
+  const url = loopbackRtmpUrl(ctx.stack.ports.rtmp, LIVE_APP, stream);
+  await waitFor(
+    async () => (await ffprobe(url, 10_000).catch(() => null))?.streams.some((s) => s.codec_type === 'video') ?? false,
+    30_000,
+    () => `video in ${stream}`,
+  );
 }
 
 const cell = (v: number | null, digits = 0) => (v === null ? '–' : v.toFixed(digits));
 
 function printResults(results: PathResult[]): void {
   printTable(
-    `Glass-to-glass latency on loopback, ${WINDOW_S} s per path after ${WARMUP_S} s warm-up, 1280×720 ${FPS} fps, GOP ${GOP_S} s (bench/latency.bench.ts)`,
+    `Glass-to-glass latency on loopback: ${WINDOW_S} s per path over ${JOINS} player session(s), each after ${WARMUP_S} s warm-up; 1280×720 ${FPS} fps, GOP ${GOP_S} s (bench/latency.bench.ts)`,
     results.map((r) => [
       r.label,
       r.player,
