@@ -287,7 +287,10 @@ async function viaWhep(ctx: Ctx, stream: string, seconds: number): Promise<Join>
       () => reader.pull(),
       () => null,
       { firstFrameTimeoutMs: 20_000, startedAt, seconds },
-    );
+    ).catch(async (err: Error) => {
+      const st = await whepStats(page).catch(() => null);
+      throw new Error(`${err.message} (WHEP connection ${st?.connection}, framesDecoded ${st?.framesDecoded})`);
+    });
     const st = await whepStats(page);
     await endSessions(page);
     const note = `last WHEP session: framesDecoded ${st.framesDecoded}, dropped ${st.framesDropped}, jitter buffer ${st.jitterBufferMs.toFixed(0)} ms`;
