@@ -108,6 +108,7 @@ interface PageGlobals {
   __stampFrames?: number;
   __whep?: { pc: RTCPeerConnection; location: string | null };
   __whip?: { pc: RTCPeerConnection; location: string | null; stop: () => void };
+  __whipDrawn?: number;
 }
 
 /**
@@ -232,6 +233,7 @@ async function whipPublishInPage(a: {
     ctx.fillStyle = '#fff';
     for (let i = 0; i < a.bits; i++) if (Math.floor(t / 2 ** i) % 2 === 1) ctx.fillRect(i * a.block, 0, a.block, a.block);
     track.requestFrame();
+    g.__whipDrawn = n;
   };
   draw();
   const timer = setInterval(draw, 1000 / a.fps);
@@ -300,6 +302,47 @@ async function whepStatsInPage(): Promise<{ framesDecoded: number; framesDropped
   return out;
 }
 
+/**
+ * What the page's WHIP publisher sends (getStats outbound-rtp video, the nominated pair's bandwidth
+ * estimate): Chromium lowers fps, size or bitrate when its estimate falls, e.g. when the server
+ * sends no congestion feedback it understands (REMB, transport-cc).
+ */
+async function whipStatsInPage(): Promise<{
+  framesDrawn: number;
+  framesEncoded: number;
+  fps: number;
+  width: number;
+  height: number;
+  targetKbps: number;
+  availableKbps: number;
+  limitation: string;
+}> {
+  const g = window as unknown as PageGlobals;
+  const out = {
+    framesDrawn: g.__whipDrawn ?? 0,
+    framesEncoded: 0,
+    fps: 0,
+    width: 0,
+    height: 0,
+    targetKbps: 0,
+    availableKbps: 0,
+    limitation: '',
+  };
+  if (!g.__whip) return out;
+  (await g.__whip.pc.getStats()).forEach((s: Record<string, number | string | boolean>) => {
+    if (s.type === 'outbound-rtp' && s.kind === 'video') {
+      out.framesEncoded = Number(s.framesEncoded ?? 0);
+      out.fps = Number(s.framesPerSecond ?? 0);
+      out.width = Number(s.frameWidth ?? 0);
+      out.height = Number(s.frameHeight ?? 0);
+      out.targetKbps = Math.round(Number(s.targetBitrate ?? 0) / 1000);
+      out.limitation = String(s.qualityLimitationReason ?? '');
+    }
+    if (s.type === 'candidate-pair' && s.nominated) out.availableKbps = Math.round(Number(s.availableOutgoingBitrate ?? 0) / 1000);
+  });
+  return out;
+}
+
 // ---- Node-side wrappers.
 
 /** A Chromium page whose <video> is read; readings are pulled from the page as they accumulate. */
@@ -331,6 +374,10 @@ export function whepStats(page: Page) {
 export function whipPublish(page: Page, url: string, fps = 25) {
   const { block, frameWidth, frameHeight } = STAMP_GEOMETRY;
   return page.evaluate(whipPublishInPage, { url, bits: STAMP_BITS, block, frameWidth, frameHeight, fps });
+}
+
+export function whipStats(page: Page) {
+  return page.evaluate(whipStatsInPage);
 }
 
 export function endSessions(page: Page): Promise<number[]> {

@@ -38,6 +38,7 @@ import {
   whepPlay,
   whepStats,
   whipPublish,
+  whipStats,
   type OwnedChild,
   type Reading,
 } from './latency-readers.js';
@@ -381,7 +382,12 @@ async function runPath(ctx: Ctx, p: (typeof PATHS)[number], rtmpStream: string):
         const offer = await whipPublish(publisher, whipUrl(stream), FPS);
         if (offer.status !== 201) throw new Error(`WHIP answered ${offer.status}: ${offer.text.slice(0, 200)}`);
         await waitForLive(ctx, stream, null);
-        return await joined(p, (s) => viaWhep(ctx, stream, s), "canvas source: Chromium's encoder sets the GOP");
+        const result = await joined(p, (s) => viaWhep(ctx, stream, s), "canvas source: Chromium's encoder sets the GOP");
+        const st = await whipStats(publisher);
+        result.note +=
+          `; WHIP publisher at the end: drew ${st.framesDrawn} frames, encoded ${st.framesEncoded}, now ${st.width}×${st.height} ${st.fps} fps, ` +
+          `target ${st.targetKbps} kbit/s, estimate ${st.availableKbps} kbit/s, limitation ${st.limitation || 'none'}`;
+        return result;
       } finally {
         await endSessions(publisher);
         await publisher.context().close();
