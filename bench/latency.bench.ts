@@ -522,6 +522,7 @@ async function main(): Promise<void> {
     machine: machine(),
     settings: {
       windowSeconds: WINDOW_S,
+      joins: JOINS,
       warmupSeconds: WARMUP_S,
       fps: FPS,
       gopSeconds: GOP_S,
