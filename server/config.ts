@@ -93,7 +93,7 @@ export const CONFIG_KEYS = [
     def: '',
     doc: 'The public WebRTC UDP port: shown in the console and put in the ICE candidates of WHIP/WHEP answers (empty: RTC_LISTEN).',
   },
-  { key: 'SRT_PORT', def: '10080', doc: 'Display only: the public SRT UDP port.' },
+  { key: 'SRT_PORT', def: '', doc: 'Display only: the public SRT UDP port shown in SRT URLs (empty: SRT_LISTEN).' },
   {
     key: 'RTC_LISTEN',
     def: '8000',
@@ -290,7 +290,7 @@ export function buildConfig(env: NodeJS.ProcessEnv, fileValues: Record<string, s
       // A second instance on another RTMP port shows that port unless told the public one differs.
       rtmpPort: displayPort(raw, 'RTMP_PORT', problems) || String(listeners.rtmpListen),
       rtcPort: displayPort(raw, 'RTC_PORT', problems) || raw.RTC_LISTEN,
-      srtPort: displayPort(raw, 'SRT_PORT', problems),
+      srtPort: displayPort(raw, 'SRT_PORT', problems) || raw.SRT_LISTEN,
     },
     rtc: {
       listen: port(raw, 'RTC_LISTEN', problems),
