@@ -70,6 +70,8 @@ import { registerStreamsTabs, streamsHandlers } from './features/live-streams/ro
 import { StreamStore } from './features/live-streams/stream-store.js';
 import { SrtGateway, srtSocketDir } from './features/srt/gateway.js';
 import { srtHandlers } from './features/srt/routes.js';
+import { webrtcHandlers } from './features/webrtc/routes.js';
+import { WebRtcService } from './features/webrtc/service.js';
 
 const log = createLogger('app');
 
@@ -106,6 +108,8 @@ export class App {
   readonly publishSecrets: PublishSecrets;
   /** SRT publish and play on one UDP port. */
   readonly srt: SrtGateway;
+  /** WHIP publish and WHEP play, on one UDP port. */
+  readonly webrtc: WebRtcService;
   private readonly ffmpegBinary: FfmpegBinary;
   private readonly hlsWatcher: HlsSegmentWatcher;
   private readonly hlsDelivery: HlsDelivery;
@@ -211,6 +215,21 @@ export class App {
         publishRules: () => publishSecretStore.snapshot(),
       },
     );
+    // WebRTC: WHIP publishes go through admission like RTMP ones and bridge into the engine; WHEP
+    // viewers count in the registry.
+    this.webrtc = new WebRtcService(
+      {
+        listen: config.rtc.listen,
+        candidatePort: Number(config.display.rtcPort) || config.rtc.listen,
+        candidate: config.rtc.candidate,
+        nameLookup: config.rtc.nameLookup,
+        rtmpPort: config.rtmpListen,
+        ffmpeg: config.binaries.ffmpeg,
+        ffprobe: config.binaries.ffprobe,
+        workDir: path.join(this.paths.run, 'webrtc'),
+      },
+      { supervisor: this.supervisor, admission: this.admission, registry: this.registry, events: this.events },
+    );
     const rooms = new LiveRoomService(new LiveRoomStore(this.redis));
     const streamsDeps = {
       registry: this.registry,
@@ -306,6 +325,7 @@ export class App {
     routes.bind(hlsHandlers(this.hlsDelivery));
     routes.bind(flvHandlers(this.flv));
     routes.bind(srtHandlers(this.srt));
+    routes.bind(webrtcHandlers(this.webrtc, ui, config.display.rtcPort));
     // The in-page players come straight from their npm packages (no CDN: consoles run on closed networks).
     const npmDist = (pkg: string) => path.join(PROJECT_ROOT, 'node_modules', pkg, 'dist');
     routes.bind({
@@ -319,8 +339,7 @@ export class App {
     registerHttpsTab(ui, this.https, this.letsencrypt, config.httpsListen);
     registerCallbackTab(ui, this.callbacks);
     registerRecordTab(ui, this.record);
-    // TEMPORARY until the WebRTC feature is merged: webrtc reads its listener then.
-    registerStreamingTab(ui, config, publishSecretStore, () => ({ srt: this.srt.available, webrtc: true }));
+    registerStreamingTab(ui, config, publishSecretStore, () => ({ srt: this.srt.available, webrtc: this.webrtc.available }));
     registerForwardTab(ui, this.restream);
     registerVliveTab(ui, this.restream);
     registerCameraTab(ui, this.restream);
@@ -376,6 +395,7 @@ export class App {
     this.record.start();
     await this.ffmpegBinary.detect();
     startRestream(this.restream);
+    this.webrtc.start();
     // Listen at once: until Redis answers, the console shows "starting" and the API says so.
     const server = http.createServer(this.koa.callback());
     server.keepAliveTimeout = 65_000;
@@ -407,6 +427,8 @@ export class App {
 
   async stop(): Promise<void> {
     await this.starting?.catch(() => undefined);
+    // WHIP sessions end their streams (callbacks, registry): before those stop.
+    await this.webrtc.stop();
     await this.letsencrypt.stop();
     await this.callbacks.stop();
     await this.https.stop();

@@ -14,6 +14,8 @@ export interface Config {
   readonly listenHost: string;
   /** SRT on one UDP port (features/srt): listen 0 turns it off. */
   readonly srt: { readonly listen: number; readonly latencyMs: number; readonly passphrase: string; readonly library: string };
+  /** WebRTC: the UDP port every session shares, and how answers pick their ICE candidates. */
+  readonly rtc: { readonly listen: number; readonly candidate: string; readonly nameLookup: boolean };
   /** Display-only ports used when building URLs shown to users (multiple instances behind NAT). */
   readonly display: { readonly httpPort: string; readonly rtmpPort: string; readonly rtcPort: string; readonly srtPort: string };
   /** Empty host means: start and supervise our own redis-server. */
@@ -86,8 +88,27 @@ export const CONFIG_KEYS = [
   { key: 'LISTEN_HOST', def: '0.0.0.0', doc: 'Address the HTTP and HTTPS listeners bind to.' },
   { key: 'HTTP_PORT', def: '', doc: 'Display only: the public HTTP port shown in play URLs (empty: the page port).' },
   { key: 'RTMP_PORT', def: '', doc: 'Display only: the public RTMP port shown in publish URLs (empty: RTMP_LISTEN).' },
-  { key: 'RTC_PORT', def: '8000', doc: 'Display only: the public WebRTC UDP port.' },
-  { key: 'SRT_PORT', def: '10080', doc: 'Display only: the public SRT UDP port.' },
+  {
+    key: 'RTC_PORT',
+    def: '',
+    doc: 'The public WebRTC UDP port: shown in the console and put in the ICE candidates of WHIP/WHEP answers (empty: RTC_LISTEN).',
+  },
+  { key: 'SRT_PORT', def: '', doc: 'Display only: the public SRT UDP port shown in SRT URLs (empty: SRT_LISTEN).' },
+  {
+    key: 'RTC_LISTEN',
+    def: '8000',
+    doc: 'UDP port of WebRTC media (WHIP publish, WHEP play): every session shares it (ICE UDP mux).',
+  },
+  {
+    key: 'CANDIDATE',
+    def: '',
+    doc: "WebRTC: the server's public IP put in WHIP/WHEP answers, unless the URL's `eip` or the X-Real-Host header names one (SRS Stack's rules).",
+  },
+  {
+    key: 'NAME_LOOKUP',
+    def: 'on',
+    doc: 'WebRTC: off stops resolving the host name the browser used (X-Real-Host, Host) into the candidate IP by DNS.',
+  },
   {
     key: 'REDIS_HOST',
     def: '',
@@ -268,8 +289,13 @@ export function buildConfig(env: NodeJS.ProcessEnv, fileValues: Record<string, s
       httpPort: displayPort(raw, 'HTTP_PORT', problems),
       // A second instance on another RTMP port shows that port unless told the public one differs.
       rtmpPort: displayPort(raw, 'RTMP_PORT', problems) || String(listeners.rtmpListen),
-      rtcPort: displayPort(raw, 'RTC_PORT', problems),
-      srtPort: displayPort(raw, 'SRT_PORT', problems),
+      rtcPort: displayPort(raw, 'RTC_PORT', problems) || raw.RTC_LISTEN,
+      srtPort: displayPort(raw, 'SRT_PORT', problems) || raw.SRT_LISTEN,
+    },
+    rtc: {
+      listen: port(raw, 'RTC_LISTEN', problems),
+      candidate: raw.CANDIDATE.trim(),
+      nameLookup: flag(raw, 'NAME_LOOKUP', problems),
     },
     redis: {
       host: raw.REDIS_HOST,

@@ -186,6 +186,32 @@ export const ROUTE_TABLE = {
   'rooms.createForm': formRoute('/mgmt/scenarios/rooms/create'),
   'rooms.removeForm': formRoute('/mgmt/scenarios/rooms/remove'),
 
+  // WebRTC: WHIP publish, WHEP play (SRS Stack's URLs) and their browser pages: features/webrtc/routes.ts
+  'webrtc.whip': directRoute(
+    ['POST'],
+    '/rtc/v1/whip/',
+    open("WHIP publish: the publish secret (?secret= or Authorization: Bearer, as OBS sends it) is checked by admission's gates"),
+    { raw: 'application/sdp', limit: 128 * 1024 },
+  ),
+  'webrtc.whipSession': directRoute(
+    ['DELETE'],
+    '/rtc/v1/whip/:session',
+    open("ends a WHIP session: its Location's random session id (122 bits, given only to the publisher) is the capability"),
+    'none',
+  ),
+  'webrtc.whep': directRoute(['POST'], '/rtc/v1/whep/', open('WHEP playback, public like every play URL of SRS Stack'), {
+    raw: 'application/sdp',
+    limit: 128 * 1024,
+  }),
+  'webrtc.whepSession': directRoute(
+    ['DELETE'],
+    '/rtc/v1/whep/:session',
+    open("ends a WHEP session: its Location's random session id is the capability"),
+    'none',
+  ),
+  'webrtc.publisherPage': getRoute('/players/whip.html', open("SRS Stack's WHIP publisher page; the secret comes in its own URL")),
+  'webrtc.playerPage': getRoute('/players/whep.html', open("SRS Stack's WHEP player page; it plays public streams")),
+
   // Media, after every specific route: features/hls/routes.ts, features/flv/routes.ts
   'hls.file': getRoute('/:app/:file', open('HLS playlists and low-latency segments, public like every play URL of SRS Stack')),
   'hls.nestedFile': getRoute('/:app/:sub/:file', open('normal-latency HLS segments, public like the playlists that name them')),

@@ -171,7 +171,7 @@ export function firewallPorts(config, { frontNginx = false } = {}) {
     { port: config.mgmtListen, protocol: 'tcp', what: 'console' },
     { port: config.httpsListen, protocol: 'tcp', what: 'HTTPS' },
     { port: config.rtmpListen, protocol: 'tcp', what: 'RTMP' },
-    { port: config.rtcListen ?? 8000, protocol: 'udp', what: 'WebRTC' },
+    { port: config.rtc?.listen ?? 8000, protocol: 'udp', what: 'WebRTC' },
     { port: config.srt?.listen ?? 10080, protocol: 'udp', what: 'SRT' },
   ];
   const seen = new Set();

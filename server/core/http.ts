@@ -33,9 +33,12 @@ export function commonHeaders(version: string): Koa.Middleware {
   return async (ctx, next) => {
     ctx.set('Server', `SRS-Stack/v${version}`);
     ctx.set('Access-Control-Allow-Origin', '*');
-    ctx.set('Access-Control-Allow-Headers', '*');
+    // `*` does not cover Authorization (Fetch standard): named, so a page on another origin can
+    // send WHIP's `Authorization: Bearer`. Location named too: a WHIP/WHEP client reads it, and `*`
+    // exposes nothing to a request with credentials.
+    ctx.set('Access-Control-Allow-Headers', '*, Authorization');
     ctx.set('Access-Control-Allow-Methods', '*');
-    ctx.set('Access-Control-Expose-Headers', '*');
+    ctx.set('Access-Control-Expose-Headers', '*, Location');
     ctx.set('Access-Control-Allow-Credentials', 'true');
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.set('X-Frame-Options', 'SAMEORIGIN');

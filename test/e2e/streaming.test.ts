@@ -120,14 +120,14 @@ describe('e2e: the Streaming page publishes URLs and plays HTTP-FLV and HLS in C
 
   const text = async (page: Page, sel: string) => ((await page.textContent(sel)) ?? '').trim();
 
-  it('shows the SRT tabs: OBS server, vMix fields, FFmpeg command, play URL and ffplay, firewall UDP/10080, copy buttons', async () => {
+  it('shows the SRT tabs: OBS server, vMix fields, FFmpeg command, play URL and ffplay, firewall UDP/SRT_PORT, copy buttons', async () => {
     const page = await loggedIn();
-    const publish = `srt://127.0.0.1:10080?streamid=#!::r=live/livestream?secret=${secret},m=publish`;
-    const play = 'srt://127.0.0.1:10080?streamid=#!::r=live/livestream,latency=20,m=request';
+    const publish = `srt://127.0.0.1:${stack.srtPort}?streamid=#!::r=live/livestream?secret=${secret},m=publish`;
+    const play = `srt://127.0.0.1:${stack.srtPort}?streamid=#!::r=live/livestream,latency=20,m=request`;
     assert.equal(await text(page, '#srt-server'), publish);
     assert.equal(await text(page, '#srt-url'), publish);
     assert.equal(await text(page, '#srt-host'), '127.0.0.1');
-    assert.equal(await text(page, '#srt-port'), '10080');
+    assert.equal(await text(page, '#srt-port'), String(stack.srtPort));
     assert.equal(await text(page, '#srt-latency'), '20');
     assert.equal(await text(page, '#srt-streamid'), `#!::r=live/livestream?secret=${secret},m=publish`);
     assert.equal(
@@ -137,8 +137,8 @@ describe('e2e: the Streaming page publishes URLs and plays HTTP-FLV and HLS in C
     assert.equal(await text(page, '#srt-play-url'), play);
     assert.equal(await text(page, '#ffplay-command'), `ffplay -fflags nobuffer -flags low_delay -i '${play}'`);
     assert.equal(await text(page, '#ffplay-command-windows'), `ffplay -fflags nobuffer -flags low_delay -i "${play}"`);
-    assert.match(await text(page, '#srt-obs .firewall-hint'), /UDP\/10080/);
-    assert.match(await text(page, '#srt-ffmpeg .firewall-hint'), /UDP\/10080/);
+    assert.match(await text(page, '#srt-obs .firewall-hint'), new RegExp(`UDP/${stack.srtPort}`));
+    assert.match(await text(page, '#srt-ffmpeg .firewall-hint'), new RegExp(`UDP/${stack.srtPort}`));
     assert.equal(await page.$('.srt-unavailable'), null);
     const qrWidth = await page.$eval('#srt-qr', (img) => (img as HTMLImageElement).naturalWidth);
     assert.ok(qrWidth > 0, 'the QR code of the SRT publish URL renders');
@@ -161,7 +161,7 @@ describe('e2e: the Streaming page publishes URLs and plays HTTP-FLV and HLS in C
     await page.context().close();
   });
 
-  it('shows the WebRTC tabs: WHIP URL for OBS and the browser publisher, WHEP URL and player, firewall UDP/8000', async () => {
+  it('shows the WebRTC tabs: WHIP URL for OBS and the browser publisher, WHEP URL and player, firewall UDP/RTC_PORT', async () => {
     const page = await loggedIn();
     const whip = `${stack.url}/rtc/v1/whip/?app=live&stream=livestream&secret=${secret}`;
     const whep = `${stack.url}/rtc/v1/whep/?app=live&stream=livestream`;
@@ -169,10 +169,11 @@ describe('e2e: the Streaming page publishes URLs and plays HTTP-FLV and HLS in C
     assert.equal(await text(page, '#whip-obs-server'), whip);
     assert.equal(await text(page, '#whep-url'), whep);
     const link = async (sel: string) => new URL((await page.getAttribute(sel, 'href')) ?? '', stack.url);
-    assert.equal((await link('#whip-publisher-link')).searchParams.get('url'), whip);
-    assert.equal((await link('#whep-player-link')).searchParams.get('url'), whep);
+    const query = async (sel: string) => Object.fromEntries((await link(sel)).searchParams);
+    assert.deepEqual(await query('#whip-publisher-link'), { stream: 'livestream', secret });
+    assert.deepEqual(await query('#whep-player-link'), { stream: 'livestream', autostart: 'true' });
     for (const card of ['#rtc-browser', '#rtc-obs']) {
-      assert.match(await text(page, `${card} .firewall-hint`), new RegExp(`UDP/8000.*TCP/${stack.ports.http}`));
+      assert.match(await text(page, `${card} .firewall-hint`), new RegExp(`UDP/${stack.rtcPort}.*TCP/${stack.ports.http}`));
     }
     assert.match(await text(page, '#rtc-obs'), /WHIP/);
     // 127.0.0.1 is a secure context: no HTTPS hint.
@@ -188,9 +189,9 @@ describe('e2e: the Streaming page publishes URLs and plays HTTP-FLV and HLS in C
     const name = await page.evaluate(() => window.localStorage.getItem('SRS_STREAM_NAME'));
     assert.match(name ?? '', /^[a-z]{6}$/);
     assert.equal(await text(page, '#srt-streamid'), `#!::r=live/${name}?secret=${secret},m=publish`);
-    assert.equal(await text(page, '#srt-play-url'), `srt://127.0.0.1:10080?streamid=#!::r=live/${name},latency=20,m=request`);
+    assert.equal(await text(page, '#srt-play-url'), `srt://127.0.0.1:${stack.srtPort}?streamid=#!::r=live/${name},latency=20,m=request`);
     assert.equal(await text(page, '#whip-obs-server'), `${stack.url}/rtc/v1/whip/?app=live&stream=${name}&secret=${secret}`);
-    assert.equal((await link('#whep-player-link')).searchParams.get('url'), `${stack.url}/rtc/v1/whep/?app=live&stream=${name}`);
+    assert.equal((await link('#whep-player-link')).searchParams.get('stream'), name);
     assert.match((await page.getAttribute('#srt-qr', 'src')) ?? '', new RegExp(`kind=srt&stream=${name}$`));
     await page.context().close();
   });
@@ -215,12 +216,15 @@ describe('e2e: the Streaming page publishes URLs and plays HTTP-FLV and HLS in C
     assert.equal(await text(page, '#srt-ffmpeg h2'), 'SRT 推流：FFmpeg');
     assert.equal(await text(page, '#rtc-browser h2'), 'WebRTC 推流：浏览器（WHIP）');
     assert.equal(await text(page, '#rtc-obs h2'), 'WebRTC 推流：OBS（WHIP）');
-    assert.match(await text(page, '#srt-obs .firewall-hint'), /^防火墙：.*UDP\/10080/);
-    assert.match(await text(page, '#rtc-browser .firewall-hint'), /^防火墙：.*UDP\/8000/);
+    assert.match(await text(page, '#srt-obs .firewall-hint'), new RegExp(`^防火墙：.*UDP/${stack.srtPort}`));
+    assert.match(await text(page, '#rtc-browser .firewall-hint'), new RegExp(`^防火墙：.*UDP/${stack.rtcPort}`));
     assert.match(await text(page, '#https-hint'), /HTTPS/);
     assert.match(await text(page, '#https-hint'), /浏览器/);
     assert.equal(await text(page, 'button[data-copy="#srt-server"]'), '复制');
-    assert.equal(await text(page, '#srt-server'), `srt://console.test:10080?streamid=#!::r=live/livestream?secret=${secret},m=publish`);
+    assert.equal(
+      await text(page, '#srt-server'),
+      `srt://console.test:${stack.srtPort}?streamid=#!::r=live/livestream?secret=${secret},m=publish`,
+    );
     assert.equal(await text(page, '#whep-url'), `${origin}/rtc/v1/whep/?app=live&stream=livestream`);
     await page.goto(`${origin}/mgmt/lang/en`);
     await page.context().close();

@@ -46,6 +46,8 @@ export interface StackHandle {
   ports: { http: number; https: number; rtmp: number };
   /** The SRT UDP port (SRT_LISTEN): a free one per stack, so stacks never share 10080. */
   srtPort: number;
+  /** The WebRTC UDP port (RTC_LISTEN): a free one per stack, so stacks never share 8000. */
+  rtcPort: number;
   env: NodeJS.ProcessEnv;
   proc: ChildProcess;
   logs: () => string;
@@ -93,9 +95,11 @@ export async function startStack(opts: StartOptions = {}): Promise<StackHandle> 
   const dataDir = opts.dataDir ?? tempDir();
   const ports = opts.ports ?? { http: await freePort(), https: await freePort(), rtmp: await freePort() };
   const srtPort = Number(opts.env?.SRT_LISTEN ?? (await freePort()));
+  const rtcPort = Number(opts.env?.RTC_LISTEN ?? (await freePort()));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     SRT_LISTEN: String(srtPort),
+    RTC_LISTEN: String(rtcPort),
     DATA_DIR: dataDir,
     MGMT_LISTEN: String(ports.http),
     HTTPS_LISTEN: String(ports.https),
@@ -120,6 +124,7 @@ export async function startStack(opts: StartOptions = {}): Promise<StackHandle> 
     dataDir,
     ports,
     srtPort,
+    rtcPort,
     env,
     proc,
     logs: () => output,

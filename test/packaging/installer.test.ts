@@ -138,7 +138,7 @@ describe('installer rules', () => {
     const config = { mgmtListen: 2022, httpsListen: 2443, rtmpListen: 1935 };
     const names = (list: Array<{ port: number; protocol: string }>) => list.map(({ port, protocol }) => `${port}/${protocol}`);
     assert.deepEqual(names(rules.firewallPorts(config)), ['2022/tcp', '2443/tcp', '1935/tcp', '8000/udp', '10080/udp']);
-    assert.deepEqual(names(rules.firewallPorts({ ...config, rtcListen: 18000, srt: { listen: 20080 } })).slice(3), [
+    assert.deepEqual(names(rules.firewallPorts({ ...config, rtc: { listen: 18000 }, srt: { listen: 20080 } })).slice(3), [
       '18000/udp',
       '20080/udp',
     ]);

@@ -120,14 +120,13 @@ describe('Streaming page URL rules: WebRTC (WHIP, WHEP)', () => {
     assert.equal(https.whipUrl, 'https://example.com/rtc/v1/whip/?app=live&stream=livestream&secret=s3cr3t');
   });
 
-  it('links the publisher and player pages with the WHIP/WHEP URL as one escaped query value', () => {
-    const u = streamingUrls(base);
-    assert.ok(u.whipPublisherPage.startsWith(`${WHIP_PUBLISHER_PAGE}?url=`));
-    assert.ok(u.whepPlayerPage.startsWith(`${WHEP_PLAYER_PAGE}?url=`));
-    const url = (link: string) => new URL(link, 'http://console.test').searchParams.get('url');
-    assert.equal(url(u.whipPublisherPage), u.whipUrl);
-    assert.equal(url(u.whepPlayerPage), u.whepUrl);
-    assert.deepEqual([...new URL(u.whepPlayerPage, 'http://console.test').searchParams.keys()], ['url']);
+  it('links the publisher and player pages with the stream (and the secret for publishing) as escaped query values', () => {
+    const u = streamingUrls({ ...base, stream: 'n#1 &b' });
+    const query = (link: string) => Object.fromEntries(new URL(link, 'http://console.test').searchParams);
+    assert.ok(u.whipPublisherPage.startsWith(`${WHIP_PUBLISHER_PAGE}?`));
+    assert.ok(u.whepPlayerPage.startsWith(`${WHEP_PLAYER_PAGE}?`));
+    assert.deepEqual(query(u.whipPublisherPage), { stream: 'n#1 &b', secret: 's3cr3t' });
+    assert.deepEqual(query(u.whepPlayerPage), { stream: 'n#1 &b', autostart: 'true' });
   });
 
   it('points plain-HTTP pages at this page over HTTPS: 443 behind a front on 80, else HTTPS_LISTEN', () => {
@@ -157,7 +156,7 @@ describe('Streaming page stream names: escaping and the renaming templates', () 
     assert.equal(u.whipUrl, 'http://example.com/rtc/v1/whip/?app=live&stream=a%20b%26c&secret=x%26y');
     assert.equal(new URL(u.whipUrl).searchParams.get('stream'), 'a b&c');
     assert.equal(new URL(u.whepUrl).searchParams.get('stream'), 'a b&c');
-    assert.equal(new URL(u.whepPlayerPage, 'http://console.test').searchParams.get('url'), u.whepUrl);
+    assert.equal(new URL(u.whepPlayerPage, 'http://console.test').searchParams.get('stream'), 'a b&c');
   });
 
   it('keeps the placeholder in every URL that names the stream', () => {

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
 import { lineSplitter, maskOutput } from './output.js';
+import { runSpawnHooks } from './spawn-hooks.js';
 
 export interface RunOnceOptions {
   /** Past this the whole process group is killed and the result says `timedOut`. */
@@ -51,6 +52,7 @@ export function runOnce(command: string, args: readonly string[], opts: RunOnceO
     return Promise.resolve({ code: null, signal: null, timedOut: false, aborted: true, stdout: '', stdoutTruncated: false, stderr: '' });
   }
   return new Promise((resolve, reject) => {
+    runSpawnHooks();
     const child = spawn(command, [...args], {
       cwd: opts.cwd,
       env: opts.env ?? process.env,

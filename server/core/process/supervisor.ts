@@ -28,6 +28,7 @@ import {
   type RestartPolicy,
 } from './policy.js';
 import { reapStalePids, writePidFile } from './reaper.js';
+import { runSpawnHooks } from './spawn-hooks.js';
 
 const log = createLogger('supervisor');
 
@@ -265,6 +266,7 @@ export class SupervisedChild {
     this.runLines = 0;
     let proc: ChildProcess;
     try {
+      runSpawnHooks();
       proc = spawn(spec.command, [...spec.args], {
         cwd: spec.cwd,
         env: spec.env ?? process.env,

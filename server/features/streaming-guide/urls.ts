@@ -15,13 +15,10 @@ export const DEFAULT_STREAM = 'livestream';
 /** Placeholder the page's script swaps for the stream name chosen in the browser. */
 export const STREAM_TOKEN = '{stream}';
 
-/**
- * The browser WHIP publisher page (camera, microphone or screen), served by the WebRTC feature.
- * It is opened with `?url=<the WHIP URL, encodeURIComponent>`. The lead fixes the path at merge.
- */
-export const WHIP_PUBLISHER_PAGE = '/rtc/publisher.html';
-/** The WHEP player page, opened with `?url=<the WHEP URL, encodeURIComponent>`. Path fixed at merge. */
-export const WHEP_PLAYER_PAGE = '/rtc/player.html';
+/** The browser WHIP publisher page (camera, microphone or screen; features/webrtc), SRS Stack's path. */
+export const WHIP_PUBLISHER_PAGE = '/players/whip.html';
+/** The WHEP player page (features/webrtc), SRS Stack's path. */
+export const WHEP_PLAYER_PAGE = '/players/whep.html';
 
 /** SRS Stack's defaults when a display port is set empty. */
 const DEFAULT_SRT_PORT = '10080';
@@ -144,8 +141,8 @@ export function streamingUrls(i: UrlInputs): StreamingUrls {
     ffplayCommandWindows: `ffplay -fflags nobuffer -flags low_delay -i "${srtPlayUrl}"`,
     whipUrl,
     whepUrl,
-    whipPublisherPage: `${WHIP_PUBLISHER_PAGE}?url=${enc(whipUrl)}`,
-    whepPlayerPage: `${WHEP_PLAYER_PAGE}?url=${enc(whepUrl)}`,
+    whipPublisherPage: `${WHIP_PUBLISHER_PAGE}?stream=${enc(i.stream)}&secret=${enc(i.secret)}`,
+    whepPlayerPage: `${WHEP_PLAYER_PAGE}?stream=${enc(i.stream)}&autostart=true`,
     httpsPage,
     firewall: {
       rtmp: `TCP/${rtmpPort}`,
