@@ -173,13 +173,15 @@ describe('heavy: installer in a Debian rootfs', function () {
       assert.match(r.step('libsrt').out, /^libsrt1\.5-openssl install ok installed$/m);
     });
 
-    it('installs the x64 and arm64 addon binaries, and the bundled koffi loads libsrt here', () => {
+    it('installs the x64 and arm64 binaries of koffi and node-datachannel, and the bundled koffi loads libsrt here', () => {
       const srt = r.step('addon_srt');
       assert.equal(srt.rc, 0, srt.out);
       assert.match(srt.out, /^loaded libsrt\S* \d+\.\d+\.\d+$/m);
       const binaries = r.step('addon_binaries').out;
       assert.match(binaries, /\/@koromix\/koffi-linux-x64\/linux_x64\/koffi\.node$/m);
       assert.match(binaries, /\/@koromix\/koffi-linux-arm64\/linux_arm64\/koffi\.node$/m);
+      assert.match(binaries, /\/@node-datachannel\/linux-x64-gnu\/node_datachannel\.node$/m);
+      assert.match(binaries, /\/@node-datachannel\/linux-arm64-gnu\/node_datachannel\.node$/m);
     });
 
     it('lists the ports to open, the UDP ones of SRT and WebRTC included (no ufw here)', () => {
