@@ -228,8 +228,8 @@ async function joined(p: (typeof PATHS)[number], join: (seconds: number) => Prom
     unreadable,
     medianMs: median(latencies),
     p95Ms: percentile(latencies, 95),
-    minMs: Math.min(...latencies),
-    maxMs: Math.max(...latencies),
+    minMs: latencies.reduce((a, b) => Math.min(a, b), Infinity),
+    maxMs: latencies.reduce((a, b) => Math.max(a, b), -Infinity),
     fps: mean((j) => j.fps),
     machineCpuPercent: mean((j) => j.machineCpuPercent),
     latenciesMs: latencies,
@@ -367,7 +367,9 @@ async function runPath(ctx: Ctx, p: (typeof PATHS)[number], rtmpStream: string):
       try {
         await waitForLive(ctx, stream, source);
         const play = `${base}#!::r=${LIVE_APP}/${stream},m=request`;
-        return await joined(p, (s) => viaFfmpeg(ctx, play, ['-analyzeduration', '1000000'], s), `SRT latency ${SRT_LATENCY_US / 1000} ms`);
+        // SRT play has no GOP cache: a player joins mid-GOP and sees the codec headers only at the
+        // next keyframe (≤ 2 s here), so it needs a longer probe than RTMP (start-up only, not latency).
+        return await joined(p, (s) => viaFfmpeg(ctx, play, ['-analyzeduration', '5000000'], s), `SRT latency ${SRT_LATENCY_US / 1000} ms`);
       } finally {
         await source.stop();
         ctx.owned.delete(source);

@@ -52,6 +52,9 @@ const CHROME_OFFER = [
   'a=rtpmap:108 H264/90000',
   'a=rtcp-fb:108 nack',
   'a=rtcp-fb:108 nack pli',
+  'a=rtcp-fb:108 goog-remb',
+  'a=rtcp-fb:108 transport-cc',
+  'a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
   'a=fmtp:108 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f',
   'a=rtpmap:109 rtx/90000',
   'a=fmtp:109 apt=108',
@@ -80,6 +83,9 @@ describe('WebRTC SDP (H.264 packetization-mode=1 + Opus only)', () => {
     assert.ok(lines.includes('m=audio 9 UDP/TLS/RTP/SAVPF 111'));
     assert.ok(lines.includes('m=video 9 UDP/TLS/RTP/SAVPF 108'));
     assert.ok(lines.includes('a=rtcp-fb:108 nack pli'));
+    // The browser follows our REMB: no transport-wide congestion control, whose feedback we never send.
+    assert.ok(lines.includes('a=rtcp-fb:108 goog-remb'));
+    assert.ok(!lines.some((l) => /transport-cc|transport-wide-cc/.test(l)), f.sdp);
     assert.ok(!lines.some((l) => /^a=(rtpmap|fmtp|rtcp-fb):(96|97|102|103|106|109|45|63|9|0) /.test(l)), f.sdp);
     // Session-level and non-codec attributes survive; TCP and IPv6 candidates do not.
     assert.ok(lines.includes('a=group:BUNDLE 0 1'));

@@ -65,8 +65,19 @@ export function usableCandidate(line: string): boolean {
 }
 
 /**
+ * Transport-wide congestion control (the `transport-cc` feedback and its header extension). We send
+ * no transport-cc feedback, only REMB: a browser that negotiated it would estimate the bandwidth from
+ * feedback that never comes, and a WHIP publisher's estimate then decays to ~90 kbit/s and 1–2 fps
+ * (measured by `npm run bench:latency`). Without it, the browser follows our REMB.
+ */
+function isTransportCc(line: string): boolean {
+  return /^a=rtcp-fb:\d+ transport-cc\b/.test(line) || /^a=extmap:\d+\S* .*transport-wide-cc/.test(line);
+}
+
+/**
  * Keeps one H.264 packetization-mode=1 payload type per video m-line and Opus per audio m-line,
- * with their rtcp-fb and fmtp lines; an m-line with neither is rejected (port 0). The offer's TCP and
+ * with their rtcp-fb (but transport-cc, see isTransportCc) and fmtp lines; an m-line with neither is
+ * rejected (port 0). The offer's TCP and
  * IPv6 candidates are dropped (usableCandidate). Throws on an SDP
  * that is not an offer we can read.
  */
@@ -109,6 +120,7 @@ export function filterOffer(offer: string): FilteredOffer {
       const m = /^a=(rtpmap|fmtp|rtcp-fb):(\d+)/.exec(l);
       if (m && m[2] !== keep) continue;
       if (l.startsWith('a=candidate:') && !usableCandidate(l)) continue;
+      if (isTransportCc(l)) continue;
       out.push(l);
     }
   }
