@@ -126,9 +126,9 @@ describe('SRT ffmpeg argv', () => {
     assert.ok(args.includes('-stats'), 'progress for the stall watchdog');
   });
 
-  it('feeds players MPEG-TS with unsplit PES, short probing', () => {
+  it('feeds players MPEG-TS with unsplit PES, a bounded probe', () => {
     const args = srtPlayArgs('rtmp://127.0.0.1:1935/live/s', 'unix:/x.sock');
-    assert.equal(args[args.indexOf('-analyzeduration') + 1], '1000000');
+    assert.equal(args[args.indexOf('-analyzeduration') + 1], '3000000');
     assert.equal(args[args.indexOf('-pes_payload_size') + 1], '0');
     assert.equal(args[args.indexOf('-i') + 1], 'rtmp://127.0.0.1:1935/live/s');
     assert.equal(args.at(-1), 'unix:/x.sock');

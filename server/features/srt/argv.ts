@@ -8,13 +8,14 @@ export function unixUrl(socketPath: string): string {
 }
 
 /**
- * SRT caller's MPEG-TS → the engine's RTMP. Short probing: the gateway holds the first second of
- * media while admission runs, so ffmpeg finds both streams at once.
+ * SRT caller's MPEG-TS → the engine's RTMP. The gateway holds the first second of media while
+ * admission runs, so ffmpeg usually finds both streams at once; the probe bound is an upper limit
+ * for a caller whose video starts late, not a delay.
  */
 export function srtBridgeArgs(input: string, rtmpUrl: string): string[] {
   return [
     ...['-hide_banner', '-nostdin', '-loglevel', 'warning', '-stats'],
-    ...['-fflags', 'nobuffer', '-analyzeduration', '1000000', '-f', 'mpegts', '-i', input],
+    ...['-fflags', 'nobuffer', '-analyzeduration', '3000000', '-f', 'mpegts', '-i', input],
     ...['-c', 'copy', '-f', 'flv', rtmpUrl],
   ];
 }
@@ -26,7 +27,9 @@ export function srtBridgeArgs(input: string, rtmpUrl: string): string[] {
 export function srtPlayArgs(rtmpUrl: string, output: string): string[] {
   return [
     ...['-hide_banner', '-nostdin', '-loglevel', 'warning', '-stats'],
-    ...['-fflags', 'nobuffer', '-analyzeduration', '1000000', '-i', rtmpUrl],
+    // An upper bound, not a delay: probing ends once both streams are seen. With 1 s, a feed whose
+    // video came later than a second of audio went out audio-only and its players found no video.
+    ...['-fflags', 'nobuffer', '-analyzeduration', '3000000', '-i', rtmpUrl],
     ...['-map', '0', '-c', 'copy', '-f', 'mpegts', '-pes_payload_size', '0', '-flush_packets', '1', '-muxdelay', '0', output],
   ];
 }
