@@ -97,13 +97,13 @@ export function testPublishArgs(url: string, seconds: number): string[] {
 }
 
 export function publish(url: string, seconds = 0): Publisher {
-  return spawnPublisher(testPublishArgs(url, seconds));
+  return spawnFfmpeg(testPublishArgs(url, seconds));
 }
 
 /** Publishes a file in a loop at real-time speed, without re-encoding: FLV over RTMP, MPEG-TS over SRT. */
 export function publishFile(url: string, file: string): Publisher {
   const args = ['-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', file, '-c', 'copy'];
-  return spawnPublisher([...args, ...outputFormatArgs(url), url]);
+  return spawnFfmpeg([...args, ...outputFormatArgs(url), url]);
 }
 
 export interface ReconnectingPublisher {
@@ -138,7 +138,8 @@ export function keepPublishingFile(url: string, file: string, retryMs = 1000): R
   };
 }
 
-function spawnPublisher(args: string[]): Publisher {
+/** Any ffmpeg run (argv after `ffmpeg`), with its exit code and stderr; stop() kills it. */
+export function spawnFfmpeg(args: string[]): Publisher {
   const proc = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr?.on('data', (d) => (stderr += d));

@@ -1,7 +1,6 @@
 // SRT callers for tests and benches: ffmpeg publishing a generated pattern with a tone over SRT
 // (MPEG-TS, as OBS and vMix send it), ffmpeg players, and the gateway's status API.
-import { spawn } from 'node:child_process';
-import type { Publisher } from './media.js';
+import { spawnFfmpeg, type Publisher } from './media.js';
 import type { StackHandle } from './stack.js';
 
 /** ffmpeg's SRT URL for a streamid (ffmpeg passes it to SRTO_STREAMID as is). */
@@ -43,30 +42,6 @@ export function srtPublish(url: string, o: SrtPublishOptions = {}): Publisher {
 /** A long-running ffmpeg that reads a URL (copy, discarded): a player that stays until stopped. */
 export function keepPlaying(url: string): Publisher {
   return spawnFfmpeg(['-hide_banner', '-loglevel', 'error', '-i', url, '-map', '0', '-c', 'copy', '-f', 'null', '-']);
-}
-
-/** Any ffmpeg run, with its exit code and stderr. */
-export function spawnFfmpeg(args: string[]): Publisher {
-  const proc = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  proc.stderr?.on('data', (d) => (stderr += d));
-  let done = false;
-  const exited = new Promise<number | null>((resolve) =>
-    proc.once('exit', (code) => {
-      done = true;
-      resolve(code);
-    }),
-  );
-  return {
-    proc,
-    exited,
-    stderr: () => stderr,
-    running: () => !done,
-    async stop() {
-      if (!done) proc.kill('SIGKILL');
-      await exited;
-    },
-  };
 }
 
 export interface SrtStatus {

@@ -3,33 +3,22 @@
 // on_record_end it receives after a recording names the finished MP4.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
 import { publish } from '../helpers/media.js';
 import { publishSecretOf, stackPublishUrl, waitStreamLive } from '../helpers/restream.js';
+import { startCallbackReceiver, type CallbackReceiver } from '../helpers/callback-receiver.js';
 import { initAdmin, startStack, waitFor, type StackHandle } from '../helpers/stack.js';
 
 describe('HTTP callbacks decide real RTMP publishes', function () {
   this.timeout(90_000);
   let stack: StackHandle;
   let bearer: string;
-  let receiver: http.Server;
-  let verdict: 'ok' | 'fail' = 'fail';
-  const received: Array<Record<string, unknown>> = [];
+  let receiver: CallbackReceiver;
 
   before(async () => {
-    receiver = http.createServer((req, res) => {
-      let body = '';
-      req.on('data', (d) => (body += d));
-      req.on('end', () => {
-        received.push(JSON.parse(body) as Record<string, unknown>);
-        res.writeHead(verdict === 'ok' ? 200 : 500, { 'Content-Type': 'application/json' });
-        res.end(verdict === 'ok' ? '{"code":0}' : '{"code":1}');
-      });
-    });
-    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    receiver = await startCallbackReceiver('fail');
     stack = await startStack({ env: { SRS_RECORD_WAIT_SECONDS: '2' } });
     bearer = await initAdmin(stack);
-    const target = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hooks`;
+    const target = receiver.url;
     assert.equal((await stack.api('/terraform/v1/mgmt/hooks/apply', { all: true, target, opaque: 'op-1' }, { bearer })).status, 200);
   });
   after(async () => {
@@ -39,20 +28,20 @@ describe('HTTP callbacks decide real RTMP publishes', function () {
 
   it('a receiver answering an error rejects the publish; {"code":0} accepts it', async () => {
     const secret = await publishSecretOf(stack, bearer);
-    verdict = 'fail';
+    receiver.verdict = 'fail';
     const refused = publish(stackPublishUrl(stack, secret, 'vetoed'), 5);
     const code = await Promise.race([refused.exited, new Promise((r) => setTimeout(() => r('still running'), 10_000))]);
     await refused.stop();
     assert.notEqual(code, 0, 'ffmpeg must fail to publish');
     assert.notEqual(code, 'still running', 'the publish must be refused, not accepted');
-    const onPublish = received.find((b) => b.action === 'on_publish' && b.stream === 'vetoed');
+    const onPublish = receiver.received.find((b) => b.action === 'on_publish' && b.stream === 'vetoed');
     assert.equal(onPublish?.opaque, 'op-1');
     const streams = (await stack.api('/terraform/v1/mgmt/streams/query', {}, { bearer })).json.data as {
       streams: Array<{ stream: string }> | null;
     };
     assert.ok(!(streams.streams ?? []).some((s) => s.stream === 'vetoed'), 'a refused stream is not registered');
 
-    verdict = 'ok';
+    receiver.verdict = 'ok';
     assert.equal((await stack.api('/terraform/v1/hooks/record/apply', { all: true }, { bearer })).status, 200);
     const accepted = publish(stackPublishUrl(stack, secret, 'allowed'), 0);
     try {
@@ -71,11 +60,15 @@ describe('HTTP callbacks decide real RTMP publishes', function () {
       await accepted.stop();
     }
     await waitFor(
-      () => received.some((b) => b.action === 'on_record_end'),
+      () => receiver.received.some((b) => b.action === 'on_record_end'),
       40_000,
-      () => `on_record_end among ${JSON.stringify(received.map((b) => b.action))}`,
+      () => `on_record_end among ${JSON.stringify(receiver.received.map((b) => b.action))}`,
     );
-    const end = received.find((b) => b.action === 'on_record_end') as { artifact_path: string; artifact_url: string; stream: string };
+    const end = receiver.received.find((b) => b.action === 'on_record_end') as {
+      artifact_path: string;
+      artifact_url: string;
+      stream: string;
+    };
     assert.equal(end.stream, 'allowed');
     assert.match(end.artifact_path, /\/record\/[0-9a-f-]+\/index\.mp4$/);
     assert.ok(fs.statSync(end.artifact_path).size > 0, 'the MP4 named by on_record_end exists');

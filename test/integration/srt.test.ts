@@ -4,10 +4,10 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import dgram from 'node:dgram';
-import http from 'node:http';
 import { ffprobe, mediaSecondsReceived, publish } from '../helpers/media.js';
 import { publishSecretOf, stackPublishUrl, waitStreamLive } from '../helpers/restream.js';
 import { keepPlaying, playId, publishId, srtPublish, srtStatus, srtUrl } from '../helpers/srt.js';
+import { startCallbackReceiver, type CallbackReceiver } from '../helpers/callback-receiver.js';
 import { initAdmin, startStack, waitFor, type StackHandle } from '../helpers/stack.js';
 import type { Publisher } from '../helpers/media.js';
 
@@ -23,9 +23,7 @@ describe('SRT publish and play on one UDP port', function () {
   let stack: StackHandle;
   let bearer: string;
   let secret: string;
-  let receiver: http.Server;
-  let verdict: 'ok' | 'fail' = 'ok';
-  const received: Array<Record<string, unknown>> = [];
+  let receiver: CallbackReceiver;
   const running: Publisher[] = [];
   const track = (p: Publisher) => (running.push(p), p);
 
@@ -38,20 +36,11 @@ describe('SRT publish and play on one UDP port', function () {
     Promise.race([p.exited, new Promise<'running'>((r) => setTimeout(() => r('running'), ms))]);
 
   before(async () => {
-    receiver = http.createServer((req, res) => {
-      let body = '';
-      req.on('data', (d) => (body += d));
-      req.on('end', () => {
-        received.push(JSON.parse(body) as Record<string, unknown>);
-        res.writeHead(verdict === 'ok' ? 200 : 500, { 'Content-Type': 'application/json' });
-        res.end(verdict === 'ok' ? '{"code":0}' : '{"code":1}');
-      });
-    });
-    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    receiver = await startCallbackReceiver('ok');
     stack = await startStack();
     bearer = await initAdmin(stack);
     secret = await publishSecretOf(stack, bearer);
-    const target = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hooks`;
+    const target = receiver.url;
     assert.equal((await stack.api('/terraform/v1/mgmt/hooks/apply', { all: true, target, opaque: 'srt' }, { bearer })).status, 200);
     await waitFor(
       async () => (await srtStatus(stack, bearer)).available,
@@ -60,7 +49,7 @@ describe('SRT publish and play on one UDP port', function () {
     );
   });
   afterEach(async () => {
-    verdict = 'ok';
+    receiver.verdict = 'ok';
     await Promise.all(running.splice(0).map((p) => p.stop()));
   });
   after(async () => {
@@ -129,7 +118,7 @@ describe('SRT publish and play on one UDP port', function () {
       assert.notEqual(code, 0, `${stream}: ffmpeg reports the refusal`);
       assert.ok(Date.now() - started < 3000);
       assert.equal(await listed(stream), undefined, `${stream} never listed`);
-      assert.ok(!received.some((b) => b.stream === stream), `${stream}: the user's callback never heard of it`);
+      assert.ok(!receiver.received.some((b) => b.stream === stream), `${stream}: the user's callback never heard of it`);
     }
     const status = await srtStatus(stack, bearer);
     assert.ok(
@@ -140,12 +129,12 @@ describe('SRT publish and play on one UDP port', function () {
   });
 
   it("the user's HTTP callback sees upstream=srt and can veto an SRT publish", async () => {
-    verdict = 'fail';
+    receiver.verdict = 'fail';
     const caller = track(srtPublish(url(publishId('vetoed', secret))));
     const code = await exitWithin(caller, 15_000);
     assert.notEqual(code, 'running', 'the vetoed caller is disconnected');
     assert.notEqual(code, 0);
-    const hook = received.find((b) => b.action === 'on_publish' && b.stream === 'vetoed');
+    const hook = receiver.received.find((b) => b.action === 'on_publish' && b.stream === 'vetoed');
     assert.ok(hook, 'on_publish was sent');
     assert.match(String(hook.param), /upstream=srt/);
     assert.match(String(hook.param), new RegExp(`secret=${secret}`));
@@ -237,7 +226,7 @@ describe('SRT publish and play on one UDP port', function () {
     const refusal = status.refusals.find((r) => r.stream === 'live/hevc');
     assert.match(refusal?.reason ?? '', /H\.265\/HEVC cannot be carried by the RTMP engine/, JSON.stringify(status.refusals));
     assert.match(stack.logs(), /SRT publish of live\/hevc from .* refused: H\.265/);
-    assert.ok(!received.some((b) => b.stream === 'hevc'), 'refused before admission: no callback');
+    assert.ok(!receiver.received.some((b) => b.stream === 'hevc'), 'refused before admission: no callback');
   });
 
   it('garbage datagrams on the SRT port do not hurt: a normal publish works after them', async () => {
