@@ -22,13 +22,12 @@
 // default all). Defaults finish in about 6 minutes with every path present. Table on stdout, JSON
 // (with every sample) in .tmp/.
 import { spawnSync } from 'node:child_process';
-import dgram from 'node:dgram';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { LIVE_APP, loopbackRtmpUrl } from '../server/core/stream-names.js';
 import { ffprobe } from '../test/helpers/media.js';
-import { ROOT, initAdmin, sleep, startStack, waitFor, type StackHandle } from '../test/helpers/stack.js';
+import { freeUdpPort, ROOT, initAdmin, sleep, startStack, waitFor, type StackHandle } from '../test/helpers/stack.js';
 import {
   FfmpegStampReader,
   PageStampReader,
@@ -99,17 +98,6 @@ const CHROMIUM_ARGS = [
   // Real host candidates rather than mDNS names: the stack need not resolve .local names.
   '--disable-features=WebRtcHideLocalIpsWithMdns',
 ];
-
-async function freeUdpPort(): Promise<number> {
-  const sock = dgram.createSocket('udp4');
-  await new Promise<void>((resolve, reject) => {
-    sock.once('error', reject);
-    sock.bind(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = sock.address();
-  await new Promise<void>((resolve) => sock.close(() => resolve()));
-  return port;
-}
 
 /** Whether any socket is bound to UDP `port` (IPv4 or IPv6), from /proc/net/udp{,6}. */
 function udpPortBound(port: number): boolean {

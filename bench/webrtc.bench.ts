@@ -5,13 +5,12 @@
 // the server's. Port of scratch/i14/bench/rtc-viewers.mjs onto the product.
 // Run: npm run build && node dist/bench/webrtc.bench.js   (BENCH_WINDOW_S, BENCH_VIEWERS=1,10)
 import { spawnSync } from 'node:child_process';
-import dgram from 'node:dgram';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import { publishFile } from '../test/helpers/media.js';
-import { initAdmin, sleep, startStack, waitFor } from '../test/helpers/stack.js';
+import { freeUdpPort, initAdmin, sleep, startStack, waitFor } from '../test/helpers/stack.js';
 import { CpuWindow, machine, MemorySampler, printTable, supervisedChildren } from './lib.js';
 
 const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 12);
@@ -31,14 +30,6 @@ function sample(bframes: boolean): string {
   if (res.status !== 0) throw new Error(`cannot make the sample: ${res.stderr}`);
   fs.renameSync(`${file}.tmp`, file);
   return file;
-}
-
-async function freeUdpPort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const { port } = s.address();
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 /** Opens `n` more WHEP sessions in the page; resolves when all are connected. */

@@ -1,6 +1,7 @@
 // Boots the real stack as a child process (node dist/server/main.js) with its own redis-server,
 // on free ports and a temporary data dir, exactly as a user would run it.
 import { spawn, type ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -28,6 +29,15 @@ export async function freePort(): Promise<number> {
       return port;
     }
   }
+}
+
+/** A free UDP port on loopback (SRT_LISTEN, RTC_LISTEN of a second stack, a test's own socket). */
+export async function freeUdpPort(): Promise<number> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  const { port } = s.address();
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
 }
 
 export function tempDir(prefix = 'srs-stack-test-'): string {

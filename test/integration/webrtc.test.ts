@@ -12,21 +12,13 @@ import type { Browser, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import { ffprobe } from '../helpers/media.js';
 import { publishSecretOf } from '../helpers/restream.js';
-import { initAdmin, startStack, waitFor, type StackHandle } from '../helpers/stack.js';
+import { freeUdpPort, initAdmin, startStack, waitFor, type StackHandle } from '../helpers/stack.js';
 
 interface StreamRow {
   app: string;
   stream: string;
   param: string;
   viewers: number;
-}
-
-async function freeUdpPort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const { port } = s.address();
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 interface VideoStats {
