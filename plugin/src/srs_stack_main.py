@@ -38,6 +38,10 @@ UNIT_FILE = '/usr/lib/systemd/system/srs-stack.service'
 APP_PACKAGE = '/usr/local/srs-stack/app/package.json'
 # Streams and the console reach the stack directly on these; the site on 80/443 goes through nginx.
 FIREWALL_PORTS = (('1935', 'tcp', 'SRS Stack RTMP'), ('2022', 'tcp', 'SRS Stack console'), ('8000', 'udp', 'SRS Stack WebRTC'), ('10080', 'udp', 'SRS Stack SRT'))
+# The panel's firewalls().AddAcceptPortAll(port, note) opens TCP only, so the UDP ports go to the
+# host's firewall directly: ufw (Ubuntu/Debian panels) or firewalld (CentOS-family panels).
+UFW_STATUS = ['ufw', 'status']
+FIREWALLD_STATE = ['firewall-cmd', '--state']
 DOMAIN_RE = re.compile(r'^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$')
 LOG_PAGE = 100
 
@@ -69,6 +73,36 @@ def _run(cmd):
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     out = proc.communicate()[0]
     return proc.returncode, out.decode('utf-8', 'replace')
+
+
+def _probe(cmd):
+    """A command's output, or '' if the tool is not installed."""
+    try:
+        return _run(cmd)[1]
+    except OSError:
+        return ''
+
+
+def firewall_backend(ufw_status, firewalld_state):
+    """Which host firewall is on, from `ufw status` and `firewall-cmd --state`: 'ufw', 'firewalld' or None."""
+    if re.search(r'^Status:\s*active\b', ufw_status or '', re.M):
+        return 'ufw'
+    if (firewalld_state or '').strip() == 'running':
+        return 'firewalld'
+    return None
+
+
+def udp_firewall_commands(backend, ports):
+    """The argv lists that open the UDP ones of ports ((port, protocol, note), ...) with backend."""
+    udp = [(port, note) for port, protocol, note in ports if protocol == 'udp']
+    for port, _ in udp:
+        if not re.match(r'^[0-9]{1,5}$', port) or not 0 < int(port) < 65536:
+            raise ValueError('invalid port %r' % (port,))
+    if backend == 'ufw':
+        return [['ufw', 'allow', '%s/udp' % port, 'comment', note] for port, note in udp]
+    if backend == 'firewalld' and udp:
+        return [['firewall-cmd', '--permanent', '--add-port=%s/udp' % port] for port, _ in udp] + [['firewall-cmd', '--reload']]
+    return []
 
 
 def _installing():
@@ -210,18 +244,41 @@ class srs_stack_main:
         return _answer(True, {'site_setup': True})
 
     def setupFirewall(self, args):
+        """TCP ports through the panel's firewall (its list shows them); UDP ports through ufw or firewalld."""
         firewalls = _panel()[3]
         results = []
         for port, protocol, note in FIREWALL_PORTS:
-            results.append({'port': port, 'protocol': protocol, 'result': firewalls().AddAcceptPortAll(port, note)})
+            if protocol == 'tcp':
+                results.append({'port': port, 'protocol': protocol, 'result': firewalls().AddAcceptPortAll(port, note)})
+        backend = firewall_backend(_probe(UFW_STATUS), _probe(FIREWALLD_STATE))
+        commands = []
+        for cmd in udp_firewall_commands(backend, FIREWALL_PORTS):
+            try:
+                code, out = _run(cmd)
+            except OSError as err:
+                code, out = -1, str(err)
+            commands.append({'argv': cmd, 'code': code, 'output': out.strip()})
+        udp_ports = ['%s/udp' % port for port, protocol, _ in FIREWALL_PORTS if protocol == 'udp']
+        opened = bool(commands) and all(c['code'] == 0 for c in commands)
         with io.open(FIREWALL_FLAG, 'w', encoding='utf-8') as f:
             f.write(u'%d' % int(time.time()))
-        return _answer(True, {'ports': results})
+        return _answer(
+            True,
+            {
+                'ports': results,
+                'udp': {'ports': udp_ports, 'firewall': backend or 'none', 'opened': opened, 'commands': commands},
+                # The page shows it: the panel's firewall list has no UDP rules, so say where they went.
+                'notice': 'udp_opened' if opened else 'udp_manual',
+                'notice_args': {'ports': ', '.join(udp_ports), 'firewall': backend or ''},
+            },
+        )
 
     def querySrsService(self, args):
         code, out = _run(['systemctl', 'status', 'srs-stack.service', '--no-pager'])
         return _answer(True, {'code': code, 'status': out})
 
     def uninstall_check(self, args):
-        """The panel asks before removing the plugin; the stack's data in /data is always kept."""
-        return _answer(True, {'keeps': '/data'})
+        """Called by the panel's uninstall_plugin before it removes the plugin. The panel reads the
+        answer inverted: status True means "the pre-uninstall check failed" and it stops, showing msg;
+        status False lets the uninstall go on. Nothing blocks removing SRS Stack (/data is kept)."""
+        return _answer(False, {'blocked': False, 'keeps': '/data'})

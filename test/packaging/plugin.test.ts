@@ -23,7 +23,59 @@ const PANEL_METHODS = [
   'querySrsService',
   'uninstall_check',
 ];
+/**
+ * Methods the panel itself calls (not the page), and how it reads their answer. From BT's
+ * class/panelPlugin.py (ossrs/bt-plugin-dev snapshot), uninstall_plugin():
+ *   res = Plugin(name).exec_fun(public.dict_obj(), 'uninstall_check')
+ *   if res['status']: res['status'] = False; return res      # "卸载前置检查失败": uninstall stops
+ * i.e. status True = the pre-uninstall check failed; status False = go on and uninstall.
+ */
+const PANEL_CALLS: Record<string, { proceeds: (answer: { status?: unknown }) => boolean; reading: string }> = {
+  uninstall_check: {
+    proceeds: (answer) => answer.status === false,
+    reading: "panelPlugin.uninstall_plugin stops when res['status'] is true (the pre-uninstall check failed)",
+  },
+};
 const VERSION = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+/**
+ * Imports srs_stack_main.py the way the panel does, with the panel's modules replaced by stand-ins
+ * (public.returnMsg / dict_obj as the panel defines them), then runs `code` (Python, `m` = the module,
+ * `public` = the stand-in) and returns what it prints as JSON.
+ */
+function runPlugin(code: string, opts: { stubs?: (dir: string) => void } = {}): unknown {
+  const stubs = tempDir('srs-stack-panel-stubs-');
+  try {
+    fs.writeFileSync(
+      path.join(stubs, 'public.py'),
+      [
+        'class dict_obj:',
+        '    def __contains__(self, key): return hasattr(self, key)',
+        '    def get(self, key, default=None): return getattr(self, key, default)',
+        'def returnMsg(status, msg, args=()):',
+        '    return {"status": status, "msg": msg}',
+        'def serviceReload(): pass',
+      ].join('\n'),
+    );
+    for (const mod of ['panelSite', 'files', 'firewalls']) fs.writeFileSync(path.join(stubs, `${mod}.py`), `class ${mod}:\n    pass\n`);
+    opts.stubs?.(stubs);
+    const script = [
+      'import json, sys',
+      `sys.path.insert(0, ${JSON.stringify(stubs)})`,
+      `sys.path.insert(0, ${JSON.stringify(path.join(ROOT, 'plugin', 'src'))})`,
+      'import public',
+      'import srs_stack_main as m',
+      code,
+    ].join('\n');
+    // Tools the plugin runs (ufw, firewall-cmd, systemctl) are looked up in the stubs folder first.
+    const env = { ...process.env, PYTHONDONTWRITEBYTECODE: '1', PATH: `${stubs}:${process.env.PATH ?? ''}` };
+    const res = sh('python3', ['-c', script], { env });
+    assert.equal(res.rc, 0, res.out);
+    return JSON.parse(res.out) as unknown;
+  } finally {
+    fs.rmSync(stubs, { recursive: true, force: true });
+  }
+}
 
 /** The class, its methods and the Python 3.7 grammar check, read with Python's own ast module. */
 function pythonClassReport(file: string): { classes: string[]; methods: Record<string, string[]>; py37: boolean } {
@@ -74,6 +126,102 @@ describe('plugin sources (Python)', () => {
     const called = [...page.matchAll(/call\('(\w+)'/g)].map((m) => m[1]);
     assert.ok(called.length >= 6);
     for (const m of called) assert.ok(methods.includes(m as string), `the page calls ${m}, which the class lacks`);
+  });
+});
+
+describe('plugin methods the panel itself calls', () => {
+  for (const [method, contract] of Object.entries(PANEL_CALLS)) {
+    it(`${method}: answers so the panel goes on (${contract.reading})`, () => {
+      const answer = runPlugin(`print(json.dumps(getattr(m.srs_stack_main(), ${JSON.stringify(method)})(public.dict_obj())))`) as {
+        status?: unknown;
+        msg?: unknown;
+      };
+      assert.ok(answer && typeof answer === 'object' && 'status' in answer, `the panel reads res['status']: ${JSON.stringify(answer)}`);
+      assert.equal(typeof answer.status, 'boolean');
+      assert.equal(typeof answer.msg, 'string', 'returnMsg(status, msg): the panel shows msg');
+      assert.ok(contract.proceeds(answer), `the panel would stop: ${JSON.stringify(answer)}`);
+    });
+  }
+});
+
+describe('plugin firewall step: UDP ports through the host firewall (the panel opens TCP only)', () => {
+  const commands = (ufw: string, firewalld: string) =>
+    runPlugin(
+      `b = m.firewall_backend(${JSON.stringify(ufw)}, ${JSON.stringify(firewalld)})\nprint(json.dumps({"backend": b, "argv": m.udp_firewall_commands(b, m.FIREWALL_PORTS)}))`,
+    ) as { backend: string | null; argv: string[][] };
+
+  it('ufw active: ufw allow 8000/udp and 10080/udp, nothing for the TCP ports', () => {
+    assert.deepEqual(commands('Status: active\n\nTo Action From\n', ''), {
+      backend: 'ufw',
+      argv: [
+        ['ufw', 'allow', '8000/udp', 'comment', 'SRS Stack WebRTC'],
+        ['ufw', 'allow', '10080/udp', 'comment', 'SRS Stack SRT'],
+      ],
+    });
+  });
+
+  it('firewalld running: permanent rules for 8000/udp and 10080/udp, then a reload', () => {
+    assert.deepEqual(commands('', 'running\n'), {
+      backend: 'firewalld',
+      argv: [
+        ['firewall-cmd', '--permanent', '--add-port=8000/udp'],
+        ['firewall-cmd', '--permanent', '--add-port=10080/udp'],
+        ['firewall-cmd', '--reload'],
+      ],
+    });
+  });
+
+  it('neither running (ufw inactive, firewalld not running or absent): no command', () => {
+    assert.deepEqual(commands('Status: inactive\n', 'not running\n'), { backend: null, argv: [] });
+    assert.deepEqual(commands('', ''), { backend: null, argv: [] });
+  });
+
+  it('setupFirewall: TCP ports through the panel, UDP ports through ufw, and the answer says so', () => {
+    const answer = runPlugin(
+      [
+        'import os, tempfile',
+        'm.FIREWALL_FLAG = os.path.join(tempfile.mkdtemp(), "fw")',
+        'res = m.srs_stack_main().setupFirewall(public.dict_obj())',
+        'body = json.loads(res["msg"])',
+        'body["panel_calls"] = __import__("firewalls").calls',
+        'body["ufw_calls"] = open(os.path.join(os.path.dirname(public.__file__), "ufw.log")).read().splitlines()',
+        'print(json.dumps(body))',
+      ].join('\n'),
+      {
+        stubs: (dir) => {
+          // The panel's helper, as BT's firewalls.AddAcceptPortAll: it records the port (TCP).
+          fs.writeFileSync(
+            path.join(dir, 'firewalls.py'),
+            'calls = []\nclass firewalls:\n    def AddAcceptPortAll(self, port, ps):\n        calls.append(port)\n        return {"status": True, "msg": "ok"}\n',
+          );
+          const ufw = path.join(dir, 'ufw');
+          fs.writeFileSync(
+            ufw,
+            `#!/bin/sh\nif [ "$1" = status ]; then echo "Status: active"; exit 0; fi\necho "$*" >> ${JSON.stringify(path.join(dir, 'ufw.log'))}\necho "Rule added"\n`,
+            { mode: 0o755 },
+          );
+        },
+      },
+    ) as {
+      ports: { port: string; protocol: string }[];
+      udp: { ports: string[]; firewall: string; opened: boolean };
+      notice: string;
+      notice_args: { ports: string; firewall: string };
+      panel_calls: string[];
+      ufw_calls: string[];
+    };
+    assert.deepEqual(answer.panel_calls, ['1935', '2022'], 'the panel opens TCP: only the TCP ports go to it');
+    assert.deepEqual(answer.ufw_calls, ['allow 8000/udp comment SRS Stack WebRTC', 'allow 10080/udp comment SRS Stack SRT']);
+    assert.deepEqual(answer.udp, { ...answer.udp, ports: ['8000/udp', '10080/udp'], firewall: 'ufw', opened: true });
+    assert.equal(answer.notice, 'udp_opened');
+    assert.deepEqual(answer.notice_args, { ports: '8000/udp, 10080/udp', firewall: 'ufw' });
+  });
+
+  it('refuses a port that is not a number (argv lists, never a shell string)', () => {
+    const out = runPlugin(
+      `try:\n    m.udp_firewall_commands("ufw", (("8000; reboot", "udp", "x"),))\n    print(json.dumps("accepted"))\nexcept ValueError as e:\n    print(json.dumps(str(e)))`,
+    );
+    assert.match(out as string, /invalid port/);
   });
 });
 
@@ -141,6 +289,8 @@ describe('plugin zips (npm run pack:bt / pack:aapanel)', function () {
       assert.doesNotMatch(page, /\{\{\w+\}\}/);
       assert.doesNotMatch(page, /\/\*I18N\*\/ \{\}/);
       assert.match(page, variant === 'bt' ? /安装 SRS Stack/ : /Install SRS Stack/);
+      // The firewall step's answer names where the UDP ports went (the panel's list shows TCP only).
+      assert.match(page, variant === 'bt' ? /面板防火墙只开放 TCP/ : /the panel's firewall opens TCP only/);
       assert.match(page, /\/plugin\?action=a&name=srs_stack&s=/);
     });
   }
