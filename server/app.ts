@@ -43,6 +43,8 @@ import { publishSecretGate, streamNameGate } from './features/live-streams/gates
 import { PublishSecretStore } from './features/live-streams/publish-secret-store.js';
 import { PublishSecrets } from './features/live-streams/publish-secrets.js';
 import { LiveRegistry } from './features/live-streams/registry.js';
+import { srsApiHandlers } from './features/srs-api/routes.js';
+import { SrsApi } from './features/srs-api/service.js';
 import { registerStreamingTab, streamingHandlers } from './features/streaming-guide/routes.js';
 import { recordHandlers, registerRecordTab } from './features/record/routes.js';
 import { RecordService } from './features/record/service.js';
@@ -326,6 +328,7 @@ export class App {
     routes.bind(flvHandlers(this.flv));
     routes.bind(srtHandlers(this.srt));
     routes.bind(webrtcHandlers(this.webrtc, ui, config.display.rtcPort));
+    routes.bind(srsApiHandlers(new SrsApi(this.registry, this.engine)));
     // The in-page players come straight from their npm packages (no CDN: consoles run on closed networks).
     const npmDist = (pkg: string) => path.join(PROJECT_ROOT, 'node_modules', pkg, 'dist');
     routes.bind({

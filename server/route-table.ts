@@ -212,6 +212,18 @@ export const ROUTE_TABLE = {
   'webrtc.publisherPage': getRoute('/players/whip.html', open("SRS Stack's WHIP publisher page; the secret comes in its own URL")),
   'webrtc.playerPage': getRoute('/players/whep.html', open("SRS Stack's WHEP player page; it plays public streams")),
 
+  // SRS's own HTTP API, the part SRS-ecosystem tools read (SRS 5 shapes): features/srs-api/routes.ts.
+  // Before the media routes, which would take `/api/v1/<x>` for an HLS file.
+  'srsApi.versions': getRoute(
+    '/api/v1/versions',
+    open("SRS's version probe, open in SRS Stack too (its health check); no data beyond the API level"),
+  ),
+  'srsApi.summaries': getRoute('/api/v1/summaries', SECURED),
+  'srsApi.streams': getRoute('/api/v1/streams', SECURED),
+  'srsApi.clients': getRoute('/api/v1/clients', SECURED),
+  // GET reads one client; DELETE kicks the publisher with that id off (SRS Stack's own kickoff calls both).
+  'srsApi.client': directRoute(['GET', 'DELETE'], '/api/v1/clients/:id', SECURED, 'none'),
+
   // Media, after every specific route: features/hls/routes.ts, features/flv/routes.ts
   'hls.file': getRoute('/:app/:file', open('HLS playlists and low-latency segments, public like every play URL of SRS Stack')),
   'hls.nestedFile': getRoute('/:app/:sub/:file', open('normal-latency HLS segments, public like the playlists that name them')),

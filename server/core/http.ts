@@ -32,13 +32,16 @@ export function sendJson(ctx: Koa.Context, status: number, body: unknown): void 
 export function commonHeaders(version: string): Koa.Middleware {
   return async (ctx, next) => {
     ctx.set('Server', `SRS-Stack/v${version}`);
+    // SRS's CORS, value for value, each header once (SRS tools and consoles on other origins expect
+    // it), with one exception a browser needs: `*` does not cover Authorization (Fetch standard),
+    // so a preflight that asks for it (a WHIP publish with `Authorization: Bearer`, /api/v1 with
+    // the API secret) gets it named. `*` does expose Location to a WHIP/WHEP client: a
+    // cross-origin request with credentials, where `*` is literal, is refused anyway by
+    // `Allow-Origin: *`.
     ctx.set('Access-Control-Allow-Origin', '*');
-    // `*` does not cover Authorization (Fetch standard): named, so a page on another origin can
-    // send WHIP's `Authorization: Bearer`. Location named too: a WHIP/WHEP client reads it, and `*`
-    // exposes nothing to a request with credentials.
-    ctx.set('Access-Control-Allow-Headers', '*, Authorization');
+    ctx.set('Access-Control-Allow-Headers', preflightAsksAuthorization(ctx) ? '*, Authorization' : '*');
     ctx.set('Access-Control-Allow-Methods', '*');
-    ctx.set('Access-Control-Expose-Headers', '*, Location');
+    ctx.set('Access-Control-Expose-Headers', '*');
     ctx.set('Access-Control-Allow-Credentials', 'true');
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.set('X-Frame-Options', 'SAMEORIGIN');
@@ -52,11 +55,18 @@ export function commonHeaders(version: string): Koa.Middleware {
   };
 }
 
+function preflightAsksAuthorization(ctx: Koa.Context): boolean {
+  return ctx.method === 'OPTIONS' && /(^|,)\s*authorization\s*(,|$)/i.test(ctx.get('access-control-request-headers'));
+}
+
+/** SRS's own HTTP API (features/srs-api): its errors are JSON like SRS Stack's API. */
+export const SRS_API_PREFIX = '/api/';
+
 export type HtmlErrorRenderer = (ctx: Koa.Context, status: number, message: string) => void;
 
 /**
  * Maps thrown errors to answers: JSON `{code,server,message}` with a fitting status under the API
- * prefix (and for any client asking for JSON), the console's error page elsewhere.
+ * prefixes (and for any client asking for JSON), the console's error page elsewhere.
  */
 export function errorHandler(renderHtml: HtmlErrorRenderer): Koa.Middleware {
   return async (ctx, next) => {
@@ -70,7 +80,7 @@ export function errorHandler(renderHtml: HtmlErrorRenderer): Koa.Middleware {
       if (!known) log.error(`${ctx.method} ${ctx.path} failed`, err instanceof Error ? (err.stack ?? err) : err);
       else if (err !== caught) log.warn(`${ctx.method} ${ctx.path} failed: ${message}`);
       if (known) for (const [k, v] of Object.entries(err.headers)) ctx.set(k, v);
-      if (ctx.path.startsWith(API_PREFIX) || !ctx.accepts('html')) {
+      if (ctx.path.startsWith(API_PREFIX) || ctx.path.startsWith(SRS_API_PREFIX) || !ctx.accepts('html')) {
         sendJson(ctx, status, { code: status, server: process.pid, message });
       } else {
         renderHtml(ctx, status, message);

@@ -22,6 +22,11 @@ export interface EngineClient {
   readonly publishing: boolean;
   /** A connection the engine made to itself (relay push/pull), never a viewer. */
   readonly relay: boolean;
+  /** How long it has been connected. */
+  readonly aliveMs: number;
+  /** Bytes received from it and sent to it. */
+  readonly bytesIn: number;
+  readonly bytesOut: number;
 }
 
 export interface EngineStream {

@@ -46,6 +46,7 @@ const ALLOWED_OPEN: Record<string, string> = {
   'DELETE /rtc/v1/whep/:session': "ends a WHEP session; the Location's random session id is the capability",
   'GET /players/whip.html': 'the WHIP publisher page; it holds no secret (the secret comes in its own URL)',
   'GET /players/whep.html': 'the WHEP player page; it plays public streams',
+  'GET /api/v1/versions': "SRS's version probe (open in SRS Stack too, its health check); only the API level",
   'GET /:app/:file': 'HLS playlists and low-latency segments, public like every play URL of SRS Stack',
   'GET /:app/:sub/:file': 'normal-latency HLS segments',
   'GET /:app/:stream.flv': 'HTTP-FLV playback, public like every play URL of SRS Stack',

@@ -35,6 +35,9 @@ function parseClient(xml: string): EngineClient {
     address: relay ? '' : (tag(xml, 'address') ?? ''),
     publishing: xml.includes('<publishing/>'),
     relay,
+    aliveMs: num(xml, 'time'),
+    bytesIn: num(xml, 'bytes_in'),
+    bytesOut: num(xml, 'bytes_out'),
   };
 }
 
