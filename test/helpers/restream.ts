@@ -59,6 +59,8 @@ export interface SourceFile {
 export interface SlotTask {
   uuid: string;
   pid: number | null;
+  /** When ffmpeg was spawned (ISO). */
+  start?: string | null;
   status: string;
   source: string;
   input: string;
@@ -79,6 +81,8 @@ export interface SlotRow {
   input?: string;
   output?: string;
   files?: SourceFile[];
+  /** When ffmpeg was spawned (ISO), while it runs. */
+  start?: string;
   frame?: { log: string; update: string };
   task?: SlotTask;
 }

@@ -1,8 +1,18 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { ffprobe, makeMedia, publishFile, startRtmpServer, type Publisher, type RtmpServer } from '../helpers/media.js';
-import { publishIntoStack, publishSecretOf, Slots, stackPlayUrl, TranscodeSlot, waitStreamLive } from '../helpers/restream.js';
+import {
+  publishIntoStack,
+  publishSecretOf,
+  Slots,
+  stackPlayUrl,
+  stackPublishUrl,
+  TranscodeSlot,
+  waitStreamLive,
+} from '../helpers/restream.js';
 import { initAdmin, startStack, tempDir, waitFor, type StackHandle } from '../helpers/stack.js';
+
+const TRANSCODE_FAST = { all: true, vbitrate: 300, abitrate: 32, vprofile: 'baseline', vpreset: 'ultrafast' };
 
 describe('IP camera and transcode', function () {
   this.timeout(120_000);
@@ -77,6 +87,22 @@ describe('IP camera and transcode', function () {
       (r) => /planned restart after 4 s/.test(r?.task?.lastError ?? ''),
     );
     await cameras.stop('camera-1-c0ffee');
+  });
+
+  it('reports frame.log and frame.update within 3 s of its source going live', async () => {
+    // SRS Stack's transcode shows progress at once: the console's frame line is the user's sign it works.
+    const show = path.join(media, 'show.flv');
+    await transcode.configure({ ...TRANSCODE_FAST, server: dest.url('live', 'trans'), secret: '' });
+    const t0 = Date.now();
+    const fresh = publishFile(stackPublishUrl(stack, await publishSecretOf(stack, bearer), 'fresh'), show);
+    publishers.push(fresh);
+    const row = await transcode.until((r) => r?.input === 'live/fresh' && Boolean(r.frame?.log) && Boolean(r.frame?.update), 15_000);
+    const ms = Date.parse(row.frame?.update ?? '') - t0;
+    const spawned = Date.parse(row.task?.start ?? '') - t0;
+    assert.ok(ms < 3000, `first progress ${ms} ms after the publish, ffmpeg spawned after ${spawned} ms (${row.frame?.log})`);
+    assert.match(row.frame?.log ?? '', /frame= *\d+ .*time=/);
+    await fresh.stop();
+    await transcode.apply({ ...TRANSCODE_FAST, all: false });
   });
 
   it('transcodes the latest stream, never its own output, with the requested channel count', async () => {

@@ -3,6 +3,7 @@ import {
   cameraArgs,
   ffprobeArgs,
   forwardArgs,
+  liveInputArgs,
   heartbeatUrlOptions,
   joinOutputUrl,
   maskStreamUrl,
@@ -36,6 +37,11 @@ describe('ffmpeg progress lines (docs/compatibility.md §15.8)', () => {
     const p = parseProgress('size=      50kB time=00:01:03.18 bitrate= 128.6kbits/s speed=1.01x');
     assert.equal(p?.seconds, 63.18);
     assert.equal(p?.speed, 1.01);
+  });
+
+  it('takes the first stats line, written with the first packet, as progress without a speed', () => {
+    const p = parseProgress('frame=    1 fps=0.0 q=26.0 size=       9kB time=00:00:00.81 bitrate=  93.1kbits/s speed=N/A    ');
+    assert.deepEqual([p?.time, p?.speed], ['00:00:00.81', null]);
   });
 
   it('ignores lines that are not progress: N/A, no size, zero or negative time', () => {
@@ -186,7 +192,22 @@ describe('ffmpeg argv builders', () => {
   const input = 'rtmp://127.0.0.1:1935/live/livestream';
 
   it('forward copies the codecs, FLV for RTMP and RTMPS, MPEG-TS with unsplit PES for SRT', () => {
-    assert.deepEqual(forwardArgs(input, 'rtmp://a/live/k'), ['-re', '-i', input, '-c', 'copy', '-f', 'flv', 'rtmp://a/live/k']);
+    // SRS Stack's `-re -i … -c copy`, after `-fpsprobesize 0`: no frame-rate guess before the first frame.
+    assert.deepEqual(forwardArgs(input, 'rtmp://a/live/k'), [
+      '-fpsprobesize',
+      '0',
+      '-re',
+      '-i',
+      input,
+      '-c',
+      'copy',
+      '-f',
+      'flv',
+      'rtmp://a/live/k',
+    ]);
+    assert.deepEqual(liveInputArgs('rtmp://127.0.0.1:1935/live/a'), ['-fpsprobesize', '0']);
+    assert.deepEqual(liveInputArgs('rtsp://cam/1'), []);
+    assert.deepEqual(liveInputArgs('/data/a.mp4'), []);
     assert.deepEqual(forwardArgs(input, 'rtmps://a:443/live/k').slice(-3), ['-f', 'flv', 'rtmps://a:443/live/k']);
     const srt = 'srt://a:10080?streamid=#!::r=live/k,m=publish';
     assert.deepEqual(forwardArgs(input, srt).slice(-5), ['-pes_payload_size', '0', '-f', 'mpegts', srt]);
@@ -234,6 +255,8 @@ describe('ffmpeg argv builders', () => {
     assert.match(joined, /-f lavfi -i anullsrc=channel_layout=stereo:sample_rate=44100 -map 0:v -map 1:a/);
     assert.match(joined, /-c:a aac -ac 2 -ar 44100 -b:a 20k -c:v copy/);
     assert.deepEqual(cameraArgs('rtmp://cam/live/1', 'rtmp://a/live/k', ''), [
+      '-fpsprobesize',
+      '0',
       '-re',
       '-fflags',
       'nobuffer',
@@ -259,7 +282,7 @@ describe('ffmpeg argv builders', () => {
     } as const;
     assert.equal(
       transcodeArgs(input, 'rtmp://h/live/x-trans', p).join(' '),
-      `-re -i ${input} -vcodec libx264 -profile:v main -preset:v veryfast -tune zerolatency -b:v 800k -r 25 -g 50 -bf 0 -acodec aac -b:a 48k -ac 1 -f flv rtmp://h/live/x-trans`,
+      `-fpsprobesize 0 -re -i ${input} -vcodec libx264 -profile:v main -preset:v veryfast -tune zerolatency -b:v 800k -r 25 -g 50 -bf 0 -acodec aac -b:a 48k -ac 1 -f flv rtmp://h/live/x-trans`,
     );
     assert.ok(!transcodeArgs(input, 'rtmp://h/live/x', { ...p, achannels: 0 }).includes('-ac'));
   });

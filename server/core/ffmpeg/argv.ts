@@ -39,9 +39,22 @@ export function inputTransportArgs(input: string): string[] {
   return schemeOf(input) === 'rtsp' ? ['-rtsp_transport', 'tcp'] : [];
 }
 
+/**
+ * Input probing of a live RTMP stream. ffmpeg's stream-info pass also counts ~20 video frames to guess
+ * the frame rate, which on a live input is ~1 s of waiting (~2.5 s in all from the play to the first
+ * frame out, measured). None of the tasks needs that guess: copy keeps the timestamps and transcode
+ * sets `-r`. `-fpsprobesize 0` skips it; the analyzeduration is left as it is (5 s), so a stream
+ * whose video starts late (joined mid-GOP) is still found with its video, and probing still ends as
+ * soon as both the audio and the video are known.
+ */
+export function liveInputArgs(input: string): string[] {
+  const scheme = schemeOf(input);
+  return scheme === 'rtmp' || scheme === 'rtmps' ? ['-fpsprobesize', '0'] : [];
+}
+
 /** Forward: pull the live stream from the engine and copy it to the platform (docs/compatibility.md §6). */
 export function forwardArgs(input: string, output: string): string[] {
-  return ['-re', '-i', input, '-c', 'copy', ...outputFormatArgs(output), output];
+  return [...liveInputArgs(input), '-re', '-i', input, '-c', 'copy', ...outputFormatArgs(output), output];
 }
 
 /** Virtual live from a file: loop forever, paced in real time (docs/compatibility.md §7). */
@@ -58,7 +71,7 @@ export function vliveFileArgs(file: string, output: string): string[] {
  */
 export function vliveStreamArgs(url: string, output: string): string[] {
   const pacing = isHlsUrl(url) ? ['-re'] : [];
-  return [...pacing, ...inputTransportArgs(url), '-i', url, '-c', 'copy', ...outputFormatArgs(output), output];
+  return [...pacing, ...liveInputArgs(url), ...inputTransportArgs(url), '-i', url, '-c', 'copy', ...outputFormatArgs(output), output];
 }
 
 /** An HTTP(S) URL of an HLS playlist (`….m3u8`, query aside). */
@@ -75,7 +88,7 @@ export type ExtraAudio = '' | 'silent';
  * run when the camera stops, instead of streaming silence forever.
  */
 export function cameraArgs(url: string, output: string, extraAudio: ExtraAudio): string[] {
-  const input = ['-re', '-fflags', 'nobuffer', ...inputTransportArgs(url), '-i', url];
+  const input = [...liveInputArgs(url), '-re', '-fflags', 'nobuffer', ...inputTransportArgs(url), '-i', url];
   const codecs =
     extraAudio === 'silent'
       ? [
@@ -105,7 +118,7 @@ export interface TranscodeParams {
 /** Transcode (docs/compatibility.md §8): x264 tuned for live, 25 fps, 2 s GOP, no B-frames, AAC. */
 export function transcodeArgs(input: string, output: string, p: TranscodeParams): string[] {
   return [
-    ...['-re', '-i', input],
+    ...[...liveInputArgs(input), '-re', '-i', input],
     ...['-vcodec', p.vcodec, '-profile:v', p.vprofile, '-preset:v', p.vpreset, '-tune', 'zerolatency'],
     ...['-b:v', `${p.vbitrate}k`, '-r', '25', '-g', '50', '-bf', '0'],
     ...['-acodec', p.acodec, '-b:a', `${p.abitrate}k`],

@@ -42,13 +42,16 @@ export function timestampSeconds(text: string): number {
 }
 
 /**
- * Parses a stats line. Lines without `size=` and `time=`, with `time=N/A` or `speed=N/A`, and the
- * zero or negative times ffmpeg prints before the first packet are not progress.
+ * Parses a stats line. Lines without `size=` and `time=`, with `time=N/A`, and the zero or negative
+ * times ffmpeg prints before the first packet are not progress. `speed=N/A` is: ffmpeg prints its
+ * first stats line as soon as the first packet is written, with a media time but no speed yet, and
+ * the next one only 0.5 s later; SRS Stack skips that first line, which delays the first `frame`
+ * (docs/compatibility.md §15.8). Its speed is null.
  */
 export function parseProgress(raw: string): FfmpegProgress | null {
   const line = normalizeFfmpegLine(raw);
   if (!line.includes('size=') || !line.includes('time=')) return null;
-  if (line.includes('time=N/A') || line.includes('speed=N/A')) return null;
+  if (line.includes('time=N/A')) return null;
   const m = /time=(\S+)( .*)speed=(\S+)/.exec(line);
   if (!m) return null;
   const time = m[1] as string;
