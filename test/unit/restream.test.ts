@@ -131,6 +131,14 @@ describe('virtual-live and camera sources', () => {
     assert.match(f?.uuid ?? '', /^[0-9a-f-]{36}$/, 'a uuid that is not one is replaced');
   });
 
+  it('takes a source without type as a file (SRS Stack), or as a stream when its target is a URL', () => {
+    const uuid = '6c1d0000-0000-4000-8000-000000000000';
+    const [upload] = readSourceRequests([{ name: 'm.flv', size: 1, target: `upload/${uuid}.flv`, uuid }]);
+    assert.deepEqual([upload?.type, upload?.target, upload?.uuid], ['upload', `upload/${uuid}.flv`, uuid]);
+    assert.equal(readSourceRequests([{ target: 'upload/x.mp4', type: '' }])[0]?.type, 'upload');
+    assert.equal(readSourceRequests([{ target: 'rtsp://cam/1' }])[0]?.type, 'stream');
+  });
+
   it('summarises a source like SRS Stack’s console', () => {
     const file = {
       name: 'm.mp4',
