@@ -56,6 +56,22 @@ function streamUrlPath(url: string): string {
   return /^[a-z]+:\/\/[^/?#]*([^?#]*)/i.exec(url)?.[1] ?? '';
 }
 
+/**
+ * The stream of this stack a URL names, or null when it names another server: `rtmp://` to a
+ * loopback host (`localhost`, `127.x.x.x`, `[::1]`) at one of `ports` (1935 when the URL has none),
+ * e.g. `rtmp://localhost:1935/live/livestream?secret=…` as the console shows it. Names stay raw, as
+ * the engine compares them (stream-names.ts).
+ */
+export function stackStreamOf(url: string, ports: readonly number[]): { app: string; stream: string } | null {
+  const m = /^rtmp:\/\/(?:[^@/?#]*@)?(\[[^\]]*\]|[^:/?#]*)(?::(\d+))?\/([^/?#]+)\/([^/?#]+)(?:[?#].*)?$/i.exec(url.trim());
+  if (!m) return null;
+  const [, host, port, app, stream] = m as unknown as [string, string, string | undefined, string, string];
+  const h = host.toLowerCase();
+  if (h !== 'localhost' && h !== '[::1]' && !/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)) return null;
+  if (!ports.includes(port ? Number(port) : 1935)) return null;
+  return { app, stream };
+}
+
 /** `vlive/stream-url`: `{name, uuid, target}` for a URL relayed without downloading. */
 export function streamUrlSource(url: string): { name: string; uuid: string; target: string } {
   const target = checkStreamUrl(url);
