@@ -73,6 +73,18 @@ export function ensureDataDir(root: string): DataPaths {
   return dataPaths(root);
 }
 
+/**
+ * A path as SRS Stack writes it relative to its own tree, where `containers/data` is the data
+ * directory (its working directory is `platform/`; the console's post-processing default is
+ * `./containers/data/srs-s3-bucket`): the same place under `root`. Null for any other relative path,
+ * one that leaves `containers/data` with `..` included, and for an absolute path.
+ */
+export function srsStackDataPath(root: string, candidate: string): string | null {
+  if (path.isAbsolute(candidate)) return null;
+  const m = /^containers\/data(?:\/(.*?))?\/*$/.exec(path.posix.normalize(candidate));
+  return m ? path.join(root, m[1] ?? '') : null;
+}
+
 /** Resolves `candidate` and checks it stays inside `root` after following symlinks. */
 export function resolveInside(root: string, candidate: string): string | null {
   const rootReal = fs.realpathSync(root);

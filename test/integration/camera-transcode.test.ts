@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { ffprobe, makeMedia, publishFile, startRtmpServer, type Publisher, type RtmpServer } from '../helpers/media.js';
+import { ffprobe, makeMedia, publishFile, spawnFfmpeg, startRtmpServer, type Publisher, type RtmpServer } from '../helpers/media.js';
 import {
   publishIntoStack,
   publishSecretOf,
@@ -9,6 +9,7 @@ import {
   stackPublishUrl,
   TranscodeSlot,
   waitStreamLive,
+  type SourceFile,
 } from '../helpers/restream.js';
 import { initAdmin, startStack, tempDir, waitFor, type StackHandle } from '../helpers/stack.js';
 
@@ -25,6 +26,8 @@ describe('IP camera and transcode', function () {
   const publishers: Publisher[] = [];
   let cameras: Slots;
   let transcode: TranscodeSlot;
+  let video: string;
+  let show: string;
 
   before(async () => {
     camera = await startRtmpServer();
@@ -33,8 +36,8 @@ describe('IP camera and transcode', function () {
     bearer = await initAdmin(stack);
     cameras = new Slots(stack, bearer, 'camera');
     transcode = new TranscodeSlot(stack, bearer);
-    const video = await makeMedia(path.join(media, 'camera.flv'), { seconds: 4, audio: false, format: 'flv' });
-    const show = await makeMedia(path.join(media, 'show.flv'), { seconds: 4, format: 'flv' });
+    video = await makeMedia(path.join(media, 'camera.flv'), { seconds: 4, audio: false, format: 'flv' });
+    show = await makeMedia(path.join(media, 'show.flv'), { seconds: 4, format: 'flv' });
     publishers.push(publishFile(camera.url('live', 'front'), video));
     publishers.push(await publishIntoStack(stack, bearer, show, 'livestream'));
     await waitFor(
@@ -77,6 +80,78 @@ describe('IP camera and transcode', function () {
     // RTMP carries no container bitrate: the limit applies to the streams' own (300 Kbps video).
     assert.equal(res.status, 400);
     assert.match(res.json.message ?? '', /^bitrate \d+Kbps is too large, exceed 100Kbps/);
+  });
+
+  it('waits for a stream of this stack that is still starting before probing it: audio and video, video-only, audio-only', async () => {
+    const secret = await publishSecretOf(stack, bearer);
+    const audioOnly = path.join(media, 'audio.flv');
+    assert.equal(
+      await spawnFfmpeg([
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-y',
+        '-f',
+        'lavfi',
+        '-i',
+        'sine=frequency=440:sample_rate=44100:duration=4',
+        '-ac',
+        '2',
+        '-c:a',
+        'aac',
+        '-f',
+        'flv',
+        audioOnly,
+      ]).exited,
+      0,
+    );
+    const cases = [
+      { stream: 'starting-av', file: show, host: 'localhost', streams: 2 },
+      { stream: 'starting-v', file: video, host: '127.0.0.1', streams: 1 },
+      { stream: 'starting-a', file: audioOnly, host: 'localhost', streams: 1 },
+    ];
+    for (const [i, c] of cases.entries()) {
+      // SRS Stack's console: the stream URL with the publish secret, as the user copies it.
+      const url = `rtmp://${c.host}:${stack.ports.rtmp}/live/${c.stream}?secret=${secret}`;
+      publishers.push(publishFile(url, c.file));
+      const [cam, vl] = await Promise.all([
+        stack.api(
+          '/terraform/v1/ffmpeg/camera/source',
+          { platform: `camera-${i + 3}-abcdef`, files: [{ target: url, type: 'stream' }] },
+          { bearer },
+        ),
+        stack.api(
+          '/terraform/v1/ffmpeg/vlive/source',
+          { platform: `vlive-${i + 3}-abcdef`, files: [{ target: url, type: 'stream' }] },
+          { bearer },
+        ),
+      ]);
+      for (const res of [cam, vl]) {
+        assert.equal(res.status, 200, `${c.stream}: ${JSON.stringify(res.json)}`);
+        const file = (res.json.data as { files: SourceFile[] }).files[0];
+        assert.equal([file?.video, file?.audio].filter(Boolean).length, c.streams, `${c.stream}: ${JSON.stringify(file)}`);
+      }
+    }
+    const started = Date.now();
+    const never = await stack.api(
+      '/terraform/v1/ffmpeg/camera/source',
+      { platform: 'camera-6-abcdef', files: [{ target: `rtmp://127.0.0.1:${stack.ports.rtmp}/live/never-comes`, type: 'stream' }] },
+      { bearer },
+    );
+    assert.equal(never.status, 400);
+    assert.match(never.json.message ?? '', /live\/never-comes is not live/);
+    assert.ok(Date.now() - started < 10_000, 'the wait is bounded');
+    // Transcode takes the newest live stream: these go, `livestream` stays the newest.
+    for (const p of publishers.splice(publishers.length - cases.length)) await p.stop();
+    await waitFor(
+      async () => {
+        const res = await stack.api('/terraform/v1/mgmt/streams/query', {}, { bearer });
+        const live = (res.json.data as { streams: Array<{ stream: string }> | null }).streams ?? [];
+        return !live.some((s) => s.stream.startsWith('starting-'));
+      },
+      20_000,
+      () => 'the starting-* streams ended',
+    );
   });
 
   it('restarts a camera periodically with max-stream-duration', async () => {

@@ -144,6 +144,9 @@ describe('record: every show becomes one MP4 (engine events fed to the real stac
     await bad('globs', { globs: ['live/*'] }, 400, /must start with \//);
     await bad('post-processing', { postProcess: 'post-mv-file', postCpDir: '' }, 400, /invalid post process/);
     await bad('post-processing', { postProcess: 'post-cp-file', postCpDir: '/nonexistent/bucket' }, 400, /does not exist/);
+    await bad('post-processing', { postProcess: 'post-cp-file', postCpDir: 'bucket' }, 400, /absolute path/);
+    await bad('post-processing', { postProcess: 'post-cp-file', postCpDir: './containers/data/../../etc' }, 400, /absolute path/);
+    await bad('post-processing', { postProcess: 'post-cp-file', postCpDir: './containers/data/no-bucket' }, 400, /does not exist/);
     await bad('end', { uuid: '11111111-2222-4333-8444-555555555555' }, 404, /no record task for uuid=/);
     await bad('remove', { uuid: '11111111-2222-4333-8444-555555555555' }, 404, /no record for uuid=/);
     await bad('remove', { uuid: '../../etc' }, 400, /uuid must be a record UUID/);
@@ -313,7 +316,9 @@ describe('record: every show becomes one MP4 (engine events fed to the real stac
 
   it('copies the MP4 into the post-processing directory as {uuid}.mp4 before reporting done', async () => {
     const bucket = path.join(stack.dataDir, 'srs-s3-bucket');
-    await rec.call('post-processing', { postProcess: 'post-cp-file', postCpDir: bucket });
+    assert.ok(fs.statSync(bucket).isDirectory(), 'created at first boot, as SRS Stack does (the console’s default)');
+    // As SRS Stack's scripts write it: relative to its tree, where containers/data is the data directory.
+    await rec.call('post-processing', { postProcess: 'post-cp-file', postCpDir: './containers/data/srs-s3-bucket' });
     const { feeder, uuid } = await startRecord('copied', 2);
     await rec.call('end', { uuid });
     const done = await rec.waitDone(uuid);

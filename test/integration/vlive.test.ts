@@ -213,6 +213,21 @@ describe('virtual live: uploads, server files, stream URLs and the file loop', f
     assert.ok(fs.existsSync(inside), 'the user’s file stays');
   });
 
+  it('takes a source without type as a file, in the shape vlive/server and vlive/upload return (SRS Stack does)', async () => {
+    const inside = path.join(stack.dataDir, 'my-upload', 'untyped.mp4');
+    fs.mkdirSync(path.dirname(inside), { recursive: true });
+    fs.copyFileSync(short, inside);
+    const server = await stack.api('/terraform/v1/ffmpeg/vlive/server', { file: inside }, { bearer });
+    assert.equal(server.status, 200, JSON.stringify(server.json));
+    const data = server.json.data as { name: string; uuid: string; target: string; size: number };
+    const src = await stack.api('/terraform/v1/ffmpeg/vlive/source', { platform: 'vlive-2-bbbbbb', files: [data] }, { bearer });
+    assert.equal(src.status, 200, JSON.stringify(src.json));
+    const file = (src.json.data as { files: SourceFile[] }).files[0];
+    assert.equal(file?.target, `vlive/${data.uuid}.mp4`);
+    assert.equal(file?.video?.codec_name, 'h264');
+    assert.ok(file && fs.existsSync(path.join(stack.dataDir, file.target)), 'moved into vlive/');
+  });
+
   it('refuses an H.265 file to RTMP when this FFmpeg cannot carry it, and sends it over SRT', async () => {
     const phone = path.join(stack.dataDir, 'my-upload', 'phone.mp4');
     await makeMedia(phone, { seconds: 3, videoCodec: 'h265' });

@@ -156,6 +156,21 @@ describe('admission: one ordered list of gates, then commit, then the announceme
     assert.equal(registry.isLive('live', 's5'), false);
   });
 
+  it('a consumer waiting for a stream is woken once the engine plays it, and gives up at its deadline', async () => {
+    const { admission, engine, registry } = setup();
+    const waiting = registry.untilPlayable('live', 's7', 10_000);
+    await admission.publish(request('s7'));
+    assert.equal(registry.isLive('live', 's7'), true);
+    assert.equal(registry.isPlayable('live', 's7'), false, 'admitted, not yet played by the engine');
+    engine.register('live', 's7');
+    assert.equal(await waiting, true);
+    assert.equal(registry.isPlayable('live', 's7'), true);
+    assert.equal(await registry.untilPlayable('live', 's7', 0), true, 'at once when it already plays');
+    const started = Date.now();
+    assert.equal(await registry.untilPlayable('live', 'never', 50), false);
+    assert.ok(Date.now() - started < 1000);
+  });
+
   it('kickoff drops the publisher through its ingest and ends the stream', async () => {
     const { admission, engine, registry, kicked, announced } = setup();
     engine.register('live', 's6');

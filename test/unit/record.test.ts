@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildConfig } from '../../server/config.js';
-import { dataPaths } from '../../server/core/data-dir.js';
+import { dataPaths, srsStackDataPath } from '../../server/core/data-dir.js';
 import { EventHub, type HlsSegmentEvent } from '../../server/core/events.js';
 import { setLogLevel } from '../../server/core/logger.js';
 import type { Cancel, Clock } from '../../server/features/record/clock.js';
@@ -190,6 +190,20 @@ describe('record config', () => {
     assert.equal(buildConfig({}).record.waitSeconds, 300);
     assert.equal(buildConfig({ SRS_RECORD_WAIT_SECONDS: '5' }).record.waitSeconds, 5);
     assert.throws(() => buildConfig({ SRS_RECORD_WAIT_SECONDS: '0' }), /SRS_RECORD_WAIT_SECONDS must be a whole number from 1/);
+  });
+});
+
+describe('record post-processing directory', () => {
+  it("takes SRS Stack's ./containers/data/… as the data directory; other relative paths are refused", () => {
+    assert.equal(srsStackDataPath('/d', './containers/data/srs-s3-bucket'), '/d/srs-s3-bucket');
+    assert.equal(srsStackDataPath('/d', 'containers/data/srs-s3-bucket/'), '/d/srs-s3-bucket');
+    assert.equal(srsStackDataPath('/d', './containers/data'), '/d');
+    assert.equal(srsStackDataPath('/d', 'containers//data/a/b'), '/d/a/b');
+    assert.equal(srsStackDataPath('/d', './containers/data/../../etc'), null, 'leaves the data directory');
+    assert.equal(srsStackDataPath('/d', './containers/data/x/../../y'), null);
+    assert.equal(srsStackDataPath('/d', './containers/database'), null);
+    assert.equal(srsStackDataPath('/d', 'srs-s3-bucket'), null);
+    assert.equal(srsStackDataPath('/d', '/data/srs-s3-bucket'), null, 'absolute paths keep their own rule');
   });
 });
 

@@ -3,7 +3,13 @@ import type { StreamInfo } from '../../server/core/events.js';
 import { pickStream, publishPath } from '../../server/features/restream/input-selection.js';
 import { codecSummary, slotForms, sourceSummary, statusView } from '../../server/features/restream/routes.js';
 import { checkPlatform, outputUrl, readSlotBase, slotSecrets, slotState } from '../../server/features/restream/slots.js';
-import { checkStreamUrl, readSourceRequests, streamUrlSource, type SourceFile } from '../../server/features/restream/sources.js';
+import {
+  checkStreamUrl,
+  readSourceRequests,
+  stackStreamOf,
+  streamUrlSource,
+  type SourceFile,
+} from '../../server/features/restream/sources.js';
 import { FORWARD } from '../../server/features/restream/forward/service.js';
 import { checkPageUrl, downloadName, ytdlArgs } from '../../server/features/restream/vlive/downloader.js';
 import { readTranscodeConfig } from '../../server/features/restream/transcode/service.js';
@@ -129,6 +135,27 @@ describe('virtual-live and camera sources', () => {
     assert.throws(() => readSourceRequests([{ target: 'x', type: 'ftp' }]), /invalid files\[0\]\.type ftp/);
     const [f] = readSourceRequests([{ target: 'upload/x.mp4', type: 'upload', uuid: '../../etc' }]);
     assert.match(f?.uuid ?? '', /^[0-9a-f-]{36}$/, 'a uuid that is not one is replaced');
+  });
+
+  it('tells a stream of this stack from another server by host and port', () => {
+    const ports = [19350, 1935];
+    assert.deepEqual(stackStreamOf('rtmp://localhost:1935/live/livestream?secret=abc', ports), { app: 'live', stream: 'livestream' });
+    assert.deepEqual(stackStreamOf('rtmp://127.0.0.1:19350/live/s', ports), { app: 'live', stream: 's' });
+    assert.deepEqual(stackStreamOf('rtmp://LOCALHOST/live/s', ports), { app: 'live', stream: 's' }, '1935 when no port');
+    assert.deepEqual(stackStreamOf('rtmp://[::1]:1935/live/s', ports), { app: 'live', stream: 's' });
+    assert.equal(stackStreamOf('rtmp://localhost/live/s', [19350]), null, 'another server on 1935');
+    assert.equal(stackStreamOf('rtmp://10.0.0.2:1935/live/s', ports), null);
+    assert.equal(stackStreamOf('rtmp://localhost.example.com:1935/live/s', ports), null);
+    assert.equal(stackStreamOf('srt://127.0.0.1:1935?streamid=#!::r=live/s', ports), null);
+    assert.equal(stackStreamOf('rtmp://localhost:1935/live', ports), null);
+  });
+
+  it('takes a source without type as a file (SRS Stack), or as a stream when its target is a URL', () => {
+    const uuid = '6c1d0000-0000-4000-8000-000000000000';
+    const [upload] = readSourceRequests([{ name: 'm.flv', size: 1, target: `upload/${uuid}.flv`, uuid }]);
+    assert.deepEqual([upload?.type, upload?.target, upload?.uuid], ['upload', `upload/${uuid}.flv`, uuid]);
+    assert.equal(readSourceRequests([{ target: 'upload/x.mp4', type: '' }])[0]?.type, 'upload');
+    assert.equal(readSourceRequests([{ target: 'rtsp://cam/1' }])[0]?.type, 'stream');
   });
 
   it('summarises a source like SRS Stack’s console', () => {

@@ -46,6 +46,10 @@ export class LiveRegistry {
   private readonly ingestKickers = new Map<IngestProtocol, PublisherKicker>();
   /** Per stream, the announcement in flight: "unpublished" always follows its "published". */
   private readonly announcing = new Map<string, Promise<void>>();
+  /** Committed publishes the engine does not play yet (consumers would be refused). */
+  private readonly starting = new Set<string>();
+  /** Who waits for a stream to become playable (untilPlayable), by key. */
+  private readonly playableWaiters = new Map<string, Set<() => void>>();
   private timer: NodeJS.Timeout | null = null;
   private reconciling: Promise<void> | null = null;
   /** When the running engine process became ready: anything registered before went down with an older one. */
@@ -90,6 +94,41 @@ export class LiveRegistry {
 
   isLive(app: string, stream: string): boolean {
     return this.live.has(streamKey(DEFAULT_VHOST, app, stream));
+  }
+
+  /** Live, and the engine plays it to consumers: a pull (ffprobe, a relay) is not refused. */
+  isPlayable(app: string, stream: string): boolean {
+    const key = streamKey(DEFAULT_VHOST, app, stream);
+    return this.live.has(key) && !this.starting.has(key);
+  }
+
+  /**
+   * Resolves true as soon as the stream is playable (isPlayable), false after `timeoutMs`: for a
+   * consumer that learnt of a stream at the moment its encoder connected (a probe of this stack's own
+   * URL), so it waits for the admission and the engine instead of being refused.
+   */
+  untilPlayable(app: string, stream: string, timeoutMs: number): Promise<boolean> {
+    if (this.isPlayable(app, stream)) return Promise.resolve(true);
+    const key = streamKey(DEFAULT_VHOST, app, stream);
+    return new Promise((resolve) => {
+      const waiters = this.playableWaiters.get(key) ?? new Set<() => void>();
+      this.playableWaiters.set(key, waiters);
+      const finish = (ok: boolean) => {
+        clearTimeout(timer);
+        waiters.delete(check);
+        if (!waiters.size && this.playableWaiters.get(key) === waiters) this.playableWaiters.delete(key);
+        resolve(ok);
+      };
+      const check = () => {
+        if (this.isPlayable(app, stream)) finish(true);
+      };
+      const timer = setTimeout(() => finish(false), timeoutMs);
+      waiters.add(check);
+    });
+  }
+
+  private wakePlayable(key: string): void {
+    for (const check of [...(this.playableWaiters.get(key) ?? [])]) check();
   }
 
   get(vhost: string, app: string, stream: string): StreamInfo | null {
@@ -159,12 +198,18 @@ export class LiveRegistry {
     };
     await this.store.put(info);
     this.live.set(key, info);
+    this.starting.add(key);
     log.info(`publish ${key} over ${request.protocol} from ${request.clientAddress || 'an unknown address'} (client ${request.clientId})`);
     this.announce(key, async () => {
       // Consumers pull from the engine: announcing before it registered the publisher would have
       // them refused (idle_streams off). The hook's answer is what lets the engine register it.
       if (!(await this.engine.untilPublishing(info.app, info.stream, ENGINE_CONFIRM_MS))) {
         log.warn(`stream ${key} was admitted but the engine did not show it within ${ENGINE_CONFIRM_MS} ms`);
+      }
+      // A newer commit of the same stream waits for its own confirmation.
+      if (this.live.get(key) === info) {
+        this.starting.delete(key);
+        this.wakePlayable(key);
       }
       await this.events.emit('stream.published', info);
     });
@@ -202,6 +247,7 @@ export class LiveRegistry {
 
   private ended(key: string, info: StreamInfo, why: string): void {
     this.live.delete(key);
+    this.starting.delete(key);
     log.info(`stream ${key} ended: ${why}`);
     this.announce(key, () => this.events.emit('stream.unpublished', info));
   }
@@ -252,7 +298,10 @@ export class LiveRegistry {
       for (const [k, info] of known) {
         const at = Date.parse(info.update) || 0;
         if (publishing.has(k) || (at >= this.engineReadyAt && now - at < RECONCILE_GRACE_MS)) {
-          if (!this.live.has(k)) this.live.set(k, info);
+          if (!this.live.has(k)) {
+            this.live.set(k, info);
+            this.wakePlayable(k);
+          }
           continue;
         }
         await this.end(info.vhost, info.app, info.stream, 'no longer in the engine', info.client_id ?? '');
@@ -272,6 +321,7 @@ export class LiveRegistry {
         };
         await this.store.put(info, false);
         this.live.set(k, info);
+        this.wakePlayable(k);
       }
     } catch (err) {
       if (!(err instanceof NotReadyError)) log.warn('reconciling the stream registry failed', err);
@@ -286,6 +336,7 @@ export class LiveRegistry {
   private async engineWentDown(): Promise<void> {
     const gone = this.live.size;
     this.live.clear();
+    this.starting.clear();
     let registered: StreamInfo[];
     try {
       registered = await this.store.list();

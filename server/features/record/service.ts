@@ -78,7 +78,7 @@ export class RecordService {
   ) {
     const { counters } = this;
     this.paths = new RecordPaths(dataPaths);
-    this.settings = new RecordSettings(store);
+    this.settings = new RecordSettings(store, dataPaths.root);
     this.recordings = new Recordings({ store, paths: this.paths, events, clock, counters });
     this.intake = new SegmentIntake(this.recordings, this.settings);
     this.finisher = new Finisher({

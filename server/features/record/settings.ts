@@ -3,6 +3,7 @@
 // them while Redis cannot answer.
 import fs from 'node:fs';
 import path from 'node:path';
+import { srsStackDataPath } from '../../core/data-dir.js';
 import { ValidationError, errorMessage } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { matchesGlobs, normaliseGlobs, streamPath } from './globs.js';
@@ -18,7 +19,11 @@ export function recordsStream(settings: RecordPatterns, app: string, stream: str
 export class RecordSettings {
   private cached: RecordPatterns = { all: false, globs: [], postCpDir: '' };
 
-  constructor(private readonly store: RecordStorage) {}
+  constructor(
+    private readonly store: RecordStorage,
+    /** DATA_DIR: where SRS Stack's `./containers/data/…` paths point. */
+    private readonly dataDir: string,
+  ) {}
 
   /** The settings now, or the last ones read when Redis cannot answer. */
   async current(): Promise<RecordPatterns> {
@@ -46,11 +51,18 @@ export class RecordSettings {
 
   async setPostProcessing(postProcess: string, dir: string): Promise<void> {
     if (postProcess !== POST_CP_FILE) throw new ValidationError(`invalid post process "${postProcess}": use ${POST_CP_FILE}`);
-    const target = dir.trim();
+    const given = dir.trim();
+    // Stored resolved: SRS Stack's `./containers/data/…` becomes the path in this data directory.
+    const target = given && !path.isAbsolute(given) ? srsStackDataPath(this.dataDir, given) : given;
+    if (target === null) {
+      throw new ValidationError(
+        `postCpDir must be an absolute path, or SRS Stack's ./containers/data/… (the data directory ${this.dataDir}), got "${given}"`,
+      );
+    }
     if (target) {
-      if (!path.isAbsolute(target)) throw new ValidationError(`postCpDir must be an absolute path, got "${target}"`);
       const stat = await fs.promises.stat(target).catch(() => null);
-      if (!stat?.isDirectory()) throw new ValidationError(`postCpDir ${target} does not exist or is not a directory`);
+      const shown = target === given ? target : `${given} (${target})`;
+      if (!stat?.isDirectory()) throw new ValidationError(`postCpDir ${shown} does not exist or is not a directory`);
     }
     await this.store.setPostCpDir(target);
     this.cached = { ...this.cached, postCpDir: target };

@@ -14,8 +14,11 @@ export interface RestreamDeps {
   readonly paths: DataPaths;
   readonly redis: RedisClient;
   readonly supervisor: Supervisor;
-  /** The live streams a slot may take as its source. */
-  readonly streams: Pick<LiveRegistry, 'list'>;
+  /**
+   * The live streams a slot may take as its source; `untilPlayable` lets a probe of this stack's own
+   * stream wait for a publish that is still being admitted.
+   */
+  readonly streams: Pick<LiveRegistry, 'list' | 'untilPlayable'>;
   /** SRS_SYS_LIMITS (Kbps), read at each check so System › Limits applies at once. */
   readonly limits: () => Promise<Limits>;
   /** The FFmpeg that runs the tasks, as detected at start. */

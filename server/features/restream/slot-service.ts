@@ -5,7 +5,14 @@ import { requireString, type Body } from '../../core/validate.js';
 import { taskGroup, type RestreamDeps } from './deps.js';
 import { checkCarriage } from '../../core/ffmpeg/probe.js';
 import { SlotStore, outputUrl, slotStatus, type SlotBase, type SlotKind } from './slots.js';
-import { streamUrlSource, type SourceFile } from './sources.js';
+import { stackStreamOf, streamUrlSource, type SourceFile } from './sources.js';
+import { ValidationError } from '../../core/errors.js';
+import { createLogger } from '../../core/logger.js';
+
+const log = createLogger('restream');
+
+/** How long a probe of this stack's own stream waits for a publish still being admitted. */
+export const STACK_STREAM_WAIT_MS = 5000;
 
 export interface SlotServiceSpec<T extends SlotBase> {
   readonly kind: SlotKind;
@@ -70,6 +77,25 @@ export abstract class SourceSlotService<T extends SlotBase & { files: SourceFile
   /** `…/stream-url`: `{name, uuid, target}` for a URL relayed without downloading. */
   streamUrl(body: Body): { name: string; uuid: string; target: string } {
     return streamUrlSource(requireString(body, 'url', 4096));
+  }
+
+  /**
+   * Before probing a stream URL: when it names a stream of this stack (the engine's port, or the
+   * displayed RTMP_PORT), waits until the engine plays it, so an encoder that connected a moment ago
+   * is not refused while its publish is admitted (SRS waits for the publisher too). 400 naming the
+   * stream when it does not come within STACK_STREAM_WAIT_MS.
+   */
+  protected async untilStackStreamPlays(url: string): Promise<void> {
+    const { rtmpListen, display } = this.deps.config;
+    const own = stackStreamOf(url, [rtmpListen, Number(display.rtmpPort)]);
+    if (!own) return;
+    const started = Date.now();
+    const plays = await this.deps.streams.untilPlayable(own.app, own.stream, STACK_STREAM_WAIT_MS);
+    if (Date.now() - started > 10) log.info(`waited ${Date.now() - started} ms for ${own.app}/${own.stream} to play before probing it`);
+    if (plays) return;
+    throw new ValidationError(
+      `stream ${own.app}/${own.stream} is not live on this stack (waited ${STACK_STREAM_WAIT_MS / 1000} s): publish it first, then choose it`,
+    );
   }
 
   /** Makes `files` the slot's sources, creating the slot if needed; returns the previous ones. */

@@ -56,6 +56,22 @@ function streamUrlPath(url: string): string {
   return /^[a-z]+:\/\/[^/?#]*([^?#]*)/i.exec(url)?.[1] ?? '';
 }
 
+/**
+ * The stream of this stack a URL names, or null when it names another server: `rtmp://` to a
+ * loopback host (`localhost`, `127.x.x.x`, `[::1]`) at one of `ports` (1935 when the URL has none),
+ * e.g. `rtmp://localhost:1935/live/livestream?secret=…` as the console shows it. Names stay raw, as
+ * the engine compares them (stream-names.ts).
+ */
+export function stackStreamOf(url: string, ports: readonly number[]): { app: string; stream: string } | null {
+  const m = /^rtmp:\/\/(?:[^@/?#]*@)?(\[[^\]]*\]|[^:/?#]*)(?::(\d+))?\/([^/?#]+)\/([^/?#]+)(?:[?#].*)?$/i.exec(url.trim());
+  if (!m) return null;
+  const [, host, port, app, stream] = m as unknown as [string, string, string | undefined, string, string];
+  const h = host.toLowerCase();
+  if (h !== 'localhost' && h !== '[::1]' && !/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)) return null;
+  if (!ports.includes(port ? Number(port) : 1935)) return null;
+  return { app, stream };
+}
+
 /** `vlive/stream-url`: `{name, uuid, target}` for a URL relayed without downloading. */
 export function streamUrlSource(url: string): { name: string; uuid: string; target: string } {
   const target = checkStreamUrl(url);
@@ -74,7 +90,17 @@ function isUuid(v: unknown): v is string {
   return typeof v === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v);
 }
 
-/** Reads `files` from a request body: a non-empty array of source objects. */
+/**
+ * The type of a source sent without one (or with ""): a file (`upload`: `vlive/server` and
+ * `vlive/upload` answer `{name, size, target: "upload/<uuid>.<ext>", uuid}` without a type, and SRS
+ * Stack takes that as a file), or `stream` when the target is a URL (a camera's, which SRS Stack's
+ * console always sends typed).
+ */
+export function untypedSource(target: string): SourceType {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(target.trim()) ? 'stream' : 'upload';
+}
+
+/** Reads `files` from a request body: a non-empty array of source objects; a missing type is inferred (untypedSource). */
 export function readSourceRequests(value: unknown, max = 16): SourceRequest[] {
   if (!Array.isArray(value) || value.length === 0) throw new ValidationError('no files: files must be a non-empty array');
   if (value.length > max) throw new ValidationError(`too many files (max ${max})`);
@@ -82,7 +108,7 @@ export function readSourceRequests(value: unknown, max = 16): SourceRequest[] {
     if (!raw || typeof raw !== 'object') throw new ValidationError(`files[${i}] must be an object`);
     const f = raw as Record<string, unknown>;
     if (typeof f.target !== 'string' || !f.target.trim()) throw new ValidationError(`no target: files[${i}].target is required`);
-    const type = typeof f.type === 'string' ? f.type : '';
+    const type = typeof f.type === 'string' && f.type !== '' ? f.type : untypedSource(f.target);
     if (!(SOURCE_TYPES as readonly string[]).includes(type)) {
       throw new ValidationError(`invalid files[${i}].type ${type || '(none)'}: use ${SOURCE_TYPES.join(', ')}`);
     }

@@ -81,6 +81,7 @@ export class CameraService extends SourceSlotService<CameraSlot> {
     const files: SourceFile[] = [];
     for (const req of requests) {
       const target = cameraTarget(req);
+      await this.untilStackStreamPlays(target);
       const result = await probe(this.deps.config.binaries.ffprobe, heartbeatUrlOptions(target).url);
       checkBitrate(result, limitKbps);
       files.push(toSourceFile(req, target, result));

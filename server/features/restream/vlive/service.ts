@@ -148,6 +148,7 @@ export class VliveService extends SourceSlotService<VliveSlot> {
         let from: string | null = null;
         if (req.type === 'stream') {
           target = checkStreamUrl(req.target);
+          await this.untilStackStreamPlays(target);
         } else {
           from = fileInside(this.dataDir, 'upload', req.target);
           if (!from) throw new ValidationError(`file ${req.target} not found in upload/: upload it or choose a server file first`);
