@@ -13,7 +13,10 @@ as_root() {
 apt_install() {
   local missing=()
   for pkg in "$@"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' && continue
+    # Ubuntu 22.04's libsrt (see below) stands for Debian's.
+    [ "$pkg" = libsrt1.5-openssl ] && dpkg-query -W -f='${Status}' libsrt1.4-openssl 2>/dev/null | grep -q 'install ok installed' && continue
+    missing+=("$pkg")
   done
   if [ "${#missing[@]}" -eq 0 ]; then
     say "System packages already present: $*"
@@ -28,6 +31,15 @@ apt_install() {
     created_policy=1
   fi
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  # libsrt: Debian 12 and Ubuntu 24.04 ship libsrt1.5-openssl, Ubuntu 22.04 libsrt1.4-openssl (the
+  # stack loads either); the name is settled once the package lists are fresh.
+  local i
+  for i in "${!missing[@]}"; do
+    if [ "${missing[$i]}" = libsrt1.5-openssl ] && ! apt-cache show libsrt1.5-openssl >/dev/null 2>&1 \
+      && apt-cache show libsrt1.4-openssl >/dev/null 2>&1; then
+      missing[i]=libsrt1.4-openssl
+    fi
+  done
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
   if [ "$created_policy" -eq 1 ]; then as_root rm -f "$policy"; fi
   # Stock services stay off: the stack runs its own nginx and redis-server.
