@@ -54,6 +54,8 @@ export class LiveRegistry {
   private reconciling: Promise<void> | null = null;
   /** When the running engine process became ready: anything registered before went down with an older one. */
   private engineReadyAt = Number.POSITIVE_INFINITY;
+  /** What an earlier run persisted has been taken in (loadPersisted). */
+  private loaded = false;
 
   constructor(
     private readonly engine: RegistryEngine,
@@ -86,8 +88,17 @@ export class LiveRegistry {
 
   /** Loads what an earlier run persisted, then makes it match the engine. */
   async onRedisReady(): Promise<void> {
-    for (const info of await this.store.list()) if (!this.live.has(keyOf(info))) this.live.set(keyOf(info), info);
+    await this.loadPersisted();
     await this.reconcile();
+  }
+
+  /**
+   * Takes in what Redis holds. Until it has run once, the API would list nothing: a query that
+   * comes first (Redis-ready steps run one after the other) loads it itself.
+   */
+  private async loadPersisted(): Promise<void> {
+    for (const info of await this.store.list()) if (!this.live.has(keyOf(info))) this.live.set(keyOf(info), info);
+    this.loaded = true;
   }
 
   // Reads: every feature's answer to "is it live?".
@@ -147,6 +158,7 @@ export class LiveRegistry {
 
   /** The live streams with their viewers (the API's and console's list). */
   async query(): Promise<ActiveStream[]> {
+    if (!this.loaded) await this.loadPersisted();
     const engineStreams = await this.engine.streams().catch(() => [] as EngineStream[]);
     const rtmpPlayers = new Map(engineStreams.map((s) => [`${s.app}/${s.stream}`, remotePlayers(s)]));
     return this.list().map((info) => {
