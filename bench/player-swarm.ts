@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { FlvParser } from '../server/features/flv/flv-tags.js';
+import { FlvParser } from '../server/core/media/flv-tags.js';
 import { parseMediaPlaylist } from '../server/features/hls/playlist.js';
 
 export type PlayerKind = 'flv' | 'rtmp' | 'hls';

@@ -12,7 +12,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { freePort, ROOT, tempDir } from './stack.js';
-import { FlvParser, type FlvHeader, type FlvTag } from '../../server/features/flv/flv-tags.js';
+import { FlvParser, type FlvHeader, type FlvTag } from '../../server/core/media/flv-tags.js';
 import { createSelfSignedCertificate } from '../../server/features/https/certificate.js';
 import { outputFormatArgs } from '../../server/core/ffmpeg/argv.js';
 

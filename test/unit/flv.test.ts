@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { buildConfig } from '../../server/config.js';
 import { ffmpegTimeMarker, flvPullArgs } from '../../server/features/flv/flv-relay.js';
-import { FlvFormatError, FlvParser, describeTag, parseFlvHeader, type FlvTag } from '../../server/features/flv/flv-tags.js';
-import { GopCache } from '../../server/features/flv/gop-cache.js';
+import { FlvFormatError, FlvParser, describeTag, parseFlvHeader, type FlvTag } from '../../server/core/media/flv-tags.js';
+import { GopCache } from '../../server/core/media/gop-cache.js';
 
 function flvHeader(flags = 0x05, dataOffset = 9): Buffer {
   const b = Buffer.alloc(dataOffset + 4);

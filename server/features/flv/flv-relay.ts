@@ -5,8 +5,8 @@
 import type http from 'node:http';
 import type { SupervisedChild, Supervisor } from '../../core/process/supervisor.js';
 import { createLogger } from '../../core/logger.js';
-import { FlvFormatError, FlvParser } from './flv-tags.js';
-import { GopCache } from './gop-cache.js';
+import { FlvFormatError, FlvParser } from '../../core/media/flv-tags.js';
+import { GopCache } from '../../core/media/gop-cache.js';
 
 const log = createLogger('flv');
 
