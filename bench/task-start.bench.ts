@@ -1,6 +1,7 @@
 // Issue 15 figures: how long after a publish each restream task shows its first progress line
 // (`frame.update` of its row), for forward and transcode, split into publish → ffmpeg spawned → first
-// progress. Same-run baseline: a bare ffmpeg relay started by hand as soon as the stream is listed live,
+// progress; and for virtual live and camera relaying a stream of this stack that is already live,
+// Start (the slot saved) → first progress. Same-run baseline: a bare ffmpeg relay started by hand as soon as the stream is listed live,
 // once with SRS Stack's argv (`-re -i`) and once with the stack's (`-fpsprobesize 0 -re -i`): what
 // ffmpeg's input probe alone costs. Median of RUNS publishes.
 import path from 'node:path';
@@ -48,7 +49,7 @@ async function main(): Promise<void> {
   process.stdout.write(`Machine: ${machine()}\n`);
   const media = tempDir('bench-task-start-');
   // A typical encoder's stream: 720p25, 2 s GOP, AAC.
-  const file = await makeMedia(path.join(media, 'src.flv'), { seconds: 20, size: '1280x720', fps: 25, videoKbps: 2000, format: 'flv' });
+  const file = await makeMedia(path.join(media, 'src.flv'), { seconds: 40, size: '1280x720', fps: 25, videoKbps: 2000, format: 'flv' });
   const dest = await startRtmpServer();
   const stack = await startStack({ dataDir: tempDir('bench-task-start-data-') });
   const rows: Record<string, number[]> = {};
@@ -58,6 +59,8 @@ async function main(): Promise<void> {
     const secret = await publishSecretOf(stack, bearer);
     const forward = new Slots(stack, bearer, 'forward');
     const transcode = new TranscodeSlot(stack, bearer);
+    const vlive = new Slots(stack, bearer, 'vlive');
+    const camera = new Slots(stack, bearer, 'camera');
     await forward.configure('wx', { server: dest.url('live', 'fwd'), secret: '', enabled: true, custom: true }, 'waiting');
     await transcode.configure(
       { all: true, vpreset: 'ultrafast', vbitrate: 1000, server: dest.url('live', 'trans'), secret: '' },
@@ -86,12 +89,25 @@ async function main(): Promise<void> {
       }
       add('bare relay, SRS Stack argv: spawn → first progress', bareSrs);
       add('bare relay, -fpsprobesize 0: spawn → first progress', bareStack);
+      // Virtual live and camera with this stack's stream as their source, started while it plays.
+      for (const [name, slots, platform] of [
+        ['virtual live', vlive, 'vlive-1-b1b1b1'],
+        ['camera', camera, 'camera-1-b1b1b1'],
+      ] as const) {
+        const files = await slots.sourceFromUrl(platform, stackPlayUrl(stack, stream));
+        const saved = Date.now();
+        await slots.save(platform, { server: dest.url('live', `${platform}-${run}`), enabled: true, files });
+        const row = await slots.until(platform, (r) => Boolean(r?.frame?.update), 15_000);
+        add(`${name} (source live): Start → ffmpeg spawned`, Date.parse(row.task?.start ?? row.start ?? '') - saved);
+        add(`${name} (source live): Start → first progress`, Date.parse(row.frame?.update ?? '') - saved);
+        await slots.stop(platform);
+      }
       await publisher.stop();
       await transcode.until('waiting', 15_000);
       await forward.until('wx', 'waiting', 15_000);
     }
     printTable(
-      `Publish → task's first progress line, median of ${RUNS} (goal < 1500 ms)`,
+      `Publish → task's first progress line, median of ${RUNS} (goal < 1500 ms); transcode, forward: from the publish; virtual live, camera: from Start`,
       Object.entries(rows).map(([k, v]) => [k, `${median(v)} ms`, v.join(', ')]),
       ['measure', 'median', 'runs (ms)'],
     );

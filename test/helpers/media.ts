@@ -507,6 +507,8 @@ export interface MediaOptions {
   /** Video bitrate in Kbps. */
   videoKbps?: number;
   audio?: boolean;
+  /** false: an audio-only file (audio must then not be false). */
+  video?: boolean;
   size?: string;
   fps?: number;
   format?: 'mp4' | 'flv';
@@ -518,18 +520,13 @@ export interface MediaOptions {
 export async function makeMedia(file: string, o: MediaOptions): Promise<string> {
   const fps = o.fps ?? 15;
   const kbps = o.videoKbps ?? 300;
-  const args = [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    `testsrc=size=${o.size ?? '320x240'}:rate=${fps}:duration=${o.seconds}`,
-  ];
+  const video = o.video !== false;
+  const args = ['-hide_banner', '-loglevel', 'error', '-y'];
+  if (video) args.push('-f', 'lavfi', '-i', `testsrc=size=${o.size ?? '320x240'}:rate=${fps}:duration=${o.seconds}`);
   if (o.audio !== false) args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=44100:duration=${o.seconds}`, '-ac', '2');
-  if (o.videoCodec === 'h265') {
+  if (!video) {
+    // Nothing to encode for the picture.
+  } else if (o.videoCodec === 'h265') {
     args.push('-c:v', 'libx265', '-preset', 'ultrafast', '-g', String(fps), '-pix_fmt', 'yuv420p', '-tag:v', 'hvc1');
     args.push('-b:v', `${kbps}k`, '-x265-params', 'log-level=error');
   } else {

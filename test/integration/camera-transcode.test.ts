@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { ffprobe, makeMedia, publishFile, spawnFfmpeg, startRtmpServer, type Publisher, type RtmpServer } from '../helpers/media.js';
+import { ffprobe, makeMedia, publishFile, startRtmpServer, type Publisher, type RtmpServer } from '../helpers/media.js';
 import {
   publishIntoStack,
   publishSecretOf,
@@ -84,27 +84,7 @@ describe('IP camera and transcode', function () {
 
   it('waits for a stream of this stack that is still starting before probing it: audio and video, video-only, audio-only', async () => {
     const secret = await publishSecretOf(stack, bearer);
-    const audioOnly = path.join(media, 'audio.flv');
-    assert.equal(
-      await spawnFfmpeg([
-        '-hide_banner',
-        '-loglevel',
-        'error',
-        '-y',
-        '-f',
-        'lavfi',
-        '-i',
-        'sine=frequency=440:sample_rate=44100:duration=4',
-        '-ac',
-        '2',
-        '-c:a',
-        'aac',
-        '-f',
-        'flv',
-        audioOnly,
-      ]).exited,
-      0,
-    );
+    const audioOnly = await makeMedia(path.join(media, 'audio.flv'), { seconds: 4, video: false, format: 'flv' });
     const cases = [
       { stream: 'starting-av', file: show, host: 'localhost', streams: 2 },
       { stream: 'starting-v', file: video, host: '127.0.0.1', streams: 1 },
