@@ -3,7 +3,6 @@
 // the installed certificate, and makes the self-signed certificate of a fresh install.
 import crypto, { X509Certificate, type KeyObject } from 'node:crypto';
 import tls from 'node:tls';
-import * as x509 from '@peculiar/x509';
 import { ValidationError, errorMessage } from '../../core/errors.js';
 
 /** A private key PEM is a few KB even for RSA-8192; a chain of ten certificates stays far below. */
@@ -147,10 +146,20 @@ export function daysLeft(info: CertificateInfo, now = new Date()): number {
 }
 
 const ECDSA_P256 = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-x509.cryptoProvider.set(crypto.webcrypto as unknown as Crypto);
+
+/**
+ * @peculiar/x509 holds ~18 MB once loaded and is needed once per data dir (the first boot), so it
+ * is loaded then, not at every start (idle RSS, docs/architecture.md).
+ */
+async function loadX509(): Promise<typeof import('@peculiar/x509')> {
+  const x509 = await import('@peculiar/x509');
+  x509.cryptoProvider.set(crypto.webcrypto as unknown as Crypto);
+  return x509;
+}
 
 /** SRS Stack's first-boot certificate: ECDSA P-256, CN srs.stack.local, serial 1, ten years. */
 export async function createSelfSignedCertificate(name = SELF_SIGNED_NAME, now = new Date()): Promise<KeyPair> {
+  const x509 = await loadX509();
   const keys = (await crypto.webcrypto.subtle.generateKey(ECDSA_P256, true, ['sign', 'verify'])) as CryptoKeyPair;
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: '01',

@@ -7,7 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import tls from 'node:tls';
-import * as acme from 'acme-client';
+import type { Client as AcmeClient } from 'acme-client';
 import { AppError, ConflictError, NotReadyError, UpstreamError, errorMessage } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { daysLeft, type CertificateInfo } from './certificate.js';
@@ -17,6 +17,16 @@ import type { HttpsService } from './service.js';
 import type { AcmeFiles, HttpsStore } from './store.js';
 
 const log = createLogger('letsencrypt');
+
+type Acme = typeof import('acme-client');
+let acmeModule: Promise<Acme> | null = null;
+/** acme-client (with its axios) holds ~26 MB once loaded and only an issuance needs it: loaded then (idle RSS). */
+function loadAcme(): Promise<Acme> {
+  return (acmeModule ??= import('acme-client').then((acme) => {
+    acme.setLogger((message: string) => log.debug(message));
+    return acme;
+  }));
+}
 export const RENEW_WHEN_DAYS_LEFT = 30;
 const RENEW_CHECK_INTERVAL_MS = 24 * 3600_000;
 const ACME_TIMEOUT_MS = 30_000;
@@ -59,7 +69,6 @@ export class LetsEncryptService {
     private readonly store: HttpsStore,
   ) {
     this.challengeDir = path.join(options.wellKnownDir, 'acme-challenge');
-    acme.setLogger((message: string) => log.debug(message));
   }
 
   start(): void {
@@ -148,12 +157,13 @@ export class LetsEncryptService {
 
   private async run(domains: string[]): Promise<CertificateInfo> {
     const { directoryUrl } = this.options;
-    this.configureHttpClient();
+    const acme = await loadAcme();
+    this.configureHttpClient(acme);
     this.step(`contacting the ACME server ${directoryUrl}`);
-    await this.checkDirectory(directoryUrl);
+    await this.checkDirectory(acme, directoryUrl);
     const client = new acme.Client({
       directoryUrl,
-      accountKey: await this.accountKey(),
+      accountKey: await this.accountKey(acme),
       backoffMin: 250,
       backoffMax: 5000,
       backoffAttempts: 12,
@@ -207,7 +217,7 @@ export class LetsEncryptService {
   }
 
   /** acme-client sends everything through one axios instance: trust ACME_CA_FILE there. */
-  private configureHttpClient(): void {
+  private configureHttpClient(acme: Acme): void {
     let ca: string[] | undefined;
     if (this.options.caFile) {
       try {
@@ -224,7 +234,7 @@ export class LetsEncryptService {
    * One plain request first: unreachable, acme-client retries for over a minute and then fails
    * with a TypeError that says nothing useful.
    */
-  private async checkDirectory(url: string): Promise<void> {
+  private async checkDirectory(acme: Acme, url: string): Promise<void> {
     const agent = acme.axios.defaults.httpsAgent as https.Agent;
     const status = await new Promise<number>((resolve, reject) => {
       const get = url.startsWith('https:') ? https.get : http.get;
@@ -247,7 +257,7 @@ export class LetsEncryptService {
    * Looks the account up first: for a key already registered, acme-client would resend the
    * creation fields as an "update", which ACME servers refuse as an empty update.
    */
-  private async ensureAccount(client: acme.Client): Promise<void> {
+  private async ensureAccount(client: AcmeClient): Promise<void> {
     try {
       await client.createAccount({ onlyReturnExisting: true });
       return;
@@ -261,7 +271,7 @@ export class LetsEncryptService {
     this.step('registered the account');
   }
 
-  private async accountKey(): Promise<string> {
+  private async accountKey(acme: Acme): Promise<string> {
     const existing = this.files.accountKey();
     if (existing) return existing;
     const created = (await acme.crypto.createPrivateEcdsaKey()).toString();

@@ -2,7 +2,6 @@
 // browser over RTMP, SRT and WebRTC (WHIP) and where to watch (HTTP-FLV, HLS, SRT, WHEP), with
 // in-page players, plus the QR code of the publish URL.
 import type Koa from 'koa';
-import QRCode from 'qrcode';
 import type { Config } from '../../config.js';
 import { isSecureRequest } from '../../core/http.js';
 import type { RouteHandlers } from '../../route-table.js';
@@ -80,6 +79,8 @@ export function streamingHandlers(ui: Console, config: Config, publishSecrets: P
       const text = ctx.query.kind === 'srt' ? urls.srtPublishUrl : urls.rtmpPublishUrl;
       ctx.type = 'image/svg+xml';
       ctx.set('Cache-Control', 'no-store'); // it holds the publish secret
+      // Loaded on first use: ~10 MB that most instances never need.
+      const { default: QRCode } = await import('qrcode');
       ctx.body = await QRCode.toString(text, {
         type: 'svg',
         margin: 1,
