@@ -55,7 +55,11 @@ describe('LL-HLS: fMP4 parts, blocking reload, preload hints, played by ffmpeg a
     assert.equal(pl.status, 200, pl.text);
     assert.match(pl.headers.get('content-type') ?? '', /mpegurl/);
     assert.match(pl.headers.get('cache-control') ?? '', /no-cache/);
-    for (const tag of ['#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=', '#EXT-X-PART-INF:PART-TARGET=', '#EXT-X-MAP:URI="init-1.mp4"']) {
+    for (const tag of [
+      '#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=',
+      '#EXT-X-PART-INF:PART-TARGET=',
+      '#EXT-X-MAP:URI="init-1.mp4"',
+    ]) {
       assert.ok(pl.text.includes(tag), `${tag} in\n${pl.text}`);
     }
     assert.match(pl.text, /^#EXT-X-PROGRAM-DATE-TIME:\d{4}-\d\d-\d\dT/m);
@@ -97,7 +101,10 @@ describe('LL-HLS: fMP4 parts, blocking reload, preload hints, played by ffmpeg a
   });
 
   it('ffmpeg plays the LL playlist: init and segments decode without errors', () => {
-    const run = spawnSync('ffmpeg', ['-hide_banner', '-v', 'error', '-i', media, '-t', '3', '-f', 'null', '-'], { encoding: 'utf8', timeout: 60_000 });
+    const run = spawnSync('ffmpeg', ['-hide_banner', '-v', 'error', '-i', media, '-t', '3', '-f', 'null', '-'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     assert.equal(run.status, 0, run.stderr);
     assert.equal(run.stderr.trim(), '', 'no decode errors');
   });

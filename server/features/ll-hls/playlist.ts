@@ -32,10 +32,7 @@ export const segmentUri = (msn: number) => `seg-${msn}.m4s`;
 export const partUri = (msn: number, index: number) => `part-${msn}.${index}.m4s`;
 
 export type LlFile =
-  | { kind: 'playlist' }
-  | { kind: 'init'; id: number }
-  | { kind: 'segment'; msn: number }
-  | { kind: 'part'; msn: number; index: number };
+  { kind: 'playlist' } | { kind: 'init'; id: number } | { kind: 'segment'; msn: number } | { kind: 'part'; msn: number; index: number };
 
 /** Which LL-HLS file a name is, or null (the request is not ours). */
 export function parseLlFile(name: string): LlFile | null {
@@ -85,7 +82,9 @@ export function renderPlaylist(view: PlaylistView): string {
     lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(s.programDateTime).toISOString()}`);
     if (!s.complete || listsParts(view, i)) {
       for (const p of s.parts) {
-        lines.push(`#EXT-X-PART:DURATION=${seconds(p.duration)},URI="${partUri(s.msn, p.index)}"${p.independent ? ',INDEPENDENT=YES' : ''}`);
+        lines.push(
+          `#EXT-X-PART:DURATION=${seconds(p.duration)},URI="${partUri(s.msn, p.index)}"${p.independent ? ',INDEPENDENT=YES' : ''}`,
+        );
       }
     }
     if (s.complete) lines.push(`#EXTINF:${seconds(s.duration)},`, segmentUri(s.msn));

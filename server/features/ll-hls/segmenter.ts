@@ -8,6 +8,7 @@
 // (1024 samples) from the first one so rounding of the millisecond stamps never accumulates; it is
 // re-anchored on the FLV stamp when the two drift apart by more than a frame (an encoder's gap).
 import type { FlvHeader, FlvTag } from '../../core/media/flv-tags.js';
+import type { PlaylistView } from './playlist.js';
 import {
   AAC_FRAME_SAMPLES,
   VIDEO_TIMESCALE,
@@ -178,6 +179,17 @@ export class LlHlsSegmenter {
   /** Codecs of the current init segment (RFC 6381), for a variant playlist's CODECS. */
   get codecs(): string[] {
     return [this.active?.video?.codec, this.active?.audio?.codec].filter((c): c is string => !!c);
+  }
+
+  /** What the playlist and the blocking rules read (playlist.ts). */
+  view(): PlaylistView {
+    return {
+      segments: this.segmentList,
+      targetDuration: this.targetDuration,
+      partTarget: this.opts.partTargetS,
+      discontinuitySequence: this.droppedDiscontinuities,
+      ended: this.ended,
+    };
   }
 
   onChange(listener: (event: SegmenterEvent) => void): () => void {

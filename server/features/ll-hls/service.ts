@@ -52,14 +52,7 @@ class StreamMux {
   }
 
   view(): PlaylistView {
-    const s = this.segmenter;
-    return {
-      segments: s.segments,
-      targetDuration: s.targetDuration,
-      partTarget: s.partTarget,
-      discontinuitySequence: s.discontinuitySequence,
-      ended: s.isEnded,
-    };
+    return this.segmenter.view();
   }
 
   /**
