@@ -7,7 +7,10 @@ import type { FlvHeader, FlvTag } from './flv-tags.js';
 export interface LiveSink {
   /** The FLV file header (hasAudio / hasVideo), once, before any tag. */
   header(header: FlvHeader): void;
-  /** Tags in stream order; the array and the tags' bytes may be reused only after the call returns. */
+  /**
+   * Tags in stream order. Their bytes never change once delivered, so a sink may keep them (the
+   * segmenter holds frames until their part closes, as the GOP cache holds a GOP).
+   */
   tags(tags: readonly FlvTag[]): void;
   /** The stream is gone for this subscriber (unpublished, or the source failed); nothing follows. */
   end(reason: string): void;

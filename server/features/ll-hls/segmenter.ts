@@ -426,7 +426,13 @@ export class LlHlsSegmenter {
       return;
     }
     open.complete = true;
-    open.bytes = Buffer.concat(open.parts.map((p) => p.bytes));
+    const bytes = Buffer.concat(open.parts.map((p) => p.bytes));
+    open.bytes = bytes;
+    // The parts become views into the segment: the window holds each byte once.
+    let offset = 0;
+    open.parts.forEach((p, i) => {
+      open.parts[i] = { ...p, bytes: bytes.subarray(offset, (offset += p.bytes.length)) };
+    });
     this.maxSegmentS = Math.max(this.maxSegmentS, open.duration);
     const complete = this.segmentList.filter((s) => s.complete).length;
     for (let extra = complete - this.opts.windowSegments; extra > 0; extra--) {

@@ -137,10 +137,8 @@ export class LlHlsService {
     mux.usedAt = Date.now();
     const s = mux.segmenter;
     let body: Buffer | null = null;
-    let type = 'video/iso.segment';
     if (wanted.kind === 'init') {
       body = s.initFor(wanted.id);
-      type = 'video/mp4';
     } else if (wanted.kind === 'segment') {
       body = s.segments.find((seg) => seg.msn === wanted.msn && seg.complete)?.bytes ?? null;
     } else {
@@ -155,7 +153,8 @@ export class LlHlsService {
       if (ok) body = s.segments.find((seg) => seg.msn === msn)?.parts[index]?.bytes ?? null;
     }
     if (!body) throw new NotFoundError(`not found: ${ctx.path}`);
-    ctx.type = type;
+    // video/mp4 for init, segments and parts alike: what every player (and Apple's tools) accepts.
+    ctx.type = 'video/mp4';
     ctx.set('Cache-Control', `public, max-age=${MEDIA_MAX_AGE_SECONDS}`);
     ctx.body = body;
   }
