@@ -17,6 +17,7 @@ describe('LL-HLS: fMP4 parts, blocking reload, preload hints, played by ffmpeg a
   const stream = 'lltest';
   let base: string;
   let media: string;
+  let bearer: string;
 
   const get = async (url: string) => {
     const res = await fetch(url);
@@ -27,7 +28,7 @@ describe('LL-HLS: fMP4 parts, blocking reload, preload hints, played by ffmpeg a
 
   before(async () => {
     stack = await startStack();
-    const bearer = await initAdmin(stack);
+    bearer = await initAdmin(stack);
     const secret = ((await stack.api('/terraform/v1/hooks/srs/secret/query', {}, { bearer })).json.data as { publish: string }).publish;
     publisher = publish(`rtmp://127.0.0.1:${stack.ports.rtmp}/live/${stream}?secret=${secret}`);
     base = `${stack.url}/live/${stream}`;
@@ -72,6 +73,13 @@ describe('LL-HLS: fMP4 parts, blocking reload, preload hints, played by ffmpeg a
     assert.equal(seg.status, 200);
     assert.equal(seg.body.subarray(4, 8).toString('latin1'), 'moof');
     assert.match(seg.headers.get('cache-control') ?? '', /max-age=\d+/);
+  });
+
+  it('counts an LL-HLS session as an HLS viewer, like a classic HLS one', async () => {
+    await get(media);
+    const res = await stack.api('/terraform/v1/mgmt/streams/query', {}, { bearer });
+    const rows = (res.json.data as { streams: Array<{ stream: string; viewers: number }> | null }).streams ?? [];
+    assert.equal(rows.find((r) => r.stream === stream)?.viewers, 1, JSON.stringify(rows));
   });
 
   it('holds a blocking reload until the asked segment exists; refuses one too far ahead', async () => {
