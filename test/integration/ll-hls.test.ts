@@ -18,6 +18,7 @@ describe('LL-HLS: fMP4 parts, blocking reload, preload hints, played by ffmpeg a
   let base: string;
   let media: string;
   let bearer: string;
+  let publishUrl: string;
 
   const get = async (url: string) => {
     const res = await fetch(url);
@@ -30,7 +31,8 @@ describe('LL-HLS: fMP4 parts, blocking reload, preload hints, played by ffmpeg a
     stack = await startStack();
     bearer = await initAdmin(stack);
     const secret = ((await stack.api('/terraform/v1/hooks/srs/secret/query', {}, { bearer })).json.data as { publish: string }).publish;
-    publisher = publish(`rtmp://127.0.0.1:${stack.ports.rtmp}/live/${stream}?secret=${secret}`);
+    publishUrl = `rtmp://127.0.0.1:${stack.ports.rtmp}/live/${stream}?secret=${secret}`;
+    publisher = publish(publishUrl);
     base = `${stack.url}/live/${stream}`;
     await waitFor(
       async () => (await get(`${base}.m3u8`)).status === 200,
@@ -148,5 +150,26 @@ describe('LL-HLS: fMP4 parts, blocking reload, preload hints, played by ffmpeg a
       return entries.some((n) => n.includes('_HLS_msn=')) && entries.some((n) => /part-\d+\.\d+\.m4s/.test(n));
     });
     assert.ok(lowLatency, 'hls.js used blocking reloads and parts');
+    await page.context().close();
+  });
+
+  it('ends the playlist when the publisher leaves; a new publish of the name is muxed afresh', async () => {
+    await publisher.stop();
+    await waitFor(
+      async () => (await get(media)).text.includes('#EXT-X-ENDLIST'),
+      20_000,
+      () => 'EXT-X-ENDLIST after the publisher left',
+    );
+    const ended = await get(media);
+    assert.ok(!ended.text.includes('PRELOAD-HINT'), ended.text);
+    publisher = publish(publishUrl);
+    await waitFor(
+      async () => {
+        const pl = await get(media);
+        return pl.status === 200 && !pl.text.includes('#EXT-X-ENDLIST') && /^seg-0\.m4s$/m.test(pl.text);
+      },
+      30_000,
+      () => `a fresh LL-HLS playlist after the new publish: ${publisher.stderr()}`,
+    );
   });
 });
