@@ -32,6 +32,8 @@ interface Synth {
   video?: boolean;
   /** Milliseconds at which the AVC configuration changes (a new SPS). */
   configChangeAt?: number;
+  /** Which frames are keyframes (default: every gopS). */
+  keyframeAt?: (ms: number) => boolean;
 }
 
 /** FLV header and tags of a synthetic stream, parsed by the real FlvParser. */
@@ -53,7 +55,7 @@ function synth(o: Synth): { header: FlvHeader; tags: FlvTag[] } {
       other.writeUInt8((other.at(-5) as number) ^ 0x01, other.length - 5); // a different PPS byte: a new configuration
       events.push([9, ts, other]);
     }
-    const key = i % gop === 0;
+    const key = o.keyframeAt ? o.keyframeAt(ts) : i % gop === 0;
     events.push([9, ts, Buffer.concat([Buffer.from([key ? 0x17 : 0x27, 1, 0, 0, 0, 0, 0, 0, 4]), Buffer.alloc(4, i & 0xff)])]);
   }
   for (let i = 0; audio && (i * 1024 * 1000) / 44100 < o.seconds * 1000; i++) {
@@ -147,10 +149,23 @@ describe('LL-HLS: segmenter (synthetic FLV tags)', () => {
     );
   });
 
-  it('still writes segments when keyframes stop coming (cut after maxSegmentS)', () => {
+  it('still writes segments when keyframes stop coming (cut after maxSegmentS, then within the target)', () => {
     const s = segment({ seconds: 25, gopS: 100 }, { maxSegmentS: 4 });
     assert.ok(s.segments.length >= 5);
-    assert.ok(s.segments.every((g) => g.duration <= 4.4));
+    assert.equal(s.targetDuration, 4);
+    assert.ok(s.segments.every((g) => Math.round(g.duration) <= 4));
+  });
+
+  it('never changes the target duration: a longer GOP later is cut at a part boundary', () => {
+    // Keyframes every 2 s for 6 s, then every 6 s.
+    const s = segment({ seconds: 20, keyframeAt: (ms) => (ms < 6000 ? ms % 2000 === 0 : ms % 6000 === 0) });
+    assert.equal(s.targetDuration, 2);
+    assert.ok(
+      s.segments.every((g) => Math.round(g.duration) <= 2),
+      s.segments.map((g) => g.duration).join(),
+    );
+    const cutInGop = s.segments.filter((g) => !g.parts[0]?.independent);
+    assert.ok(cutInGop.length > 0, 'segments that start inside a GOP');
   });
 
   it('audio only: every part independent, segments of about audioSegmentS', () => {
@@ -336,8 +351,13 @@ describe('LL-HLS: blocking playlist reload and preload hints', () => {
     assert.equal(blockingAnswer(view([seg(5, 4, true), seg(6, 1, false)]), 5, 4), 'ready');
   });
 
-  it('refuses a request beyond the last segment plus two; an ended stream answers at once', () => {
+  it('refuses a request beyond the last segment plus two, or beyond the Advance Part Limit; an ended stream answers at once', () => {
     assert.equal(blockingAnswer(v, 10, null), 'bad-request');
+    // PART-TARGET 0.5 s: the limit is 3 / 0.5 = 6 parts beyond the last one (7.1).
+    assert.equal(blockingAnswer(v, 7, 7), 'wait');
+    assert.equal(blockingAnswer(v, 7, 8), 'bad-request');
+    assert.equal(blockingAnswer(v, 8, 5), 'wait');
+    assert.equal(blockingAnswer(v, 8, 6), 'bad-request');
     assert.equal(blockingAnswer({ ...v, ended: true }, 8, 0), 'ready');
   });
 

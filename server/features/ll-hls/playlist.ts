@@ -104,21 +104,38 @@ export function nextPart(view: PlaylistView): { msn: number; index: number } | n
 
 export type BlockingAnswer = 'ready' | 'wait' | 'bad-request';
 
+/** §6.2.5.2: how many parts beyond the last one a request may ask for before it is a bad request. */
+export function advancePartLimit(partTarget: number): number {
+  return partTarget < 1 ? 3 / partTarget : 3;
+}
+
 /**
  * May a playlist request with `_HLS_msn` (and `_HLS_part`) be answered now (§6.2.5.2)? Ready once
  * the window holds that part or anything later (segment `msn` complete, when no part is asked):
  * asking for the part after a segment's last one is answered by the next segment's first part. A
- * request beyond the last segment plus two is a bad request; otherwise it waits.
+ * request beyond the last segment plus two, or more than the Advance Part Limit beyond the last
+ * part, is a bad request; otherwise it waits. An ended playlist ignores both directives.
  */
 export function blockingAnswer(view: PlaylistView, msn: number, part: number | null): BlockingAnswer {
   if (view.ended) return 'ready';
   const lastMsn = view.segments.at(-1)?.msn ?? -1;
   if (msn > lastMsn + 2) return 'bad-request';
+  if (part !== null && partsAhead(view, msn, part) > advancePartLimit(view.partTarget)) return 'bad-request';
   if (msn < (view.segments[0]?.msn ?? 0)) return 'ready'; // gone from the window: what is listed is later
   const target = view.segments.find((s) => s.msn === msn);
   if (part === null) return target?.complete ? 'ready' : 'wait';
   if (target && target.parts.length > part) return 'ready';
   return view.segments.some((s) => s.msn > msn && s.parts.length > 0) ? 'ready' : 'wait';
+}
+
+/**
+ * How far (in parts) (msn, part) lies beyond the last listed part: exact within the last segment;
+ * for a later segment only its own index counts (a lower bound, so no request is refused wrongly).
+ */
+function partsAhead(view: PlaylistView, msn: number, part: number): number {
+  const last = view.segments.at(-1);
+  if (!last || msn > last.msn) return part + 1;
+  return msn === last.msn ? part - (last.parts.length - 1) : 0;
 }
 
 /**

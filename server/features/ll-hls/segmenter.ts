@@ -36,8 +36,13 @@ export interface SegmenterOptions {
   readonly audioSegmentS: number;
   /** A stream announced with audio whose AAC configuration has not come: start without audio after this long of video. */
   readonly audioWaitMs: number;
-  /** Keyframes that stop coming (or a 20 s GOP) still get segments: cut at a part boundary after this long. */
+  /**
+   * Before the target duration is fixed: keyframes that do not come (a 20 s GOP) still get a
+   * segment, cut at a part boundary after this long.
+   */
   readonly maxSegmentS: number;
+  /** The target duration is never below this (seconds), whatever the first GOP. */
+  readonly minTargetS: number;
   /** Wall clock (ms since the epoch) for EXT-X-PROGRAM-DATE-TIME. */
   readonly now: () => number;
 }
@@ -49,6 +54,7 @@ export const DEFAULT_SEGMENTER_OPTIONS: SegmenterOptions = {
   audioSegmentS: 2,
   audioWaitMs: 1000,
   maxSegmentS: 10,
+  minTargetS: 2,
   now: () => Date.now(),
 };
 
@@ -121,7 +127,8 @@ export class LlHlsSegmenter {
   private wallAnchor: { wall: number; ms: number } | null = null;
   private ended = false;
   private endReason = '';
-  private maxSegmentS = 0;
+  /** EXT-X-TARGETDURATION, fixed by the first complete segment (the spec forbids changing it). */
+  private fixedTarget: number | null = null;
   private readonly listeners = new Set<(event: SegmenterEvent) => void>();
 
   constructor(private readonly opts: SegmenterOptions = DEFAULT_SEGMENTER_OPTIONS) {}
@@ -156,11 +163,23 @@ export class LlHlsSegmenter {
   }
 
   /**
-   * EXT-X-TARGETDURATION: the longest segment so far, rounded to the nearest second as the spec
-   * compares EXTINF with it (at least 1). It grows if a later GOP is longer; it never shrinks.
+   * EXT-X-TARGETDURATION: the first segment's duration (one GOP) rounded to the nearest second, as
+   * the spec compares EXTINF with it, and at least minTargetS. It MUST NOT change (RFC 8216bis
+   * §6.2.1), so a later, longer GOP is cut at a part boundary instead (see segmentLimit).
    */
   get targetDuration(): number {
-    return Math.max(1, Math.round(this.maxSegmentS));
+    return this.fixedTarget ?? this.opts.minTargetS;
+  }
+
+  /** How long a segment may grow: its EXTINF, rounded, must stay within the target duration. */
+  private segmentLimit(): number {
+    return this.fixedTarget === null ? this.opts.maxSegmentS : this.fixedTarget + 0.5;
+  }
+
+  /** After a part closed: would one more part make the open segment too long? Then cut it here. */
+  private cutIfFull(): void {
+    if (this.part) return;
+    if (this.openSegmentDuration() + this.opts.partTargetS >= this.segmentLimit()) this.closeSegment();
   }
 
   /** At least one segment is complete: the target duration means something. */
@@ -298,7 +317,7 @@ export class LlHlsSegmenter {
     part.videoTicks += ticks;
     // Close when one more frame of this length would overrun the target.
     if ((part.videoTicks + ticks) / VIDEO_TIMESCALE > this.opts.partTargetS) this.closePart(part.videoStart + part.videoTicks);
-    if (!this.part && this.openSegmentDuration() >= this.opts.maxSegmentS) this.closeSegment();
+    this.cutIfFull();
   }
 
   private onAudio(ms: number, frame: Buffer): void {
@@ -433,7 +452,7 @@ export class LlHlsSegmenter {
     open.parts.forEach((p, i) => {
       open.parts[i] = { ...p, bytes: bytes.subarray(offset, (offset += p.bytes.length)) };
     });
-    this.maxSegmentS = Math.max(this.maxSegmentS, open.duration);
+    this.fixedTarget ??= Math.max(this.opts.minTargetS, Math.round(open.duration));
     const complete = this.segmentList.filter((s) => s.complete).length;
     for (let extra = complete - this.opts.windowSegments; extra > 0; extra--) {
       const dropped = this.segmentList.shift() as Segment;
