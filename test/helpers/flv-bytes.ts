@@ -11,3 +11,9 @@ export function flvTagBytes(type: number, timestamp: number, data: Buffer): Buff
   b.writeUInt32BE(11 + data.length, 11 + data.length);
   return b;
 }
+
+/** The payload of a real AVC sequence-header tag (x264, 320x180, High profile level 1.2) as ffmpeg writes it in FLV. */
+export const AVC_CONFIG_TAG_DATA = Buffer.from(
+  '17000000000164000cffe100186764000cacb40a0cfcf808800000030080000019478a155001000468ef0fcbfdf8f800',
+  'hex',
+);
