@@ -8,9 +8,9 @@ import Koa from 'koa';
 import { FlvParser, type FlvHeader, type FlvTag } from '../../server/core/media/flv-tags.js';
 import type { LiveSink, LiveSource } from '../../server/core/media/live-source.js';
 import { LlHlsService } from '../../server/features/ll-hls/service.js';
-import { flvTagBytes } from '../helpers/flv-bytes.js';
+import { AVC_CONFIG_TAG_DATA, flvTagBytes } from '../helpers/flv-bytes.js';
 
-const AVC_CONFIG = Buffer.from('17000000000164000cffe100186764000cacb40a0cfcf808800000030080000019478a155001000468ef0fcbfdf8f800', 'hex');
+const AVC_CONFIG = AVC_CONFIG_TAG_DATA;
 
 /**
  * Video only, 25 fps: frame i at i × 40 ms, keyframes where `key(i)`. Like the live tap, a

@@ -12,10 +12,9 @@ import {
 } from '../../server/features/ll-hls/playlist.js';
 import { DEFAULT_SEGMENTER_OPTIONS, LlHlsSegmenter, type SegmenterOptions } from '../../server/features/ll-hls/segmenter.js';
 import { blockingParam } from '../../server/features/ll-hls/service.js';
-import { flvTagBytes } from '../helpers/flv-bytes.js';
+import { AVC_CONFIG_TAG_DATA, flvTagBytes } from '../helpers/flv-bytes.js';
 
-// A real x264 configuration (320x180, High profile level 1.2) as ffmpeg writes it in FLV.
-const AVC_CONFIG = Buffer.from('17000000000164000cffe100186764000cacb40a0cfcf808800000030080000019478a155001000468ef0fcbfdf8f800', 'hex');
+const AVC_CONFIG = AVC_CONFIG_TAG_DATA;
 const AAC_CONFIG = Buffer.from('af001210', 'hex'); // AAC-LC, 44.1 kHz, stereo
 
 function flvBytes(hasAudio: boolean, hasVideo: boolean, tags: Array<[number, number, Buffer]>): Buffer {
