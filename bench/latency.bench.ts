@@ -9,6 +9,8 @@
 //   RTMP → WHEP              ffmpeg x264 → RTMP; Chromium WHEP page, requestVideoFrameCallback
 //   RTMP → HLS (LL mode)     mgmt/hlsll/update on; Chromium plays /tools/player.html?url=….m3u8 (hls.js)
 //   RTMP → HLS (default)     mgmt/hlsll/update off; same page
+//   RTMP → LL-HLS            the stack's own LL-HLS (fMP4 parts, blocking reload): same page on
+//                            /live/<stream>/ll.m3u8 (hls.js, lowLatencyMode)
 //   SRT → SRT                ffmpeg x264 → srt:// publish; ffmpeg decodes the srt:// play URL
 //   WHIP → WHEP              Chromium canvas (stamped) over WHIP; Chromium WHEP page
 //
@@ -60,6 +62,7 @@ const PATHS = [
   { id: 'rtmp-whep', label: 'RTMP → WHEP', player: 'Chromium, WHEP + requestVideoFrameCallback' },
   { id: 'rtmp-hls-ll', label: 'RTMP → HLS (low-latency mode)', player: 'Chromium, /tools/player.html (hls.js)' },
   { id: 'rtmp-hls', label: 'RTMP → HLS (default mode)', player: 'Chromium, /tools/player.html (hls.js)' },
+  { id: 'rtmp-llhls', label: 'RTMP → LL-HLS (fMP4 parts)', player: 'Chromium, /tools/player.html (hls.js lowLatencyMode)' },
   { id: 'srt-srt', label: 'SRT → SRT', player: 'ffmpeg, srt:// play URL (-threads 1)' },
   { id: 'whip-whep', label: 'WHIP → WHEP', player: 'Chromium, WHEP + requestVideoFrameCallback' },
 ] as const;
@@ -332,6 +335,8 @@ async function runPath(ctx: Ctx, p: (typeof PATHS)[number], rtmpStream: string):
     case 'rtmp-hls':
       await setLowLatency(p.id === 'rtmp-hls-ll');
       return joined(p, (s) => viaPlayerPage(ctx, `${stack.url}/${LIVE_APP}/${rtmpStream}.m3u8`, 60_000, s));
+    case 'rtmp-llhls':
+      return joined(p, (s) => viaPlayerPage(ctx, `${stack.url}/${LIVE_APP}/${rtmpStream}/ll.m3u8`, 30_000, s));
     case 'rtmp-whep':
       skipWithoutRtc(ctx, ['whep']);
       return joined(p, (s) => viaWhep(ctx, rtmpStream, s));

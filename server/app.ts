@@ -66,6 +66,8 @@ import { HlsSegmentWatcher } from './features/hls/segment-watcher.js';
 import type { MediaEngine } from './engine/media-engine.js';
 import { NginxRtmpEngine } from './engine/nginx-rtmp/engine.js';
 import { HlsSettings } from './features/hls/settings-store.js';
+import { FfmpegPullSource } from './features/ll-hls/pull-source.js';
+import { LlHlsService } from './features/ll-hls/service.js';
 import { LiveRoomService } from './features/live-streams/live-room-service.js';
 import { LiveRoomStore } from './features/live-streams/live-room-store.js';
 import { registerStreamsTabs, streamsHandlers } from './features/live-streams/routes.js';
@@ -115,6 +117,7 @@ export class App {
   private readonly ffmpegBinary: FfmpegBinary;
   private readonly hlsWatcher: HlsSegmentWatcher;
   private readonly hlsDelivery: HlsDelivery;
+  private readonly llHls: LlHlsService;
   readonly koa: Koa;
   private httpServer: http.Server | null = null;
   private starting: Promise<Listening> | null = null;
@@ -188,6 +191,18 @@ export class App {
       (app, stream) => this.registry.isLive(app, stream),
     );
     this.registry.addViewerSource('hls', (app, stream) => this.hlsDelivery.viewers(app, stream));
+    // LL-HLS muxed by the stack; its players are hls_ctx sessions like classic HLS ones. Fed by an
+    // ffmpeg pull per watched stream until the engine's live tap replaces it (same LiveSource).
+    this.llHls = new LlHlsService({
+      source: new FfmpegPullSource(this.supervisor, {
+        ffmpeg: config.binaries.ffmpeg,
+        playUrl: (app, stream) => engine.localPlayUrl(app, stream),
+        stallTimeoutMs: DEFAULT_RELAY_LIMITS.stallTimeoutMs,
+      }),
+      apps: engine.apps,
+      isLive: (app, stream) => this.registry.isLive(app, stream),
+      sessions: this.hlsDelivery,
+    });
     // nginx-rtmp has no HTTP-FLV: the stack pulls each watched stream once and fans it out.
     this.flv = new FlvGateway(this.supervisor, {
       ffmpeg: config.binaries.ffmpeg,
@@ -324,7 +339,7 @@ export class App {
     routes.bind(cameraHandlers(this.restream));
     routes.bind(transcodeHandlers(this.restream));
     routes.bind(streamsHandlers(streamsDeps));
-    routes.bind(hlsHandlers(this.hlsDelivery));
+    routes.bind(hlsHandlers(this.hlsDelivery, this.llHls));
     routes.bind(flvHandlers(this.flv));
     routes.bind(srtHandlers(this.srt));
     routes.bind(webrtcHandlers(this.webrtc, ui, config.display.rtcPort));
@@ -421,6 +436,7 @@ export class App {
     await this.hlsWatcher.start();
     this.registry.start();
     this.hlsDelivery.start();
+    this.llHls.start();
     await this.srt.start();
     return {
       http: { host: this.config.listenHost, port: this.config.mgmtListen },
@@ -437,6 +453,7 @@ export class App {
     await this.https.stop();
     await this.srt.stop();
     this.hlsDelivery.stop();
+    this.llHls.stop();
     await this.registry.stop();
     await this.hlsWatcher.stop();
     const server = this.httpServer;

@@ -224,9 +224,13 @@ export const ROUTE_TABLE = {
   // GET reads one client; DELETE kicks the publisher with that id off (SRS Stack's own kickoff calls both).
   'srsApi.client': directRoute(['GET', 'DELETE'], '/api/v1/clients/:id', SECURED, 'none'),
 
-  // Media, after every specific route: features/hls/routes.ts, features/flv/routes.ts
+  // Media, after every specific route: features/hls/routes.ts (with features/ll-hls), features/flv/routes.ts
   'hls.file': getRoute('/:app/:file', open('HLS playlists and low-latency segments, public like every play URL of SRS Stack')),
-  'hls.nestedFile': getRoute('/:app/:sub/:file', open('normal-latency HLS segments, public like the playlists that name them')),
+  // Also LL-HLS: /{app}/{stream}/ll.m3u8, init-N.mp4, seg-M.m4s, part-M.K.m4s (features/ll-hls).
+  'hls.nestedFile': getRoute(
+    '/:app/:sub/:file',
+    open('normal-latency HLS segments and LL-HLS playlists and media, public like every play URL of SRS Stack'),
+  ),
   'flv.play': getRoute('/:app/:stream.flv', open('HTTP-FLV playback, public like every play URL of SRS Stack')),
 
   'console.root': getRoute('/', open('redirects to /mgmt')),

@@ -1,5 +1,5 @@
 // Scenarios › Streaming in headless Chromium against a live publish: the URLs follow the stream
-// name, "Change stream" renames it everywhere, and the in-page players play HTTP-FLV and HLS; the SRT
+// name, "Change stream" renames it everywhere, and the in-page players play HTTP-FLV, HLS and LL-HLS; the SRT
 // and WebRTC tabs show SRS Stack's URLs with copy buttons and firewall hints in both languages, and
 // the HTTPS hint where a browser would refuse the camera.
 import assert from 'node:assert/strict';
@@ -8,7 +8,7 @@ import { launchBrowser } from '../helpers/browser.js';
 import { publishFile, sampleFlv, type Publisher } from '../helpers/media.js';
 import { ADMIN_PASSWORD, initAdmin, startStack, waitFor, type StackHandle } from '../helpers/stack.js';
 
-describe('e2e: the Streaming page publishes URLs and plays HTTP-FLV and HLS in Chromium', function () {
+describe('e2e: the Streaming page publishes URLs and plays HTTP-FLV, HLS and LL-HLS in Chromium', function () {
   this.timeout(120_000);
   let stack: StackHandle;
   let browser: Browser;
@@ -93,6 +93,8 @@ describe('e2e: the Streaming page publishes URLs and plays HTTP-FLV and HLS in C
     assert.match((await page.textContent('#ffmpeg-command')) ?? '', new RegExp(`/live/${name}\\?secret=`));
     assert.match((await page.textContent('#rtmp-url')) ?? '', new RegExp(`/live/${name}\\?secret=`));
     assert.match((await page.textContent('#m3u8-url')) ?? '', new RegExp(`/live/${name}\\.m3u8$`));
+    assert.match((await page.textContent('#llhls-url')) ?? '', new RegExp(`/live/${name}/ll\\.m3u8$`));
+    assert.match((await page.getAttribute('#llhls-player-link', 'href')) ?? '', new RegExp(`/live/${name}/ll\\.m3u8$`));
     assert.match((await page.getAttribute('#flv-player-link', 'href')) ?? '', new RegExp(`/live/${name}\\.flv$`));
     assert.match((await page.getAttribute('#publish-qr', 'src')) ?? '', new RegExp(`stream=${name}$`));
 
@@ -101,13 +103,14 @@ describe('e2e: the Streaming page publishes URLs and plays HTTP-FLV and HLS in C
     await page.context().close();
   });
 
-  it('plays HTTP-FLV and then HLS in the page: playing, and currentTime advances', async () => {
+  it('plays HTTP-FLV, then HLS, then LL-HLS in the page: playing, and currentTime advances', async () => {
     const page = await loggedIn();
     await page.evaluate((s) => window.localStorage.setItem('SRS_STREAM_NAME', s), stream);
     await page.reload();
     assert.match((await page.textContent('#flv-url')) ?? '', new RegExp(`/live/${stream}\\.flv$`));
     await playsIn(page, '#play-flv', '#live-player', '#player-state');
     await playsIn(page, '#play-hls', '#live-player', '#player-state');
+    await playsIn(page, '#play-llhls', '#live-player', '#player-state');
     await page.context().close();
   });
 

@@ -1,5 +1,5 @@
 // One rule for stream names, one loopback URL: a name with `#`, `%` and `&` (kept byte for byte by
-// the engine) is listed, played over HLS and HTTP-FLV and forwarded under exactly that name. Before
+// the engine) is listed, played over HLS, LL-HLS and HTTP-FLV and forwarded under exactly that name. Before
 // the one URL builder, HTTP-FLV escaped the name for its pull and the engine never matched it.
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -59,6 +59,15 @@ describe('stream names: an unusual name works the same on every path', function 
     );
     const media = await (await fetch(`${url}?hls_ctx=0123456789abcdef`)).text();
     assert.match(media, /^n\/n%231%2520a%26b-\d+\.ts$/m);
+  });
+
+  it('plays over LL-HLS (the name is one escaped path component; the playlist names files beside it)', async () => {
+    const url = `${stack.url}/live/${httpName}/ll.m3u8`;
+    await waitFor(
+      async () => (await ffprobe(url, 10_000).catch(() => ({ streams: [] }))).streams.length >= 2,
+      30_000,
+      () => stack.logs().slice(-2000),
+    );
   });
 
   it('is forwarded from the engine under its name', async () => {

@@ -4,6 +4,7 @@ import { buildConfig } from '../../server/config.js';
 import { ffmpegTimeMarker, flvPullArgs } from '../../server/features/flv/flv-relay.js';
 import { FlvFormatError, FlvParser, describeTag, parseFlvHeader, type FlvTag } from '../../server/core/media/flv-tags.js';
 import { GopCache } from '../../server/core/media/gop-cache.js';
+import { flvTagBytes } from '../helpers/flv-bytes.js';
 
 function flvHeader(flags = 0x05, dataOffset = 9): Buffer {
   const b = Buffer.alloc(dataOffset + 4);
@@ -14,16 +15,7 @@ function flvHeader(flags = 0x05, dataOffset = 9): Buffer {
   return b;
 }
 
-function tag(type: number, timestamp: number, data: Buffer): Buffer {
-  const b = Buffer.alloc(11 + data.length + 4);
-  b[0] = type;
-  b.writeUIntBE(data.length, 1, 3);
-  b.writeUIntBE(timestamp & 0xffffff, 4, 3);
-  b[7] = (timestamp >>> 24) & 0xff;
-  data.copy(b, 11);
-  b.writeUInt32BE(11 + data.length, 11 + data.length);
-  return b;
-}
+const tag = flvTagBytes;
 
 const avcConfig = (ts = 0) => tag(9, ts, Buffer.from([0x17, 0x00, 0, 0, 0, 1, 0x64, 0, 0x1f]));
 const avcKey = (ts: number, size = 20) => tag(9, ts, Buffer.concat([Buffer.from([0x17, 0x01, 0, 0, 0]), Buffer.alloc(size, 0xaa)]));

@@ -44,6 +44,8 @@ describe('Streaming page URL rules: RTMP and HTTP (SRS Stack URL generator)', ()
     );
     assert.equal(u.flvUrl, 'http://example.com/live/livestream.flv');
     assert.equal(u.m3u8Url, 'http://example.com/live/livestream.m3u8');
+    assert.equal(u.llHlsUrl, 'http://example.com/live/livestream/ll.m3u8');
+    assert.equal(u.llHlsPlayer, '/tools/player.html?url=http://example.com/live/livestream/ll.m3u8');
     assert.equal(u.flvPlayer, '/tools/player.html?url=http://example.com/live/livestream.flv');
     assert.deepEqual(u.firewall, { rtmp: 'TCP/1935', http: 'TCP/80', srt: 'UDP/10080', rtc: 'UDP/8000' });
   });
@@ -153,6 +155,7 @@ describe('Streaming page stream names: escaping and the renaming templates', () 
     assert.equal(u.srtPublishStreamId, '#!::r=live/a b&c?secret=x&y,m=publish');
     assert.equal(u.flvUrl, 'http://example.com/live/a%20b%26c.flv');
     assert.equal(u.m3u8Url, 'http://example.com/live/a%20b%26c.m3u8');
+    assert.equal(u.llHlsUrl, 'http://example.com/live/a%20b%26c/ll.m3u8');
     assert.equal(u.whipUrl, 'http://example.com/rtc/v1/whip/?app=live&stream=a%20b%26c&secret=x%26y');
     assert.equal(new URL(u.whipUrl).searchParams.get('stream'), 'a b&c');
     assert.equal(new URL(u.whepUrl).searchParams.get('stream'), 'a b&c');
@@ -162,7 +165,7 @@ describe('Streaming page stream names: escaping and the renaming templates', () 
   it('keeps the placeholder in every URL that names the stream', () => {
     const t = streamingUrls({ ...base, stream: STREAM_TOKEN });
     const named = stringsOf(t).filter(([key]) => !['rtmpServer', 'srtHost', 'srtPort', 'httpsPage'].includes(key));
-    assert.equal(named.length, 18, named.map(([k]) => k).join());
+    assert.equal(named.length, 20, named.map(([k]) => k).join());
     for (const [key, value] of named) assert.notEqual(fillStream(value, 'abcdef'), value, key);
   });
 

@@ -181,13 +181,27 @@ export class HlsDelivery {
       return;
     }
     ctx.set('Cache-Control', 'no-cache, max-age=0');
+    if (this.answeredSession(ctx, app, stream, `${encodeURIComponent(stream)}.m3u8`, live)) return;
+    ctx.body = live ? text : withEndList(text);
+  }
+
+  /**
+   * SRS's hls_ctx for a media playlist of app/stream (classic or LL-HLS: one viewer count): a
+   * request without a session gets a variant playlist naming `mediaUri` with a new session, and
+   * true (answered); one with a session counts as a viewer while the stream is live, and false.
+   * With hls_ctx off (SRS's `noHlsCtx`), false and no counting.
+   */
+  answeredSession(ctx: Koa.Context, app: string, stream: string, mediaUri: string, live: boolean): boolean {
+    if (this.modes().noHlsCtx) return false;
     const session = typeof ctx.query.hls_ctx === 'string' ? ctx.query.hls_ctx : '';
     if (!SESSION_ID.test(session)) {
       const id = crypto.randomBytes(8).toString('hex');
-      ctx.body = sessionVariantPlaylist(`${encodeURIComponent(stream)}.m3u8?hls_ctx=${id}`);
-      return;
+      ctx.type = M3U8_TYPE;
+      ctx.set('Cache-Control', 'no-cache, max-age=0');
+      ctx.body = sessionVariantPlaylist(`${mediaUri}?hls_ctx=${id}`);
+      return true;
     }
     if (live) this.sessions.touch(session, `${app}/${stream}`);
-    ctx.body = live ? text : withEndList(text);
+    return false;
   }
 }

@@ -53,8 +53,11 @@ export interface StreamingUrls {
   readonly ffmpegCommand: string;
   readonly flvUrl: string;
   readonly m3u8Url: string;
+  /** The stack's LL-HLS (fMP4 parts, blocking reload): an addition to SRS Stack's URLs. */
+  readonly llHlsUrl: string;
   readonly flvPlayer: string;
   readonly hlsPlayer: string;
+  readonly llHlsPlayer: string;
   /** The host an SRT encoder calls (vMix "Hostname"). */
   readonly srtHost: string;
   /** The SRT port as shown (vMix "Port"). */
@@ -101,6 +104,7 @@ export function streamingUrls(i: UrlInputs): StreamingUrls {
   const origin = `${i.secure ? 'https' : 'http'}://${i.hostname}${omittedHttpPorts.has(httpPort) ? '' : `:${httpPort}`}`;
   const flvUrl = `${origin}/${LIVE_APP}/${enc(i.stream)}.flv`;
   const m3u8Url = `${origin}/${LIVE_APP}/${enc(i.stream)}.m3u8`;
+  const llHlsUrl = `${origin}/${LIVE_APP}/${enc(i.stream)}/ll.m3u8`;
   // Relative: the player page is served by this console. The URL stays readable, as in SRS Stack
   // (an .flv/.m3u8 URL has no '&' or '?' of its own).
   const player = (url: string) => `/tools/player.html?url=${url}`;
@@ -128,8 +132,10 @@ export function streamingUrls(i: UrlInputs): StreamingUrls {
     ffmpegCommand: `ffmpeg -re -i ~/git/srs/trunk/doc/source.flv -c copy -f flv '${rtmpServer}${rtmpStreamKey}'`,
     flvUrl,
     m3u8Url,
+    llHlsUrl,
     flvPlayer: player(flvUrl),
     hlsPlayer: player(m3u8Url),
+    llHlsPlayer: player(llHlsUrl),
     srtHost: i.hostname,
     srtPort,
     srtPublishStreamId,

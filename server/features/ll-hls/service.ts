@@ -1,0 +1,226 @@
+// LL-HLS (RFC 8216bis: fMP4 parts, preload hints, blocking playlist reload) made by the stack from
+// the live stream, beside the engine's classic TS HLS which stays for old players:
+//   /{app}/{stream}/ll.m3u8            the media playlist (with hls_ctx on: a variant naming a session first)
+//   /{app}/{stream}/init-N.mp4         the init segment
+//   /{app}/{stream}/seg-M.m4s          a whole segment;   /{app}/{stream}/part-M.K.m4s  part K of it
+// A stream is muxed while players ask for it: the first request subscribes to the live source and
+// waits (bounded) for the first complete segment; a stream nobody asked for in IDLE_STOP_MS is
+// dropped. With the engine's live tap as the source, muxing is a few allocations per part.
+import type Koa from 'koa';
+import { NotFoundError, ValidationError } from '../../core/errors.js';
+import { createLogger } from '../../core/logger.js';
+import type { LiveSource } from '../../core/media/live-source.js';
+import { isSafeFileName } from '../../core/stream-names.js';
+import { M3U8_TYPE } from '../hls/delivery.js';
+import { LlHlsSegmenter, DEFAULT_SEGMENTER_OPTIONS, type SegmenterOptions } from './segmenter.js';
+import { LL_PLAYLIST, blockingAnswer, parseLlFile, partAnswer, renderPlaylist, type PlaylistView } from './playlist.js';
+
+const log = createLogger('ll-hls');
+
+/** Parts and segments never change once listed; a short max-age lets a CDN or cache share them. */
+const MEDIA_MAX_AGE_SECONDS = 60;
+const IDLE_STOP_MS = 30_000;
+/** How long the first player waits for the first complete segment (a 10 s GOP still makes it). */
+const FIRST_SEGMENT_TIMEOUT_MS = 15_000;
+
+/** SRS's hls_ctx sessions, shared with classic HLS (features/hls/delivery.ts) so viewers count once. */
+export interface HlsSessionGate {
+  answeredSession(ctx: Koa.Context, app: string, stream: string, mediaUri: string, live: boolean): boolean;
+}
+
+export interface LlHlsDeps {
+  readonly source: LiveSource;
+  readonly apps: readonly string[];
+  readonly isLive: (app: string, stream: string) => boolean;
+  readonly sessions: HlsSessionGate;
+  readonly segmenter?: Partial<SegmenterOptions>;
+}
+
+class StreamMux {
+  readonly segmenter: LlHlsSegmenter;
+  usedAt = Date.now();
+  private readonly unsubscribe: () => void;
+
+  constructor(deps: LlHlsDeps, app: string, stream: string) {
+    this.segmenter = new LlHlsSegmenter({ ...DEFAULT_SEGMENTER_OPTIONS, ...deps.segmenter });
+    const segmenter = this.segmenter;
+    this.unsubscribe = deps.source.subscribe(app, stream, {
+      header: (h) => segmenter.setHeader(h),
+      tags: (tags) => segmenter.push(tags),
+      end: (reason) => segmenter.end(reason),
+    });
+  }
+
+  view(): PlaylistView {
+    return this.segmenter.view();
+  }
+
+  /**
+   * Resolves true once `ready()` holds, false when it is no longer worth waiting (`gone()`, the
+   * timeout, or the player hung up).
+   */
+  until(ready: () => boolean, gone: () => boolean, timeoutMs: number, ctx: Koa.Context): Promise<boolean> {
+    if (ready()) return Promise.resolve(true);
+    if (gone()) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        off();
+        ctx.res.off('close', hangup);
+        resolve(ok);
+      };
+      const hangup = () => done(false);
+      const timer = setTimeout(() => done(ready()), timeoutMs);
+      const off = this.segmenter.onChange(() => {
+        if (ready()) done(true);
+        else if (gone()) done(false);
+      });
+      ctx.res.once('close', hangup);
+    });
+  }
+
+  close(): void {
+    this.unsubscribe();
+    if (!this.segmenter.isEnded) this.segmenter.end('no player left');
+  }
+}
+
+export class LlHlsService {
+  private readonly muxes = new Map<string, StreamMux>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly deps: LlHlsDeps) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.sweep(), 5000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    for (const mux of this.muxes.values()) mux.close();
+    this.muxes.clear();
+  }
+
+  /** Streams being muxed now (app/stream). */
+  get streams(): string[] {
+    return [...this.muxes.keys()];
+  }
+
+  /** Drops muxes nobody asked for lately, and ended ones once their players had time to finish. */
+  sweep(now = Date.now()): void {
+    for (const [key, mux] of this.muxes) {
+      if (now - mux.usedAt >= IDLE_STOP_MS) {
+        mux.close();
+        this.muxes.delete(key);
+      }
+    }
+  }
+
+  /**
+   * Answers GET /{app}/{stream}/{file} when `file` is an LL-HLS name; anything else goes to the next
+   * route (the engine's normal-latency TS segments share the three-part path shape).
+   */
+  async serve(ctx: Koa.Context, next: Koa.Next, app: string, stream: string, file: string): Promise<void> {
+    const wanted = parseLlFile(file);
+    if (!wanted) return next();
+    if (![app, stream].every(isSafeFileName)) throw new ValidationError(`invalid LL-HLS path ${ctx.path}`);
+    if (!this.deps.apps.includes(app)) throw new NotFoundError(`no such app: ${app}`);
+    const live = this.deps.isLive(app, stream);
+    if (wanted.kind === 'playlist') {
+      if (this.deps.sessions.answeredSession(ctx, app, stream, LL_PLAYLIST, live)) return;
+      return this.playlist(ctx, app, stream, live);
+    }
+    const mux = this.muxes.get(`${app}/${stream}`);
+    if (!mux) throw new NotFoundError(`stream ${app}/${stream} has no LL-HLS media`);
+    mux.usedAt = Date.now();
+    const s = mux.segmenter;
+    let body: Buffer | null = null;
+    if (wanted.kind === 'init') {
+      body = s.initFor(wanted.id);
+    } else if (wanted.kind === 'segment') {
+      body = s.segments.find((seg) => seg.msn === wanted.msn && seg.complete)?.bytes ?? null;
+    } else {
+      // The preload hint: the request blocks until the part is complete (bounded).
+      const { msn, index } = wanted;
+      const ok = await mux.until(
+        () => partAnswer(mux.view(), msn, index) === 'ready',
+        () => partAnswer(mux.view(), msn, index) === 'missing',
+        3 * s.targetDuration * 1000,
+        ctx,
+      );
+      if (ok) body = s.segments.find((seg) => seg.msn === msn)?.parts[index]?.bytes ?? null;
+    }
+    if (!body) throw new NotFoundError(`not found: ${ctx.path}`);
+    // video/mp4 for init, segments and parts alike: what every player (and Apple's tools) accepts.
+    ctx.type = 'video/mp4';
+    ctx.set('Cache-Control', `public, max-age=${MEDIA_MAX_AGE_SECONDS}`);
+    ctx.body = body;
+  }
+
+  private muxFor(app: string, stream: string, live: boolean): StreamMux | null {
+    const key = `${app}/${stream}`;
+    let mux = this.muxes.get(key);
+    // An ended mux of a stream that is live again belongs to the previous publish: start over.
+    if (mux && mux.segmenter.isEnded && live) {
+      mux.close();
+      this.muxes.delete(key);
+      mux = undefined;
+    }
+    if (!mux) {
+      if (!live) return null;
+      log.info(`${key}: LL-HLS muxing starts`);
+      mux = new StreamMux(this.deps, app, stream);
+      this.muxes.set(key, mux);
+    }
+    mux.usedAt = Date.now();
+    return mux;
+  }
+
+  private async playlist(ctx: Koa.Context, app: string, stream: string, live: boolean): Promise<void> {
+    const mux = this.muxFor(app, stream, live);
+    if (!mux) throw new NotFoundError(`stream ${app}/${stream} is not live`);
+    const s = mux.segmenter;
+    const started = await mux.until(
+      () => s.hasCompleteSegment,
+      () => s.isEnded,
+      FIRST_SEGMENT_TIMEOUT_MS,
+      ctx,
+    );
+    if (!started) {
+      const reason = s.isEnded ? s.endedBecause : 'no complete segment yet';
+      throw new NotFoundError(`stream ${app}/${stream} has no LL-HLS media (${reason})`);
+    }
+    const msn = blockingParam(ctx.query._HLS_msn);
+    const part = blockingParam(ctx.query._HLS_part);
+    if (part !== null && msn === null) throw new ValidationError('_HLS_part without _HLS_msn');
+    if (msn !== null) {
+      // Blocking reload (§6.2.5.2): held until the asked part (or later) is listed, 3 target durations at most.
+      const answer = blockingAnswer(mux.view(), msn, part);
+      if (answer === 'bad-request') throw new ValidationError(`_HLS_msn=${msn} is beyond the playlist's next segments`);
+      const ok = await mux.until(
+        () => blockingAnswer(mux.view(), msn, part) === 'ready',
+        () => false,
+        3 * s.targetDuration * 1000,
+        ctx,
+      );
+      if (!ok) {
+        ctx.status = 503;
+        ctx.set('Cache-Control', 'no-cache, max-age=0');
+        ctx.body = `the requested part did not come within ${3 * s.targetDuration} s\n`;
+        return;
+      }
+    }
+    ctx.type = M3U8_TYPE;
+    ctx.set('Cache-Control', 'no-cache, max-age=0');
+    ctx.body = renderPlaylist(mux.view());
+  }
+}
+
+/** `_HLS_msn` / `_HLS_part`: a decimal integer, or null when absent; anything else is a 400. */
+export function blockingParam(value: unknown): number | null {
+  if (value === undefined) return null;
+  if (typeof value !== 'string' || !/^\d{1,12}$/.test(value)) throw new ValidationError('_HLS_msn and _HLS_part are decimal integers');
+  return Number(value);
+}
