@@ -20,7 +20,8 @@ export function consoleHandlers(ui: Console, auth: ConsoleSessions, system: Cons
         current: tab ? { id: tab.id, template: tab.template, titleKey: tab.titleKey } : null,
         model,
         notice: typeof ctx.query.notice === 'string' ? ctx.query.notice : '',
-        error: typeof ctx.query.error === 'string' ? ctx.query.error : '',
+        // An error placed by its form (`errorAt`) is the tab's to show beside that form.
+        error: typeof ctx.query.error === 'string' && !ctx.query.errorAt ? ctx.query.error : '',
       });
     };
 

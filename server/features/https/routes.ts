@@ -36,7 +36,13 @@ export function httpsHandlers(https: HttpsService, letsencrypt: LetsEncryptServi
   };
 }
 
-export function registerHttpsTab(ui: Console, https: HttpsService, letsencrypt: LetsEncryptService, httpsPort: number): void {
+/** `ports`: this instance's listeners (MGMT_LISTEN, HTTPS_LISTEN), which the tab's instructions name. */
+export function registerHttpsTab(
+  ui: Console,
+  https: HttpsService,
+  letsencrypt: LetsEncryptService,
+  ports: { httpPort: number; httpsPort: number },
+): void {
   ui.addTab({
     section: 'system',
     id: 'https',
@@ -52,7 +58,7 @@ export function registerHttpsTab(ui: Console, https: HttpsService, letsencrypt: 
         domain: domain || (/^[a-z0-9.-]+\.[a-z]{2,}$/i.test(hostname) ? hostname : ''),
         info,
         daysLeft: info ? Math.floor(daysLeft(info)) : 0,
-        httpsPort,
+        ...ports,
         progress: letsencrypt.status(),
       };
     },
