@@ -106,6 +106,8 @@
     if (ev.defaultPrevented || !form.matches('form[data-keep-typed]')) return;
     ev.preventDefault();
     const feedback = document.getElementById(form.elements._errorAt.value + '-feedback');
+    // Read before the buttons are disabled: a disabled submitter sends no name=value.
+    const body = new window.URLSearchParams(new window.FormData(form, ev.submitter));
     const buttons = form.querySelectorAll('button');
     for (const b of buttons) b.dataset.wasDisabled = String(b.disabled);
     for (const b of buttons) b.disabled = true;
@@ -113,7 +115,7 @@
       const res = await fetch(form.action, {
         method: 'POST',
         credentials: 'same-origin',
-        body: new window.URLSearchParams(new window.FormData(form, ev.submitter)),
+        body,
       });
       const answered = new URL(res.url);
       const doc = new DOMParser().parseFromString(await res.text(), 'text/html');

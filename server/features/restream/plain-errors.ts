@@ -2,6 +2,7 @@
 // checks word their failures for developers ("Input/output error", "Connection refused"); the
 // console shows the sentence this maps them to (views/restream/i18n.json, `restream.problem.*`)
 // and keeps the raw text beside it for whoever needs it. Pure: unit-tested on real ffmpeg output.
+import { OUTPUT_SERVER_RULE } from './slots.js';
 
 /** Our own refusal of a slot started without a source; the mapping below recognises it. */
 export const NO_SOURCE_MESSAGE = 'no source yet: choose a file or a stream first, then start';
@@ -30,6 +31,7 @@ const at = (text: string) => ({ address: addressIn(text) || '?' });
 // Most specific first: a failed name lookup also ends in "Input/output error", and so does a refused publish.
 const RULES: readonly Rule[] = [
   { key: 'noSource', test: /choose a file or a stream first/i },
+  { key: 'badServer', test: new RegExp(OUTPUT_SERVER_RULE) /* no RegExp specials in it */ },
   {
     key: 'unknownHost',
     test: /Failed to resolve hostname|Name or service not known|nodename nor servname|Temporary failure in name resolution/i,
