@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchBrowser } from '../helpers/browser.js';
+import type { Browser, Page } from 'playwright-core';
+import { launchBrowser, loggedInPage } from '../helpers/browser.js';
 import { makeMedia, type Publisher } from '../helpers/media.js';
 import { publishIntoStack, waitStreamLive } from '../helpers/restream.js';
 import { ADMIN_PASSWORD, freePort, initAdmin, startStack, tempDir, type StackHandle } from '../helpers/stack.js';
@@ -15,7 +15,6 @@ describe('e2e: a first-time streamer in the console (issue 17)', function () {
   let stack: StackHandle;
   let bearer: string;
   let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
   const publishers: Publisher[] = [];
 
@@ -24,12 +23,7 @@ describe('e2e: a first-time streamer in the console (issue 17)', function () {
     bearer = await initAdmin(stack);
     browser = await launchBrowser();
     // A viewer far from UTC: times must be shown in this zone.
-    context = await browser.newContext({ timezoneId: 'Asia/Shanghai' });
-    page = await context.newPage();
-    await page.goto(`${stack.url}/mgmt/login`);
-    await page.fill('#password', ADMIN_PASSWORD);
-    await page.click('#login-submit');
-    await page.waitForURL(/\/mgmt\/scenarios/);
+    page = await loggedInPage(browser, stack.url, ADMIN_PASSWORD, { timezoneId: 'Asia/Shanghai' });
   });
   after(async () => {
     await browser?.close();
@@ -42,6 +36,13 @@ describe('e2e: a first-time streamer in the console (issue 17)', function () {
     await Promise.all([page.waitForEvent('load'), page.click(`a[href^="/mgmt/lang/${to}"]`)]);
   };
   const text = async (selector: string) => ((await page.textContent(selector)) ?? '').trim();
+  /** Types into a slot's destination fields (`#fw-wx-label`…), as a user does. */
+  const typeSlot = async (id: string, fields: { label?: string; server: string; secret?: string }) => {
+    for (const [name, value] of Object.entries(fields)) await page.fill(`#${id}-${name}`, value);
+  };
+  /** What the slot's destination fields hold now. */
+  const typed = async (id: string, names: readonly string[]) =>
+    Object.fromEntries(await Promise.all(names.map(async (n) => [n, await page.inputValue(`#${id}-${n}`)])));
   /** Marks this document: a page reload loses the mark. */
   const mark = () => page.evaluate(() => ((window as unknown as { mark: number }).mark = 42));
   const marked = () => page.evaluate(() => (window as unknown as { mark?: number }).mark === 42);
@@ -49,15 +50,12 @@ describe('e2e: a first-time streamer in the console (issue 17)', function () {
   it('forward: a refused server keeps label, server and key, with the reason beside the slot (en and zh)', async () => {
     await page.goto(`${stack.url}/mgmt/scenarios?tab=forward`);
     await mark();
-    await page.fill('#fw-wx-label', 'My first show');
-    await page.fill('#fw-wx-server', 'http://wrong.example/live');
-    await page.fill('#fw-wx-secret', 'my-key');
+    const mine = { label: 'My first show', server: 'http://wrong.example/live', secret: 'my-key' };
+    await typeSlot('fw-wx', mine);
     await page.click('#slot-wx button.start');
     await page.waitForSelector('#slot-wx-feedback .alert.error');
     assert.match(await text('#slot-wx-feedback .alert.error'), /The server must be an rtmp:\/\/, rtmps:\/\/ or srt:\/\/ address/);
-    assert.equal(await page.inputValue('#fw-wx-label'), 'My first show');
-    assert.equal(await page.inputValue('#fw-wx-server'), 'http://wrong.example/live');
-    assert.equal(await page.inputValue('#fw-wx-secret'), 'my-key');
+    assert.deepEqual(await typed('fw-wx', Object.keys(mine)), mine);
     assert.ok(await marked(), 'the page was not reloaded');
     assert.equal(await page.$('main > .alert.error'), null, 'no banner at the top');
     assert.equal(await page.$('#slot-bilibili-feedback .alert'), null, 'only the failing slot says so');
@@ -151,14 +149,12 @@ describe('e2e: a first-time streamer in the console (issue 17)', function () {
   it('virtual live: Start without a source says to choose one first, beside the slot, and the typing stays (en and zh)', async () => {
     await page.goto(`${stack.url}/mgmt/scenarios?tab=vlive`);
     await mark();
-    await page.fill('#vl-wx-label', 'Loop');
-    await page.fill('#vl-wx-server', 'rtmp://localhost/live');
-    await page.fill('#vl-wx-secret', 'looped');
+    const mine = { label: 'Loop', server: 'rtmp://localhost/live', secret: 'looped' };
+    await typeSlot('vl-wx', mine);
     await page.click('#slot-wx form[action$="/vlive"] button.start');
     await page.waitForSelector('#slot-wx-feedback .alert.error');
     assert.equal(await text('#slot-wx-feedback .alert.error'), 'Choose a file or a stream first, then start.');
-    assert.equal(await page.inputValue('#vl-wx-label'), 'Loop');
-    assert.equal(await page.inputValue('#vl-wx-server'), 'rtmp://localhost/live');
+    assert.deepEqual(await typed('vl-wx', Object.keys(mine)), mine);
     assert.ok(await marked());
 
     // Choosing the source now keeps the destination typed above it (no reload).
@@ -166,9 +162,7 @@ describe('e2e: a first-time streamer in the console (issue 17)', function () {
     await page.click('#slot-wx form[action$="/stream-url"] button');
     await page.waitForSelector('#slot-wx-source .source-name');
     assert.match(await text('#slot-wx-feedback'), /Source is ready/);
-    assert.equal(await page.inputValue('#vl-wx-label'), 'Loop');
-    assert.equal(await page.inputValue('#vl-wx-server'), 'rtmp://localhost/live');
-    assert.equal(await page.inputValue('#vl-wx-secret'), 'looped');
+    assert.deepEqual(await typed('vl-wx', Object.keys(mine)), mine);
     assert.ok(await marked());
 
     await lang('zh');

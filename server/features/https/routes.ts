@@ -1,4 +1,5 @@
 // HTTPS API (docs/compatibility.md §3.1, §9) and the System › HTTPS tab.
+import { shownTime } from '../../core/views.js';
 import { optionalString, requireString } from '../../core/validate.js';
 import type { RouteHandlers } from '../../route-table.js';
 import type { Console } from '../console/console.js';
@@ -58,6 +59,7 @@ export function registerHttpsTab(
         domain: domain || (/^[a-z0-9.-]+\.[a-z]{2,}$/i.test(hostname) ? hostname : ''),
         info,
         daysLeft: info ? Math.floor(daysLeft(info)) : 0,
+        validity: { from: shownTime(info?.validFrom), to: shownTime(info?.validTo) },
         ...ports,
         progress: letsencrypt.status(),
       };

@@ -8,6 +8,7 @@ import { optionalString, type Body } from '../../core/validate.js';
 import { NAMED_PLATFORMS, newCustomPlatform, type SlotBase, type SlotKind } from './slots.js';
 import type { SourceFile } from './sources.js';
 import { plainProblem, type PlainProblem } from './plain-errors.js';
+import { shownTime, type ShownTime } from '../../core/views.js';
 
 export interface SlotApi {
   query(): Promise<unknown>;
@@ -44,17 +45,6 @@ export function streamUrlHandler(svc: SourceApi): ApiHandler {
 /** `{kind}/source`: sets a slot's source files. */
 export function sourceHandler(svc: SourceApi): ApiHandler {
   return ({ body }) => svc.source(body);
-}
-
-/** A time as the console shows it: the browser rewrites `utc` in the viewer's zone from `iso` (console.js). */
-export interface ShownTime {
-  iso: string;
-  /** `2024-11-16 08:00:12 UTC`: what a page without JavaScript shows. */
-  utc: string;
-}
-
-export function shownTime(iso: unknown): ShownTime {
-  return typeof iso === 'string' && iso ? { iso, utc: `${iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, '')} UTC` } : { iso: '', utc: '' };
 }
 
 /** How a slot is named on the page: the platform's name, or "Custom platform 2"; never its internal id. */

@@ -3,7 +3,8 @@ import { VIDEO_PRESETS, VIDEO_PROFILES } from '../../../core/ffmpeg/argv.js';
 import type { RouteHandlers } from '../../../route-table.js';
 import type { Console } from '../../console/console.js';
 import type { Restream } from '../restream.js';
-import { ffmpegView, shownTime } from '../routes.js';
+import { shownTime } from '../../../core/views.js';
+import { ffmpegView } from '../routes.js';
 import { TRANSCODE_DEFAULTS } from './service.js';
 
 export function transcodeHandlers({ transcode }: Restream): RouteHandlers {
