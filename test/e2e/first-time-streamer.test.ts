@@ -69,10 +69,12 @@ describe('e2e: a first-time streamer in the console (issue 17)', function () {
     await lang('en');
   });
 
-  it('forward: Stop is disabled on a slot never started', async () => {
+  it('forward and transcode: Stop is disabled on a slot never started', async () => {
     await page.goto(`${stack.url}/mgmt/scenarios?tab=forward`);
     assert.ok(await page.isDisabled('#slot-bilibili button.stop'));
     assert.ok(await page.isEnabled('#slot-bilibili button.start'));
+    await page.goto(`${stack.url}/mgmt/scenarios?tab=transcode`);
+    assert.ok(await page.isDisabled('#transcode-status ~ section button.stop'), 'transcode never started either');
   });
 
   it('forward: a destination refusing the key is Retrying with "wrong or missing", not Streaming (en and zh); times in the viewer’s zone', async () => {
@@ -238,6 +240,8 @@ describe('e2e: a first-time streamer in the console (issue 17)', function () {
     assert.ok((await text('#https-ports')).includes(`HTTPS 端口是 ${stack.ports.https}`));
     await lang('en');
 
+    await page.goto(`${stack.url}/mgmt/system?tab=hls`);
+    assert.match(await text('label:has(input[name="hlsLowLatency"])'), /about 8 s behind live instead of about 34 s/);
     await page.goto(`${stack.url}/mgmt/system?tab=callback`);
     assert.match(await text('label:has(#hook-all)'), /Send callbacks \(on\/off switch/);
     await page.goto(`${stack.url}/mgmt/system?tab=api`);

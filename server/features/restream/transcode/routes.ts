@@ -4,6 +4,7 @@ import type { RouteHandlers } from '../../../route-table.js';
 import type { Console } from '../../console/console.js';
 import type { Restream } from '../restream.js';
 import { shownTime } from '../../../core/views.js';
+import { plainProblem } from '../plain-errors.js';
 import { ffmpegView } from '../routes.js';
 import { TRANSCODE_DEFAULTS } from './service.js';
 
@@ -54,6 +55,7 @@ export function registerTranscodeTab(ui: Console, restream: Restream, publishSec
           update: shownTime(frame?.update),
           log: frame?.log ?? '',
           error: live?.lastError ?? '',
+          problem: task.state === 'streaming' ? null : plainProblem(live?.lastError, live?.tail.join('\n')),
           restarts: live?.restarts ?? 0,
           tail: live?.tail ?? [],
         },
