@@ -103,11 +103,13 @@
   // (a virtual-live source chosen while the destination is still being typed).
   document.addEventListener('submit', async (ev) => {
     const form = ev.target;
-    if (ev.defaultPrevented || !form.matches('form[data-keep-typed]')) return;
+    // A browser that does not say which button was pressed (Start or Stop) posts the form itself.
+    if (ev.defaultPrevented || !form.matches('form[data-keep-typed]') || !ev.submitter) return;
     ev.preventDefault();
     const feedback = document.getElementById(form.elements._errorAt.value + '-feedback');
-    // Read before the buttons are disabled: a disabled submitter sends no name=value.
-    const body = new window.URLSearchParams(new window.FormData(form, ev.submitter));
+    const data = new window.FormData(form);
+    if (ev.submitter.name) data.append(ev.submitter.name, ev.submitter.value);
+    const body = new window.URLSearchParams(data);
     const buttons = form.querySelectorAll('button');
     for (const b of buttons) b.dataset.wasDisabled = String(b.disabled);
     for (const b of buttons) b.disabled = true;
