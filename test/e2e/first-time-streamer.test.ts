@@ -148,7 +148,7 @@ describe('e2e: a first-time streamer in the console (issue 17)', function () {
     await lang('en');
   });
 
-  it('virtual live: Start without a source says to choose one first, beside the slot, and the typing stays (en and zh)', async () => {
+  it('virtual live: Start without a source says to choose one first, beside the slot; typing stays through errors, a chosen stream and an upload (en and zh)', async () => {
     await page.goto(`${stack.url}/mgmt/scenarios?tab=vlive`);
     await mark();
     const mine = { label: 'Loop', server: 'rtmp://localhost/live', secret: 'looped' };
@@ -165,6 +165,16 @@ describe('e2e: a first-time streamer in the console (issue 17)', function () {
     await page.waitForSelector('#slot-wx-source .source-name');
     assert.match(await text('#slot-wx-feedback'), /Source is ready/);
     assert.deepEqual(await typed('vl-wx', Object.keys(mine)), mine);
+    assert.ok(await marked());
+
+    // An upload too: it used to reload the page.
+    const clip = await makeMedia(path.join(media, 'clip.mp4'), { seconds: 2 });
+    const typedFirst = { label: 'Clip loop', server: 'rtmp://localhost/live', secret: 'clip' };
+    await typeSlot('vl-kuaishou', typedFirst);
+    await page.setInputFiles('#vl-kuaishou-file', clip);
+    await page.click('form[data-upload="kuaishou"] button');
+    await page.waitForSelector('#slot-kuaishou-source .source-name');
+    assert.deepEqual(await typed('vl-kuaishou', Object.keys(typedFirst)), typedFirst);
     assert.ok(await marked());
 
     await lang('zh');
