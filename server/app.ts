@@ -354,7 +354,7 @@ export class App {
     });
 
     registerSystemTabs(ui, this.system, this.auth, ROUTES);
-    registerHttpsTab(ui, this.https, this.letsencrypt, config.httpsListen);
+    registerHttpsTab(ui, this.https, this.letsencrypt, { httpPort: config.mgmtListen, httpsPort: config.httpsListen });
     registerCallbackTab(ui, this.callbacks);
     registerRecordTab(ui, this.record);
     registerStreamingTab(ui, config, publishSecretStore, () => ({ srt: this.srt.available, webrtc: this.webrtc.available }));

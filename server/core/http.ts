@@ -140,6 +140,7 @@ export function withParam(url: string, key: string, value: string): string {
   const u = new URL(url, 'http://x');
   u.searchParams.delete('notice');
   u.searchParams.delete('error');
+  u.searchParams.delete('errorAt');
   u.searchParams.set(key, value);
   return `${u.pathname}${u.search}`;
 }

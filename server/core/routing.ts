@@ -258,7 +258,11 @@ function routeLayer(spec: RouteSpec, handler: unknown, guards: Guards): Koa.Midd
   };
 }
 
-/** Post/redirect/get: back to the form's page with a notice, or with the error when the user can fix it. */
+/**
+ * Post/redirect/get: back to the form's page with a notice, or with the error when the user can fix it.
+ * A form that names its place on the page (`_errorAt`, an element id) gets the error shown there
+ * instead of at the top: a page with many similar forms must say which one failed.
+ */
 async function answerForm(ctx: Koa.Context, form: Body, handler: FormHandler): Promise<void> {
   const back = safeBack(typeof form._back === 'string' ? form._back : '/mgmt');
   try {
@@ -266,7 +270,10 @@ async function answerForm(ctx: Koa.Context, form: Body, handler: FormHandler): P
     if (!ctx.body) ctx.redirect(withParam(back, 'notice', notice));
   } catch (err) {
     if (!(err instanceof AppError) || err.status >= 500) throw err;
-    ctx.redirect(withParam(back, 'error', errorMessage(err)));
+    const withError = withParam(back, 'error', errorMessage(err));
+    ctx.redirect(
+      typeof form._errorAt === 'string' && form._errorAt ? `${withError}&errorAt=${encodeURIComponent(form._errorAt)}` : withError,
+    );
   }
 }
 

@@ -55,3 +55,14 @@ export class Views {
     return ejs.renderFile(path.join(this.dir, `${template}.ejs`), locals, { cache: this.cache, async: false, root: this.dir });
   }
 }
+
+/** A time as the console shows it: the browser rewrites `utc` in the viewer's zone from `iso` (console.js). */
+export interface ShownTime {
+  iso: string;
+  /** `2024-11-16 08:00:12 UTC`: what a page without JavaScript shows. */
+  utc: string;
+}
+
+export function shownTime(iso: unknown): ShownTime {
+  return typeof iso === 'string' && iso ? { iso, utc: `${iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, '')} UTC` } : { iso: '', utc: '' };
+}

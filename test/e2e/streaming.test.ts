@@ -135,7 +135,7 @@ describe('e2e: the Streaming page publishes URLs and plays HTTP-FLV, HLS and LL-
     assert.equal(await text(page, '#srt-streamid'), `#!::r=live/livestream?secret=${secret},m=publish`);
     assert.equal(
       await text(page, '#srt-ffmpeg-command'),
-      `ffmpeg -re -i ~/git/srs/trunk/doc/source.flv -c copy -pes_payload_size 0 -f mpegts '${publish}'`,
+      `ffmpeg -re -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine=frequency=440 -c:v libx264 -preset veryfast -tune zerolatency -g 60 -c:a aac -pes_payload_size 0 -f mpegts '${publish}'`,
     );
     assert.equal(await text(page, '#srt-play-url'), play);
     assert.equal(await text(page, '#ffplay-command'), `ffplay -fflags nobuffer -flags low_delay -i '${play}'`);

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import type { StreamInfo } from '../../server/core/events.js';
 import { pickStream, publishPath } from '../../server/features/restream/input-selection.js';
-import { codecSummary, slotForms, sourceSummary, statusView } from '../../server/features/restream/routes.js';
+import { codecSummary, shownState, slotForms, slotTitle, sourceSummary, statusView } from '../../server/features/restream/routes.js';
+import { NO_SOURCE_MESSAGE, plainProblem } from '../../server/features/restream/plain-errors.js';
 import { checkPlatform, outputUrl, readSlotBase, slotSecrets, slotState } from '../../server/features/restream/slots.js';
 import {
   checkStreamUrl,
@@ -236,5 +237,81 @@ describe('virtual live from a web page', () => {
     assert.equal(downloadName('https://www.youtube.com/watch?v=abc', '.mp4'), 'watch.mp4');
     assert.equal(downloadName('https://h/', '.mkv'), 'video.mkv');
     assert.equal(downloadName('https://h/a%zz', '.mp4'), 'a%zz.mp4', 'malformed escapes are kept');
+  });
+});
+
+describe('failures in plain words', () => {
+  const key = (...texts: string[]) => plainProblem(...texts)?.key.replace('restream.problem.', '');
+
+  it('a publish this stack refused (wrong or missing secret) is a refused key, not "Input/output error"', () => {
+    // ffmpeg's own words when nginx-rtmp refuses the publish, secret masked as the task shows it.
+    const lastError = 'exited with code 1: rtmp://127.0.0.1:41001/live/x?secret=******: Input/output error';
+    assert.equal(key(lastError), 'refused');
+    assert.equal(key('[rtmp @ 0x1] Server error: NetStream.Publish.BadName'), 'refused');
+  });
+
+  it('names the address nothing answers at, and the host that does not exist, never the password', () => {
+    const refused = plainProblem(
+      'exited with code 1: rtmp://127.0.0.1:1/live/x: Connection refused',
+      '[tcp @ 0x5594a81773c0] Connection to tcp://127.0.0.1:1?tcp_nodelay=0 failed: Connection refused',
+    );
+    assert.deepEqual(refused, { key: 'restream.problem.noAnswer', params: { address: '127.0.0.1:1' } });
+    const camera = plainProblem('camera rtsp://admin:******@10.0.0.5:554/stream1: ffprobe: Connection refused');
+    assert.deepEqual(camera?.params, { address: '10.0.0.5:554' });
+    // The last line is only the consequence; the cause is two lines up.
+    const dns = plainProblem(
+      '[tcp @ 0x1] Failed to resolve hostname nonexistent.invalid: Name or service not known\n' +
+        '[rtmp @ 0x2] Cannot open connection tcp://nonexistent.invalid:1935?tcp_nodelay=0\n' +
+        'rtmp://nonexistent.invalid/live/x: Input/output error',
+    );
+    assert.deepEqual(dns, { key: 'restream.problem.unknownHost', params: { host: 'nonexistent.invalid' } });
+  });
+
+  it('knows our own refusal of a slot without a source, camera credentials, missing streams and files', () => {
+    assert.equal(key(NO_SOURCE_MESSAGE), 'noSource');
+    assert.equal(key('rtsp://10.0.0.5/s1: Server returned 401 Unauthorized (authorization failed)'), 'unauthorized');
+    assert.equal(key('http://h/live/s.flv: Server returned 404 Not Found'), 'notFound');
+    assert.equal(key('/data/upload/a.mp4: No such file or directory'), 'missingFile');
+    assert.equal(key('Connection to tcp://10.0.0.9:554 failed: Connection timed out'), 'timeout');
+    assert.equal(key('something else entirely'), undefined);
+    assert.equal(plainProblem(null, undefined, ''), null);
+  });
+
+  it('a slot that restarted and is connecting again is retrying, shown with its failure', () => {
+    assert.equal(shownState('starting', 0), 'starting');
+    assert.equal(shownState('starting', 33), 'retrying');
+    const row = statusView({
+      platform: 'wx',
+      state: 'starting',
+      task: {
+        source: 'live/a',
+        output: 'rtmp://h/live/******',
+        restarts: 33,
+        pid: 7,
+        lastError: 'exited with code 1: rtmp://h/live/******: Input/output error',
+        tail: [],
+      },
+    });
+    assert.equal(row.state, 'retrying');
+    assert.equal(row.badge, 'error');
+    assert.equal(row.problem?.key, 'restream.problem.refused');
+    assert.equal(
+      statusView({ platform: 'wx', state: 'streaming', task: { ...row, lastError: 'old: Input/output error', tail: [] } }).problem,
+      null,
+      'a streaming slot’s old error is history',
+    );
+  });
+
+  it('names slots by platform, numbers custom ones, and never shows an internal id', () => {
+    assert.deepEqual(slotTitle('wx', []), {
+      titleKey: 'restream.platform.wx',
+      titleVars: {},
+      serverKey: 'restream.platform.wx.server',
+      guideKey: 'restream.platform.wx.guide',
+    });
+    const customs = ['wx', 'forwarding-1-aaaaaa', 'forwarding-2-bbbbbb'];
+    assert.deepEqual(slotTitle('forwarding-2-bbbbbb', customs).titleVars, { n: 2 });
+    assert.deepEqual(slotTitle('forwarding-3-cccccc', customs).titleVars, { n: 3 }, 'the new slot comes next');
+    assert.equal(slotTitle('forwarding-1-aaaaaa', customs).guideKey, '');
   });
 });

@@ -203,6 +203,10 @@ describe('installed routes', () => {
     assert.equal(saved.headers.get('location'), '/page?tab=x&notice=probe.saved');
     const failed = await post('fail=1&_back=//evil.example');
     assert.equal(failed.headers.get('location'), '/mgmt?error=fail+as+asked');
+    // A form among many alike names its place, so the page shows the error there.
+    const placed = await post('fail=1&_errorAt=slot-wx&_back=/page%3Ftab%3Dx%26error%3Dold%26errorAt%3Dslot-old');
+    assert.equal(placed.headers.get('location'), '/page?tab=x&error=fail+as+asked&errorAt=slot-wx');
+    assert.equal((await post('_back=/page%3Ferror%3Dold%26errorAt%3Dslot-old')).headers.get('location'), '/page?notice=probe.saved');
     assert.equal((await fetch(`${base}/form`, { method: 'GET' })).status, 405);
   });
 

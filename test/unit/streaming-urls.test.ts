@@ -40,7 +40,7 @@ describe('Streaming page URL rules: RTMP and HTTP (SRS Stack URL generator)', ()
     assert.equal(u.rtmpPublishUrl, 'rtmp://example.com/live/livestream?secret=s3cr3t');
     assert.equal(
       u.ffmpegCommand,
-      "ffmpeg -re -i ~/git/srs/trunk/doc/source.flv -c copy -f flv 'rtmp://example.com/live/livestream?secret=s3cr3t'",
+      "ffmpeg -re -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine=frequency=440 -c:v libx264 -preset veryfast -tune zerolatency -g 60 -c:a aac -f flv 'rtmp://example.com/live/livestream?secret=s3cr3t'",
     );
     assert.equal(u.flvUrl, 'http://example.com/live/livestream.flv');
     assert.equal(u.m3u8Url, 'http://example.com/live/livestream.m3u8');
@@ -88,7 +88,7 @@ describe('Streaming page URL rules: SRT', () => {
     const u = streamingUrls(base);
     assert.equal(
       u.srtFfmpegCommand,
-      "ffmpeg -re -i ~/git/srs/trunk/doc/source.flv -c copy -pes_payload_size 0 -f mpegts 'srt://example.com:10080?streamid=#!::r=live/livestream?secret=s3cr3t,m=publish'",
+      "ffmpeg -re -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine=frequency=440 -c:v libx264 -preset veryfast -tune zerolatency -g 60 -c:a aac -pes_payload_size 0 -f mpegts 'srt://example.com:10080?streamid=#!::r=live/livestream?secret=s3cr3t,m=publish'",
     );
     // POSIX shells: single quotes, so bash does not history-expand the "!" of "#!::".
     assert.equal(

@@ -64,6 +64,85 @@
   };
   fillOrigin(document);
 
+  // The server renders times in UTC (<time datetime="ISO">… UTC</time>); the viewer reads them in
+  // their own zone and locale, with the UTC text kept as the tooltip.
+  const localTimes = (root) => {
+    for (const el of root.querySelectorAll('time[datetime]')) {
+      const at = new Date(el.getAttribute('datetime'));
+      if (Number.isNaN(at.getTime()) || el.dataset.local) continue;
+      el.title = el.textContent;
+      el.textContent = at.toLocaleString(document.documentElement.lang || undefined);
+      el.dataset.local = 'true';
+    }
+  };
+  localTimes(document);
+
+  /** Puts the fresh page's version of every part that has one (by id) into this page; forms keep their typing. */
+  function refreshParts(doc, selector) {
+    for (const el of document.querySelectorAll(selector)) {
+      const fresh = el.id && doc.getElementById(el.id);
+      if (!fresh) continue;
+      el.innerHTML = fresh.innerHTML;
+      fillOrigin(el);
+      localTimes(el);
+    }
+  }
+
+  /** Loads a console page in the background and refreshes this page's live parts from it. */
+  async function refreshFrom(url) {
+    const doc = new DOMParser().parseFromString(await (await fetch(url, { credentials: 'same-origin' })).text(), 'text/html');
+    refreshParts(doc, '[data-fresh], [data-refresh-section]');
+    return doc;
+  }
+  window.srsRefreshFrom = refreshFrom;
+
+  // Forms with data-keep-typed post in the background, so an error never erases what the user typed
+  // in this or any other form of the page: the error goes beside the form's slot (its _errorAt
+  // element's "-feedback" part, rendered by the server for the page without JavaScript too). On
+  // success the page follows the answer, or with data-keep-typed="refresh" only its live parts
+  // (a virtual-live source chosen while the destination is still being typed).
+  document.addEventListener('submit', async (ev) => {
+    const form = ev.target;
+    // A browser that does not say which button was pressed (Start or Stop) posts the form itself.
+    if (ev.defaultPrevented || !form.matches('form[data-keep-typed]') || !ev.submitter) return;
+    ev.preventDefault();
+    const feedback = document.getElementById(form.elements._errorAt.value + '-feedback');
+    const data = new window.FormData(form);
+    if (ev.submitter.name) data.append(ev.submitter.name, ev.submitter.value);
+    const body = new window.URLSearchParams(data);
+    const buttons = form.querySelectorAll('button');
+    for (const b of buttons) b.dataset.wasDisabled = String(b.disabled);
+    for (const b of buttons) b.disabled = true;
+    try {
+      const res = await fetch(form.action, {
+        method: 'POST',
+        credentials: 'same-origin',
+        body,
+      });
+      const answered = new URL(res.url);
+      const doc = new DOMParser().parseFromString(await res.text(), 'text/html');
+      // No redirect: the post itself failed (an expired session, a server error); its page says why.
+      if (!res.redirected) throw new Error((doc.querySelector('.alert.error') || doc.body).textContent.trim());
+      if (!answered.searchParams.has('error') && form.dataset.keepTyped !== 'refresh') {
+        window.location.assign(answered.pathname + answered.search);
+        return;
+      }
+      const fresh = doc.getElementById(feedback.id);
+      const notice = doc.querySelector('.alert.ok');
+      feedback.innerHTML = fresh && fresh.innerHTML.trim() ? fresh.innerHTML : notice ? notice.outerHTML : '';
+      if (!answered.searchParams.has('error')) refreshParts(doc, '[data-fresh], [data-refresh-section]');
+      feedback.scrollIntoView({ block: 'nearest' });
+    } catch (e) {
+      feedback.innerHTML = '';
+      const p = document.createElement('p');
+      p.className = 'alert error';
+      p.textContent = String(e.message || e);
+      feedback.appendChild(p);
+    } finally {
+      for (const b of buttons) b.disabled = b.dataset.wasDisabled === 'true';
+    }
+  });
+
   for (const btn of document.querySelectorAll('[data-try]')) {
     btn.addEventListener('click', async () => {
       const out = document.querySelector(btn.dataset.target);
@@ -123,14 +202,7 @@
       async () => {
         try {
           const html = await (await fetch(window.location.href, { credentials: 'same-origin' })).text();
-          const doc = new DOMParser().parseFromString(html, 'text/html');
-          for (const el of refreshing) {
-            const fresh = doc.getElementById(el.id);
-            if (fresh) {
-              el.innerHTML = fresh.innerHTML;
-              fillOrigin(el);
-            }
-          }
+          refreshParts(new DOMParser().parseFromString(html, 'text/html'), '[data-refresh-section]');
         } catch {
           /* keep the old view */
         }

@@ -29,13 +29,23 @@
     return '';
   }
 
+  /** How long the player waits before asking again for a stream that is not there yet. */
+  const RETRY_MS = 2000;
+
   /**
-   * Plays url in a <video>. onState(state, detail) hears 'loading', 'playing', 'error' and
-   * 'stopped'. Returns { stop() }.
+   * Plays url in a <video>. onState(state, detail) hears 'loading', 'waiting', 'playing', 'error'
+   * and 'stopped'. Returns { stop() }.
+   *
+   * A stream that is not there yet (the playlist or the FLV answers 404 until the encoder's first
+   * segment) is 'waiting', retried every RETRY_MS until it plays or stop() is called: in the console
+   * one presses Play while the encoder is still starting, and giving up then is wrong.
    */
   function play(video, url, onState) {
     let engine = null;
     let stopped = false;
+    let retry = null;
+    let recoveredMedia = false;
+    let waited = false;
     const report = (state, detail) => {
       if (!stopped) onState(state, detail || '');
     };
@@ -44,21 +54,43 @@
     video.addEventListener('playing', onPlaying);
     video.addEventListener('error', onError);
 
-    function stop() {
-      if (stopped) return;
-      stopped = true;
-      video.removeEventListener('playing', onPlaying);
-      video.removeEventListener('error', onError);
+    function detach() {
       if (engine) engine.destroy();
       engine = null;
       video.pause();
       video.removeAttribute('src');
       video.load();
+    }
+
+    function stop() {
+      if (stopped) return;
+      stopped = true;
+      clearTimeout(retry);
+      video.removeEventListener('playing', onPlaying);
+      video.removeEventListener('error', onError);
+      detach();
       onState('stopped', '');
     }
 
+    function waitAndRetry() {
+      if (stopped || retry) return;
+      waited = true;
+      report('waiting');
+      detach();
+      retry = setTimeout(() => {
+        retry = null;
+        start().catch(fail);
+      }, RETRY_MS);
+    }
+
+    function fail(e) {
+      // A play() interrupted by a retry or by stop() is not an error of the stream.
+      if (stopped || retry) return;
+      report('error', e && e.message ? e.message : String(e));
+    }
+
     async function start() {
-      report('loading');
+      if (!waited) report('loading');
       const kind = kindOf(url);
       if (kind === 'flv') {
         await load(LIBS.flv);
@@ -66,7 +98,10 @@
         const mpegts = window.mpegts;
         if (!mpegts.isSupported()) throw new Error('this browser has no Media Source Extensions');
         engine = mpegts.createPlayer({ type: 'flv', url: url, isLive: true }, { enableStashBuffer: false, liveBufferLatencyChasing: true });
-        engine.on(mpegts.Events.ERROR, (type, detail) => report('error', type + ': ' + detail));
+        engine.on(mpegts.Events.ERROR, (type, detail) => {
+          if (type === mpegts.ErrorTypes.NETWORK_ERROR) waitAndRetry();
+          else report('error', type + ': ' + detail);
+        });
         engine.attachMediaElement(video);
         engine.load();
       } else if (kind === 'hls') {
@@ -76,7 +111,12 @@
         if (Hls.isSupported()) {
           engine = new Hls({ lowLatencyMode: true });
           engine.on(Hls.Events.ERROR, (_event, data) => {
-            if (data.fatal) report('error', data.type + ': ' + data.details);
+            if (!data.fatal) return;
+            if (data.type === Hls.ErrorTypes.NETWORK_ERROR) waitAndRetry();
+            else if (data.type === Hls.ErrorTypes.MEDIA_ERROR && !recoveredMedia) {
+              recoveredMedia = true;
+              engine.recoverMediaError();
+            } else report('error', data.type + ': ' + data.details);
           });
           engine.loadSource(url);
           engine.attachMedia(video);
@@ -91,7 +131,7 @@
       await video.play();
     }
 
-    start().catch((e) => report('error', e && e.message ? e.message : String(e)));
+    start().catch(fail);
     return { stop: stop };
   }
 

@@ -1,5 +1,6 @@
 // Virtual-live upload with a progress bar: XHR reports upload progress, fetch does not. Then the
-// uploaded file is probed and chosen as the slot's source through the API.
+// uploaded file is probed and chosen as the slot's source through the API, and the page's source
+// and status parts are refreshed in place (console.js).
 (function () {
   'use strict';
   const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content || '';
@@ -48,7 +49,10 @@
           files: [{ name: file.name, path: file.name, size: file.size, uuid: up.uuid, target: up.target, type: 'upload' }],
         });
         show('OK', true);
-        window.location.reload();
+        // Refresh only the slot's source and the status: a reload would erase the label and
+        // destination the user may have typed while the file was uploading.
+        await window.srsRefreshFrom(window.location.href);
+        button.disabled = false;
       } catch (e) {
         button.disabled = false;
         show(String(e.message || e), false);

@@ -3,6 +3,7 @@
 // table's `session-page` rule (Console.checkPage) has already sent anonymous browsers to log in.
 import type Koa from 'koa';
 import { safeBack } from '../../core/http.js';
+import { shownTime } from '../../core/views.js';
 import type { RouteHandlers } from '../../route-table.js';
 import { LANG_COOKIE, type Console, type ConsoleSessions, type ConsoleSite, type Section } from './console.js';
 
@@ -20,7 +21,8 @@ export function consoleHandlers(ui: Console, auth: ConsoleSessions, system: Cons
         current: tab ? { id: tab.id, template: tab.template, titleKey: tab.titleKey } : null,
         model,
         notice: typeof ctx.query.notice === 'string' ? ctx.query.notice : '',
-        error: typeof ctx.query.error === 'string' ? ctx.query.error : '',
+        // An error placed by its form (`errorAt`) is the tab's to show beside that form.
+        error: typeof ctx.query.error === 'string' && !ctx.query.errorAt ? ctx.query.error : '',
       });
     };
 
@@ -46,7 +48,8 @@ export function consoleHandlers(ui: Console, auth: ConsoleSessions, system: Cons
     'console.scenarios': section('scenarios'),
     'console.system': section('system'),
     'console.components': async ({ ctx }) => {
-      await ui.render(ctx, 'console/components', { status: system.status(), children: system.children() });
+      const children = (system.children() as Array<Record<string, unknown>>).map((c) => ({ ...c, started: shownTime(c.startedAt) }));
+      await ui.render(ctx, 'console/components', { status: system.status(), children });
     },
     'console.contact': async ({ ctx }) => {
       await ui.render(ctx, 'console/contact');

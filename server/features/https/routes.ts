@@ -1,4 +1,5 @@
 // HTTPS API (docs/compatibility.md §3.1, §9) and the System › HTTPS tab.
+import { shownTime } from '../../core/views.js';
 import { optionalString, requireString } from '../../core/validate.js';
 import type { RouteHandlers } from '../../route-table.js';
 import type { Console } from '../console/console.js';
@@ -36,7 +37,13 @@ export function httpsHandlers(https: HttpsService, letsencrypt: LetsEncryptServi
   };
 }
 
-export function registerHttpsTab(ui: Console, https: HttpsService, letsencrypt: LetsEncryptService, httpsPort: number): void {
+/** `ports`: this instance's listeners (MGMT_LISTEN, HTTPS_LISTEN), which the tab's instructions name. */
+export function registerHttpsTab(
+  ui: Console,
+  https: HttpsService,
+  letsencrypt: LetsEncryptService,
+  ports: { httpPort: number; httpsPort: number },
+): void {
   ui.addTab({
     section: 'system',
     id: 'https',
@@ -52,7 +59,8 @@ export function registerHttpsTab(ui: Console, https: HttpsService, letsencrypt: 
         domain: domain || (/^[a-z0-9.-]+\.[a-z]{2,}$/i.test(hostname) ? hostname : ''),
         info,
         daysLeft: info ? Math.floor(daysLeft(info)) : 0,
-        httpsPort,
+        validity: { from: shownTime(info?.validFrom), to: shownTime(info?.validTo) },
+        ...ports,
         progress: letsencrypt.status(),
       };
     },

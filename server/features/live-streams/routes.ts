@@ -1,5 +1,6 @@
 // Streams API (docs/compatibility.md §2.5, §3.1 streams, §10 HLS modes, §3.2 engine hook, §3.8 live rooms) and
 // the System › Authentication / Streams / HLS tabs and Scenarios › LiveRoom.
+import { shownTime } from '../../core/views.js';
 import type Koa from 'koa';
 import { optionalString, requireBoolean, requireString, type Body } from '../../core/validate.js';
 import type { EngineHookEvent, MediaEngine } from '../../engine/media-engine.js';
@@ -161,7 +162,7 @@ export function registerStreamsTabs(ui: Console, { registry, secrets, hlsSetting
     titleKey: 'streams.tab',
     order: 70,
     template: 'streams/streams',
-    load: async () => ({ streams: await registry.query() }),
+    load: async () => ({ streams: (await registry.query()).map((s) => ({ ...s, updated: shownTime(s.update) })) }),
   });
   ui.addTab({
     section: 'scenarios',
@@ -169,6 +170,9 @@ export function registerStreamsTabs(ui: Console, { registry, secrets, hlsSetting
     titleKey: 'room.tab',
     order: 30,
     template: 'streams/rooms',
-    load: async (ctx) => ({ rooms: await rooms.list(), rtmpServer: rtmpServer(ctx, rtmpDisplayPort) }),
+    load: async (ctx) => ({
+      rooms: (await rooms.list()).map((r) => ({ ...r, created: shownTime(r.created_at) })),
+      rtmpServer: rtmpServer(ctx, rtmpDisplayPort),
+    }),
   });
 }

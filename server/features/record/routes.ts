@@ -1,4 +1,5 @@
 // Record API (docs/compatibility.md §3.3) and the console's Scenarios › Record tab (§12.2).
+import { shownTime, type ShownTime } from '../../core/views.js';
 import type Koa from 'koa';
 import { errorMessage, NotFoundError, ValidationError } from '../../core/errors.js';
 import { sendFile } from '../../core/static-files.js';
@@ -88,7 +89,7 @@ export interface RecordRow {
   uuid: string;
   status: string;
   stream: string;
-  update: string;
+  update: ShownTime;
   duration: string;
   sizeMB: string;
   nn: number;
@@ -112,7 +113,7 @@ export function registerRecordTab(ui: Console, record: RecordService): void {
         uuid: f.uuid,
         status: f.status,
         stream: `${f.app}/${f.stream}`,
-        update: f.update.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+        update: shownTime(f.update),
         duration: f.duration.toFixed(1),
         sizeMB: (f.size / 1024 / 1024).toFixed(1),
         nn: f.nn,

@@ -7,6 +7,8 @@ import type { FfmpegVersion } from '../../core/ffmpeg/probe.js';
 import { optionalString, type Body } from '../../core/validate.js';
 import { NAMED_PLATFORMS, newCustomPlatform, type SlotBase, type SlotKind } from './slots.js';
 import type { SourceFile } from './sources.js';
+import { plainProblem, type PlainProblem } from './plain-errors.js';
+import { shownTime, type ShownTime } from '../../core/views.js';
 
 export interface SlotApi {
   query(): Promise<unknown>;
@@ -45,17 +47,53 @@ export function sourceHandler(svc: SourceApi): ApiHandler {
   return ({ body }) => svc.source(body);
 }
 
-/** A row of a console status table, from a `…/streams` row. */
-export interface StatusView {
-  platform: string;
+/** How a slot is named on the page: the platform's name, or "Custom platform 2"; never its internal id. */
+export interface SlotTitle {
   titleKey: string;
+  titleVars: Record<string, number>;
+  /** The platform's own placeholder for the server field, and its page that shows server and key (named slots). */
+  serverKey: string;
+  guideKey: string;
+}
+
+function isNamed(platform: string): boolean {
+  return (NAMED_PLATFORMS as readonly string[]).includes(platform);
+}
+
+/** `platforms`: every slot of the page in display order, which numbers the custom ones. */
+export function slotTitle(platform: string, platforms: readonly string[]): SlotTitle {
+  if (isNamed(platform)) {
+    const key = `restream.platform.${platform}`;
+    return { titleKey: key, titleVars: {}, serverKey: `${key}.server`, guideKey: `${key}.guide` };
+  }
+  const customs = platforms.filter((p) => !isNamed(p));
+  const n = customs.includes(platform) ? customs.indexOf(platform) + 1 : customs.length + 1;
+  return { titleKey: 'restream.slot.customNumbered', titleVars: { n }, serverKey: 'restream.platform.custom.server', guideKey: '' };
+}
+
+/**
+ * The state a slot's badge shows. A task that restarted and is connecting again is retrying, not
+ * "starting": with a wrong key ffmpeg spends most of each attempt there, and the badge must not
+ * look like a healthy first start.
+ */
+export function shownState(state: string, restarts: number): string {
+  return state === 'starting' && restarts > 0 ? 'retrying' : state;
+}
+
+/** The badge's style: green while streaming, red while retrying, neutral otherwise. */
+export function badgeOf(state: string): string {
+  return state === 'streaming' ? 'streaming' : state === 'retrying' ? 'error' : '';
+}
+
+/** A row of a console status table, from a `…/streams` row. */
+export interface StatusView extends SlotTitle {
+  platform: string;
   label: string;
   state: string;
-  /** The badge's style: green while streaming, red while retrying. */
   badge: string;
-  start: string;
-  ready: string;
-  update: string;
+  start: ShownTime;
+  ready: ShownTime;
+  update: ShownTime;
   source: string;
   output: string;
   restarts: number;
@@ -63,19 +101,12 @@ export interface StatusView {
   bitrate: string;
   log: string;
   error: string;
+  /** The failure in one plain sentence, when it is one we know. */
+  problem: PlainProblem | null;
   tail: string[];
 }
 
-/** `2024-11-16T08:00:12.345Z` → `2024-11-16 08:00:12` (UTC), empty for none. */
-export function shortTime(iso: unknown): string {
-  return typeof iso === 'string' && iso ? iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, '') : '';
-}
-
-export function namedTitleKey(platform: string): string {
-  return (NAMED_PLATFORMS as readonly string[]).includes(platform) ? `restream.platform.${platform}` : '';
-}
-
-export function statusView(row: Record<string, unknown>): StatusView {
+export function statusView(row: Record<string, unknown>, platforms: readonly string[] = [String(row.platform)]): StatusView {
   const task = (row.task ?? null) as null | {
     source: string;
     output: string;
@@ -88,18 +119,22 @@ export function statusView(row: Record<string, unknown>): StatusView {
   };
   const frame = (row.frame ?? null) as null | { log: string; update: string };
   const platform = String(row.platform);
+  const restarts = task?.restarts ?? 0;
+  const state = shownState(String(row.state), restarts);
+  // A streaming task's last error is history; a failing one's is why it fails.
+  const failing = state === 'retrying' || state === 'starting';
   return {
     platform,
-    titleKey: namedTitleKey(platform),
+    ...slotTitle(platform, platforms),
     label: String(row.label ?? ''),
-    state: String(row.state),
-    badge: row.state === 'streaming' ? 'streaming' : row.state === 'retrying' ? 'error' : '',
-    start: shortTime(row.start),
-    ready: shortTime(row.ready),
-    update: shortTime(frame?.update),
+    state,
+    badge: badgeOf(state),
+    start: shownTime(row.start),
+    ready: shownTime(row.ready),
+    update: shownTime(frame?.update),
     source: task?.source ?? '',
     output: task?.output ?? '',
-    restarts: task?.restarts ?? 0,
+    restarts,
     pid: task?.pid ? String(task.pid) : '',
     // The speed is the one the abnormal-speed watchdog judges: about 1x when healthy.
     bitrate: [task?.bitrateKbps ? `${Math.round(task.bitrateKbps)} Kbps` : '', task?.speed ? `${task.speed.toFixed(2)}x` : '']
@@ -107,49 +142,82 @@ export function statusView(row: Record<string, unknown>): StatusView {
       .join(' · '),
     log: frame?.log ?? '',
     error: task?.lastError ?? '',
+    problem: failing ? plainProblem(task?.lastError, task?.tail.join('\n')) : null,
     tail: task?.tail ?? [],
   };
 }
 
 /** A slot's settings form: the configured slots, the named ones not yet used, and one new custom slot. */
-export interface SlotFormView {
+export interface SlotFormView extends SlotTitle {
   platform: string;
-  titleKey: string;
   label: string;
   server: string;
   secret: string;
   custom: boolean;
   enabled: boolean;
   configured: boolean;
+  /** What its task really does (the status row's state), for the badge beside its title. */
+  state: string;
+  badge: string;
+  restarts: number;
+  problem: PlainProblem | null;
 }
 
 export function slotForms<T extends SlotBase>(
   configured: readonly T[],
   kind: SlotKind,
   limit: number,
+  rows: readonly StatusView[] = [],
 ): Array<SlotFormView & { slot: T | null }> {
   const byId = new Map(configured.map((s) => [s.platform, s]));
-  const customs = configured.map((s) => s.platform).filter((p) => !(NAMED_PLATFORMS as readonly string[]).includes(p));
-  const forms = [...NAMED_PLATFORMS, ...customs].map((platform) => {
-    const slot = byId.get(platform) ?? null;
+  const rowOf = new Map(rows.map((r) => [r.platform, r]));
+  const customs = configured.map((s) => s.platform).filter((p) => !isNamed(p));
+  const platforms = [...NAMED_PLATFORMS, ...customs];
+  const form = (platform: string, slot: T | null) => {
+    const row = rowOf.get(platform);
+    const state = row?.state ?? 'inactive';
     return {
       platform,
-      titleKey: namedTitleKey(platform),
+      ...slotTitle(platform, platforms),
       label: slot?.label ?? '',
       server: slot?.server ?? '',
       secret: slot?.secret ?? '',
-      custom: slot?.custom ?? false,
+      custom: slot?.custom ?? !isNamed(platform),
       enabled: slot?.enabled ?? false,
       configured: slot !== null,
+      state,
+      badge: badgeOf(state),
+      restarts: row?.restarts ?? 0,
+      problem: row?.problem ?? null,
       slot,
     };
-  });
+  };
+  const forms = platforms.map((platform) => form(platform, byId.get(platform) ?? null));
   // Named slots count once configured; a free slot is offered only while the limit allows one more.
-  if (configured.length < limit) {
-    const platform = newCustomPlatform(kind, customs.length + 1);
-    forms.push({ platform, titleKey: '', label: '', server: '', secret: '', custom: true, enabled: false, configured: false, slot: null });
-  }
+  if (configured.length < limit) forms.push(form(newCustomPlatform(kind, customs.length + 1), null));
   return forms;
+}
+
+/** The status rows of a page, each named the way its form is. */
+export function statusViews(rows: readonly Record<string, unknown>[]): StatusView[] {
+  const platforms = [...NAMED_PLATFORMS, ...rows.map((r) => String(r.platform)).filter((p) => !isNamed(p))];
+  return rows.map((row) => statusView(row, platforms));
+}
+
+/**
+ * An error a slot's form got back (`?error=…&errorAt=slot-<platform>`, core/routing.ts): shown
+ * beside that slot in a plain sentence where we know one, the raw message otherwise.
+ */
+export interface SlotFormError {
+  at: string;
+  message: string;
+  problem: PlainProblem | null;
+}
+
+export function slotFormError(query: Record<string, unknown>): SlotFormError | null {
+  const { error, errorAt } = query;
+  if (typeof error !== 'string' || !error || typeof errorAt !== 'string') return null;
+  return { at: errorAt, message: error, problem: plainProblem(error) };
 }
 
 /** The console's one-line source summary: `File 10.2MB 120s 698Kbps` or `Stream 2500Kbps`. */

@@ -44,12 +44,14 @@ export function newCustomPlatform(kind: SlotKind, index: number): string {
 }
 
 const OUTPUT_SCHEMES = ['rtmp', 'rtmps', 'srt'];
+/** The end of the refusal of any other destination; the console recognises it (plain-errors.ts). */
+export const OUTPUT_SERVER_RULE = 'use an rtmp://, rtmps:// or srt:// URL';
 
 /** A destination must be RTMP, RTMPS or SRT: the only outputs the relay knows how to mux. */
 export function checkOutputServer(server: string): string {
   const s = server.trim();
   if (!OUTPUT_SCHEMES.includes(schemeOf(s)) || !/^[a-z]+:\/\/[^/\s]+/i.test(s) || /\s/.test(s)) {
-    throw new ValidationError(`invalid server ${s}: use an rtmp://, rtmps:// or srt:// URL`);
+    throw new ValidationError(`invalid server ${s}: ${OUTPUT_SERVER_RULE}`);
   }
   return s;
 }

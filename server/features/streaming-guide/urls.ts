@@ -125,11 +125,15 @@ export function streamingUrls(i: UrlInputs): StreamingUrls {
   const httpsPort = i.secure ? httpPort : ['', '80'].includes(i.pagePort) ? '443' : i.httpsPort;
   const httpsPage = `https://${i.hostname}${omittedHttpPorts.has(httpsPort) ? '' : `:${httpsPort}`}/mgmt/scenarios?tab=live`;
 
+  // The examples run as pasted: a generated test picture and tone, not a file nobody has; H.264/AAC
+  // with a 2 s GOP at 30 fps, which every delivery (HLS, HTTP-FLV, WebRTC, the restreams) takes as is.
+  const testSource = `-re -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine=frequency=440 -c:v libx264 -preset veryfast -tune zerolatency -g 60 -c:a aac`;
+
   return {
     rtmpServer,
     rtmpStreamKey,
     rtmpPublishUrl: `${rtmpServer}${rtmpStreamKey}`,
-    ffmpegCommand: `ffmpeg -re -i ~/git/srs/trunk/doc/source.flv -c copy -f flv '${rtmpServer}${rtmpStreamKey}'`,
+    ffmpegCommand: `ffmpeg ${testSource} -f flv '${rtmpServer}${rtmpStreamKey}'`,
     flvUrl,
     m3u8Url,
     llHlsUrl,
@@ -142,7 +146,7 @@ export function streamingUrls(i: UrlInputs): StreamingUrls {
     srtPlayStreamId,
     srtPublishUrl,
     srtPlayUrl,
-    srtFfmpegCommand: `ffmpeg -re -i ~/git/srs/trunk/doc/source.flv -c copy -pes_payload_size 0 -f mpegts '${srtPublishUrl}'`,
+    srtFfmpegCommand: `ffmpeg ${testSource} -pes_payload_size 0 -f mpegts '${srtPublishUrl}'`,
     ffplayCommand: `ffplay -fflags nobuffer -flags low_delay -i '${srtPlayUrl}'`,
     ffplayCommandWindows: `ffplay -fflags nobuffer -flags low_delay -i "${srtPlayUrl}"`,
     whipUrl,

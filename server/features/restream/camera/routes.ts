@@ -13,7 +13,8 @@ import {
   slotStreamsHandler,
   sourceHandler,
   sourceSummary,
-  statusView,
+  slotFormError,
+  statusViews,
   streamUrlHandler,
 } from '../routes.js';
 import { CAMERA } from './service.js';
@@ -57,14 +58,17 @@ export function registerCameraTab(ui: Console, restream: Restream): void {
     titleKey: 'restream.tab.camera',
     order: 70,
     template: 'restream/camera',
-    load: async () => {
+    load: async (ctx) => {
       const slots = await camera.store.all();
+      const status = await camera.status();
+      const rows = statusViews(status).map((view, i) => ({ ...view, extraAudio: String(status[i]?.extraAudio ?? '') }));
       return {
         ffmpeg: ffmpegView(restream.ffmpeg),
         limit: camera.limit,
         restartChoices: RESTART_CHOICES,
-        rows: (await camera.status()).map((row) => ({ ...statusView(row), extraAudio: String(row.extraAudio ?? '') })),
-        forms: slotForms(slots, CAMERA, camera.limit).map((f) => {
+        rows,
+        formError: slotFormError(ctx.query),
+        forms: slotForms(slots, CAMERA, camera.limit, rows).map((f) => {
           const file = f.slot?.files[0];
           const { url, maxRunMs } = heartbeatUrlOptions(file?.target ?? '');
           return {

@@ -82,7 +82,12 @@ export class CameraService extends SourceSlotService<CameraSlot> {
     for (const req of requests) {
       const target = cameraTarget(req);
       await this.untilStackStreamPlays(target);
-      const result = await probe(this.deps.config.binaries.ffprobe, heartbeatUrlOptions(target).url);
+      const result = await probe(this.deps.config.binaries.ffprobe, heartbeatUrlOptions(target).url).catch((err: unknown) => {
+        // ffprobe names the failure, not the address; a user with several cameras needs to know which one.
+        if (!(err instanceof ValidationError)) throw err;
+        const shown = urlPassword(target).reduce((url, password) => url.split(password).join('******'), target);
+        throw new ValidationError(`camera ${shown}: ${err.message}`);
+      });
       checkBitrate(result, limitKbps);
       files.push(toSourceFile(req, target, result));
     }

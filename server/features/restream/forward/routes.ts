@@ -2,7 +2,7 @@
 import type { RouteHandlers } from '../../../route-table.js';
 import type { Console } from '../../console/console.js';
 import type { Restream } from '../restream.js';
-import { ffmpegView, slotForms, slotSecretHandler, slotStreamsHandler, statusView } from '../routes.js';
+import { ffmpegView, slotFormError, slotForms, slotSecretHandler, slotStreamsHandler, statusViews } from '../routes.js';
 import { FORWARD } from './service.js';
 
 export function forwardHandlers({ forward }: Restream): RouteHandlers {
@@ -24,13 +24,16 @@ export function registerForwardTab(ui: Console, restream: Restream): void {
     titleKey: 'restream.tab.forward',
     order: 40,
     template: 'restream/forward',
-    load: async () => {
+    load: async (ctx) => {
       const slots = await forward.store.all();
+      const status = await forward.status();
+      const rows = statusViews(status).map((view, i) => ({ ...view, stream: String(status[i]?.stream ?? '') }));
       return {
         ffmpeg: ffmpegView(restream.ffmpeg),
         limit: forward.limit,
-        rows: (await forward.status()).map((row) => ({ ...statusView(row), stream: String(row.stream ?? '') })),
-        forms: slotForms(slots, FORWARD, forward.limit).map((f) => ({ ...f, stream: f.slot?.stream ?? '' })),
+        rows,
+        forms: slotForms(slots, FORWARD, forward.limit, rows).map((f) => ({ ...f, stream: f.slot?.stream ?? '' })),
+        formError: slotFormError(ctx.query),
       };
     },
   });

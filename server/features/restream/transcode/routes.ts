@@ -3,7 +3,9 @@ import { VIDEO_PRESETS, VIDEO_PROFILES } from '../../../core/ffmpeg/argv.js';
 import type { RouteHandlers } from '../../../route-table.js';
 import type { Console } from '../../console/console.js';
 import type { Restream } from '../restream.js';
-import { ffmpegView, shortTime } from '../routes.js';
+import { shownTime } from '../../../core/views.js';
+import { plainProblem } from '../plain-errors.js';
+import { ffmpegView } from '../routes.js';
 import { TRANSCODE_DEFAULTS } from './service.js';
 
 export function transcodeHandlers({ transcode }: Restream): RouteHandlers {
@@ -50,9 +52,10 @@ export function registerTranscodeTab(ui: Console, restream: Restream, publishSec
           state: String(task.state),
           input: String(task.input ?? ''),
           output: String(task.output ?? ''),
-          update: shortTime(frame?.update),
+          update: shownTime(frame?.update),
           log: frame?.log ?? '',
           error: live?.lastError ?? '',
+          problem: task.state === 'streaming' ? null : plainProblem(live?.lastError, live?.tail.join('\n')),
           restarts: live?.restarts ?? 0,
           tail: live?.tail ?? [],
         },

@@ -1,5 +1,7 @@
 // Virtual-live API (docs/compatibility.md §3.5) and the Scenarios › Virtual Live tab.
+import { ValidationError } from '../../../core/errors.js';
 import { requireString } from '../../../core/validate.js';
+import { NO_SOURCE_MESSAGE } from '../plain-errors.js';
 import type { RouteHandlers } from '../../../route-table.js';
 import type { Console } from '../../console/console.js';
 import type { Restream } from '../restream.js';
@@ -11,7 +13,8 @@ import {
   slotStreamsHandler,
   sourceHandler,
   sourceSummary,
-  statusView,
+  slotFormError,
+  statusViews,
   streamUrlHandler,
 } from '../routes.js';
 import { MEDIA_EXTENSIONS } from '../sources.js';
@@ -31,6 +34,9 @@ export function vliveHandlers({ vlive, uploads }: Restream): RouteHandlers {
     'vlive.form': async (_ctx, form) => {
       const platform = requireString(form, 'platform', 64);
       const current = await vlive.store.get(platform);
+      // The API keeps SRS Stack's order (a destination may come before the source); a person pressing
+      // Start on a slot without a source gets told what is missing instead of a slot that waits forever.
+      if (form.enabled === 'true' && !current?.files.length) throw new ValidationError(NO_SOURCE_MESSAGE);
       await vlive.update({ ...form, files: current?.files ?? [] });
       return form.enabled === 'true' ? 'restream.notice.started' : 'restream.notice.stopped';
     },
@@ -60,18 +66,21 @@ export function registerVliveTab(ui: Console, restream: Restream): void {
     titleKey: 'restream.tab.vlive',
     order: 60,
     template: 'restream/vlive',
-    load: async () => {
+    load: async (ctx) => {
       const slots = await vlive.store.all();
+      const status = await vlive.status();
+      const rows = statusViews(status).map((view, i) => {
+        const file = (status[i]?.files as Parameters<typeof sourceSummary>[0][])[0];
+        return { ...view, source: [file?.name, sourceSummary(file)].filter(Boolean).join(' · ') };
+      });
       return {
         ffmpeg: ffmpegView(restream.ffmpeg),
         limit: vlive.limit,
         extensions: MEDIA_EXTENSIONS.join(','),
         dataDir: vlive.dataDir,
-        rows: (await vlive.status()).map((row) => {
-          const file = (row.files as Parameters<typeof sourceSummary>[0][])[0];
-          return { ...statusView(row), source: [file?.name, sourceSummary(file)].filter(Boolean).join(' · ') };
-        }),
-        forms: slotForms(slots, VLIVE, vlive.limit).map((f) => {
+        rows,
+        formError: slotFormError(ctx.query),
+        forms: slotForms(slots, VLIVE, vlive.limit, rows).map((f) => {
           const file = f.slot?.files[0];
           return { ...f, file: file ? { name: file.name || file.target, summary: sourceSummary(file), codecs: codecSummary(file) } : null };
         }),
