@@ -21,6 +21,9 @@ import { RouteBinder } from './core/routing.js';
 import { ROUTE_TABLE, ROUTES } from './route-table.js';
 import { DEFAULT_RELAY_LIMITS, FlvGateway } from './features/flv/flv-gateway.js';
 import { flvHandlers } from './features/flv/routes.js';
+import { LiveTap } from './features/live-tap/live-tap.js';
+import { DEFAULT_TAP_OPTIONS, TapServer } from './features/live-tap/tap-server.js';
+import { DEFAULT_MAX_GOP_BYTES } from './core/media/gop-cache.js';
 import { LoginThrottle } from './features/auth/login-throttle.js';
 import { authHandlers } from './features/auth/routes.js';
 import { AuthService } from './features/auth/service.js';
@@ -101,6 +104,12 @@ export class App {
   readonly restream: Restream;
   readonly events = new EventHub();
   readonly flv: FlvGateway;
+  /**
+   * Every live stream as it flows into the stack from its first frame, with its GOP cache: what
+   * features read live media from (a LiveSource; HTTP-FLV does).
+   */
+  readonly tap: LiveTap;
+  private readonly tapServer: TapServer;
   readonly metrics = new Metrics();
   readonly engine: MediaEngine;
   /** The one answer to "is it live?" (docs/architecture.md). */
@@ -151,6 +160,9 @@ export class App {
     this.callbacks = new CallbackService(new CallbackStore(this.redis), this.paths.record, [config.mgmtListen, config.httpsListen]);
     this.callbacks.listen(this.events);
 
+    // The live tap: the engine pushes every stream into this process (a loopback RTMP listener).
+    this.tap = new LiveTap(DEFAULT_MAX_GOP_BYTES);
+    this.tapServer = new TapServer(this.tap, { ...DEFAULT_TAP_OPTIONS, port: config.tapListen });
     // Media engine and live streams: the engine posts its hook to this process's HTTP port.
     const engine = new NginxRtmpEngine({
       prefix: this.paths.engine,
@@ -159,6 +171,7 @@ export class App {
       rtmpPort: config.rtmpListen,
       callbackOrigin: `http://${loopbackHost(config.listenHost)}:${config.mgmtListen}`,
       supervisor: this.supervisor,
+      pushTargets: (app) => [this.tapServer.pushUrl(app)],
     });
     this.engine = engine;
     this.registry = new LiveRegistry(engine, new StreamStore(this.redis), this.events, async (info) => {
@@ -188,10 +201,9 @@ export class App {
       (app, stream) => this.registry.isLive(app, stream),
     );
     this.registry.addViewerSource('hls', (app, stream) => this.hlsDelivery.viewers(app, stream));
-    // nginx-rtmp has no HTTP-FLV: the stack pulls each watched stream once and fans it out.
-    this.flv = new FlvGateway(this.supervisor, {
-      ffmpeg: config.binaries.ffmpeg,
-      playUrl: (app, stream) => engine.localPlayUrl(app, stream),
+    // nginx-rtmp has no HTTP-FLV: the stack serves it from the tap, one subscription per watched stream.
+    this.flv = new FlvGateway({
+      source: this.tap,
       isLive: (app, stream) => this.registry.isLive(app, stream),
       limits: { ...DEFAULT_RELAY_LIMITS, clientQueueBytes: config.flvClientQueueBytes },
     });
@@ -412,6 +424,12 @@ export class App {
     await this.https.start(this.koa.callback());
     this.letsencrypt.start();
     log.info(`HTTPS listening on ${this.config.listenHost}:${this.config.httpsListen}`);
+    // The tap before the engine: the engine pushes every stream to it from its first frame.
+    try {
+      await this.tapServer.start();
+    } catch (err) {
+      log.error(`the live tap cannot listen on 127.0.0.1:${this.config.tapListen} (TAP_LISTEN): HTTP-FLV is unavailable`, err);
+    }
     // The engine after the HTTP listener: its publish callback must find us.
     try {
       await this.engine.start();
@@ -451,6 +469,7 @@ export class App {
     }
     await this.record.stop();
     await stopRestream(this.restream);
+    await this.tapServer.stop();
     await this.redis.stop();
     await this.supervisor.stop();
   }
