@@ -63,3 +63,14 @@ declare module 'node-media-server/src/protocol/rtmp.js' {
   }
   export = Rtmp;
 }
+
+declare module 'node-media-server/src/protocol/amf.js' {
+  /** Encodes an RTMP command ({ cmd, transId, cmdObj, … }) as AMF0 (tests build client commands with it). */
+  export function encodeAmf0Cmd(command: Record<string, unknown>): Buffer;
+}
+
+declare module 'node-media-server/src/core/logger.js' {
+  /** The library's one logger (console.log by default). */
+  const logger: { log(message: string, level?: string): void };
+  export = logger;
+}

@@ -15,8 +15,15 @@
 // to the engine's keep-alive pings (nginx-rtmp pings a connection it has not heard from for
 // `ping` (1 min) and drops it `ping_timeout` (30 s) later: without answers every push would be cut
 // after 90 s).
+import libraryLogger from 'node-media-server/src/core/logger.js';
 import Rtmp from 'node-media-server/src/protocol/rtmp.js';
+import { createLogger } from '../../core/logger.js';
 import { MAX_TAG_DATA_BYTES } from '../../core/media/flv-tags.js';
+
+// The library prints to the console on its own (e.g. every unknown command a peer sends): through
+// the stack's logger instead, at debug level, since the tap logs its own decisions.
+const log = createLogger('tap');
+libraryLogger.log = (message: string) => log.debug(`rtmp: ${message}`);
 
 /** nginx uses chunk streams 2 to 8; a peer opening dozens is not nginx. */
 const MAX_CHUNK_STREAMS = 32;
