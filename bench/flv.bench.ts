@@ -143,6 +143,11 @@ async function main(): Promise<void> {
       `memory per live stream (stack PSS, ${EXTRA_STREAMS} more streams)`,
       `${((pssAfter - pssBefore) / EXTRA_STREAMS).toFixed(1)} MB (${pssBefore.toFixed(0)} → ${pssAfter.toFixed(0)} MB); no process per stream`,
     ]);
+    const more = await cpuDuring([stackPid], () => sleep(10_000));
+    rows.push([
+      `CPU per live stream, unwatched (stack, ${EXTRA_STREAMS} more streams: the tap's ingest)`,
+      `${((more.cpuPercent - idle.cpuPercent) / EXTRA_STREAMS).toFixed(2)} % (${idle.cpuPercent.toFixed(1)} → ${more.cpuPercent.toFixed(1)} %)`,
+    ]);
     printTable('HTTP-FLV fan-out vs nginx-rtmp RTMP fan-out (bench/flv.bench.ts)', rows);
   } finally {
     swarm.kill();

@@ -9,6 +9,14 @@ import type { LiveSubscription } from '../../core/media/live-source.js';
 
 const log = createLogger('flv');
 
+/**
+ * Tags are written to players when a video frame arrives (with the audio before it), or at the
+ * latest this long after the first unwritten tag (audio only). Why: each write to each player is
+ * a syscall and most of the fan-out's CPU; the engine hands on audio and video frames one by one,
+ * about 70 a second, and this makes it 25 (one per frame) for at most a frame's delay on audio.
+ */
+export const FLUSH_AFTER_MS = 40;
+
 export interface RelayLimits {
   /** Bytes a player may fall behind (beyond its start burst) before it is dropped. */
   readonly clientQueueBytes: number;
@@ -35,6 +43,9 @@ export class FlvRelay {
   private closed = false;
   private upstreamBytes = 0;
   private dropped = 0;
+  /** Tags received but not yet written to the players (see FLUSH_AFTER_MS). */
+  private pending: Buffer[] = [];
+  private flushTimer: NodeJS.Timeout | null = null;
   readonly startedAt = Date.now();
 
   constructor(
@@ -93,14 +104,28 @@ export class FlvRelay {
   /** The stream's tags of one read from the engine (LiveSink.write). */
   write(tags: readonly FlvTag[]): void {
     if (this.closed) return;
-    // One buffer for every player: one write (one syscall) per player per read.
-    const bytes = tags.length === 1 ? (tags[0] as FlvTag).bytes : Buffer.concat(tags.map((t) => t.bytes));
-    this.upstreamBytes += bytes.length;
-    for (const p of this.live) this.send(p, bytes);
+    let video = false;
+    for (const t of tags) {
+      this.pending.push(t.bytes);
+      this.upstreamBytes += t.bytes.length;
+      if (t.kind === 'video') video = true;
+    }
+    if (video) this.flush();
+    else this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_AFTER_MS);
     if (this.waiting.size) {
       const burst = this.burst();
       if (burst) for (const p of this.waiting) this.begin(p, burst);
     }
+  }
+
+  /** Writes what is pending to every player: one buffer, one write (one syscall) per player. */
+  private flush(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    if (!this.pending.length) return;
+    const bytes = this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending);
+    this.pending = [];
+    for (const p of this.live) this.send(p, bytes);
   }
 
   /** Ends every player and the subscription. Idempotent. */
@@ -108,6 +133,9 @@ export class FlvRelay {
     if (this.closed) return;
     this.closed = true;
     this.cancelIdleStop();
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    this.pending = [];
     this.subscription?.close();
     this.subscription = null;
     if (this.live.size) log.info(`${this.key}: closing the FLV relay (${reason}); ${this.live.size} player(s) ended`);
@@ -126,7 +154,10 @@ export class FlvRelay {
     return start ? [start.header.bytes, ...start.tags.map((t) => t.bytes)] : null;
   }
 
+  /** Starts a player with the burst: the tap's cache, up to the newest tag. */
   private begin(player: Player, burst: Buffer[]): void {
+    // What is pending is in the burst already: the others get it now, the new player once.
+    this.flush();
     this.waiting.delete(player);
     if (player.timer) clearTimeout(player.timer);
     player.timer = null;
