@@ -163,6 +163,9 @@ export class FlvRelay {
     player.timer = null;
     const { res } = player;
     if (res.destroyed) return;
+    // The body runs until the connection closes (HTTP/1.1 allows it without a length): no chunk
+    // framing around each write, which would be two more buffers per write to every player.
+    res.useChunkedEncodingByDefault = false;
     res.writeHead(200, {
       'Content-Type': 'video/x-flv',
       'Cache-Control': 'no-cache, no-store',
