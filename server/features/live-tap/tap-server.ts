@@ -10,11 +10,12 @@
 // what came before is lost: with the library's plain answers 2 of 3 runs of
 // test/integration/live-tap.test.ts saw their first keyframe 2 s in (the second GOP of a testsrc
 // publish with -g 50; audio from 46 ms). The tap therefore answers connect and createStream
-// together with the handshake (rtmp-receiver.ts): one round trip, and every run since (8 of 8)
-// saw the stream's first keyframe at 0 ms, with metadata and codec configurations before it. It
-// stays a race in principle (one round trip through this process against the encoder's first
-// send): a busy event loop at that instant can still lose the first GOP. A push that reconnects
-// (the connection dropped) joins at the next keyframe.
+// together with the handshake (rtmp-receiver.ts): one round trip, and every run since (17 of 17,
+// 3 of them with both cores kept busy by other processes) saw the stream's first keyframe at
+// 0 ms, with metadata and codec configurations before it. It stays a race in principle (one
+// round trip through this process against the encoder's first send): a busy event loop at that
+// instant can still lose the first GOP. A push that reconnects (the connection dropped) joins at
+// the next keyframe.
 import crypto from 'node:crypto';
 import net from 'node:net';
 import { createLogger, registerSecret } from '../../core/logger.js';
