@@ -160,6 +160,8 @@ export class App {
     this.callbacks = new CallbackService(new CallbackStore(this.redis), this.paths.record, [config.mgmtListen, config.httpsListen]);
     this.callbacks.listen(this.events);
 
+    /** How this host reaches the stack's own HTTP listener (the engine's hook, internal FLV reads). */
+    const loopbackOrigin = `http://${loopbackHost(config.listenHost)}:${config.mgmtListen}`;
     // The live tap: the engine pushes every stream into this process (a loopback RTMP listener).
     this.tap = new LiveTap(DEFAULT_MAX_GOP_BYTES);
     this.tapServer = new TapServer(this.tap, { ...DEFAULT_TAP_OPTIONS, port: config.tapListen });
@@ -169,7 +171,7 @@ export class App {
       nginxBinary: config.binaries.nginx,
       rtmpModule: config.binaries.nginxRtmpModule,
       rtmpPort: config.rtmpListen,
-      callbackOrigin: `http://${loopbackHost(config.listenHost)}:${config.mgmtListen}`,
+      callbackOrigin: loopbackOrigin,
       supervisor: this.supervisor,
       pushTargets: (app) => [this.tapServer.pushUrl(app)],
     });
@@ -205,6 +207,7 @@ export class App {
     this.flv = new FlvGateway({
       source: this.tap,
       isLive: (app, stream) => this.registry.isLive(app, stream),
+      loopbackOrigin,
       limits: { ...DEFAULT_RELAY_LIMITS, clientQueueBytes: config.flvClientQueueBytes },
     });
     this.registry.addViewerSource('flv', (app, stream) => this.flv.players(app, stream));

@@ -8,7 +8,7 @@ import net from 'node:net';
 import type { FlvTag } from '../../server/core/media/flv-tags.js';
 import type { LiveSubscription } from '../../server/core/media/live-source.js';
 import { startInProcess, type InProcessStack } from '../helpers/in-process.js';
-import { publish, sendRaw, spawnFfmpeg, type Publisher } from '../helpers/media.js';
+import { FlvReader, publish, sendRaw, spawnFfmpeg, type Publisher } from '../helpers/media.js';
 import { sleep, waitFor } from '../helpers/stack.js';
 
 /** testPublishArgs: 25 fps; a keyframe every 2 s, the first frame being one. */
@@ -82,6 +82,28 @@ describe('live tap: the engine pushes every stream into the stack from its first
     assert.deepEqual([start?.header.hasAudio, start?.header.hasVideo], [true, true]);
     const startFrames = start?.tags.filter((t) => t.kind === 'video' && !t.sequenceHeader) ?? [];
     assert.ok(startFrames[0]?.keyframe, 'the start burst begins on a keyframe');
+  });
+
+  it("serves the stack's own consumers HTTP-FLV on loopback without counting them as viewers", async () => {
+    publisher = publish(rtmpUrl('inside'), 0, GOP);
+    await waitFor(
+      () => stack.app.tap.has('live', 'inside'),
+      30_000,
+      () => 'media through the tap',
+    );
+    const internalUrl = stack.app.flv.internalUrl('live', 'inside');
+    assert.match(internalUrl, new RegExp(`^http://127\\.0\\.0\\.1:${stack.ports.http}/live/inside\\.flv\\?consumer=`));
+    const consumer = new FlvReader(internalUrl);
+    const viewer = new FlvReader(`${stack.url}/live/inside.flv`);
+    await waitFor(
+      () => consumer.videoTags.length > 2 && viewer.videoTags.length > 2,
+      15_000,
+      () => 'both to receive video',
+    );
+    assert.ok(consumer.videoTags.find((t) => !t.sequenceHeader)?.keyframe, 'the consumer starts on a keyframe');
+    assert.equal(stack.app.flv.players('live', 'inside'), 1, 'only the viewer counts');
+    consumer.close();
+    viewer.close();
   });
 
   it('ends subscribers when the publisher leaves', async () => {

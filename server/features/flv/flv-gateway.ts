@@ -2,8 +2,11 @@
 // as it flows into the stack (the live tap, a LiveSource): one subscription per watched stream
 // however many players watch it, no process per stream, and the tap's GOP cache starts a player
 // on a keyframe at once.
+import crypto from 'node:crypto';
 import type Koa from 'koa';
 import { NotFoundError, UpstreamError } from '../../core/errors.js';
+import { registerSecret } from '../../core/logger.js';
+import { secretsEqual } from '../../core/secrets.js';
 import type { LiveSource } from '../../core/media/live-source.js';
 import { checkStreamName } from '../../core/stream-names.js';
 import { FlvRelay, type RelayLimits } from './flv-relay.js';
@@ -17,7 +20,12 @@ export interface FlvGatewayOptions {
    * 404 and a stream admitted a moment ago waits for its media to reach the stack.
    */
   readonly isLive: (app: string, stream: string) => boolean | Promise<boolean>;
+  /** This stack's HTTP origin as seen from this host (e.g. http://127.0.0.1:2022), for internalUrl. */
+  readonly loopbackOrigin: string;
 }
+
+/** The query key that marks one of the stack's own consumers (internalUrl). */
+const INTERNAL_PARAM = 'consumer';
 
 /** How often a player waiting for a stream's media checks that the stream is still live. */
 const FLOWING_POLL_MS = 50;
@@ -32,6 +40,8 @@ export interface FlvStreamStats {
   app: string;
   stream: string;
   players: number;
+  /** The stack's own consumers (internalUrl), not counted as players. */
+  internal: number;
   waiting: number;
   dropped: number;
   upstreamBytes: number;
@@ -40,8 +50,20 @@ export interface FlvStreamStats {
 export class FlvGateway {
   private readonly relays = new Map<string, FlvRelay>();
   private stopped = false;
+  /** Per boot: only the stack's own consumers know it, so only they are left out of the viewers. */
+  private readonly internalToken = crypto.randomBytes(16).toString('hex');
 
-  constructor(private readonly opts: FlvGatewayOptions) {}
+  constructor(private readonly opts: FlvGatewayOptions) {
+    registerSecret(this.internalToken);
+  }
+
+  /**
+   * HTTP-FLV URL of a live stream for one of the stack's own consumers (an ffmpeg task reading
+   * the stream with its GOP cache): on loopback, and not counted as a viewer.
+   */
+  internalUrl(app: string, stream: string): string {
+    return `${this.opts.loopbackOrigin}/${encodeURIComponent(app)}/${encodeURIComponent(stream)}.flv?${INTERNAL_PARAM}=${this.internalToken}`;
+  }
 
   async start(): Promise<void> {
     this.stopped = false;
@@ -79,7 +101,9 @@ export class FlvGateway {
       throw new UpstreamError(`stream ${app}/${stream}: its media did not reach the stack within ${this.opts.limits.startTimeoutMs} ms`);
     }
     const relay = this.relayFor(app, stream);
-    const started = await relay.join(ctx.res);
+    const consumer = ctx.query[INTERNAL_PARAM];
+    const internal = typeof consumer === 'string' && secretsEqual(consumer, this.internalToken);
+    const started = await relay.join(ctx.res, internal);
     if (started.ok || started.reason === 'gone') {
       // The relay owns the response from here (or the player left): Koa must not touch it.
       ctx.respond = false;

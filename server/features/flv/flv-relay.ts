@@ -30,6 +30,8 @@ export type StartResult = { ok: true } | { ok: false; reason: 'timeout' | 'close
 
 interface Player {
   readonly res: http.ServerResponse;
+  /** One of the stack's own consumers (internalUrl): not a viewer. */
+  readonly internal: boolean;
   limit: number;
   settle: (r: StartResult) => void;
   timer: NodeJS.Timeout | null;
@@ -67,11 +69,13 @@ export class FlvRelay {
     return this.closed;
   }
 
-  stats(): { app: string; stream: string; players: number; waiting: number; dropped: number; upstreamBytes: number } {
+  stats(): { app: string; stream: string; players: number; internal: number; waiting: number; dropped: number; upstreamBytes: number } {
+    const internal = [...this.live].filter((p) => p.internal).length;
     return {
       app: this.app,
       stream: this.stream,
-      players: this.live.size,
+      players: this.live.size - internal,
+      internal,
       waiting: this.waiting.size,
       dropped: this.dropped,
       upstreamBytes: this.upstreamBytes,
@@ -82,11 +86,11 @@ export class FlvRelay {
    * Adds a player. The HTTP head is written only once a keyframe is there to send, so the caller
    * can still answer an error when the stream never delivers one.
    */
-  join(res: http.ServerResponse): Promise<StartResult> {
+  join(res: http.ServerResponse, internal = false): Promise<StartResult> {
     if (this.closed) return Promise.resolve({ ok: false, reason: 'closed', message: 'stream ended' });
     this.cancelIdleStop();
     return new Promise<StartResult>((resolve) => {
-      const player: Player = { res, limit: this.limits.clientQueueBytes, settle: resolve, timer: null };
+      const player: Player = { res, internal, limit: this.limits.clientQueueBytes, settle: resolve, timer: null };
       player.timer = setTimeout(() => {
         this.leave(player);
         player.settle({ ok: false, reason: 'timeout', message: `no keyframe within ${this.limits.startTimeoutMs} ms` });
