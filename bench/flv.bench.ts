@@ -1,17 +1,22 @@
 // HTTP-FLV fan-out (issue 3, Measure 1 and 3): 100 and 200 FLV players on one 2.5 Mbps stream,
-// CPU and RSS of the stack and its pull ffmpeg, whether every player keeps up — next to the
-// engine's own RTMP fan-out of the same stream to the same number of players, in the same run.
-// Then FLV time-to-first-frame: cold (first player starts the pull) and warm (GOP cache), next to a
-// bare RTMP player of the engine (no GOP cache: it waits for the next keyframe).
-import { relayChildName } from '../server/features/flv/flv-relay.js';
+// CPU and RSS of the stack (which serves FLV from the live tap: the engine pushes every stream into
+// it, no process per watched stream) and whether every player keeps up, next to the engine's own
+// RTMP fan-out of the same stream to the same number of players, in the same run. Then FLV
+// time-to-first-keyframe cold (no player watched the stream before) and warm, next to a bare RTMP
+// player of the engine (no GOP cache: it waits for the next keyframe), and what one more live
+// stream costs the stack in memory.
 import { publishFile, sampleFlv } from '../test/helpers/media.js';
 import { initAdmin, sleep, startStack, waitFor } from '../test/helpers/stack.js';
-import { childPids, cpuDuring, machine, median, printTable, rssMb, supervisedChildren, Swarm, type SwarmReport } from './lib.js';
+import { childPids, cpuDuring, machine, median, pssMb, printTable, rssMb, supervisedChildren, Swarm, type SwarmReport } from './lib.js';
 import { flvPlayer, rtmpPlayer, type Player } from './player-swarm.js';
 
 const WINDOW_S = Number(process.env.BENCH_WINDOW_S ?? 20);
 const COUNTS = (process.env.BENCH_PLAYERS ?? '100,200').split(',').map(Number);
 const KEEP_UP = 0.95;
+/** Extra streams published to measure what one live stream costs the stack. */
+const EXTRA_STREAMS = 4;
+/** The FLV gateway forgets a stream's subscription this long after its last player (DEFAULT_RELAY_LIMITS.idleStopMs). */
+const FLV_IDLE_MS = 3000;
 
 async function firstKeyframe(make: () => Player): Promise<number> {
   const p = make();
@@ -44,9 +49,12 @@ async function main(): Promise<void> {
   const rtmpUrl = `rtmp://127.0.0.1:${stack.ports.rtmp}/live/bench`;
   const flvUrl = `${stack.url}/live/bench.flv`;
   const publisher = publishFile(`${rtmpUrl}?secret=${secret}`, sample);
+  const extra = [] as Array<ReturnType<typeof publishFile>>;
   // The engine's work happens in its worker; its master only supervises.
   const nginxPids = async () => childPids(await childPid('nginx'));
-  const pullPid = () => childPid(relayChildName('live', 'bench'));
+  const stackPid = stack.proc.pid as number;
+  /** Processes the stack runs besides nginx and redis: none per watched stream any more. */
+  const otherChildren = async () => (await supervisedChildren(stack, bearer)).filter((c) => c.name !== 'nginx' && c.name !== 'redis');
   const swarm = new Swarm();
   const rows: Array<[string, string]> = [];
   try {
@@ -55,43 +63,32 @@ async function main(): Promise<void> {
       30_000,
       () => 'the stream to play',
     );
-    await waitFor(
-      async () => (await pullPid()) === 0,
-      15_000,
-      () => 'the pull to stop',
-    );
+    await sleep(FLV_IDLE_MS + 500);
 
-    const stackPid = stack.proc.pid as number;
     const idle = await cpuDuring([stackPid], () => sleep(10_000));
     const idleNginx = await cpuDuring(await nginxPids(), () => sleep(5_000));
     rows.push(['stream', '1280x720 25 fps, H.264 2.4 Mbps + AAC 64 kbps, GOP 2 s (looped file, ffmpeg -re -c copy)']);
     rows.push([
-      'baseline, publisher only',
+      'baseline, publisher only (the engine pushes it into the stack)',
       `stack ${idle.cpuPercent.toFixed(1)} % CPU, ${rssMb(stackPid).toFixed(0)} MB RSS; nginx ${idleNginx.cpuPercent.toFixed(1)} % CPU`,
     ]);
 
     for (const n of COUNTS) {
       await swarm.start('flv', flvUrl, n);
       await sleep(6000);
-      const pull = await pullPid();
       await swarm.mark();
-      const stackCpu = await cpuDuring([stackPid], async () => {
-        const pullCpu = await cpuDuring([pull], () => sleep(WINDOW_S * 1000));
-        rows.push([`FLV ${n}: pull ffmpeg`, `${pullCpu.cpuPercent.toFixed(1)} % CPU, ${rssMb(pull).toFixed(0)} MB RSS`]);
-      });
+      const stackCpu = await cpuDuring([stackPid], () => sleep(WINDOW_S * 1000));
       const flv = await swarm.report();
       const stackRss = rssMb(stackPid);
+      const perHundred = (stackCpu.cpuPercent - idle.cpuPercent) / (n / 100);
       rows.push([
         `FLV ${n}: stack (node)`,
-        `${stackCpu.cpuPercent.toFixed(1)} % CPU (${((stackCpu.cpuPercent - idle.cpuPercent) / (n / 100)).toFixed(1)} % per 100 players over baseline), ${stackRss.toFixed(0)} MB RSS`,
+        `${stackCpu.cpuPercent.toFixed(1)} % CPU (${perHundred.toFixed(1)} % per 100 players over baseline), ${stackRss.toFixed(0)} MB RSS`,
       ]);
+      rows.push([`FLV ${n}: processes besides nginx and redis`, `${(await otherChildren()).map((c) => c.name).join(', ') || 'none'}`]);
       rows.push([`FLV ${n}: players keeping up (≥${KEEP_UP * 100} % of real time)`, keepUp(flv)]);
       await swarm.stopPlayers();
-      await waitFor(
-        async () => (await pullPid()) === 0,
-        15_000,
-        () => 'the pull to stop',
-      );
+      await sleep(2000);
 
       await swarm.start('rtmp', rtmpUrl, n);
       await sleep(6000);
@@ -99,26 +96,25 @@ async function main(): Promise<void> {
       const pids = await nginxPids();
       const ngx = await cpuDuring(pids, () => sleep(WINDOW_S * 1000));
       const rtmp = await swarm.report();
+      const ngxPerHundred = (ngx.cpuPercent - idleNginx.cpuPercent) / (n / 100);
       rows.push([
         `RTMP ${n} (nginx-rtmp itself)`,
-        `${ngx.cpuPercent.toFixed(1)} % CPU (${((ngx.cpuPercent - idleNginx.cpuPercent) / (n / 100)).toFixed(1)} % per 100 players over baseline), ${pids
+        `${ngx.cpuPercent.toFixed(1)} % CPU (${ngxPerHundred.toFixed(1)} % per 100 players over baseline), ${pids
           .map(rssMb)
           .reduce((a, b) => a + b, 0)
           .toFixed(0)} MB RSS`,
       ]);
       rows.push([`RTMP ${n}: players keeping up`, keepUp(rtmp)]);
+      rows.push([`FLV ${n} / RTMP ${n}: CPU per 100 players`, `${(perHundred / ngxPerHundred).toFixed(2)}x nginx-rtmp's`]);
       await swarm.stopPlayers();
       await sleep(2000);
     }
 
+    // Cold: nobody watched the stream for longer than the gateway keeps a subscription.
     const cold: number[] = [];
     for (let i = 0; i < 5; i++) {
+      await sleep(FLV_IDLE_MS + 500 + Math.random() * 1000);
       cold.push(await firstKeyframe(() => flvPlayer(flvUrl)));
-      await waitFor(
-        async () => (await pullPid()) === 0,
-        15_000,
-        () => 'the pull to stop',
-      );
     }
     const keeper = flvPlayer(flvUrl);
     await sleep(3000);
@@ -133,12 +129,29 @@ async function main(): Promise<void> {
       rtmpFirst.push(await firstKeyframe(() => rtmpPlayer(rtmpUrl)));
       await sleep(300 + Math.random() * 700);
     }
-    rows.push(['FLV time to first keyframe, cold (first player starts the pull)', `median ${median(cold)} ms (${cold.join(', ')})`]);
-    rows.push(['FLV time to first keyframe, warm (GOP cache)', `median ${median(warm)} ms (${warm.join(', ')})`]);
+    rows.push(['FLV time to first keyframe, cold (no player watched the stream before)', `median ${median(cold)} ms (${cold.join(', ')})`]);
+    rows.push(['FLV time to first keyframe, warm (another player watches)', `median ${median(warm)} ms (${warm.join(', ')})`]);
     rows.push(['RTMP from nginx-rtmp, time to first keyframe', `median ${median(rtmpFirst)} ms (${rtmpFirst.join(', ')})`]);
+
+    // What one more live stream costs the stack (its tap stream and GOP cache), unwatched.
+    const pssBefore = pssMb(stackPid);
+    for (let i = 0; i < EXTRA_STREAMS; i++)
+      extra.push(publishFile(`rtmp://127.0.0.1:${stack.ports.rtmp}/live/extra${i}?secret=${secret}`, sample));
+    await sleep(8000);
+    const pssAfter = pssMb(stackPid);
+    rows.push([
+      `memory per live stream (stack PSS, ${EXTRA_STREAMS} more streams)`,
+      `${((pssAfter - pssBefore) / EXTRA_STREAMS).toFixed(1)} MB (${pssBefore.toFixed(0)} → ${pssAfter.toFixed(0)} MB); no process per stream`,
+    ]);
+    const more = await cpuDuring([stackPid], () => sleep(10_000));
+    rows.push([
+      `CPU per live stream, unwatched (stack, ${EXTRA_STREAMS} more streams: the tap's ingest)`,
+      `${((more.cpuPercent - idle.cpuPercent) / EXTRA_STREAMS).toFixed(2)} % (${idle.cpuPercent.toFixed(1)} → ${more.cpuPercent.toFixed(1)} %)`,
+    ]);
     printTable('HTTP-FLV fan-out vs nginx-rtmp RTMP fan-out (bench/flv.bench.ts)', rows);
   } finally {
     swarm.kill();
+    await Promise.all(extra.map((p) => p.stop()));
     await publisher.stop();
     await stack.stop();
   }

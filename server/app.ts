@@ -21,6 +21,9 @@ import { RouteBinder } from './core/routing.js';
 import { ROUTE_TABLE, ROUTES } from './route-table.js';
 import { DEFAULT_RELAY_LIMITS, FlvGateway } from './features/flv/flv-gateway.js';
 import { flvHandlers } from './features/flv/routes.js';
+import { LiveTap } from './features/live-tap/live-tap.js';
+import { DEFAULT_TAP_OPTIONS, TapServer } from './features/live-tap/tap-server.js';
+import { DEFAULT_MAX_GOP_BYTES } from './core/media/gop-cache.js';
 import { LoginThrottle } from './features/auth/login-throttle.js';
 import { authHandlers } from './features/auth/routes.js';
 import { AuthService } from './features/auth/service.js';
@@ -66,7 +69,6 @@ import { HlsSegmentWatcher } from './features/hls/segment-watcher.js';
 import type { MediaEngine } from './engine/media-engine.js';
 import { NginxRtmpEngine } from './engine/nginx-rtmp/engine.js';
 import { HlsSettings } from './features/hls/settings-store.js';
-import { FfmpegPullSource } from './features/ll-hls/pull-source.js';
 import { LlHlsService } from './features/ll-hls/service.js';
 import { LiveRoomService } from './features/live-streams/live-room-service.js';
 import { LiveRoomStore } from './features/live-streams/live-room-store.js';
@@ -103,6 +105,12 @@ export class App {
   readonly restream: Restream;
   readonly events = new EventHub();
   readonly flv: FlvGateway;
+  /**
+   * Every live stream as it flows into the stack from its first frame, with its GOP cache: what
+   * features read live media from (a LiveSource; HTTP-FLV does).
+   */
+  readonly tap: LiveTap;
+  private readonly tapServer: TapServer;
   readonly metrics = new Metrics();
   readonly engine: MediaEngine;
   /** The one answer to "is it live?" (docs/architecture.md). */
@@ -154,14 +162,20 @@ export class App {
     this.callbacks = new CallbackService(new CallbackStore(this.redis), this.paths.record, [config.mgmtListen, config.httpsListen]);
     this.callbacks.listen(this.events);
 
+    /** How this host reaches the stack's own HTTP listener (the engine's hook, internal FLV reads). */
+    const loopbackOrigin = `http://${loopbackHost(config.listenHost)}:${config.mgmtListen}`;
+    // The live tap: the engine pushes every stream into this process (a loopback RTMP listener).
+    this.tap = new LiveTap(DEFAULT_MAX_GOP_BYTES);
+    this.tapServer = new TapServer(this.tap, { ...DEFAULT_TAP_OPTIONS, port: config.tapListen });
     // Media engine and live streams: the engine posts its hook to this process's HTTP port.
     const engine = new NginxRtmpEngine({
       prefix: this.paths.engine,
       nginxBinary: config.binaries.nginx,
       rtmpModule: config.binaries.nginxRtmpModule,
       rtmpPort: config.rtmpListen,
-      callbackOrigin: `http://${loopbackHost(config.listenHost)}:${config.mgmtListen}`,
+      callbackOrigin: loopbackOrigin,
       supervisor: this.supervisor,
+      pushTargets: (app) => [this.tapServer.pushUrl(app)],
     });
     this.engine = engine;
     this.registry = new LiveRegistry(engine, new StreamStore(this.redis), this.events, async (info) => {
@@ -191,23 +205,18 @@ export class App {
       (app, stream) => this.registry.isLive(app, stream),
     );
     this.registry.addViewerSource('hls', (app, stream) => this.hlsDelivery.viewers(app, stream));
-    // LL-HLS muxed by the stack; its players are hls_ctx sessions like classic HLS ones. Fed by an
-    // ffmpeg pull per watched stream until the engine's live tap replaces it (same LiveSource).
+    // LL-HLS muxed by the stack from the tap; its players are hls_ctx sessions like classic HLS ones.
     this.llHls = new LlHlsService({
-      source: new FfmpegPullSource(this.supervisor, {
-        ffmpeg: config.binaries.ffmpeg,
-        playUrl: (app, stream) => engine.localPlayUrl(app, stream),
-        stallTimeoutMs: DEFAULT_RELAY_LIMITS.stallTimeoutMs,
-      }),
+      source: this.tap,
       apps: engine.apps,
       isLive: (app, stream) => this.registry.isLive(app, stream),
       sessions: this.hlsDelivery,
     });
-    // nginx-rtmp has no HTTP-FLV: the stack pulls each watched stream once and fans it out.
-    this.flv = new FlvGateway(this.supervisor, {
-      ffmpeg: config.binaries.ffmpeg,
-      playUrl: (app, stream) => engine.localPlayUrl(app, stream),
+    // nginx-rtmp has no HTTP-FLV: the stack serves it from the tap, one subscription per watched stream.
+    this.flv = new FlvGateway({
+      source: this.tap,
       isLive: (app, stream) => this.registry.isLive(app, stream),
+      loopbackOrigin,
       limits: { ...DEFAULT_RELAY_LIMITS, clientQueueBytes: config.flvClientQueueBytes },
     });
     this.registry.addViewerSource('flv', (app, stream) => this.flv.players(app, stream));
@@ -410,6 +419,8 @@ export class App {
     if (this.embeddedRedis) this.supervisor.add(this.embeddedRedis.spec).start();
     this.redis.start();
     await this.flv.start();
+    // Subscribed to the tap's stream starts before the tap listens, so it sees every stream's first tag.
+    this.llHls.start();
     this.record.start();
     await this.ffmpegBinary.detect();
     startRestream(this.restream);
@@ -427,6 +438,12 @@ export class App {
     await this.https.start(this.koa.callback());
     this.letsencrypt.start();
     log.info(`HTTPS listening on ${this.config.listenHost}:${this.config.httpsListen}`);
+    // The tap before the engine: the engine pushes every stream to it from its first frame.
+    try {
+      await this.tapServer.start();
+    } catch (err) {
+      log.error(`the live tap cannot listen on 127.0.0.1:${this.config.tapListen} (TAP_LISTEN): HTTP-FLV is unavailable`, err);
+    }
     // The engine after the HTTP listener: its publish callback must find us.
     try {
       await this.engine.start();
@@ -436,7 +453,6 @@ export class App {
     await this.hlsWatcher.start();
     this.registry.start();
     this.hlsDelivery.start();
-    this.llHls.start();
     await this.srt.start();
     return {
       http: { host: this.config.listenHost, port: this.config.mgmtListen },
@@ -468,6 +484,7 @@ export class App {
     }
     await this.record.stop();
     await stopRestream(this.restream);
+    await this.tapServer.stop();
     await this.redis.stop();
     await this.supervisor.stop();
   }

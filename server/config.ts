@@ -10,6 +10,8 @@ export interface Config {
   readonly mgmtListen: number;
   readonly httpsListen: number;
   readonly rtmpListen: number;
+  /** The live tap's RTMP port on 127.0.0.1: the engine pushes every live stream into the stack there. */
+  readonly tapListen: number;
   /** Host the HTTP/HTTPS listeners bind to (all interfaces by default). */
   readonly listenHost: string;
   /** SRT on one UDP port (features/srt): listen 0 turns it off. */
@@ -65,6 +67,11 @@ export const CONFIG_KEYS = [
   { key: 'MGMT_LISTEN', def: '2022', doc: 'HTTP port of the console, API, HLS and HTTP-FLV.' },
   { key: 'HTTPS_LISTEN', def: '2443', doc: 'HTTPS port serving the same routes.' },
   { key: 'RTMP_LISTEN', def: '1935', doc: 'RTMP port of the media engine.' },
+  {
+    key: 'TAP_LISTEN',
+    def: '19350',
+    doc: 'TCP port on 127.0.0.1 only where the media engine pushes every live stream into the stack (HTTP-FLV and its GOP cache read it there); a second instance needs its own.',
+  },
   {
     key: 'SRT_LISTEN',
     def: '10080',
@@ -260,10 +267,11 @@ export function buildConfig(env: NodeJS.ProcessEnv, fileValues: Record<string, s
     mgmtListen: port(raw, 'MGMT_LISTEN', problems),
     httpsListen: port(raw, 'HTTPS_LISTEN', problems),
     rtmpListen: port(raw, 'RTMP_LISTEN', problems),
+    tapListen: port(raw, 'TAP_LISTEN', problems),
   };
   const used = Object.entries(listeners).filter(([, p]) => p > 0);
   const dup = used.find(([, p], i) => used.findIndex(([, q]) => q === p) !== i);
-  if (dup) problems.push(`MGMT_LISTEN, HTTPS_LISTEN and RTMP_LISTEN must differ (port ${dup[1]} is used twice)`);
+  if (dup) problems.push(`MGMT_LISTEN, HTTPS_LISTEN, RTMP_LISTEN and TAP_LISTEN must differ (port ${dup[1]} is used twice)`);
   const srtListen = raw.SRT_LISTEN === '0' ? 0 : port(raw, 'SRT_LISTEN', problems);
   const srtPassphrase = raw.SRT_PASSPHRASE;
   if (srtPassphrase && (srtPassphrase.length < 10 || srtPassphrase.length > 79)) {

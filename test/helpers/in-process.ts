@@ -25,6 +25,7 @@ export async function startInProcess(env: Record<string, string> = {}): Promise<
     MGMT_LISTEN: String(ports.http),
     HTTPS_LISTEN: String(ports.https),
     RTMP_LISTEN: String(await freePort()),
+    TAP_LISTEN: String(await freePort()),
     LISTEN_HOST: '127.0.0.1',
     NODE_ENV: 'test',
     ...env,

@@ -60,8 +60,11 @@ export interface Publisher {
   stop: () => Promise<void>;
 }
 
-/** ffmpeg arguments for a generated h264/aac RTMP publish of `seconds` (0: until stopped). */
-export function testPublishArgs(url: string, seconds: number): string[] {
+/**
+ * ffmpeg arguments for a generated h264/aac RTMP publish of `seconds` (0: until stopped), 25 fps,
+ * a keyframe every `gop` frames exactly (the first frame is one).
+ */
+export function testPublishArgs(url: string, seconds: number, gop = 25): string[] {
   return [
     '-hide_banner',
     '-loglevel',
@@ -83,7 +86,11 @@ export function testPublishArgs(url: string, seconds: number): string[] {
     '-tune',
     'zerolatency',
     '-g',
-    '25',
+    String(gop),
+    '-keyint_min',
+    String(gop),
+    '-sc_threshold',
+    '0',
     '-pix_fmt',
     'yuv420p',
     '-c:a',
@@ -96,8 +103,8 @@ export function testPublishArgs(url: string, seconds: number): string[] {
   ];
 }
 
-export function publish(url: string, seconds = 0): Publisher {
-  return spawnFfmpeg(testPublishArgs(url, seconds));
+export function publish(url: string, seconds = 0, gop = 25): Publisher {
+  return spawnFfmpeg(testPublishArgs(url, seconds, gop));
 }
 
 /** Publishes a file in a loop at real-time speed, without re-encoding: FLV over RTMP, MPEG-TS over SRT. */

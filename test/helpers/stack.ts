@@ -58,6 +58,8 @@ export interface StackHandle {
   srtPort: number;
   /** The WebRTC UDP port (RTC_LISTEN): a free one per stack, so stacks never share 8000. */
   rtcPort: number;
+  /** The live tap's loopback RTMP port (TAP_LISTEN): a free one per stack, so stacks never share 19350. */
+  tapPort: number;
   env: NodeJS.ProcessEnv;
   proc: ChildProcess;
   logs: () => string;
@@ -106,10 +108,12 @@ export async function startStack(opts: StartOptions = {}): Promise<StackHandle> 
   const ports = opts.ports ?? { http: await freePort(), https: await freePort(), rtmp: await freePort() };
   const srtPort = Number(opts.env?.SRT_LISTEN ?? (await freePort()));
   const rtcPort = Number(opts.env?.RTC_LISTEN ?? (await freePort()));
+  const tapPort = Number(opts.env?.TAP_LISTEN ?? (await freePort()));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     SRT_LISTEN: String(srtPort),
     RTC_LISTEN: String(rtcPort),
+    TAP_LISTEN: String(tapPort),
     DATA_DIR: dataDir,
     MGMT_LISTEN: String(ports.http),
     HTTPS_LISTEN: String(ports.https),
@@ -135,6 +139,7 @@ export async function startStack(opts: StartOptions = {}): Promise<StackHandle> 
     ports,
     srtPort,
     rtcPort,
+    tapPort,
     env,
     proc,
     logs: () => output,

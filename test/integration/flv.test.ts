@@ -1,5 +1,7 @@
+// HTTP-FLV from the live tap: the engine pushes every stream into the stack, whose GOP cache
+// starts every player on a keyframe at once, with no process per watched stream.
 import assert from 'node:assert/strict';
-import { relayChildName } from '../../server/features/flv/flv-relay.js';
+import { execFileSync } from 'node:child_process';
 import { FlvReader, ffprobe, publishFile, sampleFlv, type Publisher } from '../helpers/media.js';
 import { initAdmin, sleep, startStack, waitFor, type StackHandle } from '../helpers/stack.js';
 
@@ -9,26 +11,32 @@ interface ChildRow {
   status: string;
 }
 
-describe('HTTP-FLV gateway: one pull per stream, GOP cache, bounded fan-out', function () {
+describe('HTTP-FLV gateway: from the live tap, GOP cache, no process per stream, bounded fan-out', function () {
   this.timeout(120_000);
   let stack: StackHandle;
   let bearer: string;
   let publisher: Publisher;
   const stream = 'flvtest';
-  const pullName = relayChildName('live', stream);
   let flvUrl: string;
+  let secret: string;
 
-  const pulls = async (): Promise<ChildRow[]> => {
+  /** The stack's children besides its engine and Redis: the old design ran one ffmpeg per watched stream. */
+  const extraChildren = async (): Promise<ChildRow[]> => {
     const res = await stack.api('/terraform/v1/mgmt/supervisor/query', {}, { bearer });
-    return (res.json.data as { children: ChildRow[] }).children.filter((c) => c.name.startsWith('flv:'));
+    return (res.json.data as { children: ChildRow[] }).children.filter((c) => c.name !== 'nginx' && c.name !== 'redis');
   };
+  /** ffmpeg processes on this host that read from this stack's engine (a pull), whoever started them. */
+  const enginePulls = (): string[] =>
+    execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => /ffmpeg/.test(line) && line.includes(`-i rtmp://127.0.0.1:${stack.ports.rtmp}/`));
 
   before(async () => {
     // 2.5 Mbps like a typical OBS stream; a 1 s GOP keeps waits short.
     const sample = await sampleFlv({ videoKbps: 2400, gopSeconds: 1 });
     stack = await startStack({ env: { HTTP_FLV_QUEUE_KB: '256' } });
     bearer = await initAdmin(stack);
-    const secret = ((await stack.api('/terraform/v1/hooks/srs/secret/query', {}, { bearer })).json.data as { publish: string }).publish;
+    secret = ((await stack.api('/terraform/v1/hooks/srs/secret/query', {}, { bearer })).json.data as { publish: string }).publish;
     publisher = publishFile(`rtmp://127.0.0.1:${stack.ports.rtmp}/live/${stream}?secret=${secret}`, sample);
     flvUrl = `${stack.url}/live/${stream}.flv`;
     // Ready when a player gets a 200 (the publisher connects within a second or two).
@@ -89,7 +97,7 @@ describe('HTTP-FLV gateway: one pull per stream, GOP cache, bounded fan-out', fu
     assert.ok((second.videoTags[1]?.timestamp ?? 0) > 0);
   });
 
-  it('serves 20 concurrent players from ONE upstream pull, and stops it after the last one leaves', async () => {
+  it('serves 20 concurrent players with no process per watched stream', async () => {
     const players = Array.from({ length: 20 }, () => new FlvReader(flvUrl, { keepTags: false }));
     await Promise.all(players.map((p) => p.answered));
     await waitFor(
@@ -101,14 +109,8 @@ describe('HTTP-FLV gateway: one pull per stream, GOP cache, bounded fan-out', fu
       players.map((p) => p.status),
       Array(20).fill(200),
     );
-    const running = await pulls();
-    assert.deepEqual(
-      running.map((c) => c.name),
-      [pullName],
-      'exactly one pull for the stream',
-    );
-    assert.ok(running[0]?.pid, 'the pull runs');
-    assert.equal(running[0]?.status, 'ready', 'the supervisor sees the pull making progress (stall watchdog armed)');
+    assert.deepEqual(await extraChildren(), [], 'no child process serves the players');
+    assert.deepEqual(enginePulls(), [], 'no ffmpeg pulls the stream from the engine');
     await waitFor(
       async () => {
         const res = await stack.api('/terraform/v1/mgmt/streams/query', {}, { bearer });
@@ -119,11 +121,44 @@ describe('HTTP-FLV gateway: one pull per stream, GOP cache, bounded fan-out', fu
       () => 'System › Streams to count the 20 FLV players (and not the pull)',
     );
     for (const p of players) p.close();
-    await waitFor(
-      async () => (await pulls()).length === 0,
-      15_000,
-      () => 'the pull to stop after the last player left',
-    );
+  });
+
+  it('starts a player of a 10 s GOP stream on a keyframe from the cache, not at the next keyframe', async () => {
+    // Without a cache in the stack a player waits for the next keyframe: up to 10 s here.
+    const longGop = await sampleFlv({ videoKbps: 500, gopSeconds: 10, seconds: 30 });
+    const url = `rtmp://127.0.0.1:${stack.ports.rtmp}/live/longgop?secret=${secret}`;
+    const longPublisher = publishFile(url, longGop);
+    const startedAt = Date.now();
+    try {
+      const playUrl = `${stack.url}/live/longgop.flv`;
+      await waitFor(
+        async () => (await fetch(playUrl, { method: 'HEAD' })).status === 200,
+        15_000,
+        () => `the long-GOP stream to go live: ${longPublisher.stderr()}`,
+      );
+      // Join 3 s into the stream's first GOP: its next keyframe is 7 s away.
+      await sleep(Math.max(0, startedAt + 3000 - Date.now()));
+      const player = new FlvReader(playUrl);
+      const joinedAt = Date.now();
+      await waitFor(
+        () => player.videoTags.some((t) => t.keyframe && !t.sequenceHeader),
+        3000,
+        () => 'a keyframe within 3 s of joining (the next one comes 7 s later)',
+      );
+      const firstFrame = player.videoTags.find((t) => !t.sequenceHeader);
+      assert.ok(firstFrame?.keyframe, 'the first frame is a keyframe');
+      assert.ok(Date.now() - joinedAt < 3000);
+      // It is the cached keyframe from the stream's start, followed by the GOP up to the live edge.
+      await waitFor(
+        () => (player.videoTags.at(-1)?.timestamp ?? 0) - firstFrame.timestamp >= 2000,
+        5000,
+        () => 'the burst from the cached keyframe',
+      );
+      assert.ok(firstFrame.timestamp < 1000, `the burst starts at the stream's first keyframe (${firstFrame.timestamp} ms)`);
+      player.close();
+    } finally {
+      await longPublisher.stop();
+    }
   });
 
   it('drops a player that stops reading while the others keep up', async () => {
@@ -161,11 +196,6 @@ describe('HTTP-FLV gateway: one pull per stream, GOP cache, bounded fan-out', fu
     await publisher.stop();
     await player.done;
     assert.ok(player.ended, 'the response ends with the stream');
-    await waitFor(
-      async () => (await pulls()).length === 0,
-      15_000,
-      () => 'the pull to be gone',
-    );
     const res = await fetch(flvUrl);
     assert.equal(res.status, 404);
     assert.match(await res.text(), /not live/);
@@ -179,6 +209,6 @@ describe('HTTP-FLV gateway: one pull per stream, GOP cache, bounded fan-out', fu
     assert.equal(long.status, 400);
     const dots = await fetch(`${stack.url}/live/..%2f..%2fetc.flv`);
     assert.equal(dots.status, 400);
-    assert.deepEqual(await pulls(), [], 'the registry answered: no pull was even started');
+    assert.deepEqual(await extraChildren(), [], 'the registry answered: nothing was started');
   });
 });

@@ -158,7 +158,7 @@ describe('LL-HLS: fMP4 parts, blocking reload, preload hints, played by ffmpeg a
     await waitFor(
       async () => (await get(media)).text.includes('#EXT-X-ENDLIST'),
       20_000,
-      () => 'EXT-X-ENDLIST after the publisher left',
+      async () => `EXT-X-ENDLIST after the publisher left: ${(await get(media)).text}\n${stack.logs().slice(-3000)}`,
     );
     const ended = await get(media);
     assert.ok(!ended.text.includes('PRELOAD-HINT'), ended.text);

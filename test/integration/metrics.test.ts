@@ -67,7 +67,6 @@ describe('metrics: /metrics during a real publish, HTTP-FLV play and recording',
     assert.equal(value('srs_stack_recordings', { state: 'recording' }), 1);
     assert.equal(value('srs_stack_recordings', { state: 'finishing' }), 0);
     assert.equal(value('srs_stack_record_segments_lost_total'), 0);
-    assert.equal(value('srs_stack_tasks', { feature: 'flv', state: 'ready' }), 1, 'one FLV relay for the player');
     assert.equal(value('srs_stack_tasks', { feature: 'forward', state: 'ready' }), 0);
     assert.equal(value('srs_stack_child_up', { name: 'nginx' }), 1);
     assert.equal(value('srs_stack_child_up', { name: 'redis' }), 1);

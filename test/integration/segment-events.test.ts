@@ -24,6 +24,7 @@ describe('segment events: one hls.segment per finished low-latency segment', fun
       MGMT_LISTEN: String(await freePort()),
       HTTPS_LISTEN: String(await freePort()),
       RTMP_LISTEN: String(rtmpPort),
+      TAP_LISTEN: String(await freePort()),
       LISTEN_HOST: '127.0.0.1',
       NODE_ENV: 'test',
     });

@@ -185,6 +185,7 @@ describe('stack: a stop that arrives while it is starting', function () {
       MGMT_LISTEN: String(await freePort()),
       HTTPS_LISTEN: String(await freePort()),
       RTMP_LISTEN: String(await freePort()),
+      TAP_LISTEN: String(await freePort()),
       LISTEN_HOST: '127.0.0.1',
       NODE_ENV: 'test',
     });

@@ -26,6 +26,7 @@ describe('engine: nginx-rtmp config', () => {
     httpSocket: '/data/engine/engine.sock',
     callbackUrl: 'http://127.0.0.1:2022/terraform/v1/hooks/srs/verify?engine=tok',
     apps: ['live'],
+    pushTargets: (app) => [`rtmp://127.0.0.1:19350/${app}?tap=tok`],
     hls: HLS,
     workerUser: null,
   });
@@ -63,6 +64,12 @@ describe('engine: nginx-rtmp config', () => {
     assert.match(internal, /hls_base_url "n\/";/);
   });
 
+  it("pushes every stream of a public app to the stack's live tap too, never from the internal app", () => {
+    const app = conf.slice(conf.indexOf('application live {'), conf.indexOf(`application ${normalApp('live')} {`));
+    assert.match(app, /^ {6}push "rtmp:\/\/127\.0\.0\.1:19350\/live\?tap=tok";$/m);
+    assert.doesNotMatch(conf.slice(conf.indexOf(`application ${normalApp('live')} {`)), /19350/);
+  });
+
   it('names the worker user only when asked (the stack runs as root)', () => {
     assert.doesNotMatch(conf, /^user /m);
     const asRoot = renderNginxRtmpConfig({
@@ -72,6 +79,7 @@ describe('engine: nginx-rtmp config', () => {
       httpSocket: '/p/s',
       callbackUrl: 'http://x',
       apps: [],
+      pushTargets: () => [],
       hls: HLS,
       workerUser: 'root',
     });

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { buildConfig } from '../../server/config.js';
-import { ffmpegTimeMarker, flvPullArgs } from '../../server/features/flv/flv-relay.js';
 import { FlvFormatError, FlvParser, describeTag, parseFlvHeader, type FlvTag } from '../../server/core/media/flv-tags.js';
 import { GopCache } from '../../server/core/media/gop-cache.js';
 import { flvTagBytes } from '../helpers/flv-bytes.js';
@@ -156,6 +155,23 @@ describe('GOP cache', () => {
     assert.deepEqual(hex(cache.startBurst()), hex([flvHeader(0x04).subarray(0, 13), metadata(), aacConfig()]));
   });
 
+  it('gives the same burst as tags, for consumers that need to know each one', () => {
+    const cache = new GopCache();
+    feed(cache, sample());
+    const start = cache.startTags();
+    assert.deepEqual(start?.header.bytes.toString('hex'), flvHeader().subarray(0, 13).toString('hex'));
+    assert.deepEqual(
+      start?.tags.map((t) => [t.kind, t.timestamp, t.keyframe, t.sequenceHeader]),
+      [
+        ['script', 0, false, false],
+        ['video', 0, true, true],
+        ['audio', 0, false, true],
+        ['video', 80, true, false],
+        ['video', 120, false, false],
+      ],
+    );
+  });
+
   it('holds at most its byte budget when keyframes stop coming', () => {
     const cache = new GopCache(1000);
     feed(cache, [avcConfig(), avcKey(0, 100), ...Array.from({ length: 30 }, (_, i) => avcInter(40 * (i + 1), 50))]);
@@ -166,26 +182,7 @@ describe('GOP cache', () => {
   });
 });
 
-describe('HTTP-FLV pull and names', () => {
-  it('pulls with argv (no shell), copies every stream and writes FLV to stdout', () => {
-    const url = 'rtmp://127.0.0.1:1935/live/a;rm -rf';
-    const args = flvPullArgs(url);
-    assert.equal(args[args.indexOf('-i') + 1], url);
-    assert.deepEqual(args.slice(args.indexOf('-c'), args.indexOf('-c') + 2), ['-c', 'copy']);
-    assert.equal(args[args.indexOf('-f') + 1], 'flv');
-    assert.equal(args.at(-1), 'pipe:1');
-    assert.ok(args.indexOf('-fpsprobesize') < args.indexOf('-i'), 'probe options are input options');
-  });
-
-  it('reads ffmpeg progress from the stats line', () => {
-    assert.equal(
-      ffmpegTimeMarker('frame=  250 fps= 25 q=-1.0 size=    3072kB time=00:00:10.00 bitrate=2516.6kbits/s speed=   1x'),
-      '00:00:10.00',
-    );
-    assert.equal(ffmpegTimeMarker('size=N/A time=-00:00:00.04 bitrate=N/A'), '-00:00:00.04');
-    assert.equal(ffmpegTimeMarker('Input #0, flv, from rtmp://...'), null);
-  });
-
+describe('HTTP-FLV settings', () => {
   it('reads HTTP_FLV_QUEUE_KB and refuses nonsense', () => {
     assert.equal(buildConfig({ DATA_DIR: '/data' }).flvClientQueueBytes, 4096 * 1024);
     assert.equal(buildConfig({ DATA_DIR: '/data', HTTP_FLV_QUEUE_KB: '256' }).flvClientQueueBytes, 256 * 1024);

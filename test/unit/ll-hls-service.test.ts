@@ -1,40 +1,35 @@
-// LL-HLS serving over real HTTP (an in-process Koa app) with a fake LiveSource that the test feeds
-// synthetic FLV tags: the first playlist waits for a segment, a blocking reload and a preload-hint
+// LL-HLS serving over real HTTP (an in-process Koa app) from the live tap, fed synthetic FLV tags: the first playlist waits for a segment, a blocking reload and a preload-hint
 // part are answered the moment the media exists, a hint the segmenter never makes is a 404.
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
-import { FlvParser, type FlvHeader, type FlvTag } from '../../server/core/media/flv-tags.js';
-import type { LiveSink, LiveSource } from '../../server/core/media/live-source.js';
+import { FlvParser, type FlvTag } from '../../server/core/media/flv-tags.js';
+import { DEFAULT_MAX_GOP_BYTES } from '../../server/core/media/gop-cache.js';
+import { LiveTap, type TapStream } from '../../server/features/live-tap/live-tap.js';
 import { LlHlsService } from '../../server/features/ll-hls/service.js';
 import { AVC_CONFIG_TAG_DATA, flvTagBytes } from '../helpers/flv-bytes.js';
 
 const AVC_CONFIG = AVC_CONFIG_TAG_DATA;
 
 /**
- * Video only, 25 fps: frame i at i × 40 ms, keyframes where `key(i)`. Like the live tap, a
- * subscriber gets the stream from its first tag, whenever it subscribes.
+ * The live tap itself (in process, no listener) carrying one video-only 25 fps stream: frame i at
+ * i × 40 ms, keyframes where `key(i)`. The service subscribes at the stream's start, as in the stack.
  */
-class FakeStream implements LiveSource {
-  sink: LiveSink | null = null;
+class TestStream {
+  readonly tap = new LiveTap(DEFAULT_MAX_GOP_BYTES);
+  private stream: TapStream | null = null;
   private readonly parser = new FlvParser();
-  private readonly header: FlvHeader;
-  private readonly sent: FlvTag[];
   private frame = 0;
 
   constructor() {
-    this.sent = this.parser.push(
-      Buffer.concat([Buffer.from([0x46, 0x4c, 0x56, 1, 1, 0, 0, 0, 9, 0, 0, 0, 0]), flvTagBytes(9, 0, AVC_CONFIG)]),
-    );
-    this.header = this.parser.header as FlvHeader;
+    this.parser.push(Buffer.from([0x46, 0x4c, 0x56, 1, 1, 0, 0, 0, 9, 0, 0, 0, 0]));
   }
 
-  subscribe(_app: string, _stream: string, sink: LiveSink): () => void {
-    this.sink = sink;
-    sink.header(this.header);
-    sink.tags(this.sent);
-    return () => (this.sink = null);
+  /** The engine's push begins: the AVC configuration comes first. */
+  begin(): void {
+    this.stream = this.tap.begin('live', 's');
+    this.stream.ingest(this.parser.push(flvTagBytes(9, 0, AVC_CONFIG)));
   }
 
   /** Sends `count` more frames. */
@@ -45,8 +40,7 @@ class FakeStream implements LiveSource {
       const body = Buffer.from([key(i) ? 0x17 : 0x27, 1, 0, 0, 0, 0, 0, 0, 2, 0x65, i & 0xff]);
       tags.push(...this.parser.push(flvTagBytes(9, i * 40, body)));
     }
-    this.sent.push(...tags);
-    this.sink?.tags(tags);
+    this.stream?.ingest(tags);
   }
 }
 
@@ -54,12 +48,14 @@ describe('LL-HLS serving: waits answered by the media, over HTTP', function () {
   this.timeout(20_000);
   let server: http.Server;
   let origin: string;
-  let source: FakeStream;
+  let source: TestStream;
   let service: LlHlsService;
 
   beforeEach(async () => {
-    source = new FakeStream();
-    service = new LlHlsService({ source, apps: ['live'], isLive: () => true, sessions: { answeredSession: () => false } });
+    source = new TestStream();
+    service = new LlHlsService({ source: source.tap, apps: ['live'], isLive: () => true, sessions: { answeredSession: () => false } });
+    service.start();
+    source.begin();
     const app = new Koa();
     app.use(async (ctx, next) => {
       const [, appName, stream, file] = ctx.path.split('/');

@@ -53,7 +53,6 @@ describe('metrics exposition', () => {
     assert.equal(taskFeature('vlive-vlive-1-a1b2c3'), 'vlive');
     assert.equal(taskFeature('camera-camera-2-abcdef'), 'camera');
     assert.equal(taskFeature('transcode-global'), 'transcode');
-    assert.equal(taskFeature('flv:live/livestream'), 'flv');
     assert.equal(taskFeature('nginx'), null);
     assert.equal(taskFeature('redis'), null);
   });

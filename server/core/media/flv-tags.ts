@@ -130,3 +130,36 @@ export class FlvParser {
     return tags;
   }
 }
+
+/**
+ * Wraps one RTMP audio, video or data message (RTMP carries FLV tag bodies) as a whole FLV tag: a
+ * fresh buffer, since RTMP parsers reuse theirs. null for message types FLV has no tag for.
+ */
+export function flvTagOf(typeByte: number, timestamp: number, data: Buffer): FlvTag | null {
+  const info = describeTag(typeByte, data);
+  if (!info.kind) return null;
+  if (data.length > MAX_TAG_DATA_BYTES) throw new FlvFormatError(`FLV tag of ${data.length} bytes: stream corrupt`);
+  const bytes = Buffer.allocUnsafe(TAG_HEADER_BYTES + data.length + PREVIOUS_TAG_SIZE_BYTES);
+  bytes[0] = typeByte & 0x1f;
+  bytes.writeUIntBE(data.length, 1, 3);
+  // FLV splits the 32-bit time into 24 low bits and an extension byte holding the high 8.
+  bytes.writeUIntBE(timestamp & 0xffffff, 4, 3);
+  bytes[7] = (timestamp >>> 24) & 0xff;
+  bytes.writeUIntBE(0, 8, 3);
+  data.copy(bytes, TAG_HEADER_BYTES);
+  bytes.writeUInt32BE(TAG_HEADER_BYTES + data.length, TAG_HEADER_BYTES + data.length);
+  return {
+    kind: info.kind,
+    timestamp: timestamp >>> 0,
+    dataSize: data.length,
+    keyframe: info.keyframe,
+    sequenceHeader: info.sequenceHeader,
+    bytes,
+  };
+}
+
+/** The 9-byte FLV file header and PreviousTagSize0 a player must receive first. */
+export function flvHeaderOf(hasAudio: boolean, hasVideo: boolean): FlvHeader {
+  const bytes = Buffer.from([0x46, 0x4c, 0x56, 0x01, (hasAudio ? 0x04 : 0) | (hasVideo ? 0x01 : 0), 0, 0, 0, 9, 0, 0, 0, 0]);
+  return { version: 1, hasAudio, hasVideo, bytes };
+}

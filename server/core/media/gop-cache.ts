@@ -7,10 +7,10 @@ export const DEFAULT_MAX_GOP_BYTES = 16 * 1024 * 1024;
 
 export class GopCache {
   private header: FlvHeader | null = null;
-  private metadata: Buffer | null = null;
-  private videoConfig: Buffer | null = null;
-  private audioConfig: Buffer | null = null;
-  private gop: Buffer[] = [];
+  private metadata: FlvTag | null = null;
+  private videoConfig: FlvTag | null = null;
+  private audioConfig: FlvTag | null = null;
+  private gop: FlvTag[] = [];
   private gopBytes = 0;
   /** True once the cached GOP starts on a keyframe (or the stream has no video). */
   private startable = false;
@@ -29,21 +29,21 @@ export class GopCache {
 
   add(tag: FlvTag): void {
     if (tag.kind === 'script') {
-      this.metadata = tag.bytes;
+      this.metadata = tag;
       return;
     }
     if (tag.sequenceHeader) {
       if (tag.kind === 'video') {
         // New decoder configuration: frames cached under the old one must not reach new players.
-        this.videoConfig = tag.bytes;
+        this.videoConfig = tag;
         this.dropGop(this.header?.hasVideo ?? true);
       } else {
-        this.audioConfig = tag.bytes;
+        this.audioConfig = tag;
       }
       return;
     }
     if (tag.kind === 'video' && tag.keyframe) {
-      this.gop = [tag.bytes];
+      this.gop = [tag];
       this.gopBytes = tag.bytes.length;
       this.startable = true;
       return;
@@ -54,17 +54,26 @@ export class GopCache {
       this.dropGop(true);
       return;
     }
-    this.gop.push(tag.bytes);
+    this.gop.push(tag);
     this.gopBytes += tag.bytes.length;
   }
 
   /** The burst for a new player, or null while no keyframe is cached yet. */
   startBurst(): Buffer[] | null {
+    const start = this.startTags();
+    return start && [start.header.bytes, ...start.tags.map((t) => t.bytes)];
+  }
+
+  /**
+   * The same burst as tags, for a consumer that needs to know what each is (a muxer): metadata,
+   * codec configurations, then the GOP from its keyframe. null while no keyframe is cached yet.
+   */
+  startTags(): { header: FlvHeader; tags: FlvTag[] } | null {
     if (!this.header || !this.startable) return null;
-    const out = [this.header.bytes];
-    for (const b of [this.metadata, this.videoConfig, this.audioConfig]) if (b) out.push(b);
-    out.push(...this.gop);
-    return out;
+    const tags: FlvTag[] = [];
+    for (const t of [this.metadata, this.videoConfig, this.audioConfig]) if (t) tags.push(t);
+    tags.push(...this.gop);
+    return { header: this.header, tags };
   }
 
   private dropGop(waitForKeyframe: boolean): void {

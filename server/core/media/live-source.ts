@@ -1,25 +1,50 @@
-// Where in-process consumers of a live stream (the LL-HLS segmenter) get its media: the FLV header,
-// then every tag from the first one (metadata, AVC and AAC sequence headers, frames), then its end.
-// Kept minimal on purpose: the engine's live tap implements it, and until then an ffmpeg pull
-// (features/ll-hls/pull-source.ts) does.
+// What a feature reads a live stream through, tag by tag, inside the stack process (the live tap
+// implements it: features/live-tap/). Features depend on this interface, never on the tap, so the
+// FLV gateway, the LL-HLS muxer and later consumers are wired in app.ts only.
+//
+// Every call is synchronous on the stack's one thread: a sink sees the tags in the order the
+// engine sent them, and a burst taken with `startTags()` is followed by exactly the tags after it.
 import type { FlvHeader, FlvTag } from './flv-tags.js';
 
 export interface LiveSink {
-  /** The FLV file header (hasAudio / hasVideo), once, before any tag. */
-  header(header: FlvHeader): void;
   /**
-   * Tags in stream order. Their bytes never change once delivered, so a sink may keep them (the
-   * segmenter holds frames until their part closes, as the GOP cache holds a GOP).
+   * Tags as they arrive, in order; one call per read from the engine (often an audio and a video
+   * frame together), so a fan-out can write them with one syscall per player. Must not block or
+   * throw: a sink that throws is unsubscribed (its `end` is called).
    */
-  tags(tags: readonly FlvTag[]): void;
-  /** The stream is gone for this subscriber (unpublished, or the source failed); nothing follows. */
+  write(tags: readonly FlvTag[]): void;
+  /** The stream ended (the publisher left) or this subscription was dropped. Nothing follows. */
   end(reason: string): void;
 }
 
-export interface LiveSource {
+export interface LiveSubscription {
+  readonly app: string;
+  readonly stream: string;
   /**
-   * Delivers app/stream to `sink` from now on. A stream that is not live ends the sink with a
-   * reason. Returns the unsubscribe function (idempotent; no `end` follows it).
+   * The start burst for a consumer joining now: FLV header (hasAudio/hasVideo from what arrived),
+   * metadata, codec configurations and the GOP from its keyframe. null until the stream has a
+   * keyframe (or, audio only, its first frames); then every later tag arrives through the sink.
    */
-  subscribe(app: string, stream: string, sink: LiveSink): () => void;
+  startTags(): { header: FlvHeader; tags: FlvTag[] } | null;
+  /** Stops delivery; idempotent. */
+  close(): void;
+}
+
+export interface LiveStreamEvent {
+  readonly app: string;
+  readonly stream: string;
+}
+
+export interface LiveSource {
+  /** The stream's media is flowing into the stack right now. */
+  has(app: string, stream: string): boolean;
+  /**
+   * Subscribes to a stream that is flowing now (null otherwise). A subscriber that subscribes in
+   * `onStreamStart` sees every tag from the stream's first.
+   */
+  subscribe(app: string, stream: string, sink: LiveSink): LiveSubscription | null;
+  /** Called when a stream's media starts flowing, before its first tag; returns an unsubscribe. */
+  onStreamStart(listener: (event: LiveStreamEvent) => void): () => void;
+  /** Called once a stream's media stopped, after every subscriber's `end`; returns an unsubscribe. */
+  onStreamEnd(listener: (event: LiveStreamEvent & { reason: string }) => void): () => void;
 }

@@ -1,14 +1,14 @@
 // Collectors for the stack process itself and every supervised child: redis-server and the engine
-// by name, ffmpeg tasks by feature (forward-…, vlive-…, camera-…, transcode-…, flv:…) and state.
+// by name, ffmpeg tasks by feature (forward-…, vlive-…, camera-…, transcode-…) and state.
 import type { Metrics } from '../metrics.js';
 import type { ChildStatus, Supervisor } from './supervisor.js';
 
-const TASK_FEATURES = ['forward', 'vlive', 'camera', 'transcode', 'flv'] as const;
+const TASK_FEATURES = ['forward', 'vlive', 'camera', 'transcode'] as const;
 const CHILD_STATES: readonly ChildStatus[] = ['starting', 'ready', 'backoff', 'failed', 'stopped'];
 
 /** The feature an ffmpeg child belongs to, from its supervisor name; null for redis, nginx… */
 export function taskFeature(childName: string): string | null {
-  const prefix = childName.startsWith('flv:') ? 'flv' : childName.split('-')[0];
+  const prefix = childName.split('-')[0];
   return (TASK_FEATURES as readonly string[]).includes(prefix ?? '') ? (prefix as string) : null;
 }
 

@@ -20,6 +20,11 @@ export interface NginxRtmpConfigOptions {
   readonly callbackUrl: string;
   readonly apps: readonly string[];
   readonly hls: { readonly lowLatency: HlsOutput; readonly normal: HlsOutput };
+  /**
+   * Where else each app's streams are pushed as they are published (the stack's live tap): loopback
+   * RTMP URLs, the stream name appended by nginx.
+   */
+  readonly pushTargets: (app: string) => readonly string[];
   /** Run the worker as the stack's own user when the stack runs as root (HLS dirs may be 0700). */
   readonly workerUser: string | null;
 }
@@ -97,6 +102,7 @@ export function renderNginxRtmpConfig(o: NginxRtmpConfigOptions): string {
       `      on_play ${quote(o.callbackUrl)};`,
       ...hlsLines(lowLatency, app),
       `      push rtmp://127.0.0.1:${o.rtmpPort}/${internal};`,
+      ...o.pushTargets(app).map((url) => `      push ${quote(url)};`),
       '    }',
       `    application ${internal} {`,
       '      live on;',

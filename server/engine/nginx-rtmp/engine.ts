@@ -40,6 +40,8 @@ export interface NginxRtmpEngineOptions {
   /** The stack's own HTTP origin as seen from this host, e.g. http://127.0.0.1:2022. */
   readonly callbackOrigin: string;
   readonly supervisor: Supervisor;
+  /** Loopback RTMP URLs each app's streams are pushed to as well (the stack's live tap). */
+  readonly pushTargets?: (app: string) => readonly string[];
 }
 
 export class NginxRtmpEngine implements MediaEngine {
@@ -131,6 +133,7 @@ export class NginxRtmpEngine implements MediaEngine {
       httpSocket: this.httpSocket,
       callbackUrl: `${this.opts.callbackOrigin}${ENGINE_HOOK_PATH}?engine=${this.hookToken}`,
       apps: this.apps,
+      pushTargets: this.opts.pushTargets ?? (() => []),
       hls: this.hls,
       workerUser: process.getuid?.() === 0 ? os.userInfo().username : null,
     });

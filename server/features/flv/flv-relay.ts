@@ -1,112 +1,64 @@
-// One live stream's HTTP-FLV fan-out: a single supervised ffmpeg pulls the stream from the engine
-// over loopback RTMP and remuxes it to FLV on a pipe; the tags are parsed, the last GOP is kept,
-// and every HTTP player gets the same bytes. Players that cannot keep up are dropped, so memory per
+// One live stream's HTTP-FLV fan-out: one subscription to the stream inside the stack (the live
+// tap, core/media/live-source.ts), whose GOP cache starts every player on a keyframe at once, and
+// every HTTP player gets the same bytes. Players that cannot keep up are dropped, so memory per
 // player is bounded by the queue limit whatever the player does.
 import type http from 'node:http';
-import type { SupervisedChild, Supervisor } from '../../core/process/supervisor.js';
 import { createLogger } from '../../core/logger.js';
-import { FlvFormatError, FlvParser } from '../../core/media/flv-tags.js';
-import { GopCache } from '../../core/media/gop-cache.js';
+import type { FlvTag } from '../../core/media/flv-tags.js';
+import type { LiveSubscription } from '../../core/media/live-source.js';
 
 const log = createLogger('flv');
 
-export interface FlvPullOptions {
-  readonly ffmpeg: string;
-  readonly rtmpUrl: string;
-}
-
 /**
- * argv of the pull: copy every stream to FLV on stdout, flushing each packet for low latency.
- * `-fpsprobesize 0` skips the frame-rate probe, which a copy does not need: the first player's wait
- * drops from about 2.5 s to the next keyframe.
+ * Tags are written to players when a video frame arrives (with the audio before it), or at the
+ * latest this long after the first unwritten tag (audio only). Why: each write to each player is
+ * a syscall and most of the fan-out's CPU; the engine hands on audio and video frames one by one,
+ * about 70 a second, and this makes it 25 (one per frame) for at most a frame's delay on audio.
  */
-export function flvPullArgs(rtmpUrl: string): string[] {
-  return [
-    '-hide_banner',
-    '-nostdin',
-    '-loglevel',
-    'warning',
-    '-stats',
-    '-fpsprobesize',
-    '0',
-    '-i',
-    rtmpUrl,
-    '-map',
-    '0',
-    '-c',
-    'copy',
-    '-f',
-    'flv',
-    '-flvflags',
-    'no_duration_filesize',
-    '-flush_packets',
-    '1',
-    'pipe:1',
-  ];
-}
-
-/** ffmpeg's stats line carries `time=HH:MM:SS.xx`: the supervisor's stall watchdog marker. */
-export function ffmpegTimeMarker(line: string): string | null {
-  const m = /\btime=\s*(-?\d+:\d{2}:\d{2}(?:\.\d+)?)/.exec(line);
-  return m ? (m[1] as string) : null;
-}
+export const FLUSH_AFTER_MS = 40;
 
 export interface RelayLimits {
   /** Bytes a player may fall behind (beyond its start burst) before it is dropped. */
   readonly clientQueueBytes: number;
-  /** How long a first player waits for a keyframe from the engine. */
+  /** How long a player waits for the stream's first keyframe (a stream that just started). */
   readonly startTimeoutMs: number;
-  /** How long the pull lingers after the last player left (a reload reconnects at once). */
+  /** How long the subscription lingers after the last player left (a reload reconnects at once). */
   readonly idleStopMs: number;
-  /** Kill a pull whose ffmpeg made no progress for this long. */
-  readonly stallTimeoutMs: number;
 }
 
 export type StartResult = { ok: true } | { ok: false; reason: 'timeout' | 'closed' | 'gone'; message: string };
 
 interface Player {
   readonly res: http.ServerResponse;
+  /** One of the stack's own consumers (internalUrl): not a viewer. */
+  readonly internal: boolean;
   limit: number;
   settle: (r: StartResult) => void;
   timer: NodeJS.Timeout | null;
 }
 
 export class FlvRelay {
-  readonly child: SupervisedChild;
   private readonly waiting = new Set<Player>();
   private readonly live = new Set<Player>();
-  private readonly cache = new GopCache();
+  private subscription: LiveSubscription | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private upstreamBytes = 0;
   private dropped = 0;
+  /** Tags received but not yet written to the players (see FLUSH_AFTER_MS). */
+  private pending: Buffer[] = [];
+  private flushTimer: NodeJS.Timeout | null = null;
   readonly startedAt = Date.now();
-  /** Resolves once the pull is gone and the supervisor has forgotten it. */
-  readonly done: Promise<void>;
-  private resolveDone!: () => void;
 
   constructor(
     readonly app: string,
     readonly stream: string,
-    pull: FlvPullOptions,
-    private readonly supervisor: Supervisor,
+    subscribe: (relay: FlvRelay) => LiveSubscription | null,
     private readonly limits: RelayLimits,
     private readonly onClosed: (relay: FlvRelay) => void,
   ) {
-    this.done = new Promise((resolve) => (this.resolveDone = resolve));
-    this.child = supervisor.add({
-      name: relayChildName(app, stream),
-      command: pull.ffmpeg,
-      args: flvPullArgs(pull.rtmpUrl),
-      restart: 'never',
-      stopSignal: 'SIGKILL', // a remux to a pipe has nothing to flush
-      progress: ffmpegTimeMarker,
-      stallTimeoutMs: limits.stallTimeoutMs,
-      firstProgressTimeoutMs: limits.startTimeoutMs + limits.stallTimeoutMs,
-      stdout: (out) => this.consume(out),
-      onExit: (exit) => void this.close(`pull ended: ${exit.reason}`),
-    });
-    this.child.start();
+    this.subscription = subscribe(this);
+    if (!this.subscription) this.close('the stream is not flowing into the stack');
   }
 
   get key(): string {
@@ -117,94 +69,107 @@ export class FlvRelay {
     return this.closed;
   }
 
-  stats(): { app: string; stream: string; players: number; waiting: number; dropped: number; upstreamBytes: number; gopBytes: number } {
+  stats(): { app: string; stream: string; players: number; internal: number; waiting: number; dropped: number; upstreamBytes: number } {
+    const internal = [...this.live].filter((p) => p.internal).length;
     return {
       app: this.app,
       stream: this.stream,
-      players: this.live.size,
+      players: this.live.size - internal,
+      internal,
       waiting: this.waiting.size,
       dropped: this.dropped,
       upstreamBytes: this.upstreamBytes,
-      gopBytes: this.cache.bytes,
     };
   }
 
   /**
    * Adds a player. The HTTP head is written only once a keyframe is there to send, so the caller
-   * can still answer an error when the stream never delivers.
+   * can still answer an error when the stream never delivers one.
    */
-  join(res: http.ServerResponse): Promise<StartResult> {
+  join(res: http.ServerResponse, internal = false): Promise<StartResult> {
     if (this.closed) return Promise.resolve({ ok: false, reason: 'closed', message: 'stream ended' });
     this.cancelIdleStop();
     return new Promise<StartResult>((resolve) => {
-      const player: Player = { res, limit: this.limits.clientQueueBytes, settle: resolve, timer: null };
+      const player: Player = { res, internal, limit: this.limits.clientQueueBytes, settle: resolve, timer: null };
       player.timer = setTimeout(() => {
         this.leave(player);
-        player.settle({ ok: false, reason: 'timeout', message: `no keyframe from the engine within ${this.limits.startTimeoutMs} ms` });
+        player.settle({ ok: false, reason: 'timeout', message: `no keyframe within ${this.limits.startTimeoutMs} ms` });
       }, this.limits.startTimeoutMs);
       res.once('close', () => {
         this.leave(player);
         player.settle({ ok: false, reason: 'gone', message: 'player went away' });
       });
-      const burst = this.cache.startBurst();
+      const burst = this.burst();
       if (burst) this.begin(player, burst);
       else this.waiting.add(player);
     });
   }
 
-  /** Ends every player and the pull. Idempotent. */
-  async close(reason: string): Promise<void> {
-    if (!this.closed) {
-      this.closed = true;
-      this.cancelIdleStop();
-      log.info(`${this.key}: closing the FLV relay (${reason}); ${this.live.size} player(s) ended`);
-      for (const p of this.waiting) {
-        if (p.timer) clearTimeout(p.timer);
-        p.settle({ ok: false, reason: 'closed', message: `stream ended: ${reason}` });
-      }
-      this.waiting.clear();
-      for (const p of this.live) p.res.end();
-      this.live.clear();
-      this.onClosed(this);
-      void this.supervisor.remove(this.child.spec.name).then(() => this.resolveDone());
+  /** The stream's tags of one read from the engine (LiveSink.write). */
+  write(tags: readonly FlvTag[]): void {
+    if (this.closed) return;
+    let video = false;
+    for (const t of tags) {
+      this.pending.push(t.bytes);
+      this.upstreamBytes += t.bytes.length;
+      if (t.kind === 'video') video = true;
     }
-    return this.done;
+    if (video) this.flush();
+    else this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_AFTER_MS);
+    if (this.waiting.size) {
+      const burst = this.burst();
+      if (burst) for (const p of this.waiting) this.begin(p, burst);
+    }
   }
 
-  private consume(out: NodeJS.ReadableStream): void {
-    const parser = new FlvParser();
-    let headerSeen = false;
-    out.on('data', (chunk: Buffer) => {
-      if (this.closed) return;
-      this.upstreamBytes += chunk.length;
-      let tags;
-      try {
-        tags = parser.push(chunk);
-      } catch (err) {
-        this.child.kill(err instanceof FlvFormatError ? err.message : String(err));
-        return;
-      }
-      if (!headerSeen && parser.header) {
-        this.cache.setHeader(parser.header);
-        headerSeen = true;
-      }
-      if (!tags.length) return;
-      for (const tag of tags) this.cache.add(tag);
-      const bytes = tags.length === 1 ? (tags[0] as { bytes: Buffer }).bytes : Buffer.concat(tags.map((t) => t.bytes));
-      for (const p of this.live) this.send(p, bytes);
-      if (this.waiting.size) {
-        const burst = this.cache.startBurst();
-        if (burst) for (const p of this.waiting) this.begin(p, burst);
-      }
-    });
+  /** Writes what is pending to every player: one buffer, one write (one syscall) per player. */
+  private flush(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    if (!this.pending.length) return;
+    const bytes = this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending);
+    this.pending = [];
+    for (const p of this.live) this.send(p, bytes);
   }
 
+  /** Ends every player and the subscription. Idempotent. */
+  close(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.cancelIdleStop();
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    this.pending = [];
+    this.subscription?.close();
+    this.subscription = null;
+    if (this.live.size) log.info(`${this.key}: closing the FLV relay (${reason}); ${this.live.size} player(s) ended`);
+    for (const p of this.waiting) {
+      if (p.timer) clearTimeout(p.timer);
+      p.settle({ ok: false, reason: 'closed', message: `stream ended: ${reason}` });
+    }
+    this.waiting.clear();
+    for (const p of this.live) p.res.end();
+    this.live.clear();
+    this.onClosed(this);
+  }
+
+  private burst(): Buffer[] | null {
+    const start = this.subscription?.startTags();
+    return start ? [start.header.bytes, ...start.tags.map((t) => t.bytes)] : null;
+  }
+
+  /** Starts a player with the burst: the tap's cache, up to the newest tag. */
   private begin(player: Player, burst: Buffer[]): void {
+    // What is pending is in the burst already: the others get it now, the new player once.
+    this.flush();
     this.waiting.delete(player);
     if (player.timer) clearTimeout(player.timer);
     player.timer = null;
     const { res } = player;
     if (res.destroyed) return;
+    // The body runs until the connection closes (HTTP/1.1 allows it without a length): no chunk
+    // framing around each write, which would be two more buffers per write to every player.
+    res.useChunkedEncodingByDefault = false;
     res.writeHead(200, {
       'Content-Type': 'video/x-flv',
       'Cache-Control': 'no-cache, no-store',
@@ -212,13 +177,10 @@ export class FlvRelay {
       Expires: '-1',
     });
     res.socket?.setNoDelay(true);
-    let burstBytes = 0;
-    for (const b of burst) {
-      res.write(b);
-      burstBytes += b.length;
-    }
+    const bytes = Buffer.concat(burst);
+    res.write(bytes);
     // The burst may sit in the queue for a moment; only what comes after it counts as lagging.
-    player.limit = this.limits.clientQueueBytes + burstBytes;
+    player.limit = this.limits.clientQueueBytes + bytes.length;
     this.live.add(player);
     player.settle({ ok: true });
   }
@@ -245,16 +207,11 @@ export class FlvRelay {
 
   private scheduleIdleStopIfEmpty(): void {
     if (this.closed || this.live.size || this.waiting.size || this.idleTimer) return;
-    this.idleTimer = setTimeout(() => void this.close('no players left'), this.limits.idleStopMs);
+    this.idleTimer = setTimeout(() => this.close('no players left'), this.limits.idleStopMs);
   }
 
   private cancelIdleStop(): void {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = null;
   }
-}
-
-/** Supervisor name of a stream's pull (also its pid file name, sanitised by the supervisor). */
-export function relayChildName(app: string, stream: string): string {
-  return `flv:${app}/${stream}`;
 }
