@@ -230,6 +230,7 @@ export class App {
         socketDir: srtSocketDir(this.paths.run),
         ffmpeg: config.binaries.ffmpeg,
         rtmpPort: config.rtmpListen,
+        liveInput: (app, stream) => this.flv.internalUrl(app, stream),
         libraries: config.srt.library ? [config.srt.library] : undefined,
       },
       {
@@ -296,6 +297,7 @@ export class App {
       redis: this.redis,
       supervisor: this.supervisor,
       streams: this.registry,
+      liveInput: (app, stream) => this.flv.internalUrl(app, stream),
       limits: () => this.system.limits(),
       ffmpeg: () => this.ffmpegBinary.current,
     };

@@ -209,6 +209,10 @@ describe('a replaced FFmpeg (FAQ "How to Replace FFmpeg")', function () {
     publisher = await publishIntoStack(stack, bearer, file, 'livestream');
     await new Slots(stack, bearer, 'forward').configure('wx', { server: dest.url('live', 'custom'), enabled: true });
     assert.equal((await ffprobe(dest.url('live', 'custom'))).streams.length, 2);
-    assert.match(fs.readFileSync(calls, 'utf8'), /-re -i rtmp:\/\/127\.0\.0\.1:\d+\/live\/livestream -c copy -f flv rtmp:\/\/127\.0\.0\.1/);
+    // Read from the live tap (the stack's own HTTP-FLV with its GOP cache), copied to the destination.
+    assert.match(
+      fs.readFileSync(calls, 'utf8'),
+      /-i http:\/\/127\.0\.0\.1:\d+\/live\/livestream\.flv\?consumer=\w+ -c copy -f flv rtmp:\/\/127\.0\.0\.1/,
+    );
   });
 });

@@ -189,14 +189,14 @@ describe('output URLs (server + stream key)', () => {
 });
 
 describe('ffmpeg argv builders', () => {
-  const input = 'rtmp://127.0.0.1:1935/live/livestream';
+  const input = 'http://127.0.0.1:2022/live/livestream.flv?consumer=t';
 
   it('forward copies the codecs, FLV for RTMP and RTMPS, MPEG-TS with unsplit PES for SRT', () => {
-    // SRS Stack's `-re -i … -c copy`, after `-fpsprobesize 0`: no frame-rate guess before the first frame.
+    // SRS Stack's `-i … -c copy` on the live tap, without its -re (the GOP burst would keep the
+    // task a GOP behind live) and with `-fpsprobesize 0`: no frame-rate guess before the first frame.
     assert.deepEqual(forwardArgs(input, 'rtmp://a/live/k'), [
       '-fpsprobesize',
       '0',
-      '-re',
       '-i',
       input,
       '-c',
@@ -282,7 +282,7 @@ describe('ffmpeg argv builders', () => {
     } as const;
     assert.equal(
       transcodeArgs(input, 'rtmp://h/live/x-trans', p).join(' '),
-      `-fpsprobesize 0 -re -i ${input} -vcodec libx264 -profile:v main -preset:v veryfast -tune zerolatency -b:v 800k -r 25 -g 50 -bf 0 -acodec aac -b:a 48k -ac 1 -f flv rtmp://h/live/x-trans`,
+      `-fpsprobesize 0 -i ${input} -vcodec libx264 -profile:v main -preset:v veryfast -tune zerolatency -b:v 800k -r 25 -g 50 -bf 0 -acodec aac -b:a 48k -ac 1 -f flv rtmp://h/live/x-trans`,
     );
     assert.ok(!transcodeArgs(input, 'rtmp://h/live/x', { ...p, achannels: 0 }).includes('-ac'));
   });

@@ -52,9 +52,20 @@ export function liveInputArgs(input: string): string[] {
   return scheme === 'rtmp' || scheme === 'rtmps' ? ['-fpsprobesize', '0'] : [];
 }
 
-/** Forward: pull the live stream from the engine and copy it to the platform (docs/compatibility.md §6). */
+/**
+ * Reading a live stream of this stack from the live tap (its HTTP-FLV for the stack's own consumers,
+ * docs/architecture.md "The live tap"): the answer starts with the cached GOP, so the first frame is
+ * there at once whatever the encoder's keyframe interval, then follows live. No `-re` (SRS Stack
+ * has it): the GOP's timestamps are up to a GOP old, and paced from them the task would stay that far
+ * behind live for its whole life; a live input paces itself. `-fpsprobesize 0` as in liveInputArgs.
+ */
+export function stackStreamInputArgs(input: string): string[] {
+  return ['-fpsprobesize', '0', '-i', input];
+}
+
+/** Forward: read the live stream from the tap and copy it to the platform (docs/compatibility.md §6). */
 export function forwardArgs(input: string, output: string): string[] {
-  return [...liveInputArgs(input), '-re', '-i', input, '-c', 'copy', ...outputFormatArgs(output), output];
+  return [...stackStreamInputArgs(input), '-c', 'copy', ...outputFormatArgs(output), output];
 }
 
 /** Virtual live from a file: loop forever, paced in real time (docs/compatibility.md §7). */
@@ -118,7 +129,7 @@ export interface TranscodeParams {
 /** Transcode (docs/compatibility.md §8): x264 tuned for live, 25 fps, 2 s GOP, no B-frames, AAC. */
 export function transcodeArgs(input: string, output: string, p: TranscodeParams): string[] {
   return [
-    ...[...liveInputArgs(input), '-re', '-i', input],
+    ...stackStreamInputArgs(input),
     ...['-vcodec', p.vcodec, '-profile:v', p.vprofile, '-preset:v', p.vpreset, '-tune', 'zerolatency'],
     ...['-b:v', `${p.vbitrate}k`, '-r', '25', '-g', '50', '-bf', '0'],
     ...['-acodec', p.acodec, '-b:a', `${p.abitrate}k`],

@@ -19,6 +19,11 @@ export interface RestreamDeps {
    * stream wait for a publish that is still being admitted.
    */
   readonly streams: Pick<LiveRegistry, 'list' | 'untilPlayable'>;
+  /**
+   * The URL a task reads a live stream of this stack from: the live tap's HTTP-FLV for the stack's
+   * own consumers (GOP cache, not counted as a viewer), never the engine, which has no GOP cache.
+   */
+  readonly liveInput: (app: string, stream: string) => string;
   /** SRS_SYS_LIMITS (Kbps), read at each check so System › Limits applies at once. */
   readonly limits: () => Promise<Limits>;
   /** The FFmpeg that runs the tasks, as detected at start. */

@@ -21,15 +21,16 @@ export function srtBridgeArgs(input: string, rtmpUrl: string): string[] {
 }
 
 /**
- * The engine's RTMP → MPEG-TS for SRT players, one per played stream. `-pes_payload_size 0` (SRS
- * Stack's SRT output) keeps a frame per PES; flushing each packet keeps latency to the remux.
+ * A live stream (from the live tap: its GOP first, then live) → MPEG-TS for SRT players, one per
+ * played stream. `-pes_payload_size 0` (SRS Stack's SRT output) keeps a frame per PES; flushing each
+ * packet keeps latency to the remux.
  */
-export function srtPlayArgs(rtmpUrl: string, output: string): string[] {
+export function srtPlayArgs(input: string, output: string): string[] {
   return [
     ...['-hide_banner', '-nostdin', '-loglevel', 'warning', '-stats'],
     // An upper bound, not a delay: probing ends once both streams are seen. With 1 s, a feed whose
     // video came later than a second of audio went out audio-only and its players found no video.
-    ...['-fflags', 'nobuffer', '-analyzeduration', '3000000', '-i', rtmpUrl],
+    ...['-fflags', 'nobuffer', '-analyzeduration', '3000000', '-i', input],
     ...['-map', '0', '-c', 'copy', '-f', 'mpegts', '-pes_payload_size', '0', '-flush_packets', '1', '-muxdelay', '0', output],
   ];
 }

@@ -43,6 +43,11 @@ export interface SrtSettings {
   readonly socketDir: string;
   readonly ffmpeg: string;
   readonly rtmpPort: number;
+  /**
+   * Where a play feed reads the stream: the live tap's HTTP-FLV for the stack's own consumers, whose
+   * GOP cache gives a new player a picture at once (the engine would make it wait for a keyframe).
+   */
+  readonly liveInput: (app: string, stream: string) => string;
   /** Sonames to try (default: libsrt.ts's list). */
   readonly libraries?: readonly string[];
 }
@@ -454,7 +459,7 @@ export class SrtGateway {
       .add({
         name,
         command: this.settings.ffmpeg,
-        args: srtPlayArgs(loopbackRtmpUrl(this.settings.rtmpPort, conn.app, conn.stream), unixUrl(feed.output)),
+        args: srtPlayArgs(this.settings.liveInput(conn.app, conn.stream), unixUrl(feed.output)),
         restart: 'never',
         stopSignal: 'SIGKILL', // a remux to a socket has nothing to flush
         progress: ffmpegTimeMarker,

@@ -2,7 +2,7 @@
 // platform. Desired state is the slot config in SRS_FORWARD_CONFIG; the task group runs one ffmpeg
 // per enabled slot that has a source stream.
 import { forwardArgs } from '../../../core/ffmpeg/argv.js';
-import { checkStreamName, loopbackRtmpUrl } from '../../../core/stream-names.js';
+import { checkStreamName } from '../../../core/stream-names.js';
 import type { TaskLive, TaskPlan } from '../../../core/ffmpeg/tasks.js';
 import { KEYS } from '../../../core/keys.js';
 import { optionalString, type Body } from '../../../core/validate.js';
@@ -50,7 +50,7 @@ export class ForwardService extends SlotService<ForwardSlot> {
       const output = outputUrl(slot, this.deps.config.rtmpListen);
       const source = pickStream(active, { name: slot.stream || undefined, ownOutput: output });
       if (!source) continue;
-      const input = loopbackRtmpUrl(this.deps.config.rtmpListen, source.app, source.stream);
+      const input = this.deps.liveInput(source.app, source.stream);
       plans.push({
         id: slot.platform,
         args: forwardArgs(input, output),

@@ -3,7 +3,6 @@
 // this stack as `{stream}-trans`.
 import { ValidationError } from '../../../core/errors.js';
 import { VIDEO_PRESETS, VIDEO_PROFILES, maskStreamUrl, transcodeArgs, type TranscodeParams } from '../../../core/ffmpeg/argv.js';
-import { loopbackRtmpUrl } from '../../../core/stream-names.js';
 import type { FfmpegTaskGroup, TaskPlan } from '../../../core/ffmpeg/tasks.js';
 import { KEYS } from '../../../core/keys.js';
 import { oneOf, optionalBoolean, optionalInteger, optionalString, type Body } from '../../../core/validate.js';
@@ -118,7 +117,7 @@ export class TranscodeService {
     const output = outputUrl(config, this.deps.config.rtmpListen);
     const source = pickStream(await this.deps.streams.list(), { ownOutput: output });
     if (!source) return [];
-    const input = loopbackRtmpUrl(this.deps.config.rtmpListen, source.app, source.stream);
+    const input = this.deps.liveInput(source.app, source.stream);
     return [
       {
         id: ID,
