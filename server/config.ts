@@ -69,8 +69,8 @@ export const CONFIG_KEYS = [
   { key: 'RTMP_LISTEN', def: '1935', doc: 'RTMP port of the media engine.' },
   {
     key: 'TAP_LISTEN',
-    def: '19350',
-    doc: 'TCP port on 127.0.0.1 only where the media engine pushes every live stream into the stack (HTTP-FLV and its GOP cache read it there); a second instance needs its own.',
+    def: '0',
+    doc: 'TCP port on 127.0.0.1 only where the media engine pushes every live stream into the stack (HTTP-FLV, LL-HLS and the restream tasks read it there). 0: a free port chosen at each start, so instances side by side never collide.',
   },
   {
     key: 'SRT_LISTEN',
@@ -267,7 +267,7 @@ export function buildConfig(env: NodeJS.ProcessEnv, fileValues: Record<string, s
     mgmtListen: port(raw, 'MGMT_LISTEN', problems),
     httpsListen: port(raw, 'HTTPS_LISTEN', problems),
     rtmpListen: port(raw, 'RTMP_LISTEN', problems),
-    tapListen: port(raw, 'TAP_LISTEN', problems),
+    tapListen: raw.TAP_LISTEN === '0' ? 0 : port(raw, 'TAP_LISTEN', problems),
   };
   const used = Object.entries(listeners).filter(([, p]) => p > 0);
   const dup = used.find(([, p], i) => used.findIndex(([, q]) => q === p) !== i);

@@ -58,7 +58,7 @@ export interface StackHandle {
   srtPort: number;
   /** The WebRTC UDP port (RTC_LISTEN): a free one per stack, so stacks never share 8000. */
   rtcPort: number;
-  /** The live tap's loopback RTMP port (TAP_LISTEN): a free one per stack, so stacks never share 19350. */
+  /** The live tap's loopback RTMP port (TAP_LISTEN): a free one per stack unless the test sets it (0: the stack's own choice). */
   tapPort: number;
   env: NodeJS.ProcessEnv;
   proc: ChildProcess;

@@ -12,7 +12,8 @@ describe('multiple instances: two stacks side by side', function () {
   const publishers: Publisher[] = [];
 
   before(async () => {
-    for (const stack of await Promise.all([startStack(), startStack()])) {
+    // TAP_LISTEN=0 as installed: each picks its own free loopback port for the live tap.
+    for (const stack of await Promise.all([startStack({ env: { TAP_LISTEN: '0' } }), startStack({ env: { TAP_LISTEN: '0' } })])) {
       const bearer = await initAdmin(stack);
       const secret = ((await stack.api('/terraform/v1/hooks/srs/secret/query', {}, { bearer })).json.data as { publish: string }).publish;
       stacks.push({ stack, bearer, secret });
@@ -59,6 +60,8 @@ describe('multiple instances: two stacks side by side', function () {
       );
       const probe = await ffprobe(`${s.stack.url}/live/livestream.m3u8`);
       assert.equal(probe.streams.length, 2);
+      // HTTP-FLV comes through each instance's own live tap (TAP_LISTEN=0: ports never collide).
+      assert.equal((await ffprobe(`${s.stack.url}/live/livestream.flv`)).streams.length, 2);
     }
     // Stopping one instance leaves the other's stream live.
     await a.stack.stop();

@@ -31,7 +31,7 @@ const log = createLogger('tap');
 const TOKEN_PARAM = 'tap';
 
 export interface TapServerOptions {
-  /** TCP port on 127.0.0.1 (TAP_LISTEN). */
+  /** TCP port on 127.0.0.1 (TAP_LISTEN); 0: a free one, chosen when it starts. */
   readonly port: number;
   /** A connection that has not started publishing by then is dropped (half-open, garbage). */
   readonly handshakeTimeoutMs: number;
@@ -59,6 +59,8 @@ export class TapServer {
   /** Sent by the engine in every push (in the app it connects to), so nobody else can feed the tap. */
   private readonly token = crypto.randomBytes(16).toString('hex');
   private server: net.Server | null = null;
+  /** The port listened on (the configured one, or the one the system chose for 0). */
+  private port: number;
   private readonly sockets = new Set<net.Socket>();
 
   constructor(
@@ -66,11 +68,15 @@ export class TapServer {
     private readonly opts: TapServerOptions,
   ) {
     registerSecret(this.token);
+    this.port = opts.port;
   }
 
-  /** The URL the engine pushes stream `app` to (the stream name follows as the publish name). */
+  /**
+   * The URL the engine pushes stream `app` to (the stream name follows as the publish name). Read
+   * when the engine's configuration is written, after start(): the port is known by then.
+   */
   pushUrl(app: string): string {
-    return `rtmp://127.0.0.1:${this.opts.port}/${app}?${TOKEN_PARAM}=${this.token}`;
+    return `rtmp://127.0.0.1:${this.port}/${app}?${TOKEN_PARAM}=${this.token}`;
   }
 
   async start(): Promise<void> {
@@ -85,7 +91,8 @@ export class TapServer {
     });
     server.on('error', (err) => log.error('the live tap listener failed', err));
     this.server = server;
-    log.info(`live tap listening on 127.0.0.1:${this.opts.port}`);
+    this.port = (server.address() as net.AddressInfo).port;
+    log.info(`live tap listening on 127.0.0.1:${this.port}`);
   }
 
   async stop(): Promise<void> {
