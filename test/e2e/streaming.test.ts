@@ -138,8 +138,11 @@ describe('e2e: the Streaming page publishes URLs and plays HTTP-FLV, HLS and LL-
       `ffmpeg -re -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine=frequency=440 -c:v libx264 -preset veryfast -tune zerolatency -g 60 -c:a aac -pes_payload_size 0 -f mpegts '${publish}'`,
     );
     assert.equal(await text(page, '#srt-play-url'), play);
-    assert.equal(await text(page, '#ffplay-command'), `ffplay -fflags nobuffer -flags low_delay -i '${play}'`);
-    assert.equal(await text(page, '#ffplay-command-windows'), `ffplay -fflags nobuffer -flags low_delay -i "${play}"`);
+    assert.equal(await text(page, '#ffplay-command'), `ffplay -fflags nobuffer -flags low_delay -analyzeduration 1000000 -i '${play}'`);
+    assert.equal(
+      await text(page, '#ffplay-command-windows'),
+      `ffplay -fflags nobuffer -flags low_delay -analyzeduration 1000000 -i "${play}"`,
+    );
     assert.match(await text(page, '#srt-obs .firewall-hint'), new RegExp(`UDP/${stack.srtPort}`));
     assert.match(await text(page, '#srt-ffmpeg .firewall-hint'), new RegExp(`UDP/${stack.srtPort}`));
     assert.equal(await page.$('.srt-unavailable'), null);

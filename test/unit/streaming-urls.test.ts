@@ -93,11 +93,11 @@ describe('Streaming page URL rules: SRT', () => {
     // POSIX shells: single quotes, so bash does not history-expand the "!" of "#!::".
     assert.equal(
       u.ffplayCommand,
-      "ffplay -fflags nobuffer -flags low_delay -i 'srt://example.com:10080?streamid=#!::r=live/livestream,latency=20,m=request'",
+      "ffplay -fflags nobuffer -flags low_delay -analyzeduration 1000000 -i 'srt://example.com:10080?streamid=#!::r=live/livestream,latency=20,m=request'",
     );
     assert.equal(
       u.ffplayCommandWindows,
-      'ffplay -fflags nobuffer -flags low_delay -i "srt://example.com:10080?streamid=#!::r=live/livestream,latency=20,m=request"',
+      'ffplay -fflags nobuffer -flags low_delay -analyzeduration 1000000 -i "srt://example.com:10080?streamid=#!::r=live/livestream,latency=20,m=request"',
     );
   });
 

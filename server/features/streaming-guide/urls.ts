@@ -70,7 +70,7 @@ export interface StreamingUrls {
   readonly srtPublishUrl: string;
   readonly srtPlayUrl: string;
   readonly srtFfmpegCommand: string;
-  /** ffplay of the SRT play URL in a POSIX shell (single quotes: `!` is not expanded). */
+  /** ffplay of the SRT play URL in a POSIX shell (single quotes: `!` is not expanded); a 1 s probe, not 5 (README › Performance). */
   readonly ffplayCommand: string;
   /** The same for Windows cmd.exe (double quotes). */
   readonly ffplayCommandWindows: string;
@@ -147,8 +147,8 @@ export function streamingUrls(i: UrlInputs): StreamingUrls {
     srtPublishUrl,
     srtPlayUrl,
     srtFfmpegCommand: `ffmpeg ${testSource} -pes_payload_size 0 -f mpegts '${srtPublishUrl}'`,
-    ffplayCommand: `ffplay -fflags nobuffer -flags low_delay -i '${srtPlayUrl}'`,
-    ffplayCommandWindows: `ffplay -fflags nobuffer -flags low_delay -i "${srtPlayUrl}"`,
+    ffplayCommand: `ffplay -fflags nobuffer -flags low_delay -analyzeduration 1000000 -i '${srtPlayUrl}'`,
+    ffplayCommandWindows: `ffplay -fflags nobuffer -flags low_delay -analyzeduration 1000000 -i "${srtPlayUrl}"`,
     whipUrl,
     whepUrl,
     whipPublisherPage: `${WHIP_PUBLISHER_PAGE}?stream=${enc(i.stream)}&secret=${enc(i.secret)}`,
