@@ -126,6 +126,19 @@ describe('LL-HLS serving: waits answered by the media, over HTTP', function () {
     assert.match((await get('ll.m3u8')).text, /PRELOAD-HINT:TYPE=PART,URI="part-2\.0\.m4s"/);
   });
 
+  it('stops muxing a stream nobody asked for, and joins it again from the GOP cache at the next request', async () => {
+    source.frames(60);
+    assert.equal((await get('ll.m3u8')).status, 200);
+    service.sweep(Date.now() + 31_000);
+    assert.deepEqual(service.streams, []);
+    const again = get('ll.m3u8');
+    await new Promise((r) => setTimeout(r, 50)); // the request reaches the service first
+    source.frames(60); // the cached GOP starts at frame 50; the keyframe at frame 100 completes it
+    const pl = await again;
+    assert.equal(pl.status, 200, pl.text);
+    assert.deepEqual(service.streams, ['live/s']);
+  });
+
   it('refuses malformed directives and files that are not its own go to the next handler', async () => {
     source.frames(60);
     assert.equal((await get('ll.m3u8?_HLS_part=1')).status, 400);

@@ -3,11 +3,12 @@
 //   /{app}/{stream}/ll.m3u8            the media playlist (with hls_ctx on: a variant naming a session first)
 //   /{app}/{stream}/init-N.mp4         the init segment
 //   /{app}/{stream}/seg-M.m4s          a whole segment;   /{app}/{stream}/part-M.K.m4s  part K of it
-// Every live stream is muxed from its first tag (the live tap's onStreamStart), so the first player
-// finds a playlist at once instead of waiting a GOP: about 0.1 % of a core per 2.5 Mbit/s stream and
-// the window's bytes (a few GOPs) in memory. A stream the tap was already carrying (a restarted
-// stack) is joined from its GOP cache at the first request. An ended stream's media stays for
-// IDLE_STOP_MS after its last request so its players finish.
+// Every live stream is muxed from its first tag (the live tap's onStreamStart), so a player that comes
+// with the stream finds a playlist at once. A mux nobody asked for in IDLE_STOP_MS is dropped (live
+// or ended): its window (6 segments, up to a minute of media with a long GOP) is not held for streams
+// nobody plays over LL-HLS. A later player joins from the tap's GOP cache and waits at most one GOP
+// for the first complete segment; so does the first player of a stream the tap already carried when
+// the stack restarted.
 import type Koa from 'koa';
 import { NotFoundError, ValidationError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
@@ -152,10 +153,10 @@ export class LlHlsService {
     return [...this.muxes.keys()];
   }
 
-  /** Drops ended streams' media once their players had time to finish. */
+  /** Drops the media of streams nobody asked for lately (ended ones once their players finished). */
   sweep(now = Date.now()): void {
     for (const [key, mux] of this.muxes) {
-      if (mux.segmenter.isEnded && now - mux.usedAt >= IDLE_STOP_MS) {
+      if (now - mux.usedAt >= IDLE_STOP_MS) {
         mux.close();
         this.muxes.delete(key);
       }
@@ -214,7 +215,7 @@ export class LlHlsService {
     let mux = this.muxes.get(key);
     if ((!mux || mux.segmenter.isEnded) && this.deps.source.has(app, stream)) {
       mux?.close();
-      log.info(`${key}: LL-HLS muxing joins a stream already flowing`);
+      log.info(`${key}: LL-HLS muxing joins the stream from its GOP cache`);
       mux = new StreamMux(this.deps, app, stream);
       this.muxes.set(key, mux);
     }
