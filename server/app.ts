@@ -18,6 +18,7 @@ import { DEFAULT_VHOST } from './core/stream-names.js';
 import { Supervisor } from './core/process/supervisor.js';
 import { Views } from './core/views.js';
 import { RouteBinder } from './core/routing.js';
+import { sendFile } from './core/static-files.js';
 import { ROUTE_TABLE, ROUTES } from './route-table.js';
 import { DEFAULT_RELAY_LIMITS, FlvGateway } from './features/flv/flv-gateway.js';
 import { flvHandlers } from './features/flv/routes.js';
@@ -363,6 +364,9 @@ export class App {
       'console.vendorMpegts': { root: npmDist('mpegts.js'), options: { maxAgeSeconds: 86400 } },
       'https.wellKnown': { root: this.paths.wellKnown },
     });
+    // Browsers ask for /favicon.ico whatever the page says; pages also link the SVG (views/layout.ejs).
+    const favicon = path.join(viewsDir, 'public', 'favicon.ico');
+    routes.bind({ 'console.favicon': ({ ctx }) => sendFile(ctx, favicon, { maxAgeSeconds: 86400, contentType: 'image/x-icon' }) });
 
     registerSystemTabs(ui, this.system, this.auth, ROUTES);
     registerHttpsTab(ui, this.https, this.letsencrypt, { httpPort: config.mgmtListen, httpsPort: config.httpsListen });
