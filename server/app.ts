@@ -8,7 +8,7 @@ import type { Config } from './config.js';
 import { ensureDataDir, type DataPaths } from './core/data-dir.js';
 import { EventHub } from './core/events.js';
 import { embeddedRedisSpec } from './core/embedded-redis.js';
-import { commonHeaders, errorHandler } from './core/http.js';
+import { commonHeaderValues, commonHeaders, errorHandler } from './core/http.js';
 import { loadDictionaries } from './core/i18n.js';
 import { createLogger } from './core/logger.js';
 import { RedisClient, type RedisTarget } from './core/redis.js';
@@ -128,6 +128,8 @@ export class App {
   private readonly hlsDelivery: HlsDelivery;
   private readonly llHls: LlHlsService;
   readonly koa: Koa;
+  /** The HTTP and HTTPS servers' listener: the route table's fast lane, then Koa (core/routing.ts). */
+  private readonly handleRequest: http.RequestListener;
   private httpServer: http.Server | null = null;
   private starting: Promise<Listening> | null = null;
   private readonly embeddedRedis: ReturnType<typeof embeddedRedisSpec> | null;
@@ -352,6 +354,7 @@ export class App {
     routes.bind(transcodeHandlers(this.restream));
     routes.bind(streamsHandlers(streamsDeps));
     routes.bind(hlsHandlers(this.hlsDelivery, this.llHls));
+    routes.bindFast('hls.file', this.hlsDelivery.fastPlaylist);
     routes.bind(flvHandlers(this.flv));
     routes.bind(srtHandlers(this.srt));
     routes.bind(webrtcHandlers(this.webrtc, ui, config.display.rtcPort));
@@ -402,6 +405,7 @@ export class App {
       session: (ctx, body) => ui.checkSession(ctx, body),
       'session-page': (ctx) => ui.checkPage(ctx),
     });
+    this.handleRequest = routes.listener(this.koa, commonHeaderValues(version));
     this.koa.on('error', (err: Error & { code?: string }) => {
       // Client aborts are routine for media players; everything else is worth a line.
       if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_PREMATURE_CLOSE') {
@@ -432,7 +436,7 @@ export class App {
     startRestream(this.restream);
     this.webrtc.start();
     // Listen at once: until Redis answers, the console shows "starting" and the API says so.
-    const server = http.createServer(this.koa.callback());
+    const server = http.createServer(this.handleRequest);
     server.keepAliveTimeout = 65_000;
     server.requestTimeout = 0; // HTTP-FLV and uploads are long-lived
     this.httpServer = server;
@@ -441,7 +445,7 @@ export class App {
       server.listen(this.config.mgmtListen, this.config.listenHost, () => resolve());
     });
     log.info(`HTTP listening on ${this.config.listenHost}:${this.config.mgmtListen}, data in ${this.config.dataDir}`);
-    await this.https.start(this.koa.callback());
+    await this.https.start(this.handleRequest);
     this.letsencrypt.start();
     log.info(`HTTPS listening on ${this.config.listenHost}:${this.config.httpsListen}`);
     // The tap before the engine: the engine pushes every stream to it from its first frame.
