@@ -8,6 +8,11 @@ import type { FlvTag } from '../../core/media/flv-tags.js';
 export const METER_WINDOW_MS = 10_000;
 /** One bucket of the window: a second, so a reading never waits for more than one. */
 const BUCKET_MS = 1000;
+/**
+ * Nothing is reported before a stream has flowed this long: over its first second a rate is noise
+ * (an encoder's first burst, the picture starting after the sound), and 0 reads as "not known yet".
+ */
+export const METER_SETTLE_MS = 2000;
 
 /** FLV's VideoTagHeader CodecID (legacy) and Enhanced RTMP's FourCC, as names people know. */
 const VIDEO_CODECS: Record<number, string> = { 2: 'H.263', 4: 'VP6', 7: 'H.264', 12: 'H.265' };
@@ -46,8 +51,8 @@ interface Bucket {
 
 /**
  * Bytes and video frames per second over the last METER_WINDOW_MS. The rate divides by the time
- * the window covers so far (a stream one second old is not reported at a tenth of its rate), but
- * by at least one bucket (a first burst is not multiplied up).
+ * the window covers so far (a stream three seconds old is not reported at a third of its rate);
+ * before METER_SETTLE_MS it is 0, unknown.
  */
 export class MediaMeter {
   private readonly buckets: Bucket[] = [];
@@ -81,8 +86,8 @@ export class MediaMeter {
       bytes += b.bytes;
       frames += b.frames;
     }
-    const since = Math.max(this.windowStart(now), this.firstAt ?? now);
-    const covered = this.firstAt === null ? 0 : Math.max(BUCKET_MS, now - since);
+    const settled = this.firstAt !== null && now - this.firstAt >= METER_SETTLE_MS;
+    const covered = settled ? now - Math.max(this.windowStart(now), this.firstAt ?? now) : 0;
     return {
       kbps: covered ? Math.round((bytes * 8) / covered) : 0,
       fps: covered ? Math.round((frames * 10_000) / covered) / 10 : 0,
