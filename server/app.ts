@@ -48,7 +48,7 @@ import { PublishSecrets } from './features/live-streams/publish-secrets.js';
 import { LiveRegistry } from './features/live-streams/registry.js';
 import { srsApiHandlers } from './features/srs-api/routes.js';
 import { SrsApi } from './features/srs-api/service.js';
-import { registerStreamingTab, streamingHandlers } from './features/streaming-guide/routes.js';
+import { playRowsFor, registerStreamingTab, streamingHandlers } from './features/streaming-guide/routes.js';
 import { recordHandlers, registerRecordTab } from './features/record/routes.js';
 import { RecordService } from './features/record/service.js';
 import { RecordStore } from './features/record/store.js';
@@ -375,7 +375,7 @@ export class App {
     registerForwardTab(ui, this.restream);
     registerVliveTab(ui, this.restream);
     registerCameraTab(ui, this.restream);
-    registerTranscodeTab(ui, this.restream, publishSecret);
+    registerTranscodeTab(ui, this.restream, publishSecret, playRowsFor(config, publishSecretStore, streamingAvailability));
     registerStreamsTabs(ui, streamsDeps, config.display.rtmpPort);
 
     registerProcessMetrics(this.metrics, this.supervisor);

@@ -6,8 +6,8 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, loggedInPage } from '../helpers/browser.js';
 import { makeMedia, publishFile, type Publisher } from '../helpers/media.js';
-import { publishIntoStack, stackPublishUrl, waitStreamLive } from '../helpers/restream.js';
-import { ADMIN_PASSWORD, initAdmin, startStack, tempDir, waitFor, type StackHandle } from '../helpers/stack.js';
+import { publishIntoStack, publishSecretOf, stackPublishUrl, waitStreamLive } from '../helpers/restream.js';
+import { ADMIN_PASSWORD, initAdmin, sleep, startStack, tempDir, waitFor, type StackHandle } from '../helpers/stack.js';
 
 interface Streamed {
   app: string;
@@ -168,5 +168,75 @@ describe('e2e: watch from everywhere and an explicit transcode source (issue 17)
     assert.match(await page.$eval('#watch-video', (v) => (v as HTMLVideoElement).currentSrc), /\/index\.mp4$/);
     await page.click('#watch-stop');
     await api('/hooks/record/apply', { all: false });
+  });
+
+  it('Transcode: the chosen source is transcoded, not a stream published later, and its output plays on the page (en and zh)', async () => {
+    publishers.push(await publishIntoStack(stack, bearer, clip, 'tcsrc'));
+    await page.goto(`${stack.url}/mgmt/scenarios?tab=transcode`);
+    assert.match(await text('#tc-sources-live'), /tcsrc/);
+    assert.ok(await page.$('#tc-sources option[value="tcsrc"]'), 'the live stream is offered');
+    // Start with no source: the browser asks for one (nothing is posted).
+    await page.fill('#tc-stream', '');
+    await page.click('button.start');
+    assert.equal(await page.$eval('#tc-stream', (i) => (i as HTMLInputElement).validity.valueMissing), true);
+
+    await page.fill('#tc-stream', 'tcsrc');
+    await page.selectOption('#tc-vpreset', 'ultrafast');
+    await page.fill('#tc-vbitrate', '300');
+    await page.fill('#tc-secret', `tcsrc-trans?secret=${await publishSecretOf(stack, bearer)}`);
+    await page.click('button.start');
+    await page.waitForSelector('.alert.ok');
+    type Task = { input?: string; state: string; task?: { pid?: number } };
+    const task = async () => (await api('/ffmpeg/transcode/task')) as Task;
+    await waitFor(
+      async () => (await task()).input === 'live/tcsrc',
+      30_000,
+      async () => `the transcode of tcsrc: ${JSON.stringify(await task())}`,
+    );
+    await waitStreamLive(stack, bearer, 'tcsrc-trans', 'live', 30_000);
+    assert.equal(((await api('/ffmpeg/transcode/query')) as { stream: string }).stream, 'tcsrc');
+    const pid = (await task()).task?.pid;
+
+    // A stream published later: SRS Stack's "most recently published" would switch to it.
+    publishers.push(await publishIntoStack(stack, bearer, clip, 'later'));
+    await waitFor(
+      async () => (await streams()).some((s) => s.stream === 'later' && s.kbps > 0),
+      20_000,
+      () => 'later to flow',
+    );
+    // The task group re-plans every 3 s (core/ffmpeg/tasks.ts): give it two chances to switch.
+    await sleep(6000);
+    const after = await task();
+    assert.equal(after.input, 'live/tcsrc');
+    assert.equal(after.task?.pid, pid, 'the same ffmpeg goes on');
+
+    await page.goto(`${stack.url}/mgmt/scenarios?tab=transcode`);
+    assert.equal(await page.inputValue('#tc-stream'), 'tcsrc', 'the choice is kept');
+    assert.equal(await text('#transcode-output h3 code'), 'tcsrc-trans');
+    assert.match(await text('#tc-flv-url'), /\/live\/tcsrc-trans\.flv$/);
+    assert.match(await text('#tc-m3u8-url'), /\/live\/tcsrc-trans\.m3u8$/);
+    assert.ok(await page.$('#transcode-output button[data-copy="#tc-flv-url"]'));
+    await page.click('#play-tc-flv-url');
+    await playsInPage('Transcode › Play output');
+    await page.click('#watch-stop');
+    // The output is the transcode: the stack measures its bitrate like any stream's.
+    await waitFor(
+      async () => (await streams()).some((s) => s.stream === 'tcsrc-trans' && s.kbps > 0),
+      20_000,
+      () => 'the output measured',
+    );
+
+    await page.click('a[href^="/mgmt/lang/zh"]');
+    await page.waitForSelector('#transcode-output');
+    assert.match(await page.innerText('label[for="tc-stream"]'), /源流/);
+    assert.match(await page.innerText('#transcode-output h3'), /转码后的流/);
+    await page.click('a[href^="/mgmt/lang/en"]');
+    await page.click('button.stop');
+    await page.waitForSelector('.alert.ok');
+    await waitFor(
+      async () => (await task()).state === 'inactive',
+      20_000,
+      () => 'the transcode to stop',
+    );
   });
 });

@@ -16,6 +16,7 @@ import {
   streamingUrls,
   urlRows,
   type UrlInputs,
+  type UrlRow,
 } from './urls.js';
 
 /** Which ingests are running right now (asked on every page load: a feature may fail to start). */
@@ -49,6 +50,13 @@ export async function urlInputs(ctx: Koa.Context, config: Config, publishSecrets
     httpsPort: String(config.httpsListen),
     secret: await publishSecrets.get(),
   };
+}
+
+/** The play URLs of a stream of this stack as a page lists them (urlRows), for the browser that asked. */
+export type PlayRowsFor = (ctx: Koa.Context, stream: string) => Promise<UrlRow[]>;
+
+export function playRowsFor(config: Config, publishSecrets: PublishSecretSource, availability: StreamingAvailabilityProvider): PlayRowsFor {
+  return async (ctx, stream) => urlRows(streamingUrls({ ...(await urlInputs(ctx, config, publishSecrets)), stream }), availability()).play;
 }
 
 export function registerStreamingTab(
