@@ -49,7 +49,7 @@ import { PublishSecrets } from './features/live-streams/publish-secrets.js';
 import { LiveRegistry } from './features/live-streams/registry.js';
 import { srsApiHandlers } from './features/srs-api/routes.js';
 import { SrsApi } from './features/srs-api/service.js';
-import { registerStreamingTab, streamingHandlers } from './features/streaming-guide/routes.js';
+import { playRowsFor, registerStreamingTab, streamingHandlers } from './features/streaming-guide/routes.js';
 import { recordHandlers, registerRecordTab } from './features/record/routes.js';
 import { RecordService } from './features/record/service.js';
 import { RecordStore } from './features/record/store.js';
@@ -208,6 +208,8 @@ export class App {
       (app, stream) => this.registry.isLive(app, stream),
     );
     this.registry.addViewerSource('hls', (app, stream) => this.hlsDelivery.viewers(app, stream));
+    // Every live stream flows through the tap: it measures bitrate, frame rate and codecs (Streams page, streams.query).
+    this.registry.setMeter((app, stream) => this.tap.media(app, stream));
     // LL-HLS muxed by the stack from the tap; its players are hls_ctx sessions like classic HLS ones.
     this.llHls = new LlHlsService({
       source: this.tap,
@@ -347,7 +349,8 @@ export class App {
     routes.bind(callbackHandlers(this.callbacks));
     routes.bind(recordHandlers(this.record));
     routes.bind(consoleHandlers(ui, this.auth, this.system));
-    routes.bind(streamingHandlers(ui, config, publishSecretStore));
+    const streamingAvailability = () => ({ srt: this.srt.available, webrtc: this.webrtc.available });
+    routes.bind(streamingHandlers(ui, config, publishSecretStore, rooms, streamingAvailability));
     routes.bind(forwardHandlers(this.restream));
     routes.bind(vliveHandlers(this.restream));
     routes.bind(cameraHandlers(this.restream));
@@ -375,11 +378,11 @@ export class App {
     registerHttpsTab(ui, this.https, this.letsencrypt, { httpPort: config.mgmtListen, httpsPort: config.httpsListen });
     registerCallbackTab(ui, this.callbacks);
     registerRecordTab(ui, this.record);
-    registerStreamingTab(ui, config, publishSecretStore, () => ({ srt: this.srt.available, webrtc: this.webrtc.available }));
+    registerStreamingTab(ui, config, publishSecretStore, streamingAvailability);
     registerForwardTab(ui, this.restream);
     registerVliveTab(ui, this.restream);
     registerCameraTab(ui, this.restream);
-    registerTranscodeTab(ui, this.restream, publishSecret);
+    registerTranscodeTab(ui, this.restream, publishSecret, playRowsFor(config, publishSecretStore, streamingAvailability));
     registerStreamsTabs(ui, streamsDeps, config.display.rtmpPort);
 
     registerProcessMetrics(this.metrics, this.supervisor);
