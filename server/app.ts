@@ -48,6 +48,8 @@ import { PublishSecrets } from './features/live-streams/publish-secrets.js';
 import { LiveRegistry } from './features/live-streams/registry.js';
 import { srsApiHandlers } from './features/srs-api/routes.js';
 import { SrsApi } from './features/srs-api/service.js';
+import { ROUTE_DOCS } from './route-docs.js';
+import { registerFaqTab } from './features/console/faq.js';
 import { registerStreamingTab, streamingHandlers } from './features/streaming-guide/routes.js';
 import { recordHandlers, registerRecordTab } from './features/record/routes.js';
 import { RecordService } from './features/record/service.js';
@@ -364,7 +366,7 @@ export class App {
       'https.wellKnown': { root: this.paths.wellKnown },
     });
 
-    registerSystemTabs(ui, this.system, this.auth, ROUTES);
+    registerSystemTabs(ui, this.system, this.auth, ROUTES, ROUTE_DOCS);
     registerHttpsTab(ui, this.https, this.letsencrypt, { httpPort: config.mgmtListen, httpsPort: config.httpsListen });
     registerCallbackTab(ui, this.callbacks);
     registerRecordTab(ui, this.record);
@@ -374,6 +376,7 @@ export class App {
     registerCameraTab(ui, this.restream);
     registerTranscodeTab(ui, this.restream, publishSecret);
     registerStreamsTabs(ui, streamsDeps, config.display.rtmpPort);
+    registerFaqTab(ui, path.join(PROJECT_ROOT, 'docs'));
 
     registerProcessMetrics(this.metrics, this.supervisor);
     this.registry.registerMetrics(this.metrics);

@@ -37,12 +37,36 @@ async function urlInputs(ctx: Koa.Context, config: Config, publishSecrets: Publi
   };
 }
 
+/** Scenarios the start page offers as cards: every scenario tab that has a card text (views/streaming/i18n.json). */
+const START_TAB = 'tutorials';
+
 export function registerStreamingTab(
   ui: Console,
   config: Config,
   publishSecrets: PublishSecretSource,
   availability: StreamingAvailabilityProvider,
 ): void {
+  // Start here (issue 17): SRS Stack's first Scenarios tab was `tutorials`, so its deep link lands here. Publish from OBS
+  // in three steps with the Streaming page's own URLs, watch, then pick a scenario.
+  ui.addTab({
+    section: 'scenarios',
+    id: START_TAB,
+    titleKey: 'start.tab',
+    order: 0,
+    template: 'streaming/start',
+    load: async (ctx) => {
+      const inputs = await urlInputs(ctx, config, publishSecrets);
+      return {
+        defaultStream: DEFAULT_STREAM,
+        urls: streamingUrls({ ...inputs, stream: DEFAULT_STREAM }),
+        templates: streamingUrls({ ...inputs, stream: STREAM_TOKEN }),
+        scenarios: ui
+          .tabsOf('scenarios')
+          .filter((t) => t.id !== START_TAB)
+          .map((t) => ({ id: t.id, titleKey: t.titleKey })),
+      };
+    },
+  });
   ui.addTab({
     section: 'scenarios',
     id: 'live',
