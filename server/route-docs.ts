@@ -37,6 +37,9 @@ const slotSecret = (what: string, zh: string, extra: Record<string, string>, exa
     { ...SLOT_FIELDS, ...extra },
     { action: 'update', ...example },
   );
+/** `…/source`: chooses a slot's source; `file` is one entry of the example's files. */
+const sourceDoc = (en: string, zh: string, file: Record<string, unknown>) =>
+  doc(en, zh, { platform: 'string', files: FILES }, { platform: 'wx', files: [{ uuid: '…', ...file }] });
 const streamUrl = doc(
   'Checks a stream URL as a source (scheme and address)',
   '检查流地址能否作为源（协议和地址）',
@@ -182,15 +185,13 @@ export const ROUTE_DOCS: { readonly [Id in RouteId]?: RouteDoc } = {
   'vlive.streams': doc('State of each virtual-live task', '每个虚拟直播任务的状态'),
   'vlive.streamUrl': streamUrl,
   'vlive.streamUrlCamel': streamUrl,
-  'vlive.source': doc(
-    'Chooses the source of a virtual-live slot (probed and checked)',
-    '为虚拟直播选择源（会探测和检查）',
-    { platform: 'string', files: FILES },
-    {
-      platform: 'wx',
-      files: [{ name: 'show.mp4', path: 'show.mp4', size: 1048576, uuid: '…', target: '…', type: 'upload' }],
-    },
-  ),
+  'vlive.source': sourceDoc('Chooses the source of a virtual-live slot (probed and checked)', '为虚拟直播选择源（会探测和检查）', {
+    name: 'show.mp4',
+    path: 'show.mp4',
+    size: 1048576,
+    target: '…',
+    type: 'upload',
+  }),
   'vlive.server': doc(
     'Checks a file inside the data directory as a source',
     '检查数据目录中的文件能否作为源',
@@ -223,15 +224,13 @@ export const ROUTE_DOCS: { readonly [Id in RouteId]?: RouteDoc } = {
   'camera.streams': doc('State of each camera task', '每个摄像头任务的状态'),
   'camera.streamUrl': streamUrl,
   'camera.streamUrlCamel': streamUrl,
-  'camera.source': doc(
-    'Chooses the camera stream of a slot',
-    '为摄像头直播选择摄像头流',
-    { platform: 'string', files: FILES },
-    {
-      platform: 'wx',
-      files: [{ name: 'rtsp://…', path: 'rtsp://…', size: 0, uuid: '…', target: 'rtsp://…', type: 'stream' }],
-    },
-  ),
+  'camera.source': sourceDoc('Chooses the camera stream of a slot', '为摄像头直播选择摄像头流', {
+    name: 'rtsp://…',
+    path: 'rtsp://…',
+    size: 0,
+    target: 'rtsp://…',
+    type: 'stream',
+  }),
   'transcode.query': doc('Transcoding settings', '直播转码设置'),
   'transcode.apply': doc(
     'Sets transcoding and turns it on or off',

@@ -89,6 +89,7 @@ describe('e2e: console guides and short pages (issue 17)', function () {
 
     await page.goto(`${stack.url}/mgmt/scenarios?tab=vlive`);
     assert.match(await text('#guide-vlive .guide-attention'), /upload/);
+    await shoot('vlive-empty');
     await page.goto(`${stack.url}/mgmt/scenarios?tab=transcode`);
     assert.match(await text('#guide-transcode .guide-attention'), /CPU/);
 
@@ -98,6 +99,7 @@ describe('e2e: console guides and short pages (issue 17)', function () {
     await Promise.all([page.waitForEvent('load'), page.click('#guide-forward .guide-faq a[href$="#custom-platforms"]')]);
     assert.ok(await page.$('#faq a#custom-platforms'));
     assert.match(await page.innerText('#faq'), /the part after the last slash becomes the key/);
+    await shoot('faq');
     await lang('zh');
     assert.match(await page.innerText('#faq'), /最后一个斜杠后面的部分就是流密钥/);
     await page.goto(`${stack.url}/mgmt/scenarios?tab=record`);

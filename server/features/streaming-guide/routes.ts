@@ -37,8 +37,19 @@ async function urlInputs(ctx: Koa.Context, config: Config, publishSecrets: Publi
   };
 }
 
-/** Scenarios the start page offers as cards: every scenario tab that has a card text (views/streaming/i18n.json). */
+/** SRS Stack's first Scenarios tab, so its deep link lands on Start here. */
 const START_TAB = 'tutorials';
+
+/** The URLs a page shows, for the default stream and as templates the page's script renames (streaming.js). */
+async function pageUrls(ctx: Koa.Context, config: Config, publishSecrets: PublishSecretSource) {
+  const inputs = await urlInputs(ctx, config, publishSecrets);
+  return {
+    inputs,
+    defaultStream: DEFAULT_STREAM,
+    urls: streamingUrls({ ...inputs, stream: DEFAULT_STREAM }),
+    templates: streamingUrls({ ...inputs, stream: STREAM_TOKEN }),
+  };
+}
 
 export function registerStreamingTab(
   ui: Console,
@@ -46,8 +57,8 @@ export function registerStreamingTab(
   publishSecrets: PublishSecretSource,
   availability: StreamingAvailabilityProvider,
 ): void {
-  // Start here (issue 17): SRS Stack's first Scenarios tab was `tutorials`, so its deep link lands here. Publish from OBS
-  // in three steps with the Streaming page's own URLs, watch, then pick a scenario.
+  // Start here (issue 17): publish from OBS in three steps with the Streaming page's own URLs, watch, then pick a
+  // scenario (the scenario tabs that have a card text in views/streaming/i18n.json).
   ui.addTab({
     section: 'scenarios',
     id: START_TAB,
@@ -55,11 +66,11 @@ export function registerStreamingTab(
     order: 0,
     template: 'streaming/start',
     load: async (ctx) => {
-      const inputs = await urlInputs(ctx, config, publishSecrets);
+      const { defaultStream, urls, templates } = await pageUrls(ctx, config, publishSecrets);
       return {
-        defaultStream: DEFAULT_STREAM,
-        urls: streamingUrls({ ...inputs, stream: DEFAULT_STREAM }),
-        templates: streamingUrls({ ...inputs, stream: STREAM_TOKEN }),
+        defaultStream,
+        urls,
+        templates,
         scenarios: ui
           .tabsOf('scenarios')
           .filter((t) => t.id !== START_TAB)
@@ -74,12 +85,12 @@ export function registerStreamingTab(
     order: 10,
     template: 'streaming/live',
     load: async (ctx) => {
-      const inputs = await urlInputs(ctx, config, publishSecrets);
+      // Templates: the same URLs with a placeholder; the page's script renames the stream everywhere.
+      const { inputs, defaultStream, urls, templates } = await pageUrls(ctx, config, publishSecrets);
       return {
-        defaultStream: DEFAULT_STREAM,
-        urls: streamingUrls({ ...inputs, stream: DEFAULT_STREAM }),
-        // The same URLs with a placeholder: the page's script renames the stream everywhere.
-        templates: streamingUrls({ ...inputs, stream: STREAM_TOKEN }),
+        defaultStream,
+        urls,
+        templates,
         srtLatency: SRT_LATENCY_MS,
         available: availability(),
         // Browsers hand out the camera only in a secure context (HTTPS, or a loopback host).
