@@ -92,6 +92,10 @@ describe('e2e: console guides and short pages (issue 17)', function () {
     await shoot('vlive-empty');
     await page.goto(`${stack.url}/mgmt/scenarios?tab=transcode`);
     assert.match(await text('#guide-transcode .guide-attention'), /CPU/);
+    assert.equal(await page.getAttribute('#guide-transcode', 'open'), '', 'transcoding is off');
+    await page.goto(`${stack.url}/mgmt/scenarios?tab=stream`);
+    assert.equal(await page.getAttribute('#guide-rooms', 'open'), '', 'no live room yet');
+    assert.match(await text('#guide-rooms .guide-attention'), /stream key is a password/);
 
     // The FAQ the guide cites, in the console.
     await page.goto(`${stack.url}/mgmt/scenarios?tab=forward`);
