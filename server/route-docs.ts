@@ -4,7 +4,9 @@
 // has no entry here (or an entry names no route), so a new call cannot ship undocumented.
 //
 // Fields: name → type; a trailing `?` marks an optional field. They are what the handlers read
-// (core/validate.ts), in SRS Stack's names (docs/compatibility.md).
+// (core/validate.ts), in SRS Stack's names (docs/compatibility.md). Besides SRS Stack's API (answer `api`),
+// SRS's own HTTP API (`/api/v1/…`) and WHIP/WHEP (`/rtc/v1/…`) are calls too; their fields are query
+// parameters, and WHIP/WHEP's body is an SDP offer.
 import type { RouteId } from './route-table.js';
 
 export interface RouteDoc {
@@ -300,4 +302,22 @@ export const ROUTE_DOCS: { readonly [Id in RouteId]?: RouteDoc } = {
   'rooms.list': doc('Every live room', '所有直播间'),
   'rooms.remove': doc('Deletes a live room', '删除直播间', { uuid: 'string' }, { uuid: '…' }),
   'srt.query': doc('The SRT gateway: listening or why not, publishers, players', 'SRT 网关：是否在侦听、推流端、播放端'),
+
+  'webrtc.whip': doc(
+    'WHIP publish: post an SDP offer (application/sdp), get the answer and a session Location',
+    'WHIP 推流：POST SDP offer（application/sdp），返回 answer 和会话地址 Location',
+    { app: 'query string? (live)', stream: 'query string', secret: 'query string? (or Authorization: Bearer)' },
+  ),
+  'webrtc.whipSession': doc('Ends a WHIP session (its Location)', '结束 WHIP 会话（其 Location）'),
+  'webrtc.whep': doc(
+    'WHEP play: post an SDP offer (application/sdp), get the answer and a session Location',
+    'WHEP 播放：POST SDP offer（application/sdp），返回 answer 和会话地址 Location',
+    { app: 'query string? (live)', stream: 'query string' },
+  ),
+  'webrtc.whepSession': doc('Ends a WHEP session (its Location)', '结束 WHEP 会话（其 Location）'),
+  'srsApi.versions': doc("SRS's version probe", 'SRS 的版本探测'),
+  'srsApi.summaries': doc("SRS's system summary", 'SRS 的系统概要'),
+  'srsApi.streams': doc('The live streams, in SRS 5 shapes', '正在直播的流（SRS 5 格式）'),
+  'srsApi.clients': doc('The connected clients, in SRS 5 shapes', '已连接的客户端（SRS 5 格式）'),
+  'srsApi.client': doc('GET reads one client; DELETE kicks that publisher off', 'GET 查询一个客户端；DELETE 踢掉该推流端'),
 };

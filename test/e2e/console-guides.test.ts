@@ -144,6 +144,30 @@ describe('e2e: console guides and short pages (issue 17)', function () {
     await page.waitForSelector('#slot-wx-state .badge[data-state="inactive"]');
   });
 
+  it('Forward without JavaScript: the Add link opens the form, an error reopens it beside the slot, a start shows one more row', async () => {
+    const plain = await loggedInPage(browser, stack.url, ADMIN_PASSWORD, { javaScriptEnabled: false });
+    try {
+      await plain.goto(`${stack.url}/mgmt/scenarios?tab=forward`);
+      await plain.click('#add-slot');
+      await plain.waitForSelector('section.slot.adding');
+      assert.equal(await plain.getAttribute('section.slot.adding', 'id'), 'slot-bilibili', 'the next free slot (wx is in use)');
+      await plain.fill('#fw-bilibili-server', 'http://wrong.example/live');
+      await plain.click('#slot-bilibili button.start');
+      await plain.waitForSelector('#slot-bilibili-feedback .alert.error');
+      assert.match((await plain.textContent('#slot-bilibili-feedback')) ?? '', /rtmp:\/\/, rtmps:\/\/ or srt:\/\//);
+      await plain.fill('#fw-bilibili-server', 'rtmp://127.0.0.1:1/live');
+      await plain.click('#slot-bilibili button.start');
+      await plain.waitForSelector('.alert.ok');
+      assert.deepEqual(await plain.$$eval('#slots details.slot', (rows) => rows.map((r) => [r.id, r.hasAttribute('open')])), [
+        ['slot-wx', false],
+        ['slot-bilibili', false],
+      ]);
+      assert.ok(await plain.isVisible('#slot-bilibili-state .badge[data-state]'));
+    } finally {
+      await plain.context().close();
+    }
+  });
+
   it('OpenAPI lists each call of the route table with its method, path, auth, fields and example (en and zh)', async () => {
     await page.goto(`${stack.url}/mgmt/system?tab=api`);
     const call = '#api-forward\\.secret';
