@@ -121,9 +121,12 @@ export const ROUTE_TABLE = {
   'console.system': getRoute('/mgmt/system', SESSION_PAGE),
   'console.components': getRoute('/mgmt/components', SESSION_PAGE),
   'console.contact': getRoute('/mgmt/contact', SESSION_PAGE),
+  'console.favicon': getRoute('/favicon.ico', open('browsers ask every site for its icon; the icon is public')),
 
   // Scenarios › Streaming: features/streaming-guide/routes.ts
   'streaming.player': getRoute('/tools/player.html', open("SRS Stack's standalone player page; it plays public play URLs")),
+  // A live room's publish and play URLs, with its secret: a console page like the others.
+  'streaming.room': getRoute('/mgmt/rooms/:uuid', SESSION_PAGE),
   // It encodes the publish URL, secret included.
   'streaming.qr': getRoute('/mgmt/scenarios/live/qr.svg', SESSION),
 

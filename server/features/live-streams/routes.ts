@@ -1,6 +1,7 @@
 // Streams API (docs/compatibility.md §2.5, §3.1 streams, §10 HLS modes, §3.2 engine hook, §3.8 live rooms) and
 // the System › Authentication / Streams / HLS tabs and Scenarios › LiveRoom.
 import { shownTime } from '../../core/views.js';
+import { LIVE_APP } from '../../core/stream-names.js';
 import type Koa from 'koa';
 import { optionalString, requireBoolean, requireString, type Body } from '../../core/validate.js';
 import type { EngineHookEvent, MediaEngine } from '../../engine/media-engine.js';
@@ -13,6 +14,7 @@ import type { LiveRoomService } from './live-room-service.js';
 import type { LiveRoom } from './live-room-store.js';
 import type { PublishSecrets } from './publish-secrets.js';
 import type { LiveRegistry } from './registry.js';
+import { consolePlayPath, shownMedia } from './stream-view.js';
 
 export interface StreamsDeps {
   readonly registry: LiveRegistry;
@@ -162,7 +164,14 @@ export function registerStreamsTabs(ui: Console, { registry, secrets, hlsSetting
     titleKey: 'streams.tab',
     order: 70,
     template: 'streams/streams',
-    load: async () => ({ streams: (await registry.query()).map((s) => ({ ...s, updated: shownTime(s.update) })) }),
+    load: async () => ({
+      streams: (await registry.query()).map((s) => ({
+        ...s,
+        updated: shownTime(s.update),
+        media: shownMedia(s),
+        playUrl: consolePlayPath(s.app, s.stream),
+      })),
+    }),
   });
   ui.addTab({
     section: 'scenarios',
@@ -171,7 +180,7 @@ export function registerStreamsTabs(ui: Console, { registry, secrets, hlsSetting
     order: 30,
     template: 'streams/rooms',
     load: async (ctx) => ({
-      rooms: (await rooms.list()).map((r) => ({ ...r, created: shownTime(r.created_at) })),
+      rooms: (await rooms.list()).map((r) => ({ ...r, created: shownTime(r.created_at), playUrl: consolePlayPath(LIVE_APP, r.stream) })),
       rtmpServer: rtmpServer(ctx, rtmpDisplayPort),
     }),
   });

@@ -7,7 +7,17 @@ import { isSecureRequest } from '../../core/http.js';
 import type { RouteHandlers } from '../../route-table.js';
 import type { Console } from '../console/console.js';
 import { checkStreamName } from '../../core/stream-names.js';
-import { DEFAULT_STREAM, SRT_LATENCY_MS, STREAM_TOKEN, browserCanCapture, splitHost, streamingUrls, type UrlInputs } from './urls.js';
+import {
+  DEFAULT_STREAM,
+  SRT_LATENCY_MS,
+  STREAM_TOKEN,
+  browserCanCapture,
+  splitHost,
+  streamingUrls,
+  urlRows,
+  type UrlInputs,
+  type UrlRow,
+} from './urls.js';
 
 /** Which ingests are running right now (asked on every page load: a feature may fail to start). */
 export interface StreamingAvailability {
@@ -16,13 +26,18 @@ export interface StreamingAvailability {
 }
 export type StreamingAvailabilityProvider = () => StreamingAvailability;
 
-/** What a page's URLs are built from: the host the browser used, the display ports, the publish secret. */
 /** Where the page reads the publish secret it puts into URLs (the live-streams feature's store). */
 export interface PublishSecretSource {
   get(): Promise<string>;
 }
 
-async function urlInputs(ctx: Koa.Context, config: Config, publishSecrets: PublishSecretSource): Promise<Omit<UrlInputs, 'stream'>> {
+/** A live room as its page needs it (the live-streams feature's rooms; NotFoundError for an unknown uuid). */
+export interface RoomLookup {
+  get(uuid: string): Promise<{ uuid: string; title: string; stream: string; secret: string }>;
+}
+
+/** What a page's URLs are built from: the host the browser used, the display ports, the publish secret. */
+export async function urlInputs(ctx: Koa.Context, config: Config, publishSecrets: PublishSecretSource): Promise<Omit<UrlInputs, 'stream'>> {
   const { hostname, port } = splitHost(ctx.host);
   return {
     hostname,
@@ -35,6 +50,13 @@ async function urlInputs(ctx: Koa.Context, config: Config, publishSecrets: Publi
     httpsPort: String(config.httpsListen),
     secret: await publishSecrets.get(),
   };
+}
+
+/** The play URLs of a stream of this stack as a page lists them (urlRows), for the browser that asked. */
+export type PlayRowsFor = (ctx: Koa.Context, stream: string) => Promise<UrlRow[]>;
+
+export function playRowsFor(config: Config, publishSecrets: PublishSecretSource, availability: StreamingAvailabilityProvider): PlayRowsFor {
+  return async (ctx, stream) => urlRows(streamingUrls({ ...(await urlInputs(ctx, config, publishSecrets)), stream }), availability()).play;
 }
 
 /** SRS Stack's first Scenarios tab, so its deep link lands on Start here. */
@@ -100,8 +122,22 @@ export function registerStreamingTab(
   });
 }
 
-export function streamingHandlers(ui: Console, config: Config, publishSecrets: PublishSecretSource): RouteHandlers {
+export function streamingHandlers(
+  ui: Console,
+  config: Config,
+  publishSecrets: PublishSecretSource,
+  rooms: RoomLookup,
+  availability: StreamingAvailabilityProvider,
+): RouteHandlers {
   return {
+    // A live room's page: its publish and play URLs (the Streaming page's, with the room's stream and
+    // secret) and an in-page player.
+    'streaming.room': async ({ ctx }) => {
+      const room = await rooms.get(String(ctx.params.uuid));
+      const inputs = await urlInputs(ctx, config, publishSecrets);
+      const urls = streamingUrls({ ...inputs, secret: room.secret, stream: room.stream });
+      await ui.render(ctx, 'streaming/room', { room, urls, rows: urlRows(urls, availability()) });
+    },
     // SRS Stack's standalone player, public like the streams it plays.
     'streaming.player': async ({ ctx }) => {
       await ui.render(ctx, 'streaming/player', { url: typeof ctx.query.url === 'string' ? ctx.query.url.slice(0, 2048) : '' });
