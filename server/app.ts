@@ -49,6 +49,8 @@ import { PublishSecrets } from './features/live-streams/publish-secrets.js';
 import { LiveRegistry } from './features/live-streams/registry.js';
 import { srsApiHandlers } from './features/srs-api/routes.js';
 import { SrsApi } from './features/srs-api/service.js';
+import { ROUTE_DOCS } from './route-docs.js';
+import { registerFaqTab } from './features/console/faq.js';
 import { playRowsFor, registerStreamingTab, streamingHandlers } from './features/streaming-guide/routes.js';
 import { recordHandlers, registerRecordTab } from './features/record/routes.js';
 import { RecordService } from './features/record/service.js';
@@ -374,7 +376,7 @@ export class App {
     const favicon = path.join(viewsDir, 'public', 'favicon.ico');
     routes.bind({ 'console.favicon': ({ ctx }) => sendFile(ctx, favicon, { maxAgeSeconds: 86400, contentType: 'image/x-icon' }) });
 
-    registerSystemTabs(ui, this.system, this.auth, ROUTES);
+    registerSystemTabs(ui, this.system, this.auth, ROUTES, ROUTE_DOCS);
     registerHttpsTab(ui, this.https, this.letsencrypt, { httpPort: config.mgmtListen, httpsPort: config.httpsListen });
     registerCallbackTab(ui, this.callbacks);
     registerRecordTab(ui, this.record);
@@ -384,6 +386,7 @@ export class App {
     registerCameraTab(ui, this.restream);
     registerTranscodeTab(ui, this.restream, publishSecret, playRowsFor(config, publishSecretStore, streamingAvailability));
     registerStreamsTabs(ui, streamsDeps, config.display.rtmpPort);
+    registerFaqTab(ui, path.join(PROJECT_ROOT, 'docs'));
 
     registerProcessMetrics(this.metrics, this.supervisor);
     this.registry.registerMetrics(this.metrics);

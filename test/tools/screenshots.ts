@@ -30,6 +30,9 @@ export function shotName(url: URL): string {
     const v = url.searchParams.get(key);
     if (v) parts.push(v);
   }
+  // A slot page's "Add" form (`?add=1`, the next free slot) is a page of its own; the other platforms' add
+  // links (`?add=<platform>`) show the same form and keep the page's name, so they are not shot again.
+  if (url.searchParams.get('add') === '1') parts.push('add');
   return (parts.join('-') || 'home').replace(/[^a-z0-9._-]+/gi, '_').slice(0, 80);
 }
 

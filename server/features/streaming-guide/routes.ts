@@ -59,12 +59,47 @@ export function playRowsFor(config: Config, publishSecrets: PublishSecretSource,
   return async (ctx, stream) => urlRows(streamingUrls({ ...(await urlInputs(ctx, config, publishSecrets)), stream }), availability()).play;
 }
 
+/** SRS Stack's first Scenarios tab, so its deep link lands on Start here. */
+const START_TAB = 'tutorials';
+
+/** The URLs a page shows, for the default stream and as templates the page's script renames (streaming.js). */
+async function pageUrls(ctx: Koa.Context, config: Config, publishSecrets: PublishSecretSource) {
+  const inputs = await urlInputs(ctx, config, publishSecrets);
+  return {
+    inputs,
+    defaultStream: DEFAULT_STREAM,
+    urls: streamingUrls({ ...inputs, stream: DEFAULT_STREAM }),
+    templates: streamingUrls({ ...inputs, stream: STREAM_TOKEN }),
+  };
+}
+
 export function registerStreamingTab(
   ui: Console,
   config: Config,
   publishSecrets: PublishSecretSource,
   availability: StreamingAvailabilityProvider,
 ): void {
+  // Start here (issue 17): publish from OBS in three steps with the Streaming page's own URLs, watch, then pick a
+  // scenario (the scenario tabs that have a card text in views/streaming/i18n.json).
+  ui.addTab({
+    section: 'scenarios',
+    id: START_TAB,
+    titleKey: 'start.tab',
+    order: 0,
+    template: 'streaming/start',
+    load: async (ctx) => {
+      const { defaultStream, urls, templates } = await pageUrls(ctx, config, publishSecrets);
+      return {
+        defaultStream,
+        urls,
+        templates,
+        scenarios: ui
+          .tabsOf('scenarios')
+          .filter((t) => t.id !== START_TAB)
+          .map((t) => ({ id: t.id, titleKey: t.titleKey })),
+      };
+    },
+  });
   ui.addTab({
     section: 'scenarios',
     id: 'live',
@@ -72,12 +107,12 @@ export function registerStreamingTab(
     order: 10,
     template: 'streaming/live',
     load: async (ctx) => {
-      const inputs = await urlInputs(ctx, config, publishSecrets);
+      // Templates: the same URLs with a placeholder; the page's script renames the stream everywhere.
+      const { inputs, defaultStream, urls, templates } = await pageUrls(ctx, config, publishSecrets);
       return {
-        defaultStream: DEFAULT_STREAM,
-        urls: streamingUrls({ ...inputs, stream: DEFAULT_STREAM }),
-        // The same URLs with a placeholder: the page's script renames the stream everywhere.
-        templates: streamingUrls({ ...inputs, stream: STREAM_TOKEN }),
+        defaultStream,
+        urls,
+        templates,
         srtLatency: SRT_LATENCY_MS,
         available: availability(),
         // Browsers hand out the camera only in a secure context (HTTPS, or a loopback host).
