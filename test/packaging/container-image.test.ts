@@ -315,6 +315,7 @@ describe('heavy: the container image, run with podman', function () {
     secretA = ((await call(a, bearerA, 'hooks/srs/secret/query')) as { publish: string }).publish;
     await call(a, bearerA, 'hooks/record/apply', { all: true });
     await engineReady(a, bearerA);
+    const publishAt = Date.now() - t0;
     const publisher = publish(`rtmp://127.0.0.1:${a.ports.rtmp}/live/livestream?secret=${secretA}`);
     publishers.push(publisher);
     await hlsPlayable(a, 'livestream');
@@ -323,7 +324,8 @@ describe('heavy: the container image, run with podman', function () {
     assert.deepEqual(flv.streams.map((s) => s.codec_type).sort(), ['audio', 'video']);
     console.log(
       `      cold start (host ports ${JSON.stringify(a.ports)}): mgmt/versions answers ${(versionsAt / 1000).toFixed(1)} s after ` +
-        `podman run, first HLS segment playable at ${(hlsAt / 1000).toFixed(1)} s`,
+        `podman run; RTMP publish from ${(publishAt / 1000).toFixed(1)} s (admin set up, engine ready); first HLS segment ` +
+        `playable at ${(hlsAt / 1000).toFixed(1)} s`,
     );
 
     // tini reaps: no zombie in the container (read from /proc: the slim image has no ps).
@@ -416,8 +418,10 @@ describe('heavy: the container image, run with podman', function () {
   });
 
   it('an upgrade (a new container from the loaded image tarball) keeps /data', async () => {
-    podman(['rm', '-f', nameA, nameB]);
+    for (const name of [nameA, nameB]) sh('podman', ['rm', '-f', '-t', String(STOP_GRACE_S), name]);
+    assert.equal(podman(['ps', '-a', '-q', '--filter', `ancestor=${IMAGE}`]), '', 'no container left on the image');
     podman(['rmi', IMAGE]);
+    assert.notEqual(sh('podman', ['image', 'exists', IMAGE]).rc, 0, 'the image is gone before the load');
     podman(['load', '-i', imageTar]);
     const c = runInstance(nameC, a.ports, a.dataDir);
     await answering(c);
