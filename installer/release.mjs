@@ -227,24 +227,27 @@ export async function containerTool() {
 /**
  * Builds the image from `tarball` with the Dockerfile and saves it (docker-archive) as `imageTar`.
  * `buildArgs` become --build-arg, `buildFlags` go to the build as they are (the tests' --pull=never
- * and apt cache). The context is a fresh folder holding the tarball alone: nothing else is sent.
+ * and apt cache); `quiet` keeps the build's output, shown only when it fails. The context is a fresh folder holding the tarball alone: nothing else is sent.
  */
-export async function buildImage({ tool, tarball, tag, imageTar, buildArgs = {}, buildFlags = [] }) {
+export async function buildImage({ tool, tarball, tag, imageTar, buildArgs = {}, buildFlags = [], quiet = false }) {
   const context = await fs.mkdtemp(path.join(path.dirname(imageTar), '.image-context-'));
   try {
     await fs.copy(tarball, path.join(context, TARBALL_NAME));
     // podman writes OCI images by default, and the OCI format has no HEALTHCHECK.
     const format = tool.endsWith('podman') ? ['--format', 'docker'] : [];
     const args = Object.entries(buildArgs).flatMap(([key, value]) => ['--build-arg', `${key}=${value}`]);
-    await $({
-      stdio: ['ignore', 'inherit', 'inherit'],
-    })`${tool} build ${format} ${buildFlags} ${args} -t ${tag} -f ${path.join(ROOT, 'Dockerfile')} ${context}`;
+    const build = $({ stdio: ['ignore', quiet ? 'pipe' : 'inherit', quiet ? 'pipe' : 'inherit'], nothrow: true });
+    const out = await build`${tool} build ${format} ${buildFlags} ${args} -t ${tag} -f ${path.join(ROOT, 'Dockerfile')} ${context}`;
+    if (!out.ok)
+      throw new Error(
+        `${tool} build failed (exit ${out.exitCode})${quiet ? `:\n${out.stdout.slice(-3000)}${out.stderr.slice(-3000)}` : ''}`,
+      );
   } finally {
     await fs.remove(context);
   }
   await fs.remove(imageTar);
   // podman's default archive format is docker-archive already; docker has only that one.
-  await $`${tool} save -o ${imageTar} ${tag}`;
+  await $({ quiet: true })`${tool} save -o ${imageTar} ${tag}`;
   return imageTar;
 }
 

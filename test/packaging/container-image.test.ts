@@ -258,6 +258,7 @@ describe('heavy: the container image, run with podman', function () {
       tag: IMAGE,
       buildArgs: { BASE: BASE_IMAGE },
       buildFlags: ['--pull=never', '--layers=false', '--volume', `${APT_CACHE}:/var/cache/apt/archives`],
+      quiet: true,
     });
     const buildSeconds = Math.round((Date.now() - t0) / 1000);
     assert.ok(release.imageTar);

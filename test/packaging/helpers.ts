@@ -23,6 +23,7 @@ export interface ImageBuild {
   tag?: string;
   buildArgs?: Record<string, string>;
   buildFlags?: string[];
+  quiet?: boolean;
 }
 
 /** `npm run release` into another folder (the tarball, install.sh and SHA256SUMS; the image when asked). */
