@@ -141,11 +141,12 @@ function runInstance(name: string, ports: Ports, dataDir: string): Instance {
   return { name, ports, dataDir, url, api: apiClient(url) };
 }
 
-async function answering(i: Instance, timeoutMs = 60_000): Promise<void> {
+/** Waits for `what` to answer 200: mgmt/versions (HTTP is up) or mgmt/check (Redis up, boot done). */
+async function answering(i: Instance, what: 'versions' | 'check' = 'check', timeoutMs = 60_000): Promise<void> {
   await waitFor(
-    async () => (await i.api('/terraform/v1/mgmt/versions').catch(() => ({ status: 0 }))).status === 200,
+    async () => (await i.api(`/terraform/v1/mgmt/${what}`).catch(() => ({ status: 0 }))).status === 200,
     timeoutMs,
-    () => `${i.name} answers mgmt/versions\n${sh('podman', ['logs', i.name]).out.slice(-3000)}`,
+    () => `${i.name} answers mgmt/${what}\n${sh('podman', ['logs', i.name]).out.slice(-3000)}`,
   );
 }
 
@@ -302,8 +303,9 @@ describe('heavy: the container image, run with podman', function () {
     fs.mkdirSync(dataA);
     const t0 = Date.now();
     a = runInstance(nameA, await runLinePorts(), dataA);
-    await answering(a);
+    await answering(a, 'versions');
     const versionsAt = Date.now() - t0;
+    await answering(a);
     assert.deepEqual((await a.api('/terraform/v1/mgmt/versions')).json.data, { version: VERSION });
     const envs = (await a.api('/terraform/v1/mgmt/envs')).json.data as Record<string, unknown>;
     assert.equal(envs.mgmtDocker, true);
