@@ -212,15 +212,16 @@ async function sha256(file) {
 }
 
 /**
- * docker, else podman (SRS_STACK_CONTAINER_TOOL names one); null when neither is installed. podman
- * reads its engine settings (runtime, cgroup manager, ulimits) from containers.conf, or from the
- * file CONTAINERS_CONF names.
+ * docker when its daemon answers, else podman (daemonless); SRS_STACK_CONTAINER_TOOL names one
+ * outright. null when neither can build. podman reads its engine settings (runtime, cgroup manager,
+ * ulimits) from containers.conf, or from the file CONTAINERS_CONF names.
  */
 export async function containerTool() {
   const wanted = process.env.SRS_STACK_CONTAINER_TOOL;
-  for (const tool of wanted ? [wanted] : ['docker', 'podman']) {
-    if ((await $`command -v ${tool}`.nothrow().quiet()).ok) return tool;
-  }
+  if (wanted) return (await $`command -v ${wanted}`.nothrow().quiet()).ok ? wanted : null;
+  // A docker client without a reachable daemon (common in CI containers) cannot build.
+  if ((await $`docker info`.timeout('20s').nothrow().quiet()).ok) return 'docker';
+  if ((await $`command -v podman`.nothrow().quiet()).ok) return 'podman';
   return null;
 }
 
@@ -287,7 +288,7 @@ export async function buildRelease({
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const tool = process.env.SRS_STACK_IMAGE === '0' ? null : await containerTool();
-  if (!tool) console.log('No docker or podman here (or SRS_STACK_IMAGE=0): the container image is not built.');
+  if (!tool) console.log('No docker daemon or podman here (or SRS_STACK_IMAGE=0): the container image is not built.');
   const { tarball, installSh, version, imageTar, imageTag } = await buildRelease({ image: tool ? { tool } : null });
   const mib = async (file) => `${((await fs.stat(file)).size / 1048576).toFixed(1)} MiB`;
   console.log(

@@ -76,6 +76,22 @@ describe('container image files', () => {
     assert.equal(res.out.trim().split('\n').at(-1), sh('bash', ['-c', 'command -v node']).out.trim());
   });
 
+  it("npm run release's image builder: the one SRS_STACK_CONTAINER_TOOL names when installed, else none", async () => {
+    const release = (await import(pathToFileURL(path.join(ROOT, 'installer', 'release.mjs')).href)) as {
+      containerTool(): Promise<string | null>;
+    };
+    const before = process.env.SRS_STACK_CONTAINER_TOOL;
+    try {
+      process.env.SRS_STACK_CONTAINER_TOOL = 'bash';
+      assert.equal(await release.containerTool(), 'bash');
+      process.env.SRS_STACK_CONTAINER_TOOL = 'no-such-container-tool';
+      assert.equal(await release.containerTool(), null);
+    } finally {
+      if (before === undefined) delete process.env.SRS_STACK_CONTAINER_TOOL;
+      else process.env.SRS_STACK_CONTAINER_TOOL = before;
+    }
+  });
+
   it('srs-stack health fails, saying why, when nothing answers', async () => {
     const dataDir = tempDir('srs-stack-health-');
     fs.mkdirSync(path.join(dataDir, 'config'));
