@@ -1,0 +1,243 @@
+// The edge role (docs/architecture.md#edges) between two real stacks in network namespaces made
+// here: 200 viewers of the edge (classic HLS, LL-HLS and HTTP-FLV players, light clients in this
+// process) cost the origin one HTTP-FLV pull per stream and about one request per HLS file, counted
+// by a proxy in the origin's namespace; RTMP players of the edge cost one nginx-rtmp pull, seen in
+// the origin's own RTMP stats. Root only (namespaces), and heavy.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+import { FlvReader, ffprobe, publishFile, sampleFlv, spawnFfmpeg, type Publisher } from '../helpers/media.js';
+import { canMakeNetns, makeNetnsPair, type NetnsPair } from '../helpers/netns.js';
+import { freePort, initAdmin, ROOT, sleep, startStack, waitFor, type StackHandle } from '../helpers/stack.js';
+import { unixGet } from '../../server/engine/unix-http.js';
+
+const heavy = process.env.SRS_STACK_HEAVY_TESTS === '1' && canMakeNetns();
+const VIEWERS = { hls: 80, llHls: 60, flv: 60 };
+const WATCH_MS = 15_000;
+
+interface OriginRequest {
+  method: string;
+  url: string;
+  edge: string | null;
+}
+
+/** A classic HLS player: polls the playlist every second, fetches each new segment once. */
+async function hlsViewer(playlistUrl: string, until: number, seen: { segments: number; bytes: number; requests: number }): Promise<void> {
+  const fetched = new Set<string>();
+  while (Date.now() < until) {
+    const res = await fetch(playlistUrl).catch(() => null);
+    seen.requests += 1;
+    if (res?.ok) {
+      const uris = (await res.text()).split('\n').filter((l) => l && !l.startsWith('#'));
+      // Start near the live edge as players do: the last two segments, then every new one.
+      for (const uri of fetched.size ? uris : uris.slice(-2)) {
+        if (fetched.has(uri)) continue;
+        fetched.add(uri);
+        const seg = await fetch(new URL(uri, playlistUrl)).catch(() => null);
+        seen.requests += 1;
+        if (seg?.ok) {
+          seen.segments += 1;
+          seen.bytes += (await seg.arrayBuffer()).byteLength;
+        }
+      }
+    }
+    await sleep(1000);
+  }
+}
+
+/** An LL-HLS player: blocking reloads for the preload-hinted part, then the part itself. */
+async function llHlsViewer(playlistUrl: string, until: number, seen: { parts: number; bytes: number; requests: number }): Promise<void> {
+  let next = playlistUrl;
+  let init = false;
+  while (Date.now() < until) {
+    const res = await fetch(next).catch(() => null);
+    seen.requests += 1;
+    const text = res?.ok ? await res.text() : '';
+    const map = /#EXT-X-MAP:URI="([^"]+)"/.exec(text);
+    if (map && !init) {
+      init = (await fetch(new URL(map[1] as string, playlistUrl)).catch(() => null))?.ok ?? false;
+      seen.requests += 1;
+    }
+    const hint = /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="part-(\d+)\.(\d+)\.m4s"/.exec(text);
+    if (!hint) {
+      await sleep(500);
+      next = playlistUrl;
+      continue;
+    }
+    const last = [...text.matchAll(/#EXT-X-PART:[^\n]*URI="([^"]+)"/g)].at(-1)?.[1];
+    if (last) {
+      const part = await fetch(new URL(last, playlistUrl)).catch(() => null);
+      seen.requests += 1;
+      if (part?.ok) {
+        seen.parts += 1;
+        seen.bytes += (await part.arrayBuffer()).byteLength;
+      }
+    }
+    next = `${playlistUrl}?_HLS_msn=${hint[1]}&_HLS_part=${hint[2]}`;
+  }
+}
+
+(heavy ? describe : describe.skip)('edge: nginx cache and one pull per stream in front of an origin (network namespaces)', function () {
+  this.timeout(180_000);
+  let net: NetnsPair;
+  let origin: StackHandle;
+  let edge: StackHandle;
+  let proxy: ChildProcess;
+  let publisher: Publisher;
+  const requests: OriginRequest[] = [];
+  const stream = 'edgetest';
+  let edgeUrl: string;
+  let edgeRtmp: number;
+  const startedAt = Date.now();
+
+  before(async () => {
+    net = makeNetnsPair(`se${process.pid % 1000}`, 100 + (process.pid % 100));
+    origin = await startStack({ wrap: net.a.exec, host: net.a.controlIp, env: { LISTEN_HOST: '0.0.0.0' } });
+    const bearer = await initAdmin(origin);
+    const secret = ((await origin.api('/terraform/v1/hooks/srs/secret/query', {}, { bearer })).json.data as { publish: string }).publish;
+    // The counting proxy: the edge reaches the origin's HTTP only through it.
+    const proxyPort = await freePort();
+    const proxyMain = path.join(ROOT, 'dist', 'test', 'helpers', 'counting-proxy.js');
+    const [cmd, ...args] = [...net.a.exec, process.execPath, proxyMain, net.a.linkIp, String(proxyPort), String(origin.ports.http)];
+    proxy = spawn(cmd as string, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let proxyListening!: () => void;
+    const listening = new Promise<void>((resolve) => (proxyListening = resolve));
+    readline.createInterface({ input: proxy.stdout! }).on('line', (line) => {
+      const entry = JSON.parse(line) as OriginRequest & { listening?: boolean };
+      if (entry.listening) proxyListening();
+      else requests.push(entry);
+    });
+    await listening;
+    edgeRtmp = await freePort();
+    edge = await startStack({
+      wrap: net.b.exec,
+      host: net.b.controlIp,
+      waitReady: false,
+      ports: { http: await freePort(), https: await freePort(), rtmp: edgeRtmp },
+      env: {
+        LISTEN_HOST: '0.0.0.0',
+        EDGE_ORIGIN: `http://${net.a.linkIp}:${proxyPort}`,
+        EDGE_ORIGIN_RTMP: `rtmp://${net.a.linkIp}:${origin.ports.rtmp}`,
+      },
+    });
+    edgeUrl = edge.url;
+    publisher = publishFile(
+      `rtmp://${net.a.controlIp}:${origin.ports.rtmp}/live/${stream}?secret=${secret}`,
+      await sampleFlv({ videoKbps: 800, gopSeconds: 1 }),
+    );
+    // Ready when the edge answers the classic playlist with a segment in it.
+    await waitFor(
+      async () => /\.ts/.test((await (await fetch(`${edgeUrl}/live/${stream}.m3u8`).catch(() => null))?.text().catch(() => '')) ?? ''),
+      30_000,
+      () => `the edge to serve HLS:\nedge: ${edge.logs()}\norigin: ${origin.logs()}\n${publisher.stderr()}`,
+    );
+  });
+
+  after(async () => {
+    await publisher?.stop();
+    proxy?.kill('SIGTERM');
+    await edge?.stop();
+    await origin?.stop();
+    net?.destroy();
+    process.stdout.write(`      (edge test ran ${((Date.now() - startedAt) / 1000).toFixed(1)} s)\n`);
+  });
+
+  it('200 viewers on the edge cost the origin one FLV pull and about one request per HLS file', async () => {
+    const before = requests.length;
+    const until = Date.now() + WATCH_MS;
+    const hls = { segments: 0, bytes: 0, requests: 0 };
+    const ll = { parts: 0, bytes: 0, requests: 0 };
+    const flv = Array.from({ length: VIEWERS.flv }, () => new FlvReader(`${edgeUrl}/live/${stream}.flv`, { keepTags: false }));
+    await Promise.all([
+      ...Array.from({ length: VIEWERS.hls }, () => hlsViewer(`${edgeUrl}/live/${stream}.m3u8`, until, hls)),
+      ...Array.from({ length: VIEWERS.llHls }, () => llHlsViewer(`${edgeUrl}/live/${stream}/ll.m3u8`, until, ll)),
+    ]);
+    for (const reader of flv) reader.close();
+
+    const asked = requests.slice(before);
+    const count = (re: RegExp) => {
+      const per = new Map<string, number>();
+      for (const r of asked)
+        if (re.test(r.url.split('?')[0] as string))
+          per.set(r.url.split('?')[0] as string, (per.get(r.url.split('?')[0] as string) ?? 0) + 1);
+      return per;
+    };
+    const flvPulls = asked.filter((r) => r.url.startsWith(`/live/${stream}.flv`));
+    const segments = count(/\.ts$/);
+    const media = count(/\.(m4s|mp4)$/);
+    const playlists = asked.filter((r) => /\.m3u8$/.test(r.url.split('?')[0] as string));
+    const flvBytes = flv.map((r) => r.bytes);
+    process.stdout.write(
+      `      edge: ${VIEWERS.hls} HLS viewers ${hls.requests} requests (${hls.segments} segments), ${VIEWERS.llHls} LL-HLS viewers ${ll.requests} requests (${ll.parts} parts), ${VIEWERS.flv} FLV readers ${(flvBytes.reduce((a, b) => a + b, 0) / 1e6).toFixed(1)} MB\n` +
+        `      origin: ${flvPulls.length} FLV pull, ${[...segments.values()].reduce((a, b) => a + b, 0)} requests for ${segments.size} TS segments, ${[...media.values()].reduce((a, b) => a + b, 0)} for ${media.size} LL-HLS files, ${playlists.length} playlist requests\n`,
+    );
+    // Every viewer got media.
+    assert.ok(Math.min(...flvBytes) > 100_000, `every FLV reader got media: ${flvBytes.join(' ')}`);
+    assert.ok(hls.segments >= VIEWERS.hls * 2, `HLS viewers fetched ${hls.segments} segments`);
+    assert.ok(ll.parts >= VIEWERS.llHls * 5, `LL-HLS viewers fetched ${ll.parts} parts`);
+    // One HTTP-FLV pull for the 60 FLV readers, named by the edge.
+    assert.equal(flvPulls.length, 1, JSON.stringify(flvPulls));
+    assert.ok(flvPulls[0]?.edge, 'the pull names the edge');
+    // Each segment, part and init segment asked of the origin once (a 404 cached for a second may add one).
+    assert.ok(segments.size > 0 && media.size > 0, 'the origin was asked for HLS media');
+    for (const [file, n] of [...segments, ...media]) assert.ok(n <= 2, `${file} was asked of the origin ${n} times`);
+    // Playlists are shared by all viewers: the origin sees the edge's one hls_ctx session.
+    const sessions = new Set(playlists.map((r) => new URL(r.url, 'http://x').searchParams.get('hls_ctx')));
+    assert.equal(sessions.size, 1, `hls_ctx sessions at the origin: ${[...sessions].join(' ')}`);
+    assert.ok(playlists.length * 10 < hls.requests + ll.requests, `origin playlist requests ${playlists.length}`);
+  });
+
+  it('ffprobe reads the origin video from the edge over HTTP-FLV, HLS and RTMP', async () => {
+    for (const url of [
+      `${edgeUrl}/live/${stream}.flv`,
+      `${edgeUrl}/live/${stream}.m3u8`,
+      `rtmp://${net.b.controlIp}:${edgeRtmp}/live/${stream}`,
+    ]) {
+      const probe = await ffprobe(url);
+      const video = probe.streams.find((s) => s.codec_type === 'video');
+      assert.equal(video?.codec_name, 'h264', url);
+      assert.equal(video?.width, 640, url);
+      assert.ok(
+        probe.streams.some((s) => s.codec_type === 'audio' && s.codec_name === 'aac'),
+        url,
+      );
+    }
+  });
+
+  it('RTMP players of the edge are one nginx-rtmp pull at the origin', async () => {
+    const players = Array.from({ length: 3 }, () =>
+      spawnFfmpeg([
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-i',
+        `rtmp://${net.b.controlIp}:${edgeRtmp}/live/${stream}`,
+        '-t',
+        '8',
+        '-c',
+        'copy',
+        '-f',
+        'null',
+        '-',
+      ]),
+    );
+    try {
+      const statSocket = path.join(origin.dataDir, 'engine', 'engine.sock');
+      const edgeClients = async () => {
+        const xml = (await unixGet(statSocket, '/stat')).body;
+        const live = /<stream>\s*<name>edgetest<\/name>[\s\S]*?<\/stream>/.exec(xml)?.[0] ?? '';
+        return [...live.matchAll(/<address>([^<]*)<\/address>/g)].filter((m) => m[1] === net.b.linkIp).length;
+      };
+      await waitFor(
+        async () => (await edgeClients()) > 0,
+        15_000,
+        () => `the edge's pull at the origin:\n${edge.logs()}`,
+      );
+      await sleep(2000);
+      assert.equal(await edgeClients(), 1, 'three RTMP players on the edge, one pull at the origin');
+    } finally {
+      await Promise.all(players.map((p) => p.stop()));
+    }
+  });
+});
