@@ -27,8 +27,8 @@ import type { Listening } from './app.js';
 
 const log = createLogger('edge');
 
-/** The routes an edge's own process serves (to its nginx, on loopback): HTTP-FLV only. */
-export const EDGE_ROUTES = { 'flv.play': ROUTE_TABLE['flv.play'] } as const;
+/** The routes an edge's own process serves (to its nginx, on loopback): HTTP-FLV and the version probe. */
+export const EDGE_ROUTES = { 'flv.play': ROUTE_TABLE['flv.play'], 'system.versions': ROUTE_TABLE['system.versions'] } as const;
 
 /** This edge's name in the origin's logs and RTMP stats: the host name, as nginx can quote it. */
 export function edgeName(hostname: string): string {
@@ -46,7 +46,7 @@ export class EdgeApp {
   /** The hls_ctx this edge presents to the origin: it counts the edge as one HLS viewer per stream. */
   readonly session = `edge${crypto.randomBytes(8).toString('hex')}`;
   private httpServer: http.Server | null = null;
-  private flvPort = 0;
+  private stackPort = 0;
   private starting: Promise<Listening> | null = null;
 
   constructor(
@@ -80,7 +80,7 @@ export class EdgeApp {
           rtmpPort: config.rtmpListen,
           origin: edge.origin,
           originRtmp: edge.originRtmp,
-          flvPort: this.flvPort,
+          stackPort: this.stackPort,
           apps: [LIVE_APP],
           session: this.session,
           cacheMb: edge.cacheMb,
@@ -88,7 +88,10 @@ export class EdgeApp {
         }),
     });
     const routes = new RouteBinder(EDGE_ROUTES);
-    routes.bind({ 'flv.play': flvHandlers(this.flv)['flv.play'] });
+    routes.bind({
+      'flv.play': flvHandlers(this.flv)['flv.play'],
+      'system.versions': () => ({ version, edge: { origin: edge.origin, pulls: this.pull.size } }),
+    });
     this.koa.use(commonHeaders(version));
     this.koa.use(
       errorHandler((ctx, status, message) => {
@@ -122,7 +125,7 @@ export class EdgeApp {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => resolve());
     });
-    this.flvPort = (server.address() as { port: number }).port;
+    this.stackPort = (server.address() as { port: number }).port;
     await this.engine.start();
     log.info(
       `edge of ${this.edge.origin} (RTMP ${this.edge.originRtmp}): HTTP on ${this.config.listenHost}:${this.config.mgmtListen}, RTMP on ${this.config.rtmpListen}`,

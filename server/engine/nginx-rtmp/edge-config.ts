@@ -36,8 +36,8 @@ export interface EdgeNginxConfigOptions {
   readonly origin: string;
   /** The origin's RTMP base URL (`rtmp://host:port`). */
   readonly originRtmp: string;
-  /** Where the edge's stack process serves HTTP-FLV, on loopback. */
-  readonly flvPort: number;
+  /** Where the edge's stack process serves HTTP-FLV and its version probe, on loopback. */
+  readonly stackPort: number;
   readonly apps: readonly string[];
   /** The hls_ctx the edge presents to the origin for every playlist (`[0-9a-z]{1,32}`). */
   readonly session: string;
@@ -167,14 +167,19 @@ export function renderEdgeNginxConfig(o: EdgeNginxConfigOptions): string {
     `      proxy_cache_valid any ${EDGE_PLAYLIST_SECONDS}s;`,
     '      add_header X-Cache $upstream_cache_status always;',
     '    }',
+    // The installer's and monitors' "is it up?" (/terraform/v1/mgmt/versions) is the stack process's.
+    '    location = /terraform/v1/mgmt/versions {',
+    `      proxy_pass http://127.0.0.1:${o.stackPort};`,
+    '      proxy_cache off;',
+    '    }',
     '    location ~ \\.flv$ {',
-    `      proxy_pass http://127.0.0.1:${o.flvPort};`,
+    `      proxy_pass http://127.0.0.1:${o.stackPort};`,
     '      proxy_cache off;',
     '      proxy_buffering off;',
     '      proxy_read_timeout 1h;',
     '    }',
     '    location / {',
-    '      return 404 "SRS Stack edge: only play URLs (HLS, LL-HLS, HTTP-FLV) are served here\\n";',
+    `      return 404 "SRS Stack edge of ${o.origin}: only play URLs (HLS, LL-HLS, HTTP-FLV) are served here\\n";`,
     '    }',
     '  }',
     '  server {',
