@@ -85,6 +85,7 @@ async function llHlsViewer(playlistUrl: string, until: number, seen: { parts: nu
   let edge: StackHandle;
   let proxy: ChildProcess;
   let publisher: Publisher;
+  let bearer: string;
   const requests: OriginRequest[] = [];
   const stream = 'edgetest';
   let edgeUrl: string;
@@ -94,8 +95,10 @@ async function llHlsViewer(playlistUrl: string, until: number, seen: { parts: nu
   before(async () => {
     net = makeNetnsPair(`se${process.pid % 1000}`, 100 + (process.pid % 100));
     origin = await startStack({ wrap: net.a.exec, host: net.a.controlIp, env: { LISTEN_HOST: '0.0.0.0' } });
-    const bearer = await initAdmin(origin);
+    bearer = await initAdmin(origin);
     const secret = ((await origin.api('/terraform/v1/hooks/srs/secret/query', {}, { bearer })).json.data as { publish: string }).publish;
+    // Low-latency HLS (2 s segments): a 15 s watch sees several new segments.
+    assert.equal((await origin.api('/terraform/v1/mgmt/hlsll/update', { hlsLowLatency: true }, { bearer })).status, 200);
     // The counting proxy: the edge reaches the origin's HTTP only through it.
     const proxyPort = await freePort();
     const proxyMain = path.join(ROOT, 'dist', 'test', 'helpers', 'counting-proxy.js');
@@ -236,6 +239,13 @@ async function llHlsViewer(playlistUrl: string, until: number, seen: { parts: nu
       );
       await sleep(2000);
       assert.equal(await edgeClients(), 1, 'three RTMP players on the edge, one pull at the origin');
+      // The origin's SRS API lists the pull as a player from the edge, named by it.
+      const answer = await origin.api('/api/v1/clients', undefined, { bearer, method: 'GET' });
+      const clients = (answer.json as unknown as { clients: Array<{ ip: string; pageUrl: string; type: string; name: string }> }).clients;
+      const fromEdge = clients.filter((c) => c.ip === net.b.linkIp);
+      assert.equal(fromEdge.length, 1, JSON.stringify(clients));
+      assert.match(fromEdge[0]?.pageUrl ?? '', /^srs-stack-edge:/);
+      assert.deepEqual([fromEdge[0]?.type, fromEdge[0]?.name], ['rtmp-play', stream]);
     } finally {
       await Promise.all(players.map((p) => p.stop()));
     }

@@ -219,7 +219,8 @@ export class SrsApi {
       stream: objectId('stream', `${info.vhost}/${info.app}/${info.stream}`),
       // A bridged ingest (SRT, WHIP) reaches the engine from loopback: its peer is not known here.
       ip: ingestOf(info.param) === 'rtmp' || !publish ? (c?.address ?? '') : '',
-      pageUrl: '',
+      // An edge's RTMP pull says `srs-stack-edge:<host>` here (docs/architecture.md#edges).
+      pageUrl: c?.pageUrl ?? '',
       swfUrl: '',
       tcUrl: `rtmp://${info.vhost}/${info.app}`,
       url: `/${info.app}/${info.stream}`,
