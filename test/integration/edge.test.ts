@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
-import { FlvReader, ffprobe, publishFile, sampleFlv, spawnFfmpeg, type Publisher } from '../helpers/media.js';
+import { ffprobe, publishFile, sampleFlv, spawnFfmpeg, type Publisher } from '../helpers/media.js';
+import { watchMix } from '../helpers/edge-viewers.js';
 import { canMakeNetns, makeNetnsPair, type NetnsPair } from '../helpers/netns.js';
 import { freePort, initAdmin, ROOT, sleep, startStack, waitFor, type StackHandle } from '../helpers/stack.js';
 import { unixGet } from '../../server/engine/unix-http.js';
@@ -20,62 +21,6 @@ interface OriginRequest {
   method: string;
   url: string;
   edge: string | null;
-}
-
-/** A classic HLS player: polls the playlist every second, fetches each new segment once. */
-async function hlsViewer(playlistUrl: string, until: number, seen: { segments: number; bytes: number; requests: number }): Promise<void> {
-  const fetched = new Set<string>();
-  while (Date.now() < until) {
-    const res = await fetch(playlistUrl).catch(() => null);
-    seen.requests += 1;
-    if (res?.ok) {
-      const uris = (await res.text()).split('\n').filter((l) => l && !l.startsWith('#'));
-      // Start near the live edge as players do: the last two segments, then every new one.
-      for (const uri of fetched.size ? uris : uris.slice(-2)) {
-        if (fetched.has(uri)) continue;
-        fetched.add(uri);
-        const seg = await fetch(new URL(uri, playlistUrl)).catch(() => null);
-        seen.requests += 1;
-        if (seg?.ok) {
-          seen.segments += 1;
-          seen.bytes += (await seg.arrayBuffer()).byteLength;
-        }
-      }
-    }
-    await sleep(1000);
-  }
-}
-
-/** An LL-HLS player: blocking reloads for the preload-hinted part, then the part itself. */
-async function llHlsViewer(playlistUrl: string, until: number, seen: { parts: number; bytes: number; requests: number }): Promise<void> {
-  let next = playlistUrl;
-  let init = false;
-  while (Date.now() < until) {
-    const res = await fetch(next).catch(() => null);
-    seen.requests += 1;
-    const text = res?.ok ? await res.text() : '';
-    const map = /#EXT-X-MAP:URI="([^"]+)"/.exec(text);
-    if (map && !init) {
-      init = (await fetch(new URL(map[1] as string, playlistUrl)).catch(() => null))?.ok ?? false;
-      seen.requests += 1;
-    }
-    const hint = /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="part-(\d+)\.(\d+)\.m4s"/.exec(text);
-    if (!hint) {
-      await sleep(500);
-      next = playlistUrl;
-      continue;
-    }
-    const last = [...text.matchAll(/#EXT-X-PART:[^\n]*URI="([^"]+)"/g)].at(-1)?.[1];
-    if (last) {
-      const part = await fetch(new URL(last, playlistUrl)).catch(() => null);
-      seen.requests += 1;
-      if (part?.ok) {
-        seen.parts += 1;
-        seen.bytes += (await part.arrayBuffer()).byteLength;
-      }
-    }
-    next = `${playlistUrl}?_HLS_msn=${hint[1]}&_HLS_part=${hint[2]}`;
-  }
 }
 
 (heavy ? describe : describe.skip)('edge: nginx cache and one pull per stream in front of an origin (network namespaces)', function () {
@@ -148,15 +93,7 @@ async function llHlsViewer(playlistUrl: string, until: number, seen: { parts: nu
 
   it('200 viewers on the edge cost the origin one FLV pull and about one request per HLS file', async () => {
     const before = requests.length;
-    const until = Date.now() + WATCH_MS;
-    const hls = { segments: 0, bytes: 0, requests: 0 };
-    const ll = { parts: 0, bytes: 0, requests: 0 };
-    const flv = Array.from({ length: VIEWERS.flv }, () => new FlvReader(`${edgeUrl}/live/${stream}.flv`, { keepTags: false }));
-    await Promise.all([
-      ...Array.from({ length: VIEWERS.hls }, () => hlsViewer(`${edgeUrl}/live/${stream}.m3u8`, until, hls)),
-      ...Array.from({ length: VIEWERS.llHls }, () => llHlsViewer(`${edgeUrl}/live/${stream}/ll.m3u8`, until, ll)),
-    ]);
-    for (const reader of flv) reader.close();
+    const { hls, ll, flvBytes } = await watchMix(`${edgeUrl}/live/${stream}`, VIEWERS, WATCH_MS);
 
     const asked = requests.slice(before);
     const count = (re: RegExp) => {
@@ -170,7 +107,6 @@ async function llHlsViewer(playlistUrl: string, until: number, seen: { parts: nu
     const segments = count(/\.ts$/);
     const media = count(/\.(m4s|mp4)$/);
     const playlists = asked.filter((r) => /\.m3u8$/.test(r.url.split('?')[0] as string));
-    const flvBytes = flv.map((r) => r.bytes);
     process.stdout.write(
       `      edge: ${VIEWERS.hls} HLS viewers ${hls.requests} requests (${hls.segments} segments), ${VIEWERS.llHls} LL-HLS viewers ${ll.requests} requests (${ll.parts} parts), ${VIEWERS.flv} FLV readers ${(flvBytes.reduce((a, b) => a + b, 0) / 1e6).toFixed(1)} MB\n` +
         `      origin: ${flvPulls.length} FLV pull, ${[...segments.values()].reduce((a, b) => a + b, 0)} requests for ${segments.size} TS segments, ${[...media.values()].reduce((a, b) => a + b, 0)} for ${media.size} LL-HLS files, ${playlists.length} playlist requests\n`,
