@@ -127,6 +127,19 @@ interface OriginRequest {
     assert.ok(playlists.length * 10 < hls.requests + ll.requests, `origin playlist requests ${playlists.length}`);
   });
 
+  it('answers the version probe from its stack process, and nothing but play URLs', async () => {
+    const versions = (await (await fetch(`${edgeUrl}/terraform/v1/mgmt/versions`)).json()) as {
+      code: number;
+      data: { version: string; edge: { origin: string } };
+    };
+    assert.equal(versions.code, 0);
+    assert.match(versions.data.version, /^\d+\.\d+/);
+    assert.match(versions.data.edge.origin, new RegExp(`^http://${net.a.linkIp.replace(/\./g, '\\.')}:`));
+    for (const pathname of ['/mgmt', '/terraform/v1/mgmt/streams/query', '/api/v1/clients']) {
+      assert.equal((await fetch(`${edgeUrl}${pathname}`)).status, 404, pathname);
+    }
+  });
+
   it('ffprobe reads the origin video from the edge over HTTP-FLV, HLS and RTMP', async () => {
     for (const url of [
       `${edgeUrl}/live/${stream}.flv`,
