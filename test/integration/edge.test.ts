@@ -127,14 +127,20 @@ interface OriginRequest {
     assert.ok(playlists.length * 10 < hls.requests + ll.requests, `origin playlist requests ${playlists.length}`);
   });
 
-  it('answers the version probe from its stack process, and nothing but play URLs', async () => {
+  it('answers the version probe from its stack process, drops an idle pull, and serves nothing but play URLs', async () => {
     const versions = (await (await fetch(`${edgeUrl}/terraform/v1/mgmt/versions`)).json()) as {
       code: number;
-      data: { version: string; edge: { origin: string } };
+      data: { version: string; edge: { origin: string; pulls: number } };
     };
     assert.equal(versions.code, 0);
     assert.match(versions.data.version, /^\d+\.\d+/);
     assert.match(versions.data.edge.origin, new RegExp(`^http://${net.a.linkIp.replace(/\./g, '\\.')}:`));
+    // The FLV readers of the test before are gone: the edge drops its pull from the origin.
+    await waitFor(
+      async () => ((await (await fetch(`${edgeUrl}/terraform/v1/mgmt/versions`)).json()) as typeof versions).data.edge.pulls === 0,
+      15_000,
+      () => `the edge to drop its idle pull:\n${edge.logs()}`,
+    );
     for (const pathname of ['/mgmt', '/terraform/v1/mgmt/streams/query', '/api/v1/clients']) {
       assert.equal((await fetch(`${edgeUrl}${pathname}`)).status, 404, pathname);
     }
