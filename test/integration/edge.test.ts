@@ -17,6 +17,13 @@ const heavy = process.env.SRS_STACK_HEAVY_TESTS === '1' && canMakeNetns();
 const VIEWERS = { hls: 80, llHls: 60, flv: 60 };
 const WATCH_MS = 15_000;
 
+interface SrsClient {
+  ip: string;
+  pageUrl: string;
+  type: string;
+  name: string;
+}
+
 interface OriginRequest {
   method: string;
   url: string;
@@ -36,6 +43,10 @@ interface OriginRequest {
   let edgeUrl: string;
   let edgeRtmp: number;
   const startedAt = Date.now();
+
+  /** The origin's SRS API clients: publishers and players from other hosts, edges' pulls named. */
+  const originClients = async (): Promise<SrsClient[]> =>
+    ((await origin.api('/api/v1/clients', undefined, { bearer, method: 'GET' })).json as unknown as { clients: SrsClient[] }).clients;
 
   before(async () => {
     net = makeNetnsPair(`se${process.pid % 1000}`, 100 + (process.pid % 100));
@@ -93,7 +104,10 @@ interface OriginRequest {
 
   it('200 viewers on the edge cost the origin one FLV pull and about one request per HLS file', async () => {
     const before = requests.length;
-    const { hls, ll, flvBytes } = await watchMix(`${edgeUrl}/live/${stream}`, VIEWERS, WATCH_MS);
+    const watching = watchMix(`${edgeUrl}/live/${stream}`, VIEWERS, WATCH_MS);
+    await sleep(WATCH_MS / 2);
+    const flvClients = (await originClients()).filter((c) => c.type === 'flv-play');
+    const { hls, ll, flvBytes } = await watching;
 
     const asked = requests.slice(before);
     const count = (re: RegExp) => {
@@ -118,6 +132,11 @@ interface OriginRequest {
     // One HTTP-FLV pull for the 60 FLV readers, named by the edge.
     assert.equal(flvPulls.length, 1, JSON.stringify(flvPulls));
     assert.ok(flvPulls[0]?.edge, 'the pull names the edge');
+    // The origin's SRS API listed it while it ran (the readers are closed; the pull lingers a few seconds).
+    assert.deepEqual(
+      flvClients.map((c) => [c.type, c.name, c.pageUrl]),
+      [['flv-play', stream, `srs-stack-edge:${flvPulls[0]?.edge}`]],
+    );
     // Each segment, part and init segment asked of the origin once (a 404 cached for a second may add one).
     assert.ok(segments.size > 0 && media.size > 0, 'the origin was asked for HLS media');
     for (const [file, n] of [...segments, ...media]) assert.ok(n <= 2, `${file} was asked of the origin ${n} times`);
@@ -195,8 +214,7 @@ interface OriginRequest {
       await sleep(2000);
       assert.equal(await edgeClients(), 1, 'three RTMP players on the edge, one pull at the origin');
       // The origin's SRS API lists the pull as a player from the edge, named by it.
-      const answer = await origin.api('/api/v1/clients', undefined, { bearer, method: 'GET' });
-      const clients = (answer.json as unknown as { clients: Array<{ ip: string; pageUrl: string; type: string; name: string }> }).clients;
+      const clients = await originClients();
       const fromEdge = clients.filter((c) => c.ip === net.b.linkIp);
       assert.equal(fromEdge.length, 1, JSON.stringify(clients));
       assert.match(fromEdge[0]?.pageUrl ?? '', /^srs-stack-edge:/);

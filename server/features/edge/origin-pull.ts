@@ -7,12 +7,10 @@ import http from 'node:http';
 import https from 'node:https';
 import { createLogger } from '../../core/logger.js';
 import { FlvParser } from '../../core/media/flv-tags.js';
+import { EDGE_HEADER } from '../flv/flv-gateway.js';
 import type { LiveTap, TapStream } from '../live-tap/live-tap.js';
 
 const log = createLogger('edge');
-
-/** The header that names the edge to the origin (its logs, its FLV gateway). */
-export const EDGE_HEADER = 'X-SRS-Edge';
 
 export interface OriginPullOptions {
   /** The origin's HTTP base URL, `http(s)://host:port`. */
