@@ -22,6 +22,7 @@ import {
   isOurs,
   listeningInodes,
   parseOptions,
+  setEnvKeys,
   stockServicesToDisable,
   ufwActive,
 } from './lib/rules.mjs';
@@ -75,7 +76,9 @@ async function main() {
 async function install(options) {
   stepCount = 7 + (options.frontNginx ? 1 : 0) + (options.start ? 1 : 0);
   step('stepCheck');
-  const config = await checkSystem();
+  const config = await checkSystem(options);
+  // An edge (--edge now, or EDGE_ORIGIN kept from an earlier install) serves HTTP and RTMP only.
+  const edge = options.edge ?? config.edge?.origin ?? null;
 
   step('stepPackages');
   await installPackages(options.frontNginx ? [...SYSTEM_PACKAGES, ...FRONT_NGINX_PACKAGES] : SYSTEM_PACKAGES);
@@ -95,7 +98,7 @@ async function install(options) {
   }
 
   step('stepFirewall');
-  await openFirewall(firewallPorts(config, { frontNginx: options.frontNginx }));
+  await openFirewall(firewallPorts(config, { frontNginx: options.frontNginx, edge: Boolean(edge) }));
 
   step('stepService');
   await installService(options.start);
@@ -106,10 +109,11 @@ async function install(options) {
 
   step('stepWait');
   await waitUntilAnswering(config.mgmtListen);
-  console.log(`\n${t('done', consoleUrl(config.mgmtListen))}`);
+  if (edge) console.log(`\n${t('doneEdge', consoleUrl(config.mgmtListen).replace(/\/mgmt$/, ''), edge)}`);
+  else console.log(`\n${t('done', consoleUrl(config.mgmtListen))}`);
 }
 
-async function checkSystem() {
+async function checkSystem(options) {
   if (!(await $`systemctl --version`.nothrow()).ok) throw new Refusal(t('noSystemd'));
   const verdict = checkOs(await fs.readFile('/etc/os-release', 'utf8').catch(() => ''));
   if (!verdict.ok) {
@@ -119,7 +123,7 @@ async function checkSystem() {
   info(t('osOk', verdict.name));
   const config = await readStackConfig();
   // The stack's own ports: TCP for the console, HTTPS and RTMP; UDP for WebRTC and SRT.
-  for (const { port, protocol } of firewallPorts(config)) {
+  for (const { port, protocol } of firewallPorts(config, { edge: Boolean(options.edge ?? config.edge) })) {
     const holders = await portHolders(port, protocol);
     const foreign = holders.filter((h) => !h.ours);
     if (foreign.length) throw new Refusal(t('portTaken', `${port}/${protocol}`, foreign.map((h) => `${h.comm} (pid ${h.pid})`).join(', ')));
@@ -277,7 +281,12 @@ async function prepareData(options) {
   const envFile = path.join(configDir, '.env');
   const before = await fs.readFile(envFile, 'utf8').catch(() => '');
   // Only keys the user has not set: an upgrade never overrides their choices.
-  const after = ensureEnvKeys(before, { CLOUD: options.cloud, REACT_APP_LOCALE: options.language });
+  let after = ensureEnvKeys(before, { CLOUD: options.cloud, REACT_APP_LOCALE: options.language });
+  // --edge is an explicit choice: it replaces an earlier origin (docs/architecture.md#edges).
+  if (options.edge) {
+    after = setEnvKeys(after, { EDGE_ORIGIN: options.edge });
+    info(t('edgeOrigin', options.edge));
+  }
   if (after !== before) await fs.writeFile(envFile, after, { mode: 0o600 });
   info(envFile);
 }

@@ -363,7 +363,7 @@ export class App {
     routes.bind(flvHandlers(this.flv));
     routes.bind(srtHandlers(this.srt));
     routes.bind(webrtcHandlers(this.webrtc, ui, config.display.rtcPort));
-    routes.bind(srsApiHandlers(new SrsApi(this.registry, this.engine)));
+    routes.bind(srsApiHandlers(new SrsApi(this.registry, this.engine, () => this.flv.edgePulls())));
     // The in-page players come straight from their npm packages (no CDN: consoles run on closed networks).
     const npmDist = (pkg: string) => path.join(PROJECT_ROOT, 'node_modules', pkg, 'dist');
     routes.bind({

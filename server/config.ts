@@ -54,6 +54,21 @@ export interface Config {
   readonly nodeEnv: string;
   /** PLATFORM_DOCKER: running in the container image (docs/container.md). */
   readonly inContainer: boolean;
+  /**
+   * Edge role (docs/architecture.md#edges): this box serves another stack's streams (the origin)
+   * through nginx's cache and nginx-rtmp's pull, with no Redis, console or API of its own. null: a
+   * full stack.
+   */
+  readonly edge: EdgeConfig | null;
+}
+
+export interface EdgeConfig {
+  /** The origin's HTTP base URL (HLS, LL-HLS and HTTP-FLV are fetched there), no trailing slash. */
+  readonly origin: string;
+  /** The origin's RTMP base URL (nginx-rtmp pulls `<origin>/<app>/<stream>` for RTMP players). */
+  readonly originRtmp: string;
+  /** nginx's HLS cache on disk, in MB. */
+  readonly cacheMb: number;
 }
 
 export class ConfigError extends Error {
@@ -186,6 +201,17 @@ export const CONFIG_KEYS = [
     def: 'off',
     doc: 'on: the stack runs in its container image (the image sets it); mgmt/envs then reports mgmtDocker and platformDocker as SRS Stack does.',
   },
+  {
+    key: 'EDGE_ORIGIN',
+    def: '',
+    doc: "Edge role: the origin stack's HTTP URL (e.g. http://origin.example.com:2022). Set, this box runs no Redis, console or API: it serves the origin's streams (HLS and LL-HLS through nginx's cache, HTTP-FLV and RTMP pulled once per stream). `installer --edge --origin URL` writes it.",
+  },
+  {
+    key: 'EDGE_ORIGIN_RTMP',
+    def: '',
+    doc: "Edge role: the origin's RTMP URL for RTMP players of the edge (empty: rtmp://<EDGE_ORIGIN's host>:1935).",
+  },
+  { key: 'EDGE_CACHE_MB', def: '1024', doc: "Edge role: disk space of nginx's HLS cache, in MB." },
 ] as const;
 
 export type ConfigKey = (typeof CONFIG_KEYS)[number]['key'];
@@ -257,6 +283,38 @@ function flvQueueKb(raw: RawConfig, problems: string[]): number {
     return 0;
   }
   return kb;
+}
+
+/** The edge role's settings, or null for a full stack (EDGE_ORIGIN empty). */
+function edgeConfig(raw: RawConfig, problems: string[]): EdgeConfig | null {
+  const cacheMb = count(raw, 'EDGE_CACHE_MB', problems, 1_048_576, 1);
+  if (!raw.EDGE_ORIGIN) return null;
+  const origin = baseUrl(raw.EDGE_ORIGIN, ['http:', 'https:']);
+  if (!origin) {
+    problems.push(`EDGE_ORIGIN must be the origin's http:// or https:// URL without a path or query, got "${raw.EDGE_ORIGIN}"`);
+    return null;
+  }
+  const originRtmp = raw.EDGE_ORIGIN_RTMP ? baseUrl(raw.EDGE_ORIGIN_RTMP, ['rtmp:']) : `rtmp://${new URL(origin).hostname}:1935`;
+  if (!originRtmp) {
+    problems.push(`EDGE_ORIGIN_RTMP must be an rtmp:// URL without a path or query, got "${raw.EDGE_ORIGIN_RTMP}"`);
+    return null;
+  }
+  return { origin, originRtmp, cacheMb };
+}
+
+/** `scheme://host[:port]` of a URL with no path, query or credentials; null otherwise. */
+function baseUrl(text: string, protocols: readonly string[]): string | null {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return null;
+  }
+  if (!protocols.includes(url.protocol) || !url.hostname || url.username || url.password || url.search || url.hash) return null;
+  if (url.pathname !== '/' && url.pathname !== '') return null;
+  // Host names go into the engine config: only what a host name or an IP literal can hold.
+  if (!/^[A-Za-z0-9.\-:[\]]+$/.test(url.host)) return null;
+  return `${url.protocol}//${url.host}`;
 }
 
 /** Builds and validates the config; throws ConfigError listing every problem at once. */
@@ -349,6 +407,7 @@ export function buildConfig(env: NodeJS.ProcessEnv, fileValues: Record<string, s
     autoSelfSignedCertificate: flag(raw, 'AUTO_SELF_SIGNED_CERTIFICATE', problems),
     nodeEnv: raw.NODE_ENV,
     inContainer: flag(raw, 'PLATFORM_DOCKER', problems),
+    edge: edgeConfig(raw, problems),
   };
   if (problems.length) throw new ConfigError(problems);
   return deepFreeze(config);

@@ -1,6 +1,7 @@
 // Entry point: load config, start everything, stop cleanly on SIGTERM/SIGINT.
 import { App } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import { EdgeApp } from './edge-app.js';
 import { createLogger } from './core/logger.js';
 import { readVersion } from './version.js';
 
@@ -17,7 +18,8 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const app = new App(config, readVersion());
+  // EDGE_ORIGIN set: the edge role (docs/architecture.md#edges), the same program without Redis or console.
+  const app = config.edge ? new EdgeApp(config, config.edge, readVersion()) : new App(config, readVersion());
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

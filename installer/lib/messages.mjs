@@ -98,6 +98,13 @@ const MESSAGES = {
     zh: (url) =>
       `安装成功。打开控制台：${url}\n首次访问时设置管理员密码（忘记密码：srs-stack reset-password）。\n升级：再次运行安装程序。卸载：bash /usr/local/srs-stack/app/installer/setup.sh uninstall`,
   },
+  doneEdge: {
+    en: (url, origin) =>
+      `Install OK: this box is an edge of ${origin}. Players use the origin's play URLs with this host: ${url}/live/<stream>.m3u8 (HLS), .flv (HTTP-FLV), /live/<stream>/ll.m3u8 (LL-HLS), rtmp://<this host>/live/<stream>.\nNo console here: publish to and manage the origin. Upgrade: run the installer again.`,
+    zh: (url, origin) =>
+      `安装成功：本机是 ${origin} 的边缘节点。播放器使用源站的播放地址，把主机换成本机：${url}/live/<stream>.m3u8（HLS）、.flv（HTTP-FLV）、/live/<stream>/ll.m3u8（LL-HLS）、rtmp://<本机>/live/<stream>。\n这里没有控制台：推流和管理都在源站。升级：再次运行安装程序。`,
+  },
+  edgeOrigin: { en: (origin) => `Edge of ${origin} (EDGE_ORIGIN)`, zh: (origin) => `源站 ${origin} 的边缘节点（EDGE_ORIGIN）` },
   uninstallStep: { en: () => 'Removing the service and /usr/local/srs-stack', zh: () => '卸载服务和 /usr/local/srs-stack' },
   uninstalled: {
     en: () => 'Uninstall OK. Kept /data (settings, recordings, uploads): remove it yourself if you no longer need it.',

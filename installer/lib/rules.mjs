@@ -60,8 +60,8 @@ export function checkOs(osReleaseText) {
 /** Parses the command line; throws an Error with a user-facing message on anything unexpected. */
 export function parseOptions(args, env = {}) {
   const parsed = minimist(args, {
-    string: ['language', 'registry', 'cloud'],
-    boolean: ['help', 'start', 'front-nginx'],
+    string: ['language', 'registry', 'cloud', 'origin'],
+    boolean: ['help', 'start', 'front-nginx', 'edge'],
     alias: { h: 'help' },
     default: { start: true },
     unknown: (arg) => {
@@ -78,8 +78,41 @@ export function parseOptions(args, env = {}) {
   if (!LANGUAGES.includes(language)) throw new Error(`--language must be en or zh, got "${language}"`);
   const cloud = (parsed.cloud || 'BIN').toUpperCase();
   if (!CLOUDS.includes(cloud)) throw new Error(`--cloud must be one of ${CLOUDS.join(', ')}, got "${parsed.cloud}"`);
+  const origin = edgeOrigin(Boolean(parsed.edge), parsed.origin);
   // minimist reads --no-start as start=false.
-  return { command, language, cloud, start: parsed.start, frontNginx: Boolean(parsed['front-nginx']), help: Boolean(parsed.help) };
+  return {
+    command,
+    language,
+    cloud,
+    start: parsed.start,
+    frontNginx: Boolean(parsed['front-nginx']),
+    help: Boolean(parsed.help),
+    edge: origin,
+  };
+}
+
+/**
+ * `--edge --origin URL`: the origin's HTTP base URL this box becomes an edge of (docs/architecture.md#edges),
+ * or null without --edge. The stack checks it again at every start (EDGE_ORIGIN, server/config.ts).
+ */
+function edgeOrigin(edge, origin) {
+  if (!edge) {
+    if (origin) throw new Error('--origin goes with --edge (see --help)');
+    return null;
+  }
+  if (!origin) throw new Error("--edge needs --origin URL: the origin stack's HTTP URL, e.g. http://origin.example.com:2022");
+  let url;
+  try {
+    url = new URL(origin);
+  } catch {
+    url = null;
+  }
+  if (!url || !['http:', 'https:'].includes(url.protocol) || (url.pathname !== '/' && url.pathname !== '') || url.search || url.username) {
+    throw new Error(
+      `--origin must be the origin's http:// or https:// URL without a path, e.g. http://origin.example.com:2022, got "${origin}"`,
+    );
+  }
+  return `${url.protocol}//${url.host}`;
 }
 
 /**
@@ -121,6 +154,17 @@ export function ensureEnvKeys(text, pairs) {
   return `${base}${additions.join('\n')}\n`;
 }
 
+/** Sets each KEY=value: an existing line is replaced in place, a missing key appended (the installer's explicit choices). */
+export function setEnvKeys(text, pairs) {
+  const lines = text === '' ? [] : text.replace(/\n$/, '').split(/\r?\n/);
+  for (const [key, value] of Object.entries(pairs)) {
+    const index = lines.findIndex((line) => new RegExp(`^\\s*(?:export\\s+)?${key}\\s*=`).test(line));
+    if (index >= 0) lines[index] = `${key}=${value}`;
+    else lines.push(`${key}=${value}`);
+  }
+  return lines.length ? `${lines.join('\n')}\n` : '';
+}
+
 /** Socket inodes listening on `port`, from the text of /proc/net/tcp or /proc/net/tcp6. */
 export function listeningInodes(procNetTcpText, port) {
   const inodes = [];
@@ -160,7 +204,7 @@ export function chooseSrtPackage(known, candidates = SRT_PACKAGES) {
  * listen ports fall back to their defaults (10080, 8000) where the config has none.
  * @returns {{ port: number, protocol: 'tcp' | 'udp', what: string }[]}
  */
-export function firewallPorts(config, { frontNginx = false } = {}) {
+export function firewallPorts(config, { frontNginx = false, edge = false } = {}) {
   const ports = [
     ...(frontNginx
       ? [
@@ -168,11 +212,16 @@ export function firewallPorts(config, { frontNginx = false } = {}) {
           { port: 443, protocol: 'tcp', what: 'HTTPS' },
         ]
       : []),
-    { port: config.mgmtListen, protocol: 'tcp', what: 'console' },
-    { port: config.httpsListen, protocol: 'tcp', what: 'HTTPS' },
-    { port: config.rtmpListen, protocol: 'tcp', what: 'RTMP' },
-    { port: config.rtc?.listen ?? 8000, protocol: 'udp', what: 'WebRTC' },
-    { port: config.srt?.listen ?? 10080, protocol: 'udp', what: 'SRT' },
+    { port: config.mgmtListen, protocol: 'tcp', what: edge ? 'HTTP' : 'console' },
+    // An edge serves HTTP (HLS, LL-HLS, HTTP-FLV) and RTMP players only.
+    ...(edge
+      ? [{ port: config.rtmpListen, protocol: 'tcp', what: 'RTMP' }]
+      : [
+          { port: config.httpsListen, protocol: 'tcp', what: 'HTTPS' },
+          { port: config.rtmpListen, protocol: 'tcp', what: 'RTMP' },
+          { port: config.rtc?.listen ?? 8000, protocol: 'udp', what: 'WebRTC' },
+          { port: config.srt?.listen ?? 10080, protocol: 'udp', what: 'SRT' },
+        ]),
   ];
   const seen = new Set();
   return ports.filter(({ port, protocol }) => {

@@ -24,6 +24,8 @@ export interface EngineClient {
   readonly relay: boolean;
   /** How long it has been connected. */
   readonly aliveMs: number;
+  /** The page URL the client gave when it connected ('' for none): an edge's pull names itself there. */
+  readonly pageUrl: string;
   /** Bytes received from it and sent to it. */
   readonly bytesIn: number;
   readonly bytesOut: number;

@@ -78,6 +78,10 @@ export interface StartOptions {
   ports?: { http: number; https: number; rtmp: number };
   /** Another entry script (e.g. the engine-event feeder) instead of dist/server/main.js, with IPC. */
   entry?: string;
+  /** A command the stack runs under, e.g. `ip netns exec <ns>` (it must exec the stack, keeping its pid). */
+  wrap?: readonly string[];
+  /** The host the test reaches the stack's HTTP port at (default 127.0.0.1). */
+  host?: string;
 }
 
 export type ApiCall = StackHandle['api'];
@@ -122,13 +126,14 @@ export async function startStack(opts: StartOptions = {}): Promise<StackHandle> 
     NODE_ENV: 'test',
     ...opts.env,
   };
+  const [command, ...prefix] = [...(opts.wrap ?? []), process.execPath];
   const proc = opts.entry
-    ? spawn(process.execPath, [opts.entry], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
-    : spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    ? spawn(command as string, [...prefix, opts.entry], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
+    : spawn(command as string, [...prefix, MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   proc.stdout?.on('data', (d) => (output += d));
   proc.stderr?.on('data', (d) => (output += d));
-  const url = `http://127.0.0.1:${ports.http}`;
+  const url = `http://${opts.host ?? '127.0.0.1'}:${ports.http}`;
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
 
   const api = apiClient(url);

@@ -12,6 +12,7 @@ interface Rules {
   parseOptions(args: string[], env?: Record<string, string>): Record<string, unknown>;
   editSysctl(text: string): string;
   ensureEnvKeys(text: string, pairs: Record<string, string>): string;
+  setEnvKeys(text: string, pairs: Record<string, string>): string;
   listeningInodes(text: string, port: number): string[];
   isOurs(cgroup: string, ancestorCmdlines?: string[]): boolean;
   stockServicesToDisable(newlyInstalled: string[], panelHost: boolean): string[];
@@ -20,7 +21,7 @@ interface Rules {
   chooseSrtPackage(known: string[]): string | null;
   firewallPorts(
     config: Record<string, number | { listen: number }>,
-    opts?: { frontNginx?: boolean },
+    opts?: { frontNginx?: boolean; edge?: boolean },
   ): Array<{ port: number; protocol: string; what: string }>;
   ufwActive(statusText: string): boolean;
 }
@@ -59,6 +60,7 @@ describe('installer rules', () => {
       start: true,
       frontNginx: false,
       help: false,
+      edge: null,
     });
     assert.equal(rules.parseOptions([], { LANG: 'zh_CN.UTF-8' }).language, 'zh');
     const image = rules.parseOptions(['install', '--cloud', 'do', '--no-start', '--front-nginx', '--language=zh']);
@@ -69,6 +71,22 @@ describe('installer rules', () => {
     assert.throws(() => rules.parseOptions(['--language', 'fr']), /--language must be en or zh/);
     assert.throws(() => rules.parseOptions(['--cloud', 'aws']), /--cloud must be one of/);
     assert.throws(() => rules.parseOptions(['upgrade']), /unknown command "upgrade"/);
+  });
+
+  it('reads --edge --origin URL as the origin of an edge, and refuses either alone or a URL with a path', () => {
+    assert.equal(rules.parseOptions(['--edge', '--origin', 'http://origin.example.com:2022']).edge, 'http://origin.example.com:2022');
+    assert.equal(rules.parseOptions(['--edge', '--origin=https://origin.example.com/']).edge, 'https://origin.example.com');
+    assert.throws(() => rules.parseOptions(['--edge']), /--edge needs --origin URL/);
+    assert.throws(() => rules.parseOptions(['--origin', 'http://o:2022']), /--origin goes with --edge/);
+    assert.throws(() => rules.parseOptions(['--edge', '--origin', 'http://o:2022/live']), /without a path/);
+    assert.throws(() => rules.parseOptions(['--edge', '--origin', 'rtmp://o']), /http:\/\/ or https:\/\//);
+    // An explicit --edge replaces an earlier origin in place; other keys stay.
+    assert.equal(
+      rules.setEnvKeys('CLOUD=BIN\nEDGE_ORIGIN=http://old:2022\n', { EDGE_ORIGIN: 'http://new:2022' }),
+      'CLOUD=BIN\nEDGE_ORIGIN=http://new:2022\n',
+    );
+    assert.equal(rules.setEnvKeys('CLOUD=BIN', { EDGE_ORIGIN: 'http://new:2022' }), 'CLOUD=BIN\nEDGE_ORIGIN=http://new:2022\n');
+    assert.equal(rules.setEnvKeys('', { EDGE_ORIGIN: 'http://new:2022' }), 'EDGE_ORIGIN=http://new:2022\n');
   });
 
   it('sets the UDP buffers in sysctl.conf in place or once at the end, idempotently', () => {
@@ -148,6 +166,7 @@ describe('installer rules', () => {
       ['80/tcp', '443/tcp', '2443/tcp', '1935/tcp', '8000/udp', '10080/udp'],
       'no port twice',
     );
+    assert.deepEqual(names(rules.firewallPorts(config, { edge: true })), ['2022/tcp', '1935/tcp'], 'an edge serves HTTP and RTMP only');
     assert.equal(rules.ufwActive('Status: active\n\nTo Action From\n'), true);
     assert.equal(rules.ufwActive('Status: inactive\n'), false);
     assert.equal(rules.ufwActive(''), false);

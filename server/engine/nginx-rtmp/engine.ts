@@ -42,6 +42,19 @@ export interface NginxRtmpEngineOptions {
   readonly supervisor: Supervisor;
   /** Loopback RTMP URLs each app's streams are pushed to as well (the stack's live tap). */
   readonly pushTargets?: (app: string) => readonly string[];
+  /**
+   * Another config than the origin's (the edge role, edge-config.ts): the same supervised nginx,
+   * module lookup and config check, given what only the engine knows.
+   */
+  readonly renderConfig?: (base: EngineConfigBase) => string;
+}
+
+/** What the engine decides for any config it runs: where it lives, the module, the /stat socket. */
+export interface EngineConfigBase {
+  readonly prefix: string;
+  readonly modulePath: string | null;
+  readonly httpSocket: string;
+  readonly workerUser: string | null;
 }
 
 export class NginxRtmpEngine implements MediaEngine {
@@ -126,17 +139,22 @@ export class NginxRtmpEngine implements MediaEngine {
       fs.mkdirSync(path.resolve(prefix, dir), { recursive: true });
     }
     const module = await this.locateModule();
-    const config = renderNginxRtmpConfig({
+    const base: EngineConfigBase = {
       prefix,
       modulePath: module,
-      rtmpPort: this.opts.rtmpPort,
       httpSocket: this.httpSocket,
-      callbackUrl: `${this.opts.callbackOrigin}${ENGINE_HOOK_PATH}?engine=${this.hookToken}`,
-      apps: this.apps,
-      pushTargets: this.opts.pushTargets ?? (() => []),
-      hls: this.hls,
       workerUser: process.getuid?.() === 0 ? os.userInfo().username : null,
-    });
+    };
+    const config = this.opts.renderConfig
+      ? this.opts.renderConfig(base)
+      : renderNginxRtmpConfig({
+          ...base,
+          rtmpPort: this.opts.rtmpPort,
+          callbackUrl: `${this.opts.callbackOrigin}${ENGINE_HOOK_PATH}?engine=${this.hookToken}`,
+          apps: this.apps,
+          pushTargets: this.opts.pushTargets ?? (() => []),
+          hls: this.hls,
+        });
     fs.writeFileSync(this.configFile, config, { mode: 0o600 });
     await this.testConfig();
     this.child = this.opts.supervisor.add({

@@ -36,6 +36,7 @@ function parseClient(xml: string): EngineClient {
     publishing: xml.includes('<publishing/>'),
     relay,
     aliveMs: num(xml, 'time'),
+    pageUrl: tag(xml, 'pageurl') ?? '',
     bytesIn: num(xml, 'bytes_in'),
     bytesOut: num(xml, 'bytes_out'),
   };

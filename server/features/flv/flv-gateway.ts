@@ -24,6 +24,24 @@ export interface FlvGatewayOptions {
   readonly loopbackOrigin: string;
 }
 
+/**
+ * The header an edge's pull names itself with (features/edge/origin-pull.ts): the origin lists its
+ * edges' pulls (edgePulls, SRS API clients) instead of counting them as anonymous players only.
+ */
+export const EDGE_HEADER = 'X-SRS-Edge';
+const EDGE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** An edge pulling a stream from this stack over HTTP-FLV (docs/architecture.md#edges). */
+export interface EdgePull {
+  readonly id: string;
+  readonly app: string;
+  readonly stream: string;
+  /** The edge's name (its host name). */
+  readonly edge: string;
+  readonly address: string;
+  readonly since: number;
+}
+
 /** The query key that marks one of the stack's own consumers (internalUrl). */
 const INTERNAL_PARAM = 'consumer';
 
@@ -49,6 +67,7 @@ export interface FlvStreamStats {
 
 export class FlvGateway {
   private readonly relays = new Map<string, FlvRelay>();
+  private readonly edges = new Set<EdgePull>();
   private stopped = false;
   /** Per boot: only the stack's own consumers know it, so only they are left out of the viewers. */
   private readonly internalToken = crypto.randomBytes(16).toString('hex');
@@ -79,6 +98,11 @@ export class FlvGateway {
     return [...this.relays.values()].map((r) => r.stats());
   }
 
+  /** Edges pulling a stream from this stack right now (each also counts as one player). */
+  edgePulls(): EdgePull[] {
+    return [...this.edges];
+  }
+
   /** HTTP-FLV players of app/stream right now. */
   players(app: string, stream: string): number {
     return this.relays.get(`${app}/${stream}`)?.stats().players ?? 0;
@@ -107,6 +131,12 @@ export class FlvGateway {
     if (started.ok || started.reason === 'gone') {
       // The relay owns the response from here (or the player left): Koa must not touch it.
       ctx.respond = false;
+      const edge = ctx.get(EDGE_HEADER);
+      if (started.ok && EDGE_NAME.test(edge)) {
+        const pull: EdgePull = { id: crypto.randomBytes(4).toString('hex'), app, stream, edge, address: ctx.ip, since: Date.now() };
+        this.edges.add(pull);
+        ctx.res.once('close', () => this.edges.delete(pull));
+      }
       return;
     }
     if (started.reason === 'timeout') throw new UpstreamError(`stream ${app}/${stream}: ${started.message}`);

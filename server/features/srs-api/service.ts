@@ -8,6 +8,7 @@ import os from 'node:os';
 import type { StreamInfo } from '../../core/events.js';
 import { ingestOf } from '../../core/stream-request.js';
 import type { EngineClient, EngineStream, MediaEngine } from '../../engine/media-engine.js';
+import type { EdgePull } from '../flv/flv-gateway.js';
 import type { ActiveStream, LiveRegistry } from '../live-streams/registry.js';
 
 /** The SRS API level implemented: SRS 5's `/api/v1` (SRS Stack 5.x bundles SRS 5). */
@@ -88,6 +89,8 @@ export class SrsApi {
   constructor(
     private readonly registry: SrsApiRegistry,
     private readonly engine: SrsApiEngine,
+    /** Edges pulling streams over HTTP-FLV (features/flv: the pull's X-SRS-Edge header), listed as clients. */
+    private readonly edgePulls: () => readonly EdgePull[] = () => [],
   ) {}
 
   ids(code = 0): SrsIds {
@@ -207,6 +210,21 @@ export class SrsApi {
         if (c.publishing || c.relay || isLoopback(c.address)) continue;
         out.push(this.client1(info, c.id, 'rtmp-play', false, c));
       }
+      // An edge's HTTP-FLV pull, named like its RTMP pull (pageUrl srs-stack-edge:<host>).
+      for (const pull of this.edgePulls()) {
+        if (pull.app !== info.app || pull.stream !== info.stream) continue;
+        const c: EngineClient = {
+          id: pull.id,
+          address: pull.address,
+          publishing: false,
+          relay: false,
+          aliveMs: Date.now() - pull.since,
+          pageUrl: `srs-stack-edge:${pull.edge}`,
+          bytesIn: 0,
+          bytesOut: 0,
+        };
+        out.push(this.client1(info, pull.id, 'flv-play', false, c));
+      }
     }
     return out;
   }
@@ -219,7 +237,8 @@ export class SrsApi {
       stream: objectId('stream', `${info.vhost}/${info.app}/${info.stream}`),
       // A bridged ingest (SRT, WHIP) reaches the engine from loopback: its peer is not known here.
       ip: ingestOf(info.param) === 'rtmp' || !publish ? (c?.address ?? '') : '',
-      pageUrl: '',
+      // An edge's RTMP pull says `srs-stack-edge:<host>` here (docs/architecture.md#edges).
+      pageUrl: c?.pageUrl ?? '',
       swfUrl: '',
       tcUrl: `rtmp://${info.vhost}/${info.app}`,
       url: `/${info.app}/${info.stream}`,

@@ -1,0 +1,226 @@
+// The edge role (docs/architecture.md#edges) between two real stacks in network namespaces made
+// here: 200 viewers of the edge (classic HLS, LL-HLS and HTTP-FLV players, light clients in this
+// process) cost the origin one HTTP-FLV pull per stream and about one request per HLS file, counted
+// by a proxy in the origin's namespace; RTMP players of the edge cost one nginx-rtmp pull, seen in
+// the origin's own RTMP stats. Root only (namespaces), and heavy.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+import { ffprobe, publishFile, sampleFlv, spawnFfmpeg, type Publisher } from '../helpers/media.js';
+import { watchMix } from '../helpers/edge-viewers.js';
+import { canMakeNetns, makeNetnsPair, type NetnsPair } from '../helpers/netns.js';
+import { freePort, initAdmin, ROOT, sleep, startStack, waitFor, type StackHandle } from '../helpers/stack.js';
+import { unixGet } from '../../server/engine/unix-http.js';
+
+const heavy = process.env.SRS_STACK_HEAVY_TESTS === '1' && canMakeNetns();
+const VIEWERS = { hls: 80, llHls: 60, flv: 60 };
+const WATCH_MS = 15_000;
+
+interface SrsClient {
+  ip: string;
+  pageUrl: string;
+  type: string;
+  name: string;
+}
+
+interface OriginRequest {
+  method: string;
+  url: string;
+  edge: string | null;
+}
+
+(heavy ? describe : describe.skip)('edge: nginx cache and one pull per stream in front of an origin (network namespaces)', function () {
+  this.timeout(180_000);
+  let net: NetnsPair;
+  let origin: StackHandle;
+  let edge: StackHandle;
+  let proxy: ChildProcess;
+  let publisher: Publisher;
+  let bearer: string;
+  const requests: OriginRequest[] = [];
+  const stream = 'edgetest';
+  let edgeUrl: string;
+  let edgeRtmp: number;
+  const startedAt = Date.now();
+
+  /** The origin's SRS API clients: publishers and players from other hosts, edges' pulls named. */
+  const originClients = async (): Promise<SrsClient[]> =>
+    ((await origin.api('/api/v1/clients', undefined, { bearer, method: 'GET' })).json as unknown as { clients: SrsClient[] }).clients;
+
+  before(async () => {
+    net = makeNetnsPair(`se${process.pid % 1000}`, 100 + (process.pid % 100));
+    origin = await startStack({ wrap: net.a.exec, host: net.a.controlIp, env: { LISTEN_HOST: '0.0.0.0' } });
+    bearer = await initAdmin(origin);
+    const secret = ((await origin.api('/terraform/v1/hooks/srs/secret/query', {}, { bearer })).json.data as { publish: string }).publish;
+    // Low-latency HLS (2 s segments): a 15 s watch sees several new segments.
+    assert.equal((await origin.api('/terraform/v1/mgmt/hlsll/update', { hlsLowLatency: true }, { bearer })).status, 200);
+    // The counting proxy: the edge reaches the origin's HTTP only through it.
+    const proxyPort = await freePort();
+    const proxyMain = path.join(ROOT, 'dist', 'test', 'helpers', 'counting-proxy.js');
+    const [cmd, ...args] = [...net.a.exec, process.execPath, proxyMain, net.a.linkIp, String(proxyPort), String(origin.ports.http)];
+    proxy = spawn(cmd as string, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let proxyListening!: () => void;
+    const listening = new Promise<void>((resolve) => (proxyListening = resolve));
+    readline.createInterface({ input: proxy.stdout! }).on('line', (line) => {
+      const entry = JSON.parse(line) as OriginRequest & { listening?: boolean };
+      if (entry.listening) proxyListening();
+      else requests.push(entry);
+    });
+    await listening;
+    edgeRtmp = await freePort();
+    edge = await startStack({
+      wrap: net.b.exec,
+      host: net.b.controlIp,
+      waitReady: false,
+      ports: { http: await freePort(), https: await freePort(), rtmp: edgeRtmp },
+      env: {
+        LISTEN_HOST: '0.0.0.0',
+        EDGE_ORIGIN: `http://${net.a.linkIp}:${proxyPort}`,
+        EDGE_ORIGIN_RTMP: `rtmp://${net.a.linkIp}:${origin.ports.rtmp}`,
+      },
+    });
+    edgeUrl = edge.url;
+    publisher = publishFile(
+      `rtmp://${net.a.controlIp}:${origin.ports.rtmp}/live/${stream}?secret=${secret}`,
+      await sampleFlv({ videoKbps: 800, gopSeconds: 1 }),
+    );
+    // Ready when the edge answers the classic playlist with a segment in it.
+    await waitFor(
+      async () => /\.ts/.test((await (await fetch(`${edgeUrl}/live/${stream}.m3u8`).catch(() => null))?.text().catch(() => '')) ?? ''),
+      30_000,
+      () => `the edge to serve HLS:\nedge: ${edge.logs()}\norigin: ${origin.logs()}\n${publisher.stderr()}`,
+    );
+  });
+
+  after(async () => {
+    await publisher?.stop();
+    proxy?.kill('SIGTERM');
+    await edge?.stop();
+    await origin?.stop();
+    net?.destroy();
+    process.stdout.write(`      (edge test ran ${((Date.now() - startedAt) / 1000).toFixed(1)} s)\n`);
+  });
+
+  it('200 viewers on the edge cost the origin one FLV pull and about one request per HLS file', async () => {
+    const before = requests.length;
+    const watching = watchMix(`${edgeUrl}/live/${stream}`, VIEWERS, WATCH_MS);
+    await sleep(WATCH_MS / 2);
+    const flvClients = (await originClients()).filter((c) => c.type === 'flv-play');
+    const { hls, ll, flvBytes } = await watching;
+
+    const asked = requests.slice(before);
+    const count = (re: RegExp) => {
+      const per = new Map<string, number>();
+      for (const r of asked)
+        if (re.test(r.url.split('?')[0] as string))
+          per.set(r.url.split('?')[0] as string, (per.get(r.url.split('?')[0] as string) ?? 0) + 1);
+      return per;
+    };
+    const flvPulls = asked.filter((r) => r.url.startsWith(`/live/${stream}.flv`));
+    const segments = count(/\.ts$/);
+    const media = count(/\.(m4s|mp4)$/);
+    const playlists = asked.filter((r) => /\.m3u8$/.test(r.url.split('?')[0] as string));
+    process.stdout.write(
+      `      edge: ${VIEWERS.hls} HLS viewers ${hls.requests} requests (${hls.segments} segments), ${VIEWERS.llHls} LL-HLS viewers ${ll.requests} requests (${ll.parts} parts), ${VIEWERS.flv} FLV readers ${(flvBytes.reduce((a, b) => a + b, 0) / 1e6).toFixed(1)} MB\n` +
+        `      origin: ${flvPulls.length} FLV pull, ${[...segments.values()].reduce((a, b) => a + b, 0)} requests for ${segments.size} TS segments, ${[...media.values()].reduce((a, b) => a + b, 0)} for ${media.size} LL-HLS files, ${playlists.length} playlist requests\n`,
+    );
+    // Every viewer got media.
+    assert.ok(Math.min(...flvBytes) > 100_000, `every FLV reader got media: ${flvBytes.join(' ')}`);
+    assert.ok(hls.segments >= VIEWERS.hls * 2, `HLS viewers fetched ${hls.segments} segments`);
+    assert.ok(ll.parts >= VIEWERS.llHls * 5, `LL-HLS viewers fetched ${ll.parts} parts`);
+    // One HTTP-FLV pull for the 60 FLV readers, named by the edge.
+    assert.equal(flvPulls.length, 1, JSON.stringify(flvPulls));
+    assert.ok(flvPulls[0]?.edge, 'the pull names the edge');
+    // The origin's SRS API listed it while it ran (the readers are closed; the pull lingers a few seconds).
+    assert.deepEqual(
+      flvClients.map((c) => [c.type, c.name, c.pageUrl]),
+      [['flv-play', stream, `srs-stack-edge:${flvPulls[0]?.edge}`]],
+    );
+    // Each segment, part and init segment asked of the origin once (a 404 cached for a second may add one).
+    assert.ok(segments.size > 0 && media.size > 0, 'the origin was asked for HLS media');
+    for (const [file, n] of [...segments, ...media]) assert.ok(n <= 2, `${file} was asked of the origin ${n} times`);
+    // Playlists are shared by all viewers: the origin sees the edge's one hls_ctx session.
+    const sessions = new Set(playlists.map((r) => new URL(r.url, 'http://x').searchParams.get('hls_ctx')));
+    assert.equal(sessions.size, 1, `hls_ctx sessions at the origin: ${[...sessions].join(' ')}`);
+    assert.ok(playlists.length * 10 < hls.requests + ll.requests, `origin playlist requests ${playlists.length}`);
+  });
+
+  it('answers the version probe from its stack process, drops an idle pull, and serves nothing but play URLs', async () => {
+    const versions = (await (await fetch(`${edgeUrl}/terraform/v1/mgmt/versions`)).json()) as {
+      code: number;
+      data: { version: string; edge: { origin: string; pulls: number } };
+    };
+    assert.equal(versions.code, 0);
+    assert.match(versions.data.version, /^\d+\.\d+/);
+    assert.match(versions.data.edge.origin, new RegExp(`^http://${net.a.linkIp.replace(/\./g, '\\.')}:`));
+    // The FLV readers of the test before are gone: the edge drops its pull from the origin.
+    await waitFor(
+      async () => ((await (await fetch(`${edgeUrl}/terraform/v1/mgmt/versions`)).json()) as typeof versions).data.edge.pulls === 0,
+      15_000,
+      () => `the edge to drop its idle pull:\n${edge.logs()}`,
+    );
+    for (const pathname of ['/mgmt', '/terraform/v1/mgmt/streams/query', '/api/v1/clients']) {
+      assert.equal((await fetch(`${edgeUrl}${pathname}`)).status, 404, pathname);
+    }
+  });
+
+  it('ffprobe reads the origin video from the edge over HTTP-FLV, HLS and RTMP', async () => {
+    for (const url of [
+      `${edgeUrl}/live/${stream}.flv`,
+      `${edgeUrl}/live/${stream}.m3u8`,
+      `rtmp://${net.b.controlIp}:${edgeRtmp}/live/${stream}`,
+    ]) {
+      const probe = await ffprobe(url);
+      const video = probe.streams.find((s) => s.codec_type === 'video');
+      assert.equal(video?.codec_name, 'h264', url);
+      assert.equal(video?.width, 640, url);
+      assert.ok(
+        probe.streams.some((s) => s.codec_type === 'audio' && s.codec_name === 'aac'),
+        url,
+      );
+    }
+  });
+
+  it('RTMP players of the edge are one nginx-rtmp pull at the origin', async () => {
+    const players = Array.from({ length: 3 }, () =>
+      spawnFfmpeg([
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-i',
+        `rtmp://${net.b.controlIp}:${edgeRtmp}/live/${stream}`,
+        '-t',
+        '8',
+        '-c',
+        'copy',
+        '-f',
+        'null',
+        '-',
+      ]),
+    );
+    try {
+      const statSocket = path.join(origin.dataDir, 'engine', 'engine.sock');
+      const edgeClients = async () => {
+        const xml = (await unixGet(statSocket, '/stat')).body;
+        const live = /<stream>\s*<name>edgetest<\/name>[\s\S]*?<\/stream>/.exec(xml)?.[0] ?? '';
+        return [...live.matchAll(/<address>([^<]*)<\/address>/g)].filter((m) => m[1] === net.b.linkIp).length;
+      };
+      await waitFor(
+        async () => (await edgeClients()) > 0,
+        15_000,
+        () => `the edge's pull at the origin:\n${edge.logs()}`,
+      );
+      await sleep(2000);
+      assert.equal(await edgeClients(), 1, 'three RTMP players on the edge, one pull at the origin');
+      // The origin's SRS API lists the pull as a player from the edge, named by it.
+      const clients = await originClients();
+      const fromEdge = clients.filter((c) => c.ip === net.b.linkIp);
+      assert.equal(fromEdge.length, 1, JSON.stringify(clients));
+      assert.match(fromEdge[0]?.pageUrl ?? '', /^srs-stack-edge:/);
+      assert.deepEqual([fromEdge[0]?.type, fromEdge[0]?.name], ['rtmp-play', stream]);
+    } finally {
+      await Promise.all(players.map((p) => p.stop()));
+    }
+  });
+});
