@@ -51,6 +51,8 @@ async function main(): Promise<void> {
       { action: 'update', platform: 'wx', server: 'rtmp://127.0.0.1:1/live/demo', enabled: true },
       { bearer },
     );
+    // A live room, so the Live Rooms list links its own page.
+    await stack.api('/terraform/v1/live/room/create', { title: 'My show' }, { bearer });
     await new Promise((r) => setTimeout(r, 6000)); // a segment recorded, players have something to show
 
     const shots: Array<{ lang: string; width: string; name: string; file: string; url: string }> = [];
