@@ -22,10 +22,12 @@ const MAX_PAGES = 60;
 
 /** A file name for a console URL: its path and its tab, e.g. `scenarios-forward`. */
 export function shotName(url: URL): string {
+  // Ids (a live room's uuid) change at every run; the page is the same.
   const parts = url.pathname
     .replace(/^\/(mgmt\/)?/, '')
     .split('/')
-    .filter(Boolean);
+    .filter(Boolean)
+    .map((p) => (/^[0-9a-f-]{16,}$/i.test(p) ? 'one' : p));
   for (const key of ['tab', 'stream', 'uuid']) {
     const v = url.searchParams.get(key);
     if (v) parts.push(v);
