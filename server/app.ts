@@ -387,7 +387,7 @@ export class App {
     this.koa.use(callbackLoopGuard(this.callbacks));
     routes.install(this.koa, {
       secured: async (ctx, body) => {
-        this.auth.authenticate({
+        await this.auth.authenticate({
           authorization: ctx.get('authorization') || undefined,
           bodyToken: typeof body.token === 'string' ? body.token : undefined,
           sessionToken: ctx.cookies.get('srs_session') || undefined,
