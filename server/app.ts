@@ -67,6 +67,7 @@ import { HlsDelivery } from './features/hls/delivery.js';
 import { hlsHandlers } from './features/hls/routes.js';
 import { HlsSegmentWatcher } from './features/hls/segment-watcher.js';
 import type { MediaEngine } from './engine/media-engine.js';
+import type { StreamRequest } from './core/stream-request.js';
 import { NginxRtmpEngine } from './engine/nginx-rtmp/engine.js';
 import { HlsSettings } from './features/hls/settings-store.js';
 import { LlHlsService } from './features/ll-hls/service.js';
@@ -77,6 +78,10 @@ import { StreamStore } from './features/live-streams/stream-store.js';
 import { SrtGateway, srtSocketDir } from './features/srt/gateway.js';
 import { srtHandlers } from './features/srt/routes.js';
 import { webrtcHandlers } from './features/webrtc/routes.js';
+import { hlsGuard, httpViewerGuard } from './features/play-auth/guards.js';
+import { playAuthHandlers } from './features/play-auth/routes.js';
+import { PlayAuth, tokenOf, type PlayRequest } from './features/play-auth/service.js';
+import { PlayAuthSettings } from './features/play-auth/settings.js';
 import { WebRtcService } from './features/webrtc/service.js';
 
 const log = createLogger('app');
@@ -122,6 +127,8 @@ export class App {
   readonly srt: SrtGateway;
   /** WHIP publish and WHEP play, on one UDP port. */
   readonly webrtc: WebRtcService;
+  /** Who may watch: signed play URLs or the on_play callback, off by default. */
+  readonly playAuth: PlayAuth;
   private readonly ffmpegBinary: FfmpegBinary;
   private readonly hlsWatcher: HlsSegmentWatcher;
   private readonly hlsDelivery: HlsDelivery;
@@ -198,11 +205,20 @@ export class App {
       events: this.events,
       leftovers: { dirs: () => engine.leftovers(engine.hls.lowLatency), discard: () => engine.discardLeftovers() },
     });
+    // Play authentication: every way of watching admits its viewers through it (features/play-auth).
+    const playAuthSettings = new PlayAuthSettings(this.redis);
+    const viewerFields = (v: PlayRequest) => ({ ...v, vhost: v.vhost ?? DEFAULT_VHOST, param: v.param ?? '' });
+    this.playAuth = new PlayAuth(playAuthSettings, {
+      onPlay: (v, failClosed) => this.callbacks.onPlay(viewerFields(v), failClosed),
+      onStop: (v) => this.callbacks.onStop(viewerFields(v)),
+    });
+    const playAuth = this.playAuth;
     const hlsSettings = new HlsSettings(this.redis);
     this.hlsDelivery = new HlsDelivery(
       engine,
       () => hlsSettings.current,
       (app, stream) => this.registry.isLive(app, stream),
+      hlsGuard(playAuth),
     );
     this.registry.addViewerSource('hls', (app, stream) => this.hlsDelivery.viewers(app, stream));
     // LL-HLS muxed by the stack from the tap; its players are hls_ctx sessions like classic HLS ones.
@@ -218,6 +234,7 @@ export class App {
       isLive: (app, stream) => this.registry.isLive(app, stream),
       loopbackOrigin,
       limits: { ...DEFAULT_RELAY_LIMITS, clientQueueBytes: config.flvClientQueueBytes },
+      admit: httpViewerGuard(playAuth, 'flv'),
     });
     this.registry.addViewerSource('flv', (app, stream) => this.flv.players(app, stream));
     // SRT: one UDP port; publishes go through the same admission and bridge into the engine.
@@ -240,6 +257,18 @@ export class App {
         events: this.events,
         apps: engine.apps,
         publishRules: () => publishSecretStore.snapshot(),
+        admitPlayer: async (conn) =>
+          (
+            await playAuth.admit({
+              protocol: 'srt',
+              app: conn.app,
+              stream: conn.stream,
+              token: tokenOf(conn.param),
+              clientAddress: conn.peer.ip,
+              param: conn.param,
+              clientId: String(conn.id),
+            })
+          ).left,
       },
     );
     // WebRTC: WHIP publishes go through admission like RTMP ones and bridge into the engine; WHEP
@@ -258,6 +287,8 @@ export class App {
       { supervisor: this.supervisor, admission: this.admission, registry: this.registry, events: this.events },
     );
     const rooms = new LiveRoomService(new LiveRoomStore(this.redis));
+    // RTMP viewers: nginx-rtmp's on_play / on_play_done, by its client id.
+    const rtmpLeaving = new Map<string, () => void>();
     const streamsDeps = {
       registry: this.registry,
       admission: this.admission,
@@ -265,6 +296,16 @@ export class App {
       hlsSettings,
       rooms,
       engine,
+      rtmpViewers: {
+        play: async (request: StreamRequest) => {
+          const admitted = await playAuth.admit({ ...request, protocol: 'rtmp', token: tokenOf(request.param) });
+          if (admitted.via === 'callback' && request.clientId) rtmpLeaving.set(request.clientId, admitted.left);
+        },
+        stop: (request: StreamRequest) => {
+          rtmpLeaving.get(request.clientId)?.();
+          rtmpLeaving.delete(request.clientId);
+        },
+      },
     };
 
     const httpsStore = new HttpsStore(this.redis);
@@ -325,6 +366,7 @@ export class App {
     this.redis.onReady('https', () => this.https.onRedisReady());
     this.redis.onReady("let's encrypt", () => this.letsencrypt.onRedisReady());
     this.redis.onReady('hls settings', () => hlsSettings.load());
+    this.redis.onReady('play auth', () => playAuthSettings.load());
     this.redis.onReady('publish secret', () => this.publishSecrets.onRedisReady());
     this.redis.onReady('live registry', () => this.registry.onRedisReady());
     this.redis.onReady('live rooms', () => rooms.onRedisReady());
@@ -353,7 +395,8 @@ export class App {
     routes.bind(hlsHandlers(this.hlsDelivery, this.llHls));
     routes.bind(flvHandlers(this.flv));
     routes.bind(srtHandlers(this.srt));
-    routes.bind(webrtcHandlers(this.webrtc, ui, config.display.rtcPort));
+    routes.bind(webrtcHandlers(this.webrtc, ui, config.display.rtcPort, httpViewerGuard(playAuth, 'webrtc')));
+    routes.bind(playAuthHandlers(playAuth, playAuthSettings));
     routes.bind(srsApiHandlers(new SrsApi(this.registry, this.engine)));
     // The in-page players come straight from their npm packages (no CDN: consoles run on closed networks).
     const npmDist = (pkg: string) => path.join(PROJECT_ROOT, 'node_modules', pkg, 'dist');
@@ -380,6 +423,7 @@ export class App {
     this.admission.registerMetrics(this.metrics);
     this.record.registerMetrics(this.metrics);
     this.callbacks.registerMetrics(this.metrics);
+    this.playAuth.registerMetrics(this.metrics);
 
     this.koa = new Koa();
     this.koa.use(commonHeaders(version));

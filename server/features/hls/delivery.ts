@@ -11,16 +11,40 @@ import { NotFoundError, ValidationError } from '../../core/errors.js';
 import { sendFile } from '../../core/static-files.js';
 import type { HlsOutput, MediaEngine } from '../../engine/media-engine.js';
 import { isSafeFileName } from '../../core/stream-names.js';
-import { sessionVariantPlaylist, withEndList, withEscapedSegmentUris } from './playlist.js';
+import { sessionVariantPlaylist, withEndList, withEscapedSegmentUris, withUriQuery } from './playlist.js';
 
 export const M3U8_TYPE = 'application/vnd.apple.mpegurl';
 const TS_MAX_AGE_SECONDS = 600;
 const SESSION_IDLE_MS = 30_000;
 const MAX_SESSIONS = 50_000;
 const SESSION_ID = /^[0-9a-z]{1,32}$/;
+
+const sessionQuery = (id: string, grant: string | null): string =>
+  grant ? `hls_ctx=${id}&hls_auth=${encodeURIComponent(grant)}` : `hls_ctx=${id}`;
 /** Players of one stream poll the same playlist; the engine rewrites it every 2 s at most. */
 const PLAYLIST_CACHE_MS = 200;
 const PLAYLIST_CACHE_ENTRIES = 2000;
+
+/**
+ * Play authentication for HLS (features/play-auth): a player is admitted once, at its first playlist
+ * request (a signed `token` or on_play), and its hls_ctx session gets a grant, `hls_auth`, written
+ * into every URI of its playlists and checked on each request of the session.
+ */
+export interface HlsGuard {
+  guarded(app: string, stream: string): boolean;
+  /** Admits a new session `sid` and returns its grant, or throws (403); null: admitted without a grant. */
+  admit(ctx: Koa.Context, app: string, stream: string, sid: string): Promise<string | null>;
+  /** Checks a session's grant; throws (403). */
+  check(ctx: Koa.Context, app: string, stream: string, sid: string, grant: string): Promise<void>;
+}
+
+/** Where a request's session query for its playlists' URIs is kept between the session check and the render. */
+const MEDIA_QUERY = 'hlsMediaQuery';
+
+const queryString = (ctx: Koa.Context, key: string): string => {
+  const v = ctx.query[key];
+  return typeof v === 'string' ? v : '';
+};
 
 export interface HlsDeliveryModes {
   readonly hlsLowLatency: boolean;
@@ -127,6 +151,7 @@ export class HlsDelivery {
     private readonly engine: Pick<MediaEngine, 'apps' | 'hls'>,
     private readonly modes: () => HlsDeliveryModes,
     private readonly isLive: (app: string, stream: string) => boolean,
+    private readonly guard: HlsGuard | null = null,
   ) {}
 
   start(): void {
@@ -155,11 +180,30 @@ export class HlsDelivery {
     if (isPlaylist) return this.playlist(ctx, app, file.slice(0, -'.m3u8'.length));
     const output = this.outputForSegment(sub);
     if (!output) throw new NotFoundError(`not found: ${ctx.path}`);
+    const guarded = await this.checkMedia(ctx, app, file.replace(/-\d+\.ts$/, ''));
     await sendFile(ctx, path.join(output.root, app, file), {
       maxAgeSeconds: TS_MAX_AGE_SECONDS,
       contentType: 'video/mp2t',
       memory: this.segments,
     });
+    // A private stream's segments must not be kept by shared caches for other viewers.
+    if (guarded) ctx.set('Cache-Control', `private, max-age=${TS_MAX_AGE_SECONDS}`);
+  }
+
+  /**
+   * A media request (segment, LL-HLS init or part) of app/stream: with play auth on for the stream,
+   * its session's grant must be valid (throws 403). True when the stream is guarded.
+   */
+  async checkMedia(ctx: Koa.Context, app: string, stream: string): Promise<boolean> {
+    if (!this.guard?.guarded(app, stream)) return false;
+    await this.guard.check(ctx, app, stream, queryString(ctx, 'hls_ctx'), queryString(ctx, 'hls_auth'));
+    return true;
+  }
+
+  /** A media playlist's text for this request: its URIs carry the session's grant when it has one. */
+  static withSessionQuery(ctx: Koa.Context, text: string): string {
+    const query = ctx.state[MEDIA_QUERY];
+    return typeof query === 'string' && query ? withUriQuery(text, query) : text;
   }
 
   private outputForSegment(sub: string | null): HlsOutput | null {
@@ -175,32 +219,44 @@ export class HlsDelivery {
     const text = withEscapedSegmentUris(raw);
     ctx.type = M3U8_TYPE;
     const live = this.isLive(app, stream);
-    if (modes.noHlsCtx) {
+    // A guarded stream always uses sessions: the session carries the viewer's admission.
+    if (modes.noHlsCtx && !this.guard?.guarded(app, stream)) {
       ctx.set('Cache-Control', `public, max-age=${modes.hlsLowLatency ? 1 : 10}`);
       ctx.body = live ? text : withEndList(text);
       return;
     }
     ctx.set('Cache-Control', 'no-cache, max-age=0');
-    if (this.answeredSession(ctx, app, stream, `${encodeURIComponent(stream)}.m3u8`, live)) return;
-    ctx.body = live ? text : withEndList(text);
+    if (await this.answeredSession(ctx, app, stream, `${encodeURIComponent(stream)}.m3u8`, live)) return;
+    ctx.body = HlsDelivery.withSessionQuery(ctx, live ? text : withEndList(text));
   }
 
   /**
    * SRS's hls_ctx for a media playlist of app/stream (classic or LL-HLS: one viewer count): a
    * request without a session gets a variant playlist naming `mediaUri` with a new session, and
    * true (answered); one with a session counts as a viewer while the stream is live, and false.
-   * With hls_ctx off (SRS's `noHlsCtx`), false and no counting.
+   * With hls_ctx off (SRS's `noHlsCtx`), false and no counting, unless play auth guards the stream.
+   *
+   * Play auth (HlsGuard): a new session is admitted first (403 otherwise) and its grant joins the
+   * session's query; a request of a guarded stream with a session but no grant starts a new
+   * session the same way, one with a grant must hold a valid one. A grant is also handed out
+   * when the stream is not guarded but the URL is validly signed, so turning play auth on later
+   * does not cut that viewer before its URL expires.
    */
-  answeredSession(ctx: Koa.Context, app: string, stream: string, mediaUri: string, live: boolean): boolean {
-    if (this.modes().noHlsCtx) return false;
-    const session = typeof ctx.query.hls_ctx === 'string' ? ctx.query.hls_ctx : '';
-    if (!SESSION_ID.test(session)) {
+  async answeredSession(ctx: Koa.Context, app: string, stream: string, mediaUri: string, live: boolean): Promise<boolean> {
+    const guarded = this.guard?.guarded(app, stream) ?? false;
+    if (this.modes().noHlsCtx && !guarded) return false;
+    const session = queryString(ctx, 'hls_ctx');
+    const grant = queryString(ctx, 'hls_auth');
+    if (!SESSION_ID.test(session) || (guarded && !grant)) {
       const id = crypto.randomBytes(8).toString('hex');
+      const granted = this.guard ? await this.guard.admit(ctx, app, stream, id) : null;
       ctx.type = M3U8_TYPE;
       ctx.set('Cache-Control', 'no-cache, max-age=0');
-      ctx.body = sessionVariantPlaylist(`${mediaUri}?hls_ctx=${id}`);
+      ctx.body = sessionVariantPlaylist(`${mediaUri}?${sessionQuery(id, granted)}`);
       return true;
     }
+    if (guarded) await this.guard?.check(ctx, app, stream, session, grant);
+    if (grant) ctx.state[MEDIA_QUERY] = sessionQuery(session, grant);
     if (live) this.sessions.touch(session, `${app}/${stream}`);
     return false;
   }

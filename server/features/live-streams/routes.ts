@@ -3,6 +3,7 @@
 import { shownTime } from '../../core/views.js';
 import type Koa from 'koa';
 import { optionalString, requireBoolean, requireString, type Body } from '../../core/validate.js';
+import type { StreamRequest } from '../../core/stream-request.js';
 import type { EngineHookEvent, MediaEngine } from '../../engine/media-engine.js';
 import type { RouteHandlers } from '../../route-table.js';
 import type { Console } from '../console/console.js';
@@ -21,19 +22,28 @@ export interface StreamsDeps {
   readonly hlsSettings: HlsSettings;
   readonly rooms: LiveRoomService;
   readonly engine: MediaEngine;
+  /** Play authentication of RTMP viewers (features/play-auth): admits (throws to refuse) and hears them leave. */
+  readonly rtmpViewers?: {
+    play(request: StreamRequest): Promise<void>;
+    stop(request: StreamRequest): void;
+  };
 }
 
 /** The engine's stream events, decoded by its adapter: publishes and ends go through admission. */
-async function onEngineHook(event: EngineHookEvent, { admission, registry }: StreamsDeps): Promise<void> {
+async function onEngineHook(event: EngineHookEvent, { admission, registry, rtmpViewers }: StreamsDeps): Promise<void> {
   switch (event.action) {
     case 'publish':
       return admission.publish(event.request);
     case 'unpublish':
       return admission.unpublish(event.request);
     case 'play':
-      if (!event.relay) await registry.countPlay();
+      if (event.relay) return;
+      // A refusal answers the engine's on_play with 403: nginx-rtmp drops the player.
+      if (!admission.isBridge(event.request)) await rtmpViewers?.play(event.request);
+      await registry.countPlay();
       return;
     case 'stop':
+      if (!event.relay) rtmpViewers?.stop(event.request);
       return;
   }
 }

@@ -390,7 +390,8 @@ export class WebRtcService {
         supervisor: this.deps.supervisor,
         ffmpeg: this.options.ffmpeg,
         ffprobe: this.options.ffprobe,
-        playUrl: loopbackRtmpUrl(this.options.rtmpPort, session.app, session.stream),
+        // Marked as the stack's own connection: play authentication admitted the WHEP viewer already.
+        playUrl: `${loopbackRtmpUrl(this.options.rtmpPort, session.app, session.stream)}?${this.deps.admission.bridgeParam()}`,
         onGone: (f) => {
           if (this.feeders.get(key) === f) this.feeders.delete(key);
           for (const id of f.viewers.keys()) void this.end(id, 'the stream ended');
