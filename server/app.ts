@@ -14,7 +14,7 @@ import { createLogger } from './core/logger.js';
 import { RedisClient, type RedisTarget } from './core/redis.js';
 import { Metrics } from './core/metrics.js';
 import { registerProcessMetrics } from './core/process/metrics.js';
-import { DEFAULT_VHOST } from './core/stream-names.js';
+import { DEFAULT_VHOST, LIVE_APP } from './core/stream-names.js';
 import { Supervisor } from './core/process/supervisor.js';
 import { Views } from './core/views.js';
 import { RouteBinder } from './core/routing.js';
@@ -80,7 +80,7 @@ import { srtHandlers } from './features/srt/routes.js';
 import { webrtcHandlers } from './features/webrtc/routes.js';
 import { hlsGuard, httpViewerGuard } from './features/play-auth/guards.js';
 import { playAuthHandlers } from './features/play-auth/routes.js';
-import { PlayAuth, tokenOf, type PlayRequest } from './features/play-auth/service.js';
+import { CONSOLE_SIGNED_SECONDS, PlayAuth, tokenOf, type PlayRequest } from './features/play-auth/service.js';
 import { PlayAuthSettings } from './features/play-auth/settings.js';
 import { WebRtcService } from './features/webrtc/service.js';
 
@@ -386,7 +386,12 @@ export class App {
     routes.bind(callbackHandlers(this.callbacks));
     routes.bind(recordHandlers(this.record));
     routes.bind(consoleHandlers(ui, this.auth, this.system));
-    routes.bind(streamingHandlers(ui, config, publishSecretStore));
+    // The Streaming page signs its play URLs while any stream is private (a day's validity).
+    const playUrlSigner = {
+      anyPrivate: () => playAuthSettings.current.mode !== 'off' || Object.values(playAuthSettings.current.streams).some((m) => m !== 'off'),
+      tokenFor: (stream: string) => playAuth.sign(LIVE_APP, stream, CONSOLE_SIGNED_SECONDS),
+    };
+    routes.bind(streamingHandlers(ui, config, publishSecretStore, playUrlSigner));
     routes.bind(forwardHandlers(this.restream));
     routes.bind(vliveHandlers(this.restream));
     routes.bind(cameraHandlers(this.restream));
@@ -411,7 +416,7 @@ export class App {
     registerHttpsTab(ui, this.https, this.letsencrypt, { httpPort: config.mgmtListen, httpsPort: config.httpsListen });
     registerCallbackTab(ui, this.callbacks);
     registerRecordTab(ui, this.record);
-    registerStreamingTab(ui, config, publishSecretStore, () => ({ srt: this.srt.available, webrtc: this.webrtc.available }));
+    registerStreamingTab(ui, config, publishSecretStore, () => ({ srt: this.srt.available, webrtc: this.webrtc.available }), playUrlSigner);
     registerForwardTab(ui, this.restream);
     registerVliveTab(ui, this.restream);
     registerCameraTab(ui, this.restream);

@@ -124,6 +124,8 @@ export const ROUTE_TABLE = {
 
   // Scenarios › Streaming: features/streaming-guide/routes.ts
   'streaming.player': getRoute('/tools/player.html', open("SRS Stack's standalone player page; it plays public play URLs")),
+  // A signed play URL token for the page's players and share links (features/play-auth).
+  'streaming.playToken': getRoute('/mgmt/scenarios/live/play-token', SESSION),
   // It encodes the publish URL, secret included.
   'streaming.qr': getRoute('/mgmt/scenarios/live/qr.svg', SESSION),
 

@@ -7,7 +7,7 @@ import { FlvReader, ffprobe, publish, type Publisher } from '../helpers/media.js
 import { parsePrometheus, sampleValue } from '../helpers/prometheus.js';
 import { startCallbackReceiver, type CallbackReceiver } from '../helpers/callback-receiver.js';
 import { srtStatus, srtUrl } from '../helpers/srt.js';
-import { initAdmin, sleep, startStack, waitFor, type StackHandle } from '../helpers/stack.js';
+import { consoleSession, initAdmin, sleep, startStack, waitFor, type StackHandle } from '../helpers/stack.js';
 
 interface Got {
   status: number;
@@ -248,6 +248,29 @@ describe('Private streams: play authentication over HLS, HTTP-FLV, RTMP, SRT and
     assert.ok((await metric({ protocol: 'srt', reason: 'unsigned' })) >= 1);
     const probe = await ffprobe(srtUrl(stack.srtPort, urls.srtStreamId ?? ''), 20_000);
     assert.ok(probe.streams.some((s) => s.codec_type === 'video'));
+  });
+
+  it("the console's Streaming page signs its players' URLs while play auth is on; its play-token works", async () => {
+    const cookie = await consoleSession(stack.url);
+    const page = async () => (await fetch(`${stack.url}/mgmt/scenarios?tab=live`, { headers: { cookie } })).text();
+    const publicPage = await page();
+    assert.doesNotMatch(publicPage, /data-play-auth/);
+    assert.match(publicPage, /\/live\/livestream\.flv</);
+    await setMode({ mode: 'signed' });
+    const privatePage = await page();
+    assert.match(privatePage, /data-play-auth="on"/);
+    const flv = /id="flv-url" data-tpl="([^"]*)">([^<]*)</.exec(privatePage);
+    assert.ok(flv, 'the FLV URL on the page');
+    assert.match(flv[1] ?? '', /\.flv\?token=\{token\}/, 'the template has the token placeholder');
+    assert.match(flv[2] ?? '', /\/live\/livestream\.flv\?token=[\w-]+\.[\w-]+\.[\w-]+$/);
+    // The page script asks for the token of the stream it shows; without a session, no token.
+    assert.equal((await fetch(`${stack.url}/mgmt/scenarios/live/play-token?stream=${stream}`)).status, 401);
+    const answer = (await (
+      await fetch(`${stack.url}/mgmt/scenarios/live/play-token?stream=${stream}`, { headers: { cookie } })
+    ).json()) as {
+      token: string;
+    };
+    assert.equal(await flvStatus(`${base}.flv?token=${answer.token}`), 200);
   });
 
   it('WHEP: an offer without a signature is refused with 403 before the offer is even read', async () => {

@@ -144,3 +144,27 @@ describe('signed play URLs and playlists', () => {
     assert.equal(tokenOf(sid.id.param), 't.o-k_en');
   });
 });
+
+describe('Streaming page URLs of a private stream', () => {
+  it('carry the token in every play URL and in no publish URL', async () => {
+    const { streamingUrls } = await import('../../server/features/streaming-guide/urls.js');
+    const inputs = {
+      hostname: 'h',
+      secure: false,
+      pagePort: '2022',
+      rtmpPort: '1935',
+      httpPort: '',
+      srtPort: '10080',
+      rtcPort: '8000',
+      httpsPort: '2443',
+      secret: 's',
+      stream: 'cam',
+    };
+    const u = streamingUrls({ ...inputs, playToken: 'a.b.c' });
+    for (const url of [u.flvUrl, u.m3u8Url, u.llHlsUrl, u.whepUrl, u.whepPlayerPage, u.flvPlayer, u.hlsPlayer])
+      assert.match(url, /[?&]token=a\.b\.c$/, url);
+    assert.match(u.srtPlayStreamId, /,m=request,token=a\.b\.c$/);
+    for (const url of [u.rtmpPublishUrl, u.srtPublishUrl, u.whipUrl]) assert.doesNotMatch(url, /token=/, url);
+    assert.doesNotMatch(JSON.stringify(streamingUrls(inputs)), /token=/);
+  });
+});

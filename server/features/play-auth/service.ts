@@ -27,6 +27,8 @@ const KINDS: readonly RefusalKind[] = ['unsigned', 'signature', 'callback', 'una
 
 /** An HLS session admitted by on_play keeps its grant this long (it is re-admitted after). */
 export const CALLBACK_GRANT_SECONDS = 24 * 3600;
+/** The console's own players and share links: valid a day (a page left open, a link sent to a colleague). */
+export const CONSOLE_SIGNED_SECONDS = 24 * 3600;
 /** Longest a minted play URL may live. */
 export const MAX_SIGNED_SECONDS = 366 * 24 * 3600;
 

@@ -7,7 +7,16 @@ import { isSecureRequest } from '../../core/http.js';
 import type { RouteHandlers } from '../../route-table.js';
 import type { Console } from '../console/console.js';
 import { checkStreamName } from '../../core/stream-names.js';
-import { DEFAULT_STREAM, SRT_LATENCY_MS, STREAM_TOKEN, browserCanCapture, splitHost, streamingUrls, type UrlInputs } from './urls.js';
+import {
+  DEFAULT_STREAM,
+  PLAY_TOKEN,
+  SRT_LATENCY_MS,
+  STREAM_TOKEN,
+  browserCanCapture,
+  splitHost,
+  streamingUrls,
+  type UrlInputs,
+} from './urls.js';
 
 /** Which ingests are running right now (asked on every page load: a feature may fail to start). */
 export interface StreamingAvailability {
@@ -15,6 +24,15 @@ export interface StreamingAvailability {
   readonly webrtc: boolean;
 }
 export type StreamingAvailabilityProvider = () => StreamingAvailability;
+
+/**
+ * Signed play URLs for the page (features/play-auth): whether any stream is private, and a token for
+ * one stream of the live app. Absent: the page shows SRS Stack's public URLs.
+ */
+export interface PlayUrlSigner {
+  anyPrivate(): boolean;
+  tokenFor(stream: string): Promise<{ token: string; expiresAt: number }>;
+}
 
 /** What a page's URLs are built from: the host the browser used, the display ports, the publish secret. */
 /** Where the page reads the publish secret it puts into URLs (the live-streams feature's store). */
@@ -42,6 +60,7 @@ export function registerStreamingTab(
   config: Config,
   publishSecrets: PublishSecretSource,
   availability: StreamingAvailabilityProvider,
+  signer?: PlayUrlSigner,
 ): void {
   ui.addTab({
     section: 'scenarios',
@@ -51,11 +70,16 @@ export function registerStreamingTab(
     template: 'streaming/live',
     load: async (ctx) => {
       const inputs = await urlInputs(ctx, config, publishSecrets);
+      // Play authentication on: the players and share links carry a token, which the page script
+      // asks play-token for whenever it renames the stream (docs/compatibility.md §13).
+      const signing = signer?.anyPrivate() ?? false;
+      const playToken = signing && signer ? (await signer.tokenFor(DEFAULT_STREAM)).token : undefined;
       return {
         defaultStream: DEFAULT_STREAM,
-        urls: streamingUrls({ ...inputs, stream: DEFAULT_STREAM }),
+        playAuth: signing,
+        urls: streamingUrls({ ...inputs, stream: DEFAULT_STREAM, playToken }),
         // The same URLs with a placeholder: the page's script renames the stream everywhere.
-        templates: streamingUrls({ ...inputs, stream: STREAM_TOKEN }),
+        templates: streamingUrls({ ...inputs, stream: STREAM_TOKEN, playToken: signing ? PLAY_TOKEN : undefined }),
         srtLatency: SRT_LATENCY_MS,
         available: availability(),
         // Browsers hand out the camera only in a secure context (HTTPS, or a loopback host).
@@ -65,8 +89,14 @@ export function registerStreamingTab(
   });
 }
 
-export function streamingHandlers(ui: Console, config: Config, publishSecrets: PublishSecretSource): RouteHandlers {
+export function streamingHandlers(ui: Console, config: Config, publishSecrets: PublishSecretSource, signer?: PlayUrlSigner): RouteHandlers {
   return {
+    // A signed play URL token for the page's stream (a console session is the credential).
+    'streaming.playToken': async ({ ctx }) => {
+      const stream = checkStreamName('stream', typeof ctx.query.stream === 'string' ? ctx.query.stream : DEFAULT_STREAM);
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = signer ? await signer.tokenFor(stream) : { token: '', expiresAt: 0 };
+    },
     // SRS Stack's standalone player, public like the streams it plays.
     'streaming.player': async ({ ctx }) => {
       await ui.render(ctx, 'streaming/player', { url: typeof ctx.query.url === 'string' ? ctx.query.url.slice(0, 2048) : '' });
