@@ -168,3 +168,22 @@ describe('Streaming page URLs of a private stream', () => {
     assert.doesNotMatch(JSON.stringify(streamingUrls(inputs)), /token=/);
   });
 });
+
+describe('HLS sessions admitted by on_play', () => {
+  it('say on_stop once a session stops polling, or never polled at all', async () => {
+    const { HlsSessions } = await import('../../server/features/hls/delivery.js');
+    const sessions = new HlsSessions();
+    const gone: string[] = [];
+    sessions.admitted('a', () => gone.push('a'), 0);
+    sessions.admitted('b', () => gone.push('b'), 0);
+    sessions.touch('a', 'live/cam', 20_000);
+    assert.equal(sessions.count('live/cam', 20_000), 1, 'admitted is not watching until it polls');
+    sessions.sweep(31_000);
+    assert.deepEqual(gone, ['b']);
+    sessions.touch('a', 'live/cam', 40_000);
+    sessions.sweep(49_000);
+    assert.deepEqual(gone, ['b']);
+    sessions.sweep(71_000);
+    assert.deepEqual(gone, ['b', 'a']);
+  });
+});

@@ -32,8 +32,11 @@ const PLAYLIST_CACHE_ENTRIES = 2000;
  */
 export interface HlsGuard {
   guarded(app: string, stream: string): boolean;
-  /** Admits a new session `sid` and returns its grant, or throws (403); null: admitted without a grant. */
-  admit(ctx: Koa.Context, app: string, stream: string, sid: string): Promise<string | null>;
+  /**
+   * Admits a new session `sid` or throws (403): its grant (null: admitted without one) and what to
+   * call when the session ends.
+   */
+  admit(ctx: Koa.Context, app: string, stream: string, sid: string): Promise<{ grant: string | null; left: (() => void) | null }>;
   /** Checks a session's grant; throws (403). */
   check(ctx: Koa.Context, app: string, stream: string, sid: string, grant: string): Promise<void>;
 }
@@ -53,7 +56,9 @@ export interface HlsDeliveryModes {
 
 /** Players identified by SRS's hls_ctx: a session counts as a viewer while it keeps polling. */
 export class HlsSessions {
-  private readonly sessions = new Map<string, { stream: string; seenAt: number }>();
+  private readonly sessions = new Map<string, { stream: string; seenAt: number; left?: () => void }>();
+  /** Sessions play authentication admitted (callback mode) that did not poll yet: told to leave too. */
+  private readonly admittedOnly = new Map<string, { seenAt: number; left: () => void }>();
 
   touch(id: string, stream: string, now = Date.now()): void {
     const known = this.sessions.get(id);
@@ -61,8 +66,16 @@ export class HlsSessions {
       known.seenAt = now;
       known.stream = stream;
     } else if (this.sessions.size < MAX_SESSIONS) {
-      this.sessions.set(id, { stream, seenAt: now });
+      const left = this.admittedOnly.get(id)?.left;
+      this.admittedOnly.delete(id);
+      this.sessions.set(id, { stream, seenAt: now, left });
     }
+  }
+
+  /** A session play authentication admitted: `left` runs once it stops polling (on_stop). */
+  admitted(id: string, left: () => void, now = Date.now()): void {
+    if (this.admittedOnly.size < MAX_SESSIONS) this.admittedOnly.set(id, { seenAt: now, left });
+    else left();
   }
 
   count(stream: string, now = Date.now()): number {
@@ -72,7 +85,13 @@ export class HlsSessions {
   }
 
   sweep(now = Date.now()): void {
-    for (const [id, s] of this.sessions) if (now - s.seenAt >= SESSION_IDLE_MS) this.sessions.delete(id);
+    for (const map of [this.sessions, this.admittedOnly]) {
+      for (const [id, s] of map) {
+        if (now - s.seenAt < SESSION_IDLE_MS) continue;
+        map.delete(id);
+        s.left?.();
+      }
+    }
   }
 
   get size(): number {
@@ -249,7 +268,12 @@ export class HlsDelivery {
     const grant = queryString(ctx, 'hls_auth');
     if (!SESSION_ID.test(session) || (guarded && !grant)) {
       const id = crypto.randomBytes(8).toString('hex');
-      const granted = this.guard ? await this.guard.admit(ctx, app, stream, id) : null;
+      let granted: string | null = null;
+      if (this.guard) {
+        const admitted = await this.guard.admit(ctx, app, stream, id);
+        granted = admitted.grant;
+        if (admitted.left) this.sessions.admitted(id, admitted.left);
+      }
       ctx.type = M3U8_TYPE;
       ctx.set('Cache-Control', 'no-cache, max-age=0');
       ctx.body = sessionVariantPlaylist(`${mediaUri}?${sessionQuery(id, granted)}`);

@@ -21,8 +21,8 @@ export function hlsGuard(auth: PlayAuth): HlsGuard {
       const req = request(ctx, app, stream);
       const admitted = await auth.admit(req);
       // Off and unsigned: a public session, as SRS Stack's.
-      if (admitted.via === 'off' && admitted.expiresAt === null) return null;
-      return auth.grant(req, sid, admitted);
+      const grant = admitted.via === 'off' && admitted.expiresAt === null ? null : await auth.grant(req, sid, admitted);
+      return { grant, left: admitted.via === 'callback' ? admitted.left : null };
     },
     check: (ctx, app, stream, sid, grant) => auth.checkGrant(request(ctx, app, stream), sid, grant),
   };
