@@ -7,6 +7,7 @@ import { FlvReader, ffprobe, publish, type Publisher } from '../helpers/media.js
 import { parsePrometheus, sampleValue } from '../helpers/prometheus.js';
 import { startCallbackReceiver, type CallbackReceiver } from '../helpers/callback-receiver.js';
 import { srtStatus, srtUrl } from '../helpers/srt.js';
+import { launchBrowser } from '../helpers/browser.js';
 import { consoleSession, initAdmin, sleep, startStack, waitFor, type StackHandle } from '../helpers/stack.js';
 
 interface Got {
@@ -289,5 +290,31 @@ describe('Private streams: play authentication over HLS, HTTP-FLV, RTMP, SRT and
     const admitted = await whep(`&token=${token}`);
     assert.notEqual(admitted.status, 403, await admitted.text());
     assert.ok((await metric({ protocol: 'webrtc', reason: 'unsigned' })) >= 1);
+  });
+
+  it("WHEP: Chromium plays a private stream from the signed WHEP page link (its feeder is the stack's own)", async () => {
+    await setMode({ mode: 'signed' });
+    const { token } = await sign(60);
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${stack.url}/players/whep.html?stream=${stream}&autostart=true&token=${token}`);
+      let frames = 0;
+      await waitFor(
+        async () =>
+          (frames = await page.evaluate(async () => {
+            const s = (window as unknown as { whepSession?: { pc: RTCPeerConnection } }).whepSession;
+            let decoded = 0;
+            (await s?.pc.getStats())?.forEach((st: Record<string, unknown>) => {
+              if (st.type === 'inbound-rtp' && st.kind === 'video') decoded = Number(st.framesDecoded ?? 0);
+            });
+            return decoded;
+          })) >= 10,
+        40_000,
+        () => `frames decoded over WHEP (got ${frames})\n${stack.logs().slice(-2000)}`,
+      );
+    } finally {
+      await browser.close();
+    }
   });
 });
