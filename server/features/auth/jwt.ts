@@ -47,7 +47,7 @@ export function refusalReason(err: unknown): string {
  * Verifies an HS256 JWT signed with `key` at `nowSeconds` (jose's currentDate), pinning the
  * algorithm (no `none`, no key confusion); expiry is required.
  */
-export async function verifyHs256<T>(key: Uint8Array, token: string, nowSeconds: number): Promise<Verified<T>> {
+export async function verifyHs256<T>(key: Uint8Array | CryptoKey, token: string, nowSeconds: number): Promise<Verified<T>> {
   try {
     const { payload } = await jwtVerify(token, key, {
       algorithms: ['HS256'],
