@@ -211,11 +211,20 @@ describe('Private streams: play authentication over HLS, HTTP-FLV, RTMP, SRT and
       const { segment } = await openHls(`${base}.m3u8`);
       assert.equal((await get(segment)).status, 200);
       assert.equal(await flvStatus(`${base}.flv`), 200);
-      await waitFor(
-        () => receiver.received.some((b) => b.action === 'on_stop' && b.protocol === 'flv'),
-        10_000,
-        () => `on_stop among ${JSON.stringify(receiver.received.map((b) => b.action))}`,
-      );
+      // A WHEP viewer admitted whose offer is then refused (400) is reported as gone too.
+      const whep = await fetch(`${stack.url}/rtc/v1/whep/?app=live&stream=${stream}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/sdp' },
+        body: 'v=0\r\n',
+      });
+      assert.equal(whep.status, 400);
+      for (const protocol of ['flv', 'webrtc']) {
+        await waitFor(
+          () => receiver.received.some((b) => b.action === 'on_stop' && b.protocol === protocol),
+          10_000,
+          () => `on_stop of ${protocol} among ${JSON.stringify(receiver.received.map((b) => [b.action, b.protocol]))}`,
+        );
+      }
     } finally {
       await stack.api('/terraform/v1/mgmt/hooks/apply', { all: false, target: '' }, { bearer });
     }

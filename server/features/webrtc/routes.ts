@@ -71,7 +71,7 @@ export function webrtcHandlers(
   service: WebRtcService,
   ui: Console,
   rtcPort: string,
-  admitViewer?: (ctx: Koa.Context, app: string, stream: string) => Promise<unknown>,
+  admitViewer?: (ctx: Koa.Context, app: string, stream: string) => Promise<() => void>,
 ): RouteHandlers {
   return {
     'webrtc.whip': ({ ctx, body }) => answerOffer(ctx, '/rtc/v1/whip/', () => service.publish(offerRequest(ctx, body))),
@@ -79,8 +79,13 @@ export function webrtcHandlers(
     'webrtc.whep': ({ ctx, body }) =>
       answerOffer(ctx, '/rtc/v1/whep/', async () => {
         const request = offerRequest(ctx, body);
-        await admitViewer?.(ctx, request.app, request.stream);
-        return service.play(request);
+        const left = await admitViewer?.(ctx, request.app, request.stream);
+        try {
+          return await service.play(request, left);
+        } catch (err) {
+          left?.(); // admitted but never played: on_stop all the same (it runs once)
+          throw err;
+        }
       }),
     'webrtc.whepSession': ({ ctx }) => endSession(ctx, service, 'whep'),
     'webrtc.publisherPage': async ({ ctx }) => {
