@@ -5,9 +5,12 @@
 // viewer keeps up, and whether every recording is complete — next to a baseline measured in the
 // same run: the same publishers with no viewers and recording off.
 //
-// Scale with LOAD_PUBLISHERS (50), LOAD_HLS_VIEWERS (200), LOAD_FLV_VIEWERS (100), LOAD_SECONDS
-// (60), LOAD_BASELINE_SECONDS (30); LOAD_HLS=normal plays the 10 s rendition instead of the 2 s one.
+// Scale with LOAD_PUBLISHERS (50), LOAD_HLS_VIEWERS (200), LOAD_LLHLS_VIEWERS (0), LOAD_FLV_VIEWERS
+// (100), LOAD_SECONDS (60), LOAD_BASELINE_SECONDS (30); LOAD_HLS=normal plays the 10 s rendition
+// instead of the 2 s one. LOAD_HOG=N keeps N cores busy with busy loops from the viewers' arrival to
+// the end of the load window: the same checks on a machine that much busier.
 // Every check that fails is printed and makes the exit code 1: nothing is relaxed to pass.
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -40,10 +43,12 @@ function envCount(name: string, fallback: number): number {
 const PUBLISHERS = Math.max(1, envCount('LOAD_PUBLISHERS', 50));
 const HLS_VIEWERS = envCount('LOAD_HLS_VIEWERS', 200);
 const FLV_VIEWERS = envCount('LOAD_FLV_VIEWERS', 100);
+const LLHLS_VIEWERS = envCount('LOAD_LLHLS_VIEWERS', 0);
+const HOGS = envCount('LOAD_HOG', 0);
 const LOAD_SECONDS = Math.max(10, envCount('LOAD_SECONDS', 60));
 const BASELINE_SECONDS = Math.max(10, envCount('LOAD_BASELINE_SECONDS', 30));
 const HLS_LOW_LATENCY = (process.env.LOAD_HLS ?? 'll') !== 'normal';
-/** Viewers connect and reach steady state (FLV pulls started, HLS players past their first segments). */
+/** Viewers connect and reach steady state (HLS players past their first segments). */
 const WARMUP_SECONDS = 12;
 const PROBE_EVERY_MS = 500;
 const IDLE_PROBES = 20;
@@ -212,6 +217,23 @@ function viewerChecks(
         `missed ${missed}, failed requests ${errors}, worst ${Math.max(...hls.map(behind))} behind; ${mbps.toFixed(0)} Mbit/s served`,
     });
   }
+  const llhls = report.reports.filter((r) => r.kind === 'llhls');
+  if (llhls.length) {
+    const mediaRatio = (r: (typeof llhls)[number]) => r.mediaMs / report.wallMs;
+    const keeping = llhls.filter(
+      (r) => r.ok && r.hls && r.hls.stalls === 0 && r.hls.missed === 0 && r.hls.errors === 0 && mediaRatio(r) >= KEEP_UP,
+    );
+    const sum = (f: (c: NonNullable<(typeof llhls)[number]['hls']>) => number) => llhls.reduce((n, r) => n + (r.hls ? f(r.hls) : 0), 0);
+    const mbps = (llhls.reduce((n, r) => n + r.bytesSinceMark, 0) * 8) / wallS / 1e6;
+    checks.push({
+      what: `LL-HLS viewers keeping up (every part in order, no stall, media time ≥ ${KEEP_UP * 100} % of real time)`,
+      ok: keeping.length === llhls.length,
+      detail:
+        `${keeping.length}/${llhls.length}; parts fetched ${sum((c) => c.fetched)}, playlist requests ${sum((c) => c.polls)}; ` +
+        `stalls ${sum((c) => c.stalls)} (${(sum((c) => c.stalledMs) / 1000).toFixed(1)} s in all), missed ${sum((c) => c.missed)}, ` +
+        `failed requests ${sum((c) => c.errors)}, worst media/wall ${(Math.min(...llhls.map(mediaRatio)) * 100).toFixed(0)} %; ${mbps.toFixed(0)} Mbit/s served`,
+    });
+  }
   if (flv.length) {
     const mediaRatio = (r: (typeof flv)[number]) => r.mediaMs / report.wallMs;
     const byteRatio = (r: (typeof flv)[number]) => r.bytesSinceMark / wallS / sourceBytesPerSecond;
@@ -317,7 +339,7 @@ const mb = (n: number | undefined) => `${(n ?? NaN).toFixed(0)} MB`;
 async function main(): Promise<void> {
   process.stdout.write(`Machine: ${machine()}\n`);
   process.stdout.write(
-    `Run: ${PUBLISHERS} publishers, ${HLS_VIEWERS} HLS + ${FLV_VIEWERS} HTTP-FLV viewers, ${LOAD_SECONDS} s load window, ${BASELINE_SECONDS} s baseline window\n`,
+    `Run: ${PUBLISHERS} publishers, ${HLS_VIEWERS} HLS + ${LLHLS_VIEWERS} LL-HLS + ${FLV_VIEWERS} HTTP-FLV viewers, ${HOGS} CPU hogs, ${LOAD_SECONDS} s load window, ${BASELINE_SECONDS} s baseline window\n`,
   );
   const sample = await sampleFlv(); // 640x360 25 fps, H.264 1 Mbps + AAC 64 kbps, 1 s GOP, 10 s
   const sampleInfo = await probe(sample);
@@ -329,6 +351,7 @@ async function main(): Promise<void> {
   const stack = await startStack();
   const swarm = new Swarm();
   const publishers: Publisher[] = [];
+  const hogs: ChildProcess[] = [];
   const checks: Check[] = [];
   try {
     const bearer = await initAdmin(stack);
@@ -363,21 +386,32 @@ async function main(): Promise<void> {
       node: [stack.proc.pid as number],
       redis: [redis],
       nginx: [nginxMaster, ...childPids(nginxMaster)],
-      pulls: (await supervisedChildren(stack, bearer)).filter((c) => c.name.startsWith('flv:') && c.pid).map((c) => c.pid as number),
+      // Any ffmpeg the stack runs (none is expected: HTTP-FLV and LL-HLS come from the live tap).
+      pulls: (await supervisedChildren(stack, bearer))
+        .filter((c) => c.pid && c.pid !== nginxMaster && c.pid !== redis)
+        .map((c) => c.pid as number),
     });
-    const generatorGroups = () => ({ publishers: publishers.map((p) => p.proc.pid as number), swarm: [swarm.pid], bench: [process.pid] });
+    const generatorGroups = () => ({
+      publishers: publishers.map((p) => p.proc.pid as number),
+      swarm: [swarm.pid],
+      bench: [process.pid],
+      hogs: hogs.map((h) => h.pid as number),
+    });
 
     await sleep(3000);
     const baseline = await measureWindow(BASELINE_SECONDS, { ...(await stackGroups()), ...generatorGroups() }, probe);
 
     await api('/hooks/record/apply', { all: true });
     const recordingFrom = Date.now();
+    hogs.push(...Array.from({ length: HOGS }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' })));
     for (let i = 0; i < PUBLISHERS; i++) {
       const url = `${stack.url}/live/${streamName(i)}`;
       const hls = Math.floor(HLS_VIEWERS / PUBLISHERS) + (i < HLS_VIEWERS % PUBLISHERS ? 1 : 0);
       const flv = Math.floor(FLV_VIEWERS / PUBLISHERS) + (i < FLV_VIEWERS % PUBLISHERS ? 1 : 0);
       if (hls) await swarm.start('hls', `${url}.m3u8`, hls);
       if (flv) await swarm.start('flv', `${url}.flv`, flv);
+      const llhls = Math.floor(LLHLS_VIEWERS / PUBLISHERS) + (i < LLHLS_VIEWERS % PUBLISHERS ? 1 : 0);
+      if (llhls) await swarm.start('llhls', `${url}/ll.m3u8`, llhls);
     }
     await sleep(WARMUP_SECONDS * 1000);
     await swarm.mark();
@@ -385,6 +419,7 @@ async function main(): Promise<void> {
     const loaded = await measureWindow(LOAD_SECONDS, { ...(await stackGroups()), ...generatorGroups() }, probe);
     const atReport = newestSegments(stack);
     const viewers = await swarm.report();
+    for (const hog of hogs) hog.kill('SIGKILL');
     checks.push(...viewerChecks(viewers, atMark, atReport, sourceBytesPerSecond));
     await swarm.stopPlayers();
 
@@ -430,16 +465,18 @@ async function main(): Promise<void> {
     const memory = (w: WindowResult, k: string) => `${mb(w.memory.peakRss[k])} RSS, ${mb(w.memory.peakPss[k])} PSS`;
     printTable(
       `Load (bench/load.bench.ts): ${PUBLISHERS} publishers × ${sourceMbps.toFixed(2)} Mbit/s, ` +
-        `recording, ${HLS_VIEWERS} HLS (${HLS_LOW_LATENCY ? '2 s' : '10 s'} segments) + ${FLV_VIEWERS} HTTP-FLV viewers, HTTP callbacks on`,
+        `recording, ${HLS_VIEWERS} HLS (${HLS_LOW_LATENCY ? '2 s' : '10 s'} segments) + ${LLHLS_VIEWERS} LL-HLS + ${FLV_VIEWERS} HTTP-FLV viewers` +
+        `${HOGS ? `, ${HOGS} CPU hog${HOGS > 1 ? 's' : ''}` : ''}, HTTP callbacks on`,
       [
         ['window', ...both((w) => `${w.cpu.seconds.toFixed(0)} s`)],
         ['recording', 'off', `on (${PUBLISHERS} streams)`],
-        ['viewers', '0', `${HLS_VIEWERS} HLS + ${FLV_VIEWERS} FLV`],
+        ['viewers', '0', `${HLS_VIEWERS} HLS + ${LLHLS_VIEWERS} LL-HLS + ${FLV_VIEWERS} FLV`],
+        ["CPU hogs (busy loops) from the viewers' arrival to the window end", '0', `${HOGS} (${pct(loaded.cpu.percent.hogs ?? 0)})`],
         ['stack CPU, all its processes (% of one core)', ...both((w) => pct(stackSum(w.cpu.percent)))],
         ['— node (the stack)', ...both((w) => pct(w.cpu.percent.node))],
         ['— redis-server', ...both((w) => pct(w.cpu.percent.redis))],
         ['— nginx-rtmp (master + worker)', ...both((w) => pct(w.cpu.percent.nginx))],
-        ['— HTTP-FLV pull ffmpegs', ...both((w) => `${pct(w.cpu.percent.pulls)} (${w.pulls} processes)`)],
+        ['— other children of the stack (ffmpeg)', ...both((w) => `${pct(w.cpu.percent.pulls)} (${w.pulls} processes)`)],
         [
           'stack memory peak, all its processes',
           ...both((w) => `${mb(stackSum(w.memory.peakRss))} RSS, ${mb(stackSum(w.memory.peakPss))} PSS`),
@@ -448,7 +485,7 @@ async function main(): Promise<void> {
         ['— redis-server', ...both((w) => memory(w, 'redis'))],
         ['— nginx-rtmp (master + worker)', ...both((w) => memory(w, 'nginx'))],
         [
-          '— HTTP-FLV pull ffmpegs',
+          '— other children of the stack (ffmpeg)',
           ...both((w) => (w.pulls ? `${memory(w, 'pulls')} (${((w.memory.peakPss.pulls ?? 0) / w.pulls).toFixed(1)} MB PSS each)` : '—')),
         ],
         ['publish hook, RTMP publish → accepted (receiver answers at once)', ...both((w) => hookFigures(w.hooks))],
@@ -475,6 +512,7 @@ async function main(): Promise<void> {
     ]);
     if (checks.some((c) => !c.ok)) process.exitCode = 1;
   } finally {
+    for (const hog of hogs) hog.kill('SIGKILL');
     swarm.kill();
     await Promise.all(publishers.map((p) => p.stop()));
     await stack.stop();

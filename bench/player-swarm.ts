@@ -1,6 +1,6 @@
 // Many light players in one process, so hundreds of viewers cost the bench little CPU: HTTP-FLV
-// readers (the stack's gateway), bare RTMP readers (the engine's own fan-out) and HLS players that
-// poll and fetch like hls.js. Each tracks how much media it received, which tells whether it keeps
+// readers (the stack's gateway), bare RTMP readers (the engine's own fan-out), HLS players that
+// poll and fetch like hls.js, and LL-HLS players that follow the parts with blocking reloads. Each tracks how much media it received, which tells whether it keeps
 // up with the live stream. Also the RTMP publish probe that times the engine's publish callback.
 // Driven by its parent over IPC: {start} (adds players), then {mark} (window start), then {report}.
 import crypto from 'node:crypto';
@@ -10,14 +10,14 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { FlvParser } from '../server/core/media/flv-tags.js';
 import { parseMediaPlaylist } from '../server/features/hls/playlist.js';
 
-export type PlayerKind = 'flv' | 'rtmp' | 'hls';
+export type PlayerKind = 'flv' | 'rtmp' | 'hls' | 'llhls';
 
 export interface HlsCounters {
   /** Media playlist requests. */
   polls: number;
-  /** Segments fetched completely. */
+  /** Segments (LL-HLS: parts) fetched completely. */
   fetched: number;
-  /** Segments that left the playlist before this player fetched them. */
+  /** Segments (LL-HLS: parts) that left the playlist before this player fetched them. */
   missed: number;
   /** Failed requests (non-200 or network error). */
   errors: number;
@@ -33,7 +33,7 @@ export interface PlayerReport {
   bytes: number;
   /** Bytes received since the mark. */
   bytesSinceMark: number;
-  /** Media milliseconds received since the mark (FLV and RTMP). */
+  /** Media milliseconds received since the mark (HLS and LL-HLS: durations of what was fetched). */
   mediaMs: number;
   /** ms from request to the first video keyframe (FLV and RTMP). */
   firstKeyframeMs: number;
@@ -348,6 +348,7 @@ export function hlsPlayer(url: string): HlsPlayer {
       counters.stalledMs += played(now) - bufferedMs;
     }
     bufferedMs += seconds * 1000;
+    p.lastTs = bufferedMs;
   };
 
   void (async () => {
@@ -396,6 +397,137 @@ export function hlsPlayer(url: string): HlsPlayer {
   return p;
 }
 
+/** One `#EXT-X-PART` of an LL-HLS playlist, with the segment (msn) it belongs to. */
+interface ListedPart {
+  msn: number;
+  index: number;
+  duration: number;
+  uri: string;
+}
+
+/** The parts an LL-HLS media playlist lists, in order, and its init section (RFC 8216bis §4.4.4.9). */
+export function listedParts(text: string): { init: string | null; parts: ListedPart[]; partTarget: number } {
+  let msn = Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(text)?.[1] ?? 0);
+  const partTarget = Number(/PART-TARGET=([\d.]+)/.exec(text)?.[1] ?? 1);
+  let init: string | null = null;
+  let index = 0;
+  const parts: ListedPart[] = [];
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#EXT-X-MAP:')) init = /URI="([^"]+)"/.exec(line)?.[1] ?? init;
+    else if (line.startsWith('#EXT-X-PART:')) {
+      const uri = /URI="([^"]+)"/.exec(line)?.[1];
+      const duration = Number(/DURATION=([\d.]+)/.exec(line)?.[1]);
+      if (uri && Number.isFinite(duration)) parts.push({ msn, index: index++, duration, uri });
+    } else if (line && !line.startsWith('#')) {
+      // A segment URI closes segment msn: the parts listed from here on belong to the next one.
+      msn += 1;
+      index = 0;
+    }
+  }
+  return { init, parts, partTarget };
+}
+
+/**
+ * An LL-HLS player without decoding, as hls.js plays in low-latency mode: it follows the variant
+ * playlist to its session playlist, starts PART-HOLD-BACK (3 parts) behind the newest part, fetches
+ * every part in order and asks for the next one with a blocking reload (`_HLS_msn`/`_HLS_part`),
+ * so the server answers when that part exists. Playback is simulated as for HLS: a stall is a moment
+ * the playhead would have run past what was fetched.
+ */
+export function llHlsPlayer(url: string): HlsPlayer {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
+  const counters: HlsCounters = { polls: 0, fetched: 0, missed: 0, errors: 0, stalls: 0, stalledMs: 0 };
+  let playStartedAt = -1;
+  let bufferedMs = 0;
+  const played = (now: number) => now - playStartedAt - counters.stalledMs;
+  const p: HlsPlayer = {
+    ...playerState('llhls', url),
+    counters,
+    atMark: { ...counters },
+    lastSeq: -1,
+    stalledNow: () => (playStartedAt >= 0 ? Math.max(0, played(performance.now()) - bufferedMs) : 0),
+    close: () => {
+      p.closed = true;
+      agent.destroy();
+    },
+  };
+  const get = (target: string): Promise<Buffer | null> =>
+    new Promise((resolve) => {
+      const req = http.get(target, { agent }, (res) => {
+        p.status = res.statusCode ?? 0;
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => {
+          chunks.push(c);
+          p.bytes += c.length;
+        });
+        res.on('end', () => resolve(p.status === 200 ? Buffer.concat(chunks) : null));
+        res.on('error', () => resolve(null));
+      });
+      req.on('error', () => resolve(null));
+    });
+  const onPart = (seconds: number) => {
+    const now = performance.now();
+    if (playStartedAt < 0) playStartedAt = now;
+    else if (played(now) > bufferedMs) {
+      counters.stalls += 1;
+      counters.stalledMs += played(now) - bufferedMs;
+    }
+    bufferedMs += seconds * 1000;
+    p.lastTs = bufferedMs;
+  };
+
+  void (async () => {
+    const variant = (await get(url))?.toString('utf8') ?? '';
+    const mediaLine = variant
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l && !l.startsWith('#'));
+    const mediaUrl = mediaLine?.includes('.m3u8') ? new URL(mediaLine, url).href : url;
+    let initUri: string | null = null;
+    // The next part to fetch, as (msn, index); null until the first playlist.
+    let next: { msn: number; index: number } | null = null;
+    const at = (part: ListedPart) => part.msn * 1e6 + part.index;
+    while (!p.closed) {
+      counters.polls += 1;
+      const blocking = next ? `${mediaUrl.includes('?') ? '&' : '?'}_HLS_msn=${next.msn}&_HLS_part=${next.index}` : '';
+      const text = await get(mediaUrl + blocking);
+      const listed = text ? listedParts(text.toString('utf8')) : null;
+      if (!listed || listed.parts.length === 0) {
+        if (!text) counters.errors += 1;
+        await sleepMs(500);
+        continue;
+      }
+      if (listed.init && listed.init !== initUri) {
+        initUri = listed.init;
+        if (!(await get(new URL(initUri, mediaUrl).href))) counters.errors += 1;
+      }
+      if (!next) {
+        const start = listed.parts[Math.max(0, listed.parts.length - 3)] as ListedPart;
+        next = { msn: start.msn, index: start.index };
+      }
+      const wanted: number = next.msn * 1e6 + next.index;
+      const fresh: ListedPart[] = listed.parts.filter((part) => at(part) >= wanted);
+      // The part asked for, or the first of the next segment (a segment's part count is not known ahead).
+      const after = next;
+      const continues = (part: ListedPart) => at(part) === wanted || (part.msn === after.msn + 1 && part.index === 0);
+      if (fresh.length && !continues(fresh[0] as ListedPart)) counters.missed += 1;
+      for (const part of fresh) {
+        if (p.closed) break;
+        const data = await get(new URL(part.uri, mediaUrl).href);
+        if (!data) counters.errors += 1;
+        else {
+          counters.fetched += 1;
+          p.lastSeq = part.msn;
+          onPart(part.duration);
+        }
+        next = { msn: part.msn, index: part.index + 1 };
+      }
+      if (!fresh.length) await sleepMs(Math.max(50, listed.partTarget * 500));
+    }
+  })();
+  return p;
+}
+
 const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** AMF0 for the few value kinds the commands need. */
@@ -431,8 +563,8 @@ function amf(values: unknown[]): Buffer {
 
 type Command = { cmd: 'start'; kind: PlayerKind; url: string; count: number } | { cmd: 'mark' } | { cmd: 'report' } | { cmd: 'stop' };
 
-const makers: Record<PlayerKind, (url: string) => Player> = { flv: flvPlayer, rtmp: rtmpPlayer, hls: hlsPlayer };
-const isHls = (p: Player): p is HlsPlayer => p.kind === 'hls';
+const makers: Record<PlayerKind, (url: string) => Player> = { flv: flvPlayer, rtmp: rtmpPlayer, hls: hlsPlayer, llhls: llHlsPlayer };
+const isHls = (p: Player): p is HlsPlayer => p.kind === 'hls' || p.kind === 'llhls';
 
 function hlsSinceMark(p: HlsPlayer): HlsCounters & { lastSeq: number } {
   const stalledNow = p.stalledNow();

@@ -11,6 +11,10 @@
 // the release carries the linux-x64 and linux-arm64 (glibc) ones of every such dependency instead,
 // at the versions package-lock.json pins, fetched with `npm pack`, checked against the lockfile's
 // integrity and cached under .tmp/release-addons/ (platformPackages, fetchPlatformPackages).
+//
+// The CLI run also builds the container image (Dockerfile) from that tarball with docker or podman,
+// whichever is installed, and saves it as release/srs-stack-image.tar (`docker load -i` reads it);
+// docs/container.md. buildRelease() builds it only when asked (the packaging tests call it often).
 import { $, fs, path } from 'zx';
 import crypto from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const RELEASE_DIR = path.join(ROOT, 'release');
 export const TARBALL_NAME = 'linux-srs_stack.tar.gz';
+export const IMAGE_TAR_NAME = 'srs-stack-image.tar';
 const DEFAULT_RELEASE_BASE = 'https://github.com/ossrs/srs-stack/releases/download';
 
 /** Files of the installed app; the installer copies the same list (install.mjs APP_ENTRIES). */
@@ -206,10 +211,56 @@ async function sha256(file) {
     .digest('hex');
 }
 
-/** Builds the tarball, the stamped bootstrap and the checksums; returns their paths. */
+/**
+ * docker when its daemon answers, else podman (daemonless); SRS_STACK_CONTAINER_TOOL names one
+ * outright. null when neither can build. podman reads its engine settings (runtime, cgroup manager,
+ * ulimits) from containers.conf, or from the file CONTAINERS_CONF names.
+ */
+export async function containerTool() {
+  const wanted = process.env.SRS_STACK_CONTAINER_TOOL;
+  if (wanted) return (await $`command -v ${wanted}`.nothrow().quiet()).ok ? wanted : null;
+  // A docker client without a reachable daemon (common in CI containers) cannot build.
+  if ((await $`docker info`.timeout('20s').nothrow().quiet()).ok) return 'docker';
+  if ((await $`command -v podman`.nothrow().quiet()).ok) return 'podman';
+  return null;
+}
+
+/**
+ * Builds the image from `tarball` with the Dockerfile and saves it (docker-archive) as `imageTar`.
+ * `buildArgs` become --build-arg, `buildFlags` go to the build as they are (the tests' --pull=never
+ * and apt cache); `quiet` keeps the build's output, shown only when it fails. The context is a fresh folder holding the tarball alone: nothing else is sent.
+ */
+export async function buildImage({ tool, tarball, tag, imageTar, buildArgs = {}, buildFlags = [], quiet = false }) {
+  const context = await fs.mkdtemp(path.join(path.dirname(imageTar), '.image-context-'));
+  try {
+    await fs.copy(tarball, path.join(context, TARBALL_NAME));
+    // podman writes OCI images by default, and the OCI format has no HEALTHCHECK.
+    const format = tool.endsWith('podman') ? ['--format', 'docker'] : [];
+    const args = Object.entries(buildArgs).flatMap(([key, value]) => ['--build-arg', `${key}=${value}`]);
+    const build = $({ stdio: ['ignore', quiet ? 'pipe' : 'inherit', quiet ? 'pipe' : 'inherit'], nothrow: true });
+    const out = await build`${tool} build ${format} ${buildFlags} ${args} -t ${tag} -f ${path.join(ROOT, 'Dockerfile')} ${context}`;
+    if (!out.ok)
+      throw new Error(
+        `${tool} build failed (exit ${out.exitCode})${quiet ? `:\n${out.stdout.slice(-3000)}${out.stderr.slice(-3000)}` : ''}`,
+      );
+  } finally {
+    await fs.remove(context);
+  }
+  await fs.remove(imageTar);
+  // podman's default archive format is docker-archive already; docker has only that one.
+  await $({ quiet: true })`${tool} save -o ${imageTar} ${tag}`;
+  return imageTar;
+}
+
+/**
+ * Builds the tarball, the stamped bootstrap and the checksums; returns their paths. With `image`
+ * ({ tool, tag?, buildArgs?, buildFlags? }) it also builds the container image (tag: srs-stack:v<version>)
+ * and saves it.
+ */
 export async function buildRelease({
   outDir = RELEASE_DIR,
   releaseBase = process.env.SRS_STACK_RELEASE_BASE || DEFAULT_RELEASE_BASE,
+  image = null,
 } = {}) {
   const { version } = await fs.readJson(path.join(ROOT, 'package.json'));
   const work = path.join(outDir, 'stage');
@@ -224,14 +275,26 @@ export async function buildRelease({
     .replace('@RELEASE_SHA256@', digest);
   const installSh = path.join(outDir, 'install.sh');
   await fs.writeFile(installSh, bootstrap, { mode: 0o755 });
-  await fs.writeFile(path.join(outDir, 'SHA256SUMS'), `${digest}  ${TARBALL_NAME}\n${await sha256(installSh)}  install.sh\n`);
-  return { tarball, installSh, version, sha256: digest };
+  let sums = `${digest}  ${TARBALL_NAME}\n${await sha256(installSh)}  install.sh\n`;
+  let imageTar = null;
+  const imageTag = image?.tag ?? `srs-stack:v${version}`;
+  if (image) {
+    imageTar = await buildImage({ ...image, tarball, tag: imageTag, imageTar: path.join(outDir, IMAGE_TAR_NAME) });
+    sums += `${await sha256(imageTar)}  ${IMAGE_TAR_NAME}\n`;
+  }
+  await fs.writeFile(path.join(outDir, 'SHA256SUMS'), sums);
+  return { tarball, installSh, version, sha256: digest, imageTar, imageTag };
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { tarball, installSh, version } = await buildRelease();
-  const size = (await fs.stat(tarball)).size;
+  const tool = process.env.SRS_STACK_IMAGE === '0' ? null : await containerTool();
+  if (!tool) console.log('No docker daemon or podman here (or SRS_STACK_IMAGE=0): the container image is not built.');
+  const { tarball, installSh, version, imageTar, imageTag } = await buildRelease({ image: tool ? { tool } : null });
+  const mib = async (file) => `${((await fs.stat(file)).size / 1048576).toFixed(1)} MiB`;
   console.log(
-    `SRS Stack ${version}: ${path.relative(ROOT, tarball)} (${(size / 1048576).toFixed(1)} MiB), ${path.relative(ROOT, installSh)}`,
+    `SRS Stack ${version}: ${path.relative(ROOT, tarball)} (${await mib(tarball)}), ${path.relative(ROOT, installSh)}` +
+      (imageTar
+        ? `, ${path.relative(ROOT, imageTar)} (${await mib(imageTar)}, image ${imageTag}; docker load -i ${path.relative(ROOT, imageTar)})`
+        : ''),
   );
 }

@@ -21,6 +21,7 @@ language=en
 case "${LANG:-}" in zh*) language=zh ;; esac
 registry=
 help=0
+node_only=0
 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
   case "${args[i]}" in
@@ -29,6 +30,8 @@ for ((i = 0; i < ${#args[@]}; i++)); do
     --registry) registry=${args[i + 1]:-} ;;
     --registry=*) registry=${args[i]#--registry=} ;;
     -h | --help) help=1 ;;
+    # The container image's build (Dockerfile) takes the same pinned, checksummed runtime and stops.
+    --node-only) node_only=1 ;;
   esac
 done
 [ "$language" = zh ] || language=en
@@ -98,6 +101,10 @@ fetch_node() {
 
 NODE=$(command -v node || true)
 if [ -z "$NODE" ] || [ "$(node_major "$NODE")" -lt "$NODE_MIN_MAJOR" ]; then fetch_node; fi
+if [ "$node_only" -eq 1 ]; then
+  echo "$NODE"
+  exit 0
+fi
 say "Node.js $("$NODE" -v): $NODE" "Node.js $("$NODE" -v)：$NODE"
 
 exec "$NODE" "$here/install.mjs" "$@"

@@ -82,7 +82,9 @@ ensure_node() {
 RUNTIME_PACKAGES=(ffmpeg nginx-core libnginx-mod-rtmp redis-server ca-certificates openssl libsrt1.5-openssl)
 # The GStreamer packages are the tests' IP camera: a real RTSP server (test/fixtures/rtsp-camera);
 # yt-dlp is the optional downloader of virtual live from a web page (vlive/ytdl); srt-tools gives
-# srt-live-transmit for poking the SRT port by hand.
+# srt-live-transmit for poking the SRT port by hand. fonts-wqy-microhei: Chinese glyphs, so the console's zh
+# pages are checked (e2e, screenshots) as rendered, not as boxes. podman, runc and iptables run the
+# container image in the heavy packaging group (test/packaging/container-image.test.ts).
 # shellcheck disable=SC2034
-TEST_PACKAGES=(chromium fonts-liberation shellcheck pebble packer debootstrap systemd-container zip unzip python3 iproute2 yt-dlp srt-tools
+TEST_PACKAGES=(chromium fonts-liberation fonts-wqy-microhei shellcheck pebble packer debootstrap systemd-container podman runc iptables zip unzip python3 iproute2 yt-dlp srt-tools
   python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good gstreamer1.0-plugins-bad)

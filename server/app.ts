@@ -8,7 +8,7 @@ import type { Config } from './config.js';
 import { ensureDataDir, type DataPaths } from './core/data-dir.js';
 import { EventHub } from './core/events.js';
 import { embeddedRedisSpec } from './core/embedded-redis.js';
-import { commonHeaders, errorHandler } from './core/http.js';
+import { commonHeaderValues, commonHeaders, errorHandler } from './core/http.js';
 import { loadDictionaries } from './core/i18n.js';
 import { createLogger } from './core/logger.js';
 import { RedisClient, type RedisTarget } from './core/redis.js';
@@ -18,6 +18,7 @@ import { DEFAULT_VHOST, LIVE_APP } from './core/stream-names.js';
 import { Supervisor } from './core/process/supervisor.js';
 import { Views } from './core/views.js';
 import { RouteBinder } from './core/routing.js';
+import { sendFile } from './core/static-files.js';
 import { ROUTE_TABLE, ROUTES } from './route-table.js';
 import { DEFAULT_RELAY_LIMITS, FlvGateway } from './features/flv/flv-gateway.js';
 import { flvHandlers } from './features/flv/routes.js';
@@ -48,7 +49,9 @@ import { PublishSecrets } from './features/live-streams/publish-secrets.js';
 import { LiveRegistry } from './features/live-streams/registry.js';
 import { srsApiHandlers } from './features/srs-api/routes.js';
 import { SrsApi } from './features/srs-api/service.js';
-import { registerStreamingTab, streamingHandlers } from './features/streaming-guide/routes.js';
+import { ROUTE_DOCS } from './route-docs.js';
+import { registerFaqTab } from './features/console/faq.js';
+import { playRowsFor, registerStreamingTab, streamingHandlers } from './features/streaming-guide/routes.js';
 import { recordHandlers, registerRecordTab } from './features/record/routes.js';
 import { RecordService } from './features/record/service.js';
 import { RecordStore } from './features/record/store.js';
@@ -134,6 +137,8 @@ export class App {
   private readonly hlsDelivery: HlsDelivery;
   private readonly llHls: LlHlsService;
   readonly koa: Koa;
+  /** The HTTP and HTTPS servers' listener: the route table's fast lane, then Koa (core/routing.ts). */
+  private readonly handleRequest: http.RequestListener;
   private httpServer: http.Server | null = null;
   private starting: Promise<Listening> | null = null;
   private readonly embeddedRedis: ReturnType<typeof embeddedRedisSpec> | null;
@@ -221,6 +226,8 @@ export class App {
       hlsGuard(playAuth),
     );
     this.registry.addViewerSource('hls', (app, stream) => this.hlsDelivery.viewers(app, stream));
+    // Every live stream flows through the tap: it measures bitrate, frame rate and codecs (Streams page, streams.query).
+    this.registry.setMeter((app, stream) => this.tap.media(app, stream));
     // LL-HLS muxed by the stack from the tap; its players are hls_ctx sessions like classic HLS ones.
     this.llHls = new LlHlsService({
       source: this.tap,
@@ -296,6 +303,9 @@ export class App {
       hlsSettings,
       rooms,
       engine,
+      // The console's Streams and Live rooms pages play a private stream with a signed token.
+      signPlayPath: async (app: string, stream: string, path: string) =>
+        playAuth.guarded(app, stream) ? `${path}?token=${(await playAuth.sign(app, stream, CONSOLE_SIGNED_SECONDS)).token}` : path,
       rtmpViewers: {
         play: async (request: StreamRequest) => {
           const admitted = await playAuth.admit({ ...request, protocol: 'rtmp', token: tokenOf(request.param) });
@@ -386,18 +396,21 @@ export class App {
     routes.bind(callbackHandlers(this.callbacks));
     routes.bind(recordHandlers(this.record));
     routes.bind(consoleHandlers(ui, this.auth, this.system));
-    // The Streaming page signs its play URLs while any stream is private (a day's validity).
+    // The console's pages sign the play URLs of private streams (a day's validity; docs/compatibility.md §13).
     const playUrlSigner = {
       anyPrivate: () => playAuthSettings.current.mode !== 'off' || Object.values(playAuthSettings.current.streams).some((m) => m !== 'off'),
+      isPrivate: (stream: string) => playAuth.guarded(LIVE_APP, stream),
       tokenFor: (stream: string) => playAuth.sign(LIVE_APP, stream, CONSOLE_SIGNED_SECONDS),
     };
-    routes.bind(streamingHandlers(ui, config, publishSecretStore, playUrlSigner));
+    const streamingAvailability = () => ({ srt: this.srt.available, webrtc: this.webrtc.available });
+    routes.bind(streamingHandlers(ui, config, publishSecretStore, rooms, streamingAvailability, playUrlSigner));
     routes.bind(forwardHandlers(this.restream));
     routes.bind(vliveHandlers(this.restream));
     routes.bind(cameraHandlers(this.restream));
     routes.bind(transcodeHandlers(this.restream));
     routes.bind(streamsHandlers(streamsDeps));
     routes.bind(hlsHandlers(this.hlsDelivery, this.llHls));
+    routes.bindFast('hls.file', this.hlsDelivery.fastPlaylist);
     routes.bind(flvHandlers(this.flv));
     routes.bind(srtHandlers(this.srt));
     routes.bind(webrtcHandlers(this.webrtc, ui, config.display.rtcPort, httpViewerGuard(playAuth, 'webrtc')));
@@ -411,17 +424,21 @@ export class App {
       'console.vendorMpegts': { root: npmDist('mpegts.js'), options: { maxAgeSeconds: 86400 } },
       'https.wellKnown': { root: this.paths.wellKnown },
     });
+    // Browsers ask for /favicon.ico whatever the page says; pages also link the SVG (views/layout.ejs).
+    const favicon = path.join(viewsDir, 'public', 'favicon.ico');
+    routes.bind({ 'console.favicon': ({ ctx }) => sendFile(ctx, favicon, { maxAgeSeconds: 86400, contentType: 'image/x-icon' }) });
 
-    registerSystemTabs(ui, this.system, this.auth, ROUTES);
+    registerSystemTabs(ui, this.system, this.auth, ROUTES, ROUTE_DOCS);
     registerHttpsTab(ui, this.https, this.letsencrypt, { httpPort: config.mgmtListen, httpsPort: config.httpsListen });
     registerCallbackTab(ui, this.callbacks);
     registerRecordTab(ui, this.record);
-    registerStreamingTab(ui, config, publishSecretStore, () => ({ srt: this.srt.available, webrtc: this.webrtc.available }), playUrlSigner);
+    registerStreamingTab(ui, config, publishSecretStore, streamingAvailability, playUrlSigner);
     registerForwardTab(ui, this.restream);
     registerVliveTab(ui, this.restream);
     registerCameraTab(ui, this.restream);
-    registerTranscodeTab(ui, this.restream, publishSecret);
+    registerTranscodeTab(ui, this.restream, publishSecret, playRowsFor(config, publishSecretStore, streamingAvailability, playUrlSigner));
     registerStreamsTabs(ui, streamsDeps, config.display.rtmpPort);
+    registerFaqTab(ui, path.join(PROJECT_ROOT, 'docs'));
 
     registerProcessMetrics(this.metrics, this.supervisor);
     this.registry.registerMetrics(this.metrics);
@@ -447,6 +464,7 @@ export class App {
       session: (ctx, body) => ui.checkSession(ctx, body),
       'session-page': (ctx) => ui.checkPage(ctx),
     });
+    this.handleRequest = routes.listener(this.koa, commonHeaderValues(version));
     this.koa.on('error', (err: Error & { code?: string }) => {
       // Client aborts are routine for media players; everything else is worth a line.
       if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_PREMATURE_CLOSE') {
@@ -477,7 +495,7 @@ export class App {
     startRestream(this.restream);
     this.webrtc.start();
     // Listen at once: until Redis answers, the console shows "starting" and the API says so.
-    const server = http.createServer(this.koa.callback());
+    const server = http.createServer(this.handleRequest);
     server.keepAliveTimeout = 65_000;
     server.requestTimeout = 0; // HTTP-FLV and uploads are long-lived
     this.httpServer = server;
@@ -486,7 +504,7 @@ export class App {
       server.listen(this.config.mgmtListen, this.config.listenHost, () => resolve());
     });
     log.info(`HTTP listening on ${this.config.listenHost}:${this.config.mgmtListen}, data in ${this.config.dataDir}`);
-    await this.https.start(this.koa.callback());
+    await this.https.start(this.handleRequest);
     this.letsencrypt.start();
     log.info(`HTTPS listening on ${this.config.listenHost}:${this.config.httpsListen}`);
     // The tap before the engine: the engine pushes every stream to it from its first frame.

@@ -52,6 +52,8 @@ export interface Config {
   /** Create a self-signed certificate at boot when none is installed. */
   readonly autoSelfSignedCertificate: boolean;
   readonly nodeEnv: string;
+  /** PLATFORM_DOCKER: running in the container image (docs/container.md). */
+  readonly inContainer: boolean;
 }
 
 export class ConfigError extends Error {
@@ -179,6 +181,11 @@ export const CONFIG_KEYS = [
     doc: 'on: create a self-signed certificate (CN srs.stack.local) at boot when DATA_DIR/config/nginx.key and nginx.crt are both missing.',
   },
   { key: 'NODE_ENV', def: 'production', doc: 'development shortens some timers.' },
+  {
+    key: 'PLATFORM_DOCKER',
+    def: 'off',
+    doc: 'on: the stack runs in its container image (the image sets it); mgmt/envs then reports mgmtDocker and platformDocker as SRS Stack does.',
+  },
 ] as const;
 
 export type ConfigKey = (typeof CONFIG_KEYS)[number]['key'];
@@ -341,6 +348,7 @@ export function buildConfig(env: NodeJS.ProcessEnv, fileValues: Record<string, s
     acmeSelfCheckPort: raw.ACME_SELF_CHECK_PORT === '0' ? 0 : port(raw, 'ACME_SELF_CHECK_PORT', problems),
     autoSelfSignedCertificate: flag(raw, 'AUTO_SELF_SIGNED_CERTIFICATE', problems),
     nodeEnv: raw.NODE_ENV,
+    inContainer: flag(raw, 'PLATFORM_DOCKER', problems),
   };
   if (problems.length) throw new ConfigError(problems);
   return deepFreeze(config);

@@ -121,11 +121,14 @@ export const ROUTE_TABLE = {
   'console.system': getRoute('/mgmt/system', SESSION_PAGE),
   'console.components': getRoute('/mgmt/components', SESSION_PAGE),
   'console.contact': getRoute('/mgmt/contact', SESSION_PAGE),
+  'console.favicon': getRoute('/favicon.ico', open('browsers ask every site for its icon; the icon is public')),
 
   // Scenarios › Streaming: features/streaming-guide/routes.ts
   'streaming.player': getRoute('/tools/player.html', open("SRS Stack's standalone player page; it plays public play URLs")),
   // A signed play URL token for the page's players and share links (features/play-auth).
   'streaming.playToken': getRoute('/mgmt/scenarios/live/play-token', SESSION),
+  // A live room's publish and play URLs, with its secret: a console page like the others.
+  'streaming.room': getRoute('/mgmt/rooms/:uuid', SESSION_PAGE),
   // It encodes the publish URL, secret included.
   'streaming.qr': getRoute('/mgmt/scenarios/live/qr.svg', SESSION),
 

@@ -28,24 +28,36 @@ export function sendJson(ctx: Koa.Context, status: number, body: unknown): void 
   }
 }
 
-/** Headers on every response: server id, SRS Stack's permissive CORS, and safe defaults. */
+/**
+ * Headers on every response: server id, SRS Stack's permissive CORS, and safe defaults, whichever
+ * lane answers (Koa's, or the fast lane of core/routing.ts).
+ */
+export function commonHeaderValues(version: string): Readonly<Record<string, string>> {
+  // SRS's CORS, value for value, each header once (SRS tools and consoles on other origins expect
+  // it). `*` does expose Location to a WHIP/WHEP client: a cross-origin request with credentials,
+  // where `*` is literal, is refused anyway by `Allow-Origin: *`.
+  return {
+    Server: `SRS-Stack/v${version}`,
+    'Access-Control-Allow-Origin': '*',
+    'Access-Control-Allow-Headers': '*',
+    'Access-Control-Allow-Methods': '*',
+    'Access-Control-Expose-Headers': '*',
+    'Access-Control-Allow-Credentials': 'true',
+    'X-Content-Type-Options': 'nosniff',
+    'X-Frame-Options': 'SAMEORIGIN',
+    'Referrer-Policy': 'same-origin',
+  };
+}
+
+/** Sets commonHeaderValues on every answer of Koa's lane, and answers CORS preflights. */
 export function commonHeaders(version: string): Koa.Middleware {
+  const values = Object.entries(commonHeaderValues(version));
   return async (ctx, next) => {
-    ctx.set('Server', `SRS-Stack/v${version}`);
-    // SRS's CORS, value for value, each header once (SRS tools and consoles on other origins expect
-    // it), with one exception a browser needs: `*` does not cover Authorization (Fetch standard),
-    // so a preflight that asks for it (a WHIP publish with `Authorization: Bearer`, /api/v1 with
-    // the API secret) gets it named. `*` does expose Location to a WHIP/WHEP client: a
-    // cross-origin request with credentials, where `*` is literal, is refused anyway by
-    // `Allow-Origin: *`.
-    ctx.set('Access-Control-Allow-Origin', '*');
-    ctx.set('Access-Control-Allow-Headers', preflightAsksAuthorization(ctx) ? '*, Authorization' : '*');
-    ctx.set('Access-Control-Allow-Methods', '*');
-    ctx.set('Access-Control-Expose-Headers', '*');
-    ctx.set('Access-Control-Allow-Credentials', 'true');
-    ctx.set('X-Content-Type-Options', 'nosniff');
-    ctx.set('X-Frame-Options', 'SAMEORIGIN');
-    ctx.set('Referrer-Policy', 'same-origin');
+    for (const [name, value] of values) ctx.set(name, value);
+    // One exception a browser needs: `*` does not cover Authorization (Fetch standard), so a
+    // preflight that asks for it (a WHIP publish with `Authorization: Bearer`, /api/v1 with the API
+    // secret) gets it named.
+    if (preflightAsksAuthorization(ctx)) ctx.set('Access-Control-Allow-Headers', '*, Authorization');
     if (ctx.method === 'OPTIONS') {
       ctx.status = 200;
       ctx.body = '';

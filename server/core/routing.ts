@@ -3,6 +3,7 @@
 // handler per route id; `RouteBinder.install` reads the body, enforces the auth rule and answers
 // in the table's order. Nothing else registers a route, so a route not in the table does not
 // exist, and an entry without a handler stops the start instead of silently answering 404.
+import type http from 'node:http';
 import type Koa from 'koa';
 import Router from 'koa-router';
 import { AppError, errorMessage } from './errors.js';
@@ -159,6 +160,25 @@ export function routeKey(spec: RouteSpec): string {
   return `${spec.methods.join('|')} ${spec.path}${spec.answer === 'files' ? '/*' : ''}`;
 }
 
+/**
+ * A route's fast answer, for the one request a public GET route gets thousands of times a second (a
+ * player polling its playlist): answered from node's request and response, without Koa's context and
+ * middleware, whose cost per request is most of what so small an answer costs (docs/architecture.md,
+ * "The fast lane"). It answers only the common case and returns false for anything else, without
+ * writing a byte; the route's normal handler then answers as always. `headers` are the ones every
+ * answer carries (core/http.ts commonHeaderValues).
+ */
+export type FastAnswer = (
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  path: string,
+  query: URLSearchParams,
+  headers: Readonly<Record<string, string>>,
+) => boolean | Promise<boolean>;
+
+/** How many distinct paths the fast lane remembers the route of (a path per live stream in practice). */
+const FAST_PATHS = 10_000;
+
 export interface ListedRoute extends RouteSpec {
   readonly id: string;
 }
@@ -176,6 +196,8 @@ type OnlyRouteIds<T extends RouteTable, H> = Record<Exclude<keyof H, keyof T>, n
 
 export class RouteBinder<T extends RouteTable> {
   private readonly bound = new Map<string, unknown>();
+  private readonly fast = new Map<string, FastAnswer>();
+  private router: Router | null = null;
 
   constructor(private readonly table: T) {}
 
@@ -187,6 +209,19 @@ export class RouteBinder<T extends RouteTable> {
       if (handler === undefined || handler === null) throw new RouteTableError(`route "${id}" is bound to nothing`);
       this.bound.set(id, handler);
     }
+  }
+
+  /**
+   * Gives a route a fast answer besides its handler (see FastAnswer). Only a public GET route may have
+   * one: the fast lane runs no auth rule and reads no body.
+   */
+  bindFast(id: keyof T & string, answer: FastAnswer): void {
+    const spec = this.table[id];
+    if (!spec) throw new RouteTableError(`cannot bind "${id}": the route table has no such route`);
+    if (spec.auth.kind !== 'public' || spec.answer !== 'direct' || spec.body !== 'none' || !spec.methods.includes('GET')) {
+      throw new RouteTableError(`route "${id}" cannot have a fast answer: only public GET routes can`);
+    }
+    this.fast.set(id, answer);
   }
 
   /** Route ids that have no handler yet. */
@@ -210,11 +245,58 @@ export class RouteBinder<T extends RouteTable> {
         // Every method reaches the layer, so a wrong one gets SRS Stack's JSON 405 rather than koa-router's.
         router.all(spec.path, routeLayer(spec, handler, guards));
       } else {
-        router.register(spec.path, [...spec.methods], routeLayer(spec, handler, guards));
+        router.register(spec.path, [...spec.methods], routeLayer(spec, handler, guards), { name: id });
       }
     }
+    this.router = router;
     koa.use(router.routes());
     koa.use(router.allowedMethods());
+  }
+
+  /**
+   * The HTTP server's request listener: Koa for every request, except a GET or HEAD whose route (the
+   * first of the table that matches its path, as Koa's lane would pick) has a fast answer that takes it.
+   */
+  listener(koa: Koa, headers: Readonly<Record<string, string>>): http.RequestListener {
+    const slow = koa.callback();
+    if (!this.fast.size) return slow;
+    const routeOf = new Map<string, FastAnswer | null>();
+    const fastAnswerOf = (path: string): FastAnswer | null => {
+      let answer = routeOf.get(path);
+      if (answer === undefined) {
+        answer = this.firstRouteFor(path);
+        if (routeOf.size >= FAST_PATHS) routeOf.clear();
+        routeOf.set(path, answer);
+      }
+      return answer;
+    };
+    return (req, res) => {
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      const path = q < 0 ? url : url.slice(0, q);
+      const answer = req.method === 'GET' || req.method === 'HEAD' ? fastAnswerOf(path) : null;
+      if (!answer) return void slow(req, res);
+      void (async () => {
+        try {
+          if (await answer(req, res, path, new URLSearchParams(q < 0 ? '' : url.slice(q + 1)), headers)) return;
+        } catch {
+          // A fast answer that failed after writing cannot be retried; one that failed before is.
+          if (res.headersSent) return void res.destroy();
+        }
+        await slow(req, res);
+      })();
+    };
+  }
+
+  /** The fast answer of the route Koa's lane would give `path` first, or null (none, or not fast). */
+  private firstRouteFor(path: string): FastAnswer | null {
+    for (const spec of Object.values(this.table)) {
+      if (spec.answer !== 'files') continue;
+      const below = spec.path.endsWith('/') ? spec.path : `${spec.path}/`;
+      if (path.startsWith(below)) return null;
+    }
+    const first = this.router?.match(path, 'GET').pathAndMethod[0];
+    return (first?.name && this.fast.get(first.name)) || null;
   }
 }
 

@@ -42,7 +42,8 @@ describe('e2e: restream scenario pages in headless Chromium', function () {
   it('forward: starts a slot from its form; the status turns Streaming without a page reload', async () => {
     const file = await makeMedia(path.join(media, 'src.flv'), { seconds: 4, format: 'flv' });
     publisher = await publishIntoStack(stack, bearer, file, 'livestream');
-    await page.goto(`${stack.url}/mgmt/scenarios?tab=forward`);
+    // A new destination: the page shows configured slots only, plus the form asked for (issue 17).
+    await page.goto(`${stack.url}/mgmt/scenarios?tab=forward&add=wx`);
     const version = (await page.textContent('#ffmpeg-version')) ?? '';
     assert.ok(version.includes(ffmpegBin), version);
     assert.match(version, /\d+\.\d+/, 'the FFmpeg version is shown');
@@ -63,6 +64,8 @@ describe('e2e: restream scenario pages in headless Chromium', function () {
 
     await page.click('a[href^="/mgmt/lang/zh"]');
     await page.waitForSelector('#forward-status >> text=直播中');
+    // Configured: one row, opened to edit.
+    await page.click('#slot-wx > summary');
     await page.click('#slot-wx button.stop');
     await page.waitForSelector('#forward-status tr[data-platform="wx"][data-state="inactive"]');
     await page.click('a[href^="/mgmt/lang/en"]');
@@ -70,7 +73,7 @@ describe('e2e: restream scenario pages in headless Chromium', function () {
 
   it('virtual live: uploads with a progress display and makes the file the slot’s source', async () => {
     const file = await makeMedia(path.join(media, 'clip.mp4'), { seconds: 3 });
-    await page.goto(`${stack.url}/mgmt/scenarios?tab=vlive`);
+    await page.goto(`${stack.url}/mgmt/scenarios?tab=vlive&add=wx`);
     // Keep what the progress display showed (the page is not reloaded once the source is set, but
     // its parts are refreshed).
     await page.evaluate(() => {
@@ -92,7 +95,7 @@ describe('e2e: restream scenario pages in headless Chromium', function () {
   });
 
   it('virtual live: a server file outside the data directory is refused with the reason', async () => {
-    await page.goto(`${stack.url}/mgmt/scenarios?tab=vlive`);
+    await page.goto(`${stack.url}/mgmt/scenarios?tab=vlive&add=bilibili`);
     // No source yet: the source choices are open.
     await page.fill('#vl-bilibili-path', '/etc/hostname.mp4');
     await page.click('#slot-bilibili form[action$="server-file"] button');
@@ -104,7 +107,7 @@ describe('e2e: restream scenario pages in headless Chromium', function () {
     const file = await makeMedia(path.join(media, 'page-video.mp4'), { seconds: 3 });
     const site = await serveFileAtRate(file, 3, 100);
     try {
-      await page.goto(`${stack.url}/mgmt/scenarios?tab=vlive`);
+      await page.goto(`${stack.url}/mgmt/scenarios?tab=vlive&add=kuaishou`);
       await page.fill('#vl-kuaishou-page', site.url('page-video.mp4'));
       await page.click('#slot-kuaishou form[action$="/ytdl"] button');
       await page.waitForSelector('#slot-kuaishou .source-name');
@@ -116,7 +119,7 @@ describe('e2e: restream scenario pages in headless Chromium', function () {
   });
 
   it('camera and transcode pages render; transcode defaults publish back into the stack', async () => {
-    await page.goto(`${stack.url}/mgmt/scenarios?tab=camera`);
+    await page.goto(`${stack.url}/mgmt/scenarios?tab=camera&add=1`);
     await page.waitForSelector('#cam-wx-url');
     assert.ok(await page.$('#cam-wx-audio option[value="silent"]'));
     await page.goto(`${stack.url}/mgmt/scenarios?tab=transcode`);

@@ -59,6 +59,8 @@ describe('e2e: the Streaming page publishes URLs and plays HTTP-FLV, HLS and LL-
     await page.fill('#password', ADMIN_PASSWORD);
     await page.click('#login-submit');
     await page.waitForURL(/\/mgmt\/scenarios/);
+    // Scenarios opens on Start here (tutorials); the Streaming tab is `live`.
+    await page.goto(`${origin}/mgmt/scenarios?tab=live`);
     return page;
   }
 
@@ -77,9 +79,9 @@ describe('e2e: the Streaming page publishes URLs and plays HTTP-FLV, HLS and LL-
     assert.equal(paused, false);
   }
 
-  it('opens on Streaming and renames the stream everywhere with "Change stream"', async () => {
+  it('shows Streaming and renames the stream everywhere with "Change stream"', async () => {
     const page = await loggedIn();
-    assert.ok(await page.$('#streaming'), 'Streaming is the default Scenarios tab');
+    assert.ok(await page.$('#streaming #rtmp-obs'), 'the Streaming tab');
     assert.equal((await page.textContent('#rtmp-key'))?.trim(), `livestream?secret=${secret}`);
     assert.match((await page.textContent('#flv-url')) ?? '', new RegExp(`^${stack.url}/live/livestream\\.flv$`));
     const qrWidth = await page.$eval('#publish-qr', (img) => (img as HTMLImageElement).naturalWidth);

@@ -217,12 +217,12 @@ describe('callbacks: SRS Stack HTTP callbacks over the event contract (in-proces
     assert.match(html, /secret=\*\*\*\*\*\*/);
   });
 
-  it('lists every registered API endpoint, grouped, in System › OpenAPI', async () => {
+  it('lists every registered API endpoint, grouped by scenario, in System › OpenAPI', async () => {
     const html = await (await fetch(`${stack.url}/mgmt/system?tab=api`, { headers: { cookie } })).text();
     const api = ROUTES.filter((r) => r.answer === 'api');
     assert.ok(api.length > 20);
     for (const r of api) assert.ok(html.includes(`GET|POST ${r.path}<`), r.path);
-    for (const group of ['mgmt/hooks', 'mgmt/cert', 'mgmt/letsencrypt']) assert.ok(html.includes(`<code>${group}</code>`), group);
+    for (const group of ['callback', 'https', 'record']) assert.ok(html.includes(`id="api-group-${group}"`), group);
   });
 
   it('shows the installed certificate in System › HTTPS', async () => {

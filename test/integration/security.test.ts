@@ -12,6 +12,7 @@ import { initAdmin, startStack, waitFor, type StackHandle, consoleSession } from
  */
 const ALLOWED_OPEN: Record<string, string> = {
   'GET /mgmt/public/*': 'console CSS, scripts and images; the login page needs them',
+  'GET /favicon.ico': "the site's icon, which every browser asks for",
   'GET /mgmt/vendor/hls/*': 'hls.js, the in-page player',
   'GET /mgmt/vendor/mpegts/*': 'mpegts.js, the in-page player',
   'GET /.well-known/*': "Let's Encrypt HTTP-01 challenges; whatever the user puts there is meant to be public",
@@ -177,6 +178,14 @@ describe('security sweep', function () {
     const publish = (await stack.api('/terraform/v1/mgmt/secret/query', {}, { bearer })).json.data as string;
     assert.ok(publish.startsWith('srs-v2-'));
     assert.ok(!stack.logs().includes(bearer.slice(7)), 'the API secret never reaches the log');
+  });
+
+  it('answers the icon every browser asks for, to anonymous callers', async () => {
+    const res = await fetch(`${stack.url}/favicon.ico`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'image/x-icon');
+    // An ICO file starts with reserved 0 and type 1 (icon).
+    assert.deepEqual([...new Uint8Array(await res.arrayBuffer()).subarray(0, 4)], [0, 0, 1, 0]);
   });
 
   it('refuses traversal on static console assets', async () => {

@@ -13,14 +13,25 @@ export interface ReleaseBuild {
   installSh: string;
   version: string;
   sha256: string;
+  /** The saved container image, when one was asked for. */
+  imageTar: string | null;
 }
 
-/** `npm run release` into another folder (the tarball, install.sh and SHA256SUMS). */
-export async function buildReleaseInto(outDir: string): Promise<ReleaseBuild> {
+/** What builds the container image (installer/release.mjs buildImage). */
+export interface ImageBuild {
+  tool: string;
+  tag?: string;
+  buildArgs?: Record<string, string>;
+  buildFlags?: string[];
+  quiet?: boolean;
+}
+
+/** `npm run release` into another folder (the tarball, install.sh and SHA256SUMS; the image when asked). */
+export async function buildReleaseInto(outDir: string, image: ImageBuild | null = null): Promise<ReleaseBuild> {
   const mod = (await import(pathToFileURL(path.join(ROOT, 'installer', 'release.mjs')).href)) as {
-    buildRelease(o: { outDir: string; releaseBase?: string }): Promise<ReleaseBuild>;
+    buildRelease(o: { outDir: string; releaseBase?: string; image: ImageBuild | null }): Promise<ReleaseBuild>;
   };
-  return mod.buildRelease({ outDir, releaseBase: 'https://releases.example.invalid' });
+  return mod.buildRelease({ outDir, releaseBase: 'https://releases.example.invalid', image });
 }
 
 /** Runs a command and returns its exit code and combined output (never throws). */

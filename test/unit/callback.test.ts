@@ -8,7 +8,6 @@ import {
   selfTargetProblem,
   unpublishBody,
 } from '../../server/features/callback/service.js';
-import { groupApiRoutes } from '../../server/features/system/routes.js';
 
 const stream = { vhost: '__defaultVhost__', app: 'live', stream: 'livestream', param: '?secret=abc', update: '2024-11-16T08:00:00Z' };
 const record = { vhost: '__defaultVhost__', app: 'live', stream: 'livestream', uuid: 'u-1' };
@@ -89,24 +88,5 @@ describe('callback targets pointing at the stack itself', () => {
     assert.match(problem('http://127.0.0.5:2022/') ?? '', /is this stack itself/);
     assert.match(problem('http://live.example.com/terraform/v1/mgmt/status') ?? '', /is this stack itself/);
     assert.match(problem('https://LIVE.example.com/mgmt/system') ?? '', /is this stack itself/);
-  });
-});
-
-describe('OpenAPI endpoint list', () => {
-  it('groups the route table by path without its last segment, sorted, API routes only', () => {
-    const groups = groupApiRoutes([
-      { path: '/terraform/v1/mgmt/hooks/query', auth: 'secured' },
-      { path: '/terraform/v1/mgmt/ssl', auth: 'secured' },
-      { path: '/terraform/v1/mgmt/hooks/apply', auth: 'secured' },
-      { path: '/terraform/v1/mgmt/versions', auth: 'public', note: 'probe' },
-      { path: '/mgmt/system/ssl', auth: 'secured' },
-    ]);
-    assert.deepEqual(
-      groups.map((g) => [g.name, g.routes.map((r) => r.path.split('/').pop())]),
-      [
-        ['mgmt', ['ssl', 'versions']],
-        ['mgmt/hooks', ['apply', 'query']],
-      ],
-    );
   });
 });

@@ -13,7 +13,7 @@ import {
 } from '../../server/features/restream/sources.js';
 import { FORWARD } from '../../server/features/restream/forward/service.js';
 import { checkPageUrl, downloadName, ytdlArgs } from '../../server/features/restream/vlive/downloader.js';
-import { readTranscodeConfig } from '../../server/features/restream/transcode/service.js';
+import { outputStreamHere, readTranscodeConfig } from '../../server/features/restream/transcode/service.js';
 
 const stream = (app: string, name: string, update: string): StreamInfo => ({
   vhost: '__defaultVhost__',
@@ -190,6 +190,7 @@ describe('transcode settings', () => {
       achannels: 0,
       server: 'rtmp://localhost/live/',
       secret: 's-trans',
+      stream: '',
     });
     assert.throws(() => readTranscodeConfig({ all: true }), /no server/);
     assert.throws(() => readTranscodeConfig({ vbitrate: 50 }), /vbitrate must be between 100 and 100000/);
@@ -197,6 +198,22 @@ describe('transcode settings', () => {
     assert.throws(() => readTranscodeConfig({ vpreset: 'placebo' }), /vpreset must be one of/);
     assert.throws(() => readTranscodeConfig({ achannels: 6 }), /achannels must be between 0 and 2/);
     assert.equal(readTranscodeConfig({ achannels: '1' }).achannels, 1, 'form posts send strings');
+  });
+
+  it('takes an explicit source stream (absent: SRS Stack’s most recently published) and refuses a bad name', () => {
+    assert.equal(readTranscodeConfig({ stream: ' cam1 ' }).stream, 'cam1');
+    assert.equal(readTranscodeConfig({}).stream, '');
+    assert.throws(() => readTranscodeConfig({ stream: 'a/b' }), /source stream/);
+  });
+
+  it('knows the stream it publishes back into this stack, and none when it publishes elsewhere', () => {
+    const secret = 'livestream-trans?secret=abc';
+    assert.equal(outputStreamHere({ server: 'rtmp://localhost/live/', secret }, []), 'livestream-trans');
+    assert.equal(outputStreamHere({ server: 'rtmp://127.0.0.1:1935/live', secret: 'x-trans' }, []), 'x-trans');
+    assert.equal(outputStreamHere({ server: 'rtmp://media.example.com/live/', secret }, ['media.example.com']), 'livestream-trans');
+    assert.equal(outputStreamHere({ server: 'rtmp://a.rtmp.youtube.com/live2', secret: 'key' }, ['media.example.com']), '');
+    assert.equal(outputStreamHere({ server: 'rtmp://localhost/other/', secret }, []), '', 'only the live app is played');
+    assert.equal(outputStreamHere({ server: 'srt://localhost:10080', secret: '' }, []), '');
   });
 });
 

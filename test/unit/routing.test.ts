@@ -262,3 +262,73 @@ function allHandlers(seen = { guardBodies: [] as unknown[], sdp: [] as string[],
     'probe.files': { root: files },
   } satisfies Handlers<typeof TEST_TABLE>;
 }
+
+const FAST_TABLE = {
+  'fast.specific': getRoute('/mgmt/:page', open('a specific route placed before the media route, for the test')),
+  'fast.files': fileRoute('/static', open('a file tree, for the test')),
+  'fast.media': getRoute('/:app/:file', open('a media route with a fast answer, for the test')),
+  'fast.api': apiRoute('/probe', SECURED),
+} satisfies RouteTable;
+
+describe('the fast lane', () => {
+  let server: http.Server;
+  let base: string;
+  const lanes: string[] = [];
+  const files = fs.mkdtempSync(path.join(os.tmpdir(), 'fast-lane-'));
+  fs.writeFileSync(path.join(files, 'x.m3u8'), 'static file');
+
+  before(async () => {
+    const routes = new RouteBinder(FAST_TABLE);
+    routes.bind({
+      'fast.specific': ({ ctx }) => {
+        lanes.push(`koa specific ${ctx.path}`);
+        ctx.body = 'specific';
+      },
+      'fast.files': { root: files },
+      'fast.media': ({ ctx }) => {
+        lanes.push(`koa media ${ctx.path}`);
+        ctx.body = 'koa';
+      },
+      'fast.api': () => 'api',
+    });
+    routes.bindFast('fast.media', async (req, res, urlPath, query, headers) => {
+      if (query.get('decline') === 'yes') return false;
+      if (query.get('fail') === 'yes') throw new Error('failed before writing');
+      lanes.push(`fast media ${urlPath}`);
+      res.writeHead(200, { ...headers, 'Content-Type': 'text/plain' }).end(req.method === 'HEAD' ? undefined : 'fast');
+      return true;
+    });
+    const koa = new Koa();
+    routes.install(koa, refuseAll);
+    server = http.createServer(routes.listener(koa, { 'X-Common': 'yes' }));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  });
+
+  after(() => new Promise((resolve) => server.close(resolve)));
+  beforeEach(() => (lanes.length = 0));
+
+  it("answers a GET of a fast route's path without Koa, with the common headers", async () => {
+    const res = await fetch(`${base}/live/a.m3u8?hls_ctx=1`);
+    assert.deepEqual([res.status, await res.text(), res.headers.get('x-common')], [200, 'fast', 'yes']);
+    assert.deepEqual(lanes, ['fast media /live/a.m3u8']);
+  });
+
+  it('leaves to Koa what the fast answer declines or fails before writing, and every other method', async () => {
+    assert.equal(await (await fetch(`${base}/live/a.m3u8?decline=yes`)).text(), 'koa');
+    assert.equal(await (await fetch(`${base}/live/a.m3u8?fail=yes`)).text(), 'koa');
+    assert.equal((await fetch(`${base}/live/a.m3u8`, { method: 'POST' })).status, 405);
+    assert.deepEqual(lanes, ['koa media /live/a.m3u8', 'koa media /live/a.m3u8']);
+  });
+
+  it('never takes a path an earlier route or a file tree answers, as Koa would not give it to the fast route', async () => {
+    assert.equal(await (await fetch(`${base}/mgmt/a.m3u8`)).text(), 'specific');
+    assert.equal(await (await fetch(`${base}/static/x.m3u8`)).text(), 'static file');
+    assert.deepEqual(lanes, ['koa specific /mgmt/a.m3u8']);
+  });
+
+  it('refuses a fast answer for a route that is not a public GET', () => {
+    const routes = new RouteBinder(FAST_TABLE);
+    assert.throws(() => routes.bindFast('fast.api', () => false), /only public GET routes can/);
+  });
+});

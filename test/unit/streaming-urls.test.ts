@@ -10,6 +10,7 @@ import {
   fillStream,
   splitHost,
   streamingUrls,
+  urlRows,
   type StreamingUrls,
   type UrlInputs,
 } from '../../server/features/streaming-guide/urls.js';
@@ -236,5 +237,32 @@ describe('Streaming page template: availability and the HTTPS hint', () => {
     const html = await render({ srt: true, webrtc: true }, false);
     assert.ok(html.includes('id="https-hint"'));
     assert.ok(html.includes('href="https://example.com/mgmt/scenarios?tab=live"'));
+  });
+});
+
+describe('streaming URLs: a live room page’s list', () => {
+  const urls = streamingUrls({ ...base, stream: 'room1', secret: 'ROOMKEY' });
+  it('lists the Streaming page’s publish and play URLs of the stream; FLV, HLS and LL-HLS play in the page', () => {
+    const rows = urlRows(urls, { srt: true, webrtc: true });
+    assert.deepEqual(
+      rows.publish.map((r) => r.value),
+      [urls.rtmpServer, 'room1?secret=ROOMKEY', urls.rtmpPublishUrl, urls.srtPublishUrl, urls.whipUrl],
+    );
+    assert.deepEqual(
+      rows.play.map((r) => [r.value, r.play ?? false]),
+      [
+        ['http://example.com/live/room1.flv', true],
+        ['http://example.com/live/room1.m3u8', true],
+        ['http://example.com/live/room1/ll.m3u8', true],
+        [urls.srtPlayUrl, false],
+        [urls.whepUrl, false],
+      ],
+    );
+    const ids = [...rows.publish, ...rows.play].map((r) => r.id);
+    assert.equal(new Set(ids).size, ids.length, 'ids are unique on the page');
+  });
+  it('leaves out SRT and WebRTC when their ingest does not run', () => {
+    const rows = urlRows(urls, { srt: false, webrtc: false });
+    assert.ok(![...rows.publish, ...rows.play].some((r) => /^srt:|\/rtc\//.test(r.value)));
   });
 });

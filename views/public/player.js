@@ -1,5 +1,5 @@
 // One player for the console and /tools/player.html: HTTP-FLV through mpegts.js, HLS through hls.js
-// (or the browser itself where it plays HLS natively). Both libraries come from their npm packages,
+// (or the browser itself where it plays HLS natively), an MP4 file (a finished record) by the browser. Both libraries come from their npm packages,
 // served by the stack under /mgmt/vendor/: no CDN, so players work on a closed network.
 (function () {
   'use strict';
@@ -26,6 +26,7 @@
     const path = String(url).split(/[?#]/)[0];
     if (/\.flv$/i.test(path)) return 'flv';
     if (/\.m3u8$/i.test(path)) return 'hls';
+    if (/\.mp4$/i.test(path)) return 'file';
     return '';
   }
 
@@ -125,8 +126,10 @@
         } else {
           throw new Error('this browser plays no HLS');
         }
+      } else if (kind === 'file') {
+        video.src = url;
       } else {
-        throw new Error('not an .flv or .m3u8 URL');
+        throw new Error('not an .flv, .m3u8 or .mp4 URL');
       }
       await video.play();
     }

@@ -79,6 +79,8 @@
   }
 
   const video = document.getElementById('live-player');
+  // The start page shows the URLs without the in-page player.
+  if (!video) return;
   const setState = window.srsPlayer.badgeReporter(document.getElementById('player-state'), JSON.parse(root.dataset.playerLabels || '{}'));
   let current = null;
   for (const btn of root.querySelectorAll('[data-play]')) {

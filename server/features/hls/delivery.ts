@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Koa from 'koa';
 import { NotFoundError, ValidationError } from '../../core/errors.js';
+import type { FastAnswer } from '../../core/routing.js';
 import { sendFile } from '../../core/static-files.js';
 import type { HlsOutput, MediaEngine } from '../../engine/media-engine.js';
 import { isSafeFileName } from '../../core/stream-names.js';
@@ -52,6 +53,11 @@ const queryString = (ctx: Koa.Context, key: string): string => {
 export interface HlsDeliveryModes {
   readonly hlsLowLatency: boolean;
   readonly noHlsCtx: boolean;
+}
+
+/** A session's playlist is never cached; in high-performance mode, caches may keep it for a fragment. */
+function playlistCacheControl(modes: HlsDeliveryModes): string {
+  return modes.noHlsCtx ? `public, max-age=${modes.hlsLowLatency ? 1 : 10}` : 'no-cache, max-age=0';
 }
 
 /** Players identified by SRS's hls_ctx: a session counts as a viewer while it keeps polling. */
@@ -232,22 +238,62 @@ export class HlsDelivery {
 
   private async playlist(ctx: Koa.Context, app: string, stream: string): Promise<void> {
     const modes = this.modes();
+    const playlist = await this.mediaPlaylist(app, stream, modes);
+    if (playlist === null) throw new NotFoundError(`stream ${app}/${stream} is not live`);
+    // A guarded stream always uses sessions, hls_ctx off or not: the session carries the viewer's admission.
+    const sessions = !modes.noHlsCtx || (this.guard?.guarded(app, stream) ?? false);
+    ctx.type = M3U8_TYPE;
+    ctx.set('Cache-Control', sessions ? 'no-cache, max-age=0' : playlistCacheControl(modes));
+    if (sessions && (await this.answeredSession(ctx, app, stream, `${encodeURIComponent(stream)}.m3u8`, playlist.live))) return;
+    ctx.body = HlsDelivery.withSessionQuery(ctx, playlist.text);
+  }
+
+  /** The media playlist of app/stream in the current mode, as players get it; null when there is none. */
+  private async mediaPlaylist(app: string, stream: string, modes: HlsDeliveryModes): Promise<{ text: string; live: boolean } | null> {
     const output = modes.hlsLowLatency ? this.engine.hls.lowLatency : this.engine.hls.normal;
     const raw = await this.playlists.read(path.join(output.root, app, `${stream}.m3u8`));
-    if (raw === null) throw new NotFoundError(`stream ${app}/${stream} is not live`);
+    if (raw === null) return null;
     const text = withEscapedSegmentUris(raw);
-    ctx.type = M3U8_TYPE;
     const live = this.isLive(app, stream);
-    // A guarded stream always uses sessions: the session carries the viewer's admission.
-    if (modes.noHlsCtx && !this.guard?.guarded(app, stream)) {
-      ctx.set('Cache-Control', `public, max-age=${modes.hlsLowLatency ? 1 : 10}`);
-      ctx.body = live ? text : withEndList(text);
-      return;
-    }
-    ctx.set('Cache-Control', 'no-cache, max-age=0');
-    if (await this.answeredSession(ctx, app, stream, `${encodeURIComponent(stream)}.m3u8`, live)) return;
-    ctx.body = HlsDelivery.withSessionQuery(ctx, live ? text : withEndList(text));
+    return { text: live ? text : withEndList(text), live };
   }
+
+  /**
+   * The fast lane (core/routing.ts FastAnswer) for the request every player repeats every few
+   * seconds: its session's media playlist, `/{app}/{stream}.m3u8?hls_ctx=…` (in high-performance
+   * mode the playlist as is), answered like playlist() does. Anything else — a first request that
+   * needs a session, an unknown app, a stream that is not live, an odd name — goes to serve().
+   */
+  readonly fastPlaylist: FastAnswer = async (req, res, urlPath, query, headers) => {
+    const m = /^\/([^/]+)\/([^/]+)\.m3u8$/.exec(urlPath);
+    if (!m) return false;
+    let app: string;
+    let stream: string;
+    try {
+      app = decodeURIComponent(m[1] as string);
+      stream = decodeURIComponent(m[2] as string);
+    } catch {
+      return false;
+    }
+    if (!isSafeFileName(app) || !isSafeFileName(`${stream}.m3u8`) || !(this.engine.apps as readonly string[]).includes(app)) return false;
+    // Play authentication (a guarded stream, or a session holding a grant whose URIs carry it) is
+    // the Koa lane's: serve() checks the grant and writes it into the playlist's URIs.
+    if (query.has('hls_auth') || this.guard?.guarded(app, stream)) return false;
+    const modes = this.modes();
+    const session = query.get('hls_ctx') ?? '';
+    if (!modes.noHlsCtx && !SESSION_ID.test(session)) return false;
+    const playlist = await this.mediaPlaylist(app, stream, modes);
+    if (playlist === null) return false;
+    if (!modes.noHlsCtx && playlist.live) this.sessions.touch(session, `${app}/${stream}`);
+    res.writeHead(200, {
+      ...headers,
+      'Content-Type': M3U8_TYPE,
+      'Cache-Control': playlistCacheControl(modes),
+      'Content-Length': Buffer.byteLength(playlist.text),
+    });
+    res.end(req.method === 'HEAD' ? undefined : playlist.text);
+    return true;
+  };
 
   /**
    * SRS's hls_ctx for a media playlist of app/stream (classic or LL-HLS: one viewer count): a

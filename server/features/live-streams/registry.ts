@@ -25,9 +25,25 @@ const ENGINE_CONFIRM_MS = 5000;
 /** Players of one stream for one delivery protocol (HLS sessions, HTTP-FLV clients…). */
 export type ViewerSource = (app: string, stream: string) => number;
 
+/** What a stream is made of, measured where its media flows (the live tap, features/live-tap/media-meter.ts). */
+export interface StreamReading {
+  readonly kbps: number;
+  readonly fps: number;
+  readonly videoCodec: string;
+  readonly audioCodec: string;
+}
+export type StreamMeter = (app: string, stream: string) => StreamReading | null;
+
 export interface ActiveStream extends StreamInfo {
   /** Players right now: RTMP players from other hosts plus every registered source (HLS sessions, FLV). */
   viewers: number;
+  /**
+   * Added to SRS Stack's fields (docs/compatibility.md §3.1): the media received, in kbit/s over the
+   * last 10 s, and the picture and sound, so people see what they publish instead of internal ids.
+   */
+  kbps: number;
+  video: { codec: string; width: number; height: number; fps: number } | null;
+  audio: { codec: string; sample_rate: number; channel: number } | null;
 }
 
 /** An ingest that can drop its own publisher (kickoff): the engine for RTMP, later SRT and WHIP. */
@@ -42,6 +58,7 @@ export class LiveRegistry {
   /** The streams live now, by SRS_STREAM_ACTIVE field (`{app}/{stream}`). */
   private readonly live = new Map<string, StreamInfo>();
   private readonly viewerSources = new Map<string, ViewerSource>();
+  private meter: StreamMeter = () => null;
   /** Ingests other than the engine's RTMP that can drop their own publisher (SRT, WHIP). */
   private readonly ingestKickers = new Map<IngestProtocol, PublisherKicker>();
   /** Per stream, the announcement in flight: "unpublished" always follows its "published". */
@@ -156,15 +173,21 @@ export class LiveRegistry {
     this.viewerSources.set(protocol, source);
   }
 
-  /** The live streams with their viewers (the API's and console's list). */
+  /** Where the bitrate, frame rate and codecs of a live stream are measured (the live tap). */
+  setMeter(meter: StreamMeter): void {
+    this.meter = meter;
+  }
+
+  /** The live streams with their viewers and media (the API's and console's list). */
   async query(): Promise<ActiveStream[]> {
     if (!this.loaded) await this.loadPersisted();
     const engineStreams = await this.engine.streams().catch(() => [] as EngineStream[]);
-    const rtmpPlayers = new Map(engineStreams.map((s) => [`${s.app}/${s.stream}`, remotePlayers(s)]));
+    const byName = new Map(engineStreams.map((s) => [`${s.app}/${s.stream}`, s]));
     return this.list().map((info) => {
-      let viewers = rtmpPlayers.get(`${info.app}/${info.stream}`) ?? 0;
+      const engine = byName.get(`${info.app}/${info.stream}`);
+      let viewers = engine ? remotePlayers(engine) : 0;
       for (const source of this.viewerSources.values()) viewers += source(info.app, info.stream);
-      return { ...info, viewers };
+      return { ...info, viewers, ...mediaOf(engine, this.meter(info.app, info.stream)) };
     });
   }
 
@@ -361,6 +384,23 @@ export class LiveRegistry {
       if (removed) this.ended(keyOf(removed), removed, 'the engine stopped');
     }
   }
+}
+
+/**
+ * A stream's media: the size from the engine (it parses the codec configuration), the bitrate, the
+ * frame rate and the codecs measured by the meter, the engine's figures where the meter has none.
+ */
+export function mediaOf(engine: EngineStream | undefined, reading: StreamReading | null): Pick<ActiveStream, 'kbps' | 'video' | 'audio'> {
+  const ev = engine?.video;
+  const ea = engine?.audio;
+  const videoCodec = reading?.videoCodec || ev?.codec || '';
+  const audioCodec = reading?.audioCodec || ea?.codec || '';
+  return {
+    kbps: reading?.kbps ?? 0,
+    video:
+      ev || videoCodec ? { codec: videoCodec, width: ev?.width ?? 0, height: ev?.height ?? 0, fps: reading?.fps || ev?.fps || 0 } : null,
+    audio: ea || audioCodec ? { codec: audioCodec, sample_rate: ea?.sampleRate ?? 0, channel: ea?.channels ?? 0 } : null,
+  };
 }
 
 /** RTMP players other than the engine's relays and the stack's own loopback consumers. */

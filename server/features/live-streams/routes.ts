@@ -1,6 +1,7 @@
 // Streams API (docs/compatibility.md §2.5, §3.1 streams, §10 HLS modes, §3.2 engine hook, §3.8 live rooms) and
 // the System › Authentication / Streams / HLS tabs and Scenarios › LiveRoom.
 import { shownTime } from '../../core/views.js';
+import { LIVE_APP } from '../../core/stream-names.js';
 import type Koa from 'koa';
 import { optionalString, requireBoolean, requireString, type Body } from '../../core/validate.js';
 import type { StreamRequest } from '../../core/stream-request.js';
@@ -14,6 +15,7 @@ import type { LiveRoomService } from './live-room-service.js';
 import type { LiveRoom } from './live-room-store.js';
 import type { PublishSecrets } from './publish-secrets.js';
 import type { LiveRegistry } from './registry.js';
+import { consolePlayPath, shownMedia } from './stream-view.js';
 
 export interface StreamsDeps {
   readonly registry: LiveRegistry;
@@ -23,6 +25,8 @@ export interface StreamsDeps {
   readonly rooms: LiveRoomService;
   readonly engine: MediaEngine;
   /** Play authentication of RTMP viewers (features/play-auth): admits (throws to refuse) and hears them leave. */
+  /** A private stream's console play path with its signed token (features/play-auth); absent: public paths. */
+  readonly signPlayPath?: (app: string, stream: string, path: string) => Promise<string>;
   readonly rtmpViewers?: {
     play(request: StreamRequest): Promise<void>;
     stop(request: StreamRequest): void;
@@ -144,7 +148,15 @@ function rtmpServer(ctx: Koa.Context, displayPort: string): string {
   return rtmpServerUrl(splitHost(ctx.host).hostname, displayPort);
 }
 
-export function registerStreamsTabs(ui: Console, { registry, secrets, hlsSettings, rooms }: StreamsDeps, rtmpDisplayPort: string): void {
+export function registerStreamsTabs(
+  ui: Console,
+  { registry, secrets, hlsSettings, rooms, signPlayPath }: StreamsDeps,
+  rtmpDisplayPort: string,
+): void {
+  const playPath = (app: string, stream: string) => {
+    const path = consolePlayPath(app, stream);
+    return signPlayPath ? signPlayPath(app, stream, path) : Promise.resolve(path);
+  };
   ui.addTab({
     section: 'system',
     id: 'auth',
@@ -172,7 +184,16 @@ export function registerStreamsTabs(ui: Console, { registry, secrets, hlsSetting
     titleKey: 'streams.tab',
     order: 70,
     template: 'streams/streams',
-    load: async () => ({ streams: (await registry.query()).map((s) => ({ ...s, updated: shownTime(s.update) })) }),
+    load: async () => ({
+      streams: await Promise.all(
+        (await registry.query()).map(async (s) => ({
+          ...s,
+          updated: shownTime(s.update),
+          media: shownMedia(s),
+          playUrl: await playPath(s.app, s.stream),
+        })),
+      ),
+    }),
   });
   ui.addTab({
     section: 'scenarios',
@@ -181,7 +202,9 @@ export function registerStreamsTabs(ui: Console, { registry, secrets, hlsSetting
     order: 30,
     template: 'streams/rooms',
     load: async (ctx) => ({
-      rooms: (await rooms.list()).map((r) => ({ ...r, created: shownTime(r.created_at) })),
+      rooms: await Promise.all(
+        (await rooms.list()).map(async (r) => ({ ...r, created: shownTime(r.created_at), playUrl: await playPath(LIVE_APP, r.stream) })),
+      ),
       rtmpServer: rtmpServer(ctx, rtmpDisplayPort),
     }),
   });

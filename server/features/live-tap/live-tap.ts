@@ -8,6 +8,7 @@ import type { FlvHeader, FlvTag } from '../../core/media/flv-tags.js';
 import { HeaderDecision } from '../../core/media/header-decision.js';
 import { GopCache } from '../../core/media/gop-cache.js';
 import type { LiveSink, LiveSource, LiveStreamEvent, LiveSubscription } from '../../core/media/live-source.js';
+import { MediaMeter, type MediaReading } from './media-meter.js';
 
 const log = createLogger('tap');
 
@@ -28,6 +29,8 @@ export class TapStream {
   /** Bytes of media received (tags as FLV). */
   bytesIn = 0;
   readonly startedAt = Date.now();
+  /** Bitrate, frame rate and codecs over a recent window (media-meter.ts). */
+  readonly meter = new MediaMeter();
 
   constructor(
     readonly app: string,
@@ -52,8 +55,10 @@ export class TapStream {
   /** Tags of one read from the engine: cached, then handed to every subscriber. */
   ingest(tags: readonly FlvTag[]): void {
     if (this.ended || !tags.length) return;
+    const now = Date.now();
     for (const tag of tags) {
       this.bytesIn += tag.bytes.length;
+      this.meter.add(tag, now);
       this.cacheTag(tag);
     }
     for (const sub of this.subscribers) {
@@ -146,6 +151,11 @@ export class LiveTap implements LiveSource {
   onStreamEnd(listener: (event: LiveStreamEvent & { reason: string }) => void): () => void {
     this.endListeners.add(listener);
     return () => this.endListeners.delete(listener);
+  }
+
+  /** What a live stream is made of right now (bitrate, frame rate, codecs); null when it is not flowing in. */
+  media(app: string, stream: string): MediaReading | null {
+    return this.streams.get(`${app}/${stream}`)?.meter.read(Date.now()) ?? null;
   }
 
   list(): LiveTapStats[] {

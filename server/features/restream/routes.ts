@@ -248,3 +248,49 @@ export function codecSummary(file: SourceFile | undefined): string {
 export function ffmpegView(v: FfmpegVersion): { binary: string; version: string; error: string } {
   return { binary: v.binary, version: v.version ?? '', error: v.error ?? '' };
 }
+
+/** A slot form as the page shows it: collapsed to its title row unless `open`. */
+export type ShownSlot<F> = F & { open: boolean };
+
+/**
+ * What a slot page shows (issue 17: short pages): each configured slot as one collapsed row
+ * (expanded when `?open=<platform>` names it or its form just failed), and at most one form for a
+ * new destination: the free slot `?add=` asks for (`1` the first free one, `custom` a custom one,
+ * or a named platform), or the one whose form just failed. SRS Stack's fixed slots stay in the API;
+ * only the page hides the unused ones. Plain links, so it works without JavaScript.
+ */
+export interface SlotPage<F> {
+  readonly configured: Array<ShownSlot<F>>;
+  readonly adding: F | null;
+  /** The other free slots, offered as links beside the new form (`add` is their `?add=` value). */
+  readonly others: Array<F & { add: string }>;
+  /** Whether the limit leaves room for one more slot (the "Add" button). */
+  readonly canAdd: boolean;
+}
+
+export function slotPage<F extends { platform: string; configured: boolean }>(
+  forms: readonly F[],
+  limit: number,
+  query: Record<string, unknown>,
+): SlotPage<F> {
+  const str = (v: unknown) => (typeof v === 'string' ? v : '');
+  const at = /^slot-([A-Za-z0-9_-]{1,64})$/.exec(str(query.errorAt));
+  const failed = str(query.error) && at ? (at[1] as string) : '';
+  const configured = forms
+    .filter((f) => f.configured)
+    .map((f) => ({ ...f, open: f.platform === str(query.open) || f.platform === failed }));
+  const canAdd = configured.length < limit;
+  const free = canAdd ? forms.filter((f) => !f.configured) : [];
+  const addKey = (f: F) => (isNamed(f.platform) ? f.platform : 'custom');
+  const wanted = str(query.add);
+  let adding: F | null = null;
+  if (failed && !configured.some((f) => f.platform === failed)) {
+    // A new custom slot gets a fresh random id on every page; the failed form keeps the one it posted.
+    const named = free.find((f) => f.platform === failed);
+    const custom = free.find((f) => !isNamed(f.platform));
+    adding = named ?? (custom && !isNamed(failed) ? { ...custom, platform: failed } : null);
+  }
+  if (!adding && wanted) adding = (wanted === '1' ? free[0] : free.find((f) => addKey(f) === wanted)) ?? null;
+  const others = adding ? free.filter((f) => addKey(f) !== addKey(adding)).map((f) => ({ ...f, add: addKey(f) })) : [];
+  return { configured, adding, others, canAdd };
+}

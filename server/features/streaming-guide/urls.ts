@@ -208,3 +208,40 @@ export function splitHost(host: string): { hostname: string; port: string } {
   const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(host);
   return m ? { hostname: m[1] as string, port: m[2] ?? '' } : { hostname: 'localhost', port: '' };
 }
+
+/** One URL a page lists with its copy button: `label` is an i18n key, `play` an in-page player for it. */
+export interface UrlRow {
+  readonly id: string;
+  readonly label: string;
+  readonly value: string;
+  readonly play?: boolean;
+}
+
+/**
+ * A stream's publish and play URLs as a list (a live room's page): the Streaming page's URLs for
+ * that stream (streamingUrls), SRT and WebRTC only where their ingest runs. FLV, HLS and LL-HLS
+ * play in the page; SRT and WHEP need their own players (ffplay, the WHEP page).
+ */
+export function urlRows(
+  u: StreamingUrls,
+  available: { readonly srt: boolean; readonly webrtc: boolean },
+): {
+  publish: UrlRow[];
+  play: UrlRow[];
+} {
+  const publish: UrlRow[] = [
+    { id: 'rtmp-server', label: 'urls.rtmpServer', value: u.rtmpServer },
+    { id: 'rtmp-key', label: 'urls.rtmpKey', value: u.rtmpStreamKey },
+    { id: 'rtmp-url', label: 'urls.rtmpUrl', value: u.rtmpPublishUrl },
+  ];
+  if (available.srt) publish.push({ id: 'srt-url', label: 'urls.srtPublish', value: u.srtPublishUrl });
+  if (available.webrtc) publish.push({ id: 'whip-url', label: 'urls.whip', value: u.whipUrl });
+  const play: UrlRow[] = [
+    { id: 'flv-url', label: 'urls.flv', value: u.flvUrl, play: true },
+    { id: 'm3u8-url', label: 'urls.hls', value: u.m3u8Url, play: true },
+    { id: 'llhls-url', label: 'urls.llHls', value: u.llHlsUrl, play: true },
+  ];
+  if (available.srt) play.push({ id: 'srt-play-url', label: 'urls.srtPlay', value: u.srtPlayUrl });
+  if (available.webrtc) play.push({ id: 'whep-url', label: 'urls.whep', value: u.whepUrl });
+  return { publish, play };
+}

@@ -1,8 +1,8 @@
 // System API (docs/compatibility.md §3.1), /metrics, and the System › OpenAPI / Website / Limits tabs.
-import { API_PREFIX } from '../../core/http.js';
 import type { Metrics } from '../../core/metrics.js';
 import type { ListedRoute } from '../../core/routing.js';
 import { optionalInteger, optionalString, requireString } from '../../core/validate.js';
+import type { RouteDoc } from '../../route-docs.js';
 import type { RouteHandlers } from '../../route-table.js';
 import type { Console } from '../console/console.js';
 import { MAX_BITRATE_LIMIT_KBPS, type SystemService } from './service.js';
@@ -49,46 +49,56 @@ export function systemHandlers(system: SystemService, metrics: Metrics): RouteHa
   };
 }
 
-export interface RouteGroup<R> {
-  name: string;
-  routes: R[];
-}
-
-/**
- * The API as the OpenAPI tab lists it, grouped by the path without its last segment
- * (`/terraform/v1/mgmt/hooks/apply` → `mgmt/hooks`), sorted. Built from the route table, so a new
- * endpoint shows up without anyone editing a list.
- */
-export function groupApiRoutes<R extends { readonly path: string }>(routes: readonly R[]): Array<RouteGroup<R>> {
-  const groups = new Map<string, R[]>();
-  for (const route of routes) {
-    if (!route.path.startsWith(`${API_PREFIX}/`)) continue;
-    const rest = route.path.slice(API_PREFIX.length + 1).split('/');
-    const name = rest.slice(0, -1).join('/') || rest.join('/');
-    groups.set(name, [...(groups.get(name) ?? []), route]);
-  }
-  return [...groups.entries()]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([name, list]) => ({ name, routes: [...list].sort((a, b) => a.path.localeCompare(b.path)) }));
-}
-
-/** One row of the OpenAPI tab. */
-export interface ApiRouteView {
-  readonly path: string;
+/** One call of the OpenAPI tab: the route table's method, path and auth rule, with its documentation (server/route-docs.ts). */
+export interface ApiCallView {
+  readonly id: string;
   readonly methods: string;
+  readonly path: string;
   readonly auth: 'secured' | 'public';
   /** Why an open route is open. */
   readonly note?: string;
+  readonly summary: { readonly en: string; readonly zh: string };
+  readonly fields: Array<{ name: string; type: string; optional: boolean }>;
+  /** The example body as pretty JSON, '' when the call takes none. */
+  readonly example: string;
 }
 
-function apiRouteView(route: ListedRoute): ApiRouteView {
-  const { auth } = route;
-  return {
-    path: route.path,
-    methods: route.methods.join('|'),
-    auth: auth.kind === 'secured' ? 'secured' : 'public',
-    note: auth.kind === 'public' || auth.kind === 'engine' ? auth.why : undefined,
-  };
+export interface ApiGroup {
+  /** The feature prefix of the route ids (`forward` of `forward.secret`): the scenario the calls belong to. */
+  readonly name: string;
+  readonly calls: ApiCallView[];
+}
+
+/**
+ * The API as the OpenAPI tab lists it: every API route of the table (and any other route that has
+ * documentation), grouped by scenario in the table's order, each with its documentation. Built from the
+ * route table, so a new call shows up without anyone editing a list (and its missing documentation fails
+ * test/unit/route-docs.test.ts).
+ */
+export function apiCatalog(routes: readonly ListedRoute[], docs: Readonly<Record<string, RouteDoc | undefined>>): ApiGroup[] {
+  const groups = new Map<string, ApiCallView[]>();
+  for (const route of routes) {
+    const doc = docs[route.id];
+    if (route.answer !== 'api' && !doc) continue;
+    const { auth } = route;
+    const name = route.id.split('.')[0] as string;
+    const call: ApiCallView = {
+      id: route.id,
+      methods: route.methods.join('|'),
+      path: route.path,
+      auth: auth.kind === 'secured' ? 'secured' : 'public',
+      note: auth.kind === 'public' || auth.kind === 'engine' ? auth.why : undefined,
+      summary: doc?.summary ?? { en: '', zh: '' },
+      fields: Object.entries(doc?.fields ?? {}).map(([field, type]) => ({
+        name: field,
+        type: type.replace(/\?(?= |$)/, ''),
+        optional: /\?(?= |$)/.test(type),
+      })),
+      example: doc?.example ? JSON.stringify(doc.example, null, 2) : '',
+    };
+    groups.set(name, [...(groups.get(name) ?? []), call]);
+  }
+  return [...groups.entries()].map(([name, calls]) => ({ name, calls }));
 }
 
 /** The API secret shown on the OpenAPI tab (the auth feature holds it). */
@@ -96,8 +106,14 @@ export interface ApiSecretHolder {
   readonly secret: string;
 }
 
-export function registerSystemTabs(ui: Console, system: SystemService, auth: ApiSecretHolder, routes: readonly ListedRoute[]): void {
-  const groups = groupApiRoutes(routes.map(apiRouteView));
+export function registerSystemTabs(
+  ui: Console,
+  system: SystemService,
+  auth: ApiSecretHolder,
+  routes: readonly ListedRoute[],
+  docs: Readonly<Record<string, RouteDoc | undefined>>,
+): void {
+  const groups = apiCatalog(routes, docs);
   ui.addTab({
     section: 'system',
     id: 'api',

@@ -57,8 +57,9 @@ export class SystemService {
     }
     const d = this.config.display;
     return {
-      mgmtDocker: false,
-      platformDocker: false,
+      // SRS Stack's image reports both (its mgmt and platform share the one container), as does ours.
+      mgmtDocker: this.config.inContainer,
+      platformDocker: this.config.inContainer,
       candidate: false,
       rtmpPort: d.rtmpPort,
       httpPort: d.httpPort,

@@ -9,6 +9,7 @@ import {
   codecSummary,
   ffmpegView,
   slotForms,
+  slotPage,
   slotSecretHandler,
   slotStreamsHandler,
   sourceHandler,
@@ -68,17 +69,21 @@ export function registerCameraTab(ui: Console, restream: Restream): void {
         restartChoices: RESTART_CHOICES,
         rows,
         formError: slotFormError(ctx.query),
-        forms: slotForms(slots, CAMERA, camera.limit, rows).map((f) => {
-          const file = f.slot?.files[0];
-          const { url, maxRunMs } = heartbeatUrlOptions(file?.target ?? '');
-          return {
-            ...f,
-            url,
-            extraAudio: f.slot?.extraAudio ?? '',
-            restart: RESTART_CHOICES.find((c) => c && parseGoDuration(c) === maxRunMs) ?? '',
-            summary: [sourceSummary(file), codecSummary(file)].filter(Boolean).join(' · '),
-          };
-        }),
+        page: slotPage(
+          slotForms(slots, CAMERA, camera.limit, rows).map((f) => {
+            const file = f.slot?.files[0];
+            const { url, maxRunMs } = heartbeatUrlOptions(file?.target ?? '');
+            return {
+              ...f,
+              url,
+              extraAudio: f.slot?.extraAudio ?? '',
+              restart: RESTART_CHOICES.find((c) => c && parseGoDuration(c) === maxRunMs) ?? '',
+              summary: [sourceSummary(file), codecSummary(file)].filter(Boolean).join(' · '),
+            };
+          }),
+          camera.limit,
+          ctx.query,
+        ),
       };
     },
   });

@@ -2,7 +2,7 @@
 import type { RouteHandlers } from '../../../route-table.js';
 import type { Console } from '../../console/console.js';
 import type { Restream } from '../restream.js';
-import { ffmpegView, slotFormError, slotForms, slotSecretHandler, slotStreamsHandler, statusViews } from '../routes.js';
+import { ffmpegView, slotFormError, slotForms, slotPage, slotSecretHandler, slotStreamsHandler, statusViews } from '../routes.js';
 import { FORWARD } from './service.js';
 
 export function forwardHandlers({ forward }: Restream): RouteHandlers {
@@ -32,7 +32,11 @@ export function registerForwardTab(ui: Console, restream: Restream): void {
         ffmpeg: ffmpegView(restream.ffmpeg),
         limit: forward.limit,
         rows,
-        forms: slotForms(slots, FORWARD, forward.limit, rows).map((f) => ({ ...f, stream: f.slot?.stream ?? '' })),
+        page: slotPage(
+          slotForms(slots, FORWARD, forward.limit, rows).map((f) => ({ ...f, stream: f.slot?.stream ?? '' })),
+          forward.limit,
+          ctx.query,
+        ),
         formError: slotFormError(ctx.query),
       };
     },

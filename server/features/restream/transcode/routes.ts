@@ -6,7 +6,10 @@ import type { Restream } from '../restream.js';
 import { shownTime } from '../../../core/views.js';
 import { plainProblem } from '../plain-errors.js';
 import { ffmpegView } from '../routes.js';
-import { TRANSCODE_DEFAULTS } from './service.js';
+import { TRANSCODE_DEFAULTS, outputStreamHere } from './service.js';
+import { ValidationError } from '../../../core/errors.js';
+import type { PlayRowsFor } from '../../streaming-guide/routes.js';
+import { splitHost } from '../../streaming-guide/urls.js';
 
 export function transcodeHandlers({ transcode }: Restream): RouteHandlers {
   return {
@@ -17,13 +20,17 @@ export function transcodeHandlers({ transcode }: Restream): RouteHandlers {
     },
     'transcode.task': () => transcode.task(),
     'transcode.form': async (_ctx, form) => {
-      await transcode.apply({ ...form, vcodec: 'libx264', acodec: 'aac' });
+      // The console always names its source (issue 17): "the most recently published" surprised
+      // people once a second stream went live. The API keeps SRS Stack's choice without one.
+      const stream = typeof form.stream === 'string' ? form.stream.trim() : '';
+      if (form.all === 'true' && !stream) throw new ValidationError('no source stream: choose the live stream to transcode, then start');
+      await transcode.apply({ ...form, stream, vcodec: 'libx264', acodec: 'aac' });
       return form.all === 'true' ? 'restream.notice.started' : 'restream.notice.stopped';
     },
   };
 }
 
-export function registerTranscodeTab(ui: Console, restream: Restream, publishSecret: () => Promise<string>): void {
+export function registerTranscodeTab(ui: Console, restream: Restream, publishSecret: () => Promise<string>, playRows: PlayRowsFor): void {
   const { transcode } = restream;
   ui.addTab({
     section: 'scenarios',
@@ -31,23 +38,29 @@ export function registerTranscodeTab(ui: Console, restream: Restream, publishSec
     titleKey: 'restream.tab.transcode',
     order: 80,
     template: 'restream/transcode',
-    load: async () => {
+    load: async (ctx) => {
       const stored = await transcode.config();
       const task = await transcode.task();
       const live = (task.task ?? null) as null | { lastError: string | null; tail: string[]; restarts: number };
       const frame = (task.frame ?? null) as null | { log: string; update: string };
+      // Never configured: SRS Stack's console defaults, publishing back into this stack.
+      const config = {
+        ...TRANSCODE_DEFAULTS,
+        all: false,
+        stream: '',
+        ...stored,
+        server: stored?.server || 'rtmp://localhost/live/',
+        secret: stored?.secret || `livestream-trans?secret=${await publishSecret()}`,
+      };
+      // Published back into this stack: where to watch it.
+      const output = outputStreamHere(config, [splitHost(ctx.host).hostname]);
       return {
         ffmpeg: ffmpegView(restream.ffmpeg),
         profiles: VIDEO_PROFILES,
         presets: VIDEO_PRESETS,
-        // Never configured: SRS Stack's console defaults, publishing back into this stack.
-        config: {
-          ...TRANSCODE_DEFAULTS,
-          all: false,
-          ...stored,
-          server: stored?.server || 'rtmp://localhost/live/',
-          secret: stored?.secret || `livestream-trans?secret=${await publishSecret()}`,
-        },
+        config,
+        sources: await transcode.sources(),
+        output: output ? { stream: output, rows: await playRows(ctx, output) } : null,
         task: {
           state: String(task.state),
           input: String(task.input ?? ''),

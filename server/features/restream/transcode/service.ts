@@ -1,12 +1,20 @@
-// Transcode (docs/compatibility.md §8): one global task re-encodes the most recently published stream (never its
-// own output) with libx264/aac at the configured bitrates and publishes it, by default back into
-// this stack as `{stream}-trans`.
+// Transcode (docs/compatibility.md §8): one global task re-encodes the chosen live stream (`stream`; without
+// one, as in SRS Stack, the most recently published, never its own output) with libx264/aac at the
+// configured bitrates and publishes it, by default back into this stack as `{stream}-trans`.
 import { ValidationError } from '../../../core/errors.js';
-import { VIDEO_PRESETS, VIDEO_PROFILES, maskStreamUrl, transcodeArgs, type TranscodeParams } from '../../../core/ffmpeg/argv.js';
+import { LIVE_APP, checkStreamName } from '../../../core/stream-names.js';
+import {
+  VIDEO_PRESETS,
+  VIDEO_PROFILES,
+  joinOutputUrl,
+  maskStreamUrl,
+  transcodeArgs,
+  type TranscodeParams,
+} from '../../../core/ffmpeg/argv.js';
 import type { FfmpegTaskGroup, TaskPlan } from '../../../core/ffmpeg/tasks.js';
 import { KEYS } from '../../../core/keys.js';
 import { oneOf, optionalBoolean, optionalInteger, optionalString, type Body } from '../../../core/validate.js';
-import { pickStream } from '../input-selection.js';
+import { pickStream, publishPath } from '../input-selection.js';
 import { taskGroup, type RestreamDeps } from '../deps.js';
 import { checkOutputServer, outputUrl, slotSecrets, slotState } from '../slots.js';
 
@@ -15,6 +23,11 @@ export interface TranscodeConfig extends TranscodeParams {
   all: boolean;
   server: string;
   secret: string;
+  /**
+   * The source stream's name (an addition to SRS Stack's fields); '' keeps SRS Stack's choice, the
+   * most recently published stream (docs/compatibility.md §3.7).
+   */
+  stream: string;
 }
 
 const FIELD = 'global';
@@ -37,6 +50,8 @@ export function readTranscodeConfig(body: Body): TranscodeConfig {
   const str = (field: string) => (optionalString(body, field, 2048) ?? '').trim();
   const server = str('server');
   if (all && !server) throw new ValidationError('no server: where to publish the transcoded stream, e.g. rtmp://localhost/live/');
+  const stream = str('stream');
+  if (stream) checkStreamName('source stream', stream);
   return {
     all,
     vcodec: oneOf(str('vcodec') || TRANSCODE_DEFAULTS.vcodec, ['libx264'] as const, 'vcodec'),
@@ -48,7 +63,22 @@ export function readTranscodeConfig(body: Body): TranscodeConfig {
     achannels: (optionalInteger(body, 'achannels', 0, 2) ?? 0) as 0 | 1 | 2,
     server: server ? checkOutputServer(server) : '',
     secret: str('secret'),
+    stream,
   };
+}
+
+/**
+ * The stream a transcode publishes into this stack (`livestream-trans` for `rtmp://localhost/live/`
+ * and `livestream-trans?secret=…`), so the console can show its play URLs; '' when it publishes to
+ * another server. `ownHosts`: the names this stack answers by (localhost, the page's host).
+ */
+export function outputStreamHere(config: Pick<TranscodeConfig, 'server' | 'secret'>, ownHosts: readonly string[]): string {
+  const url = joinOutputUrl(config.server, config.secret);
+  const m = /^rtmp:\/\/([^/:?#]+|\[[^\]]+\])(?::\d+)?\//i.exec(url);
+  const hosts = ['localhost', '127.0.0.1', ...ownHosts].map((h) => h.toLowerCase());
+  if (!m || !hosts.includes((m[1] as string).toLowerCase())) return '';
+  const path = publishPath(url).split('/');
+  return path.length === 3 && path[1] === LIVE_APP && path[2] ? path[2] : '';
 }
 
 function decodeConfig(value: string | null): TranscodeConfig | null {
@@ -85,6 +115,7 @@ export class TranscodeService {
         achannels: 0,
         server: '',
         secret: '',
+        stream: '',
       }
     );
   }
@@ -111,11 +142,18 @@ export class TranscodeService {
     return out;
   }
 
+  /** The live streams a transcode may take (its own output left out): the console's choices. */
+  async sources(): Promise<string[]> {
+    const config = await this.config();
+    const own = config?.server ? publishPath(outputUrl(config, this.deps.config.rtmpListen)) : '';
+    return (await this.deps.streams.list()).filter((s) => s.app === LIVE_APP && `/${s.app}/${s.stream}` !== own).map((s) => s.stream);
+  }
+
   async plans(): Promise<TaskPlan[]> {
     const config = await this.config();
     if (!config?.all || !config.server) return [];
     const output = outputUrl(config, this.deps.config.rtmpListen);
-    const source = pickStream(await this.deps.streams.list(), { ownOutput: output });
+    const source = pickStream(await this.deps.streams.list(), { name: config.stream || undefined, ownOutput: output });
     if (!source) return [];
     const input = this.deps.liveInput(source.app, source.stream);
     return [

@@ -9,6 +9,7 @@ import {
   codecSummary,
   ffmpegView,
   slotForms,
+  slotPage,
   slotSecretHandler,
   slotStreamsHandler,
   sourceHandler,
@@ -80,10 +81,17 @@ export function registerVliveTab(ui: Console, restream: Restream): void {
         dataDir: vlive.dataDir,
         rows,
         formError: slotFormError(ctx.query),
-        forms: slotForms(slots, VLIVE, vlive.limit, rows).map((f) => {
-          const file = f.slot?.files[0];
-          return { ...f, file: file ? { name: file.name || file.target, summary: sourceSummary(file), codecs: codecSummary(file) } : null };
-        }),
+        page: slotPage(
+          slotForms(slots, VLIVE, vlive.limit, rows).map((f) => {
+            const file = f.slot?.files[0];
+            return {
+              ...f,
+              file: file ? { name: file.name || file.target, summary: sourceSummary(file), codecs: codecSummary(file) } : null,
+            };
+          }),
+          vlive.limit,
+          ctx.query,
+        ),
       };
     },
   });
