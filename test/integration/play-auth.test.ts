@@ -151,6 +151,12 @@ describe('Private streams: play authentication over HLS, HTTP-FLV, RTMP, SRT and
       const res = await get(bad.toString());
       assert.equal(res.status, 403, `${bad}: ${res.text}`);
     }
+    // The session's media playlist without its grant (the request players repeat, which the HLS fast
+    // lane answers for public streams) is refused too.
+    const mediaUrl = new URL(firstUri(variant));
+    mediaUrl.searchParams.delete('hls_auth');
+    const bare = await get(mediaUrl.toString());
+    assert.equal(bare.status, 403, `${mediaUrl}: ${bare.text}`);
     // The viewer's play URL token is not a session grant.
     const asGrant = new URL(url);
     asGrant.searchParams.set('hls_auth', token);
