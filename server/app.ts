@@ -14,7 +14,7 @@ import { createLogger } from './core/logger.js';
 import { RedisClient, type RedisTarget } from './core/redis.js';
 import { Metrics } from './core/metrics.js';
 import { registerProcessMetrics } from './core/process/metrics.js';
-import { DEFAULT_VHOST } from './core/stream-names.js';
+import { DEFAULT_VHOST, LIVE_APP } from './core/stream-names.js';
 import { Supervisor } from './core/process/supervisor.js';
 import { Views } from './core/views.js';
 import { RouteBinder } from './core/routing.js';
@@ -70,6 +70,7 @@ import { HlsDelivery } from './features/hls/delivery.js';
 import { hlsHandlers } from './features/hls/routes.js';
 import { HlsSegmentWatcher } from './features/hls/segment-watcher.js';
 import type { MediaEngine } from './engine/media-engine.js';
+import type { StreamRequest } from './core/stream-request.js';
 import { NginxRtmpEngine } from './engine/nginx-rtmp/engine.js';
 import { HlsSettings } from './features/hls/settings-store.js';
 import { LlHlsService } from './features/ll-hls/service.js';
@@ -80,6 +81,10 @@ import { StreamStore } from './features/live-streams/stream-store.js';
 import { SrtGateway, srtSocketDir } from './features/srt/gateway.js';
 import { srtHandlers } from './features/srt/routes.js';
 import { webrtcHandlers } from './features/webrtc/routes.js';
+import { hlsGuard, httpViewerGuard } from './features/play-auth/guards.js';
+import { playAuthHandlers } from './features/play-auth/routes.js';
+import { CONSOLE_SIGNED_SECONDS, PlayAuth, tokenOf, type PlayRequest } from './features/play-auth/service.js';
+import { PlayAuthSettings } from './features/play-auth/settings.js';
 import { WebRtcService } from './features/webrtc/service.js';
 
 const log = createLogger('app');
@@ -125,6 +130,8 @@ export class App {
   readonly srt: SrtGateway;
   /** WHIP publish and WHEP play, on one UDP port. */
   readonly webrtc: WebRtcService;
+  /** Who may watch: signed play URLs or the on_play callback, off by default. */
+  readonly playAuth: PlayAuth;
   private readonly ffmpegBinary: FfmpegBinary;
   private readonly hlsWatcher: HlsSegmentWatcher;
   private readonly hlsDelivery: HlsDelivery;
@@ -203,11 +210,20 @@ export class App {
       events: this.events,
       leftovers: { dirs: () => engine.leftovers(engine.hls.lowLatency), discard: () => engine.discardLeftovers() },
     });
+    // Play authentication: every way of watching admits its viewers through it (features/play-auth).
+    const playAuthSettings = new PlayAuthSettings(this.redis);
+    const viewerFields = (v: PlayRequest) => ({ ...v, vhost: v.vhost ?? DEFAULT_VHOST, param: v.param ?? '' });
+    this.playAuth = new PlayAuth(playAuthSettings, {
+      onPlay: (v, failClosed) => this.callbacks.onPlay(viewerFields(v), failClosed),
+      onStop: (v) => this.callbacks.onStop(viewerFields(v)),
+    });
+    const playAuth = this.playAuth;
     const hlsSettings = new HlsSettings(this.redis);
     this.hlsDelivery = new HlsDelivery(
       engine,
       () => hlsSettings.current,
       (app, stream) => this.registry.isLive(app, stream),
+      hlsGuard(playAuth),
     );
     this.registry.addViewerSource('hls', (app, stream) => this.hlsDelivery.viewers(app, stream));
     // Every live stream flows through the tap: it measures bitrate, frame rate and codecs (Streams page, streams.query).
@@ -225,6 +241,7 @@ export class App {
       isLive: (app, stream) => this.registry.isLive(app, stream),
       loopbackOrigin,
       limits: { ...DEFAULT_RELAY_LIMITS, clientQueueBytes: config.flvClientQueueBytes },
+      admit: httpViewerGuard(playAuth, 'flv'),
     });
     this.registry.addViewerSource('flv', (app, stream) => this.flv.players(app, stream));
     // SRT: one UDP port; publishes go through the same admission and bridge into the engine.
@@ -247,6 +264,18 @@ export class App {
         events: this.events,
         apps: engine.apps,
         publishRules: () => publishSecretStore.snapshot(),
+        admitPlayer: async (conn) =>
+          (
+            await playAuth.admit({
+              protocol: 'srt',
+              app: conn.app,
+              stream: conn.stream,
+              token: tokenOf(conn.param),
+              clientAddress: conn.peer.ip,
+              param: conn.param,
+              clientId: String(conn.id),
+            })
+          ).left,
       },
     );
     // WebRTC: WHIP publishes go through admission like RTMP ones and bridge into the engine; WHEP
@@ -265,6 +294,8 @@ export class App {
       { supervisor: this.supervisor, admission: this.admission, registry: this.registry, events: this.events },
     );
     const rooms = new LiveRoomService(new LiveRoomStore(this.redis));
+    // RTMP viewers: nginx-rtmp's on_play / on_play_done, by its client id.
+    const rtmpLeaving = new Map<string, () => void>();
     const streamsDeps = {
       registry: this.registry,
       admission: this.admission,
@@ -272,6 +303,19 @@ export class App {
       hlsSettings,
       rooms,
       engine,
+      // The console's Streams and Live rooms pages play a private stream with a signed token.
+      signPlayPath: async (app: string, stream: string, path: string) =>
+        playAuth.guarded(app, stream) ? `${path}?token=${(await playAuth.sign(app, stream, CONSOLE_SIGNED_SECONDS)).token}` : path,
+      rtmpViewers: {
+        play: async (request: StreamRequest) => {
+          const admitted = await playAuth.admit({ ...request, protocol: 'rtmp', token: tokenOf(request.param) });
+          if (admitted.via === 'callback' && request.clientId) rtmpLeaving.set(request.clientId, admitted.left);
+        },
+        stop: (request: StreamRequest) => {
+          rtmpLeaving.get(request.clientId)?.();
+          rtmpLeaving.delete(request.clientId);
+        },
+      },
     };
 
     const httpsStore = new HttpsStore(this.redis);
@@ -332,6 +376,7 @@ export class App {
     this.redis.onReady('https', () => this.https.onRedisReady());
     this.redis.onReady("let's encrypt", () => this.letsencrypt.onRedisReady());
     this.redis.onReady('hls settings', () => hlsSettings.load());
+    this.redis.onReady('play auth', () => playAuthSettings.load());
     this.redis.onReady('publish secret', () => this.publishSecrets.onRedisReady());
     this.redis.onReady('live registry', () => this.registry.onRedisReady());
     this.redis.onReady('live rooms', () => rooms.onRedisReady());
@@ -351,8 +396,14 @@ export class App {
     routes.bind(callbackHandlers(this.callbacks));
     routes.bind(recordHandlers(this.record));
     routes.bind(consoleHandlers(ui, this.auth, this.system));
+    // The console's pages sign the play URLs of private streams (a day's validity; docs/compatibility.md §13).
+    const playUrlSigner = {
+      anyPrivate: () => playAuthSettings.current.mode !== 'off' || Object.values(playAuthSettings.current.streams).some((m) => m !== 'off'),
+      isPrivate: (stream: string) => playAuth.guarded(LIVE_APP, stream),
+      tokenFor: (stream: string) => playAuth.sign(LIVE_APP, stream, CONSOLE_SIGNED_SECONDS),
+    };
     const streamingAvailability = () => ({ srt: this.srt.available, webrtc: this.webrtc.available });
-    routes.bind(streamingHandlers(ui, config, publishSecretStore, rooms, streamingAvailability));
+    routes.bind(streamingHandlers(ui, config, publishSecretStore, rooms, streamingAvailability, playUrlSigner));
     routes.bind(forwardHandlers(this.restream));
     routes.bind(vliveHandlers(this.restream));
     routes.bind(cameraHandlers(this.restream));
@@ -362,7 +413,8 @@ export class App {
     routes.bindFast('hls.file', this.hlsDelivery.fastPlaylist);
     routes.bind(flvHandlers(this.flv));
     routes.bind(srtHandlers(this.srt));
-    routes.bind(webrtcHandlers(this.webrtc, ui, config.display.rtcPort));
+    routes.bind(webrtcHandlers(this.webrtc, ui, config.display.rtcPort, httpViewerGuard(playAuth, 'webrtc')));
+    routes.bind(playAuthHandlers(playAuth, playAuthSettings));
     routes.bind(srsApiHandlers(new SrsApi(this.registry, this.engine, () => this.flv.edgePulls())));
     // The in-page players come straight from their npm packages (no CDN: consoles run on closed networks).
     const npmDist = (pkg: string) => path.join(PROJECT_ROOT, 'node_modules', pkg, 'dist');
@@ -380,11 +432,11 @@ export class App {
     registerHttpsTab(ui, this.https, this.letsencrypt, { httpPort: config.mgmtListen, httpsPort: config.httpsListen });
     registerCallbackTab(ui, this.callbacks);
     registerRecordTab(ui, this.record);
-    registerStreamingTab(ui, config, publishSecretStore, streamingAvailability);
+    registerStreamingTab(ui, config, publishSecretStore, streamingAvailability, playUrlSigner);
     registerForwardTab(ui, this.restream);
     registerVliveTab(ui, this.restream);
     registerCameraTab(ui, this.restream);
-    registerTranscodeTab(ui, this.restream, publishSecret, playRowsFor(config, publishSecretStore, streamingAvailability));
+    registerTranscodeTab(ui, this.restream, publishSecret, playRowsFor(config, publishSecretStore, streamingAvailability, playUrlSigner));
     registerStreamsTabs(ui, streamsDeps, config.display.rtmpPort);
     registerFaqTab(ui, path.join(PROJECT_ROOT, 'docs'));
 
@@ -393,6 +445,7 @@ export class App {
     this.admission.registerMetrics(this.metrics);
     this.record.registerMetrics(this.metrics);
     this.callbacks.registerMetrics(this.metrics);
+    this.playAuth.registerMetrics(this.metrics);
 
     this.koa = new Koa();
     this.koa.use(commonHeaders(version));
@@ -400,7 +453,7 @@ export class App {
     this.koa.use(callbackLoopGuard(this.callbacks));
     routes.install(this.koa, {
       secured: async (ctx, body) => {
-        this.auth.authenticate({
+        await this.auth.authenticate({
           authorization: ctx.get('authorization') || undefined,
           bodyToken: typeof body.token === 'string' ? body.token : undefined,
           sessionToken: ctx.cookies.get('srs_session') || undefined,

@@ -302,6 +302,22 @@ export const ROUTE_DOCS: { readonly [Id in RouteId]?: RouteDoc } = {
   'rooms.list': doc('Every live room', '所有直播间'),
   'rooms.remove': doc('Deletes a live room', '删除直播间', { uuid: 'string' }, { uuid: '…' }),
   'srt.query': doc('The SRT gateway: listening or why not, publishers, players', 'SRT 网关：是否在侦听、推流端、播放端'),
+  'playAuth.query': doc(
+    "Play authentication (private streams): the default mode, failClosed and each stream's own mode",
+    '播放鉴权（私有流）：默认模式、failClosed 和各流自己的模式',
+  ),
+  'playAuth.update': doc(
+    'Sets the default play-auth mode (off, signed, callback), or one stream\'s (mode "default" removes it)',
+    '设置默认播放鉴权模式（off、signed、callback），或某个流的模式（mode 为 "default" 时删除）',
+    { mode: 'string? (off | signed | callback | default)', failClosed: 'boolean?', stream: 'string?', app: 'string? (live)' },
+    { mode: 'signed' },
+  ),
+  'playAuth.sign': doc(
+    'Mints a signed play URL token for a stream, with its HLS, LL-HLS, FLV, WHEP, RTMP and SRT play URLs',
+    '为流签发播放 URL 令牌，并返回带令牌的 HLS、LL-HLS、FLV、WHEP、RTMP 和 SRT 播放地址',
+    { stream: 'string', app: 'string? (live)', expires: 'number? (seconds, 3600)', ip: 'string? (bind to one viewer address)' },
+    { stream: 'livestream', expires: 3600 },
+  ),
 
   'webrtc.whip': doc(
     'WHIP publish: post an SDP offer (application/sdp), get the answer and a session Location',
@@ -312,7 +328,7 @@ export const ROUTE_DOCS: { readonly [Id in RouteId]?: RouteDoc } = {
   'webrtc.whep': doc(
     'WHEP play: post an SDP offer (application/sdp), get the answer and a session Location',
     'WHEP 播放：POST SDP offer（application/sdp），返回 answer 和会话地址 Location',
-    { app: 'query string? (live)', stream: 'query string' },
+    { app: 'query string? (live)', stream: 'query string', token: 'query string? (a signed play token, for a private stream)' },
   ),
   'webrtc.whepSession': doc('Ends a WHEP session (its Location)', '结束 WHEP 会话（其 Location）'),
   'srsApi.versions': doc("SRS's version probe", 'SRS 的版本探测'),

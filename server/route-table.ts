@@ -125,6 +125,8 @@ export const ROUTE_TABLE = {
 
   // Scenarios › Streaming: features/streaming-guide/routes.ts
   'streaming.player': getRoute('/tools/player.html', open("SRS Stack's standalone player page; it plays public play URLs")),
+  // A signed play URL token for the page's players and share links (features/play-auth).
+  'streaming.playToken': getRoute('/mgmt/scenarios/live/play-token', SESSION),
   // A live room's publish and play URLs, with its secret: a console page like the others.
   'streaming.room': getRoute('/mgmt/rooms/:uuid', SESSION_PAGE),
   // It encodes the publish URL, secret included.
@@ -179,6 +181,10 @@ export const ROUTE_TABLE = {
   'rooms.update': apiRoute('/live/room/update', SECURED),
   'rooms.list': apiRoute('/live/room/list', SECURED),
   'rooms.remove': apiRoute('/live/room/remove', SECURED),
+  // Play authentication (features/play-auth): modes, and signed play URLs.
+  'playAuth.query': apiRoute('/mgmt/play-auth/query', SECURED),
+  'playAuth.update': apiRoute('/mgmt/play-auth/update', SECURED),
+  'playAuth.sign': apiRoute('/mgmt/play-auth/sign', SECURED),
   // SRT gateway state (features/srt): listening or why not, publishers, players, recent refusals.
   'srt.query': apiRoute('/mgmt/srt/query', SECURED),
   'streams.secretForm': formRoute('/mgmt/system/auth/secret'),
@@ -202,10 +208,15 @@ export const ROUTE_TABLE = {
     open("ends a WHIP session: its Location's random session id (122 bits, given only to the publisher) is the capability"),
     'none',
   ),
-  'webrtc.whep': directRoute(['POST'], '/rtc/v1/whep/', open('WHEP playback, public like every play URL of SRS Stack'), {
-    raw: 'application/sdp',
-    limit: 128 * 1024,
-  }),
+  'webrtc.whep': directRoute(
+    ['POST'],
+    '/rtc/v1/whep/',
+    open('WHEP playback, public like every play URL of SRS Stack unless play authentication is on (features/play-auth)'),
+    {
+      raw: 'application/sdp',
+      limit: 128 * 1024,
+    },
+  ),
   'webrtc.whepSession': directRoute(
     ['DELETE'],
     '/rtc/v1/whep/:session',
@@ -228,13 +239,21 @@ export const ROUTE_TABLE = {
   'srsApi.client': directRoute(['GET', 'DELETE'], '/api/v1/clients/:id', SECURED, 'none'),
 
   // Media, after every specific route: features/hls/routes.ts (with features/ll-hls), features/flv/routes.ts
-  'hls.file': getRoute('/:app/:file', open('HLS playlists and low-latency segments, public like every play URL of SRS Stack')),
+  'hls.file': getRoute(
+    '/:app/:file',
+    open(
+      'HLS playlists and low-latency segments, public like every play URL of SRS Stack unless play authentication is on (features/play-auth)',
+    ),
+  ),
   // Also LL-HLS: /{app}/{stream}/ll.m3u8, init-N.mp4, seg-M.m4s, part-M.K.m4s (features/ll-hls).
   'hls.nestedFile': getRoute(
     '/:app/:sub/:file',
-    open('normal-latency HLS segments and LL-HLS playlists and media, public like every play URL of SRS Stack'),
+    open('normal-latency HLS segments and LL-HLS playlists and media, public unless play authentication is on (features/play-auth)'),
   ),
-  'flv.play': getRoute('/:app/:stream.flv', open('HTTP-FLV playback, public like every play URL of SRS Stack')),
+  'flv.play': getRoute(
+    '/:app/:stream.flv',
+    open('HTTP-FLV playback, public like every play URL of SRS Stack unless play authentication is on (features/play-auth)'),
+  ),
 
   'console.root': getRoute('/', open('redirects to /mgmt')),
 } satisfies RouteTable;

@@ -31,6 +31,8 @@ export const KEYS = {
   BEIAN: 'SRS_BEIAN',
   SYS_LIMITS: 'SRS_SYS_LIMITS',
   LOCALE: 'SRS_LOCALE',
+  /** Ours: play authentication (features/play-auth/settings.ts): mode, failClosed, key, per-stream modes. */
+  PLAY_AUTH: 'SRS_PLAY_AUTH',
 } as const;
 
 /** The boot-flag field SRS Stack sets once the engine config was first generated. */

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { secretsEqual } from '../../server/core/secrets.js';
 import { signToken, verifyToken } from '../../server/features/auth/jwt.js';
 import { LoginThrottle } from '../../server/features/auth/login-throttle.js';
@@ -6,24 +7,36 @@ import { hashPassword, randomPassword, verifyPassword } from '../../server/featu
 
 describe('jwt', () => {
   const secret = 'srs-v2-0123456789abcdef0123456789abcdef';
-  it('signs HS256 tokens that verify with the same secret for 365 days', () => {
-    const { token, claims } = signToken(secret, 1000);
+  it('signs HS256 tokens that verify with the same secret for 365 days', async () => {
+    const { token, claims } = await signToken(secret, 1000);
     assert.equal(claims.exp - claims.iat, 365 * 24 * 3600);
     assert.equal(claims.v, '1.0');
-    const ok = verifyToken(secret, token, 2000);
+    const ok = await verifyToken(secret, token, 2000);
     assert.ok(ok.ok);
   });
-  it('rejects another secret, tampering, expiry and alg none', () => {
-    const { token } = signToken(secret, 1000);
-    assert.equal(verifyToken('other', token, 2000).ok, false);
+  it('rejects another secret, tampering, expiry and alg none', async () => {
+    const { token } = await signToken(secret, 1000);
+    assert.equal((await verifyToken('other', token, 2000)).ok, false);
     const [h, , s] = token.split('.');
     const forged = `${h}.${Buffer.from(JSON.stringify({ exp: 9e9 })).toString('base64url')}.${s}`;
-    assert.equal(verifyToken(secret, forged, 2000).ok, false);
-    const expired = verifyToken(secret, token, 1000 + 366 * 24 * 3600);
+    assert.equal((await verifyToken(secret, forged, 2000)).ok, false);
+    const expired = await verifyToken(secret, token, 1000 + 366 * 24 * 3600);
     assert.deepEqual(expired, { ok: false, reason: 'token is expired' });
     const none = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"exp":9e9}').toString('base64url')}.`;
-    assert.equal(verifyToken(secret, none).ok, false);
-    assert.equal(verifyToken(secret, 'garbage').ok, false);
+    assert.equal((await verifyToken(secret, none)).ok, false);
+    assert.equal((await verifyToken(secret, 'garbage')).ok, false);
+  });
+  it('verifies tokens issued by the hand-written HS256 code it replaced (existing sessions and API tokens)', async () => {
+    // Built exactly as the node:crypto implementation before jose did: header, claims, HMAC-SHA256.
+    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    const body = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ v: '1.0', nonce: 'abcdef0123456789', iat: 1000, exp: 1000 + 365 * 24 * 3600 })}`;
+    const legacy = `${body}.${crypto.createHmac('sha256', secret).update(body).digest('base64url')}`;
+    const verified = await verifyToken(secret, legacy, 2000);
+    assert.ok(verified.ok);
+    assert.equal(verified.claims.nonce, 'abcdef0123456789');
+    // And the other way: jose's tokens have the same header, so older builds would accept them.
+    const { token } = await signToken(secret, 1000);
+    assert.deepEqual(JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString()), { alg: 'HS256', typ: 'JWT' });
   });
   it('compares secrets in constant time and exactly', () => {
     assert.ok(secretsEqual('abc', 'abc'));

@@ -53,7 +53,12 @@ describe('LL-HLS serving: waits answered by the media, over HTTP', function () {
 
   beforeEach(async () => {
     source = new TestStream();
-    service = new LlHlsService({ source: source.tap, apps: ['live'], isLive: () => true, sessions: { answeredSession: () => false } });
+    service = new LlHlsService({
+      source: source.tap,
+      apps: ['live'],
+      isLive: () => true,
+      sessions: { answeredSession: async () => false, checkMedia: async () => false },
+    });
     service.start();
     source.begin();
     const app = new Koa();

@@ -33,9 +33,24 @@
     return out;
   }
 
+  // Private streams (docs/compatibility.md §13): the play URLs carry a token signed for the stream.
+  let playToken = '';
+  // A JWT is URL-safe: the same text at every escaping level.
+  const fillAll = (template, name) => fill(template, name).split('{token}').join(playToken);
+
   function render(name) {
-    for (const el of root.querySelectorAll('[data-tpl]')) el.textContent = fill(el.dataset.tpl, name);
-    for (const el of root.querySelectorAll('[data-tpl-href]')) el.setAttribute('href', fill(el.dataset.tplHref, name));
+    if (root.dataset.playAuth === 'on' && root.dataset.tokenFor !== name) {
+      root.dataset.tokenFor = name;
+      fetch('/mgmt/scenarios/live/play-token?stream=' + encodeURIComponent(name), { credentials: 'same-origin' })
+        .then((res) => res.json())
+        .then((answer) => {
+          playToken = answer.token || '';
+          render(name);
+        })
+        .catch(() => undefined);
+    }
+    for (const el of root.querySelectorAll('[data-tpl]')) el.textContent = fillAll(el.dataset.tpl, name);
+    for (const el of root.querySelectorAll('[data-tpl-href]')) el.setAttribute('href', fillAll(el.dataset.tplHref, name));
     for (const qr of root.querySelectorAll('img[data-qr-kind]')) {
       const qrSrc = '/mgmt/scenarios/live/qr.svg?kind=' + qr.dataset.qrKind + '&stream=' + encodeURIComponent(name);
       if (qr.getAttribute('src') !== qrSrc) qr.setAttribute('src', qrSrc);

@@ -9,6 +9,9 @@
 
   function whepUrl() {
     const q = new URLSearchParams({ app: 'live', stream: $('whep-stream').value.trim() });
+    // A private stream's signed token (docs/compatibility.md §13) comes with the page's own URL.
+    const token = new URLSearchParams(window.location.search).get('token');
+    if (token) q.set('token', token);
     return new URL('/rtc/v1/whep/?' + q.toString(), document.baseURI).href;
   }
   function showUrl() {

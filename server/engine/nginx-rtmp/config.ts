@@ -16,7 +16,7 @@ export interface NginxRtmpConfigOptions {
   readonly rtmpPort: number;
   /** Unix socket of the engine's HTTP server (/stat, /control): reachable from this host only. */
   readonly httpSocket: string;
-  /** Where the engine posts on_publish/on_publish_done/on_play (the stack, on loopback). */
+  /** Where the engine posts on_publish/on_publish_done/on_play/on_play_done (the stack, on loopback). */
   readonly callbackUrl: string;
   readonly apps: readonly string[];
   readonly hls: { readonly lowLatency: HlsOutput; readonly normal: HlsOutput };
@@ -125,6 +125,8 @@ export function renderNginxRtmpConfig(o: NginxRtmpConfigOptions): string {
       `      on_publish ${quote(o.callbackUrl)};`,
       `      on_publish_done ${quote(o.callbackUrl)};`,
       `      on_play ${quote(o.callbackUrl)};`,
+      // Play authentication's on_stop (features/play-auth) hears RTMP viewers leave.
+      `      on_play_done ${quote(o.callbackUrl)};`,
       ...hlsLines(lowLatency, app),
       `      push rtmp://127.0.0.1:${o.rtmpPort}/${internal};`,
       ...o.pushTargets(app).map((url) => `      push ${quote(url)};`),

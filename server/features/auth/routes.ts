@@ -49,7 +49,7 @@ export function authHandlers(auth: AuthService, system: LoginReadiness, ui: Cons
     'auth.loginPage': async ({ ctx }) => {
       if (!(await system.isReady())) return ctx.redirect('/mgmt/starting');
       if (!auth.isInitialized()) return ctx.redirect('/mgmt/setup');
-      if (ui.isLoggedIn(ctx)) return ctx.redirect('/mgmt/scenarios');
+      if (await ui.isLoggedIn(ctx)) return ctx.redirect('/mgmt/scenarios');
       await ui.render(ctx, 'auth/login', { error: '' });
     },
     'auth.loginForm': async ({ ctx, body: form }) => {

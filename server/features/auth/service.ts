@@ -59,7 +59,7 @@ export class AuthService {
     if (problem) throw new ValidationError(problem);
     this.store.writePasswordHash(await hashPassword(password));
     log.info('admin password set by first-run setup');
-    return { ...this.issueToken(), bearer: this.secret };
+    return { ...(await this.issueToken()), bearer: this.secret };
   }
 
   async login(password: string, client: string): Promise<IssuedToken & { bearer: string }> {
@@ -75,7 +75,7 @@ export class AuthService {
       throw new UnauthorizedError(`invalid password, wait ${Math.ceil(delay / 1000)}s before trying again`);
     }
     this.throttle.recordSuccess(client);
-    return { ...this.issueToken(), bearer: this.secret };
+    return { ...(await this.issueToken()), bearer: this.secret };
   }
 
   private async checkPassword(password: string): Promise<boolean> {
@@ -84,8 +84,8 @@ export class AuthService {
     return Boolean(this.config.mgmtPassword) && secretsEqual(password, this.config.mgmtPassword);
   }
 
-  issueToken(): IssuedToken {
-    const { token, claims } = signToken(this.secret);
+  async issueToken(): Promise<IssuedToken> {
+    const { token, claims } = await signToken(this.secret);
     return {
       token,
       createAt: new Date(claims.iat * 1000).toISOString(),
@@ -98,7 +98,7 @@ export class AuthService {
    * `Bearer <api secret>`; otherwise a JWT in the body `token`. The console adds a third way: its
    * session cookie, accepted only with the matching CSRF token.
    */
-  authenticate(creds: Credentials): void {
+  async authenticate(creds: Credentials): Promise<void> {
     const secret = this.secret;
     if (creds.authorization !== undefined) {
       const parts = creds.authorization.split(' ');
@@ -108,12 +108,12 @@ export class AuthService {
       return;
     }
     if (creds.bodyToken) {
-      const result = verifyToken(secret, creds.bodyToken);
+      const result = await verifyToken(secret, creds.bodyToken);
       if (!result.ok) throw new UnauthorizedError(`invalid token: ${result.reason}`);
       return;
     }
     if (creds.sessionToken) {
-      if (!this.isValidSession(creds.sessionToken)) throw new UnauthorizedError('console session expired: log in again');
+      if (!(await this.isValidSession(creds.sessionToken))) throw new UnauthorizedError('console session expired: log in again');
       if (!creds.csrfToken || !secretsEqual(creds.csrfToken, this.csrfTokenFor(creds.sessionToken))) {
         throw new UnauthorizedError('missing or invalid CSRF token for the console session');
       }
@@ -122,9 +122,9 @@ export class AuthService {
     throw new UnauthorizedError('no Authorization or token: send Authorization: Bearer <api secret> or a token');
   }
 
-  isValidSession(sessionToken: string | undefined): boolean {
+  async isValidSession(sessionToken: string | undefined): Promise<boolean> {
     if (!sessionToken || !this.apiSecret) return false;
-    return verifyToken(this.apiSecret, sessionToken).ok;
+    return (await verifyToken(this.apiSecret, sessionToken)).ok;
   }
 
   /** CSRF token bound to one session: HMAC of the session token, so nothing is stored. */

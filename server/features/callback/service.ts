@@ -22,7 +22,7 @@ import type { CallbackStore, HookExchange, HookSettings } from './store.js';
 const log = createLogger('callback');
 
 export const EXAMPLE_PATH = `${API_PREFIX}/mgmt/hooks/example`;
-const CALLBACK_ACTIONS = ['on_publish', 'on_unpublish', 'on_record_begin', 'on_record_end'] as const;
+const CALLBACK_ACTIONS = ['on_publish', 'on_unpublish', 'on_record_begin', 'on_record_end', 'on_play', 'on_stop'] as const;
 /** Paths of the stack that a callback must never be sent to (everything except the example). */
 const STACK_PATHS = /^\/(terraform|mgmt|api|rtc|console|players|tools)(\/|$)/;
 
@@ -52,6 +52,28 @@ export type PublishFields = Pick<StreamInfo, 'vhost' | 'app' | 'stream' | 'param
 
 export function publishBody(requestId: string, opaque: string, s: PublishFields): CallbackBody {
   return compact({ request_id: requestId, action: 'on_publish', opaque, vhost: s.vhost, app: s.app, stream: s.stream, param: s.param });
+}
+
+/** A viewer (features/play-auth): on_play asks whether it may watch, on_stop says it left (SRS's fields). */
+export interface ViewerFields extends PublishFields {
+  readonly protocol: string;
+  readonly clientAddress: string;
+  readonly clientId?: string;
+}
+
+export function viewerBody(requestId: string, opaque: string, action: 'on_play' | 'on_stop', v: ViewerFields): CallbackBody {
+  return compact({
+    request_id: requestId,
+    action,
+    opaque,
+    vhost: v.vhost,
+    app: v.app,
+    stream: v.stream,
+    param: v.param,
+    ip: v.clientAddress,
+    client_id: v.clientId,
+    protocol: v.protocol,
+  });
 }
 
 export function unpublishBody(requestId: string, opaque: string, s: StreamInfo): CallbackBody {
@@ -129,6 +151,9 @@ function hostnameOf(origin: string): string {
     return ''; // a Host header no URL parser accepts: only the loopback rule applies
   }
 }
+
+/** The receiver did not answer (unreachable, timeout): on_play may fail open on it. */
+class NoAnswerError extends Error {}
 
 export class CallbackService {
   private cached: HookSettings = { target: '', opaque: '', all: false, host: '' };
@@ -225,6 +250,35 @@ export class CallbackService {
     }
   }
 
+  /**
+   * A viewer's admission check (features/play-auth, callback mode): resolves when the receiver
+   * accepts, throws to refuse. Same rules as on_publish (the timing's deadline, no retry); a receiver
+   * that does not answer refuses the viewer only when `failClosed`, and with callbacks off or no
+   * target there is nobody to ask: refused when `failClosed`, admitted otherwise.
+   */
+  async onPlay(viewer: ViewerFields, failClosed: boolean): Promise<void> {
+    const s = await this.settings();
+    if (!s.all || !s.target) {
+      if (failClosed)
+        throw new ForbiddenError('play authentication asks the HTTP callback, but no callback target is enabled (System › Callback)');
+      return;
+    }
+    try {
+      await this.send(s.target, viewerBody(crypto.randomUUID(), s.opaque, 'on_play', viewer));
+    } catch (err) {
+      if (err instanceof NoAnswerError && !failClosed) {
+        log.warn(`on_play for ${viewer.app}/${viewer.stream}: ${err.message}; admitted (fail open)`);
+        return;
+      }
+      throw new ForbiddenError(`refused by the HTTP callback ${s.target}: ${errorMessage(err)}`);
+    }
+  }
+
+  /** An admitted viewer left (notification, retried like on_unpublish). */
+  onStop(viewer: ViewerFields): void {
+    void this.notify((id, o) => viewerBody(id, o, 'on_stop', viewer));
+  }
+
   /** Queues a notification; the emitter never waits for the receiver. */
   private notify(build: (requestId: string, opaque: string, host: string) => CallbackBody): Promise<void> {
     const delivery = this.settings().then(async (s) => {
@@ -269,7 +323,7 @@ export class CallbackService {
       this.countFailure(action, 'error');
       const reason = `no answer: ${errorMessage(err)}`;
       await this.remember(() => this.store.saveAnswer(reason));
-      throw new Error(reason, { cause: err });
+      throw new NoAnswerError(reason, { cause: err });
     }
     this.latency?.observe((performance.now() - started) / 1000, { action });
     await this.remember(() => this.store.saveAnswer(answer.body));

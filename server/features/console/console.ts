@@ -32,9 +32,9 @@ export interface ConsoleTab {
  */
 export interface ConsoleSessions {
   isInitialized(): boolean;
-  isValidSession(token: string | undefined): boolean;
+  isValidSession(token: string | undefined): Promise<boolean>;
   csrfTokenFor(session: string): string;
-  authenticate(creds: { sessionToken?: string; csrfToken?: string }): void;
+  authenticate(creds: { sessionToken?: string; csrfToken?: string }): Promise<void>;
 }
 
 /** What the console shows of the system (the system feature provides it). */
@@ -76,7 +76,7 @@ export class Console {
     return ctx.cookies.get(SESSION_COOKIE) || undefined;
   }
 
-  isLoggedIn(ctx: Koa.Context): boolean {
+  isLoggedIn(ctx: Koa.Context): Promise<boolean> {
     return this.auth.isValidSession(this.sessionToken(ctx));
   }
 
@@ -103,7 +103,7 @@ export class Console {
       /* Redis down: defaults */
     }
     const session = this.sessionToken(ctx);
-    const loggedIn = this.auth.isValidSession(session);
+    const loggedIn = await this.auth.isValidSession(session);
     return {
       lang: this.lang(ctx),
       title: beian.title || 'SRS Stack',
@@ -139,9 +139,9 @@ export class Console {
    */
   async checkSession(ctx: Koa.Context, form: Body): Promise<boolean> {
     const session = this.sessionToken(ctx);
-    if (!this.auth.isValidSession(session)) throw new UnauthorizedError('console session expired: log in again');
+    if (!(await this.auth.isValidSession(session))) throw new UnauthorizedError('console session expired: log in again');
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
-      this.auth.authenticate({ sessionToken: session, csrfToken: typeof form._csrf === 'string' ? form._csrf : undefined });
+      await this.auth.authenticate({ sessionToken: session, csrfToken: typeof form._csrf === 'string' ? form._csrf : undefined });
     }
     return true;
   }
@@ -152,7 +152,7 @@ export class Console {
       ctx.redirect('/mgmt/starting');
       return false;
     }
-    if (!this.isLoggedIn(ctx)) {
+    if (!(await this.isLoggedIn(ctx))) {
       ctx.redirect(this.auth.isInitialized() ? '/mgmt/login' : '/mgmt/setup');
       return false;
     }

@@ -42,7 +42,7 @@ export function consoleHandlers(ui: Console, auth: ConsoleSessions, system: Cons
     'console.entry': async ({ ctx }) => {
       if (!(await system.isReady())) return ctx.redirect('/mgmt/starting');
       if (!auth.isInitialized()) return ctx.redirect('/mgmt/setup');
-      if (!ui.isLoggedIn(ctx)) return ctx.redirect('/mgmt/login');
+      if (!(await ui.isLoggedIn(ctx))) return ctx.redirect('/mgmt/login');
       ctx.redirect('/mgmt/scenarios');
     },
     'console.scenarios': section('scenarios'),

@@ -22,6 +22,12 @@ export interface FlvGatewayOptions {
   readonly isLive: (app: string, stream: string) => boolean | Promise<boolean>;
   /** This stack's HTTP origin as seen from this host (e.g. http://127.0.0.1:2022), for internalUrl. */
   readonly loopbackOrigin: string;
+  /**
+   * Play authentication (features/play-auth): admits a player or throws (403), before anything is
+   * said about the stream; resolves to what to call when the player leaves. The stack's own
+   * consumers (internalUrl) are never asked.
+   */
+  readonly admit?: (ctx: Koa.Context, app: string, stream: string) => Promise<() => void>;
 }
 
 /**
@@ -113,6 +119,10 @@ export class FlvGateway {
     checkStreamName('app', app);
     checkStreamName('stream', stream);
     if (this.stopped) throw new NotFoundError('the stack is stopping');
+    const consumer = ctx.query[INTERNAL_PARAM];
+    const internal = typeof consumer === 'string' && secretsEqual(consumer, this.internalToken);
+    const left = !internal && this.opts.admit ? await this.opts.admit(ctx, app, stream) : null;
+    if (left) ctx.res.once('close', left);
     if (!(await this.opts.isLive(app, stream))) throw new NotFoundError(`stream ${app}/${stream} is not live`);
     if (ctx.method === 'HEAD') {
       ctx.status = 200;
@@ -125,8 +135,6 @@ export class FlvGateway {
       throw new UpstreamError(`stream ${app}/${stream}: its media did not reach the stack within ${this.opts.limits.startTimeoutMs} ms`);
     }
     const relay = this.relayFor(app, stream);
-    const consumer = ctx.query[INTERNAL_PARAM];
-    const internal = typeof consumer === 'string' && secretsEqual(consumer, this.internalToken);
     const started = await relay.join(ctx.res, internal);
     if (started.ok || started.reason === 'gone') {
       // The relay owns the response from here (or the player left): Koa must not touch it.

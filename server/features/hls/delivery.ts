@@ -12,16 +12,43 @@ import type { FastAnswer } from '../../core/routing.js';
 import { sendFile } from '../../core/static-files.js';
 import type { HlsOutput, MediaEngine } from '../../engine/media-engine.js';
 import { isSafeFileName } from '../../core/stream-names.js';
-import { sessionVariantPlaylist, withEndList, withEscapedSegmentUris } from './playlist.js';
+import { sessionVariantPlaylist, withEndList, withEscapedSegmentUris, withUriQuery } from './playlist.js';
 
 export const M3U8_TYPE = 'application/vnd.apple.mpegurl';
 const TS_MAX_AGE_SECONDS = 600;
 const SESSION_IDLE_MS = 30_000;
 const MAX_SESSIONS = 50_000;
 const SESSION_ID = /^[0-9a-z]{1,32}$/;
+
+const sessionQuery = (id: string, grant: string | null): string =>
+  grant ? `hls_ctx=${id}&hls_auth=${encodeURIComponent(grant)}` : `hls_ctx=${id}`;
 /** Players of one stream poll the same playlist; the engine rewrites it every 2 s at most. */
 const PLAYLIST_CACHE_MS = 200;
 const PLAYLIST_CACHE_ENTRIES = 2000;
+
+/**
+ * Play authentication for HLS (features/play-auth): a player is admitted once, at its first playlist
+ * request (a signed `token` or on_play), and its hls_ctx session gets a grant, `hls_auth`, written
+ * into every URI of its playlists and checked on each request of the session.
+ */
+export interface HlsGuard {
+  guarded(app: string, stream: string): boolean;
+  /**
+   * Admits a new session `sid` or throws (403): its grant (null: admitted without one) and what to
+   * call when the session ends.
+   */
+  admit(ctx: Koa.Context, app: string, stream: string, sid: string): Promise<{ grant: string | null; left: (() => void) | null }>;
+  /** Checks a session's grant; throws (403). */
+  check(ctx: Koa.Context, app: string, stream: string, sid: string, grant: string): Promise<void>;
+}
+
+/** Where a request's session query for its playlists' URIs is kept between the session check and the render. */
+const MEDIA_QUERY = 'hlsMediaQuery';
+
+const queryString = (ctx: Koa.Context, key: string): string => {
+  const v = ctx.query[key];
+  return typeof v === 'string' ? v : '';
+};
 
 export interface HlsDeliveryModes {
   readonly hlsLowLatency: boolean;
@@ -35,7 +62,9 @@ function playlistCacheControl(modes: HlsDeliveryModes): string {
 
 /** Players identified by SRS's hls_ctx: a session counts as a viewer while it keeps polling. */
 export class HlsSessions {
-  private readonly sessions = new Map<string, { stream: string; seenAt: number }>();
+  private readonly sessions = new Map<string, { stream: string; seenAt: number; left?: () => void }>();
+  /** Sessions play authentication admitted (callback mode) that did not poll yet: told to leave too. */
+  private readonly admittedOnly = new Map<string, { seenAt: number; left: () => void }>();
 
   touch(id: string, stream: string, now = Date.now()): void {
     const known = this.sessions.get(id);
@@ -43,8 +72,16 @@ export class HlsSessions {
       known.seenAt = now;
       known.stream = stream;
     } else if (this.sessions.size < MAX_SESSIONS) {
-      this.sessions.set(id, { stream, seenAt: now });
+      const left = this.admittedOnly.get(id)?.left;
+      this.admittedOnly.delete(id);
+      this.sessions.set(id, { stream, seenAt: now, left });
     }
+  }
+
+  /** A session play authentication admitted: `left` runs once it stops polling (on_stop). */
+  admitted(id: string, left: () => void, now = Date.now()): void {
+    if (this.admittedOnly.size < MAX_SESSIONS) this.admittedOnly.set(id, { seenAt: now, left });
+    else left();
   }
 
   count(stream: string, now = Date.now()): number {
@@ -54,7 +91,13 @@ export class HlsSessions {
   }
 
   sweep(now = Date.now()): void {
-    for (const [id, s] of this.sessions) if (now - s.seenAt >= SESSION_IDLE_MS) this.sessions.delete(id);
+    for (const map of [this.sessions, this.admittedOnly]) {
+      for (const [id, s] of map) {
+        if (now - s.seenAt < SESSION_IDLE_MS) continue;
+        map.delete(id);
+        s.left?.();
+      }
+    }
   }
 
   get size(): number {
@@ -133,6 +176,7 @@ export class HlsDelivery {
     private readonly engine: Pick<MediaEngine, 'apps' | 'hls'>,
     private readonly modes: () => HlsDeliveryModes,
     private readonly isLive: (app: string, stream: string) => boolean,
+    private readonly guard: HlsGuard | null = null,
   ) {}
 
   start(): void {
@@ -161,11 +205,30 @@ export class HlsDelivery {
     if (isPlaylist) return this.playlist(ctx, app, file.slice(0, -'.m3u8'.length));
     const output = this.outputForSegment(sub);
     if (!output) throw new NotFoundError(`not found: ${ctx.path}`);
+    const guarded = await this.checkMedia(ctx, app, file.replace(/-\d+\.ts$/, ''));
     await sendFile(ctx, path.join(output.root, app, file), {
       maxAgeSeconds: TS_MAX_AGE_SECONDS,
       contentType: 'video/mp2t',
       memory: this.segments,
     });
+    // A private stream's segments must not be kept by shared caches for other viewers.
+    if (guarded) ctx.set('Cache-Control', `private, max-age=${TS_MAX_AGE_SECONDS}`);
+  }
+
+  /**
+   * A media request (segment, LL-HLS init or part) of app/stream: with play auth on for the stream,
+   * its session's grant must be valid (throws 403). True when the stream is guarded.
+   */
+  async checkMedia(ctx: Koa.Context, app: string, stream: string): Promise<boolean> {
+    if (!this.guard?.guarded(app, stream)) return false;
+    await this.guard.check(ctx, app, stream, queryString(ctx, 'hls_ctx'), queryString(ctx, 'hls_auth'));
+    return true;
+  }
+
+  /** A media playlist's text for this request: its URIs carry the session's grant when it has one. */
+  static withSessionQuery(ctx: Koa.Context, text: string): string {
+    const query = ctx.state[MEDIA_QUERY];
+    return typeof query === 'string' && query ? withUriQuery(text, query) : text;
   }
 
   private outputForSegment(sub: string | null): HlsOutput | null {
@@ -177,10 +240,12 @@ export class HlsDelivery {
     const modes = this.modes();
     const playlist = await this.mediaPlaylist(app, stream, modes);
     if (playlist === null) throw new NotFoundError(`stream ${app}/${stream} is not live`);
+    // A guarded stream always uses sessions, hls_ctx off or not: the session carries the viewer's admission.
+    const sessions = !modes.noHlsCtx || (this.guard?.guarded(app, stream) ?? false);
     ctx.type = M3U8_TYPE;
-    ctx.set('Cache-Control', playlistCacheControl(modes));
-    if (!modes.noHlsCtx && this.answeredSession(ctx, app, stream, `${encodeURIComponent(stream)}.m3u8`, playlist.live)) return;
-    ctx.body = playlist.text;
+    ctx.set('Cache-Control', sessions ? 'no-cache, max-age=0' : playlistCacheControl(modes));
+    if (sessions && (await this.answeredSession(ctx, app, stream, `${encodeURIComponent(stream)}.m3u8`, playlist.live))) return;
+    ctx.body = HlsDelivery.withSessionQuery(ctx, playlist.text);
   }
 
   /** The media playlist of app/stream in the current mode, as players get it; null when there is none. */
@@ -211,6 +276,9 @@ export class HlsDelivery {
       return false;
     }
     if (!isSafeFileName(app) || !isSafeFileName(`${stream}.m3u8`) || !(this.engine.apps as readonly string[]).includes(app)) return false;
+    // Play authentication (a guarded stream, or a session holding a grant whose URIs carry it) is
+    // the Koa lane's: serve() checks the grant and writes it into the playlist's URIs.
+    if (query.has('hls_auth') || this.guard?.guarded(app, stream)) return false;
     const modes = this.modes();
     const session = query.get('hls_ctx') ?? '';
     if (!modes.noHlsCtx && !SESSION_ID.test(session)) return false;
@@ -231,18 +299,34 @@ export class HlsDelivery {
    * SRS's hls_ctx for a media playlist of app/stream (classic or LL-HLS: one viewer count): a
    * request without a session gets a variant playlist naming `mediaUri` with a new session, and
    * true (answered); one with a session counts as a viewer while the stream is live, and false.
-   * With hls_ctx off (SRS's `noHlsCtx`), false and no counting.
+   * With hls_ctx off (SRS's `noHlsCtx`), false and no counting, unless play auth guards the stream.
+   *
+   * Play auth (HlsGuard): a new session is admitted first (403 otherwise) and its grant joins the
+   * session's query; a request of a guarded stream with a session but no grant starts a new
+   * session the same way, one with a grant must hold a valid one. A grant is also handed out
+   * when the stream is not guarded but the URL is validly signed, so turning play auth on later
+   * does not cut that viewer before its URL expires.
    */
-  answeredSession(ctx: Koa.Context, app: string, stream: string, mediaUri: string, live: boolean): boolean {
-    if (this.modes().noHlsCtx) return false;
-    const session = typeof ctx.query.hls_ctx === 'string' ? ctx.query.hls_ctx : '';
-    if (!SESSION_ID.test(session)) {
+  async answeredSession(ctx: Koa.Context, app: string, stream: string, mediaUri: string, live: boolean): Promise<boolean> {
+    const guarded = this.guard?.guarded(app, stream) ?? false;
+    if (this.modes().noHlsCtx && !guarded) return false;
+    const session = queryString(ctx, 'hls_ctx');
+    const grant = queryString(ctx, 'hls_auth');
+    if (!SESSION_ID.test(session) || (guarded && !grant)) {
       const id = crypto.randomBytes(8).toString('hex');
+      let granted: string | null = null;
+      if (this.guard) {
+        const admitted = await this.guard.admit(ctx, app, stream, id);
+        granted = admitted.grant;
+        if (admitted.left) this.sessions.admitted(id, admitted.left);
+      }
       ctx.type = M3U8_TYPE;
       ctx.set('Cache-Control', 'no-cache, max-age=0');
-      ctx.body = sessionVariantPlaylist(`${mediaUri}?hls_ctx=${id}`);
+      ctx.body = sessionVariantPlaylist(`${mediaUri}?${sessionQuery(id, granted)}`);
       return true;
     }
+    if (guarded) await this.guard?.check(ctx, app, stream, session, grant);
+    if (grant) ctx.state[MEDIA_QUERY] = sessionQuery(session, grant);
     if (live) this.sessions.touch(session, `${app}/${stream}`);
     return false;
   }

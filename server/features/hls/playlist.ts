@@ -86,3 +86,21 @@ export function withEscapedSegmentUris(text: string): string {
     })
     .join('\n');
 }
+
+/**
+ * Appends `query` to every URI of a playlist: URI lines and `URI="…"` attributes (EXT-X-MAP, parts,
+ * preload hints). Players resolve relative URIs without the playlist's own query, so an HLS
+ * session's grant (features/play-auth) must be written into each one.
+ */
+export function withUriQuery(text: string, query: string): string {
+  const add = (uri: string) => `${uri}${uri.includes('?') ? '&' : '?'}${query}`;
+  return text
+    .split('\n')
+    .map((line) => {
+      const trimmed = line.trim();
+      if (!trimmed) return line;
+      if (!trimmed.startsWith('#')) return add(trimmed);
+      return line.replace(/URI="([^"]*)"/g, (_m, uri: string) => `URI="${add(uri)}"`);
+    })
+    .join('\n');
+}

@@ -66,7 +66,8 @@ export class Admission {
     }
   }
 
-  private isBridge(request: StreamRequest): boolean {
+  /** A connection of the stack's own ingests or players into the engine (it carries bridgeParam()). */
+  isBridge(request: Pick<StreamRequest, 'param'>): boolean {
     const token = new URLSearchParams(request.param.replace(/^\?/, '')).get(BRIDGE_PARAM);
     return token !== null && secretsEqual(token, this.bridgeToken);
   }

@@ -4,6 +4,7 @@ import { shownTime } from '../../core/views.js';
 import { LIVE_APP } from '../../core/stream-names.js';
 import type Koa from 'koa';
 import { optionalString, requireBoolean, requireString, type Body } from '../../core/validate.js';
+import type { StreamRequest } from '../../core/stream-request.js';
 import type { EngineHookEvent, MediaEngine } from '../../engine/media-engine.js';
 import type { RouteHandlers } from '../../route-table.js';
 import type { Console } from '../console/console.js';
@@ -23,19 +24,30 @@ export interface StreamsDeps {
   readonly hlsSettings: HlsSettings;
   readonly rooms: LiveRoomService;
   readonly engine: MediaEngine;
+  /** Play authentication of RTMP viewers (features/play-auth): admits (throws to refuse) and hears them leave. */
+  /** A private stream's console play path with its signed token (features/play-auth); absent: public paths. */
+  readonly signPlayPath?: (app: string, stream: string, path: string) => Promise<string>;
+  readonly rtmpViewers?: {
+    play(request: StreamRequest): Promise<void>;
+    stop(request: StreamRequest): void;
+  };
 }
 
 /** The engine's stream events, decoded by its adapter: publishes and ends go through admission. */
-async function onEngineHook(event: EngineHookEvent, { admission, registry }: StreamsDeps): Promise<void> {
+async function onEngineHook(event: EngineHookEvent, { admission, registry, rtmpViewers }: StreamsDeps): Promise<void> {
   switch (event.action) {
     case 'publish':
       return admission.publish(event.request);
     case 'unpublish':
       return admission.unpublish(event.request);
     case 'play':
-      if (!event.relay) await registry.countPlay();
+      if (event.relay) return;
+      // A refusal answers the engine's on_play with 403: nginx-rtmp drops the player.
+      if (!admission.isBridge(event.request)) await rtmpViewers?.play(event.request);
+      await registry.countPlay();
       return;
     case 'stop':
+      if (!event.relay) rtmpViewers?.stop(event.request);
       return;
   }
 }
@@ -136,7 +148,15 @@ function rtmpServer(ctx: Koa.Context, displayPort: string): string {
   return rtmpServerUrl(splitHost(ctx.host).hostname, displayPort);
 }
 
-export function registerStreamsTabs(ui: Console, { registry, secrets, hlsSettings, rooms }: StreamsDeps, rtmpDisplayPort: string): void {
+export function registerStreamsTabs(
+  ui: Console,
+  { registry, secrets, hlsSettings, rooms, signPlayPath }: StreamsDeps,
+  rtmpDisplayPort: string,
+): void {
+  const playPath = (app: string, stream: string) => {
+    const path = consolePlayPath(app, stream);
+    return signPlayPath ? signPlayPath(app, stream, path) : Promise.resolve(path);
+  };
   ui.addTab({
     section: 'system',
     id: 'auth',
@@ -165,12 +185,14 @@ export function registerStreamsTabs(ui: Console, { registry, secrets, hlsSetting
     order: 70,
     template: 'streams/streams',
     load: async () => ({
-      streams: (await registry.query()).map((s) => ({
-        ...s,
-        updated: shownTime(s.update),
-        media: shownMedia(s),
-        playUrl: consolePlayPath(s.app, s.stream),
-      })),
+      streams: await Promise.all(
+        (await registry.query()).map(async (s) => ({
+          ...s,
+          updated: shownTime(s.update),
+          media: shownMedia(s),
+          playUrl: await playPath(s.app, s.stream),
+        })),
+      ),
     }),
   });
   ui.addTab({
@@ -180,7 +202,9 @@ export function registerStreamsTabs(ui: Console, { registry, secrets, hlsSetting
     order: 30,
     template: 'streams/rooms',
     load: async (ctx) => ({
-      rooms: (await rooms.list()).map((r) => ({ ...r, created: shownTime(r.created_at), playUrl: consolePlayPath(LIVE_APP, r.stream) })),
+      rooms: await Promise.all(
+        (await rooms.list()).map(async (r) => ({ ...r, created: shownTime(r.created_at), playUrl: await playPath(LIVE_APP, r.stream) })),
+      ),
       rtmpServer: rtmpServer(ctx, rtmpDisplayPort),
     }),
   });

@@ -16,7 +16,7 @@ import type { FlvTag } from '../../core/media/flv-tags.js';
 import { HeaderDecision } from '../../core/media/header-decision.js';
 import type { LiveSource, LiveSubscription } from '../../core/media/live-source.js';
 import { isSafeFileName } from '../../core/stream-names.js';
-import { M3U8_TYPE } from '../hls/delivery.js';
+import { HlsDelivery, M3U8_TYPE } from '../hls/delivery.js';
 import { LlHlsSegmenter, DEFAULT_SEGMENTER_OPTIONS, type SegmenterOptions } from './segmenter.js';
 import { LL_PLAYLIST, blockingAnswer, parseLlFile, partAnswer, renderPlaylist, type PlaylistView } from './playlist.js';
 
@@ -28,9 +28,14 @@ const IDLE_STOP_MS = 30_000;
 /** How long the first player waits for the first complete segment (a 10 s GOP still makes it). */
 const FIRST_SEGMENT_TIMEOUT_MS = 15_000;
 
-/** SRS's hls_ctx sessions, shared with classic HLS (features/hls/delivery.ts) so viewers count once. */
+/**
+ * SRS's hls_ctx sessions, shared with classic HLS (features/hls/delivery.ts) so viewers count once,
+ * and with them play authentication: a session's grant is checked on every LL-HLS request and
+ * written into every URI of its playlists.
+ */
 export interface HlsSessionGate {
-  answeredSession(ctx: Koa.Context, app: string, stream: string, mediaUri: string, live: boolean): boolean;
+  answeredSession(ctx: Koa.Context, app: string, stream: string, mediaUri: string, live: boolean): Promise<boolean>;
+  checkMedia(ctx: Koa.Context, app: string, stream: string): Promise<boolean>;
 }
 
 export interface LlHlsDeps {
@@ -174,9 +179,10 @@ export class LlHlsService {
     if (!this.deps.apps.includes(app)) throw new NotFoundError(`no such app: ${app}`);
     const live = this.deps.isLive(app, stream);
     if (wanted.kind === 'playlist') {
-      if (this.deps.sessions.answeredSession(ctx, app, stream, LL_PLAYLIST, live)) return;
+      if (await this.deps.sessions.answeredSession(ctx, app, stream, LL_PLAYLIST, live)) return;
       return this.playlist(ctx, app, stream);
     }
+    const guarded = await this.deps.sessions.checkMedia(ctx, app, stream);
     const mux = this.muxes.get(`${app}/${stream}`);
     if (!mux) throw new NotFoundError(`stream ${app}/${stream} has no LL-HLS media`);
     mux.usedAt = Date.now();
@@ -200,7 +206,7 @@ export class LlHlsService {
     if (!body) throw new NotFoundError(`not found: ${ctx.path}`);
     // video/mp4 for init, segments and parts alike: what every player (and Apple's tools) accepts.
     ctx.type = 'video/mp4';
-    ctx.set('Cache-Control', `public, max-age=${MEDIA_MAX_AGE_SECONDS}`);
+    ctx.set('Cache-Control', `${guarded ? 'private' : 'public'}, max-age=${MEDIA_MAX_AGE_SECONDS}`);
     ctx.body = body;
   }
 
@@ -259,7 +265,7 @@ export class LlHlsService {
     }
     ctx.type = M3U8_TYPE;
     ctx.set('Cache-Control', 'no-cache, max-age=0');
-    ctx.body = renderPlaylist(mux.view());
+    ctx.body = HlsDelivery.withSessionQuery(ctx, renderPlaylist(mux.view()));
   }
 }
 

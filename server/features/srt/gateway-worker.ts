@@ -192,7 +192,8 @@ function accept(): void {
     sid: parsed.id,
     peer: decodeSockaddr(addr),
     since: Date.now(),
-    state: parsed.id.mode === 'publish' ? 'probing' : 'playing',
+    // A player waits in 'admitting' for the main thread's play authentication ('admit' or 'close').
+    state: parsed.id.mode === 'publish' ? 'probing' : 'admitting',
     bytes: 0,
     sniffer: null,
     probeTimer: null,
@@ -341,6 +342,7 @@ function fanout(f: Feed, data: Buffer): void {
   let off = 0;
   const send = (msg: Buffer) => {
     for (const p of f.players) {
+      if (p.state !== 'playing') continue;
       const n = Number(srt.fn.sendmsg(p.sock, msg, msg.length, -1, 0));
       if (n >= 0) p.bytes += n;
       else if (lastError(srt).code === SRT_EASYNCSND) f.drops += 1;
@@ -410,6 +412,9 @@ port.on('message', (m: ToWorker) => {
       break;
     case 'close':
       for (const c of conns.values()) if (c.id === m.id) closeConn(c, m.why);
+      break;
+    case 'admit':
+      for (const c of conns.values()) if (c.id === m.id && c.state === 'admitting' && c.sid.mode === 'request') c.state = 'playing';
       break;
     case 'feed-gone':
       for (const f of feeds.values()) if (f.id === m.feedId) closeFeed(f, m.why);

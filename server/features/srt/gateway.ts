@@ -18,6 +18,7 @@ import type { EventHub, StreamInfo } from '../../core/events.js';
 import { createLogger } from '../../core/logger.js';
 import type { Supervisor } from '../../core/process/supervisor.js';
 import { DEFAULT_VHOST, loopbackRtmpUrl } from '../../core/stream-names.js';
+import { errorMessage } from '../../core/errors.js';
 import type { StreamRequest } from '../../core/stream-request.js';
 import type { Admission } from '../live-streams/admission.js';
 import type { LiveRegistry } from '../live-streams/registry.js';
@@ -66,6 +67,11 @@ export interface SrtGatewayDeps {
   readonly events: EventHub;
   readonly apps: readonly string[];
   readonly publishRules: () => Promise<PublishRulesSnapshot>;
+  /**
+   * Play authentication (features/play-auth): admits a player (its streamid's query is `param`,
+   * with `token=`) or throws; resolves to what to call when it leaves. Absent: every player.
+   */
+  readonly admitPlayer?: (conn: ConnInfo) => Promise<() => void>;
 }
 
 export type SrtState = 'off' | 'starting' | 'ready' | 'unavailable' | 'failed' | 'stopped';
@@ -110,6 +116,8 @@ export class SrtGateway {
   private readonly players = new Map<number, ConnInfo>();
   private readonly feeds = new Map<number, string>(); // feed id → child name
   private readonly refusals: Array<{ at: string; stream: string; peer: string; reason: string }> = [];
+  /** Admitted players' "left" calls (play authentication's on_stop), by connection id. */
+  private readonly leaving = new Map<number, () => void>();
   private readonly closeWaiters = new Map<number, Array<() => void>>();
   private readonly statsWaiters = new Map<number, (s: WorkerStats) => void>();
   private nextReq = 1;
@@ -310,7 +318,7 @@ export class SrtGateway {
         this.refused(`${m.conn.app}/${m.conn.stream}`, `${m.conn.peer.ip}:${m.conn.peer.port}`, m.reason);
         return;
       case 'play':
-        this.onPlay(m.conn, m.feed);
+        void this.onPlay(m.conn, m.feed);
         return;
       case 'closed':
         void this.onClosed(m.conn, m.why);
@@ -407,6 +415,8 @@ export class SrtGateway {
     this.closeWaiters.delete(conn.id);
     if (conn.mode === 'request') {
       this.players.delete(conn.id);
+      this.leaving.get(conn.id)?.();
+      this.leaving.delete(conn.id);
       return;
     }
     const pub = this.publishes.get(conn.id);
@@ -445,11 +455,22 @@ export class SrtGateway {
 
   // ---- players ----
 
-  private onPlay(conn: ConnInfo, feed: { id: number; output: string; fresh: boolean }): void {
+  private async onPlay(conn: ConnInfo, feed: { id: number; output: string; fresh: boolean }): Promise<void> {
+    // The worker holds the player (no media) until it is admitted here.
+    try {
+      const left = (await this.deps.admitPlayer?.(conn)) ?? null;
+      if (left) this.leaving.set(conn.id, left);
+    } catch (err) {
+      const reason = errorMessage(err);
+      this.refused(`${conn.app}/${conn.stream}`, `${conn.peer.ip}:${conn.peer.port}`, reason);
+      this.post({ type: 'close', id: conn.id, why: reason });
+      return;
+    }
     if (!this.deps.registry.isLive(conn.app, conn.stream)) {
       this.post({ type: 'close', id: conn.id, why: 'not live' });
       return;
     }
+    this.post({ type: 'admit', id: conn.id });
     this.players.set(conn.id, conn);
     void this.deps.registry.countPlay().catch(() => undefined);
     if (!feed.fresh) return;

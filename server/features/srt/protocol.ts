@@ -32,6 +32,8 @@ export type ToWorker =
   | { readonly type: 'policy'; readonly policy: HandshakePolicy }
   /** Drop a caller (veto, kickoff, bridge failure, stream ended). */
   | { readonly type: 'close'; readonly id: number; readonly why: string }
+  /** A player passed play authentication: it gets media from now on. */
+  | { readonly type: 'admit'; readonly id: number }
   /** A player feed's ffmpeg is gone: its players end. */
   | { readonly type: 'feed-gone'; readonly feedId: number; readonly why: string }
   | { readonly type: 'stats'; readonly reqId: number }

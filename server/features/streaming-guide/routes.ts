@@ -9,6 +9,7 @@ import type { Console } from '../console/console.js';
 import { checkStreamName } from '../../core/stream-names.js';
 import {
   DEFAULT_STREAM,
+  PLAY_TOKEN,
   SRT_LATENCY_MS,
   STREAM_TOKEN,
   browserCanCapture,
@@ -36,6 +37,21 @@ export interface RoomLookup {
   get(uuid: string): Promise<{ uuid: string; title: string; stream: string; secret: string }>;
 }
 
+/**
+ * Signed play URLs for the console's pages (features/play-auth): whether any stream is private,
+ * whether one is, and a token for one stream of the live app. Absent: SRS Stack's public URLs.
+ */
+export interface PlayUrlSigner {
+  anyPrivate(): boolean;
+  isPrivate(stream: string): boolean;
+  tokenFor(stream: string): Promise<{ token: string; expiresAt: number }>;
+}
+
+/** The play token a page puts into a private stream's play URLs (none for a public one). */
+async function playTokenFor(signer: PlayUrlSigner | undefined, stream: string): Promise<string | undefined> {
+  return signer?.isPrivate(stream) ? (await signer.tokenFor(stream)).token : undefined;
+}
+
 /** What a page's URLs are built from: the host the browser used, the display ports, the publish secret. */
 export async function urlInputs(ctx: Koa.Context, config: Config, publishSecrets: PublishSecretSource): Promise<Omit<UrlInputs, 'stream'>> {
   const { hostname, port } = splitHost(ctx.host);
@@ -55,21 +71,35 @@ export async function urlInputs(ctx: Koa.Context, config: Config, publishSecrets
 /** The play URLs of a stream of this stack as a page lists them (urlRows), for the browser that asked. */
 export type PlayRowsFor = (ctx: Koa.Context, stream: string) => Promise<UrlRow[]>;
 
-export function playRowsFor(config: Config, publishSecrets: PublishSecretSource, availability: StreamingAvailabilityProvider): PlayRowsFor {
-  return async (ctx, stream) => urlRows(streamingUrls({ ...(await urlInputs(ctx, config, publishSecrets)), stream }), availability()).play;
+export function playRowsFor(
+  config: Config,
+  publishSecrets: PublishSecretSource,
+  availability: StreamingAvailabilityProvider,
+  signer?: PlayUrlSigner,
+): PlayRowsFor {
+  return async (ctx, stream) =>
+    urlRows(
+      streamingUrls({ ...(await urlInputs(ctx, config, publishSecrets)), stream, playToken: await playTokenFor(signer, stream) }),
+      availability(),
+    ).play;
 }
 
 /** SRS Stack's first Scenarios tab, so its deep link lands on Start here. */
 const START_TAB = 'tutorials';
 
 /** The URLs a page shows, for the default stream and as templates the page's script renames (streaming.js). */
-async function pageUrls(ctx: Koa.Context, config: Config, publishSecrets: PublishSecretSource) {
+async function pageUrls(ctx: Koa.Context, config: Config, publishSecrets: PublishSecretSource, signer?: PlayUrlSigner) {
   const inputs = await urlInputs(ctx, config, publishSecrets);
+  // Play authentication on: the players and share links carry a token, which the page script asks
+  // play-token for whenever it renames the stream (docs/compatibility.md §13).
+  const playAuth = signer?.anyPrivate() ?? false;
+  const playToken = playAuth && signer ? (await signer.tokenFor(DEFAULT_STREAM)).token : undefined;
   return {
     inputs,
     defaultStream: DEFAULT_STREAM,
-    urls: streamingUrls({ ...inputs, stream: DEFAULT_STREAM }),
-    templates: streamingUrls({ ...inputs, stream: STREAM_TOKEN }),
+    playAuth,
+    urls: streamingUrls({ ...inputs, stream: DEFAULT_STREAM, playToken }),
+    templates: streamingUrls({ ...inputs, stream: STREAM_TOKEN, playToken: playAuth ? PLAY_TOKEN : undefined }),
   };
 }
 
@@ -78,6 +108,7 @@ export function registerStreamingTab(
   config: Config,
   publishSecrets: PublishSecretSource,
   availability: StreamingAvailabilityProvider,
+  signer?: PlayUrlSigner,
 ): void {
   // Start here (issue 17): publish from OBS in three steps with the Streaming page's own URLs, watch, then pick a
   // scenario (the scenario tabs that have a card text in views/streaming/i18n.json).
@@ -88,9 +119,10 @@ export function registerStreamingTab(
     order: 0,
     template: 'streaming/start',
     load: async (ctx) => {
-      const { defaultStream, urls, templates } = await pageUrls(ctx, config, publishSecrets);
+      const { defaultStream, playAuth, urls, templates } = await pageUrls(ctx, config, publishSecrets, signer);
       return {
         defaultStream,
+        playAuth,
         urls,
         templates,
         scenarios: ui
@@ -108,9 +140,10 @@ export function registerStreamingTab(
     template: 'streaming/live',
     load: async (ctx) => {
       // Templates: the same URLs with a placeholder; the page's script renames the stream everywhere.
-      const { inputs, defaultStream, urls, templates } = await pageUrls(ctx, config, publishSecrets);
+      const { inputs, defaultStream, playAuth, urls, templates } = await pageUrls(ctx, config, publishSecrets, signer);
       return {
         defaultStream,
+        playAuth,
         urls,
         templates,
         srtLatency: SRT_LATENCY_MS,
@@ -128,14 +161,26 @@ export function streamingHandlers(
   publishSecrets: PublishSecretSource,
   rooms: RoomLookup,
   availability: StreamingAvailabilityProvider,
+  signer?: PlayUrlSigner,
 ): RouteHandlers {
   return {
+    // A signed play URL token for the page's stream (a console session is the credential).
+    'streaming.playToken': async ({ ctx }) => {
+      const stream = checkStreamName('stream', typeof ctx.query.stream === 'string' ? ctx.query.stream : DEFAULT_STREAM);
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = signer ? await signer.tokenFor(stream) : { token: '', expiresAt: 0 };
+    },
     // A live room's page: its publish and play URLs (the Streaming page's, with the room's stream and
     // secret) and an in-page player.
     'streaming.room': async ({ ctx }) => {
       const room = await rooms.get(String(ctx.params.uuid));
       const inputs = await urlInputs(ctx, config, publishSecrets);
-      const urls = streamingUrls({ ...inputs, secret: room.secret, stream: room.stream });
+      const urls = streamingUrls({
+        ...inputs,
+        secret: room.secret,
+        stream: room.stream,
+        playToken: await playTokenFor(signer, room.stream),
+      });
       await ui.render(ctx, 'streaming/room', { room, urls, rows: urlRows(urls, availability()) });
     },
     // SRS Stack's standalone player, public like the streams it plays.

@@ -44,7 +44,15 @@ export interface UrlInputs {
   readonly httpsPort: string;
   readonly secret: string;
   readonly stream: string;
+  /**
+   * A signed play URL token (features/play-auth, docs/compatibility.md §13) for the play URLs, or
+   * PLAY_TOKEN in templates; absent while play authentication is off (SRS Stack's public URLs).
+   */
+  readonly playToken?: string;
 }
+
+/** The placeholder of a play token in the Streaming page's templates (the page script fills it). */
+export const PLAY_TOKEN = '{token}';
 
 export interface StreamingUrls {
   readonly rtmpServer: string;
@@ -102,9 +110,11 @@ export function streamingUrls(i: UrlInputs): StreamingUrls {
   const rtmpStreamKey = `${i.stream}?secret=${i.secret}`;
   const httpPort = i.httpPort || i.pagePort;
   const origin = `${i.secure ? 'https' : 'http'}://${i.hostname}${omittedHttpPorts.has(httpPort) ? '' : `:${httpPort}`}`;
-  const flvUrl = `${origin}/${LIVE_APP}/${enc(i.stream)}.flv`;
-  const m3u8Url = `${origin}/${LIVE_APP}/${enc(i.stream)}.m3u8`;
-  const llHlsUrl = `${origin}/${LIVE_APP}/${enc(i.stream)}/ll.m3u8`;
+  // Private streams: every play URL carries the token (a JWT: URL-safe characters only).
+  const signed = (url: string) => (i.playToken ? `${url}${url.includes('?') ? '&' : '?'}token=${i.playToken}` : url);
+  const flvUrl = signed(`${origin}/${LIVE_APP}/${enc(i.stream)}.flv`);
+  const m3u8Url = signed(`${origin}/${LIVE_APP}/${enc(i.stream)}.m3u8`);
+  const llHlsUrl = signed(`${origin}/${LIVE_APP}/${enc(i.stream)}/ll.m3u8`);
   // Relative: the player page is served by this console. The URL stays readable, as in SRS Stack
   // (an .flv/.m3u8 URL has no '&' or '?' of its own).
   const player = (url: string) => `/tools/player.html?url=${url}`;
@@ -112,13 +122,13 @@ export function streamingUrls(i: UrlInputs): StreamingUrls {
   // SRT: SRS Stack always shows the port; the streamid carries app, stream, secret and mode raw.
   const srtPort = i.srtPort || DEFAULT_SRT_PORT;
   const srtPublishStreamId = `#!::r=${LIVE_APP}/${i.stream}?secret=${i.secret},m=publish`;
-  const srtPlayStreamId = `#!::r=${LIVE_APP}/${i.stream},latency=${SRT_LATENCY_MS},m=request`;
+  const srtPlayStreamId = `#!::r=${LIVE_APP}/${i.stream},latency=${SRT_LATENCY_MS},m=request${i.playToken ? `,token=${i.playToken}` : ''}`;
   const srtPublishUrl = `srt://${i.hostname}:${srtPort}?streamid=${srtPublishStreamId}`;
   const srtPlayUrl = `srt://${i.hostname}:${srtPort}?streamid=${srtPlayStreamId}`;
 
   // WebRTC: signalling over this console's HTTP(S) origin, media over RTC_PORT/udp.
   const whipUrl = `${origin}/rtc/v1/whip/?app=${LIVE_APP}&stream=${enc(i.stream)}&secret=${enc(i.secret)}`;
-  const whepUrl = `${origin}/rtc/v1/whep/?app=${LIVE_APP}&stream=${enc(i.stream)}`;
+  const whepUrl = signed(`${origin}/rtc/v1/whep/?app=${LIVE_APP}&stream=${enc(i.stream)}`);
   const rtcPort = i.rtcPort || DEFAULT_RTC_PORT;
 
   // A cloud image serves the console on 80 and HTTPS on 443; elsewhere HTTPS is on HTTPS_LISTEN.
@@ -152,7 +162,7 @@ export function streamingUrls(i: UrlInputs): StreamingUrls {
     whipUrl,
     whepUrl,
     whipPublisherPage: `${WHIP_PUBLISHER_PAGE}?stream=${enc(i.stream)}&secret=${enc(i.secret)}`,
-    whepPlayerPage: `${WHEP_PLAYER_PAGE}?stream=${enc(i.stream)}&autostart=true`,
+    whepPlayerPage: signed(`${WHEP_PLAYER_PAGE}?stream=${enc(i.stream)}&autostart=true`),
     httpsPage,
     firewall: {
       rtmp: `TCP/${rtmpPort}`,

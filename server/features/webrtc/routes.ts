@@ -63,12 +63,30 @@ async function endSession(ctx: Koa.Context, service: WebRtcService, kind: 'whip'
   ctx.body = '';
 }
 
-/** `rtcPort`: the public UDP port shown in the firewall hint. */
-export function webrtcHandlers(service: WebRtcService, ui: Console, rtcPort: string): RouteHandlers {
+/**
+ * `rtcPort`: the public UDP port shown in the firewall hint. `admitViewer`: play authentication
+ * (features/play-auth) of a WHEP viewer, which throws to refuse (403 with the reason).
+ */
+export function webrtcHandlers(
+  service: WebRtcService,
+  ui: Console,
+  rtcPort: string,
+  admitViewer?: (ctx: Koa.Context, app: string, stream: string) => Promise<() => void>,
+): RouteHandlers {
   return {
     'webrtc.whip': ({ ctx, body }) => answerOffer(ctx, '/rtc/v1/whip/', () => service.publish(offerRequest(ctx, body))),
     'webrtc.whipSession': ({ ctx }) => endSession(ctx, service, 'whip'),
-    'webrtc.whep': ({ ctx, body }) => answerOffer(ctx, '/rtc/v1/whep/', () => service.play(offerRequest(ctx, body))),
+    'webrtc.whep': ({ ctx, body }) =>
+      answerOffer(ctx, '/rtc/v1/whep/', async () => {
+        const request = offerRequest(ctx, body);
+        const left = await admitViewer?.(ctx, request.app, request.stream);
+        try {
+          return await service.play(request, left);
+        } catch (err) {
+          left?.(); // admitted but never played: on_stop all the same (it runs once)
+          throw err;
+        }
+      }),
     'webrtc.whepSession': ({ ctx }) => endSession(ctx, service, 'whep'),
     'webrtc.publisherPage': async ({ ctx }) => {
       await ui.render(ctx, 'webrtc/whip', {

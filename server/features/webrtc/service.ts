@@ -111,6 +111,8 @@ interface WhipSession extends BaseSession {
 
 interface WhepSession extends BaseSession {
   readonly kind: 'whep';
+  /** Play authentication's "the viewer left" (on_stop), when it admitted this viewer by callback. */
+  readonly left?: () => void;
   feeder: WhepFeeder | null;
   readonly send: Partial<Record<'video' | 'audio', { track: Track; pt: number }>>;
 }
@@ -333,7 +335,7 @@ export class WebRtcService {
 
   // WHEP
 
-  async play(req: OfferRequest): Promise<Answer> {
+  async play(req: OfferRequest, left?: () => void): Promise<Answer> {
     this.ensureAvailable();
     const offer = readOffer(req.offer);
     if (!offer.video) throw new ValidationError('the offer has no H.264 video with packetization-mode=1: WHEP plays H.264');
@@ -352,6 +354,7 @@ export class WebRtcService {
       timers: [],
       feeder: null,
       send: {},
+      left,
     };
     this.sessions.set(id, session);
     try {
@@ -390,7 +393,8 @@ export class WebRtcService {
         supervisor: this.deps.supervisor,
         ffmpeg: this.options.ffmpeg,
         ffprobe: this.options.ffprobe,
-        playUrl: loopbackRtmpUrl(this.options.rtmpPort, session.app, session.stream),
+        // Marked as the stack's own connection: play authentication admitted the WHEP viewer already.
+        playUrl: `${loopbackRtmpUrl(this.options.rtmpPort, session.app, session.stream)}?${this.deps.admission.bridgeParam()}`,
         onGone: (f) => {
           if (this.feeders.get(key) === f) this.feeders.delete(key);
           for (const id of f.viewers.keys()) void this.end(id, 'the stream ended');
@@ -478,6 +482,7 @@ export class WebRtcService {
     log.info(`${session.kind.toUpperCase()} ${session.app}/${session.stream}: session ${id} ended: ${why}`);
     if (session.kind === 'whep') {
       session.feeder?.remove(id, FEEDER_LINGER_MS);
+      session.left?.();
       return Promise.resolve();
     }
     const key = `${session.app}/${session.stream}`;
