@@ -6,9 +6,25 @@ import { sendFile } from '../../core/static-files.js';
 import { optionalString, optionalStringArray, requireBoolean, requireString } from '../../core/validate.js';
 import type { RouteHandlers } from '../../route-table.js';
 import type { Console } from '../console/console.js';
+import { parseLibraryQuery } from './library.js';
 import { MAX_GLOBS, normaliseGlobs, parseGlobText, testGlobs, type GlobTestResult } from './globs.js';
 import { RECORD_HLS_PREFIX, type RecordService } from './service.js';
 import { POST_CP_FILE } from './store.js';
+
+/** A clip's in/out point: seconds, a number in JSON or a decimal in a form. */
+function seconds(body: Record<string, unknown>, field: string): number {
+  const v = body[field];
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isFinite(n))
+    throw new ValidationError(`${field} must be a number of seconds, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+const RETENTION_FIELDS = ['days', 'maxGb', 'maxPercent', 'warnFreeMb'] as const;
+
+function retentionChanges(body: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(RETENTION_FIELDS.filter((k) => body[k] !== undefined && body[k] !== '').map((k) => [k, body[k]]));
+}
 
 function uuidParam(ctx: Koa.Context, name = 'uuid'): string {
   return String(ctx.params[name] ?? '');
@@ -46,6 +62,20 @@ export function recordHandlers(record: RecordService): RouteHandlers {
       await record.remove(requireString(body, 'uuid', 64));
       return null;
     },
+    'record.library': ({ body }) => record.library(parseLibraryQuery(body)),
+    'record.rename': async ({ body }) => {
+      await record.rename(requireString(body, 'uuid', 64), optionalString(body, 'title', 1024) ?? '');
+      return null;
+    },
+    'record.clip': ({ body }) => record.clip(requireString(body, 'uuid', 64), seconds(body, 'start'), seconds(body, 'end')),
+    'record.retentionQuery': () => record.retention(),
+    'record.retentionApply': ({ body }) => record.setRetention(retentionChanges(body)),
+    'record.thumbnail': async ({ ctx }) => {
+      const file = await record.thumbnail(uuidParam(ctx));
+      if (!file) throw new NotFoundError(`no thumbnail: ${ctx.path}`);
+      ctx.set('Cache-Control', 'max-age=3600');
+      await sendFile(ctx, file, { contentType: 'image/jpeg' });
+    },
 
     'record.previewPlaylist': playlist,
     'record.previewIndex': playlist,
@@ -81,6 +111,18 @@ export function recordHandlers(record: RecordService): RouteHandlers {
     'record.removeForm': async (_ctx, form) => {
       await record.remove(requireString(form, 'uuid', 64));
       return 'record.notice.removed';
+    },
+    'record.renameForm': async (_ctx, form) => {
+      await record.rename(requireString(form, 'uuid', 64), optionalString(form, 'title', 1024) ?? '');
+      return 'record.notice.renamed';
+    },
+    'record.clipForm': async (_ctx, form) => {
+      await record.clip(requireString(form, 'uuid', 64), seconds(form, 'start'), seconds(form, 'end'));
+      return 'record.notice.clipped';
+    },
+    'record.retentionForm': async (_ctx, form) => {
+      await record.setRetention(retentionChanges(form));
+      return 'record.notice.retention';
     },
   };
 }
