@@ -140,6 +140,13 @@ export interface RecordRow {
   previewUrl: string;
   copyPath: string;
   active: boolean;
+  /** The library's name: the user's title, or the stream. */
+  title: string;
+  /** Finished records only: the cached thumbnail and the MP4 to download (and clip). */
+  thumbUrl: string;
+  downloadUrl: string;
+  durationSeconds: number;
+  clipOf: string;
 }
 
 export function registerRecordTab(ui: Console, record: RecordService): void {
@@ -150,7 +157,7 @@ export function registerRecordTab(ui: Console, record: RecordService): void {
     order: 50,
     template: 'record/record',
     load: async (ctx) => {
-      const [settings, files] = await Promise.all([record.query(), record.files()]);
+      const [settings, files, retention] = await Promise.all([record.query(), record.files(), record.retention()]);
       const rows: RecordRow[] = files.map((f) => ({
         uuid: f.uuid,
         status: f.status,
@@ -164,10 +171,16 @@ export function registerRecordTab(ui: Console, record: RecordService): void {
         previewUrl: f.status === 'done' ? `${RECORD_HLS_PREFIX}/${f.uuid}/index.mp4` : `${RECORD_HLS_PREFIX}/${f.uuid}.m3u8`,
         copyPath: f.post_cp_file ?? '',
         active: f.status === 'recording',
+        title: f.title ?? '',
+        thumbUrl: f.status === 'done' ? `${RECORD_HLS_PREFIX}/${f.uuid}/thumbnail.jpg` : '',
+        downloadUrl: f.status === 'done' ? `${RECORD_HLS_PREFIX}/${f.uuid}/index.mp4` : '',
+        durationSeconds: f.duration,
+        clipOf: f.clip_of ?? '',
       }));
       return {
         settings,
         rows,
+        retention,
         defaultCpDir: record.defaultCpDir,
         globText: globsShown(ctx, settings.globs),
         globTest: globTest(ctx, settings.globs),
