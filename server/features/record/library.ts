@@ -1,4 +1,4 @@
-// The Recordings library (issue 19, docs/compatibility.md §15.6, ours): the records listed with paging and
+// The Recordings library (issue 19, docs/compatibility.md §13a, ours): the records listed with paging and
 // filters, and the ffmpeg argv of a clip and of a thumbnail. Pure functions, unit-tested; the
 // service runs the argv through the process gate (core/process/run-once.ts).
 import { ValidationError } from '../../core/errors.js';

@@ -1,4 +1,4 @@
-// Retention and the disk guard (issue 19, docs/compatibility.md §15.6, ours): which finished records to
+// Retention and the disk guard (issue 19, docs/compatibility.md §13a, ours): which finished records to
 // delete so the library stays within N days, N GB and N % of the disk, oldest first, and whether
 // the data disk is low enough to warn. Pure functions of the records, the policy, the disk and the
 // time, so unit tests drive them with a fake clock. A record that is recording or finishing is

@@ -249,7 +249,7 @@ export class RecordService {
     });
   }
 
-  // ---- the library (docs/compatibility.md §15.6) ----
+  // ---- the library (docs/compatibility.md §13a) ----
 
   async library(query: LibraryQuery): Promise<LibraryPage> {
     return libraryPage(await this.files(), query);
