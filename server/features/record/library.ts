@@ -3,6 +3,7 @@
 // service runs the argv through the process gate (core/process/run-once.ts).
 import { ValidationError } from '../../core/errors.js';
 import type { RecordSummary } from './model.js';
+import { LOCAL_FFMPEG, faststartMp4 } from './remux.js';
 
 export const MAX_PAGE_SIZE = 200;
 export const MAX_TITLE_CHARS = 200;
@@ -101,12 +102,7 @@ const secs = (s: number) => s.toFixed(3);
  */
 export function clipArgs(input: string, start: number, end: number, output: string): string[] {
   return [
-    '-hide_banner',
-    '-nostdin',
-    '-loglevel',
-    'error',
-    '-protocol_whitelist',
-    'file',
+    ...LOCAL_FFMPEG,
     '-ss',
     secs(start),
     '-i',
@@ -119,38 +115,12 @@ export function clipArgs(input: string, start: number, end: number, output: stri
     'copy',
     '-avoid_negative_ts',
     'make_zero',
-    '-movflags',
-    '+faststart',
-    '-f',
-    'mp4',
-    '-y',
-    output,
+    ...faststartMp4(output),
   ];
 }
 
 /** The library's thumbnail: one frame a little into the record (or its middle when short), 320 px wide. */
 export function thumbnailArgs(input: string, duration: number, output: string): string[] {
   const at = Math.max(0, Math.min(2, duration / 2));
-  return [
-    '-hide_banner',
-    '-nostdin',
-    '-loglevel',
-    'error',
-    '-protocol_whitelist',
-    'file',
-    '-ss',
-    secs(at),
-    '-i',
-    input,
-    '-frames:v',
-    '1',
-    '-vf',
-    'scale=320:-2',
-    '-q:v',
-    '5',
-    '-f',
-    'mjpeg',
-    '-y',
-    output,
-  ];
+  return [...LOCAL_FFMPEG, '-ss', secs(at), '-i', input, '-frames:v', '1', '-vf', 'scale=320:-2', '-q:v', '5', '-f', 'mjpeg', '-y', output];
 }
