@@ -187,8 +187,12 @@ export const ROUTE_DOCS: { readonly [Id in RouteId]?: RouteDoc } = {
   'record.retentionApply': doc(
     'Sets retention (0 turns a limit off) and the free-space warning threshold; applied at once, oldest records first, never the one recording',
     '设置保留策略（0 表示不限）和剩余空间告警阈值；立即生效，最旧的先删，从不删除正在录制的',
-    { days: 'number?', maxGb: 'number?', maxPercent: 'number?', warnFreeMb: 'number?' },
-    { days: 30, maxGb: 100, maxPercent: 80, warnFreeMb: 2048 },
+    { days: 'number?', maxGb: 'number?', maxPercent: 'number?', warnFreeMb: 'number?', timeshiftMinutes: 'number?' },
+    { days: 30, maxGb: 100, maxPercent: 80, warnFreeMb: 2048, timeshiftMinutes: 120 },
+  ),
+  'record.dvr': doc(
+    'Live timeshift: a record still recording as a live HLS window of the last timeshiftMinutes, with EXT-X-PROGRAM-DATE-TIME',
+    '直播时移：正在录制的录制以直播 HLS 窗口（最近 timeshiftMinutes 分钟）提供，带 EXT-X-PROGRAM-DATE-TIME',
   ),
   'record.thumbnail': doc("A finished record's thumbnail (JPEG, made once)", '录制完成后的缩略图（JPEG，只生成一次）'),
   'record.previewPlaylist': doc("A record's HLS playlist (preview)", '录制的 HLS 播放列表（预览）'),

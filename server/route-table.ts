@@ -107,6 +107,7 @@ export const ROUTE_TABLE = {
   'record.clip': apiRoute('/hooks/record/clip', SECURED),
   'record.retentionQuery': apiRoute('/hooks/record/retention/query', SECURED),
   'record.retentionApply': apiRoute('/hooks/record/retention/apply', SECURED),
+  'record.dvr': apiRoute('/hooks/record/hls/:uuid/dvr.m3u8', RECORD_PREVIEW),
   'record.thumbnail': apiRoute('/hooks/record/hls/:uuid/thumbnail.jpg', RECORD_PREVIEW),
   'record.previewPlaylist': apiRoute('/hooks/record/hls/:uuid.m3u8', RECORD_PREVIEW),
   'record.previewIndex': apiRoute('/hooks/record/hls/:uuid/index.m3u8', RECORD_PREVIEW),

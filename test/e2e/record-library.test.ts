@@ -223,4 +223,47 @@ describe('e2e: the Recordings library (issue 19)', function () {
     assert.equal(bad.status, 400);
     assert.match(String(bad.json.message), /days must be a number from 0/);
   });
+
+  it('live timeshift: a record in progress plays as a DVR window of the set minutes, and the player seeks back within it', async () => {
+    await call('retention/apply', { timeshiftMinutes: 1 });
+    const feeder = new StreamFeeder(stack, tempDir('record-library-dvr-'), 'live', 'dvr');
+    await feeder.publish();
+    await feeder.segments(fixtures.slice(0, 40)); // 80 s recorded, a 60 s window
+    const live = (await library({ status: 'recording', stream: 'live/dvr' })).records[0] as LibraryRecord;
+    const res = await fetch(`${stack.url}/terraform/v1/hooks/record/hls/${live.uuid}/dvr.m3u8`);
+    assert.equal(res.status, 200);
+    const text = await res.text();
+    assert.doesNotMatch(text, /#EXT-X-ENDLIST/, 'live: players follow the edge');
+    const uris = text.split('\n').filter((l) => l.startsWith('/terraform/'));
+    const window = uris.length * 2;
+    assert.ok(window <= 60 && window >= 56, `a 60 s window: ${uris.length} segments`);
+    assert.match(text, /#EXT-X-MEDIA-SEQUENCE:(1[0-9]|20)\n/);
+    assert.equal(text.split('#EXT-X-PROGRAM-DATE-TIME:').length - 1, uris.length);
+
+    await page.goto(`${stack.url}/mgmt/scenarios?tab=record`);
+    assert.match((await page.getAttribute(`${row(live.uuid)} button.watch-play`, 'data-watch')) ?? '', /\/dvr\.m3u8$/);
+    await page.click(`${row(live.uuid)} button.watch-play`);
+    await page.waitForSelector('#watch-state[data-state="playing"]', { timeout: 30_000 });
+    const seekable = await page.$eval(video, (v) => {
+      const el = v as HTMLVideoElement;
+      return { start: el.seekable.start(0), end: el.seekable.end(el.seekable.length - 1), now: el.currentTime };
+    });
+    assert.ok(seekable.end - seekable.start >= 50, `the window is seekable: ${JSON.stringify(seekable)}`);
+    const back = seekable.start + 5;
+    const landed = await page.$eval(
+      video,
+      (v, t) =>
+        new Promise<number>((resolve) => {
+          const el = v as HTMLVideoElement;
+          el.addEventListener('seeked', () => resolve(el.currentTime), { once: true });
+          el.currentTime = t;
+        }),
+      back,
+    );
+    assert.ok(Math.abs(landed - back) <= GOP_SECONDS, `seeked back to ${landed} (asked ${back}, live edge ${seekable.end})`);
+    assert.ok(seekable.end - landed >= 40, 'well behind the live edge');
+    await page.click('#watch-stop');
+    await feeder.unpublish();
+    await call('end', { uuid: live.uuid });
+  });
 });

@@ -17,7 +17,7 @@ import {
   type TsFile,
   type WorkingTask,
 } from '../../server/features/record/model.js';
-import { buildVodPlaylist } from '../../server/features/record/playlist.js';
+import { buildDvrPlaylist, buildVodPlaylist } from '../../server/features/record/playlist.js';
 import { remuxArgs, remuxTimeoutMs } from '../../server/features/record/remux.js';
 import { RecordService } from '../../server/features/record/service.js';
 import {
@@ -48,6 +48,48 @@ function ts(n: number, seqno: number, duration: number, extra: Partial<TsFile> =
   const key = `record/${UUID}/${TSID(n)}.ts`;
   return { key, tsid: TSID(n), tsfile: key, url: `live/s-${seqno}.ts`, seqno, duration, size: 1000, ...extra };
 }
+
+describe('record live timeshift (DVR playlist)', () => {
+  const begin = Date.parse('2026-12-06T10:00:00Z');
+  const uri = (f: TsFile) => f.tsid;
+  const lines = (text: string) => text.trim().split('\n');
+
+  it('a live window of the last N seconds: no ENDLIST, media sequence of the first kept, a wall-clock time on each segment', () => {
+    const files = [ts(0, 0, 2), ts(1, 1, 2), ts(2, 2, 2), ts(3, 3, 2), ts(4, 4, 2)];
+    const text = buildDvrPlaylist(files, uri, { windowSeconds: 6, beginMs: begin });
+    assert.doesNotMatch(text, /ENDLIST|PLAYLIST-TYPE:VOD/);
+    assert.match(text, /#EXT-X-MEDIA-SEQUENCE:2\n/);
+    assert.match(text, /#EXT-X-DISCONTINUITY-SEQUENCE:0\n/);
+    assert.deepEqual(
+      lines(text).filter((l) => !l.startsWith('#')),
+      [TSID(2), TSID(3), TSID(4)],
+    );
+    assert.deepEqual(
+      lines(text).filter((l) => l.startsWith('#EXT-X-PROGRAM-DATE-TIME')),
+      ['10:00:04', '10:00:06', '10:00:08'].map((t) => `#EXT-X-PROGRAM-DATE-TIME:2026-12-06T${t}.000Z`),
+    );
+    assert.equal(
+      lines(buildDvrPlaylist(files, uri, { windowSeconds: 0, beginMs: begin })).filter((l) => !l.startsWith('#')).length,
+      5,
+      '0: all',
+    );
+    assert.equal(
+      lines(buildDvrPlaylist(files, uri, { windowSeconds: 1, beginMs: begin })).filter((l) => !l.startsWith('#')).length,
+      1,
+      'at least the last',
+    );
+  });
+
+  it('a republish: its wall-clock time from the engine file, discontinuities before the window counted', () => {
+    const republished = begin + 60_000;
+    const files = [ts(0, 0, 2), ts(1, 1, 2), ts(2, 0, 2, { discontinuity: true, mtime: republished + 2000 }), ts(3, 1, 2), ts(4, 2, 2)];
+    const all = buildDvrPlaylist(files, uri, { windowSeconds: 0, beginMs: begin });
+    assert.match(all, new RegExp(`#EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME:${new Date(republished).toISOString()}\n`));
+    const tail = buildDvrPlaylist(files, uri, { windowSeconds: 4, beginMs: begin });
+    assert.match(tail, /#EXT-X-MEDIA-SEQUENCE:3\n#EXT-X-DISCONTINUITY-SEQUENCE:1\n/);
+    assert.doesNotMatch(tail, /#EXT-X-DISCONTINUITY\n/, 'the break is before the window');
+  });
+});
 
 describe('record VOD playlist', () => {
   it('has SRS Stack tags, the largest segment (rounded up) as target duration and an end list', () => {

@@ -14,11 +14,19 @@ export interface RetentionPolicy {
   maxPercent: number;
   /** Warn (every console page, the on_disk_low callback) when the disk's free space falls under this many MB; 0: off. */
   warnFreeMb: number;
+  /** Live timeshift: how far back viewers of a record still recording can seek (its DVR playlist); 0: to its start. */
+  timeshiftMinutes: number;
 }
 
-export const DEFAULT_RETENTION: RetentionPolicy = { days: 0, maxGb: 0, maxPercent: 0, warnFreeMb: 1024 };
+export const DEFAULT_RETENTION: RetentionPolicy = { days: 0, maxGb: 0, maxPercent: 0, warnFreeMb: 1024, timeshiftMinutes: 120 };
 
-const LIMITS: Record<keyof RetentionPolicy, number> = { days: 36_500, maxGb: 1_000_000, maxPercent: 100, warnFreeMb: 100_000_000 };
+const LIMITS: Record<keyof RetentionPolicy, number> = {
+  days: 36_500,
+  maxGb: 1_000_000,
+  maxPercent: 100,
+  warnFreeMb: 100_000_000,
+  timeshiftMinutes: 7 * 24 * 60,
+};
 
 /** Checks a (partial) policy from the API or a form; a bad value is refused with its name and range. */
 export function validateRetention(current: RetentionPolicy, changes: Partial<Record<keyof RetentionPolicy, unknown>>): RetentionPolicy {

@@ -20,7 +20,7 @@ function seconds(body: Record<string, unknown>, field: string): number {
   return n;
 }
 
-const RETENTION_FIELDS = ['days', 'maxGb', 'maxPercent', 'warnFreeMb'] as const;
+const RETENTION_FIELDS = ['days', 'maxGb', 'maxPercent', 'warnFreeMb', 'timeshiftMinutes'] as const;
 
 function retentionChanges(body: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(RETENTION_FIELDS.filter((k) => body[k] !== undefined && body[k] !== '').map((k) => [k, body[k]]));
@@ -77,6 +77,12 @@ export function recordHandlers(record: RecordService): RouteHandlers {
       await sendFile(ctx, file, { contentType: 'image/jpeg' });
     },
 
+    'record.dvr': async ({ ctx }) => {
+      const text = await record.dvrPlaylist(uuidParam(ctx));
+      ctx.type = 'application/vnd.apple.mpegurl';
+      ctx.set('Cache-Control', 'no-cache, max-age=0');
+      ctx.body = text;
+    },
     'record.previewPlaylist': playlist,
     'record.previewIndex': playlist,
     'record.previewSegment': async ({ ctx }) => {
@@ -138,6 +144,8 @@ export interface RecordRow {
   error: string;
   nextRetry: string;
   previewUrl: string;
+  /** What Play plays: the MP4 once finished, the live DVR window (timeshift) while recording. */
+  playUrl: string;
   copyPath: string;
   active: boolean;
   /** The library's name: the user's title, or the stream. */
@@ -169,6 +177,12 @@ export function registerRecordTab(ui: Console, record: RecordService): void {
         error: f.error ?? '',
         nextRetry: f.next_retry ?? '',
         previewUrl: f.status === 'done' ? `${RECORD_HLS_PREFIX}/${f.uuid}/index.mp4` : `${RECORD_HLS_PREFIX}/${f.uuid}.m3u8`,
+        playUrl:
+          f.status === 'done'
+            ? `${RECORD_HLS_PREFIX}/${f.uuid}/index.mp4`
+            : f.status === 'recording'
+              ? `${RECORD_HLS_PREFIX}/${f.uuid}/dvr.m3u8`
+              : `${RECORD_HLS_PREFIX}/${f.uuid}.m3u8`,
         copyPath: f.post_cp_file ?? '',
         active: f.status === 'recording',
         title: f.title ?? '',

@@ -40,7 +40,7 @@ import {
   type RetentionPolicy,
 } from './retention.js';
 import { RecordPaths } from './paths.js';
-import { buildVodPlaylist } from './playlist.js';
+import { buildDvrPlaylist, buildVodPlaylist } from './playlist.js';
 import { Recordings, type LiveTask } from './recordings.js';
 import { recoverRecords } from './recovery.js';
 import { SerialQueue } from './serial-queue.js';
@@ -441,6 +441,21 @@ export class RecordService {
     if (!artifact) throw new NotFoundError(`no record for uuid=${uuid}`);
     const files = artifact.status === 'recording' ? await this.store.recordingFiles(uuid) : artifact.files;
     return buildVodPlaylist(files, (f) => `${RECORD_HLS_PREFIX}/record/${uuid}/${f.tsid}.ts`);
+  }
+
+  /**
+   * Live timeshift: a record still recording as a live DVR window of the last `timeshiftMinutes`
+   * (playlist.ts buildDvrPlaylist); once it stopped recording, its VOD playlist.
+   */
+  async dvrPlaylist(uuid: string): Promise<string> {
+    const artifact = isUuid(uuid) ? await this.store.artifact(uuid) : null;
+    if (!artifact) throw new NotFoundError(`no record for uuid=${uuid}`);
+    if (artifact.status !== 'recording') return this.playlist(uuid);
+    await this.refreshRetention();
+    return buildDvrPlaylist(await this.store.recordingFiles(uuid), (f) => `${RECORD_HLS_PREFIX}/record/${uuid}/${f.tsid}.ts`, {
+      windowSeconds: this.retentionCache.timeshiftMinutes * 60,
+      beginMs: Date.parse(artifact.begin) || this.clock.now(),
+    });
   }
 
   /** Path of a record's segment, or null; both ids are checked so no other file can be named. */
