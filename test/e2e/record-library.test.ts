@@ -153,6 +153,7 @@ describe('e2e: the Recordings library (issue 19)', function () {
     assert.equal(clip.title, 'live/livestream [0:30–1:00]');
     const media = await probe(`${stack.dataDir}/record/${clip.uuid}/index.mp4`);
     assert.ok(keyframeAccurate(media.duration, 30), `clip of ${media.duration} s`);
+    assert.ok(Math.abs(clip.duration - media.duration) < 0.05, `the library shows the clip's real length: ${clip.duration}`);
     assert.deepEqual(
       media.streams.map((s) => `${s.codec_type}/${s.codec_name}`).sort(),
       ['audio/aac', 'video/h264'],

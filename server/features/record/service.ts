@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { replaceFileAtomic } from '../../core/atomic-write.js';
 import type { Config } from '../../config.js';
+import { probe } from '../../core/ffmpeg/probe.js';
 import { runOnce } from '../../core/process/run-once.js';
 import type { StorageProblem } from '../../core/views.js';
 import type { DataPaths } from '../../core/data-dir.js';
@@ -99,6 +100,8 @@ export class RecordService {
   private diskLow = false;
   private guarding: Promise<void> | null = null;
   private readonly thumbnails = new Map<string, Promise<string | null>>();
+  /** Finished records ffmpeg could not take a frame of (no video): not tried again on every request. */
+  private readonly noThumbnail = new Set<string>();
 
   constructor(
     private readonly config: Config,
@@ -290,6 +293,9 @@ export class RecordService {
     }
     const at = isoNow(this.clock);
     const name = source.title || `${source.app}/${source.stream}`;
+    // Its real length: a stream copy begins at the keyframe at or before the in point.
+    const probed = await probe(this.config.binaries.ffprobe, this.paths.mp4(clipUuid)).catch(() => null);
+    const duration = Number(probed?.format?.duration) || to - start;
     const artifact: Artifact = {
       uuid: clipUuid,
       m3u8_url: '',
@@ -302,7 +308,7 @@ export class RecordService {
       files: [],
       begin: at,
       status: 'done',
-      duration: to - start,
+      duration,
       size: 0,
       mp4_size: (await fs.promises.stat(this.paths.mp4(clipUuid))).size,
       title: `${name} [${clock(start)}–${clock(to)}]`,
@@ -320,7 +326,7 @@ export class RecordService {
    * MP4; null when there is none (not finished, no video).
    */
   async thumbnail(uuid: string): Promise<string | null> {
-    if (!isUuid(uuid)) return null;
+    if (!isUuid(uuid) || this.noThumbnail.has(uuid)) return null;
     const file = `${this.paths.dir(uuid)}/thumbnail.jpg`;
     if (
       await fs.promises.access(file).then(
@@ -350,6 +356,7 @@ export class RecordService {
       return file;
     } catch (err) {
       log.warn(`record ${uuid}: no thumbnail`, err);
+      this.noThumbnail.add(uuid);
       return null;
     }
   }
