@@ -10,6 +10,9 @@
 //   wait-window.ts when a record is over (from clock.ts, injected so tests need not wait)
 //   finish.ts      finishing → done: MP4 remux, post-processing copy (post-process.ts), retries
 //   recovery.ts    the first start after a stop or a crash resumes both
+//   library.ts     the Recordings library (docs/compatibility.md §13a): paging, filters, clip and thumbnail argv
+//   retention.ts   which records retention deletes, and when the disk is low enough to warn
+//   playlist.ts    a record's VOD playlist, and its live DVR window (timeshift)
 //   settings.ts, paths.ts, disk.ts, metrics.ts, serial-queue.ts
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
