@@ -142,6 +142,7 @@ describe('e2e: the Recordings library (issue 19)', function () {
       );
       await page.click(`${row(uuid)} form.record-clip button[data-clip-mark$="-${button}-0"]`);
     };
+    await page.click(`${row(uuid)} details.record-clip-box summary`);
     await mark(30, 'in');
     await mark(60, 'out');
     assert.equal(await page.inputValue(`${row(uuid)} input[name=start]`), '30.0');
