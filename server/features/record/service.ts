@@ -58,8 +58,10 @@ const log = createLogger('record');
 const RETRY_INITIAL_MS = 2000;
 const RETRY_MAX_MS = 60_000;
 export const RECORD_HLS_PREFIX = '/terraform/v1/hooks/record/hls';
-/** Retention and the disk guard run this often: a statfs and a Redis scan, cheap. */
+/** The disk guard checks this often (a statfs, cheap), so the warning comes well before the disk is full. */
 export const GUARD_INTERVAL_MS = 5000;
+/** Retention reads every record (an HSCAN) to plan: once a minute, and at once when its settings change. */
+export const RETENTION_INTERVAL_MS = 60_000;
 /** A thumbnail or a clip is one short ffmpeg run; past this it is hung. */
 const THUMBNAIL_TIMEOUT_MS = 20_000;
 
@@ -101,6 +103,7 @@ export class RecordService {
   private cancelGuard: Cancel | null = null;
   private retentionCache: RetentionPolicy = { ...DEFAULT_RETENTION };
   private diskLow = false;
+  private lastRetentionMs = Number.NEGATIVE_INFINITY;
   private guarding: Promise<void> | null = null;
   private readonly thumbnails = new Map<string, Promise<string | null>>();
   /** Finished records ffmpeg could not take a frame of (no video): not tried again on every request. */
@@ -391,6 +394,8 @@ export class RecordService {
     await this.store.setRetention(next);
     this.retentionCache = next;
     log.info(`retention: ${JSON.stringify(next)}`);
+    this.lastRetentionMs = Number.NEGATIVE_INFINITY;
+    await this.guarding?.catch(() => undefined);
     await this.guard();
     return next;
   }
@@ -424,7 +429,9 @@ export class RecordService {
     await this.refreshRetention();
     const policy = this.retentionCache;
     const disk = await this.diskSpace(this.paths.home);
-    if (policy.days > 0 || policy.maxGb > 0 || policy.maxPercent > 0) {
+    const due = this.clock.now() - this.lastRetentionMs >= RETENTION_INTERVAL_MS;
+    if (due && (policy.days > 0 || policy.maxGb > 0 || policy.maxPercent > 0)) {
+      this.lastRetentionMs = this.clock.now();
       const records = (await this.files()).map((r) => ({ ...r, bytes: r.size + (r.mp4_size ?? 0) }));
       const plan = planRetention(records, policy, this.clock.now(), disk);
       for (const { uuid, reason } of plan.remove) {
