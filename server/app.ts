@@ -340,6 +340,8 @@ export class App {
     );
 
     this.record = new RecordService(config, this.paths, new RecordStore(this.redis), this.events);
+    // Record retention's free-space threshold warns on every console page (views/layout.ejs).
+    this.system.addStorageCheck(() => this.record.diskWarning());
 
     // Restream: the four slot kinds over one set of parts; a committed publish re-plans at once.
     this.ffmpegBinary = new FfmpegBinary(config.binaries.ffmpeg);

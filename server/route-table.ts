@@ -102,6 +102,13 @@ export const ROUTE_TABLE = {
   'record.files': apiRoute('/hooks/record/files', SECURED),
   'record.end': apiRoute('/hooks/record/end', SECURED),
   'record.remove': apiRoute('/hooks/record/remove', SECURED),
+  'record.library': apiRoute('/hooks/record/library', SECURED),
+  'record.rename': apiRoute('/hooks/record/rename', SECURED),
+  'record.clip': apiRoute('/hooks/record/clip', SECURED),
+  'record.retentionQuery': apiRoute('/hooks/record/retention/query', SECURED),
+  'record.retentionApply': apiRoute('/hooks/record/retention/apply', SECURED),
+  'record.dvr': apiRoute('/hooks/record/hls/:uuid/dvr.m3u8', RECORD_PREVIEW),
+  'record.thumbnail': apiRoute('/hooks/record/hls/:uuid/thumbnail.jpg', RECORD_PREVIEW),
   'record.previewPlaylist': apiRoute('/hooks/record/hls/:uuid.m3u8', RECORD_PREVIEW),
   'record.previewIndex': apiRoute('/hooks/record/hls/:uuid/index.m3u8', RECORD_PREVIEW),
   'record.previewSegment': apiRoute('/hooks/record/hls/record/:uuid/:tsid.ts', RECORD_PREVIEW),
@@ -111,6 +118,9 @@ export const ROUTE_TABLE = {
   'record.postProcessingForm': formRoute('/mgmt/record/post-processing'),
   'record.endForm': formRoute('/mgmt/record/end'),
   'record.removeForm': formRoute('/mgmt/record/remove'),
+  'record.renameForm': formRoute('/mgmt/record/rename'),
+  'record.clipForm': formRoute('/mgmt/record/clip'),
+  'record.retentionForm': formRoute('/mgmt/record/retention'),
 
   // Console navigation: features/console/routes.ts
   'console.lang': getRoute('/mgmt/lang/:lang', open('switches the language cookie and redirects back (same-site paths only)')),

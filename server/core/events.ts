@@ -52,6 +52,12 @@ export interface RecordEvent {
   artifact_path?: string;
 }
 
+export interface StorageLowEvent {
+  dir: string;
+  free_mb: number;
+  threshold_mb: number;
+}
+
 export interface StackEvents {
   /** A publish was admitted and committed to the registry, and the engine plays it to consumers. */
   'stream.published': StreamInfo;
@@ -60,6 +66,8 @@ export interface StackEvents {
   'hls.segment': HlsSegmentEvent;
   'record.begin': RecordEvent;
   'record.end': RecordEvent;
+  /** The data disk's free space fell under the user's threshold (features/record/retention.ts), once per crossing. */
+  'storage.low': StorageLowEvent;
 }
 
 type Handler<T> = (payload: T) => void | Promise<void>;

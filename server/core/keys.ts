@@ -15,6 +15,8 @@ export const KEYS = {
   RECORD_M3U8_ARTIFACT: 'SRS_RECORD_M3U8_ARTIFACT',
   /** Ours: `SRS_RECORD_M3U8_FILES:{uuid}`, a list of segments while recording (see record/store.ts). */
   RECORD_M3U8_FILES: 'SRS_RECORD_M3U8_FILES',
+  /** Ours: record retention and the disk guard (features/record/retention.ts): days, maxGb, maxPercent, warnFreeMb. */
+  RECORD_RETENTION: 'SRS_RECORD_RETENTION',
   FORWARD_CONFIG: 'SRS_FORWARD_CONFIG',
   FORWARD_TASK: 'SRS_FORWARD_TASK',
   VLIVE_CONFIG: 'SRS_VLIVE_CONFIG',

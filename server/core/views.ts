@@ -20,9 +20,11 @@ export interface PageChrome {
 
 export interface StorageProblem {
   /** `redis`: Redis refuses writes because it cannot save; `disk`: the data directory's disk is (almost) full. */
-  kind: 'redis' | 'disk';
+  kind: 'redis' | 'disk' | 'low';
   dir: string;
   freeMb: number;
+  /** `low`: the user's warning threshold (record retention's warnFreeMb), crossed before recording has to stop. */
+  thresholdMb?: number;
 }
 
 export class Views {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { collectStackEvents, emitInStack, makeSegments, StreamFeeder, type FixtureSegment } from '../helpers/hls-fixture.js';
 import { mp4TopLevelBoxes, probe } from '../helpers/media-probe.js';
+import { startCallbackReceiver } from '../helpers/callback-receiver.js';
 import { FEEDER_MAIN, initAdmin, sleep, startStack, tempDir, waitFor, type StackHandle } from '../helpers/stack.js';
 
 interface RecordFile {
@@ -566,6 +567,67 @@ describe('record: crash and disk faults', function () {
       assert.ok(media.duration >= sum(segments) - 1, `duration ${media.duration}`);
     } finally {
       await stack?.stop();
+      umount(recordDir);
+    }
+  });
+
+  it('a small data disk filling up: the on_disk_low callback and the console warning come before the record has to stop (issue 19)', async function () {
+    if (!canMount()) this.skip(); // needs root to mount a small tmpfs
+    const dataDir = tempDir();
+    const recordDir = path.join(dataDir, 'record');
+    fs.mkdirSync(recordDir);
+    const perSegment = fixtures.reduce((s, f) => s + fs.statSync(f.file).size, 0) / fixtures.length;
+    // Room for about 40 segments; the warning is set at about 20 segments' worth of free space.
+    const diskBytes = Math.ceil((40 * perSegment) / 4096) * 4096;
+    mount(recordDir, `size=${diskBytes}`);
+    const receiver = await startCallbackReceiver();
+    let stack: StackHandle | null = null;
+    try {
+      stack = await startStack({ entry: FEEDER_MAIN, dataDir, env: { SRS_RECORD_WAIT_SECONDS: '60' } });
+      const rec = new RecordApi(stack, await initAdmin(stack));
+      const hooks = await stack.api(
+        '/terraform/v1/mgmt/hooks/apply',
+        { target: receiver.url, opaque: '', all: true },
+        { bearer: rec.bearer },
+      );
+      assert.equal(hooks.status, 200);
+      await rec.call('apply', { all: true });
+      await rec.call('retention/apply', { warnFreeMb: (20 * perSegment) / (1024 * 1024) });
+      const feeder = new StreamFeeder(stack, tempDir('record-engine-hls-'));
+      await feeder.publish();
+      const warned = () => receiver.received.find((b) => b.action === 'on_disk_low');
+      let fed = 0;
+      let atWarning: RecordFile | undefined;
+      let failing: RecordFile | undefined;
+      while (!failing && fed < 200) {
+        await feeder.segment(fixtures[fed % fixtures.length] as FixtureSegment);
+        fed += 1;
+        const live = await rec.recording();
+        if (live.error) failing = live;
+        if (!atWarning && ((await rec.call('retention/query')) as { disk: { low: boolean } }).disk.low) {
+          // Low now: the guard (every 5 s) calls back before anything else is written.
+          await waitFor(
+            () => Boolean(warned()),
+            15_000,
+            () => JSON.stringify(receiver.received),
+          );
+          atWarning = await rec.recording();
+          const page = await fetch(`${stack.url}/mgmt/login`);
+          assert.match(await page.text(), /id="storage-alert"/, 'the console warns too');
+        }
+      }
+      assert.ok(atWarning, `warned (after ${fed} segments)`);
+      assert.equal(atWarning.error, undefined, 'the record was still recording every segment when the warning went out');
+      assert.ok(failing, `the disk filled up in the end (after ${fed} segments)`);
+      assert.match(failing.error ?? '', /ENOSPC|no space/i);
+      assert.ok(failing.nn > atWarning.nn, 'segments were still recorded after the warning');
+      const warning = warned() as Record<string, unknown>;
+      assert.equal(warning.dir, recordDir);
+      assert.equal(receiver.received.filter((b) => b.action === 'on_disk_low').length, 1, 'one warning per crossing');
+      await feeder.unpublish();
+    } finally {
+      await stack?.stop();
+      receiver.close();
       umount(recordDir);
     }
   });

@@ -31,6 +31,10 @@ const ALLOWED_OPEN: Record<string, string> = {
   'GET|POST /terraform/v1/hooks/record/hls/:uuid.m3u8': 'record preview for players (no Bearer); the record UUID is the capability',
   'GET|POST /terraform/v1/hooks/record/hls/:uuid/index.m3u8': 'record preview for players (no Bearer); the record UUID is the capability',
   'GET|POST /terraform/v1/hooks/record/hls/record/:uuid/:tsid.ts': 'record preview segments for players; UUIDs are the capability',
+  'GET|POST /terraform/v1/hooks/record/hls/:uuid/dvr.m3u8':
+    'live timeshift of a record for players (no Bearer); the record UUID is the capability',
+  'GET|POST /terraform/v1/hooks/record/hls/:uuid/thumbnail.jpg':
+    'record thumbnail for the library (an <img> sends no Bearer); the UUID is the capability',
   'GET|POST /terraform/v1/hooks/record/hls/:uuid/index.mp4':
     'finished record for players and downloads (Range); the UUID is the capability',
   'GET /mgmt/setup': 'first-run setup page; it redirects to login once a password exists',

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { isAccepted } from '../../server/features/callback/client.js';
 import {
+  diskLowBody,
   EXAMPLE_PATH,
   publishBody,
   recordBeginBody,
@@ -54,6 +55,16 @@ describe('callback bodies (docs/compatibility.md §4, exact fields)', () => {
     const defaulted = recordEndBody('r5', 'o', { ...record, artifact_code: 100 }, 'http://h', '/data/record');
     assert.equal(defaulted.artifact_path, '/data/record/u-1/index.mp4');
     assert.equal(defaulted.artifact_code, 100);
+  });
+
+  it('on_disk_low (ours) names the directory, its free space and the threshold crossed', () => {
+    assert.deepEqual(diskLowBody('r5', '', { dir: '/data/record', free_mb: 900, threshold_mb: 1024 }), {
+      request_id: 'r5',
+      action: 'on_disk_low',
+      dir: '/data/record',
+      free_mb: 900,
+      threshold_mb: 1024,
+    });
   });
 });
 

@@ -17,9 +17,27 @@ import {
   type TsFile,
   type WorkingTask,
 } from '../../server/features/record/model.js';
-import { buildVodPlaylist } from '../../server/features/record/playlist.js';
+import { buildDvrPlaylist, buildVodPlaylist } from '../../server/features/record/playlist.js';
 import { remuxArgs, remuxTimeoutMs } from '../../server/features/record/remux.js';
 import { RecordService } from '../../server/features/record/service.js';
+import {
+  DEFAULT_RETENTION,
+  diskIsLow,
+  lowDiskTransition,
+  planRetention,
+  validateRetention,
+  type DiskSpace,
+  type RetainedRecord,
+  type RetentionPolicy,
+} from '../../server/features/record/retention.js';
+import {
+  checkClipRange,
+  cleanTitle,
+  clipArgs,
+  libraryPage,
+  parseLibraryQuery,
+  thumbnailArgs,
+} from '../../server/features/record/library.js';
 import type { RecordPatterns, RecordStorage } from '../../server/features/record/store.js';
 import { DISABLED_WAIT_MS, IDLE_CHECK_INTERVAL_MS, idleWindowMs, recordIsOver } from '../../server/features/record/wait-window.js';
 
@@ -30,6 +48,48 @@ function ts(n: number, seqno: number, duration: number, extra: Partial<TsFile> =
   const key = `record/${UUID}/${TSID(n)}.ts`;
   return { key, tsid: TSID(n), tsfile: key, url: `live/s-${seqno}.ts`, seqno, duration, size: 1000, ...extra };
 }
+
+describe('record live timeshift (DVR playlist)', () => {
+  const begin = Date.parse('2026-12-06T10:00:00Z');
+  const uri = (f: TsFile) => f.tsid;
+  const lines = (text: string) => text.trim().split('\n');
+
+  it('a live window of the last N seconds: no ENDLIST, media sequence of the first kept, a wall-clock time on each segment', () => {
+    const files = [ts(0, 0, 2), ts(1, 1, 2), ts(2, 2, 2), ts(3, 3, 2), ts(4, 4, 2)];
+    const text = buildDvrPlaylist(files, uri, { windowSeconds: 6, beginMs: begin });
+    assert.doesNotMatch(text, /ENDLIST|PLAYLIST-TYPE:VOD/);
+    assert.match(text, /#EXT-X-MEDIA-SEQUENCE:2\n/);
+    assert.match(text, /#EXT-X-DISCONTINUITY-SEQUENCE:0\n/);
+    assert.deepEqual(
+      lines(text).filter((l) => !l.startsWith('#')),
+      [TSID(2), TSID(3), TSID(4)],
+    );
+    assert.deepEqual(
+      lines(text).filter((l) => l.startsWith('#EXT-X-PROGRAM-DATE-TIME')),
+      ['10:00:04', '10:00:06', '10:00:08'].map((t) => `#EXT-X-PROGRAM-DATE-TIME:2026-12-06T${t}.000Z`),
+    );
+    assert.equal(
+      lines(buildDvrPlaylist(files, uri, { windowSeconds: 0, beginMs: begin })).filter((l) => !l.startsWith('#')).length,
+      5,
+      '0: all',
+    );
+    assert.equal(
+      lines(buildDvrPlaylist(files, uri, { windowSeconds: 1, beginMs: begin })).filter((l) => !l.startsWith('#')).length,
+      1,
+      'at least the last',
+    );
+  });
+
+  it('a republish: its wall-clock time from the engine file, discontinuities before the window counted', () => {
+    const republished = begin + 60_000;
+    const files = [ts(0, 0, 2), ts(1, 1, 2), ts(2, 0, 2, { discontinuity: true, mtime: republished + 2000 }), ts(3, 1, 2), ts(4, 2, 2)];
+    const all = buildDvrPlaylist(files, uri, { windowSeconds: 0, beginMs: begin });
+    assert.match(all, new RegExp(`#EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME:${new Date(republished).toISOString()}\n`));
+    const tail = buildDvrPlaylist(files, uri, { windowSeconds: 4, beginMs: begin });
+    assert.match(tail, /#EXT-X-MEDIA-SEQUENCE:3\n#EXT-X-DISCONTINUITY-SEQUENCE:1\n/);
+    assert.doesNotMatch(tail, /#EXT-X-DISCONTINUITY\n/, 'the break is before the window');
+  });
+});
 
 describe('record VOD playlist', () => {
   it('has SRS Stack tags, the largest segment (rounded up) as target duration and an end list', () => {
@@ -250,6 +310,12 @@ class ManualClock implements Clock {
     return new Promise((resolve) => this.after(ms, resolve));
   }
 
+  /** Moves time forward without firing any timer, as if the process had been suspended (days in a test). */
+  jump(ms: number): void {
+    this.time += ms;
+    for (const t of this.timers) t.due += ms;
+  }
+
   /** Moves time forward by `ms`, firing every timer that falls due on the way, and waits for their work. */
   async advance(ms: number): Promise<void> {
     const target = this.time + ms;
@@ -329,6 +395,13 @@ class MemoryRecordStore implements RecordStorage {
     this.saved.delete(uuid);
     this.files.delete(uuid);
   }
+  retentionPolicy: RetentionPolicy = { ...DEFAULT_RETENTION };
+  async retention(): Promise<RetentionPolicy> {
+    return copy(this.retentionPolicy);
+  }
+  async setRetention(policy: RetentionPolicy): Promise<void> {
+    this.retentionPolicy = copy(policy);
+  }
 }
 
 function copy<T>(value: T): T {
@@ -343,6 +416,8 @@ describe('record wait window (RecordService on a manual clock)', () => {
   let events: EventHub;
   let service: RecordService;
   let seq: number;
+  /** The data disk the recorder sees (statfs), set by a test; null: unknown. */
+  let disk: DiskSpace | null = null;
 
   before(() => setLogLevel('error'));
   after(() => setLogLevel('info'));
@@ -357,7 +432,8 @@ describe('record wait window (RecordService on a manual clock)', () => {
     events = new EventHub();
     seq = 0;
     const config = buildConfig({ SRS_RECORD_WAIT_SECONDS: String(waitSeconds), FFMPEG_BIN: path.join(root, 'no-ffmpeg') });
-    service = new RecordService(config, dataPaths(root), store, events, clock);
+    disk = null;
+    service = new RecordService(config, dataPaths(root), store, events, clock, () => Promise.resolve(disk));
     return service;
   }
 
@@ -482,5 +558,214 @@ describe('record wait window (RecordService on a manual clock)', () => {
     await clock.advance(1);
     await late;
     assert.deepEqual(await records(), [], 'nothing recorded without the reload (a record could be one already in Redis)');
+  });
+
+  /** A finished record that ended `daysAgo` days before the clock's now, with `bytes` on disk. */
+  function finished(name: string, daysAgo: number, bytes: number): Artifact {
+    const at = new Date(clock.now() - daysAgo * 86_400_000).toISOString();
+    const uuid = `00000000-0000-4000-8000-${name.padStart(12, '0')}`;
+    const artifact: Artifact = {
+      uuid,
+      m3u8_url: 'live/old.m3u8',
+      vhost: '__defaultVhost__',
+      app: 'live',
+      stream: `old${name}`,
+      progress: false,
+      update: at,
+      nn: 1,
+      files: [],
+      begin: at,
+      status: 'done',
+      duration: 10,
+      size: bytes,
+      mp4_size: bytes,
+    };
+    fs.mkdirSync(path.join(root, 'record', uuid), { recursive: true });
+    fs.writeFileSync(path.join(root, 'record', uuid, 'index.mp4'), 'mp4');
+    void store.saveArtifact(artifact);
+    return artifact;
+  }
+
+  it('retention removes records past N days, oldest first, and never the one recording (fake clock)', async () => {
+    await startedRecorder(60);
+    await events.emit('hls.segment', segment()); // live/show begins now…
+    clock.jump(5 * 86_400_000); // …and is still on air five days later
+    await events.emit('hls.segment', segment());
+    const live = (await records()).find((r) => r.status === 'recording');
+    assert.ok(live, 'recording');
+    const old3 = finished('3', 3, 100);
+    const old2 = finished('2', 2, 100);
+    const recent = finished('1', 0.5, 100);
+
+    await service.setRetention({ days: 1 }); // applied at once
+    const left = (await records()).map((r) => r.uuid);
+    assert.deepEqual(left.sort(), [live.uuid, recent.uuid].sort(), 'the two records older than a day are gone, the live one stays');
+    assert.equal(fs.existsSync(path.join(root, 'record', old3.uuid)), false, 'with their files');
+    assert.equal(fs.existsSync(path.join(root, 'record', old2.uuid)), false);
+
+    clock.jump(86_400_000); // a day later, the next check removes the one that was recent
+    await events.emit('hls.segment', segment()); // (the show goes on)
+    await clock.advance(60_000); // retention plans once a minute
+    assert.deepEqual(
+      (await records()).map((r) => r.uuid),
+      [live.uuid],
+    );
+  });
+
+  it('retention by size removes the oldest finished records until the total fits, never the live one', async () => {
+    await startedRecorder(60);
+    const a = finished('a', 3, 400);
+    finished('b', 2, 400);
+    finished('c', 1, 400);
+    await events.emit('hls.segment', segment()); // 188 bytes, live
+    // 3 × 800 + 188 bytes; a limit of 2000 bytes must drop the oldest only (… 1600 + 188 fits).
+    await service.setRetention({ maxGb: 2000 / 1024 ** 3 });
+    const left = await records();
+    assert.equal(left.length, 3);
+    assert.equal(
+      left.some((r) => r.uuid === a.uuid),
+      false,
+      'the oldest went first',
+    );
+    await service.setRetention({ maxGb: 1 / 1024 ** 3 }); // 1 byte: everything finished goes, the live one stays
+    assert.deepEqual(
+      (await records()).map((r) => r.status),
+      ['recording'],
+    );
+  });
+
+  it('the disk guard warns once when free space falls under the threshold, on the page and by event, and again after it recovered', async () => {
+    await startedRecorder(60);
+    const warnings: number[] = [];
+    events.on('storage.low', (e) => void warnings.push(e.free_mb));
+    disk = { totalBytes: 10 * 1024 ** 3, freeBytes: 3 * 1024 ** 3 };
+    await service.setRetention({ warnFreeMb: 2048 });
+    assert.equal(await service.diskWarning(), null);
+    disk = { totalBytes: 10 * 1024 ** 3, freeBytes: 1024 ** 3 };
+    await clock.advance(5000);
+    await clock.advance(5000);
+    assert.deepEqual(warnings, [1024], 'once, not every check');
+    assert.deepEqual(await service.diskWarning(), { kind: 'low', dir: path.join(root, 'record'), freeMb: 1024, thresholdMb: 2048 });
+    disk = { totalBytes: 10 * 1024 ** 3, freeBytes: 3 * 1024 ** 3 };
+    await clock.advance(5000);
+    disk = { totalBytes: 10 * 1024 ** 3, freeBytes: 1024 ** 2 };
+    await clock.advance(5000);
+    assert.deepEqual(warnings, [1024, 1]);
+  });
+});
+
+describe('record retention (planner)', () => {
+  const now = Date.parse('2026-06-01T00:00:00Z');
+  const rec = (uuid: string, daysAgo: number, bytes: number, status: RetainedRecord['status'] = 'done'): RetainedRecord => {
+    const at = new Date(now - daysAgo * 86_400_000).toISOString();
+    return { uuid, begin: at, update: at, status, bytes };
+  };
+  const policy = (p: Partial<RetentionPolicy>): RetentionPolicy => ({ ...DEFAULT_RETENTION, ...p });
+
+  it('keeps everything with no limit set', () => {
+    assert.deepEqual(planRetention([rec('a', 100, 1e12)], policy({}), now, null).remove, []);
+  });
+
+  it('removes by age, then by size, oldest first; live and finishing records are never chosen', () => {
+    const records = [
+      rec('new', 1, 500),
+      rec('live', 30, 2000, 'recording'),
+      rec('mid', 5, 500),
+      rec('fin', 40, 500, 'finishing'),
+      rec('old', 20, 500),
+    ];
+    const byAge = planRetention(records, policy({ days: 10 }), now, null);
+    assert.deepEqual(byAge.remove, [{ uuid: 'old', reason: 'age' }]);
+    const bySize = planRetention(records, policy({ maxGb: 3200 / 1024 ** 3 }), now, null);
+    assert.deepEqual(bySize.remove, [
+      { uuid: 'old', reason: 'size' },
+      { uuid: 'mid', reason: 'size' },
+    ]);
+    assert.equal(bySize.keptBytes, 3000);
+    const byPercent = planRetention(records, policy({ maxPercent: 50 }), now, { totalBytes: 7000, freeBytes: 0 });
+    assert.deepEqual(
+      byPercent.remove.map((r) => r.uuid),
+      ['old'],
+    );
+    const impossible = planRetention(records, policy({ maxGb: 1 / 1024 ** 3 }), now, null);
+    assert.deepEqual(
+      impossible.remove.map((r) => r.uuid),
+      ['old', 'mid', 'new'],
+      'the live and finishing records stay even over the limit',
+    );
+  });
+
+  it('validates settings: numbers from 0, named in the error; strings from a form', () => {
+    assert.deepEqual(validateRetention(DEFAULT_RETENTION, { days: '7', maxPercent: 80 }), {
+      ...DEFAULT_RETENTION,
+      days: 7,
+      maxPercent: 80,
+    });
+    assert.throws(() => validateRetention(DEFAULT_RETENTION, { days: -1 }), /days must be a number from 0/);
+    assert.throws(() => validateRetention(DEFAULT_RETENTION, { maxPercent: 101 }), /maxPercent/);
+    assert.throws(() => validateRetention(DEFAULT_RETENTION, { maxGb: 'lots' }), /maxGb/);
+  });
+
+  it('the disk guard: low under the threshold, off at 0, and an edge only when it changes', () => {
+    const disk = { totalBytes: 1e10, freeBytes: 100 * 1024 * 1024 };
+    assert.equal(diskIsLow(disk, policy({ warnFreeMb: 200 })), true);
+    assert.equal(diskIsLow(disk, policy({ warnFreeMb: 50 })), false);
+    assert.equal(diskIsLow(disk, policy({ warnFreeMb: 0 })), false);
+    assert.equal(lowDiskTransition(false, true), 'warn');
+    assert.equal(lowDiskTransition(true, true), null);
+    assert.equal(lowDiskTransition(true, false), 'recovered');
+  });
+});
+
+describe('record library', () => {
+  const summary = (uuid: string, app: string, stream: string, begin: string, status: 'done' | 'recording' = 'done') =>
+    ({ uuid, vhost: '', app, stream, progress: false, update: begin, begin, nn: 1, duration: 1, size: 1, status }) as const;
+  const all = [
+    summary('3', 'live', 'show', '2026-01-03T00:00:00Z', 'recording'),
+    summary('2', 'live', 'talk', '2026-01-02T00:00:00Z'),
+    summary('1', 'live', 'show', '2026-01-01T00:00:00Z'),
+  ];
+
+  it('pages and filters by stream, status and time', () => {
+    const q = (body: Record<string, unknown>) => parseLibraryQuery(body);
+    assert.deepEqual(
+      libraryPage(all, q({ size: 2 })).records.map((r) => r.uuid),
+      ['3', '2'],
+    );
+    assert.deepEqual(libraryPage(all, q({ size: 2, page: 2 })), { records: [all[2]], total: 3, page: 2, size: 2 });
+    assert.deepEqual(
+      libraryPage(all, q({ stream: '/live/show' })).records.map((r) => r.uuid),
+      ['3', '1'],
+    );
+    assert.deepEqual(
+      libraryPage(all, q({ status: 'done', from: '2026-01-01T12:00:00Z' })).records.map((r) => r.uuid),
+      ['2'],
+    );
+    assert.throws(() => q({ size: 0 }), /size must be an integer from 1 to 200/);
+    assert.throws(() => q({ status: 'gone' }), /status must be one of/);
+    assert.throws(() => q({ from: 'yesterday' }), /from must be an RFC3339 time/);
+  });
+
+  it('a clip copies without re-encoding, from a seek to its in point, for its length', () => {
+    const args = clipArgs('/d/record/a/index.mp4', 30, 90.5, '/d/record/b/index.mp4.tmp');
+    assert.deepEqual(args.slice(args.indexOf('-ss'), args.indexOf('-ss') + 4), ['-ss', '30.000', '-i', '/d/record/a/index.mp4']);
+    assert.deepEqual(args.slice(args.indexOf('-t'), args.indexOf('-t') + 2), ['-t', '60.500']);
+    assert.deepEqual(args.slice(args.indexOf('-c'), args.indexOf('-c') + 2), ['-c', 'copy']);
+    assert.equal(args.at(-1), '/d/record/b/index.mp4.tmp');
+    assert.throws(() => checkClipRange(10, 5, 100), /0 <= start < end/);
+    assert.throws(() => checkClipRange(120, 130, 100), /past the record's end/);
+    assert.doesNotThrow(() => checkClipRange(0, 500, 100));
+  });
+
+  it('a thumbnail is one frame, taken at 2 s or the middle of a short record', () => {
+    const args = thumbnailArgs('/in.mp4', 1, '/out.jpg');
+    assert.equal(args[args.indexOf('-ss') + 1], '0.500');
+    assert.equal(args[args.indexOf('-frames:v') + 1], '1');
+    assert.equal(thumbnailArgs('/in.mp4', 600, '/out.jpg')[args.indexOf('-ss') + 1], '2.000');
+  });
+
+  it('a title is one line and bounded', () => {
+    assert.equal(cleanTitle('  Keynote\n day 1 '), 'Keynote day 1');
+    assert.throws(() => cleanTitle('x'.repeat(201)), /at most 200/);
   });
 });

@@ -11,7 +11,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ForbiddenError, ValidationError, errorMessage } from '../../core/errors.js';
-import type { EventHub, RecordEvent, StreamInfo } from '../../core/events.js';
+import type { EventHub, RecordEvent, StorageLowEvent, StreamInfo } from '../../core/events.js';
 import { API_PREFIX } from '../../core/http.js';
 import { createLogger, maskSecrets } from '../../core/logger.js';
 import type { Histogram, Metrics } from '../../core/metrics.js';
@@ -22,7 +22,7 @@ import type { CallbackStore, HookExchange, HookSettings } from './store.js';
 const log = createLogger('callback');
 
 export const EXAMPLE_PATH = `${API_PREFIX}/mgmt/hooks/example`;
-const CALLBACK_ACTIONS = ['on_publish', 'on_unpublish', 'on_record_begin', 'on_record_end', 'on_play', 'on_stop'] as const;
+const CALLBACK_ACTIONS = ['on_publish', 'on_unpublish', 'on_record_begin', 'on_record_end', 'on_play', 'on_stop', 'on_disk_low'] as const;
 /** Paths of the stack that a callback must never be sent to (everything except the example). */
 const STACK_PATHS = /^\/(terraform|mgmt|api|rtc|console|players|tools)(\/|$)/;
 
@@ -93,6 +93,14 @@ export function recordEndBody(requestId: string, opaque: string, r: RecordEvent,
     artifact_path: r.artifact_path ?? path.join(recordDir, r.uuid, 'index.mp4'),
     artifact_url: `${host}${API_PREFIX}/hooks/record/hls/${r.uuid}/index.mp4`,
   };
+}
+
+/**
+ * Ours (issue 19): the data disk fell under the user's free-space threshold (Record › Retention),
+ * sent once per crossing while recording can still go on, so the receiver can act before it stops.
+ */
+export function diskLowBody(requestId: string, opaque: string, e: StorageLowEvent): CallbackBody {
+  return compact({ request_id: requestId, action: 'on_disk_low', opaque, dir: e.dir, free_mb: e.free_mb, threshold_mb: e.threshold_mb });
 }
 
 const LOOPBACK_NAMES = new Set(['localhost', '0.0.0.0', '::', '::1']);
@@ -176,6 +184,7 @@ export class CallbackService {
     events.on('stream.unpublished', (s) => this.notify((id, o) => unpublishBody(id, o, s)));
     events.on('record.begin', (r) => this.notify((id, o) => recordBeginBody(id, o, r)));
     events.on('record.end', (r) => this.notify((id, o, host) => recordEndBody(id, o, r, host, this.recordDir)));
+    events.on('storage.low', (e) => this.notify((id, o) => diskLowBody(id, o, e)));
   }
 
   async stop(): Promise<void> {

@@ -52,6 +52,12 @@ export interface Artifact {
   mp4_size?: number;
   /** Where post-processing copied the MP4. */
   post_cp_file?: string;
+  /** Ours: the name the user gave the record in the library (rename). */
+  title?: string;
+  /** Ours: a clip's source record and its in/out points (s) in that record. */
+  clip_of?: string;
+  clip_start?: number;
+  clip_end?: number;
 }
 
 /** A segment written ahead into the working task before it is copied (crash safety). */
@@ -140,6 +146,12 @@ export function parseArtifact(text: string): Artifact | null {
   if (str(o, 'next_retry')) artifact.next_retry = str(o, 'next_retry');
   if (num(o, 'mp4_size')) artifact.mp4_size = num(o, 'mp4_size');
   if (str(o, 'post_cp_file')) artifact.post_cp_file = str(o, 'post_cp_file');
+  if (str(o, 'title')) artifact.title = str(o, 'title');
+  if (isUuid(str(o, 'clip_of'))) {
+    artifact.clip_of = str(o, 'clip_of');
+    artifact.clip_start = num(o, 'clip_start');
+    artifact.clip_end = num(o, 'clip_end');
+  }
   return artifact;
 }
 
@@ -205,6 +217,8 @@ export function summarize(a: Artifact): RecordSummary {
   if (a.next_retry) out.next_retry = a.next_retry;
   if (a.mp4_size) out.mp4_size = a.mp4_size;
   if (a.post_cp_file) out.post_cp_file = a.post_cp_file;
+  if (a.title) out.title = a.title;
+  if (a.clip_of) Object.assign(out, { clip_of: a.clip_of, clip_start: a.clip_start, clip_end: a.clip_end });
   return out;
 }
 

@@ -6,9 +6,25 @@ import { sendFile } from '../../core/static-files.js';
 import { optionalString, optionalStringArray, requireBoolean, requireString } from '../../core/validate.js';
 import type { RouteHandlers } from '../../route-table.js';
 import type { Console } from '../console/console.js';
+import { parseLibraryQuery } from './library.js';
 import { MAX_GLOBS, normaliseGlobs, parseGlobText, testGlobs, type GlobTestResult } from './globs.js';
 import { RECORD_HLS_PREFIX, type RecordService } from './service.js';
 import { POST_CP_FILE } from './store.js';
+
+/** A clip's in/out point: seconds, a number in JSON or a decimal in a form. */
+function seconds(body: Record<string, unknown>, field: string): number {
+  const v = body[field];
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isFinite(n))
+    throw new ValidationError(`${field} must be a number of seconds, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+const RETENTION_FIELDS = ['days', 'maxGb', 'maxPercent', 'warnFreeMb', 'timeshiftMinutes'] as const;
+
+function retentionChanges(body: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(RETENTION_FIELDS.filter((k) => body[k] !== undefined && body[k] !== '').map((k) => [k, body[k]]));
+}
 
 function uuidParam(ctx: Koa.Context, name = 'uuid'): string {
   return String(ctx.params[name] ?? '');
@@ -46,7 +62,27 @@ export function recordHandlers(record: RecordService): RouteHandlers {
       await record.remove(requireString(body, 'uuid', 64));
       return null;
     },
+    'record.library': ({ body }) => record.library(parseLibraryQuery(body)),
+    'record.rename': async ({ body }) => {
+      await record.rename(requireString(body, 'uuid', 64), optionalString(body, 'title', 1024) ?? '');
+      return null;
+    },
+    'record.clip': ({ body }) => record.clip(requireString(body, 'uuid', 64), seconds(body, 'start'), seconds(body, 'end')),
+    'record.retentionQuery': () => record.retention(),
+    'record.retentionApply': ({ body }) => record.setRetention(retentionChanges(body)),
+    'record.thumbnail': async ({ ctx }) => {
+      const file = await record.thumbnail(uuidParam(ctx));
+      if (!file) throw new NotFoundError(`no thumbnail: ${ctx.path}`);
+      ctx.set('Cache-Control', 'max-age=3600');
+      await sendFile(ctx, file, { contentType: 'image/jpeg' });
+    },
 
+    'record.dvr': async ({ ctx }) => {
+      const text = await record.dvrPlaylist(uuidParam(ctx));
+      ctx.type = 'application/vnd.apple.mpegurl';
+      ctx.set('Cache-Control', 'no-cache, max-age=0');
+      ctx.body = text;
+    },
     'record.previewPlaylist': playlist,
     'record.previewIndex': playlist,
     'record.previewSegment': async ({ ctx }) => {
@@ -82,6 +118,18 @@ export function recordHandlers(record: RecordService): RouteHandlers {
       await record.remove(requireString(form, 'uuid', 64));
       return 'record.notice.removed';
     },
+    'record.renameForm': async (_ctx, form) => {
+      await record.rename(requireString(form, 'uuid', 64), optionalString(form, 'title', 1024) ?? '');
+      return 'record.notice.renamed';
+    },
+    'record.clipForm': async (_ctx, form) => {
+      await record.clip(requireString(form, 'uuid', 64), seconds(form, 'start'), seconds(form, 'end'));
+      return 'record.notice.clipped';
+    },
+    'record.retentionForm': async (_ctx, form) => {
+      await record.setRetention(retentionChanges(form));
+      return 'record.notice.retention';
+    },
   };
 }
 
@@ -96,8 +144,17 @@ export interface RecordRow {
   error: string;
   nextRetry: string;
   previewUrl: string;
+  /** What Play plays: the MP4 once finished, the live DVR window (timeshift) while recording. */
+  playUrl: string;
   copyPath: string;
   active: boolean;
+  /** The library's name: the user's title, or the stream. */
+  title: string;
+  /** Finished records only: the cached thumbnail and the MP4 to download (and clip). */
+  thumbUrl: string;
+  downloadUrl: string;
+  durationSeconds: number;
+  clipOf: string;
 }
 
 export function registerRecordTab(ui: Console, record: RecordService): void {
@@ -108,7 +165,7 @@ export function registerRecordTab(ui: Console, record: RecordService): void {
     order: 50,
     template: 'record/record',
     load: async (ctx) => {
-      const [settings, files] = await Promise.all([record.query(), record.files()]);
+      const [settings, files, retention] = await Promise.all([record.query(), record.files(), record.retention()]);
       const rows: RecordRow[] = files.map((f) => ({
         uuid: f.uuid,
         status: f.status,
@@ -120,12 +177,24 @@ export function registerRecordTab(ui: Console, record: RecordService): void {
         error: f.error ?? '',
         nextRetry: f.next_retry ?? '',
         previewUrl: f.status === 'done' ? `${RECORD_HLS_PREFIX}/${f.uuid}/index.mp4` : `${RECORD_HLS_PREFIX}/${f.uuid}.m3u8`,
+        playUrl:
+          f.status === 'done'
+            ? `${RECORD_HLS_PREFIX}/${f.uuid}/index.mp4`
+            : f.status === 'recording'
+              ? `${RECORD_HLS_PREFIX}/${f.uuid}/dvr.m3u8`
+              : `${RECORD_HLS_PREFIX}/${f.uuid}.m3u8`,
         copyPath: f.post_cp_file ?? '',
         active: f.status === 'recording',
+        title: f.title ?? '',
+        thumbUrl: f.status === 'done' ? `${RECORD_HLS_PREFIX}/${f.uuid}/thumbnail.jpg` : '',
+        downloadUrl: f.status === 'done' ? `${RECORD_HLS_PREFIX}/${f.uuid}/index.mp4` : '',
+        durationSeconds: f.duration,
+        clipOf: f.clip_of ?? '',
       }));
       return {
         settings,
         rows,
+        retention,
         defaultCpDir: record.defaultCpDir,
         globText: globsShown(ctx, settings.globs),
         globTest: globTest(ctx, settings.globs),

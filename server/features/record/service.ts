@@ -10,21 +10,41 @@
 //   wait-window.ts when a record is over (from clock.ts, injected so tests need not wait)
 //   finish.ts      finishing → done: MP4 remux, post-processing copy (post-process.ts), retries
 //   recovery.ts    the first start after a stop or a crash resumes both
+//   library.ts     the Recordings library (docs/compatibility.md §13a): paging, filters, clip and thumbnail argv
+//   retention.ts   which records retention deletes, and when the disk is low enough to warn
+//   playlist.ts    a record's VOD playlist, and its live DVR window (timeshift)
 //   settings.ts, paths.ts, disk.ts, metrics.ts, serial-queue.ts
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import { replaceFileAtomic } from '../../core/atomic-write.js';
 import type { Config } from '../../config.js';
+import { probe } from '../../core/ffmpeg/probe.js';
+import { runOnce } from '../../core/process/run-once.js';
+import type { StorageProblem } from '../../core/views.js';
 import type { DataPaths } from '../../core/data-dir.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.js';
 import type { EventHub, HlsSegmentEvent, StreamInfo } from '../../core/events.js';
 import { createLogger } from '../../core/logger.js';
 import type { Metrics } from '../../core/metrics.js';
 import { backoffDelay } from '../../core/backoff.js';
-import { systemClock, type Cancel, type Clock } from './clock.js';
+import { isoNow, systemClock, type Cancel, type Clock } from './clock.js';
 import { Finisher } from './finish.js';
 import { SegmentIntake } from './intake.js';
 import { RecordCounters, registerRecordMetrics } from './metrics.js';
-import { isUuid, newestFirst, summarize, type RecordSummary } from './model.js';
+import { checkClipRange, cleanTitle, clipArgs, libraryPage, thumbnailArgs, type LibraryPage, type LibraryQuery } from './library.js';
+import { isUuid, newestFirst, summarize, type Artifact, type RecordSummary } from './model.js';
+import { remuxTimeoutMs } from './remux.js';
+import {
+  DEFAULT_RETENTION,
+  diskIsLow,
+  lowDiskTransition,
+  planRetention,
+  validateRetention,
+  type DiskSpace,
+  type RetentionPolicy,
+} from './retention.js';
 import { RecordPaths } from './paths.js';
-import { buildVodPlaylist } from './playlist.js';
+import { buildDvrPlaylist, buildVodPlaylist } from './playlist.js';
 import { Recordings, type LiveTask } from './recordings.js';
 import { recoverRecords } from './recovery.js';
 import { SerialQueue } from './serial-queue.js';
@@ -38,6 +58,18 @@ const log = createLogger('record');
 const RETRY_INITIAL_MS = 2000;
 const RETRY_MAX_MS = 60_000;
 export const RECORD_HLS_PREFIX = '/terraform/v1/hooks/record/hls';
+/** The disk guard checks this often (a statfs, cheap), so the warning comes well before the disk is full. */
+export const GUARD_INTERVAL_MS = 5000;
+/** Retention reads every record (an HSCAN) to plan: once a minute, and at once when its settings change. */
+export const RETENTION_INTERVAL_MS = 60_000;
+/** A thumbnail or a clip is one short ffmpeg run; past this it is hung. */
+const THUMBNAIL_TIMEOUT_MS = 20_000;
+
+/** The data disk's size and free space, or null when it cannot be read. */
+export async function diskSpaceOf(dir: string): Promise<DiskSpace | null> {
+  const stat = await fs.promises.statfs(dir).catch(() => null);
+  return stat ? { totalBytes: stat.blocks * stat.bsize, freeBytes: stat.bavail * stat.bsize } : null;
+}
 
 /** What recording does on the stack's stream events. */
 interface StreamListener {
@@ -68,13 +100,23 @@ export class RecordService {
   private markRecovered: () => void = () => undefined;
   private readonly recoveredSignal = new Promise<void>((resolve) => (this.markRecovered = resolve));
   private stopping = false;
+  private cancelGuard: Cancel | null = null;
+  private retentionCache: RetentionPolicy = { ...DEFAULT_RETENTION };
+  private diskLow = false;
+  private lastRetentionMs = Number.NEGATIVE_INFINITY;
+  private guarding: Promise<void> | null = null;
+  private readonly thumbnails = new Map<string, Promise<string | null>>();
+  /** Finished records ffmpeg could not take a frame of (no video): not tried again on every request. */
+  private readonly noThumbnail = new Set<string>();
 
   constructor(
     private readonly config: Config,
     private readonly dataPaths: DataPaths,
     private readonly store: RecordStorage,
-    events: EventHub,
+    private readonly events: EventHub,
     private readonly clock: Clock = systemClock,
+    /** The data disk's space; tests hand in a fake one. */
+    private readonly diskSpace: (dir: string) => Promise<DiskSpace | null> = diskSpaceOf,
   ) {
     const { counters } = this;
     this.paths = new RecordPaths(dataPaths);
@@ -114,6 +156,7 @@ export class RecordService {
   start(): void {
     this.stopping = false;
     this.cancelTick = this.clock.every(IDLE_CHECK_INTERVAL_MS, () => this.tick());
+    this.cancelGuard = this.clock.every(GUARD_INTERVAL_MS, () => this.guard());
   }
 
   /**
@@ -138,6 +181,9 @@ export class RecordService {
     this.stopping = true;
     this.cancelTick?.();
     this.cancelTick = null;
+    this.cancelGuard?.();
+    this.cancelGuard = null;
+    await this.guarding?.catch(() => undefined);
     await this.queue.drained();
     await this.finisher.stop();
   }
@@ -212,12 +258,221 @@ export class RecordService {
     });
   }
 
+  // ---- the library (docs/compatibility.md §13a) ----
+
+  async library(query: LibraryQuery): Promise<LibraryPage> {
+    return libraryPage(await this.files(), query);
+  }
+
+  /** Names a record in the library (empty: back to its stream's name). */
+  async rename(uuid: string, title: string): Promise<void> {
+    const clean = cleanTitle(title);
+    await this.queue.run(async () => {
+      const current = await this.current(uuid);
+      if (clean) current.title = clean;
+      else delete current.title;
+      await this.store.saveArtifact(current);
+    });
+  }
+
+  /**
+   * A new record cut from a finished one without re-encoding (library.ts clipArgs: keyframe-accurate).
+   * It is a record like any other: listed, played, downloaded, removed and kept by retention.
+   */
+  async clip(uuid: string, start: number, end: number): Promise<RecordSummary> {
+    const source = await this.current(uuid);
+    if (source.status !== 'done') throw new ConflictError(`record ${uuid} is ${source.status}: a clip is cut from a finished record's MP4`);
+    checkClipRange(start, end, source.duration);
+    const to = Math.min(end, source.duration);
+    const clipUuid = randomUUID();
+    await fs.promises.mkdir(this.paths.dir(clipUuid), { recursive: true });
+    try {
+      await replaceFileAtomic(this.paths.mp4(clipUuid), async (tmp) => {
+        const args = clipArgs(this.paths.mp4(uuid), start, to, tmp);
+        const res = await runOnce(this.config.binaries.ffmpeg, args, { timeoutMs: remuxTimeoutMs(source.mp4_size ?? source.size) });
+        if (res.code !== 0)
+          throw new Error(`ffmpeg clip failed (exit ${res.signal ?? res.code}): ${res.stderr.trim().split('\n').pop() ?? ''}`);
+      });
+    } catch (err) {
+      await fs.promises.rm(this.paths.dir(clipUuid), { recursive: true, force: true });
+      throw err;
+    }
+    const at = isoNow(this.clock);
+    const name = source.title || `${source.app}/${source.stream}`;
+    // Its real length: a stream copy begins at the keyframe at or before the in point.
+    const probed = await probe(this.config.binaries.ffprobe, this.paths.mp4(clipUuid)).catch(() => null);
+    const duration = Number(probed?.format?.duration) || to - start;
+    const artifact: Artifact = {
+      uuid: clipUuid,
+      m3u8_url: '',
+      vhost: source.vhost,
+      app: source.app,
+      stream: source.stream,
+      progress: false,
+      update: at,
+      nn: 0,
+      files: [],
+      begin: at,
+      status: 'done',
+      duration,
+      size: 0,
+      mp4_size: (await fs.promises.stat(this.paths.mp4(clipUuid))).size,
+      title: `${name} [${clock(start)}–${clock(to)}]`,
+      clip_of: uuid,
+      clip_start: start,
+      clip_end: to,
+    };
+    await this.store.saveArtifact(artifact);
+    log.info(`record ${clipUuid}: clip of ${uuid} from ${start} s to ${to} s`);
+    return summarize(artifact);
+  }
+
+  /**
+   * A finished record's thumbnail (JPEG), made once by one ffmpeg frame grab and kept next to its
+   * MP4; null when there is none (not finished, no video).
+   */
+  async thumbnail(uuid: string): Promise<string | null> {
+    if (!isUuid(uuid) || this.noThumbnail.has(uuid)) return null;
+    const file = `${this.paths.dir(uuid)}/thumbnail.jpg`;
+    if (
+      await fs.promises.access(file).then(
+        () => true,
+        () => false,
+      )
+    )
+      return file;
+    let making = this.thumbnails.get(uuid);
+    if (!making) {
+      making = this.makeThumbnail(uuid, file).finally(() => this.thumbnails.delete(uuid));
+      this.thumbnails.set(uuid, making);
+    }
+    return making;
+  }
+
+  private async makeThumbnail(uuid: string, file: string): Promise<string | null> {
+    const artifact = await this.store.artifact(uuid);
+    if (artifact?.status !== 'done') return null;
+    try {
+      await replaceFileAtomic(file, async (tmp) => {
+        const res = await runOnce(this.config.binaries.ffmpeg, thumbnailArgs(this.paths.mp4(uuid), artifact.duration, tmp), {
+          timeoutMs: THUMBNAIL_TIMEOUT_MS,
+        });
+        if (res.code !== 0) throw new Error(res.stderr.trim() || `exit ${res.signal ?? res.code}`);
+      });
+      return file;
+    } catch (err) {
+      log.warn(`record ${uuid}: no thumbnail`, err);
+      this.noThumbnail.add(uuid);
+      return null;
+    }
+  }
+
+  /** A record as it is now: finishing and recording keep theirs in memory, ahead of Redis. */
+  private async current(uuid: string): Promise<Artifact> {
+    if (!isUuid(uuid)) throw new ValidationError(`uuid must be a record UUID, got "${uuid}"`);
+    const artifact = this.finisher.artifact(uuid) ?? this.recordings.withUuid(uuid)?.artifact ?? (await this.store.artifact(uuid));
+    if (!artifact) throw new NotFoundError(`no record for uuid=${uuid}`);
+    return artifact;
+  }
+
+  // ---- retention and the disk guard (retention.ts) ----
+
+  async retention(): Promise<RetentionPolicy & { disk: { totalMb: number; freeMb: number; low: boolean } | null }> {
+    await this.refreshRetention();
+    const disk = await this.diskSpace(this.paths.home);
+    const mb = (b: number) => Math.floor(b / (1024 * 1024));
+    return {
+      ...this.retentionCache,
+      disk: disk ? { totalMb: mb(disk.totalBytes), freeMb: mb(disk.freeBytes), low: diskIsLow(disk, this.retentionCache) } : null,
+    };
+  }
+
+  /** Saves the changed settings and applies them at once (the next check would within seconds). */
+  async setRetention(changes: Partial<Record<keyof RetentionPolicy, unknown>>): Promise<RetentionPolicy> {
+    await this.refreshRetention();
+    const next = validateRetention(this.retentionCache, changes);
+    await this.store.setRetention(next);
+    this.retentionCache = next;
+    log.info(`retention: ${JSON.stringify(next)}`);
+    this.lastRetentionMs = Number.NEGATIVE_INFINITY;
+    await this.guarding?.catch(() => undefined);
+    await this.guard();
+    return next;
+  }
+
+  /** The console's warning on every page while the data disk is under the threshold. */
+  async diskWarning(): Promise<StorageProblem | null> {
+    const disk = await this.diskSpace(this.paths.home);
+    if (!disk || !diskIsLow(disk, this.retentionCache)) return null;
+    return {
+      kind: 'low',
+      dir: this.paths.home,
+      freeMb: Math.floor(disk.freeBytes / (1024 * 1024)),
+      thresholdMb: this.retentionCache.warnFreeMb,
+    };
+  }
+
+  /** One check: delete what retention says, then warn (once) when the disk is low. Never rejects. */
+  guard(): Promise<void> {
+    this.guarding ??= this.enforce()
+      .catch((err) => log.warn('retention check failed, will retry', err))
+      .finally(() => (this.guarding = null));
+    return this.guarding;
+  }
+
+  private async refreshRetention(): Promise<void> {
+    this.retentionCache = await this.store.retention().catch(() => this.retentionCache);
+  }
+
+  private async enforce(): Promise<void> {
+    if (this.stopping) return;
+    await this.refreshRetention();
+    const policy = this.retentionCache;
+    const disk = await this.diskSpace(this.paths.home);
+    const due = this.clock.now() - this.lastRetentionMs >= RETENTION_INTERVAL_MS;
+    if (due && (policy.days > 0 || policy.maxGb > 0 || policy.maxPercent > 0)) {
+      this.lastRetentionMs = this.clock.now();
+      const records = (await this.files()).map((r) => ({ ...r, bytes: r.size + (r.mp4_size ?? 0) }));
+      const plan = planRetention(records, policy, this.clock.now(), disk);
+      for (const { uuid, reason } of plan.remove) {
+        log.info(`retention: removing record ${uuid} (${reason})`);
+        await this.remove(uuid).catch((err) => log.warn(`retention: cannot remove record ${uuid}`, err));
+      }
+    }
+    const after = (await this.diskSpace(this.paths.home)) ?? disk;
+    const low = diskIsLow(after, policy);
+    const change = lowDiskTransition(this.diskLow, low);
+    this.diskLow = low;
+    if (change === 'warn' && after) {
+      const freeMb = Math.floor(after.freeBytes / (1024 * 1024));
+      log.warn(`data disk ${this.paths.home}: ${freeMb} MB free, under the ${policy.warnFreeMb} MB threshold`);
+      void this.events.emit('storage.low', { dir: this.paths.home, free_mb: freeMb, threshold_mb: policy.warnFreeMb });
+    } else if (change === 'recovered') {
+      log.info(`data disk ${this.paths.home}: free space back above ${policy.warnFreeMb} MB`);
+    }
+  }
+
   /** The VOD playlist of a record, in progress or done (preview). */
   async playlist(uuid: string): Promise<string> {
     const artifact = isUuid(uuid) ? await this.store.artifact(uuid) : null;
     if (!artifact) throw new NotFoundError(`no record for uuid=${uuid}`);
     const files = artifact.status === 'recording' ? await this.store.recordingFiles(uuid) : artifact.files;
     return buildVodPlaylist(files, (f) => `${RECORD_HLS_PREFIX}/record/${uuid}/${f.tsid}.ts`);
+  }
+
+  /**
+   * Live timeshift: a record still recording as a live DVR window of the last `timeshiftMinutes`
+   * (playlist.ts buildDvrPlaylist); once it stopped recording, its VOD playlist.
+   */
+  async dvrPlaylist(uuid: string): Promise<string> {
+    const artifact = isUuid(uuid) ? await this.store.artifact(uuid) : null;
+    if (!artifact) throw new NotFoundError(`no record for uuid=${uuid}`);
+    if (artifact.status !== 'recording') return this.playlist(uuid);
+    await this.refreshRetention();
+    return buildDvrPlaylist(await this.store.recordingFiles(uuid), (f) => `${RECORD_HLS_PREFIX}/record/${uuid}/${f.tsid}.ts`, {
+      windowSeconds: this.retentionCache.timeshiftMinutes * 60,
+      beginMs: Date.parse(artifact.begin) || this.clock.now(),
+    });
   }
 
   /** Path of a record's segment, or null; both ids are checked so no other file can be named. */
@@ -275,4 +530,10 @@ export class RecordService {
   private async detachAndFinish(task: LiveTask): Promise<void> {
     this.finisher.finish(await this.recordings.detach(task));
   }
+}
+
+/** m:ss of a clip's in/out points in its title. */
+function clock(seconds: number): string {
+  const s = Math.floor(seconds);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }

@@ -8,6 +8,7 @@ import type { ChainableCommander } from 'ioredis';
 import { KEYS } from '../../core/keys.js';
 import { createLogger } from '../../core/logger.js';
 import type { RedisClient } from '../../core/redis.js';
+import { DEFAULT_RETENTION, type RetentionPolicy } from './retention.js';
 import { parseArtifact, parseTsFile, parseWorkingTask, type Artifact, type TsFile, type WorkingTask } from './model.js';
 
 const log = createLogger('record');
@@ -58,6 +59,21 @@ export class RecordStore {
 
   async setPostCpDir(dir: string): Promise<void> {
     await this.redis.redis.hset(KEYS.RECORD_PATTERNS, POST_CP_FILE, dir);
+  }
+
+  /** Retention and the disk guard (ours); unset fields keep their defaults. */
+  async retention(): Promise<RetentionPolicy> {
+    const raw = await this.redis.redis.hgetall(KEYS.RECORD_RETENTION);
+    const out = { ...DEFAULT_RETENTION };
+    for (const key of Object.keys(out) as Array<keyof RetentionPolicy>) {
+      const n = Number(raw[key]);
+      if (raw[key] !== undefined && Number.isFinite(n) && n >= 0) out[key] = n;
+    }
+    return out;
+  }
+
+  async setRetention(policy: RetentionPolicy): Promise<void> {
+    await this.redis.redis.hset(KEYS.RECORD_RETENTION, { ...policy });
   }
 
   async workingTasks(): Promise<WorkingTask[]> {

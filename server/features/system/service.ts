@@ -14,6 +14,7 @@ export const MAX_BITRATE_LIMIT_KBPS = 1_000_000;
 const LOW_DISK_BYTES = 16 * 1024 * 1024;
 
 export class SystemService {
+  private readonly storageChecks: Array<() => Promise<StorageProblem | null>> = [];
   constructor(
     private readonly config: Config,
     readonly version: string,
@@ -101,7 +102,12 @@ export class SystemService {
     await this.store.setLimits(next);
   }
 
-  /** Why new data cannot be saved right now (a full disk), or null. */
+  /** A feature's own warning (record retention's free-space threshold), asked after the stack's own problems. */
+  addStorageCheck(check: () => Promise<StorageProblem | null>): void {
+    this.storageChecks.push(check);
+  }
+
+  /** Why new data cannot be saved right now (a full disk), or soon will not be; or null. */
   async storageProblem(): Promise<StorageProblem | null> {
     const dir = this.config.dataDir;
     const stat = await fs.promises.statfs(dir).catch(() => null);
@@ -109,6 +115,10 @@ export class SystemService {
     const freeMb = Number.isFinite(free) ? Math.floor(free / (1024 * 1024)) : -1;
     if (this.redis.isReady && (await this.redis.cannotSave())) return { kind: 'redis', dir, freeMb };
     if (free < LOW_DISK_BYTES) return { kind: 'disk', dir, freeMb };
+    for (const check of this.storageChecks) {
+      const problem = await check().catch(() => null);
+      if (problem) return problem;
+    }
     return null;
   }
 
