@@ -52,6 +52,19 @@ export interface RecordEvent {
   artifact_path?: string;
 }
 
+/** A restream destination failed or recovered (features/restream/destinations.ts). */
+export interface DestinationEvent {
+  /** `forward`, `vlive`, `camera`, `transcode`. */
+  feature: string;
+  platform: string;
+  /** The destination's state: `failed` or `retrying` for an error, `live` when recovered. */
+  state: string;
+  reason: string;
+  /** The output URL, stream key masked. */
+  output: string;
+  source: string;
+}
+
 export interface StackEvents {
   /** A publish was admitted and committed to the registry, and the engine plays it to consumers. */
   'stream.published': StreamInfo;
@@ -60,6 +73,8 @@ export interface StackEvents {
   'hls.segment': HlsSegmentEvent;
   'record.begin': RecordEvent;
   'record.end': RecordEvent;
+  'restream.error': DestinationEvent;
+  'restream.recovered': DestinationEvent;
 }
 
 type Handler<T> = (payload: T) => void | Promise<void>;
