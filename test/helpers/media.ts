@@ -290,8 +290,11 @@ export interface RtmpServer {
   stop(): Promise<void>;
 }
 
-/** A plain nginx-rtmp on loopback in its own temp prefix: a restream destination or a camera. */
-export async function startRtmpServer(port?: number): Promise<RtmpServer> {
+/**
+ * A plain nginx-rtmp on loopback in its own temp prefix: a restream destination or a camera.
+ * `refusePublish`: it takes the connection and drops every publish, as a platform does with a wrong key.
+ */
+export async function startRtmpServer(port?: number, o: { refusePublish?: boolean } = {}): Promise<RtmpServer> {
   const dir = tempDir('restream-rtmp-');
   const listen = port ?? (await freePort());
   const conf = path.join(dir, 'nginx.conf');
@@ -304,7 +307,7 @@ export async function startRtmpServer(port?: number): Promise<RtmpServer> {
       `pid ${dir}/nginx.pid;`,
       `error_log ${dir}/error.log warn;`,
       'events { worker_connections 256; }',
-      `rtmp { server { listen 127.0.0.1:${listen}; chunk_size 4096; application live { live on; } } }`,
+      `rtmp { server { listen 127.0.0.1:${listen}; chunk_size 4096; application live { live on;${o.refusePublish ? ' deny publish all;' : ''} } } }`,
     ].join('\n'),
   );
   let proc: ChildProcess | null = null;

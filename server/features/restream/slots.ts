@@ -5,7 +5,6 @@ import crypto from 'node:crypto';
 import { ConflictError, ValidationError } from '../../core/errors.js';
 import { joinOutputUrl, schemeOf, splitStreamUrl } from '../../core/ffmpeg/argv.js';
 import type { TaskLive } from '../../core/ffmpeg/tasks.js';
-import { destinationFields } from './destinations.js';
 import type { RedisClient } from '../../core/redis.js';
 import { optionalBoolean, optionalString, requireString, type Body } from '../../core/validate.js';
 
@@ -117,7 +116,7 @@ export function slotState(enabled: boolean, live: TaskLive | null): SlotState {
 /**
  * A row of `…/streams`: SRS Stack's fields (`platform`, `enabled`, `custom`, `label`, and while
  * ffmpeg runs `start`, `ready`, `frame`), plus the live state this stack adds: `state` (the task's),
- * `task`, and `destination`, what the destination actually receives (destination-state.ts).
+ * `task`; SlotService.status adds `destination`, what the destination actually receives.
  */
 export function slotStatus(slot: SlotBase, live: TaskLive | null): Record<string, unknown> {
   const row: Record<string, unknown> = {
@@ -147,7 +146,6 @@ export function slotStatus(slot: SlotBase, live: TaskLive | null): Record<string
       lastExit: live.lastExit,
       tail: live.tail,
     };
-    row.destination = destinationFields(live, Date.now());
   }
   return row;
 }

@@ -1,0 +1,141 @@
+// Issue 18: a restream destination's state is what the destination receives. Real parts: the stack
+// (redis, nginx-rtmp, ffmpeg), a second nginx-rtmp as the destination, killed and brought back, and
+// one that refuses every publish (a wrong stream key); the user's HTTP callback receiver.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { startCallbackReceiver, type CallbackReceiver } from '../helpers/callback-receiver.js';
+import { makeMedia, startRtmpServer, type Publisher, type RtmpServer } from '../helpers/media.js';
+import { parsePrometheus, sampleValue } from '../helpers/prometheus.js';
+import { publishIntoStack, Slots, type SlotRow } from '../helpers/restream.js';
+import { consoleSession, initAdmin, startStack, tempDir, waitFor, type StackHandle } from '../helpers/stack.js';
+
+interface Destination {
+  state: string;
+  reason: string | null;
+  problem: { key: string } | null;
+  nextAttemptAt: string | null;
+  bytesOut: number;
+  reconnects: number;
+  uptimeSeconds: number;
+}
+
+const destinationOf = (row: SlotRow | undefined) => (row as (SlotRow & { destination?: Destination }) | undefined)?.destination;
+
+describe('restream destinations: a truthful state, callbacks on drops, metrics', function () {
+  this.timeout(180_000);
+  const media = tempDir('destination-media-');
+  let stack: StackHandle;
+  let bearer: string;
+  let dest: RtmpServer;
+  let refusing: RtmpServer;
+  let publisher: Publisher;
+  let receiver: CallbackReceiver;
+  let forward: Slots;
+
+  const calls = (action: string, platform: string) => receiver.received.filter((b) => b.action === action && b.platform === platform);
+  const metrics = async () => {
+    const res = await fetch(`${stack.url}/metrics`, { headers: { Authorization: `Bearer ${bearer}` } });
+    return parsePrometheus(await res.text());
+  };
+
+  before(async () => {
+    dest = await startRtmpServer();
+    refusing = await startRtmpServer(undefined, { refusePublish: true });
+    receiver = await startCallbackReceiver();
+    stack = await startStack({ env: { SRS_FORWARD_LIMIT: '3' } });
+    bearer = await initAdmin(stack);
+    const hooks = await stack.api('/terraform/v1/mgmt/hooks/apply', { all: true, target: receiver.url, opaque: 'o-18' }, { bearer });
+    assert.equal(hooks.status, 200, JSON.stringify(hooks.json));
+    forward = new Slots(stack, bearer, 'forward');
+    const file = await makeMedia(path.join(media, 'src.flv'), { seconds: 4, format: 'flv' });
+    publisher = await publishIntoStack(stack, bearer, file, 'livestream');
+  });
+  after(async () => {
+    await publisher?.stop();
+    await stack?.stop();
+    await dest?.stop();
+    await refusing?.stop();
+    receiver?.close();
+  });
+
+  it('is live once the destination receives media, with bytes out and uptime', async () => {
+    const row = await forward.configure(
+      'wx',
+      { server: dest.url('live', 'key-18-abc'), enabled: true },
+      (r) => destinationOf(r)?.state === 'live',
+    );
+    const d = destinationOf(row) as Destination;
+    assert.equal(d.reason, null);
+    // Live for longer than a refused key ever is (LIVE_CONFIRM_MS): a drop from here is a drop.
+    await forward.until('wx', (r) => (destinationOf(r)?.bytesOut ?? 0) > 0 && (destinationOf(r)?.uptimeSeconds ?? 0) >= 4);
+    assert.equal(row.state, 'streaming', "SRS Stack's state is kept beside it");
+  });
+
+  it('killed destination: retrying with the next attempt, one on_forward_error; back: live, one on_forward_recovered', async () => {
+    const before = destinationOf(await forward.row('wx')) as Destination;
+    await dest.stop();
+    const down = await forward.until('wx', (r) => destinationOf(r)?.state === 'retrying' && Boolean(destinationOf(r)?.nextAttemptAt));
+    assert.ok(destinationOf(down)?.reason, JSON.stringify(down));
+    await waitFor(
+      () => calls('on_forward_error', 'wx').length > 0,
+      30_000,
+      () => `on_forward_error for wx, got ${JSON.stringify(receiver.received)}`,
+    );
+    // Still down through more attempts: still one error.
+    await forward.until('wx', (r) => (r?.task?.restarts ?? 0) >= (down.task?.restarts ?? 0) + 2);
+    assert.equal(calls('on_forward_error', 'wx').length, 1);
+    const error = calls('on_forward_error', 'wx')[0] as Record<string, unknown>;
+    assert.equal(error.opaque, 'o-18');
+    assert.equal(error.feature, 'forward');
+    assert.equal(error.state, 'retrying');
+    assert.equal(error.source, 'live/livestream');
+    assert.ok(!JSON.stringify(error).includes('key-18-abc'), 'the stream key is masked');
+
+    await dest.start();
+    const back = await forward.until('wx', (r) => destinationOf(r)?.state === 'live');
+    await waitFor(
+      () => calls('on_forward_recovered', 'wx').length > 0,
+      30_000,
+      () => `on_forward_recovered for wx, got ${JSON.stringify(receiver.received)}`,
+    );
+    await forward.until('wx', (r) => (destinationOf(r)?.bytesOut ?? 0) > (destinationOf(back)?.bytesOut ?? 0));
+    assert.equal(calls('on_forward_recovered', 'wx').length, 1);
+    assert.equal(calls('on_forward_error', 'wx').length, 1);
+    const now = destinationOf(await forward.row('wx')) as Destination;
+    assert.ok(now.reconnects > before.reconnects, JSON.stringify(now));
+    assert.ok(now.bytesOut > before.bytesOut, 'bytes out count over runs');
+  });
+
+  it('a destination refusing the key is failed with the reason, and calls on_forward_error once', async () => {
+    const row = await forward.configure(
+      'bilibili',
+      { server: refusing.url('live', 'wrong-key'), enabled: true },
+      (r) => destinationOf(r)?.state === 'failed',
+    );
+    const d = destinationOf(row) as Destination;
+    assert.equal(d.problem?.key, 'restream.problem.refused', JSON.stringify(d));
+    assert.match(d.reason ?? '', /Broken pipe|Input\/output error|End of file|Connection reset/i);
+    await waitFor(
+      () => calls('on_forward_error', 'bilibili').length > 0,
+      30_000,
+      () => `on_forward_error for bilibili, got ${JSON.stringify(receiver.received)}`,
+    );
+    await forward.until('bilibili', (r) => (r?.task?.restarts ?? 0) >= (row.task?.restarts ?? 0) + 2);
+    assert.equal(calls('on_forward_error', 'bilibili').length, 1);
+    assert.equal(calls('on_forward_recovered', 'bilibili').length, 0, 'never live: nothing recovered');
+    assert.equal(calls('on_forward_error', 'bilibili')[0]?.state, 'failed');
+  });
+
+  it('shows each state in the console rows and in /metrics', async () => {
+    const cookie = await consoleSession(stack.url);
+    const html = await (await fetch(`${stack.url}/mgmt/scenarios?tab=forward`, { headers: { cookie } })).text();
+    assert.match(html, /id="slot-wx-state"[\s\S]*?data-destination="live"/);
+    assert.match(html, /id="slot-bilibili-state"[\s\S]*?data-destination="(failed|retrying)"/);
+    const families = await metrics();
+    const state = (platform: string, s: string) =>
+      sampleValue(families, 'srs_stack_restream_destination_state', { feature: 'forward', platform, state: s });
+    assert.equal(state('wx', 'live'), 1);
+    assert.equal(state('wx', 'failed'), 0);
+    assert.ok((sampleValue(families, 'srs_stack_restream_destination_bytes_total', { feature: 'forward', platform: 'wx' }) ?? 0) > 0);
+  });
+});
