@@ -33,6 +33,16 @@ describe('restream destinations: a truthful state, callbacks on drops, metrics',
   let forward: Slots;
 
   const calls = (action: string, platform: string) => receiver.received.filter((b) => b.action === action && b.platform === platform);
+  /** Waits for the first callback of `action` for `platform`. */
+  const called = (action: string, platform: string) =>
+    waitFor(
+      () => calls(action, platform).length > 0,
+      30_000,
+      () => `${action} for ${platform}, got ${JSON.stringify(receiver.received)}`,
+    );
+  /** Waits until the slot's task made two more attempts than in `row`. */
+  const moreAttempts = (platform: string, row: SlotRow) =>
+    forward.until(platform, (r) => (r?.task?.restarts ?? 0) >= (row.task?.restarts ?? 0) + 2);
   const metrics = async () => {
     const res = await fetch(`${stack.url}/metrics`, { headers: { Authorization: `Bearer ${bearer}` } });
     return parsePrometheus(await res.text());
@@ -76,13 +86,9 @@ describe('restream destinations: a truthful state, callbacks on drops, metrics',
     await dest.stop();
     const down = await forward.until('wx', (r) => destinationOf(r)?.state === 'retrying' && Boolean(destinationOf(r)?.nextAttemptAt));
     assert.ok(destinationOf(down)?.reason, JSON.stringify(down));
-    await waitFor(
-      () => calls('on_forward_error', 'wx').length > 0,
-      30_000,
-      () => `on_forward_error for wx, got ${JSON.stringify(receiver.received)}`,
-    );
+    await called('on_forward_error', 'wx');
     // Still down through more attempts: still one error.
-    await forward.until('wx', (r) => (r?.task?.restarts ?? 0) >= (down.task?.restarts ?? 0) + 2);
+    await moreAttempts('wx', down);
     assert.equal(calls('on_forward_error', 'wx').length, 1);
     const error = calls('on_forward_error', 'wx')[0] as Record<string, unknown>;
     assert.equal(error.opaque, 'o-18');
@@ -93,11 +99,7 @@ describe('restream destinations: a truthful state, callbacks on drops, metrics',
 
     await dest.start();
     const back = await forward.until('wx', (r) => destinationOf(r)?.state === 'live');
-    await waitFor(
-      () => calls('on_forward_recovered', 'wx').length > 0,
-      30_000,
-      () => `on_forward_recovered for wx, got ${JSON.stringify(receiver.received)}`,
-    );
+    await called('on_forward_recovered', 'wx');
     await forward.until('wx', (r) => (destinationOf(r)?.bytesOut ?? 0) > (destinationOf(back)?.bytesOut ?? 0));
     assert.equal(calls('on_forward_recovered', 'wx').length, 1);
     assert.equal(calls('on_forward_error', 'wx').length, 1);
@@ -115,12 +117,8 @@ describe('restream destinations: a truthful state, callbacks on drops, metrics',
     const d = destinationOf(row) as Destination;
     assert.equal(d.problem?.key, 'restream.problem.refused', JSON.stringify(d));
     assert.match(d.reason ?? '', /Broken pipe|Input\/output error|End of file|Connection reset/i);
-    await waitFor(
-      () => calls('on_forward_error', 'bilibili').length > 0,
-      30_000,
-      () => `on_forward_error for bilibili, got ${JSON.stringify(receiver.received)}`,
-    );
-    await forward.until('bilibili', (r) => (r?.task?.restarts ?? 0) >= (row.task?.restarts ?? 0) + 2);
+    await called('on_forward_error', 'bilibili');
+    await moreAttempts('bilibili', row);
     assert.equal(calls('on_forward_error', 'bilibili').length, 1);
     assert.equal(calls('on_forward_recovered', 'bilibili').length, 0, 'never live: nothing recovered');
     assert.equal(calls('on_forward_error', 'bilibili')[0]?.state, 'failed');
