@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { isAccepted } from '../../server/features/callback/client.js';
 import {
   EXAMPLE_PATH,
+  destinationBody,
   publishBody,
   recordBeginBody,
   recordEndBody,
@@ -54,6 +55,33 @@ describe('callback bodies (docs/compatibility.md §4, exact fields)', () => {
     const defaulted = recordEndBody('r5', 'o', { ...record, artifact_code: 100 }, 'http://h', '/data/record');
     assert.equal(defaulted.artifact_path, '/data/record/u-1/index.mp4');
     assert.equal(defaulted.artifact_code, 100);
+  });
+
+  it('on_forward_error and on_forward_recovered name the destination, its state and why', () => {
+    const d = {
+      feature: 'forward',
+      platform: 'wx',
+      state: 'retrying',
+      reason: 'exited with code 1: Broken pipe',
+      source: 'live/livestream',
+      output: 'rtmp://a.rtmp.youtube.com/live2/******',
+    };
+    assert.deepEqual(destinationBody('r6', 'o', 'on_forward_error', d), {
+      request_id: 'r6',
+      action: 'on_forward_error',
+      opaque: 'o',
+      ...d,
+    });
+    assert.deepEqual(Object.keys(destinationBody('r7', 'o', 'on_forward_recovered', { ...d, state: 'live', reason: '' })), [
+      'request_id',
+      'action',
+      'opaque',
+      'feature',
+      'platform',
+      'state',
+      'source',
+      'output',
+    ]);
   });
 });
 
