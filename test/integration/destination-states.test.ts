@@ -136,4 +136,21 @@ describe('restream destinations: a truthful state, callbacks on drops, metrics',
     assert.equal(state('wx', 'failed'), 0);
     assert.ok((sampleValue(families, 'srs_stack_restream_destination_bytes_total', { feature: 'forward', platform: 'wx' }) ?? 0) > 0);
   });
+
+  it('a hung ffmpeg (SIGSTOP) is stalled, then retrying once the watchdog killed it, then live again: one more of each callback', async () => {
+    const pid = (await forward.until('wx', (r) => destinationOf(r)?.state === 'live')).task?.pid as number;
+    const [errors, recoveries] = [calls('on_forward_error', 'wx').length, calls('on_forward_recovered', 'wx').length];
+    process.kill(pid, 'SIGSTOP');
+    const stalled = await forward.until('wx', (r) => destinationOf(r)?.state === 'stalled');
+    assert.match(destinationOf(stalled)?.reason ?? '', /no progress for \d+ s/);
+    assert.equal(stalled.state, 'streaming', "the task's own state still says streaming: the process is alive");
+    await forward.until('wx', (r) => Boolean(r?.task?.pid && r.task.pid !== pid) && destinationOf(r)?.state === 'live');
+    await waitFor(
+      () => calls('on_forward_recovered', 'wx').length > recoveries,
+      30_000,
+      () => `a second on_forward_recovered, got ${JSON.stringify(receiver.received)}`,
+    );
+    assert.equal(calls('on_forward_error', 'wx').length, errors + 1);
+    assert.equal(calls('on_forward_recovered', 'wx').length, recoveries + 1);
+  });
 });
