@@ -65,9 +65,9 @@ describe('stream health: warnings a streamer understands', function () {
     const html = await (await fetch(`${stack.url}/mgmt/system?tab=streams`, { headers: { cookie } })).text();
     assert.match(
       html,
-      /class="detail stream-health" data-stream="live\/gop8"[\s\S]*?data-warning="keyframeInterval">Keyframe interval 8 s: YouTube asks for 2 s/,
+      /class="detail stream-health" data-health-of="live\/gop8"[\s\S]*?data-warning="keyframeInterval">Keyframe interval 8 s: YouTube asks for 2 s/,
     );
-    assert.doesNotMatch(html, /stream-health" data-stream="live\/gop2"/);
+    assert.doesNotMatch(html, /stream-health" data-health-of="live\/gop2"/);
     const res = await fetch(`${stack.url}/metrics`, { headers: { Authorization: `Bearer ${bearer}` } });
     const families = parsePrometheus(await res.text());
     assert.equal(sampleValue(families, 'srs_stack_stream_keyframe_interval_seconds', { app: 'live', stream: 'gop8' }), 8);
