@@ -153,4 +153,16 @@ describe('restream destinations: a truthful state, callbacks on drops, metrics',
     assert.equal(calls('on_forward_error', 'wx').length, errors + 1);
     assert.equal(calls('on_forward_recovered', 'wx').length, recoveries + 1);
   });
+
+  it('a stream that ends takes its forwards with it: no on_forward_error for that', async () => {
+    const errors = calls('on_forward_error', 'wx').length;
+    await publisher.stop();
+    await forward.until('wx', (r) => r?.state === 'waiting' && !r.task);
+    await waitFor(
+      () => receiver.received.some((b) => b.action === 'on_unpublish' && b.stream === 'livestream'),
+      30_000,
+      () => `on_unpublish for livestream, got ${JSON.stringify(receiver.received)}`,
+    );
+    assert.equal(calls('on_forward_error', 'wx').length, errors);
+  });
 });

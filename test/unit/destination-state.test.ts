@@ -139,20 +139,34 @@ describe('on_forward_error / on_forward_recovered: once per transition', () => {
         ['stalled'],
         ['retrying'],
         ['retrying'],
+        ['retrying'],
         ['live', 0],
         ['live', L],
         ['live', L + 1000],
       ]),
-      [null, null, null, null, null, 'error', null, null, 'recovered', null],
+      [null, null, null, null, null, null, 'error', null, null, 'recovered', null],
     );
   });
 
-  it('a first connection still retrying is not news; failed is, once', () => {
-    assert.deepEqual(run([['retrying'], ['retrying'], ['failed'], ['retrying'], ['failed']]), [null, null, 'error', null, null]);
+  it('a first connection still retrying is not news; failed is, once, when two looks in a row see it', () => {
+    assert.deepEqual(run([['retrying'], ['retrying'], ['failed'], ['failed'], ['failed'], ['retrying'], ['failed'], ['failed']]), [
+      null,
+      null,
+      null,
+      'error',
+      null,
+      null,
+      null,
+      null,
+    ]);
+  });
+
+  it('a stream that ends: its forward exits for a look before the task is removed, which is no drop', () => {
+    assert.deepEqual(run([['live', LIVE_CONFIRM_MS], ['retrying']]), [null, null]);
   });
 
   it('a refused key that takes media for a moment each attempt never reads as recovered', () => {
-    assert.deepEqual(run([['failed'], ['live', 500], ['failed'], ['live', 900], ['failed']]), ['error', null, null, null, null]);
+    assert.deepEqual(run([['failed'], ['live', 500], ['failed'], ['live', 900], ['failed']]), [null, null, 'error', null, null]);
   });
 });
 

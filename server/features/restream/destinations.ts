@@ -11,29 +11,41 @@ import { DESTINATION_STATES, destinationState, type DestinationState, type Desti
 export const DESTINATION_FEATURES = ['forward', 'vlive', 'camera', 'transcode'] as const;
 export type DestinationFeature = (typeof DESTINATION_FEATURES)[number];
 
-/** What a callback knows of a destination's drops: whether it ever was live, and whether an error was told. */
+/**
+ * What a callback knows of a destination's drops: whether it ever was live, whether an error was
+ * told, and for how many looks in a row it has been in error (failed, or retrying after live).
+ */
 export interface Alarm {
   readonly everLive: boolean;
   readonly told: boolean;
+  readonly badLooks: number;
 }
 
-export const QUIET: Alarm = { everLive: false, told: false };
+export const QUIET: Alarm = { everLive: false, told: false, badLooks: 0 };
+
+/**
+ * An error is told on the second look in a row that sees it: a stream that ends makes its forward's
+ * ffmpeg exit a moment before the task is removed, and that is no drop of the destination.
+ */
+const BAD_LOOKS_TOLD = 2;
 
 /**
  * The callback a new state calls for, once per transition: an error when a destination fails, or
- * starts retrying after it had been live (a first connection that is still trying is not news);
- * recovered when it is live again after an error was told. Live counts once it lasted
- * LIVE_CONFIRM_MS (`liveForMs`): a destination refusing the key takes media for a moment first.
- * Stalled waits: it either recovers or becomes retrying. Pure.
+ * retries after it had been live (a first connection that is still trying is not news), seen on
+ * BAD_LOOKS_TOLD looks in a row; recovered when it is live again after an error was told. Live
+ * counts once it lasted LIVE_CONFIRM_MS (`liveForMs`): a destination refusing the key takes media
+ * for a moment first. Stalled waits: it either recovers or becomes retrying. Pure.
  */
 export function alarmStep(prev: Alarm, state: DestinationState, liveForMs = 0): { alarm: Alarm; event: 'error' | 'recovered' | null } {
   if (state === 'live') {
     if (liveForMs < LIVE_CONFIRM_MS) return { alarm: prev, event: null };
-    return { alarm: { everLive: true, told: false }, event: prev.told ? 'recovered' : null };
+    return { alarm: { everLive: true, told: false, badLooks: 0 }, event: prev.told ? 'recovered' : null };
   }
-  if (!prev.told && (state === 'failed' || (state === 'retrying' && prev.everLive)))
-    return { alarm: { ...prev, told: true }, event: 'error' };
-  return { alarm: prev, event: null };
+  const bad = state === 'failed' || (state === 'retrying' && prev.everLive);
+  if (!bad) return { alarm: { ...prev, badLooks: 0 }, event: null };
+  const badLooks = prev.badLooks + 1;
+  if (prev.told || badLooks < BAD_LOOKS_TOLD) return { alarm: { ...prev, badLooks }, event: null };
+  return { alarm: { ...prev, told: true, badLooks }, event: 'error' };
 }
 
 /** A destination's row fields for the API (`…/streams`, `transcode/task`): state, reason and what it received. */
