@@ -302,16 +302,18 @@ interface HlsPlayer extends Player {
 }
 
 /**
- * An HLS player without decoding: it follows the variant playlist to its session playlist, reloads
- * it every target duration (half when unchanged, like hls.js) and fetches each new segment in order
- * on one keep-alive connection. Playback is simulated on the wall clock from the first segment: a
- * stall is a moment the playhead would have reached the end of what was fetched.
+ * What the HLS and LL-HLS players share: the player's state, a fetch on one keep-alive agent that
+ * counts bytes, and the simulated playhead — playback starts with the first segment (or part)
+ * fetched, and a stall is a moment the playhead ran past what was fetched.
  */
-export function hlsPlayer(url: string): HlsPlayer {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+function playlistPlayer(kind: 'hls' | 'llhls', url: string, maxSockets: number) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets });
   const counters: HlsCounters = { polls: 0, fetched: 0, missed: 0, errors: 0, stalls: 0, stalledMs: 0 };
+  let playStartedAt = -1;
+  let bufferedMs = 0;
+  const played = (now: number) => now - playStartedAt - counters.stalledMs;
   const p: HlsPlayer = {
-    ...playerState('hls', url),
+    ...playerState(kind, url),
     counters,
     atMark: { ...counters },
     lastSeq: -1,
@@ -321,9 +323,6 @@ export function hlsPlayer(url: string): HlsPlayer {
       agent.destroy();
     },
   };
-  let playStartedAt = -1;
-  let bufferedMs = 0;
-
   const get = (target: string): Promise<Buffer | null> =>
     new Promise((resolve) => {
       const req = http.get(target, { agent }, (res) => {
@@ -338,9 +337,8 @@ export function hlsPlayer(url: string): HlsPlayer {
       });
       req.on('error', () => resolve(null));
     });
-
-  const played = (now: number) => now - playStartedAt - counters.stalledMs;
-  const onSegment = (seconds: number) => {
+  /** `seconds` of media arrived. */
+  const onMedia = (seconds: number) => {
     const now = performance.now();
     if (playStartedAt < 0) playStartedAt = now;
     else if (played(now) > bufferedMs) {
@@ -350,6 +348,17 @@ export function hlsPlayer(url: string): HlsPlayer {
     bufferedMs += seconds * 1000;
     p.lastTs = bufferedMs;
   };
+  return { p, counters, get, onMedia };
+}
+
+/**
+ * An HLS player without decoding: it follows the variant playlist to its session playlist, reloads
+ * it every target duration (half when unchanged, like hls.js) and fetches each new segment in order
+ * on one keep-alive connection. Playback is simulated on the wall clock from the first segment: a
+ * stall is a moment the playhead would have reached the end of what was fetched.
+ */
+export function hlsPlayer(url: string): HlsPlayer {
+  const { p, counters, get, onMedia: onSegment } = playlistPlayer('hls', url, 1);
 
   void (async () => {
     const variant = await get(url);
@@ -435,46 +444,8 @@ export function listedParts(text: string): { init: string | null; parts: ListedP
  * the playhead would have run past what was fetched.
  */
 export function llHlsPlayer(url: string): HlsPlayer {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
-  const counters: HlsCounters = { polls: 0, fetched: 0, missed: 0, errors: 0, stalls: 0, stalledMs: 0 };
-  let playStartedAt = -1;
-  let bufferedMs = 0;
-  const played = (now: number) => now - playStartedAt - counters.stalledMs;
-  const p: HlsPlayer = {
-    ...playerState('llhls', url),
-    counters,
-    atMark: { ...counters },
-    lastSeq: -1,
-    stalledNow: () => (playStartedAt >= 0 ? Math.max(0, played(performance.now()) - bufferedMs) : 0),
-    close: () => {
-      p.closed = true;
-      agent.destroy();
-    },
-  };
-  const get = (target: string): Promise<Buffer | null> =>
-    new Promise((resolve) => {
-      const req = http.get(target, { agent }, (res) => {
-        p.status = res.statusCode ?? 0;
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => {
-          chunks.push(c);
-          p.bytes += c.length;
-        });
-        res.on('end', () => resolve(p.status === 200 ? Buffer.concat(chunks) : null));
-        res.on('error', () => resolve(null));
-      });
-      req.on('error', () => resolve(null));
-    });
-  const onPart = (seconds: number) => {
-    const now = performance.now();
-    if (playStartedAt < 0) playStartedAt = now;
-    else if (played(now) > bufferedMs) {
-      counters.stalls += 1;
-      counters.stalledMs += played(now) - bufferedMs;
-    }
-    bufferedMs += seconds * 1000;
-    p.lastTs = bufferedMs;
-  };
+  // Two sockets: a blocking playlist request may be held while a part is fetched.
+  const { p, counters, get, onMedia: onPart } = playlistPlayer('llhls', url, 2);
 
   void (async () => {
     const variant = (await get(url))?.toString('utf8') ?? '';

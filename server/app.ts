@@ -25,6 +25,7 @@ import { flvHandlers } from './features/flv/routes.js';
 import { LiveTap } from './features/live-tap/live-tap.js';
 import { DEFAULT_TAP_OPTIONS, TapServer } from './features/live-tap/tap-server.js';
 import { DEFAULT_MAX_GOP_BYTES } from './core/media/gop-cache.js';
+import { SlateSessions } from './features/restream/slate/sessions.js';
 import { LoginThrottle } from './features/auth/login-throttle.js';
 import { authHandlers } from './features/auth/routes.js';
 import { AuthService } from './features/auth/service.js';
@@ -354,6 +355,14 @@ export class App {
       liveInput: (app, stream) => this.flv.internalUrl(app, stream),
       limits: () => this.system.limits(),
       ffmpeg: () => this.ffmpegBinary.current,
+      slates: new SlateSessions({
+        source: this.tap,
+        ffmpeg: config.binaries.ffmpeg,
+        dir: path.join(this.paths.run, 'slate'),
+        image: () => null,
+        // The grace period ran out: the slot's task stops unless its stream is live again.
+        onFeedEnded: () => this.restream.forward.tasks.poke(),
+      }),
     };
     const ffmpegBinary = this.ffmpegBinary;
     this.restream = {

@@ -163,7 +163,7 @@ export const ROUTE_DOCS: { readonly [Id in RouteId]?: RouteDoc } = {
   'forward.secret': slotSecret(
     'forward',
     '多平台转播',
-    { stream: 'string?' },
+    { stream: 'string?', slateSeconds: 'integer? (0–3600; keeps the destination on a slate while the publisher is away; 0 = off)' },
     {
       platform: 'wx',
       server: 'rtmp://a.rtmp.youtube.com/live2',

@@ -285,34 +285,43 @@ export class FlvReader {
 
 export interface RtmpServer {
   port: number;
+  /** With `record`: every publish's FLV, one file per connection (record_unique). */
+  recordDir: string;
   url(app: string, stream: string): string;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
 
 /**
- * A plain nginx-rtmp on loopback in its own temp prefix: a restream destination or a camera.
+ * A plain nginx-rtmp on loopback in its own temp prefix: a restream destination or a camera. With
+ * `record`, it records every publish to its own file, so a reconnect shows as a second file.
  * `refusePublish`: it takes the connection and drops every publish, as a platform does with a wrong key.
  */
-export async function startRtmpServer(port?: number, o: { refusePublish?: boolean } = {}): Promise<RtmpServer> {
+export async function startRtmpServer(port?: number, opts: { record?: boolean; refusePublish?: boolean } = {}): Promise<RtmpServer> {
   const dir = tempDir('restream-rtmp-');
   const listen = port ?? (await freePort());
+  const recordDir = path.join(dir, 'rec');
+  fs.mkdirSync(recordDir, { recursive: true });
+  const recording = opts.record ? ` record all; record_path ${recordDir}; record_unique on;` : '';
   const conf = path.join(dir, 'nginx.conf');
   fs.writeFileSync(
     conf,
     [
       'load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;',
       'daemon off;',
+      // As root, nginx's workers would run as nobody, who cannot write the recordings in our temp folder.
+      process.getuid?.() === 0 ? 'user root;' : '',
       'worker_processes 1;',
       `pid ${dir}/nginx.pid;`,
       `error_log ${dir}/error.log warn;`,
       'events { worker_connections 256; }',
-      `rtmp { server { listen 127.0.0.1:${listen}; chunk_size 4096; application live { live on;${o.refusePublish ? ' deny publish all;' : ''} } } }`,
+      `rtmp { server { listen 127.0.0.1:${listen}; chunk_size 4096; application live { live on;${recording}${opts.refusePublish ? ' deny publish all;' : ''} } } }`,
     ].join('\n'),
   );
   let proc: ChildProcess | null = null;
   const server: RtmpServer = {
     port: listen,
+    recordDir,
     url: (app, stream) => `rtmp://127.0.0.1:${listen}/${app}/${stream}`,
     async start() {
       const p = spawn('nginx', ['-c', conf, '-p', dir, '-e', `${dir}/error.log`], { stdio: 'ignore' });

@@ -3,6 +3,7 @@ import {
   cameraArgs,
   ffprobeArgs,
   forwardArgs,
+  forwardFeedArgs,
   liveInputArgs,
   heartbeatUrlOptions,
   joinOutputUrl,
@@ -213,6 +214,20 @@ describe('ffmpeg argv builders', () => {
     const srt = 'srt://a:10080?streamid=#!::r=live/k,m=publish';
     assert.deepEqual(forwardArgs(input, srt).slice(-5), ['-pes_payload_size', '0', '-f', 'mpegts', srt]);
     assert.deepEqual(outputFormatArgs('udp://a:1234'), []);
+    // With a slate the stack writes FLV into ffmpeg's stdin.
+    assert.deepEqual(forwardFeedArgs('rtmp://a/live/k'), [
+      '-f',
+      'flv',
+      '-fpsprobesize',
+      '0',
+      '-i',
+      'pipe:0',
+      '-c',
+      'copy',
+      '-f',
+      'flv',
+      'rtmp://a/live/k',
+    ]);
   });
 
   it('virtual live loops a file forever in real time, and relays a URL without -re', () => {

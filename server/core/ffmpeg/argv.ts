@@ -68,6 +68,14 @@ export function forwardArgs(input: string, output: string): string[] {
   return [...stackStreamInputArgs(input), '-c', 'copy', ...outputFormatArgs(output), output];
 }
 
+/**
+ * Forward with a slate: the stack writes the stream into ffmpeg's stdin as FLV (the slate's
+ * ContinuousFeed, docs/architecture.md "The slate"), one unbroken stream through publisher drops.
+ */
+export function forwardFeedArgs(output: string): string[] {
+  return ['-f', 'flv', ...forwardArgs('pipe:0', output)];
+}
+
 /** Virtual live from a file: loop forever, paced in real time (docs/compatibility.md §7). */
 export function vliveFileArgs(file: string, output: string): string[] {
   return ['-stream_loop', '-1', '-re', '-i', file, '-c', 'copy', ...outputFormatArgs(output), output];

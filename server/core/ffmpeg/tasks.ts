@@ -22,6 +22,8 @@ export interface TaskPlan {
   readonly source: string;
   readonly maxRunMs?: number;
   readonly abnormalFastSpeed?: number;
+  /** Writes the input into each spawn's stdin (the args read `pipe:0`): the slate's ContinuousFeed. */
+  readonly feed?: (stdin: NodeJS.WritableStream) => void;
 }
 
 /** A task's actual state, for the API and the console. */
@@ -212,6 +214,7 @@ export class FfmpegTaskGroup {
       stallTimeoutMs: HEARTBEAT.stallTimeoutMs,
       firstProgressTimeoutMs: HEARTBEAT.firstProgressTimeoutMs,
       maxRunMs: plan.maxRunMs,
+      stdin: plan.feed,
       onLine: (line) => {
         meter.line(line, Date.now());
         return speed.check(line);

@@ -67,6 +67,11 @@ export interface ChildSpec {
    * lines; called once per spawn, so data of a previous process is never mixed with the next.
    */
   readonly stdout?: (stream: NodeJS.ReadableStream) => void;
+  /**
+   * Feeds each spawned process's stdin (media into ffmpeg's `pipe:0`); called once per spawn with
+   * that process's pipe, whose write errors (the process exited) are absorbed here.
+   */
+  readonly stdin?: (stream: NodeJS.WritableStream) => void;
   /** Planned restart: kill the child after it ran this long (the restart policy brings it back). */
   readonly maxRunMs?: number;
   /** Values (stream keys, passwords in URLs) masked in the logged argv, the state and the tail. */
@@ -270,7 +275,7 @@ export class SupervisedChild {
       proc = spawn(spec.command, [...spec.args], {
         cwd: spec.cwd,
         env: spec.env ?? process.env,
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: [spec.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
         detached: true,
       });
     } catch (err) {
@@ -289,6 +294,11 @@ export class SupervisedChild {
     });
     if (proc.pid === undefined) return; // the 'error' handler takes over
     this.writePidFile(proc.pid);
+    if (spec.stdin && proc.stdin) {
+      // EPIPE once the process is gone: its exit is what reports it.
+      proc.stdin.on('error', () => undefined);
+      spec.stdin(proc.stdin);
+    }
     if (spec.stdout && proc.stdout) spec.stdout(proc.stdout);
     else this.pipeLines(proc.stdout);
     this.pipeLines(proc.stderr);

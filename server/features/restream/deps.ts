@@ -8,6 +8,7 @@ import type { RedisClient } from '../../core/redis.js';
 import type { Supervisor } from '../../core/process/supervisor.js';
 import type { LiveRegistry } from '../live-streams/registry.js';
 import type { Limits } from '../system/store.js';
+import type { SlateSessions } from './slate/sessions.js';
 
 export interface RestreamDeps {
   readonly config: Config;
@@ -26,6 +27,8 @@ export interface RestreamDeps {
   readonly liveInput: (app: string, stream: string) => string;
   /** SRS_SYS_LIMITS (Kbps), read at each check so System › Limits applies at once. */
   readonly limits: () => Promise<Limits>;
+  /** Slots with a slate feed their ffmpeg from the live tap through these (forward). */
+  readonly slates?: SlateSessions;
   /** The FFmpeg that runs the tasks, as detected at start. */
   readonly ffmpeg: () => FfmpegVersion;
 }

@@ -33,7 +33,11 @@ export function registerForwardTab(ui: Console, restream: Restream): void {
         limit: forward.limit,
         rows,
         page: slotPage(
-          slotForms(slots, FORWARD, forward.limit, rows).map((f) => ({ ...f, stream: f.slot?.stream ?? '' })),
+          slotForms(slots, FORWARD, forward.limit, rows).map((f) => ({
+            ...f,
+            stream: f.slot?.stream ?? '',
+            slateSeconds: f.slot?.slateSeconds ?? 0,
+          })),
           forward.limit,
           ctx.query,
         ),

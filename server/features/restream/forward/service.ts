@@ -1,11 +1,11 @@
 // Forward (multi-platform restream, docs/compatibility.md §6): each slot copies a live stream of this stack to a
 // platform. Desired state is the slot config in SRS_FORWARD_CONFIG; the task group runs one ffmpeg
 // per enabled slot that has a source stream.
-import { forwardArgs } from '../../../core/ffmpeg/argv.js';
+import { forwardArgs, forwardFeedArgs } from '../../../core/ffmpeg/argv.js';
 import { checkStreamName } from '../../../core/stream-names.js';
 import type { TaskLive, TaskPlan } from '../../../core/ffmpeg/tasks.js';
 import { KEYS } from '../../../core/keys.js';
-import { optionalString, type Body } from '../../../core/validate.js';
+import { optionalInteger, optionalString, type Body } from '../../../core/validate.js';
 import type { RestreamDeps } from '../deps.js';
 import { pickStream } from '../input-selection.js';
 import { SlotService } from '../slot-service.js';
@@ -14,7 +14,16 @@ import { decodeSlotBase, outputUrl, readSlotBase, slotSecrets, type SlotBase, ty
 export interface ForwardSlot extends SlotBase {
   /** Source stream name (`livestream`); empty: the most recently published stream. */
   stream: string;
+  /**
+   * Seconds the destination keeps receiving the slate after the publisher left, switching back to
+   * live without reconnecting if it returns in time (docs/architecture.md, "The slate"); 0: off, the
+   * forward ends with the stream as in SRS Stack.
+   */
+  slateSeconds: number;
 }
+
+/** The longest grace period a slot may ask for. */
+export const MAX_SLATE_SECONDS = 3600;
 
 export const FORWARD: SlotKind = { name: 'forward', marker: 'forwarding-', limitKey: 'SRS_FORWARD_LIMIT' };
 
@@ -26,7 +35,11 @@ export class ForwardService extends SlotService<ForwardSlot> {
       configKey: KEYS.FORWARD_CONFIG,
       taskKey: KEYS.FORWARD_TASK,
       limit: (d) => d.config.limits.forward,
-      decode: (v) => ({ ...decodeSlotBase(v), stream: typeof v.stream === 'string' ? v.stream : '' }),
+      decode: (v) => ({
+        ...decodeSlotBase(v),
+        stream: typeof v.stream === 'string' ? v.stream : '',
+        slateSeconds: typeof v.slateSeconds === 'number' ? v.slateSeconds : 0,
+      }),
     });
   }
 
@@ -35,7 +48,8 @@ export class ForwardService extends SlotService<ForwardSlot> {
     const base = readSlotBase(body, FORWARD);
     const stream = (optionalString(body, 'stream', 256) ?? '').trim();
     if (stream) checkStreamName('source stream', stream);
-    await this.save({ ...base, stream });
+    const slateSeconds = optionalInteger(body, 'slateSeconds', 0, MAX_SLATE_SECONDS) ?? 0;
+    await this.save({ ...base, stream, slateSeconds });
   }
 
   protected describe(row: Record<string, unknown>, _slot: ForwardSlot, live: TaskLive | null): void {
@@ -48,17 +62,27 @@ export class ForwardService extends SlotService<ForwardSlot> {
     for (const slot of slots) {
       if (!slot.enabled || !slot.server) continue;
       const output = outputUrl(slot, this.deps.config.rtmpListen);
-      const source = pickStream(active, { name: slot.stream || undefined, ownOutput: output });
+      const slates = slot.slateSeconds > 0 ? this.deps.slates : undefined;
+      // A slot whose feed still runs keeps its stream, live or on the slate while its publisher is away.
+      const held = slates?.holding(slot.platform);
+      const source = held ?? pickStream(active, { name: slot.stream || undefined, ownOutput: output });
       if (!source) continue;
+      const from = `${source.app}/${source.stream}`;
+      if (slates) {
+        const { app, stream } = source;
+        plans.push({
+          id: slot.platform,
+          args: forwardFeedArgs(output),
+          secrets: slotSecrets(slot),
+          input: `${from} (slate ${slot.slateSeconds} s)`,
+          output,
+          source: from,
+          feed: (stdin) => slates.attach(slot.platform, app, stream, slot.slateSeconds * 1000, stdin),
+        });
+        continue;
+      }
       const input = this.deps.liveInput(source.app, source.stream);
-      plans.push({
-        id: slot.platform,
-        args: forwardArgs(input, output),
-        secrets: slotSecrets(slot),
-        input,
-        output,
-        source: `${source.app}/${source.stream}`,
-      });
+      plans.push({ id: slot.platform, args: forwardArgs(input, output), secrets: slotSecrets(slot), input, output, source: from });
     }
     return plans;
   }
