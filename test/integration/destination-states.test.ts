@@ -40,6 +40,11 @@ describe('restream destinations: a truthful state, callbacks on drops, metrics',
       30_000,
       () => `${action} for ${platform}, got ${JSON.stringify(receiver.received)}`,
     );
+  /** Starts a slot to `server` and waits until its destination is in `state`. */
+  const startUntil = async (platform: string, server: string, state: string) => {
+    const row = await forward.configure(platform, { server, enabled: true }, (r) => destinationOf(r)?.state === state);
+    return { row, d: destinationOf(row) as Destination };
+  };
   /** Waits until the slot's task made two more attempts than in `row`. */
   const moreAttempts = (platform: string, row: SlotRow) =>
     forward.until(platform, (r) => (r?.task?.restarts ?? 0) >= (row.task?.restarts ?? 0) + 2);
@@ -69,12 +74,7 @@ describe('restream destinations: a truthful state, callbacks on drops, metrics',
   });
 
   it('is live once the destination receives media, with bytes out and uptime', async () => {
-    const row = await forward.configure(
-      'wx',
-      { server: dest.url('live', 'key-18-abc'), enabled: true },
-      (r) => destinationOf(r)?.state === 'live',
-    );
-    const d = destinationOf(row) as Destination;
+    const { row, d } = await startUntil('wx', dest.url('live', 'key-18-abc'), 'live');
     assert.equal(d.reason, null);
     // Live for longer than a refused key ever is (LIVE_CONFIRM_MS): a drop from here is a drop.
     await forward.until('wx', (r) => (destinationOf(r)?.bytesOut ?? 0) > 0 && (destinationOf(r)?.uptimeSeconds ?? 0) >= 4);
@@ -109,12 +109,7 @@ describe('restream destinations: a truthful state, callbacks on drops, metrics',
   });
 
   it('a destination refusing the key is failed with the reason, and calls on_forward_error once', async () => {
-    const row = await forward.configure(
-      'bilibili',
-      { server: refusing.url('live', 'wrong-key'), enabled: true },
-      (r) => destinationOf(r)?.state === 'failed',
-    );
-    const d = destinationOf(row) as Destination;
+    const { row, d } = await startUntil('bilibili', refusing.url('live', 'wrong-key'), 'failed');
     assert.equal(d.problem?.key, 'restream.problem.refused', JSON.stringify(d));
     assert.match(d.reason ?? '', /Broken pipe|Input\/output error|End of file|Connection reset/i);
     await called('on_forward_error', 'bilibili');
