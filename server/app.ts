@@ -60,7 +60,8 @@ import { cameraHandlers, registerCameraTab } from './features/restream/camera/ro
 import { forwardHandlers, registerForwardTab } from './features/restream/forward/routes.js';
 import { CameraService } from './features/restream/camera/service.js';
 import { ForwardService } from './features/restream/forward/service.js';
-import { FfmpegBinary, startRestream, stopRestream, type Restream } from './features/restream/restream.js';
+import { FfmpegBinary, destinationGroups, startRestream, stopRestream, type Restream } from './features/restream/restream.js';
+import { DestinationWatch } from './features/restream/destinations.js';
 import { TranscodeService } from './features/restream/transcode/service.js';
 import { VliveService } from './features/restream/vlive/service.js';
 import { Uploads } from './features/restream/vlive/uploads.js';
@@ -112,6 +113,8 @@ export class App {
   readonly letsencrypt: LetsEncryptService;
   readonly callbacks: CallbackService;
   readonly restream: Restream;
+  /** Each restream destination's state over time: callbacks on its drops, its metrics. */
+  readonly destinations: DestinationWatch;
   readonly events = new EventHub();
   readonly flv: FlvGateway;
   /**
@@ -374,6 +377,7 @@ export class App {
         return ffmpegBinary.current;
       },
     };
+    this.destinations = new DestinationWatch(destinationGroups(this.restream), this.events);
     const replanStreamTasks = () => {
       this.restream.forward.tasks.poke();
       this.restream.transcode.tasks.poke();
@@ -457,6 +461,7 @@ export class App {
     this.record.registerMetrics(this.metrics);
     this.callbacks.registerMetrics(this.metrics);
     this.playAuth.registerMetrics(this.metrics);
+    this.destinations.registerMetrics(this.metrics);
 
     this.koa = new Koa();
     this.koa.use(commonHeaders(version));
@@ -504,6 +509,7 @@ export class App {
     this.record.start();
     await this.ffmpegBinary.detect();
     startRestream(this.restream);
+    this.destinations.start();
     this.webrtc.start();
     // Listen at once: until Redis answers, the console shows "starting" and the API says so.
     const server = http.createServer(this.handleRequest);
@@ -563,6 +569,7 @@ export class App {
       await closed;
     }
     await this.record.stop();
+    this.destinations.stop();
     await stopRestream(this.restream);
     await this.tapServer.stop();
     await this.redis.stop();

@@ -58,6 +58,19 @@ export interface StorageLowEvent {
   threshold_mb: number;
 }
 
+/** A restream destination failed or recovered (features/restream/destinations.ts). */
+export interface DestinationEvent {
+  /** `forward`, `vlive`, `camera`, `transcode`. */
+  feature: string;
+  platform: string;
+  /** The destination's state: `failed` or `retrying` for an error, `live` when recovered. */
+  state: string;
+  reason: string;
+  /** The output URL, stream key masked. */
+  output: string;
+  source: string;
+}
+
 export interface StackEvents {
   /** A publish was admitted and committed to the registry, and the engine plays it to consumers. */
   'stream.published': StreamInfo;
@@ -68,6 +81,8 @@ export interface StackEvents {
   'record.end': RecordEvent;
   /** The data disk's free space fell under the user's threshold (features/record/retention.ts), once per crossing. */
   'storage.low': StorageLowEvent;
+  'restream.error': DestinationEvent;
+  'restream.recovered': DestinationEvent;
 }
 
 type Handler<T> = (payload: T) => void | Promise<void>;

@@ -78,7 +78,7 @@ describe('e2e: a first-time streamer in the console (issue 17)', function () {
     assert.ok(await page.isDisabled('#transcode-status ~ section button.stop'), 'transcode never started either');
   });
 
-  it('forward: a destination refusing the key is Retrying with "wrong or missing", not Streaming (en and zh); times in the viewer’s zone', async () => {
+  it('forward: a destination refusing the key is Failed with "wrong or missing", not Streaming (en and zh); times in the viewer’s zone', async () => {
     const file = await makeMedia(path.join(media, 'src.flv'), { seconds: 4, format: 'flv' });
     publishers.push(await publishIntoStack(stack, bearer, file, 'livestream'));
     await page.goto(`${stack.url}/mgmt/scenarios?tab=forward&add=wx`);
@@ -88,17 +88,18 @@ describe('e2e: a first-time streamer in the console (issue 17)', function () {
     await page.fill('#fw-wx-stream', 'livestream');
     await page.click('#slot-wx button.start');
     await page.waitForSelector('.alert.ok');
-    await page.waitForSelector('#slot-wx-state .badge[data-state="retrying"]', { timeout: 60_000 });
+    // What the destination does (issue 18): it refused the key, so Failed (still retried, the next attempt shown).
+    await page.waitForSelector('#slot-wx-state .badge[data-destination="failed"]', { timeout: 60_000 });
     const badge = await text('#slot-wx-state .badge');
-    assert.match(badge, /^Retrying \(\d+ restarts\)$/);
+    assert.match(badge, /^Failed( · next attempt .+)?$/);
     assert.match(await text('#slot-wx-state .slot-problem'), /the stream key \(or secret\) is wrong or missing/);
     await page.waitForSelector('#forward-status tr.detail[data-platform="wx"] .problem');
     assert.match(await text('#forward-status tr.detail[data-platform="wx"] .problem'), /wrong or missing/);
     assert.ok(await page.isEnabled('#slot-wx button.stop'), 'a started slot can be stopped');
 
     await lang('zh');
-    await page.waitForSelector('#slot-wx-state .badge[data-state="retrying"]');
-    assert.match(await text('#slot-wx-state .badge'), /^重试中（已重启 \d+ 次）$/);
+    await page.waitForSelector('#slot-wx-state .badge[data-destination="failed"]');
+    assert.match(await text('#slot-wx-state .badge'), /^失败( · 下次尝试 .+)?$/);
     assert.match(await text('#slot-wx-state .slot-problem'), /流密钥（或 secret）错误或缺失/);
     // The configured slot is one row with its badge and problem; it opens to edit.
     await page.click('#slot-wx > summary');

@@ -295,8 +295,9 @@ export interface RtmpServer {
 /**
  * A plain nginx-rtmp on loopback in its own temp prefix: a restream destination or a camera. With
  * `record`, it records every publish to its own file, so a reconnect shows as a second file.
+ * `refusePublish`: it takes the connection and drops every publish, as a platform does with a wrong key.
  */
-export async function startRtmpServer(port?: number, opts: { record?: boolean } = {}): Promise<RtmpServer> {
+export async function startRtmpServer(port?: number, opts: { record?: boolean; refusePublish?: boolean } = {}): Promise<RtmpServer> {
   const dir = tempDir('restream-rtmp-');
   const listen = port ?? (await freePort());
   const recordDir = path.join(dir, 'rec');
@@ -314,7 +315,7 @@ export async function startRtmpServer(port?: number, opts: { record?: boolean } 
       `pid ${dir}/nginx.pid;`,
       `error_log ${dir}/error.log warn;`,
       'events { worker_connections 256; }',
-      `rtmp { server { listen 127.0.0.1:${listen}; chunk_size 4096; application live { live on;${recording} } } }`,
+      `rtmp { server { listen 127.0.0.1:${listen}; chunk_size 4096; application live { live on;${recording}${opts.refusePublish ? ' deny publish all;' : ''} } } }`,
     ].join('\n'),
   );
   let proc: ChildProcess | null = null;

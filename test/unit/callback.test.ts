@@ -3,6 +3,7 @@ import { isAccepted } from '../../server/features/callback/client.js';
 import {
   diskLowBody,
   EXAMPLE_PATH,
+  destinationBody,
   publishBody,
   recordBeginBody,
   recordEndBody,
@@ -65,6 +66,33 @@ describe('callback bodies (docs/compatibility.md §4, exact fields)', () => {
       free_mb: 900,
       threshold_mb: 1024,
     });
+  });
+
+  it('on_forward_error and on_forward_recovered name the destination, its state and why', () => {
+    const d = {
+      feature: 'forward',
+      platform: 'wx',
+      state: 'retrying',
+      reason: 'exited with code 1: Broken pipe',
+      source: 'live/livestream',
+      output: 'rtmp://a.rtmp.youtube.com/live2/******',
+    };
+    assert.deepEqual(destinationBody('r6', 'o', 'on_forward_error', d), {
+      request_id: 'r6',
+      action: 'on_forward_error',
+      opaque: 'o',
+      ...d,
+    });
+    assert.deepEqual(Object.keys(destinationBody('r7', 'o', 'on_forward_recovered', { ...d, state: 'live', reason: '' })), [
+      'request_id',
+      'action',
+      'opaque',
+      'feature',
+      'platform',
+      'state',
+      'source',
+      'output',
+    ]);
   });
 });
 

@@ -31,6 +31,7 @@ describe('ffmpeg progress lines (docs/compatibility.md §15.8)', () => {
       seconds: 10,
       speed: 1,
       bitrateKbps: 838.9,
+      sizeBytes: 1024 * 1024,
     });
   });
 

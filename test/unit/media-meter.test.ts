@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { flvTagOf, type FlvTag } from '../../server/core/media/flv-tags.js';
 import { METER_SETTLE_MS, MediaMeter, codecOf } from '../../server/features/live-tap/media-meter.js';
 import { mediaOf } from '../../server/features/live-streams/registry.js';
+import { bitrateDrop, healthWarnings } from '../../server/features/live-tap/stream-health.js';
 import { consolePlayPath, shownBitrate, shownMedia } from '../../server/features/live-streams/stream-view.js';
 import type { EngineStream } from '../../server/engine/media-engine.js';
 
@@ -102,5 +103,110 @@ describe('live streams: a stream’s media as the registry and the console give 
     assert.equal(shownBitrate(470.4), '470 kbps');
     assert.equal(shownBitrate(25_000), '25.0 Mbps');
     assert.equal(consolePlayPath('live', 'a b'), '/live/a%20b.flv');
+  });
+});
+
+describe('live tap: stream health (issue 18)', () => {
+  // A 25 fps H.264 stream with AAC, a keyframe every `gopS` seconds, `ms` of it from `start` (media time: start's ms past the million).
+  const feed = (
+    meter: MediaMeter,
+    start: number,
+    ms: number,
+    o: { gopS?: number; audio?: boolean; videoBytes?: (t: number) => number } = {},
+  ) => {
+    for (let t = 0; t < ms; t += 40) {
+      const key = t % ((o.gopS ?? 2) * 1000) === 0;
+      meter.add(
+        flvTagOf(
+          9,
+          (start % 1_000_000) + t,
+          Buffer.concat([Buffer.from([key ? 0x17 : 0x27, 0x01]), Buffer.alloc((o.videoBytes?.(t) ?? 1000) - 17)]),
+        ) as FlvTag,
+        start + t,
+      );
+      if (o.audio !== false)
+        meter.add(flvTagOf(8, (start % 1_000_000) + t, Buffer.concat([Buffer.from([0xaf, 0x01]), Buffer.alloc(183)])) as FlvTag, start + t);
+    }
+  };
+
+  it('measures the keyframe interval and warns above 4 s in words a streamer understands', () => {
+    const meter = new MediaMeter();
+    feed(meter, 1_000_000, 20_000, { gopS: 8 });
+    const { health } = meter.read(1_020_000);
+    assert.equal(health.keyframeIntervalSeconds, 8);
+    assert.deepEqual(
+      health.warnings.map((w) => w.message),
+      ['keyframe interval 8 s: YouTube asks for 2 s'],
+    );
+    const good = new MediaMeter();
+    feed(good, 1_000_000, 20_000, { gopS: 2 });
+    assert.deepEqual(good.read(1_020_000).health.warnings, []);
+    assert.equal(good.read(1_020_000).health.keyframeIntervalSeconds, 2);
+  });
+
+  it('says there is no audio track once video flowed a while without one', () => {
+    const meter = new MediaMeter();
+    feed(meter, 1_000_000, 3000, { audio: false });
+    assert.deepEqual(meter.read(1_003_000).health.warnings, [], 'too early to tell');
+    feed(meter, 1_003_000, 6000, { audio: false });
+    assert.deepEqual(
+      meter.read(1_009_000).health.warnings.map((w) => w.code),
+      ['noAudio'],
+    );
+  });
+
+  it('tells a bitrate drop against the seconds before it, and how long it lasts', () => {
+    const meter = new MediaMeter();
+    // 30 s at 1000-byte frames, then 12 s at 300 bytes: a drop of about 70 %.
+    feed(meter, 2_000_000, 42_000, { videoBytes: (t) => (t < 30_000 ? 1000 : 300) });
+    const h = meter.read(2_042_000).health;
+    assert.equal(h.bitrateDrop?.seconds, 12);
+    assert.ok(h.bitrateDrop && h.bitrateDrop.percent >= 55 && h.bitrateDrop.percent <= 70, JSON.stringify(h.bitrateDrop));
+    assert.match(h.warnings.find((w) => w.code === 'bitrateDrop')?.message ?? '', /^bitrate dropped \d+ % for 12 s$/);
+  });
+
+  it('counts timestamp jumps (back, or ahead of the wall clock) and audio/video drift', () => {
+    const meter = new MediaMeter();
+    feed(meter, 3_000_000, 5000);
+    meter.add(flvTagOf(9, 100, Buffer.from([0x17, 0x01, 0, 0])) as FlvTag, 3_005_000); // back to 0.1 s: an encoder restart
+    let h = meter.read(3_005_000).health;
+    assert.equal(h.timestampJumps, 1);
+    assert.equal(h.avDriftMs, 4960 - 100);
+    assert.deepEqual(
+      h.warnings.map((w) => w.code),
+      ['avDrift', 'timestampJumps'],
+    );
+    h = meter.read(3_070_000).health;
+    assert.equal(h.timestampJumps, 0, 'a minute later the jump is history');
+  });
+});
+
+describe('stream health warnings', () => {
+  it('a bitrate that holds is no drop; a short dip is not one either', () => {
+    assert.equal(bitrateDrop(Array(30).fill(100)), null);
+    assert.equal(bitrateDrop([...Array(30).fill(100), 10, 10, 10]), null);
+    assert.deepEqual(bitrateDrop([...Array(30).fill(100), ...Array(6).fill(30)]), { percent: 70, seconds: 6 });
+    assert.equal(bitrateDrop(Array(8).fill(0)), null, 'no baseline yet');
+  });
+
+  it('each warning has an i18n key with its parameters', () => {
+    const w = healthWarnings({
+      keyframeIntervalSeconds: 10,
+      timestampJumps: 2,
+      avDriftMs: -1500,
+      bitrateDrop: { percent: 80, seconds: 9 },
+      hasVideo: true,
+      hasAudio: true,
+      flowingMs: 60_000,
+    });
+    assert.deepEqual(
+      w.map((x) => [x.code, x.params]),
+      [
+        ['keyframeInterval', { seconds: 10, asked: 2 }],
+        ['bitrateDrop', { percent: 80, seconds: 9 }],
+        ['avDrift', { seconds: 1.5 }],
+        ['timestampJumps', { count: 2 }],
+      ],
+    );
   });
 });

@@ -24,6 +24,8 @@ export interface FfmpegProgress {
   /** null when ffmpeg printed no usable speed (`0x` at start). */
   speed: number | null;
   bitrateKbps: number | null;
+  /** What the output received so far in this run (`size=1024kB`, ffmpeg 7 `KiB`); null for `size=N/A`. */
+  sizeBytes: number | null;
 }
 
 /** ffmpeg pads values (`frame=  250`); SRS Stack collapses `= ` so tokens split cleanly. */
@@ -59,12 +61,14 @@ export function parseProgress(raw: string): FfmpegProgress | null {
   if (!(seconds > 0)) return null;
   const speed = Number.parseFloat((m[3] as string).replace(/x$/, ''));
   const bitrate = /bitrate=([\d.]+)kbits\/s/.exec(line);
+  const size = /size=(\d+)(k|Ki|M|Mi)?B/.exec(line);
   return {
     line,
     time,
     seconds,
     speed: Number.isFinite(speed) && speed > 0 ? speed : null,
     bitrateKbps: bitrate ? Number(bitrate[1]) : null,
+    sizeBytes: size ? Number(size[1]) * (size[2]?.startsWith('M') ? 1024 * 1024 : size[2] ? 1024 : 1) : null,
   };
 }
 

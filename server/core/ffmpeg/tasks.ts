@@ -7,6 +7,7 @@ import { createLogger } from '../logger.js';
 import type { RedisClient } from '../redis.js';
 import type { ChildStatus, ExitInfo, SupervisedChild, Supervisor } from '../process/supervisor.js';
 import { maskStreamUrl } from './argv.js';
+import { DestinationMeter, type DestinationFacts } from './destination-meter.js';
 import { HEARTBEAT, SpeedWatchdog, ffmpegErrorLine, parseProgress, progressMarker } from './progress.js';
 
 export interface TaskPlan {
@@ -43,6 +44,10 @@ export interface TaskLive {
   lastError: string | null;
   lastExit: ExitInfo | null;
   tail: string[];
+  /** While waiting to restart: when the next attempt starts (ISO). */
+  nextRestartAt: string | null;
+  /** What the destination received, across this task's runs (destination-meter.ts). */
+  destination: DestinationFacts;
 }
 
 export interface TaskGroupOptions {
@@ -64,6 +69,7 @@ interface Running {
   uuid: string;
   child: SupervisedChild;
   speed: SpeedWatchdog;
+  meter: DestinationMeter;
 }
 
 const TAIL_SHOWN = 20;
@@ -144,7 +150,17 @@ export class FfmpegTaskGroup {
       lastError: s.lastError,
       lastExit: s.lastExit,
       tail: s.tail.slice(-TAIL_SHOWN),
+      nextRestartAt: s.nextRestartAt,
+      destination: r.meter.facts,
     };
+  }
+
+  /** Every running task's state, by slot id. */
+  lives(): Array<[string, TaskLive]> {
+    return [...this.running.keys()].flatMap((id) => {
+      const live = this.live(id);
+      return live ? [[id, live] as [string, TaskLive]] : [];
+    });
   }
 
   private async reconcileOnce(): Promise<void> {
@@ -184,6 +200,7 @@ export class FfmpegTaskGroup {
   private add(plan: TaskPlan): void {
     const uuid = crypto.randomUUID();
     const speed = new SpeedWatchdog(plan.abnormalFastSpeed ?? HEARTBEAT.abnormalFastSpeed);
+    const meter = new DestinationMeter();
     const child = this.opts.supervisor.add({
       name: this.childName(plan.id),
       command: this.opts.ffmpeg,
@@ -198,12 +215,18 @@ export class FfmpegTaskGroup {
       firstProgressTimeoutMs: HEARTBEAT.firstProgressTimeoutMs,
       maxRunMs: plan.maxRunMs,
       stdin: plan.feed,
-      onLine: (line) => speed.check(line),
-      onExit: () => speed.reset(),
+      onLine: (line) => {
+        meter.line(line, Date.now());
+        return speed.check(line);
+      },
+      onExit: () => {
+        speed.reset();
+        meter.exit();
+      },
       errorLine: ffmpegErrorLine,
       onSpawn: (pid) => void this.persist(uuid, plan, pid),
     });
-    this.running.set(plan.id, { plan, uuid, child, speed });
+    this.running.set(plan.id, { plan, uuid, child, speed, meter });
     child.start();
   }
 

@@ -11,7 +11,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ForbiddenError, ValidationError, errorMessage } from '../../core/errors.js';
-import type { EventHub, RecordEvent, StorageLowEvent, StreamInfo } from '../../core/events.js';
+import type { DestinationEvent, EventHub, RecordEvent, StorageLowEvent, StreamInfo } from '../../core/events.js';
 import { API_PREFIX } from '../../core/http.js';
 import { createLogger, maskSecrets } from '../../core/logger.js';
 import type { Histogram, Metrics } from '../../core/metrics.js';
@@ -22,7 +22,17 @@ import type { CallbackStore, HookExchange, HookSettings } from './store.js';
 const log = createLogger('callback');
 
 export const EXAMPLE_PATH = `${API_PREFIX}/mgmt/hooks/example`;
-const CALLBACK_ACTIONS = ['on_publish', 'on_unpublish', 'on_record_begin', 'on_record_end', 'on_play', 'on_stop', 'on_disk_low'] as const;
+const CALLBACK_ACTIONS = [
+  'on_publish',
+  'on_unpublish',
+  'on_record_begin',
+  'on_record_end',
+  'on_play',
+  'on_stop',
+  'on_forward_error',
+  'on_forward_recovered',
+  'on_disk_low',
+] as const;
 /** Paths of the stack that a callback must never be sent to (everything except the example). */
 const STACK_PATHS = /^\/(terraform|mgmt|api|rtc|console|players|tools)(\/|$)/;
 
@@ -101,6 +111,29 @@ export function recordEndBody(requestId: string, opaque: string, r: RecordEvent,
  */
 export function diskLowBody(requestId: string, opaque: string, e: StorageLowEvent): CallbackBody {
   return compact({ request_id: requestId, action: 'on_disk_low', opaque, dir: e.dir, free_mb: e.free_mb, threshold_mb: e.threshold_mb });
+}
+
+/**
+ * A restream destination that failed (or dropped after being live) and one that is live again
+ * (docs/compatibility.md §4): sent once per transition, by every restream feature, not forward only.
+ */
+export function destinationBody(
+  requestId: string,
+  opaque: string,
+  action: 'on_forward_error' | 'on_forward_recovered',
+  d: DestinationEvent,
+): CallbackBody {
+  return compact({
+    request_id: requestId,
+    action,
+    opaque,
+    feature: d.feature,
+    platform: d.platform,
+    state: d.state,
+    reason: d.reason,
+    source: d.source,
+    output: d.output,
+  });
 }
 
 const LOOPBACK_NAMES = new Set(['localhost', '0.0.0.0', '::', '::1']);
@@ -185,6 +218,8 @@ export class CallbackService {
     events.on('record.begin', (r) => this.notify((id, o) => recordBeginBody(id, o, r)));
     events.on('record.end', (r) => this.notify((id, o, host) => recordEndBody(id, o, r, host, this.recordDir)));
     events.on('storage.low', (e) => this.notify((id, o) => diskLowBody(id, o, e)));
+    events.on('restream.error', (d) => this.notify((id, o) => destinationBody(id, o, 'on_forward_error', d)));
+    events.on('restream.recovered', (d) => this.notify((id, o) => destinationBody(id, o, 'on_forward_recovered', d)));
   }
 
   async stop(): Promise<void> {

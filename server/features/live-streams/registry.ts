@@ -13,6 +13,7 @@ import { ingestOf, type IngestProtocol, type StreamRequest } from '../../core/st
 import type { EngineStream, MediaEngine } from '../../engine/media-engine.js';
 import { streamKey } from './publish-rules.js';
 import { keyOf, type StreamStore } from './stream-store.js';
+import type { StreamHealth } from '../live-tap/stream-health.js';
 
 const log = createLogger('streams');
 
@@ -31,6 +32,8 @@ export interface StreamReading {
   readonly fps: number;
   readonly videoCodec: string;
   readonly audioCodec: string;
+  /** Keyframe interval, timestamp jumps, A/V drift, bitrate drops and the warnings they call for. */
+  readonly health?: StreamHealth;
 }
 export type StreamMeter = (app: string, stream: string) => StreamReading | null;
 
@@ -44,6 +47,8 @@ export interface ActiveStream extends StreamInfo {
   kbps: number;
   video: { codec: string; width: number; height: number; fps: number } | null;
   audio: { codec: string; sample_rate: number; channel: number } | null;
+  /** Added (issue 18): the stream's health as the live tap measures it; null before it flows in. */
+  health: StreamHealth | null;
 }
 
 /** An ingest that can drop its own publisher (kickoff): the engine for RTMP, later SRT and WHIP. */
@@ -187,7 +192,8 @@ export class LiveRegistry {
       const engine = byName.get(`${info.app}/${info.stream}`);
       let viewers = engine ? remotePlayers(engine) : 0;
       for (const source of this.viewerSources.values()) viewers += source(info.app, info.stream);
-      return { ...info, viewers, ...mediaOf(engine, this.meter(info.app, info.stream)) };
+      const reading = this.meter(info.app, info.stream);
+      return { ...info, viewers, ...mediaOf(engine, reading), health: reading?.health ?? null };
     });
   }
 
@@ -208,6 +214,23 @@ export class LiveRegistry {
       }
       return samples;
     });
+    // Stream health (issue 18): what the live tap measures per stream, and the warnings it raised.
+    const health = () =>
+      this.list().flatMap((s) => {
+        const h = this.meter(s.app, s.stream)?.health;
+        return h ? [{ labels: { app: s.app, stream: s.stream }, h }] : [];
+      });
+    metrics.gauge('srs_stack_stream_keyframe_interval_seconds', 'Seconds between the last two keyframes of each live stream.', () =>
+      health().map(({ labels, h }) => ({ labels, value: h.keyframeIntervalSeconds })),
+    );
+    metrics.gauge('srs_stack_stream_av_drift_seconds', 'Latest audio minus latest video timestamp of each live stream.', () =>
+      health().map(({ labels, h }) => ({ labels, value: h.avDriftMs / 1000 })),
+    );
+    metrics.gauge(
+      'srs_stack_stream_warnings',
+      'Health warnings of each live stream, by code (keyframeInterval, bitrateDrop, noAudio, avDrift, timestampJumps).',
+      () => health().flatMap(({ labels, h }) => h.warnings.map((w) => ({ labels: { ...labels, code: w.code }, value: 1 }))),
+    );
   }
 
   // Writes: admission commits and ends; kickoff drops a publisher.

@@ -1,11 +1,18 @@
 // What a live stream is made of right now, measured from the tags the live tap sees (docs/architecture.md,
 // "The live tap"): its bitrate and frame rate over a recent window, and its codecs from the tags'
 // first bytes. The console's Streams page and streams.query show these instead of internal ids
-// (docs/compatibility.md §3.1). Pure: fed tags and a clock, so it is unit-tested.
+// (docs/compatibility.md §3.1). It also keeps what a stream's health is judged by (stream-health.ts):
+// the keyframe interval, timestamp jumps, audio/video drift and a minute of bitrate.
+// Pure: fed tags and a clock, so it is unit-tested.
 import type { FlvTag } from '../../core/media/flv-tags.js';
+import { bitrateDrop, healthWarnings, type StreamHealth } from './stream-health.js';
 
 /** The window the bitrate and frame rate are averaged over. */
 export const METER_WINDOW_MS = 10_000;
+/** Per-second bytes kept to judge a bitrate drop against, and timestamp jumps counted over. */
+const HISTORY_MS = 60_000;
+/** A timestamp this far ahead of the last one of its kind, beyond the wall time between them, leapt. */
+const LEAP_MS = 1000;
 /** One bucket of the window: a second, so a reading never waits for more than one. */
 const BUCKET_MS = 1000;
 /**
@@ -40,6 +47,7 @@ export interface MediaReading {
   readonly fps: number;
   readonly videoCodec: string;
   readonly audioCodec: string;
+  readonly health: StreamHealth;
 }
 
 interface Bucket {
@@ -59,10 +67,14 @@ export class MediaMeter {
   private firstAt: number | null = null;
   private videoCodec = '';
   private audioCodec = '';
+  private lastKeyframeTs: number | null = null;
+  private keyframeIntervalMs = 0;
+  private readonly last: Record<'audio' | 'video', { ts: number; at: number } | null> = { audio: null, video: null };
+  private jumpsAt: number[] = [];
 
   constructor(private readonly windowMs = METER_WINDOW_MS) {}
 
-  add(tag: Pick<FlvTag, 'kind' | 'bytes' | 'sequenceHeader'>, now: number): void {
+  add(tag: Pick<FlvTag, 'kind' | 'bytes' | 'sequenceHeader' | 'timestamp' | 'keyframe'>, now: number): void {
     this.firstAt ??= now;
     const index = Math.floor(now / BUCKET_MS);
     let last = this.buckets[this.buckets.length - 1];
@@ -76,13 +88,49 @@ export class MediaMeter {
     // The codec from every tag is cheap and follows a publisher that changes it mid-stream.
     if (tag.kind === 'video') this.videoCodec = codecOf(tag) || this.videoCodec;
     else if (tag.kind === 'audio') this.audioCodec = codecOf(tag) || this.audioCodec;
+    if ((tag.kind === 'video' || tag.kind === 'audio') && !tag.sequenceHeader) this.time(tag.kind, tag.timestamp, tag.keyframe, now);
+  }
+
+  /** Media time: keyframe spacing, jumps (back, or ahead of the wall clock), the latest of each kind. */
+  private time(kind: 'audio' | 'video', ts: number, keyframe: boolean, now: number): void {
+    const last = this.last[kind];
+    if (last && (ts < last.ts || ts - last.ts > now - last.at + LEAP_MS)) {
+      this.jumpsAt.push(now);
+      this.lastKeyframeTs = null; // an interval across a jump means nothing
+    }
+    this.last[kind] = { ts, at: now };
+    if (kind !== 'video' || !keyframe) return;
+    if (this.lastKeyframeTs !== null && ts > this.lastKeyframeTs) this.keyframeIntervalMs = ts - this.lastKeyframeTs;
+    this.lastKeyframeTs = ts;
+  }
+
+  private health(now: number): StreamHealth {
+    this.jumpsAt = this.jumpsAt.filter((at) => now - at < HISTORY_MS);
+    const { audio, video } = this.last;
+    const current = Math.floor(now / BUCKET_MS);
+    // Whole seconds since the first whole one the stream flowed in, oldest first, gaps as 0.
+    const from = Math.max(current - HISTORY_MS / BUCKET_MS, Math.floor((this.firstAt ?? now) / BUCKET_MS) + 1);
+    const bytes = new Map(this.buckets.map((b) => [b.index, b.bytes]));
+    const perSecond: number[] = [];
+    for (let i = from; i < current; i++) perSecond.push(bytes.get(i) ?? 0);
+    const facts = {
+      keyframeIntervalSeconds: this.keyframeIntervalMs / 1000,
+      timestampJumps: this.jumpsAt.length,
+      avDriftMs: audio && video ? audio.ts - video.ts : 0,
+      bitrateDrop: bitrateDrop(perSecond),
+      hasVideo: video !== null,
+      hasAudio: audio !== null,
+    };
+    return { ...facts, warnings: healthWarnings({ ...facts, flowingMs: now - (this.firstAt ?? now) }) };
   }
 
   read(now: number): MediaReading {
     this.prune(now);
     let bytes = 0;
     let frames = 0;
+    const first = this.windowStart(now) / BUCKET_MS;
     for (const b of this.buckets) {
+      if (b.index < first) continue;
       bytes += b.bytes;
       frames += b.frames;
     }
@@ -93,6 +141,7 @@ export class MediaMeter {
       fps: covered ? Math.round((frames * 10_000) / covered) / 10 : 0,
       videoCodec: this.videoCodec,
       audioCodec: this.audioCodec,
+      health: this.health(now),
     };
   }
 
@@ -101,9 +150,9 @@ export class MediaMeter {
     return (Math.floor(now / BUCKET_MS) - Math.max(1, Math.round(this.windowMs / BUCKET_MS)) + 1) * BUCKET_MS;
   }
 
-  /** Drops buckets that fell out of the window. */
+  /** Drops buckets that fell out of the history (the window is its last part). */
   private prune(now: number): void {
-    const first = this.windowStart(now) / BUCKET_MS;
+    const first = Math.floor((now - HISTORY_MS) / BUCKET_MS);
     while (this.buckets.length && (this.buckets[0] as Bucket).index < first) this.buckets.shift();
   }
 }

@@ -41,6 +41,8 @@ const RULES: readonly Rule[] = [
   { key: 'timeout', test: /timed out|Connection timeout/i, params: at },
   { key: 'unauthorized', test: /401 Unauthorized|403 Forbidden|authorization failed/i, params: at },
   { key: 'notFound', test: /404 Not Found|Stream not found|NetStream\.Play\.StreamNotFound/i, params: at },
+  // The destination's format cannot carry the codec (ffmpeg refuses before sending anything).
+  { key: 'codec', test: /not compatible with flv|codec not currently supported in container|Could not find tag for codec/i },
   { key: 'missingFile', test: /No such file or directory/i },
   { key: 'notMedia', test: /Invalid data found when processing input|no video or audio stream found/i },
   // A server that takes the connection and then drops it at publish: nginx-rtmp (this stack) when the

@@ -4,6 +4,7 @@
 import type { FfmpegTaskGroup } from '../../core/ffmpeg/tasks.js';
 import { ffmpegVersion, type FfmpegVersion } from '../../core/ffmpeg/probe.js';
 import type { CameraService } from './camera/service.js';
+import type { DestinationFeature } from './destinations.js';
 import type { ForwardService } from './forward/service.js';
 import type { TranscodeService } from './transcode/service.js';
 import type { Uploads } from './vlive/uploads.js';
@@ -35,7 +36,12 @@ export class FfmpegBinary {
 }
 
 function taskGroups(r: Restream): FfmpegTaskGroup[] {
-  return [r.forward.tasks, r.vlive.tasks, r.camera.tasks, r.transcode.tasks];
+  return Object.values(destinationGroups(r));
+}
+
+/** The task groups whose outputs are restream destinations, by feature (destinations.ts). */
+export function destinationGroups(r: Restream): Record<DestinationFeature, FfmpegTaskGroup> {
+  return { forward: r.forward.tasks, vlive: r.vlive.tasks, camera: r.camera.tasks, transcode: r.transcode.tasks };
 }
 
 export function startRestream(r: Restream): void {

@@ -80,9 +80,37 @@ export function shownState(state: string, restarts: number): string {
   return state === 'starting' && restarts > 0 ? 'retrying' : state;
 }
 
-/** The badge's style: green while streaming, red while retrying, neutral otherwise. */
+/** The badge's style: green while streaming (live), red while retrying or failed, amber when stalled, neutral otherwise. */
 export function badgeOf(state: string): string {
-  return state === 'streaming' ? 'streaming' : state === 'retrying' ? 'error' : '';
+  if (state === 'streaming' || state === 'live') return 'streaming';
+  if (state === 'retrying' || state === 'failed') return 'error';
+  return state === 'stalled' ? 'waiting' : '';
+}
+
+/** What a destination receives, as the console shows it beside its badge (destination-state.ts). */
+export interface DestinationView {
+  state: string;
+  badge: string;
+  nextAttempt: ShownTime;
+  /** `12.4 MB`: what it received over all runs. */
+  sent: string;
+  uptimeSeconds: number;
+  reconnects: number;
+}
+
+export function destinationView(value: unknown): DestinationView | null {
+  if (!value || typeof value !== 'object') return null;
+  const d = value as { state?: unknown; nextAttemptAt?: unknown; bytesOut?: unknown; uptimeSeconds?: unknown; reconnects?: unknown };
+  const state = String(d.state ?? '');
+  const bytes = Number(d.bytesOut ?? 0);
+  return {
+    state,
+    badge: badgeOf(state),
+    nextAttempt: shownTime(d.nextAttemptAt),
+    sent: bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${Math.round(bytes / 1e3)} kB`,
+    uptimeSeconds: Number(d.uptimeSeconds ?? 0),
+    reconnects: Number(d.reconnects ?? 0),
+  };
 }
 
 /** A row of a console status table, from a `…/streams` row. */
@@ -104,6 +132,8 @@ export interface StatusView extends SlotTitle {
   /** The failure in one plain sentence, when it is one we know. */
   problem: PlainProblem | null;
   tail: string[];
+  /** What the destination receives, while a task runs; the badge follows it. */
+  destination: DestinationView | null;
 }
 
 export function statusView(row: Record<string, unknown>, platforms: readonly string[] = [String(row.platform)]): StatusView {
@@ -121,14 +151,18 @@ export function statusView(row: Record<string, unknown>, platforms: readonly str
   const platform = String(row.platform);
   const restarts = task?.restarts ?? 0;
   const state = shownState(String(row.state), restarts);
+  const destination = destinationView(row.destination);
   // A streaming task's last error is history; a failing one's is why it fails.
-  const failing = state === 'retrying' || state === 'starting';
+  const failing = destination
+    ? !['live', 'starting', 'connecting'].includes(destination.state)
+    : state === 'retrying' || state === 'starting';
   return {
     platform,
     ...slotTitle(platform, platforms),
     label: String(row.label ?? ''),
     state,
-    badge: badgeOf(state),
+    badge: destination?.badge ?? badgeOf(state),
+    destination,
     start: shownTime(row.start),
     ready: shownTime(row.ready),
     update: shownTime(frame?.update),
@@ -159,6 +193,7 @@ export interface SlotFormView extends SlotTitle {
   /** What its task really does (the status row's state), for the badge beside its title. */
   state: string;
   badge: string;
+  destination: DestinationView | null;
   restarts: number;
   problem: PlainProblem | null;
 }
@@ -186,7 +221,8 @@ export function slotForms<T extends SlotBase>(
       enabled: slot?.enabled ?? false,
       configured: slot !== null,
       state,
-      badge: badgeOf(state),
+      badge: row?.badge ?? badgeOf(state),
+      destination: row?.destination ?? null,
       restarts: row?.restarts ?? 0,
       problem: row?.problem ?? null,
       slot,

@@ -7,6 +7,7 @@ import { checkCarriage } from '../../core/ffmpeg/probe.js';
 import { SlotStore, outputUrl, slotStatus, type SlotBase, type SlotKind } from './slots.js';
 import { stackStreamOf, streamUrlSource, type SourceFile } from './sources.js';
 import { ValidationError } from '../../core/errors.js';
+import { destinationFields } from './destinations.js';
 import { createLogger } from '../../core/logger.js';
 
 const log = createLogger('restream');
@@ -51,6 +52,7 @@ export abstract class SlotService<T extends SlotBase> {
     return (await this.store.all()).map((slot) => {
       const live = this.tasks.live(slot.platform);
       const row = slotStatus(slot, live);
+      if (live) row.destination = destinationFields(live, Date.now());
       this.describe(row, slot, live);
       return row;
     });

@@ -115,7 +115,8 @@ export function slotState(enabled: boolean, live: TaskLive | null): SlotState {
 
 /**
  * A row of `…/streams`: SRS Stack's fields (`platform`, `enabled`, `custom`, `label`, and while
- * ffmpeg runs `start`, `ready`, `frame`), plus the live state this stack adds.
+ * ffmpeg runs `start`, `ready`, `frame`), plus the live state this stack adds: `state` (the task's),
+ * `task`; SlotService.status adds `destination`, what the destination actually receives.
  */
 export function slotStatus(slot: SlotBase, live: TaskLive | null): Record<string, unknown> {
   const row: Record<string, unknown> = {

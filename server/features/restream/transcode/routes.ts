@@ -5,7 +5,7 @@ import type { Console } from '../../console/console.js';
 import type { Restream } from '../restream.js';
 import { shownTime } from '../../../core/views.js';
 import { plainProblem } from '../plain-errors.js';
-import { ffmpegView } from '../routes.js';
+import { badgeOf, destinationView, ffmpegView } from '../routes.js';
 import { TRANSCODE_DEFAULTS, outputStreamHere } from './service.js';
 import { ValidationError } from '../../../core/errors.js';
 import type { PlayRowsFor } from '../../streaming-guide/routes.js';
@@ -63,6 +63,8 @@ export function registerTranscodeTab(ui: Console, restream: Restream, publishSec
         output: output ? { stream: output, rows: await playRows(ctx, output) } : null,
         task: {
           state: String(task.state),
+          badge: badgeOf(String(task.state)),
+          destination: destinationView(task.destination),
           input: String(task.input ?? ''),
           output: String(task.output ?? ''),
           update: shownTime(frame?.update),

@@ -17,6 +17,7 @@ import { oneOf, optionalBoolean, optionalInteger, optionalString, type Body } fr
 import { pickStream, publishPath } from '../input-selection.js';
 import { taskGroup, type RestreamDeps } from '../deps.js';
 import { checkOutputServer, outputUrl, slotSecrets, slotState } from '../slots.js';
+import { destinationFields } from '../destinations.js';
 
 export interface TranscodeConfig extends TranscodeParams {
   /** Enabled: SRS Stack calls it `all`. */
@@ -137,8 +138,10 @@ export class TranscodeService {
       out.frame = live.frame ?? { log: '', update: '' };
     }
     out.state = slotState(config?.all ?? false, live);
-    if (live) out.task = live;
-    else if (config?.all && config.server) out.output = maskStreamUrl(outputUrl(config, this.deps.config.rtmpListen));
+    if (live) {
+      out.task = live;
+      out.destination = destinationFields(live, Date.now());
+    } else if (config?.all && config.server) out.output = maskStreamUrl(outputUrl(config, this.deps.config.rtmpListen));
     return out;
   }
 
