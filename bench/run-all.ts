@@ -10,7 +10,7 @@ for (const file of fs
   .readdirSync(dir)
   .filter((f) => f.endsWith('.bench.js'))
   .sort()) {
-  if (only && !file.includes(only)) continue;
+  if (only && file !== `${only}.bench.js`) continue;
   process.stdout.write(`\n# ${file}\n`);
   const res = spawnSync(process.execPath, [path.join(dir, file)], { stdio: 'inherit' });
   if (res.status !== 0) process.exitCode = 1;
