@@ -54,7 +54,7 @@ function videoTimes(file: string): number[] {
   /** The wx slot's task: its restarts and pid, or null when it runs no task. */
   const task = async () => {
     const res = await stack.api('/terraform/v1/ffmpeg/forward/streams', {}, { bearer });
-    const rows = res.json.data as Array<{ platform: string; task?: { restarts: number; pid: number | null } }>;
+    const rows = res.json.data as Array<{ platform: string; task?: { restarts: number; pid: number | null; lastError?: string } }>;
     return rows.find((r) => r.platform === 'wx')?.task ?? null;
   };
 
@@ -76,7 +76,8 @@ function videoTimes(file: string): number[] {
     publishers.push(second);
     await waitStreamLive(stack, bearer, 'show');
     await sleep(6000);
-    assert.equal((await task())?.restarts, 0, 'the forward never restarted');
+    const t = await task();
+    assert.equal(t?.restarts, 0, `the forward never restarted: ${JSON.stringify(t)}\n${stack.logs().slice(-4000)}`);
     assert.equal(recordings().length, 1, 'the destination saw one publish: no reconnect');
     await second.stop();
     await forward({ enabled: false, slateSeconds: 60 });
@@ -97,6 +98,39 @@ function videoTimes(file: string): number[] {
     process.stdout.write(`      destination: 1 recording over ${span.toFixed(1)} s, largest video gap ${Math.max(...gaps).toFixed(2)} s\n`);
     const decode = spawnSync('ffmpeg', ['-hide_banner', '-v', 'error', '-i', file, '-f', 'null', '-'], { encoding: 'utf8' });
     assert.equal(decode.stderr.trim(), '', 'every frame decodes, across both switches');
+  });
+
+  it('follows the slot to another stream while its feed is running', async () => {
+    const show = publish(stackPublishUrl(stack, secret, 'show'));
+    const other = publish(stackPublishUrl(stack, secret, 'other'));
+    publishers.push(show, other);
+    await waitStreamLive(stack, bearer, 'show');
+    await waitStreamLive(stack, bearer, 'other');
+    assert.equal((await forward({ enabled: true, slateSeconds: 60 })).status, 200);
+    await waitFor(
+      async () => (await task())?.pid != null,
+      30_000,
+      () => 'the forward of show',
+    );
+    assert.equal((await forward({ enabled: true, slateSeconds: 60, stream: 'other' })).status, 200);
+    const source = async () => {
+      const res = await stack.api('/terraform/v1/ffmpeg/forward/streams', {}, { bearer });
+      const rows = res.json.data as Array<{ platform: string; task?: { source: string } }>;
+      return rows.find((r) => r.platform === 'wx')?.task?.source;
+    };
+    await waitFor(
+      async () => (await source()) === 'live/other',
+      15_000,
+      async () => `the forward to take live/other, not ${await source()}`,
+    );
+    await forward({ enabled: false, slateSeconds: 60 });
+    await waitFor(
+      async () => (await task()) === null,
+      10_000,
+      () => 'the forward to stop',
+    );
+    await show.stop();
+    await other.stop();
   });
 
   it('ends the forward when the publisher does not come back within the grace period', async () => {

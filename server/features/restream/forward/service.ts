@@ -63,8 +63,10 @@ export class ForwardService extends SlotService<ForwardSlot> {
       if (!slot.enabled || !slot.server) continue;
       const output = outputUrl(slot, this.deps.config.rtmpListen);
       const slates = slot.slateSeconds > 0 ? this.deps.slates : undefined;
-      // A slot whose feed still runs keeps its stream, live or on the slate while its publisher is away.
-      const held = slates?.holding(slot.platform);
+      // A slot whose feed still runs keeps its stream, live or on the slate while its publisher is
+      // away — unless the slot now names another stream.
+      const fed = slates?.holding(slot.platform);
+      const held = fed && (!slot.stream || fed.stream === slot.stream) ? fed : null;
       const source = held ?? pickStream(active, { name: slot.stream || undefined, ownOutput: output });
       if (!source) continue;
       const from = `${source.app}/${source.stream}`;
