@@ -477,7 +477,9 @@ describe('fault matrix: the data directory runs out of space', function () {
       15_000,
       () => 'writes accepted again',
     );
-    assert.doesNotMatch(await (await fetch(`${stack.url}/mgmt/login`)).text(), /storage-alert/);
+    // Redis's alert is gone; the disk guard's low-space warning (Record › Retention, 1024 MB by
+    // default) may still show: this small disk is nearly full.
+    assert.doesNotMatch(await (await fetch(`${stack.url}/mgmt/login`)).text(), /id="storage-alert"[^>]*>Redis cannot save/);
     await waitFor(
       () => observer.since(full).length >= 2,
       30_000,
