@@ -1,6 +1,11 @@
 // VOD playlists of a record (docs/compatibility.md §5.8): the file ffmpeg remuxes and the preview players load.
 import type { TsFile } from './model.js';
 
+/** Which segments start after a break: a sequence gap, or a new publish inside the record. */
+function discontinuities(files: readonly TsFile[]): boolean[] {
+  return files.map((f, i) => i > 0 && (f.discontinuity === true || f.seqno !== (files[i - 1] as TsFile).seqno + 1));
+}
+
 /**
  * Builds a VOD playlist. EXT-X-TARGETDURATION is the largest segment duration rounded up (SRS Stack
  * writes the total by mistake); a sequence gap or a new publish inside the record gets
@@ -16,9 +21,9 @@ export function buildVodPlaylist(files: readonly TsFile[], uriOf: (file: TsFile)
     `#EXT-X-TARGETDURATION:${Math.max(1, Math.ceil(longest))}`,
     '#EXT-X-MEDIA-SEQUENCE:0',
   ];
+  const breaks = discontinuities(files);
   files.forEach((file, i) => {
-    const previous = files[i - 1];
-    if (previous && (file.discontinuity || file.seqno !== previous.seqno + 1)) lines.push('#EXT-X-DISCONTINUITY');
+    if (breaks[i]) lines.push('#EXT-X-DISCONTINUITY');
     lines.push(`#EXTINF:${file.duration.toFixed(2)}, no desc`, uriOf(file));
   });
   lines.push('#EXT-X-ENDLIST');
@@ -39,7 +44,7 @@ export function buildDvrPlaylist(
   uriOf: (file: TsFile) => string,
   opts: { windowSeconds: number; beginMs: number },
 ): string {
-  const breaks = files.map((f, i) => i > 0 && (f.discontinuity === true || f.seqno !== (files[i - 1] as TsFile).seqno + 1));
+  const breaks = discontinuities(files);
   const starts: number[] = [];
   files.forEach((f, i) => {
     const previous = i > 0 ? (starts[i - 1] as number) + (files[i - 1] as TsFile).duration * 1000 : opts.beginMs;
