@@ -68,7 +68,7 @@ import { Uploads } from './features/restream/vlive/uploads.js';
 import type { RestreamDeps } from './features/restream/deps.js';
 import { registerTranscodeTab, transcodeHandlers } from './features/restream/transcode/routes.js';
 import { registerVliveTab, vliveHandlers } from './features/restream/vlive/routes.js';
-import { HlsDelivery } from './features/hls/delivery.js';
+import { HlsDelivery, fastPathNames } from './features/hls/delivery.js';
 import { hlsHandlers } from './features/hls/routes.js';
 import { HlsSegmentWatcher } from './features/hls/segment-watcher.js';
 import type { MediaEngine } from './engine/media-engine.js';
@@ -425,7 +425,13 @@ export class App {
     routes.bind(transcodeHandlers(this.restream));
     routes.bind(streamsHandlers(streamsDeps));
     routes.bind(hlsHandlers(this.hlsDelivery, this.llHls));
-    routes.bindFast('hls.file', this.hlsDelivery.fastPlaylist);
+    routes.bindFast('hls.file', this.hlsDelivery.fastFile);
+    routes.bindFast('hls.nestedFile', async (req, res, urlPath, query, headers) => {
+      const names = fastPathNames(urlPath, 3) as [string, string, string] | null;
+      if (!names) return false;
+      if (await this.llHls.fastFile(req, res, names, query, headers)) return true;
+      return this.hlsDelivery.fastSegment(req, res, names[0], names[1], names[2], headers);
+    });
     routes.bind(flvHandlers(this.flv));
     routes.bind(srtHandlers(this.srt));
     routes.bind(webrtcHandlers(this.webrtc, ui, config.display.rtcPort, httpViewerGuard(playAuth, 'webrtc')));
@@ -481,6 +487,11 @@ export class App {
       'session-page': (ctx) => ui.checkPage(ctx),
     });
     this.handleRequest = routes.listener(this.koa, commonHeaderValues(version));
+    this.metrics.counter(
+      'srs_stack_http_fast_lane_total',
+      'Requests answered by the fast lane, without Koa (docs/architecture.md), by route',
+      () => [...routes.fastAnswered].map(([route, value]) => ({ labels: { route }, value })),
+    );
     this.koa.on('error', (err: Error & { code?: string }) => {
       // Client aborts are routine for media players; everything else is worth a line.
       if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_PREMATURE_CLOSE') {

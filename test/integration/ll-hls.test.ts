@@ -110,6 +110,52 @@ describe('LL-HLS: fMP4 parts, blocking reload, preload hints, played by ffmpeg a
     assert.equal(gone.status, 404);
   });
 
+  it("takes a session's repeated requests in the fast lane (reloads, parts, TS segments), answered as Koa's lane does", async () => {
+    const fastCounts = async () => {
+      const res = await fetch(`${stack.url}/metrics`, { headers: { Authorization: `Bearer ${bearer}` } });
+      const text = await res.text();
+      const count = (route: string) =>
+        Number(new RegExp(`^srs_stack_http_fast_lane_total\\{route="${route}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+      return { file: count('hls.file'), nested: count('hls.nestedFile') };
+    };
+    const before = await fastCounts();
+    const pl = await get(media);
+    const next = lastMsn(pl.text) + 1;
+    const reload = await get(`${media}&_HLS_msn=${next}&_HLS_part=0`);
+    assert.equal(reload.status, 200, reload.text);
+    assert.match(reload.headers.get('content-type') ?? '', /mpegurl/);
+    assert.match(reload.headers.get('server') ?? '', /^SRS-Stack\//, 'the common headers');
+    const part = await get(`${base}/part-${next}.0.m4s`);
+    assert.equal(part.status, 200);
+    assert.equal(part.body.subarray(4, 8).toString('latin1'), 'moof');
+    assert.equal(part.headers.get('content-type'), 'video/mp4');
+    assert.equal(part.headers.get('cache-control'), 'public, max-age=60');
+    assert.equal(Number(part.headers.get('content-length')), part.body.length);
+    const head = await fetch(`${base}/part-${next}.0.m4s`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(Number(head.headers.get('content-length')), part.body.length);
+    // The classic rendition: the session playlist and one of its TS segments.
+    const variant = await get(`${base}.m3u8`);
+    const classic = await get(`${stack.url}/live/${/^(\S+\.m3u8\?hls_ctx=\S+)$/m.exec(variant.text)?.[1]}`);
+    assert.equal(classic.status, 200, classic.text);
+    const tsName = /^(\S+\.ts)$/m.exec(classic.text)?.[1];
+    assert.ok(tsName, classic.text);
+    const ts = await get(`${stack.url}/live/${tsName}`);
+    assert.equal(ts.status, 200);
+    assert.equal(ts.body[0], 0x47, 'an MPEG-TS sync byte');
+    assert.equal(ts.headers.get('content-type'), 'video/mp2t');
+    assert.equal(Number(ts.headers.get('content-length')), ts.body.length);
+    // A Range request goes to Koa's lane (the fast one declines it) and is still answered.
+    const ranged = await fetch(`${stack.url}/live/${tsName}`, { headers: { Range: 'bytes=0-187' } });
+    assert.equal(ranged.status, 206);
+    assert.equal((await ranged.arrayBuffer()).byteLength, 188);
+    const after = await fastCounts();
+    // ll.m3u8 ×2, the part's GET and HEAD; the session playlist (hls.file) and its segment (hls.file in
+    // low-latency mode, hls.nestedFile under the normal rendition's directory otherwise).
+    const fast = { file: after.file - before.file, nested: after.nested - before.nested };
+    assert.ok(fast.nested >= 4 && fast.file >= 1 && fast.nested + fast.file >= 6, `fast answers: ${JSON.stringify(fast)}`);
+  });
+
   it('ffmpeg plays the LL playlist: init and segments decode without errors', () => {
     const run = spawnSync('ffmpeg', ['-hide_banner', '-v', 'error', '-i', media, '-t', '3', '-f', 'null', '-'], {
       encoding: 'utf8',

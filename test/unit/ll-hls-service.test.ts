@@ -57,7 +57,7 @@ describe('LL-HLS serving: waits answered by the media, over HTTP', function () {
       source: source.tap,
       apps: ['live'],
       isLive: () => true,
-      sessions: { answeredSession: async () => false, checkMedia: async () => false },
+      sessions: { answeredSession: async () => false, checkMedia: async () => false, fastSession: () => false, fastMedia: () => false },
     });
     service.start();
     source.begin();

@@ -5,6 +5,7 @@
 // Both renditions always exist, so a mode switch applies to the next playlist request at once.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import type http from 'node:http';
 import path from 'node:path';
 import type Koa from 'koa';
 import { NotFoundError, ValidationError } from '../../core/errors.js';
@@ -15,6 +16,20 @@ import { isSafeFileName } from '../../core/stream-names.js';
 import { sessionVariantPlaylist, withEndList, withEscapedSegmentUris, withUriQuery } from './playlist.js';
 
 export const M3U8_TYPE = 'application/vnd.apple.mpegurl';
+
+/**
+ * The `count` decoded names of a fast-lane path `/{a}/{b}…` (as Koa's router would give them), or
+ * null when the path has another shape or does not decode.
+ */
+export function fastPathNames(urlPath: string, count: number): string[] | null {
+  const parts = urlPath.split('/');
+  if (parts.length !== count + 1 || parts[0] !== '' || parts.some((p, i) => i > 0 && !p)) return null;
+  try {
+    return parts.slice(1).map((p) => decodeURIComponent(p));
+  } catch {
+    return null;
+  }
+}
 const TS_MAX_AGE_SECONDS = 600;
 const SESSION_IDLE_MS = 30_000;
 const MAX_SESSIONS = 50_000;
@@ -259,32 +274,22 @@ export class HlsDelivery {
   }
 
   /**
-   * The fast lane (core/routing.ts FastAnswer) for the request every player repeats every few
-   * seconds: its session's media playlist, `/{app}/{stream}.m3u8?hls_ctx=…` (in high-performance
-   * mode the playlist as is), answered like playlist() does. Anything else — a first request that
-   * needs a session, an unknown app, a stream that is not live, an odd name — goes to serve().
+   * The fast lane (core/routing.ts FastAnswer) for `/{app}/{file}`: the request every player repeats
+   * every few seconds, its session's media playlist `/{app}/{stream}.m3u8?hls_ctx=…` (in
+   * high-performance mode the playlist as is), and the low-latency segments `/{app}/{stream}-N.ts`,
+   * answered like serve() does. Anything else — a first request that needs a session, an unknown
+   * app, a stream that is not live, an odd name, a Range — goes to serve().
    */
-  readonly fastPlaylist: FastAnswer = async (req, res, urlPath, query, headers) => {
-    const m = /^\/([^/]+)\/([^/]+)\.m3u8$/.exec(urlPath);
-    if (!m) return false;
-    let app: string;
-    let stream: string;
-    try {
-      app = decodeURIComponent(m[1] as string);
-      stream = decodeURIComponent(m[2] as string);
-    } catch {
-      return false;
-    }
-    if (!isSafeFileName(app) || !isSafeFileName(`${stream}.m3u8`) || !(this.engine.apps as readonly string[]).includes(app)) return false;
-    // Play authentication (a guarded stream, or a session holding a grant whose URIs carry it) is
-    // the Koa lane's: serve() checks the grant and writes it into the playlist's URIs.
-    if (query.has('hls_auth') || this.guard?.guarded(app, stream)) return false;
+  readonly fastFile: FastAnswer = async (req, res, urlPath, query, headers) => {
+    const names = fastPathNames(urlPath, 2);
+    if (!names) return false;
+    const [app, file] = names as [string, string];
+    if (file.endsWith('.ts')) return this.fastSegment(req, res, app, null, file, headers);
+    if (!file.endsWith('.m3u8') || !isSafeFileName(file) || !this.servesApp(app)) return false;
+    const stream = file.slice(0, -'.m3u8'.length);
     const modes = this.modes();
-    const session = query.get('hls_ctx') ?? '';
-    if (!modes.noHlsCtx && !SESSION_ID.test(session)) return false;
     const playlist = await this.mediaPlaylist(app, stream, modes);
-    if (playlist === null) return false;
-    if (!modes.noHlsCtx && playlist.live) this.sessions.touch(session, `${app}/${stream}`);
+    if (playlist === null || !this.fastSession(app, stream, query, playlist.live)) return false;
     res.writeHead(200, {
       ...headers,
       'Content-Type': M3U8_TYPE,
@@ -294,6 +299,67 @@ export class HlsDelivery {
     res.end(req.method === 'HEAD' ? undefined : playlist.text);
     return true;
   };
+
+  /**
+   * A TS segment in the fast lane (`sub`: the normal rendition's directory, null for the
+   * low-latency one), from the same memory cache as serve(); false for a guarded stream, a Range, or
+   * a file that is not there (serve() then answers, with its 404).
+   */
+  async fastSegment(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    app: string,
+    sub: string | null,
+    file: string,
+    headers: Readonly<Record<string, string>>,
+  ): Promise<boolean> {
+    if (req.headers.range || !file.endsWith('.ts') || ![app, sub ?? app, file].every(isSafeFileName) || !this.servesApp(app)) return false;
+    const output = this.outputForSegment(sub);
+    if (!output || this.guard?.guarded(app, file.replace(/-\d+\.ts$/, ''))) return false;
+    const full = path.join(output.root, app, file);
+    let stat: fs.Stats;
+    try {
+      stat = await fs.promises.stat(full);
+    } catch {
+      return false;
+    }
+    if (!stat.isFile()) return false;
+    const data = req.method === 'HEAD' ? null : await this.segments.read(full, stat);
+    res.writeHead(200, {
+      ...headers,
+      'Content-Type': 'video/mp2t',
+      'Accept-Ranges': 'bytes',
+      'Last-Modified': stat.mtime.toUTCString(),
+      'Cache-Control': `public, max-age=${TS_MAX_AGE_SECONDS}`,
+      'Content-Length': data?.length ?? stat.size,
+    });
+    res.end(data ?? undefined);
+    return true;
+  }
+
+  /**
+   * May the fast lane answer a playlist request of app/stream (live: the stream is live)? Only when
+   * Koa's lane would have nothing to add: no play authentication on the stream nor a grant in the
+   * URL (serve() checks grants and writes them into the playlist's URIs), and a session already
+   * made (or hls_ctx off). A live stream's session is counted as a viewer, as answeredSession() does.
+   */
+  fastSession(app: string, stream: string, query: URLSearchParams, live: boolean): boolean {
+    if (!this.fastMedia(app, stream, query)) return false;
+    if (this.modes().noHlsCtx) return true;
+    const session = query.get('hls_ctx') ?? '';
+    if (!SESSION_ID.test(session)) return false;
+    if (live) this.sessions.touch(session, `${app}/${stream}`);
+    return true;
+  }
+
+  /** May the fast lane answer a media request (segment, part) of app/stream: nothing for play authentication to check. */
+  fastMedia(app: string, stream: string, query: URLSearchParams): boolean {
+    return !query.has('hls_auth') && !(this.guard?.guarded(app, stream) ?? false);
+  }
+
+  servesApp(app: string): boolean {
+    return isSafeFileName(app) && (this.engine.apps as readonly string[]).includes(app);
+  }
 
   /**
    * SRS's hls_ctx for a media playlist of app/stream (classic or LL-HLS: one viewer count): a

@@ -9,6 +9,7 @@
 // nobody plays over LL-HLS. A later player joins from the tap's GOP cache and waits at most one GOP
 // for the first complete segment; so does the first player of a stream the tap already carried when
 // the stack restarted.
+import type http from 'node:http';
 import type Koa from 'koa';
 import { NotFoundError, ValidationError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
@@ -18,7 +19,7 @@ import type { LiveSource, LiveSubscription } from '../../core/media/live-source.
 import { isSafeFileName } from '../../core/stream-names.js';
 import { HlsDelivery, M3U8_TYPE } from '../hls/delivery.js';
 import { LlHlsSegmenter, DEFAULT_SEGMENTER_OPTIONS, type SegmenterOptions } from './segmenter.js';
-import { LL_PLAYLIST, blockingAnswer, parseLlFile, partAnswer, renderPlaylist, type PlaylistView } from './playlist.js';
+import { LL_PLAYLIST, blockingAnswer, parseLlFile, partAnswer, renderPlaylist, type LlFile, type PlaylistView } from './playlist.js';
 
 const log = createLogger('ll-hls');
 
@@ -36,6 +37,9 @@ const FIRST_SEGMENT_TIMEOUT_MS = 15_000;
 export interface HlsSessionGate {
   answeredSession(ctx: Koa.Context, app: string, stream: string, mediaUri: string, live: boolean): Promise<boolean>;
   checkMedia(ctx: Koa.Context, app: string, stream: string): Promise<boolean>;
+  /** The fast lane's admissions (features/hls/delivery.ts): true when Koa's lane would add nothing. */
+  fastSession(app: string, stream: string, query: URLSearchParams, live: boolean): boolean;
+  fastMedia(app: string, stream: string, query: URLSearchParams): boolean;
 }
 
 export interface LlHlsDeps {
@@ -53,6 +57,8 @@ class StreamMux {
   /** Subscribed from the stream's first tag: tags are held until its FLV header is decided. */
   private readonly decision = new HeaderDecision();
   private undecided: FlvTag[] | null = [];
+  private rendered: string | null = null;
+  private offRendered: (() => void) | null = null;
 
   constructor(deps: LlHlsDeps, app: string, stream: string) {
     this.segmenter = new LlHlsSegmenter({ ...DEFAULT_SEGMENTER_OPTIONS, ...deps.segmenter });
@@ -96,17 +102,29 @@ class StreamMux {
   }
 
   /**
+   * The playlist's text, rendered once per change of the window however many players ask (each
+   * new part wakes every blocked reload of the stream at once).
+   */
+  playlistText(): string {
+    if (this.rendered === null) {
+      this.rendered = renderPlaylist(this.view());
+      this.offRendered ??= this.segmenter.onChange(() => (this.rendered = null));
+    }
+    return this.rendered;
+  }
+
+  /**
    * Resolves true once `ready()` holds, false when it is no longer worth waiting (`gone()`, the
    * timeout, or the player hung up).
    */
-  until(ready: () => boolean, gone: () => boolean, timeoutMs: number, ctx: Koa.Context): Promise<boolean> {
+  until(ready: () => boolean, gone: () => boolean, timeoutMs: number, res: http.ServerResponse): Promise<boolean> {
     if (ready()) return Promise.resolve(true);
     if (gone()) return Promise.resolve(false);
     return new Promise((resolve) => {
       const done = (ok: boolean) => {
         clearTimeout(timer);
         off();
-        ctx.res.off('close', hangup);
+        res.off('close', hangup);
         resolve(ok);
       };
       const hangup = () => done(false);
@@ -115,11 +133,12 @@ class StreamMux {
         if (ready()) done(true);
         else if (gone()) done(false);
       });
-      ctx.res.once('close', hangup);
+      res.once('close', hangup);
     });
   }
 
   close(): void {
+    this.offRendered?.();
     this.subscription?.close();
     if (!this.segmenter.isEnded) this.segmenter.end('no player left');
   }
@@ -185,29 +204,114 @@ export class LlHlsService {
     const guarded = await this.deps.sessions.checkMedia(ctx, app, stream);
     const mux = this.muxes.get(`${app}/${stream}`);
     if (!mux) throw new NotFoundError(`stream ${app}/${stream} has no LL-HLS media`);
+    const body = await this.media(mux, wanted, ctx.res);
+    if (!body) throw new NotFoundError(`not found: ${ctx.path}`);
+    ctx.type = 'video/mp4';
+    ctx.set('Cache-Control', mediaCacheControl(guarded));
+    ctx.body = body;
+  }
+
+  /**
+   * The fast lane (core/routing.ts FastAnswer) for `/{app}/{stream}/{file}` LL-HLS requests of a
+   * player that already has its session: every part and blocking playlist reload, several a second
+   * per player. Answered as serve() would; anything else (a first request, play authentication, a
+   * stream without a complete segment yet, a bad directive) goes to serve().
+   */
+  async fastFile(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    names: readonly [string, string, string],
+    query: URLSearchParams,
+    headers: Readonly<Record<string, string>>,
+  ): Promise<boolean> {
+    const [app, stream, file] = names;
+    const wanted = parseLlFile(file);
+    if (!wanted || !isSafeFileName(stream) || !isSafeFileName(app) || !this.deps.apps.includes(app)) return false;
+    const mux = this.muxes.get(`${app}/${stream}`);
+    if (!mux || !mux.segmenter.hasCompleteSegment) return false;
+    const head = req.method === 'HEAD';
+    if (wanted.kind === 'playlist') {
+      // An ended mux may be replaced by a new one of the stream (muxFor): Koa's lane decides.
+      if (mux.segmenter.isEnded) return false;
+      if (!this.deps.sessions.fastSession(app, stream, query, this.deps.isLive(app, stream))) return false;
+      let directives: { msn: number | null; part: number | null };
+      try {
+        directives = { msn: blockingParam(query.get('_HLS_msn') ?? undefined), part: blockingParam(query.get('_HLS_part') ?? undefined) };
+      } catch {
+        return false;
+      }
+      if (
+        (directives.part !== null && directives.msn === null) ||
+        (directives.msn !== null && blockingAnswer(mux.view(), directives.msn, directives.part) === 'bad-request')
+      ) {
+        return false;
+      }
+      mux.usedAt = Date.now();
+      const text = await this.reloaded(mux, directives.msn, directives.part, res);
+      if (text === null) {
+        res.writeHead(503, { ...headers, 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache, max-age=0' });
+        res.end(head ? undefined : blockingTimeoutMessage(mux));
+        return true;
+      }
+      res.writeHead(200, {
+        ...headers,
+        'Content-Type': M3U8_TYPE,
+        'Cache-Control': 'no-cache, max-age=0',
+        'Content-Length': Buffer.byteLength(text),
+      });
+      res.end(head ? undefined : text);
+      return true;
+    }
+    if (!this.deps.sessions.fastMedia(app, stream, query)) return false;
+    const body = await this.media(mux, wanted, res);
+    if (!body) {
+      // Not declined: serve() would wait for the same part again.
+      res.writeHead(404, { ...headers, 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache, max-age=0' });
+      res.end(head ? undefined : `not found: ${req.url?.split('?')[0] ?? ''}\n`);
+      return true;
+    }
+    res.writeHead(200, {
+      ...headers,
+      'Content-Type': 'video/mp4',
+      'Cache-Control': mediaCacheControl(false),
+      'Content-Length': body.length,
+    });
+    res.end(head ? undefined : body);
+    return true;
+  }
+
+  /** An init segment, a whole segment or a part (a preload-hinted part is waited for, bounded); null when there is none. */
+  private async media(mux: StreamMux, wanted: Exclude<LlFile, { kind: 'playlist' }>, res: http.ServerResponse): Promise<Buffer | null> {
     mux.usedAt = Date.now();
     const s = mux.segmenter;
-    let body: Buffer | null = null;
-    if (wanted.kind === 'init') {
-      body = s.initFor(wanted.id);
-    } else if (wanted.kind === 'segment') {
-      body = s.segments.find((seg) => seg.msn === wanted.msn && seg.complete)?.bytes ?? null;
-    } else {
-      // The preload hint: the request blocks until the part is complete (bounded).
-      const { msn, index } = wanted;
+    if (wanted.kind === 'init') return s.initFor(wanted.id);
+    if (wanted.kind === 'segment') return s.segments.find((seg) => seg.msn === wanted.msn && seg.complete)?.bytes ?? null;
+    // The preload hint: the request blocks until the part is complete (bounded).
+    const { msn, index } = wanted;
+    const ok = await mux.until(
+      () => partAnswer(mux.view(), msn, index) === 'ready',
+      () => partAnswer(mux.view(), msn, index) === 'missing',
+      3 * s.targetDuration * 1000,
+      res,
+    );
+    return ok ? (s.segments.find((seg) => seg.msn === msn)?.parts[index]?.bytes ?? null) : null;
+  }
+
+  /**
+   * The playlist once a blocking reload (§6.2.5.2) may be answered: held until the asked part (or
+   * later) is listed, 3 target durations at most (null: it did not come). No directive: at once.
+   */
+  private async reloaded(mux: StreamMux, msn: number | null, part: number | null, res: http.ServerResponse): Promise<string | null> {
+    if (msn !== null) {
       const ok = await mux.until(
-        () => partAnswer(mux.view(), msn, index) === 'ready',
-        () => partAnswer(mux.view(), msn, index) === 'missing',
-        3 * s.targetDuration * 1000,
-        ctx,
+        () => blockingAnswer(mux.view(), msn, part) === 'ready',
+        () => false,
+        3 * mux.segmenter.targetDuration * 1000,
+        res,
       );
-      if (ok) body = s.segments.find((seg) => seg.msn === msn)?.parts[index]?.bytes ?? null;
+      if (!ok) return null;
     }
-    if (!body) throw new NotFoundError(`not found: ${ctx.path}`);
-    // video/mp4 for init, segments and parts alike: what every player (and Apple's tools) accepts.
-    ctx.type = 'video/mp4';
-    ctx.set('Cache-Control', `${guarded ? 'private' : 'public'}, max-age=${MEDIA_MAX_AGE_SECONDS}`);
-    ctx.body = body;
+    return mux.playlistText();
   }
 
   /**
@@ -237,7 +341,7 @@ export class LlHlsService {
       () => s.hasCompleteSegment,
       () => s.isEnded,
       FIRST_SEGMENT_TIMEOUT_MS,
-      ctx,
+      ctx.res,
     );
     if (!started) {
       const reason = s.isEnded ? s.endedBecause : 'no complete segment yet';
@@ -246,28 +350,24 @@ export class LlHlsService {
     const msn = blockingParam(ctx.query._HLS_msn);
     const part = blockingParam(ctx.query._HLS_part);
     if (part !== null && msn === null) throw new ValidationError('_HLS_part without _HLS_msn');
-    if (msn !== null) {
-      // Blocking reload (§6.2.5.2): held until the asked part (or later) is listed, 3 target durations at most.
-      const answer = blockingAnswer(mux.view(), msn, part);
-      if (answer === 'bad-request') throw new ValidationError(`_HLS_msn=${msn} is beyond the playlist's next segments`);
-      const ok = await mux.until(
-        () => blockingAnswer(mux.view(), msn, part) === 'ready',
-        () => false,
-        3 * s.targetDuration * 1000,
-        ctx,
-      );
-      if (!ok) {
-        ctx.status = 503;
-        ctx.set('Cache-Control', 'no-cache, max-age=0');
-        ctx.body = `the requested part did not come within ${3 * s.targetDuration} s\n`;
-        return;
-      }
+    if (msn !== null && blockingAnswer(mux.view(), msn, part) === 'bad-request') {
+      throw new ValidationError(`_HLS_msn=${msn} is beyond the playlist's next segments`);
+    }
+    const text = await this.reloaded(mux, msn, part, ctx.res);
+    ctx.set('Cache-Control', 'no-cache, max-age=0');
+    if (text === null) {
+      ctx.status = 503;
+      ctx.body = blockingTimeoutMessage(mux);
+      return;
     }
     ctx.type = M3U8_TYPE;
-    ctx.set('Cache-Control', 'no-cache, max-age=0');
-    ctx.body = HlsDelivery.withSessionQuery(ctx, renderPlaylist(mux.view()));
+    ctx.body = HlsDelivery.withSessionQuery(ctx, text);
   }
 }
+
+const mediaCacheControl = (guarded: boolean) => `${guarded ? 'private' : 'public'}, max-age=${MEDIA_MAX_AGE_SECONDS}`;
+
+const blockingTimeoutMessage = (mux: StreamMux) => `the requested part did not come within ${3 * mux.segmenter.targetDuration} s\n`;
 
 /** `_HLS_msn` / `_HLS_part`: a decimal integer, or null when absent; anything else is a 400. */
 export function blockingParam(value: unknown): number | null {
