@@ -178,15 +178,18 @@ describe('stream page: the service and its view', () => {
     assert.equal(live.destinations[0]?.state, 'retrying');
 
     streams = [];
+    const gone = await service.page('live', 'a', T0 + 7000);
+    assert.equal(gone.live, false);
+    assert.equal(gone.endedAt, new Date(T0 + 7000).toISOString(), "the registry's word, before the next round");
     await service.sample(T0 + 10_000);
     const ended = await service.page('live', 'a', T0 + 10_000);
     assert.equal(ended.live, false);
-    assert.equal(ended.endedAt, new Date(T0 + 10_000).toISOString());
+    assert.equal(ended.endedAt, new Date(T0 + 7000).toISOString());
     assert.deepEqual(ended.destinations, []);
     assert.equal(ended.history.t.length, 2);
 
-    await service.sample(T0 + 10_000 + KEEP_ENDED_MS);
-    await assert.rejects(service.page('live', 'a', T0 + 10_000 + KEEP_ENDED_MS), NotFoundError);
+    await service.sample(T0 + 7000 + KEEP_ENDED_MS);
+    await assert.rejects(service.page('live', 'a', T0 + 7000 + KEEP_ENDED_MS), NotFoundError);
   });
 
   it('shows figures and destinations as people read them', async () => {

@@ -123,6 +123,12 @@ export class HealthHistory {
     return this.streams.size;
   }
 
+  /** The stream is gone (the registry says so between two rounds): ended now, unless known already. */
+  end(key: string, now: number): void {
+    const tracked = this.streams.get(key);
+    if (tracked) tracked.endedAt ??= now;
+  }
+
   /** When the stream was first seen gone; null while live or unknown. */
   endedAt(key: string): number | null {
     return this.streams.get(key)?.endedAt ?? null;

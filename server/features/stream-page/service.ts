@@ -79,6 +79,7 @@ export class StreamPageService {
     const now = (await this.registry.query()).find((s) => s.app === app && s.stream === stream) ?? null;
     const history = this.history.series(key, nowMs);
     if (!now && !history) throw new NotFoundError(`stream ${key} is not live (and did not end in the last minute)`);
+    if (!now) this.history.end(key, nowMs);
     const endedAt = now ? null : this.history.endedAt(key);
     return {
       app,
