@@ -91,6 +91,13 @@ describe('stream page: five minutes of health', () => {
     assert.deepEqual(h.series('live/a', T0 + 10_000)?.kbps, [1000, 500]);
   });
 
+  it('a keyframe interval not known yet (0) is a gap, not a fall to 0', () => {
+    const h = new HealthHistory();
+    h.record(T0, only('live/a', { ...sample(1000), keyframeIntervalSeconds: 0 }));
+    h.record(T0 + 5000, only('live/a', sample(1000)));
+    assert.deepEqual(h.series('live/a', T0 + 5000)?.keyframeIntervalSeconds, [null, 2]);
+  });
+
   it('tracks at most maxStreams: ended ones go first, then the least recently sampled', () => {
     const h = new HealthHistory(SAMPLE_EVERY_MS, HISTORY_MS, KEEP_ENDED_MS, 2);
     h.record(T0, new Map([['live/old', sample(1)]]));

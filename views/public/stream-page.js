@@ -11,12 +11,18 @@
   const COLORS = ['#c0392b', '#2471a3', '#229954', '#b9770e', '#7d3c98', '#566573'];
   const charts = new Map();
   const errorBox = document.getElementById('charts-error');
+  /** The destinations' names as the page shows them (`forward/wx` → `Forward · YouTube`), by the page's language. */
+  const names = JSON.parse(document.getElementById('destination-names')?.textContent || '{}');
+  const lang = document.documentElement.lang || undefined;
+  /** One line per tick (uPlot's default adds the date below, which overlaps on a phone). */
+  const clock = (u, ticks) => ticks.map((t) => new Date(t * 1000).toLocaleTimeString(lang, { hour12: false }));
 
   /** uPlot's columns for a figure: the times, then one array per series. */
   function columns(fig, h) {
     const name = fig.dataset.chart;
     if (name === 'destinations') {
-      return { labels: h.destinations.map((d) => d.feature + '/' + d.platform), data: [h.t, ...h.destinations.map((d) => d.kbps)] };
+      const id = (d) => d.feature + '/' + d.platform;
+      return { labels: h.destinations.map((d) => names[id(d)] || id(d)), data: [h.t, ...h.destinations.map((d) => d.kbps)] };
     }
     return { labels: [fig.dataset.unit], data: [h.t, h[name]] };
   }
@@ -45,7 +51,7 @@
         legend: { show: labels.length > 1 },
         cursor: { drag: { x: false, y: false } },
         scales: { y: { range: (u, min, max) => [0, max > 0 ? max * 1.15 : 1] } },
-        axes: [{}, { size: 48 }],
+        axes: [{ values: clock, space: 70 }, { size: 48 }],
         series: [{}, ...labels.map((label, i) => ({ label, stroke: COLORS[i % COLORS.length], width: 2 }))],
       },
       data,

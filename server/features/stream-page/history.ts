@@ -66,7 +66,8 @@ export interface HealthSeries {
   readonly t: number[];
   readonly kbps: number[];
   readonly fps: number[];
-  readonly keyframeIntervalSeconds: number[];
+  /** null before two keyframes were seen (the meter's 0): a gap in the chart, not a fall to 0. */
+  readonly keyframeIntervalSeconds: Array<number | null>;
   readonly avDriftMs: number[];
   readonly viewers: number[];
   /** Each destination seen over the window; null where it was absent (no task then). */
@@ -154,7 +155,7 @@ export class HealthHistory {
       t: points.map((p) => Math.round(p.at / 1000)),
       kbps: column((s) => s.kbps),
       fps: column((s) => s.fps),
-      keyframeIntervalSeconds: column((s) => s.keyframeIntervalSeconds),
+      keyframeIntervalSeconds: points.map((p) => p.sample.keyframeIntervalSeconds || null),
       avDriftMs: column((s) => s.avDriftMs),
       viewers: column((s) => s.viewers),
       destinations: ids.map((id) => {

@@ -9,6 +9,7 @@ import { shownTime } from '../../core/views.js';
 import type { RouteHandlers } from '../../route-table.js';
 import type { Console } from '../console/console.js';
 import { shownBitrate, shownMedia } from '../live-streams/stream-view.js';
+import { NAMED_PLATFORMS } from '../restream/slots.js';
 import { destinationView } from '../restream/routes.js';
 import type { StreamPage, StreamPageService } from './service.js';
 
@@ -28,6 +29,9 @@ export function streamPageView(p: StreamPage) {
     destinations: p.destinations.map((d) => ({
       feature: d.feature,
       platform: d.platform,
+      /** The feature's tab name; the platform's name for a named slot (a custom one shows its id). */
+      featureKey: `restream.tab.${d.feature}`,
+      platformKey: (NAMED_PLATFORMS as readonly string[]).includes(d.platform) ? `restream.platform.${d.platform}` : null,
       badge: { state: d.state, destination: destinationView(d) },
       bitrate: shownBitrate(d.bitrateKbps ?? 0),
       problem: d.problem,
