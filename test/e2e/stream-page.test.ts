@@ -68,13 +68,14 @@ describe('e2e: a stream page with live charts, destination states and warnings, 
     const secret = await publishSecretOf(stack, bearer);
     show = publish(stackPublishUrl(stack, secret, 'show'), 0, 50);
     publishers.push(show);
-    await waitStreamLive(stack, bearer, 'show');
+    // The browser starts while the stream does.
     browser = await launchBrowser();
     page = await loggedInPage(browser, stack.url, ADMIN_PASSWORD);
+    await waitStreamLive(stack, bearer, 'show');
   });
   after(async () => {
-    await Promise.all(publishers.map((p) => p.stop()));
     await browser?.close();
+    await Promise.all(publishers.map((p) => p.stop()));
     await stack?.stop();
     await dest?.stop();
   });
@@ -86,7 +87,10 @@ describe('e2e: a stream page with live charts, destination states and warnings, 
     assert.equal(await page.getAttribute('#stream-state', 'data-live'), 'true');
     // The meter settles after 2 s; the figures section refreshes itself every 5 s.
     await page.waitForFunction(() => /320x240/.test(document.querySelector('#fig-picture')?.textContent ?? ''), null, { timeout: 20_000 });
-    assert.match((await page.textContent('#fig-codecs')) ?? '', /H\.264 \/ AAC/);
+    // The engine's codec name (H264) until the tap has seen a video tag (H.264).
+    await page.waitForFunction(() => /H\.264 \/ AAC/.test(document.querySelector('#fig-codecs')?.textContent ?? ''), null, {
+      timeout: 20_000,
+    });
     await page.waitForFunction(() => /kbps|Mbps/.test(document.querySelector('#fig-bitrate')?.textContent ?? ''), null, {
       timeout: 20_000,
     });
