@@ -62,6 +62,8 @@ import { CameraService } from './features/restream/camera/service.js';
 import { ForwardService } from './features/restream/forward/service.js';
 import { FfmpegBinary, destinationGroups, startRestream, stopRestream, type Restream } from './features/restream/restream.js';
 import { DestinationWatch } from './features/restream/destinations.js';
+import { StreamPageService } from './features/stream-page/service.js';
+import { streamPageHandlers } from './features/stream-page/routes.js';
 import { TranscodeService } from './features/restream/transcode/service.js';
 import { VliveService } from './features/restream/vlive/service.js';
 import { Uploads } from './features/restream/vlive/uploads.js';
@@ -115,6 +117,8 @@ export class App {
   readonly restream: Restream;
   /** Each restream destination's state over time: callbacks on its drops, its metrics. */
   readonly destinations: DestinationWatch;
+  /** Five minutes of each live stream's health and destinations: its console page and streams.health. */
+  readonly streamPages: StreamPageService;
   readonly events = new EventHub();
   readonly flv: FlvGateway;
   /**
@@ -378,6 +382,7 @@ export class App {
       },
     };
     this.destinations = new DestinationWatch(destinationGroups(this.restream), this.events);
+    this.streamPages = new StreamPageService(this.registry, this.destinations);
     const replanStreamTasks = () => {
       this.restream.forward.tasks.poke();
       this.restream.transcode.tasks.poke();
@@ -424,6 +429,7 @@ export class App {
     routes.bind(cameraHandlers(this.restream));
     routes.bind(transcodeHandlers(this.restream));
     routes.bind(streamsHandlers(streamsDeps));
+    routes.bind(streamPageHandlers(this.streamPages, ui));
     routes.bind(hlsHandlers(this.hlsDelivery, this.llHls));
     routes.bindFast('hls.file', this.hlsDelivery.fastFile);
     routes.bindFast('hls.nestedFile', async (req, res, urlPath, query, headers) => {
@@ -443,6 +449,7 @@ export class App {
       'console.assets': { root: path.join(viewsDir, 'public'), options: { maxAgeSeconds: 3600 } },
       'console.vendorHls': { root: npmDist('hls.js'), options: { maxAgeSeconds: 86400 } },
       'console.vendorMpegts': { root: npmDist('mpegts.js'), options: { maxAgeSeconds: 86400 } },
+      'console.vendorUplot': { root: npmDist('uplot'), options: { maxAgeSeconds: 86400 } },
       'https.wellKnown': { root: this.paths.wellKnown },
     });
     // Browsers ask for /favicon.ico whatever the page says; pages also link the SVG (views/layout.ejs).
@@ -521,6 +528,7 @@ export class App {
     await this.ffmpegBinary.detect();
     startRestream(this.restream);
     this.destinations.start();
+    this.streamPages.start();
     this.webrtc.start();
     // Listen at once: until Redis answers, the console shows "starting" and the API says so.
     const server = http.createServer(this.handleRequest);
@@ -581,6 +589,7 @@ export class App {
     }
     await this.record.stop();
     this.destinations.stop();
+    await this.streamPages.stop();
     await stopRestream(this.restream);
     await this.tapServer.stop();
     await this.redis.stop();

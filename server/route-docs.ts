@@ -299,6 +299,12 @@ export const ROUTE_DOCS: { readonly [Id in RouteId]?: RouteDoc } = {
   'streams.secretUpdate': doc('Changes the publish secret', '修改推流密钥', { secret: 'string' }, { secret: 'my-new-secret' }),
   'streams.secretDisable': doc('Turns the publish check off or on', '关闭或开启推流鉴权', { pubNoAuth: 'boolean' }, { pubNoAuth: false }),
   'streams.query': doc('The live streams', '正在直播的流'),
+  'streams.health': doc(
+    "A live stream's health (bitrate, frame rate, keyframe interval, A/V drift, warnings), the restream destinations it feeds with their states, and five minutes of both; a stream that ended stays for a minute",
+    '直播流的健康状况（码率、帧率、关键帧间隔、音视频偏差、警告），它推往的转推目标及其状态，以及两者最近五分钟的曲线；结束的流保留一分钟',
+    { stream: 'string', app: 'string? (default "live")' },
+    { stream: 'livestream' },
+  ),
   'streams.kickoff': doc(
     'Disconnects the publisher of a stream',
     '断开某路流的推流端',

@@ -40,6 +40,7 @@ export const ROUTE_TABLE = {
   'console.assets': fileRoute('/mgmt/public', open("the console's CSS, scripts and images; the login page needs them")),
   'console.vendorHls': fileRoute('/mgmt/vendor/hls', open("the in-page HLS player, from hls.js's npm package")),
   'console.vendorMpegts': fileRoute('/mgmt/vendor/mpegts', open("the in-page FLV player, from mpegts.js's npm package")),
+  'console.vendorUplot': fileRoute('/mgmt/vendor/uplot', open("the stream page's charts, from uPlot's npm package")),
   'https.wellKnown': fileRoute(
     '/.well-known',
     open("Let's Encrypt's HTTP-01 challenges (and whatever the user puts in <data>/.well-known)"),
@@ -181,6 +182,9 @@ export const ROUTE_TABLE = {
   'streams.secretUpdate': apiRoute('/hooks/srs/secret/update', SECURED),
   'streams.secretDisable': apiRoute('/hooks/srs/secret/disable', SECURED),
   'streams.query': apiRoute('/mgmt/streams/query', SECURED),
+  // A live stream's health now, its destinations and five minutes of both (features/stream-page).
+  'streams.health': apiRoute('/mgmt/streams/health', SECURED),
+  'streams.page': getRoute('/mgmt/streams/:app/:stream', SESSION_PAGE),
   'streams.kickoff': apiRoute('/mgmt/streams/kickoff', SECURED),
   'streams.hlsllQuery': apiRoute('/mgmt/hlsll/query', SECURED),
   'streams.hlsllUpdate': apiRoute('/mgmt/hlsll/update', SECURED),

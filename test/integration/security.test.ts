@@ -15,6 +15,7 @@ const ALLOWED_OPEN: Record<string, string> = {
   'GET /favicon.ico': "the site's icon, which every browser asks for",
   'GET /mgmt/vendor/hls/*': 'hls.js, the in-page player',
   'GET /mgmt/vendor/mpegts/*': 'mpegts.js, the in-page player',
+  'GET /mgmt/vendor/uplot/*': "uPlot, the stream page's charts",
   'GET /.well-known/*': "Let's Encrypt HTTP-01 challenges; whatever the user puts there is meant to be public",
   'GET|POST /terraform/v1/mgmt/versions': 'health probe',
   'GET|POST /terraform/v1/host/versions': 'health probe (SRS Stack path)',

@@ -214,12 +214,20 @@ export class LiveRegistry {
       }
       return samples;
     });
-    // Stream health (issue 18): what the live tap measures per stream, and the warnings it raised.
-    const health = () =>
+    // Stream health (issue 18): what the live tap measures per stream (the figures of its console
+    // page, features/stream-page), and the warnings it raised.
+    const readings = () =>
       this.list().flatMap((s) => {
-        const h = this.meter(s.app, s.stream)?.health;
-        return h ? [{ labels: { app: s.app, stream: s.stream }, h }] : [];
+        const r = this.meter(s.app, s.stream);
+        return r ? [{ labels: { app: s.app, stream: s.stream }, r }] : [];
       });
+    const health = () => readings().flatMap(({ labels, r }) => (r.health ? [{ labels, h: r.health }] : []));
+    metrics.gauge('srs_stack_stream_bitrate_kbps', 'Ingest bitrate of each live stream over the last 10 s, kbit/s.', () =>
+      readings().map(({ labels, r }) => ({ labels, value: r.kbps })),
+    );
+    metrics.gauge('srs_stack_stream_fps', 'Video frame rate of each live stream over the last 10 s.', () =>
+      readings().map(({ labels, r }) => ({ labels, value: r.fps })),
+    );
     metrics.gauge('srs_stack_stream_keyframe_interval_seconds', 'Seconds between the last two keyframes of each live stream.', () =>
       health().map(({ labels, h }) => ({ labels, value: h.keyframeIntervalSeconds })),
     );

@@ -48,8 +48,17 @@ export function alarmStep(prev: Alarm, state: DestinationState, liveForMs = 0): 
   return { alarm: { ...prev, told: true, badLooks }, event: 'error' };
 }
 
-/** A destination's row fields for the API (`…/streams`, `transcode/task`): state, reason and what it received. */
-export function destinationFields(live: TaskLive, nowMs: number): DestinationStatus & Record<string, unknown> {
+/** A destination's row fields for the API (`…/streams`, `transcode/task`, `streams.health`). */
+export interface DestinationFields extends DestinationStatus {
+  readonly bytesOut: number;
+  readonly bitrateKbps: number | null;
+  readonly liveSince: string | null;
+  readonly uptimeSeconds: number;
+  readonly reconnects: number;
+}
+
+/** A destination's row fields for the API: state, reason and what it received. */
+export function destinationFields(live: TaskLive, nowMs: number): DestinationFields {
   const d = live.destination;
   return {
     ...destinationState(live, nowMs),
@@ -87,6 +96,16 @@ export class DestinationWatch {
     for (const feature of DESTINATION_FEATURES) {
       for (const [platform, live] of this.groups[feature].lives()) yield { feature, platform, live };
     }
+  }
+
+  /**
+   * The destinations a live stream (`app/stream`) feeds, with their state and what they received now:
+   * the stream's page and its history (features/stream-page).
+   */
+  ofSource(source: string, nowMs: number): Array<DestinationFields & { feature: DestinationFeature; platform: string }> {
+    return [...this.destinations()]
+      .filter(({ live }) => live.source === source)
+      .map(({ feature, platform, live }) => ({ feature, platform, ...destinationFields(live, nowMs) }));
   }
 
   /** One look: each destination's state, and the callbacks its transition calls for. */
