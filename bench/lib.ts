@@ -227,7 +227,9 @@ export interface SwarmReport {
 export class Swarm {
   private readonly proc: ChildProcess;
   constructor() {
-    this.proc = fork(path.join(path.dirname(fileURLToPath(import.meta.url)), 'player-swarm.js'), { stdio: 'inherit' });
+    // SWARM_CPU_PROF=<dir>: the swarm writes a V8 CPU profile there when it stops (is the load generator the bottleneck?).
+    const execArgv = process.env.SWARM_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SWARM_CPU_PROF}`] : [];
+    this.proc = fork(path.join(path.dirname(fileURLToPath(import.meta.url)), 'player-swarm.js'), { stdio: 'inherit', execArgv });
   }
   get pid(): number {
     return this.proc.pid as number;

@@ -532,6 +532,9 @@ function amf(values: unknown[]): Buffer {
   return Buffer.concat(parts);
 }
 
+// A normal exit on SIGTERM (Swarm.kill), so a --cpu-prof run (SWARM_CPU_PROF) writes its profile.
+process.on('SIGTERM', () => process.exit(0));
+
 type Command = { cmd: 'start'; kind: PlayerKind; url: string; count: number } | { cmd: 'mark' } | { cmd: 'report' } | { cmd: 'stop' };
 
 const makers: Record<PlayerKind, (url: string) => Player> = { flv: flvPlayer, rtmp: rtmpPlayer, hls: hlsPlayer, llhls: llHlsPlayer };
