@@ -32,7 +32,7 @@ import { Finisher } from './finish.js';
 import { SegmentIntake } from './intake.js';
 import { RecordCounters, registerRecordMetrics } from './metrics.js';
 import { checkClipRange, cleanTitle, clipArgs, libraryPage, thumbnailArgs, type LibraryPage, type LibraryQuery } from './library.js';
-import { isUuid, newestFirst, summarize, type Artifact, type RecordSummary } from './model.js';
+import { isUuid, newestFirst, summarize, type Artifact, type RecordSummary, type TsFile } from './model.js';
 import { remuxTimeoutMs } from './remux.js';
 import {
   DEFAULT_RETENTION,
@@ -499,6 +499,31 @@ export class RecordService {
       windowSeconds: this.retentionCache.timeshiftMinutes * 60,
       beginMs: Date.parse(artifact.begin) || this.clock.now(),
     });
+  }
+
+  // ---- a stream's live timeshift (features/timeshift) ----
+
+  /** The timeshift window in seconds (timeshiftMinutes, refreshed by the guard's check); 0: off. */
+  timeshiftSeconds(): number {
+    return this.retentionCache.timeshiftMinutes * 60;
+  }
+
+  /** The disk guard's last verdict: under the free-space threshold. */
+  diskIsLow(): boolean {
+    return this.diskLow;
+  }
+
+  /** The record taking app/stream's segments now (it keeps them), or null. */
+  recordingUuid(app: string, stream: string): string | null {
+    return this.recordings.ofPlaylist(`${app}/${stream}.m3u8`)?.state.uuid ?? null;
+  }
+
+  /** The record of app/stream being recorded now, with the segments already written; null when none. */
+  async recordingOf(app: string, stream: string): Promise<{ uuid: string; files: TsFile[]; beginMs: number } | null> {
+    const task = this.recordings.ofPlaylist(`${app}/${stream}.m3u8`);
+    if (!task) return null;
+    const { uuid, begin } = task.artifact;
+    return { uuid, files: await this.store.recordingFiles(uuid), beginMs: Date.parse(begin) || this.clock.now() };
   }
 
   /** Path of a record's segment, or null; both ids are checked so no other file can be named. */

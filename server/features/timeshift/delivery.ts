@@ -1,0 +1,87 @@
+// A live stream's timeshift by its name (docs/compatibility.md §13b), next to its live playlist:
+//   /{app}/{stream}/dvr.m3u8        the last timeshiftMinutes of the stream, growing at the live
+//                                   edge, EXT-X-PROGRAM-DATE-TIME on every segment (record/playlist.ts)
+//   /{app}/{stream}/dvr-{tsid}.ts   one of its segments
+// From the stream's record when it is being recorded (its segments are on disk already), else from
+// the timeshift store (store.ts). Play authentication applies exactly as to the live playlist: the
+// playlist request is admitted (signed URL, on_play) and its session's grant is written into every
+// segment URI and checked on each segment (features/hls/delivery.ts answeredSession, checkMedia).
+import type Koa from 'koa';
+import { NotFoundError, ValidationError } from '../../core/errors.js';
+import { sendFile } from '../../core/static-files.js';
+import { isSafeFileName } from '../../core/stream-names.js';
+import { HlsDelivery, M3U8_TYPE } from '../hls/delivery.js';
+import { withEndList } from '../hls/playlist.js';
+import type { NestedHlsFiles } from '../hls/routes.js';
+import type { TsFile } from '../record/model.js';
+import { buildDvrPlaylist } from '../record/playlist.js';
+import type { TimeshiftStore } from './store.js';
+
+export const DVR_PLAYLIST = 'dvr.m3u8';
+const DVR_SEGMENT = /^dvr-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.ts$/;
+
+/** The DVR playlist's URI of a segment, relative to the playlist (/{app}/{stream}/). */
+export const dvrSegmentUri = (file: TsFile): string => `dvr-${file.tsid}.ts`;
+
+/** What timeshift needs of the recorder (record/service.ts). */
+export interface RecordedStreams {
+  recordingOf(app: string, stream: string): Promise<{ uuid: string; files: TsFile[]; beginMs: number } | null>;
+  recordingUuid(app: string, stream: string): string | null;
+  segmentFile(uuid: string, tsid: string): string | null;
+  timeshiftSeconds(): number;
+}
+
+export interface TimeshiftDeliveryDeps {
+  readonly apps: readonly string[];
+  readonly isLive: (app: string, stream: string) => boolean;
+  readonly sessions: Pick<HlsDelivery, 'answeredSession' | 'checkMedia'>;
+  readonly store: Pick<TimeshiftStore, 'window' | 'segmentFile'>;
+  readonly record: RecordedStreams;
+}
+
+export class TimeshiftDelivery implements NestedHlsFiles {
+  constructor(private readonly deps: TimeshiftDeliveryDeps) {}
+
+  async serve(ctx: Koa.Context, next: Koa.Next, app: string, stream: string, file: string): Promise<void> {
+    const segment = DVR_SEGMENT.exec(file);
+    if (file !== DVR_PLAYLIST && !segment) return next();
+    if (![app, stream].every(isSafeFileName)) throw new ValidationError(`invalid timeshift path ${ctx.path}`);
+    if (!this.deps.apps.includes(app)) throw new NotFoundError(`no such app: ${app}`);
+    const windowSeconds = this.deps.record.timeshiftSeconds();
+    if (windowSeconds <= 0) throw new NotFoundError('timeshift is off (hooks/record/retention/apply timeshiftMinutes)');
+    if (segment) return this.segment(ctx, app, stream, segment[1] as string);
+
+    const text = await this.playlist(app, stream, windowSeconds);
+    if (text === null) throw new NotFoundError(`stream ${app}/${stream} has no timeshift yet`);
+    const live = this.deps.isLive(app, stream);
+    ctx.set('Cache-Control', 'no-cache, max-age=0');
+    if (await this.deps.sessions.answeredSession(ctx, app, stream, DVR_PLAYLIST, live)) return;
+    ctx.type = M3U8_TYPE;
+    ctx.body = HlsDelivery.withSessionQuery(ctx, live ? text : withEndList(text));
+  }
+
+  /** The record's segments while the stream is recorded, else the store's; null when neither has any. */
+  private async playlist(app: string, stream: string, windowSeconds: number): Promise<string | null> {
+    const recording = await this.deps.record.recordingOf(app, stream);
+    if (recording?.files.length) {
+      return buildDvrPlaylist(recording.files, dvrSegmentUri, { windowSeconds, beginMs: recording.beginMs });
+    }
+    const kept = this.deps.store.window(app, stream);
+    if (!kept) return null;
+    return buildDvrPlaylist(kept.files, dvrSegmentUri, { windowSeconds, beginMs: 0, history: kept.history });
+  }
+
+  private async segment(ctx: Koa.Context, app: string, stream: string, tsid: string): Promise<void> {
+    const guarded = await this.deps.sessions.checkMedia(ctx, app, stream);
+    let file = this.deps.store.segmentFile(app, stream, tsid);
+    if (!file) {
+      // Only the stream's own record: a tsid of another stream's record is not found here.
+      const uuid = this.deps.record.recordingUuid(app, stream);
+      file = uuid ? this.deps.record.segmentFile(uuid, tsid) : null;
+    }
+    if (!file) throw new NotFoundError(`not found: ${ctx.path}`);
+    await sendFile(ctx, file, { contentType: 'video/mp2t', maxAgeSeconds: 600 });
+    // A private stream's segments must not be kept by shared caches for other viewers.
+    if (guarded) ctx.set('Cache-Control', 'private, max-age=600');
+  }
+}
