@@ -433,7 +433,17 @@ export class App {
       tokenFor: (stream: string) => playAuth.sign(LIVE_APP, stream, CONSOLE_SIGNED_SECONDS),
     };
     const streamingAvailability = () => ({ srt: this.srt.available, webrtc: this.webrtc.available });
-    routes.bind(streamingHandlers(ui, config, publishSecretStore, rooms, streamingAvailability, playUrlSigner));
+    routes.bind(
+      streamingHandlers(
+        ui,
+        config,
+        publishSecretStore,
+        rooms,
+        streamingAvailability,
+        playUrlSigner,
+        () => this.record.timeshiftSeconds() / 60,
+      ),
+    );
     routes.bind(forwardHandlers(this.restream));
     routes.bind(vliveHandlers(this.restream));
     routes.bind(cameraHandlers(this.restream));

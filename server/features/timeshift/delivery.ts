@@ -23,6 +23,24 @@ const DVR_SEGMENT = /^dvr-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a
 /** The DVR playlist's URI of a segment, relative to the playlist (/{app}/{stream}/). */
 export const dvrSegmentUri = (file: TsFile): string => `dvr-${file.tsid}.ts`;
 
+/**
+ * The DVR playlist URL of a live HLS URL, `/{app}/{stream}.m3u8[?query]` (relative or absolute):
+ * `/{app}/{stream}/dvr.m3u8` with the same query, so a signed URL's token admits it too; null for
+ * any other URL (FLV, a record, LL-HLS). The public player page offers timeshift with it.
+ */
+export function dvrUrlOf(url: string): string | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url, 'http://relative.invalid');
+  } catch {
+    return null;
+  }
+  const m = /^\/([^/]+)\/([^/]+)\.m3u8$/.exec(parsed.pathname);
+  if (!m || !['http:', 'https:'].includes(parsed.protocol)) return null;
+  parsed.pathname = `/${m[1]}/${m[2]}/${DVR_PLAYLIST}`;
+  return parsed.origin === 'http://relative.invalid' ? `${parsed.pathname}${parsed.search}` : parsed.href;
+}
+
 /** What timeshift needs of the recorder (record/service.ts). */
 export interface RecordedStreams {
   recordingOf(app: string, stream: string): Promise<{ uuid: string; files: TsFile[]; beginMs: number } | null>;
