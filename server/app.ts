@@ -451,7 +451,6 @@ export class App {
     routes.bind(streamsHandlers(streamsDeps));
     const timeshiftDelivery = new TimeshiftDelivery({
       apps: engine.apps,
-      isLive: (app, stream) => this.registry.isLive(app, stream),
       sessions: this.hlsDelivery,
       store: this.timeshift,
       record: this.record,

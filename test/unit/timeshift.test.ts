@@ -91,6 +91,9 @@ describe('timeshift store (manual clock)', () => {
     assert.ok(first);
     assert.equal(store.segmentFile('live', 'show', first.tsid), path.join(root, 'timeshift', first.key));
     assert.equal(store.segmentFile('live', 'other', first.tsid), null, "another stream's name does not reach it");
+    assert.equal(w.live, true);
+    store.published('live', 'show', false);
+    assert.equal(store.window('live', 'show')?.live, false, 'unpublished: the window stops growing (EXT-X-ENDLIST)');
   });
 
   it('prunes what is older than the window, by age on the clock, and the playlist sequence keeps going up', async () => {
@@ -119,7 +122,7 @@ describe('timeshift store (manual clock)', () => {
   it('a new publish is a discontinuity, still counted once its segment heads the window', async () => {
     windowSeconds = 10;
     await feed(3);
-    store.published('live', 'show');
+    store.published('live', 'show', true);
     await feed(4); // the break's segment is the 4th; 5 segments fit in 10 s: the 3rd to the 7th
     let w = store.window('live', 'show');
     assert.ok(w);

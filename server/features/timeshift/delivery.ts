@@ -51,7 +51,6 @@ export interface RecordedStreams {
 
 export interface TimeshiftDeliveryDeps {
   readonly apps: readonly string[];
-  readonly isLive: (app: string, stream: string) => boolean;
   readonly sessions: Pick<HlsDelivery, 'answeredSession' | 'checkMedia'>;
   readonly store: Pick<TimeshiftStore, 'window' | 'segmentFile'>;
   readonly record: RecordedStreams;
@@ -69,24 +68,27 @@ export class TimeshiftDelivery implements NestedHlsFiles {
     if (windowSeconds <= 0) throw new NotFoundError('timeshift is off (hooks/record/retention/apply timeshiftMinutes)');
     if (segment) return this.segment(ctx, app, stream, segment[1] as string);
 
-    const text = await this.playlist(app, stream, windowSeconds);
-    if (text === null) throw new NotFoundError(`stream ${app}/${stream} has no timeshift yet`);
-    const live = this.deps.isLive(app, stream);
+    const dvr = await this.playlist(app, stream, windowSeconds);
+    if (dvr === null) throw new NotFoundError(`stream ${app}/${stream} has no timeshift yet`);
+    const { text, live } = dvr;
     ctx.set('Cache-Control', 'no-cache, max-age=0');
     if (await this.deps.sessions.answeredSession(ctx, app, stream, DVR_PLAYLIST, live)) return;
     ctx.type = M3U8_TYPE;
     ctx.body = HlsDelivery.withSessionQuery(ctx, live ? text : withEndList(text));
   }
 
-  /** The record's segments while the stream is recorded, else the store's; null when neither has any. */
-  private async playlist(app: string, stream: string, windowSeconds: number): Promise<string | null> {
+  /**
+   * The record's segments while the stream is recorded (live: a record may take the next publish's
+   * segments too), else the store's (live until the stream unpublished); null when neither has any.
+   */
+  private async playlist(app: string, stream: string, windowSeconds: number): Promise<{ text: string; live: boolean } | null> {
     const recording = await this.deps.record.recordingOf(app, stream);
     if (recording?.files.length) {
-      return buildDvrPlaylist(recording.files, dvrSegmentUri, { windowSeconds, beginMs: recording.beginMs });
+      return { text: buildDvrPlaylist(recording.files, dvrSegmentUri, { windowSeconds, beginMs: recording.beginMs }), live: true };
     }
     const kept = this.deps.store.window(app, stream);
     if (!kept) return null;
-    return buildDvrPlaylist(kept.files, dvrSegmentUri, { windowSeconds, beginMs: 0, history: kept.history });
+    return { text: buildDvrPlaylist(kept.files, dvrSegmentUri, { windowSeconds, beginMs: 0, history: kept.history }), live: kept.live };
   }
 
   private async segment(ctx: Koa.Context, app: string, stream: string, tsid: string): Promise<void> {

@@ -34,6 +34,8 @@ interface StreamWindow {
   history: { sequenceBase: number; discontinuityBase: number };
   /** A new publish: the next segment starts a discontinuity. */
   discontinuityNext: boolean;
+  /** Segments still come (a segment or a publish since the last unpublish): no EXT-X-ENDLIST yet. */
+  live: boolean;
 }
 
 export interface TimeshiftStoreDeps {
@@ -52,6 +54,8 @@ export interface TimeshiftStoreDeps {
 export interface TimeshiftWindow {
   readonly files: readonly TsFile[];
   readonly history: DvrHistory;
+  /** The stream is still publishing: the window grows at its live edge. */
+  readonly live: boolean;
 }
 
 export class TimeshiftStore {
@@ -64,7 +68,8 @@ export class TimeshiftStore {
   /** The stream events the store keeps segments from, registered here and nowhere else. */
   listen(events: EventHub): void {
     events.on('hls.segment', (segment) => this.take(segment));
-    events.on('stream.published', (stream) => this.published(stream.app, stream.stream));
+    events.on('stream.published', (stream) => this.published(stream.app, stream.stream, true));
+    events.on('stream.unpublished', (stream) => this.published(stream.app, stream.stream, false));
   }
 
   /** Copies left by a previous run are dropped: the index that named them was in memory. */
@@ -79,10 +84,12 @@ export class TimeshiftStore {
     this.cancelPrune = null;
   }
 
-  /** A new publish of a stream the store holds: its next segment starts a discontinuity. */
-  published(app: string, stream: string): void {
+  /** A publish (its next segment starts a discontinuity) or an unpublish (the window stops growing). */
+  published(app: string, stream: string, on: boolean): void {
     const w = this.streams.get(key(app, stream));
-    if (w) w.discontinuityNext = true;
+    if (!w) return;
+    w.live = on;
+    if (on) w.discontinuityNext = true;
   }
 
   /** One finished engine segment (the hls.segment event): kept when timeshift is on and nobody else keeps it. */
@@ -97,7 +104,7 @@ export class TimeshiftStore {
     const k = key(segment.app, segment.stream);
     let w = this.streams.get(k);
     if (!w) {
-      w = { kept: [], history: { sequenceBase: 0, discontinuityBase: 0 }, discontinuityNext: false };
+      w = { kept: [], history: { sequenceBase: 0, discontinuityBase: 0 }, discontinuityNext: false, live: true };
       this.streams.set(k, w);
     }
     const tsid = randomUUID();
@@ -124,6 +131,7 @@ export class TimeshiftStore {
       discontinuity: last !== undefined && (w.discontinuityNext || segment.seq_no !== last.seqno + 1),
     };
     w.discontinuityNext = false;
+    w.live = true;
     w.kept.push({ file, keptAt: now });
     await this.pruneStream(k, w, now);
   }
@@ -132,7 +140,7 @@ export class TimeshiftStore {
   window(app: string, stream: string): TimeshiftWindow | null {
     const w = this.streams.get(key(app, stream));
     if (!w || w.kept.length === 0) return null;
-    return { files: w.kept.map((k) => k.file), history: { ...w.history } };
+    return { files: w.kept.map((k) => k.file), history: { ...w.history }, live: w.live };
   }
 
   /** The path of a kept segment of app/stream, or null: only names the store gave out are found. */

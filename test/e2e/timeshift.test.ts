@@ -1,0 +1,142 @@
+// Issue 19, live timeshift by stream name and clips of a record in progress, with a real stack
+// (Redis, the segment events the engine raises), real MPEG-TS segments and headless Chromium:
+// the public player page of a stream that is NOT recorded switches to its DVR playlist and seeks
+// 40 s behind the live edge, then back to live; a record still recording is clipped from the part
+// already written, checked by ffprobe.
+import assert from 'node:assert/strict';
+import type { Browser, Page } from 'playwright-core';
+import { launchBrowser } from '../helpers/browser.js';
+import { makeSegments, StreamFeeder, type FixtureSegment } from '../helpers/hls-fixture.js';
+import { probe } from '../helpers/media-probe.js';
+import { FEEDER_MAIN, initAdmin, startStack, tempDir, type StackHandle } from '../helpers/stack.js';
+
+/** The fixtures' keyframe interval: -g 50 at 25 fps (test/helpers/hls-fixture.ts). */
+const GOP_SECONDS = 2;
+
+describe('e2e: live timeshift on the public player page, clips of a record in progress (issue 19)', function () {
+  this.timeout(240_000);
+  let stack: StackHandle;
+  let bearer: string;
+  let browser: Browser;
+  let page: Page;
+  let fixtures: FixtureSegment[];
+
+  const call = async (name: string, body: Record<string, unknown> = {}): Promise<unknown> => {
+    const res = await stack.api(`/terraform/v1/hooks/record/${name}`, body, { bearer });
+    if (res.status !== 200) throw new Error(`record/${name} → ${res.status} ${String(res.json.message)}`);
+    return res.json.data;
+  };
+
+  before(async () => {
+    fixtures = await makeSegments(tempDir('timeshift-fixture-'), { seconds: 100 });
+    stack = await startStack({ entry: FEEDER_MAIN });
+    bearer = await initAdmin(stack);
+    browser = await launchBrowser();
+    page = await browser.newPage();
+  });
+  after(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  it('the public player page of a stream not recorded seeks 40 s behind live in its timeshift window, and back to live', async () => {
+    // Off by default: no DVR playlist, and the page offers no timeshift.
+    assert.equal((await fetch(`${stack.url}/live/show/dvr.m3u8`)).status, 404);
+    await page.goto(`${stack.url}/tools/player.html?url=${encodeURIComponent('/live/show.m3u8')}`);
+    assert.equal(await page.$('#timeshift'), null);
+
+    await call('retention/apply', { timeshiftMinutes: 2 });
+    assert.equal(((await call('query')) as { all: boolean }).all, false, 'recording is off: the timeshift store keeps the segments');
+    const feeder = new StreamFeeder(stack, tempDir('timeshift-hls-'), 'live', 'show');
+    await feeder.publish();
+    await feeder.segments(fixtures); // 100 s, inside a 120 s window
+    // The first answer names the player's session (hls_ctx, like the live playlist); then the window.
+    const variant = await fetch(`${stack.url}/live/show/dvr.m3u8`);
+    assert.equal(variant.status, 200);
+    const session = (await variant.text()).split('\n').find((l) => l.startsWith('dvr.m3u8?hls_ctx='));
+    assert.ok(session, 'a session variant');
+    const text = await (await fetch(`${stack.url}/live/show/${session}`)).text();
+    const uris = text.split('\n').filter((l) => l.startsWith('dvr-'));
+    assert.equal(uris.length, fixtures.length, 'every segment written is in the window');
+    assert.equal(text.split('#EXT-X-PROGRAM-DATE-TIME:').length - 1, uris.length);
+    assert.doesNotMatch(text, /#EXT-X-ENDLIST/, 'live: it grows at the edge');
+
+    await page.goto(`${stack.url}/tools/player.html?url=${encodeURIComponent('/live/show.m3u8')}`);
+    assert.equal(await page.getAttribute('#timeshift', 'data-dvr-url'), '/live/show/dvr.m3u8');
+    assert.match((await page.textContent('#simple-player')) ?? '', /Timeshift: press Timeshift to seek back up to 2 minutes/);
+    await page.click('#timeshift-dvr');
+    await page.waitForSelector('#player-state[data-state="playing"]', { timeout: 30_000 });
+    await page.waitForFunction(() => !(document.getElementById('timeshift-seek') as HTMLInputElement).disabled);
+    const range = await page.$eval('#timeshift-seek', (el) => ({
+      min: Number((el as HTMLInputElement).min),
+      max: Number((el as HTMLInputElement).max),
+    }));
+    assert.ok(range.max - range.min >= 90, `the seek bar spans the window: ${JSON.stringify(range)}`);
+
+    // The seek bar, as a viewer drags it: 40 s behind the live edge.
+    const target = range.max - 40;
+    await page.$eval(
+      '#timeshift-seek',
+      (el, t) => {
+        const input = el as HTMLInputElement;
+        input.value = String(t);
+        input.dispatchEvent(new Event('input', { bubbles: true }));
+      },
+      target,
+    );
+    await page.waitForFunction(
+      (t) => {
+        const v = document.getElementById('player-video') as HTMLVideoElement;
+        return !v.seeking && Math.abs(v.currentTime - t) < 3 && v.readyState >= 2;
+      },
+      target,
+      { timeout: 30_000 },
+    );
+    const behind = Number(await page.getAttribute('#timeshift-behind', 'data-behind'));
+    assert.ok(behind >= 40 - GOP_SECONDS && behind <= 40 + GOP_SECONDS + 1, `40 s behind live: ${behind}`);
+    assert.match((await page.textContent('#timeshift-behind')) ?? '', /^-0:(3[89]|4[0-3])$/);
+
+    await page.click('#timeshift-golive');
+    await page.waitForFunction(() => Number(document.getElementById('timeshift-behind')?.dataset.behind) <= 8, undefined, {
+      timeout: 30_000,
+    });
+    assert.equal(await page.textContent('#timeshift-behind'), 'at the live edge');
+    await page.click('#timeshift-live');
+    assert.equal(await page.getAttribute('#timeshift-dvr', 'aria-pressed'), 'false');
+    await feeder.unpublish();
+  });
+
+  it('a record still recording is clipped from the part already written, without re-encoding (ffprobe)', async () => {
+    await call('apply', { all: true });
+    const feeder = new StreamFeeder(stack, tempDir('timeshift-clip-hls-'), 'live', 'clipme');
+    await feeder.publish();
+    await feeder.segments(fixtures.slice(0, 20)); // 40 s written so far
+    const { records } = (await call('library', { status: 'recording', stream: 'live/clipme' })) as {
+      records: Array<{ uuid: string; duration: number }>;
+    };
+    const live = records[0];
+    assert.ok(live, 'recording');
+    const clip = (await call('clip', { uuid: live.uuid, start: 10, end: 30 })) as { uuid: string; clip_of: string; status: string };
+    assert.equal(clip.clip_of, live.uuid);
+    assert.equal(clip.status, 'done');
+    const media = await probe(`${stack.dataDir}/record/${clip.uuid}/index.mp4`);
+    assert.ok(media.duration >= 20 - 0.1 && media.duration <= 20 + GOP_SECONDS + 0.1, `keyframe-accurate 20 s clip: ${media.duration} s`);
+    assert.deepEqual(
+      media.streams.map((s) => `${s.codec_type}/${s.codec_name}`).sort(),
+      ['audio/aac', 'video/h264'],
+      'copied, not re-encoded',
+    );
+    // Up to the part written: an out point past it is cut at its end; an in point past it is refused.
+    const tail = (await call('clip', { uuid: live.uuid, start: 30, end: 999 })) as { uuid: string };
+    const tailMedia = await probe(`${stack.dataDir}/record/${tail.uuid}/index.mp4`);
+    assert.ok(tailMedia.duration >= 10 - 0.1 && tailMedia.duration <= 10 + GOP_SECONDS + 0.1, `to the edge: ${tailMedia.duration} s`);
+    const past = await stack.api('/terraform/v1/hooks/record/clip', { uuid: live.uuid, start: 45, end: 50 }, { bearer });
+    assert.equal(past.status, 400);
+    assert.match(String(past.json.message), /past the record's end \(40\.0 s\)/);
+    // The record goes on: still recording, its segments untouched.
+    const again = (await call('library', { status: 'recording', stream: 'live/clipme' })) as { records: Array<{ uuid: string }> };
+    assert.equal(again.records[0]?.uuid, live.uuid);
+    await call('end', { uuid: live.uuid });
+    await feeder.unpublish();
+  });
+});
