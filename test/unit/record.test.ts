@@ -7,6 +7,7 @@ import { RetryGate } from '../../server/core/backoff.js';
 import { dataPaths, srsStackDataPath } from '../../server/core/data-dir.js';
 import { EventHub, type HlsSegmentEvent } from '../../server/core/events.js';
 import { setLogLevel } from '../../server/core/logger.js';
+import { tinySegment } from '../helpers/hls-fixture.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { matchesGlobs, normaliseGlobs, parseGlobText, streamPath, streamPathOfUrl, testGlobs } from '../../server/features/record/globs.js';
 import {
@@ -393,22 +394,7 @@ describe('record wait window (RecordService on a manual clock)', () => {
   });
 
   /** The engine finished one more segment of live/show (an MPEG-TS file: its first byte is the sync byte). */
-  function segment(): HlsSegmentEvent {
-    const n = seq++;
-    const file = path.join(root, 'hls', 'live', `show-${n}.ts`);
-    fs.writeFileSync(file, Buffer.concat([Buffer.from([0x47]), Buffer.alloc(187, n)]));
-    return {
-      vhost: '__defaultVhost__',
-      app: 'live',
-      stream: 'show',
-      file,
-      url: `live/show-${n}.ts`,
-      m3u8_url: 'live/show.m3u8',
-      seq_no: n,
-      duration: 2,
-      size: 188,
-    };
-  }
+  const segment = (): HlsSegmentEvent => tinySegment(path.join(root, 'hls'), seq++);
 
   const records = () => service.files();
 

@@ -5,11 +5,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { HlsSegmentEvent } from '../../server/core/events.js';
 import { setLogLevel } from '../../server/core/logger.js';
 import { buildDvrPlaylist } from '../../server/features/record/playlist.js';
 import { dvrSegmentUri, dvrUrlOf } from '../../server/features/timeshift/delivery.js';
 import { PRUNE_INTERVAL_MS, TimeshiftStore } from '../../server/features/timeshift/store.js';
+import { tinySegment } from '../helpers/hls-fixture.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 
 describe('timeshift store (manual clock)', () => {
@@ -48,22 +48,7 @@ describe('timeshift store (manual clock)', () => {
   });
 
   /** The engine finished a 2 s segment of live/show; the engine deletes its own file soon after. */
-  function segment(): HlsSegmentEvent {
-    const n = seq++;
-    const file = path.join(root, 'hls', 'live', `show-${n}.ts`);
-    fs.writeFileSync(file, Buffer.concat([Buffer.from([0x47]), Buffer.alloc(187, n)]));
-    return {
-      vhost: '__defaultVhost__',
-      app: 'live',
-      stream: 'show',
-      file,
-      url: `live/show-${n}.ts`,
-      m3u8_url: 'live/show.m3u8',
-      seq_no: n,
-      duration: 2,
-      size: 188,
-    };
-  }
+  const segment = () => tinySegment(path.join(root, 'hls'), seq++);
 
   /** Feeds `count` segments, one every 2 s of clock time, as the engine would. */
   async function feed(count: number): Promise<void> {
