@@ -353,7 +353,7 @@ export class App {
     this.timeshift = new TimeshiftStore({
       dir: path.join(this.paths.root, 'dvr', 'timeshift'),
       windowSeconds: () => this.record.timeshiftSeconds(),
-      recorded: (app, stream) => this.record.recordingUuid(app, stream) !== null,
+      recorded: (app, stream) => this.record.recordsSegmentsOf(app, stream),
       diskLow: () => this.record.diskIsLow(),
       clock: systemClock,
     });

@@ -4,6 +4,7 @@
 // 40 s behind the live edge, then back to live; a record still recording is clipped from the part
 // already written, checked by ffprobe.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser } from '../helpers/browser.js';
 import { GOP_SECONDS, keyframeAccurate, makeSegments, recordApi, StreamFeeder, type FixtureSegment } from '../helpers/hls-fixture.js';
@@ -129,6 +130,21 @@ describe('e2e: live timeshift on the public player page, clips of a record in pr
     const past = await stack.api('/terraform/v1/hooks/record/clip', { uuid: live.uuid, start: 45, end: 50 }, { bearer });
     assert.equal(past.status, 400);
     assert.match(String(past.json.message), /past the record's end \(40\.0 s\)/);
+    // The stream's DVR playlist comes from its record: one copy on disk, none in the timeshift store.
+    const variant = await (await fetch(`${stack.url}/live/clipme/dvr.m3u8`)).text();
+    const session = variant.split('\n').find((l) => l.startsWith('dvr.m3u8?'));
+    assert.ok(session, variant);
+    const dvr = await (await fetch(`${stack.url}/live/clipme/${session}`)).text();
+    const uris = dvr.split('\n').filter((l) => l.startsWith('dvr-'));
+    assert.equal(uris.length, 20, dvr);
+    const seg = await fetch(`${stack.url}/live/clipme/${uris[0]}`);
+    assert.equal(seg.status, 200);
+    assert.equal(
+      (await seg.arrayBuffer()).byteLength,
+      fs.statSync((fixtures[0] as FixtureSegment).file).size,
+      "the record's copy of the first segment",
+    );
+    assert.equal(fs.existsSync(`${stack.dataDir}/dvr/timeshift/live/clipme`), false, 'the recorded stream has no store copies');
     // The record goes on: still recording, its segments untouched.
     const again = (await call('library', { status: 'recording', stream: 'live/clipme' })) as { records: Array<{ uuid: string }> };
     assert.equal(again.records[0]?.uuid, live.uuid);

@@ -48,7 +48,7 @@ import { buildDvrPlaylist, buildVodPlaylist } from './playlist.js';
 import { Recordings, type LiveTask } from './recordings.js';
 import { recoverRecords } from './recovery.js';
 import { SerialQueue } from './serial-queue.js';
-import { RecordSettings } from './settings.js';
+import { RecordSettings, recordsStream } from './settings.js';
 import { POST_CP_FILE, type RecordStorage } from './store.js';
 import { IDLE_CHECK_INTERVAL_MS, RECOVERY_WAIT_MS, idleWindowMs, recordIsOver } from './wait-window.js';
 
@@ -516,6 +516,14 @@ export class RecordService {
   /** The record taking app/stream's segments now (it keeps them), or null. */
   recordingUuid(app: string, stream: string): string | null {
     return this.recordings.ofPlaylist(`${app}/${stream}.m3u8`)?.state.uuid ?? null;
+  }
+
+  /**
+   * Whether app/stream's segments are recorded: a record takes them now, or the settings record the
+   * stream (its first segment begins one: the timeshift store must not keep a second copy of it).
+   */
+  async recordsSegmentsOf(app: string, stream: string): Promise<boolean> {
+    return this.recordingUuid(app, stream) !== null || recordsStream(await this.settings.current(), app, stream);
   }
 
   /** The record of app/stream being recorded now, with the segments already written; null when none. */

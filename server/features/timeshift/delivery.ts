@@ -56,7 +56,16 @@ export interface TimeshiftDeliveryDeps {
   readonly record: RecordedStreams;
 }
 
+/**
+ * Every viewer of a stream polls its DVR playlist every few seconds, and a recorded stream's is read
+ * from Redis (the record's whole segment list): built at most once per this many ms per stream.
+ */
+const PLAYLIST_CACHE_MS = 1000;
+const PLAYLIST_CACHE_ENTRIES = 2000;
+
 export class TimeshiftDelivery implements NestedHlsFiles {
+  private readonly built = new Map<string, { at: number; dvr: Promise<{ text: string; live: boolean } | null> }>();
+
   constructor(private readonly deps: TimeshiftDeliveryDeps) {}
 
   async serve(ctx: Koa.Context, next: Koa.Next, app: string, stream: string, file: string): Promise<void> {
@@ -68,13 +77,25 @@ export class TimeshiftDelivery implements NestedHlsFiles {
     if (windowSeconds <= 0) throw new NotFoundError('timeshift is off (hooks/record/retention/apply timeshiftMinutes)');
     if (segment) return this.segment(ctx, app, stream, segment[1] as string);
 
-    const dvr = await this.playlist(app, stream, windowSeconds);
+    const dvr = await this.cachedPlaylist(app, stream, windowSeconds);
     if (dvr === null) throw new NotFoundError(`stream ${app}/${stream} has no timeshift yet`);
     const { text, live } = dvr;
     ctx.set('Cache-Control', 'no-cache, max-age=0');
     if (await this.deps.sessions.answeredSession(ctx, app, stream, DVR_PLAYLIST, live)) return;
     ctx.type = M3U8_TYPE;
     ctx.body = HlsDelivery.withSessionQuery(ctx, live ? text : withEndList(text));
+  }
+
+  private cachedPlaylist(app: string, stream: string, windowSeconds: number): Promise<{ text: string; live: boolean } | null> {
+    const k = `${app}/${stream}/${windowSeconds}`;
+    const now = Date.now();
+    const hit = this.built.get(k);
+    if (hit && now - hit.at < PLAYLIST_CACHE_MS) return hit.dvr;
+    if (this.built.size >= PLAYLIST_CACHE_ENTRIES) this.built.clear();
+    const dvr = this.playlist(app, stream, windowSeconds);
+    this.built.set(k, { at: now, dvr });
+    dvr.catch(() => this.built.delete(k));
+    return dvr;
   }
 
   /**

@@ -43,8 +43,8 @@ export interface TimeshiftStoreDeps {
   readonly dir: string;
   /** The window (timeshiftMinutes × 60); 0: timeshift is off and the store keeps nothing. */
   readonly windowSeconds: () => number;
-  /** Whether the recorder is taking this stream's segments (then it keeps them, not the store). */
-  readonly recorded: (app: string, stream: string) => boolean;
+  /** Whether the recorder takes this stream's segments (then it keeps them, not the store). */
+  readonly recorded: (app: string, stream: string) => boolean | Promise<boolean>;
   /** The disk guard's verdict: the data disk is under its free-space threshold. */
   readonly diskLow: () => boolean;
   readonly clock: Clock;
@@ -94,7 +94,7 @@ export class TimeshiftStore {
 
   /** One finished engine segment (the hls.segment event): kept when timeshift is on and nobody else keeps it. */
   async take(segment: HlsSegmentEvent): Promise<void> {
-    if (segment.leftover || this.deps.windowSeconds() <= 0 || this.deps.recorded(segment.app, segment.stream)) return;
+    if (segment.leftover || this.deps.windowSeconds() <= 0 || (await this.deps.recorded(segment.app, segment.stream))) return;
     if (this.deps.diskLow()) {
       if (!this.refusedForDisk) log.warn('the data disk is low: timeshift keeps no new segment until it is freed');
       this.refusedForDisk = true;
