@@ -100,6 +100,14 @@ describe('e2e: live timeshift on the public player page, clips of a record in pr
     assert.equal(await page.textContent('#timeshift-behind'), 'at the live edge');
     await page.click('#timeshift-live');
     assert.equal(await page.getAttribute('#timeshift-dvr', 'aria-pressed'), 'false');
+
+    // 中文: the same control, every label translated.
+    const player = `/tools/player.html?url=${encodeURIComponent('/live/show.m3u8')}`;
+    await page.goto(`${stack.url}/mgmt/lang/zh?back=${encodeURIComponent(player)}`);
+    assert.equal(await page.textContent('#timeshift-dvr'), '时移');
+    assert.equal(await page.textContent('#timeshift-golive'), '回到直播');
+    assert.match((await page.textContent('#simple-player')) ?? '', /回看最多 2 分钟/);
+    await page.goto(`${stack.url}/mgmt/lang/en?back=${encodeURIComponent(player)}`);
     await feeder.unpublish();
   });
 
