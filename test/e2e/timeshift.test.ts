@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
-import { launchBrowser } from '../helpers/browser.js';
+import { launchBrowser, loggedInPage } from '../helpers/browser.js';
 import { GOP_SECONDS, keyframeAccurate, makeSegments, recordApi, StreamFeeder, type FixtureSegment } from '../helpers/hls-fixture.js';
 import { probe } from '../helpers/media-probe.js';
-import { FEEDER_MAIN, initAdmin, startStack, tempDir, type StackHandle } from '../helpers/stack.js';
+import { ADMIN_PASSWORD, FEEDER_MAIN, initAdmin, startStack, tempDir, type StackHandle } from '../helpers/stack.js';
 
 describe('e2e: live timeshift on the public player page, clips of a record in progress (issue 19)', function () {
   this.timeout(180_000);
@@ -153,6 +153,26 @@ describe('e2e: live timeshift on the public player page, clips of a record in pr
       "the record's copy of the first segment",
     );
     assert.equal(fs.existsSync(`${stack.dataDir}/dvr/timeshift/live/clipme`), false, 'the recorded stream has no store copies');
+    // The Recordings library's Clip works on it too (typed seconds: its player plays the live window).
+    const admin = await loggedInPage(browser, stack.url, ADMIN_PASSWORD);
+    await admin.goto(`${stack.url}/mgmt/scenarios?tab=record`);
+    const row = `tr[data-uuid="${live.uuid}"]`;
+    await admin.click(`${row} details.record-clip-box summary`);
+    assert.match(
+      (await admin.textContent(`${row} details.record-clip-box`)) ?? '',
+      /Still recording: the clip is cut from the part already written/,
+    );
+    await admin.fill(`${row} input[name=start]`, '4');
+    await admin.fill(`${row} input[name=end]`, '16');
+    await admin.click(`${row} button.record-clip-submit`);
+    await admin.waitForSelector('.alert.ok');
+    const { records: clips } = (await call('library', { stream: 'live/clipme', status: 'done' })) as {
+      records: Array<{ uuid: string; clip_start?: number; clip_end?: number }>;
+    };
+    const fromForm = clips.find((r) => r.clip_start === 4);
+    assert.ok(fromForm, JSON.stringify(clips));
+    assert.ok(keyframeAccurate((await probe(`${stack.dataDir}/record/${fromForm.uuid}/index.mp4`)).duration, 12));
+    await admin.context().close();
     // The record goes on: still recording, its segments untouched.
     const again = (await call('library', { status: 'recording', stream: 'live/clipme' })) as { records: Array<{ uuid: string }> };
     assert.equal(again.records[0]?.uuid, live.uuid);
