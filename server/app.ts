@@ -72,6 +72,9 @@ import { registerTranscodeTab, transcodeHandlers } from './features/restream/tra
 import { registerVliveTab, vliveHandlers } from './features/restream/vlive/routes.js';
 import { HlsDelivery, fastPathNames } from './features/hls/delivery.js';
 import { hlsHandlers } from './features/hls/routes.js';
+import { TimeshiftDelivery } from './features/timeshift/delivery.js';
+import { TimeshiftStore } from './features/timeshift/store.js';
+import { systemClock } from './features/record/clock.js';
 import { HlsSegmentWatcher } from './features/hls/segment-watcher.js';
 import type { MediaEngine } from './engine/media-engine.js';
 import type { StreamRequest } from './core/stream-request.js';
@@ -144,6 +147,8 @@ export class App {
   private readonly hlsWatcher: HlsSegmentWatcher;
   private readonly hlsDelivery: HlsDelivery;
   private readonly llHls: LlHlsService;
+  /** Live timeshift by stream name: the engine's segments of streams not being recorded (features/timeshift). */
+  readonly timeshift: TimeshiftStore;
   readonly koa: Koa;
   /** The HTTP and HTTPS servers' listener: the route table's fast lane, then Koa (core/routing.ts). */
   private readonly handleRequest: http.RequestListener;
@@ -347,6 +352,16 @@ export class App {
     );
 
     this.record = new RecordService(config, this.paths, new RecordStore(this.redis), this.events);
+    // Live timeshift by stream name (features/timeshift): a recorded stream's record keeps its
+    // segments; the store keeps the others' for the window, unless the disk guard says the disk is low.
+    this.timeshift = new TimeshiftStore({
+      dir: path.join(this.paths.root, 'dvr', 'timeshift'),
+      windowSeconds: () => this.record.timeshiftSeconds(),
+      recorded: (app, stream) => this.record.recordsSegmentsOf(app, stream),
+      diskLow: () => this.record.diskIsLow(),
+      clock: systemClock,
+    });
+    this.timeshift.listen(this.events);
     // Record retention's free-space threshold warns on every console page (views/layout.ejs).
     this.system.addStorageCheck(() => this.record.diskWarning());
 
@@ -423,15 +438,32 @@ export class App {
       tokenFor: (stream: string) => playAuth.sign(LIVE_APP, stream, CONSOLE_SIGNED_SECONDS),
     };
     const streamingAvailability = () => ({ srt: this.srt.available, webrtc: this.webrtc.available });
-    routes.bind(streamingHandlers(ui, config, publishSecretStore, rooms, streamingAvailability, playUrlSigner));
+    routes.bind(
+      streamingHandlers(
+        ui,
+        config,
+        publishSecretStore,
+        rooms,
+        streamingAvailability,
+        playUrlSigner,
+        () => this.record.timeshiftSeconds() / 60,
+      ),
+    );
     routes.bind(forwardHandlers(this.restream));
     routes.bind(vliveHandlers(this.restream));
     routes.bind(cameraHandlers(this.restream));
     routes.bind(transcodeHandlers(this.restream));
     routes.bind(streamsHandlers(streamsDeps));
     routes.bind(streamPageHandlers(this.streamPages, ui));
-    routes.bind(hlsHandlers(this.hlsDelivery, this.llHls));
+    const timeshiftDelivery = new TimeshiftDelivery({
+      apps: engine.apps,
+      sessions: this.hlsDelivery,
+      store: this.timeshift,
+      record: this.record,
+    });
+    routes.bind(hlsHandlers(this.hlsDelivery, [timeshiftDelivery, this.llHls]));
     routes.bindFast('hls.file', this.hlsDelivery.fastFile);
+    // DVR files (timeshift) are not fast: Koa's lane answers whatever these decline.
     routes.bindFast('hls.nestedFile', async (req, res, urlPath, query, headers) => {
       const names = fastPathNames(urlPath, 3) as [string, string, string] | null;
       if (!names) return false;
@@ -525,6 +557,7 @@ export class App {
     // Subscribed to the tap's stream starts before the tap listens, so it sees every stream's first tag.
     this.llHls.start();
     this.record.start();
+    await this.timeshift.start();
     await this.ffmpegBinary.detect();
     startRestream(this.restream);
     this.destinations.start();
@@ -587,6 +620,7 @@ export class App {
       setTimeout(() => server.closeAllConnections(), 2000).unref();
       await closed;
     }
+    this.timeshift.stop();
     await this.record.stop();
     this.destinations.stop();
     await this.streamPages.stop();

@@ -175,8 +175,8 @@ export const ROUTE_DOCS: { readonly [Id in RouteId]?: RouteDoc } = {
     { uuid: 'b7a6…', title: 'Keynote' },
   ),
   'record.clip': doc(
-    'Cuts a new MP4 record from a finished one without re-encoding (keyframe-accurate: it may begin up to a keyframe interval early)',
-    '从已完成的录制中无转码剪出新的 MP4（按关键帧对齐：可能提前最多一个关键帧间隔开始）',
+    'Cuts a new MP4 record from a finished one, or from the part already written of one still recording, without re-encoding (keyframe-accurate: it may begin up to a keyframe interval early)',
+    '从已完成的录制（或正在录制的已写入部分）中无转码剪出新的 MP4（按关键帧对齐：可能提前最多一个关键帧间隔开始）',
     { uuid: 'string', start: 'number (s)', end: 'number (s)' },
     { uuid: 'b7a6…', start: 30, end: 90 },
   ),
@@ -185,8 +185,8 @@ export const ROUTE_DOCS: { readonly [Id in RouteId]?: RouteDoc } = {
     '保留策略（天数、GB、磁盘百分比）和剩余空间告警阈值，以及数据盘当前状态',
   ),
   'record.retentionApply': doc(
-    'Sets retention (0 turns a limit off) and the free-space warning threshold; applied at once, oldest records first, never the one recording',
-    '设置保留策略（0 表示不限）和剩余空间告警阈值；立即生效，最旧的先删，从不删除正在录制的',
+    'Sets retention (0 turns a limit off), the free-space warning threshold and the live timeshift window (timeshiftMinutes, 0: off; every stream then has /{app}/{stream}/dvr.m3u8); applied at once, oldest records first, never the one recording',
+    '设置保留策略（0 表示不限）、剩余空间告警阈值和直播时移窗口（timeshiftMinutes，0 表示关闭；开启后每路流有 /{app}/{stream}/dvr.m3u8）；立即生效，最旧的先删，从不删除正在录制的',
     { days: 'number?', maxGb: 'number?', maxPercent: 'number?', warnFreeMb: 'number?', timeshiftMinutes: 'number?' },
     { days: 30, maxGb: 100, maxPercent: 80, warnFreeMb: 2048, timeshiftMinutes: 120 },
   ),

@@ -259,10 +259,13 @@ export const ROUTE_TABLE = {
       'HLS playlists and low-latency segments, public like every play URL of SRS Stack unless play authentication is on (features/play-auth)',
     ),
   ),
-  // Also LL-HLS: /{app}/{stream}/ll.m3u8, init-N.mp4, seg-M.m4s, part-M.K.m4s (features/ll-hls).
+  // Also LL-HLS: /{app}/{stream}/ll.m3u8, init-N.mp4, seg-M.m4s, part-M.K.m4s (features/ll-hls), and
+  // live timeshift: /{app}/{stream}/dvr.m3u8, dvr-{tsid}.ts (features/timeshift).
   'hls.nestedFile': getRoute(
     '/:app/:sub/:file',
-    open('normal-latency HLS segments and LL-HLS playlists and media, public unless play authentication is on (features/play-auth)'),
+    open(
+      'normal-latency HLS segments, LL-HLS playlists and media, and live timeshift (dvr.m3u8, dvr-*.ts: features/timeshift), public unless play authentication is on (features/play-auth)',
+    ),
   ),
   'flv.play': getRoute(
     '/:app/:stream.flv',

@@ -5,20 +5,9 @@ import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, loggedInPage } from '../helpers/browser.js';
 import { startCallbackReceiver, type CallbackReceiver } from '../helpers/callback-receiver.js';
-import { makeSegments, StreamFeeder, type FixtureSegment } from '../helpers/hls-fixture.js';
+import { GOP_SECONDS, keyframeAccurate, makeSegments, recordApi, StreamFeeder, type FixtureSegment } from '../helpers/hls-fixture.js';
 import { probe } from '../helpers/media-probe.js';
 import { ADMIN_PASSWORD, FEEDER_MAIN, initAdmin, startStack, tempDir, waitFor, type StackHandle } from '../helpers/stack.js';
-
-/** The fixtures' keyframe interval: -g 50 at 25 fps (test/helpers/hls-fixture.ts). */
-const GOP_SECONDS = 2;
-
-/**
- * A stream copy starts at the keyframe at or before the in point: the clip is the asked length, or
- * up to one keyframe interval longer (plus an audio frame), never shorter.
- */
-function keyframeAccurate(actual: number, asked: number): boolean {
-  return actual >= asked - 0.1 && actual <= asked + GOP_SECONDS + 0.1;
-}
 
 interface LibraryRecord {
   uuid: string;
@@ -41,11 +30,10 @@ describe('e2e: the Recordings library (issue 19)', function () {
   let receiver: CallbackReceiver;
   let uuid: string;
 
-  const call = async (name: string, body: Record<string, unknown> = {}): Promise<unknown> => {
-    const res = await stack.api(`/terraform/v1/hooks/record/${name}`, body, { bearer });
-    if (res.status !== 200) throw new Error(`record/${name} → ${res.status} ${String(res.json.message)}`);
-    return res.json.data;
-  };
+  const call = recordApi(
+    () => stack,
+    () => bearer,
+  );
   const library = async (body: Record<string, unknown> = {}) =>
     (await call('library', body)) as { records: LibraryRecord[]; total: number; page: number; size: number };
 

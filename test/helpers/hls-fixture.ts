@@ -10,6 +10,46 @@ import type { StackHandle } from './stack.js';
 
 const run = promisify(execFile);
 
+/** The fixtures' keyframe interval: -g 50 at 25 fps (makeSegments). */
+export const GOP_SECONDS = 2;
+
+/**
+ * A stream copy starts at the keyframe at or before the in point: a clip is the asked length, or
+ * up to one keyframe interval longer (plus an audio frame), never shorter.
+ */
+export function keyframeAccurate(actual: number, asked: number): boolean {
+  return actual >= asked - 0.1 && actual <= asked + GOP_SECONDS + 0.1;
+}
+
+/** The record API (`hooks/record/{name}`) of a stack as its admin: the answer's data, or a throw. */
+export function recordApi(stack: () => StackHandle, bearer: () => string) {
+  return async (name: string, body: Record<string, unknown> = {}): Promise<unknown> => {
+    const res = await stack().api(`/terraform/v1/hooks/record/${name}`, body, { bearer: bearer() });
+    if (res.status !== 200) throw new Error(`record/${name} → ${res.status} ${String(res.json.message)}`);
+    return res.json.data;
+  };
+}
+
+/**
+ * A tiny finished engine segment `{dir}/{app}/{stream}-{n}.ts` (an MPEG-TS sync byte, then filler)
+ * and its hls.segment event: 2 s, for unit tests of what consumes the event.
+ */
+export function tinySegment(dir: string, n: number, app = 'live', stream = 'show'): HlsSegmentEvent {
+  const file = path.join(dir, app, `${stream}-${n}.ts`);
+  fs.writeFileSync(file, Buffer.concat([Buffer.from([0x47]), Buffer.alloc(187, n)]));
+  return {
+    vhost: '__defaultVhost__',
+    app,
+    stream,
+    file,
+    url: `${app}/${stream}-${n}.ts`,
+    m3u8_url: `${app}/${stream}.m3u8`,
+    seq_no: n,
+    duration: 2,
+    size: 188,
+  };
+}
+
 export interface FixtureSegment {
   file: string;
   duration: number;

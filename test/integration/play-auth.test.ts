@@ -163,6 +163,54 @@ describe('Private streams: play authentication over HLS, HTTP-FLV, RTMP, SRT and
     assert.equal((await get(asGrant.toString())).status, 403);
   });
 
+  it('timeshift: the DVR playlist and its segments follow play auth like the live playlist (issue 19)', async () => {
+    const on = await stack.api('/terraform/v1/hooks/record/retention/apply', { timeshiftMinutes: 5 }, { bearer });
+    assert.equal(on.status, 200, JSON.stringify(on.json));
+    try {
+      // Not recorded: the timeshift store keeps the engine's segments from now on.
+      let open: { variant: Got; media: Got; segment: string } | null = null;
+      await waitFor(
+        async () => {
+          const probe = await get(`${base}/dvr.m3u8`);
+          if (probe.status !== 200) return false;
+          open = await openHls(`${base}/dvr.m3u8`);
+          return /#EXT-X-PROGRAM-DATE-TIME:/.test(open.media.text);
+        },
+        30_000,
+        () => stack.logs().slice(-3000),
+      );
+      assert.ok(open);
+      const publicSegment = (open as { segment: string }).segment;
+      assert.match(publicSegment, /\/live\/private1\/dvr-[0-9a-f-]{36}\.ts/);
+      assert.equal((await get(publicSegment)).status, 200, 'public while play auth is off');
+
+      await setMode({ mode: 'signed' });
+      const refused = await get(`${base}/dvr.m3u8`);
+      assert.equal(refused.status, 403, refused.text);
+      assert.match(refused.text, /needs a signed play URL/);
+      assert.equal((await get(publicSegment)).status, 403, 'an unsigned DVR segment is refused');
+
+      const { urls } = await sign(60);
+      const dvr = `${stack.url}${String(urls.hls).replace(/\.m3u8/, '/dvr.m3u8')}`;
+      const { variant, media, segment } = await openHls(dvr);
+      assert.match(variant.text, /hls_ctx=[0-9a-z]+&hls_auth=/);
+      const uris = media.text.split('\n').filter((l) => l.trim() && !l.startsWith('#'));
+      assert.ok(uris.length > 0 && uris.every((u) => /^dvr-.*[?&]hls_auth=/.test(u)), media.text);
+      assert.equal(media.text.split('#EXT-X-PROGRAM-DATE-TIME:').length - 1, uris.length, 'a date on every segment');
+      const ok = await fetch(segment);
+      assert.equal(ok.status, 200);
+      assert.match(ok.headers.get('cache-control') ?? '', /^private/);
+      assert.equal(ok.headers.get('content-type'), 'video/mp2t');
+      assert.ok((await ok.arrayBuffer()).byteLength > 0);
+      const stripped = new URL(segment);
+      stripped.searchParams.delete('hls_auth');
+      assert.equal((await get(stripped.toString())).status, 403, 'the grant is checked on every segment');
+    } finally {
+      await stack.api('/terraform/v1/hooks/record/retention/apply', { timeshiftMinutes: 0 }, { bearer });
+    }
+    assert.equal((await get(`${base}/dvr.m3u8`)).status, 404, 'timeshift off: no DVR playlist');
+  });
+
   it('signed: an expired URL is refused; a URL bound to another address is refused', async () => {
     await setMode({ mode: 'signed' });
     const short = await sign(1);

@@ -54,7 +54,7 @@ const ALLOWED_OPEN: Record<string, string> = {
   'GET /players/whep.html': 'the WHEP player page; it plays public streams',
   'GET /api/v1/versions': "SRS's version probe (open in SRS Stack too, its health check); only the API level",
   'GET /:app/:file': 'HLS playlists and low-latency segments, public like every play URL of SRS Stack',
-  'GET /:app/:sub/:file': 'normal-latency HLS segments and LL-HLS playlists and media',
+  'GET /:app/:sub/:file': 'normal-latency HLS segments, LL-HLS playlists and media, and live timeshift (dvr.m3u8, dvr-*.ts)',
   'GET /:app/:stream.flv': 'HTTP-FLV playback, public like every play URL of SRS Stack',
   'GET /': 'redirects to /mgmt',
 };

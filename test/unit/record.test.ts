@@ -3,10 +3,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildConfig } from '../../server/config.js';
+import { RetryGate } from '../../server/core/backoff.js';
 import { dataPaths, srsStackDataPath } from '../../server/core/data-dir.js';
 import { EventHub, type HlsSegmentEvent } from '../../server/core/events.js';
 import { setLogLevel } from '../../server/core/logger.js';
-import type { Cancel, Clock } from '../../server/features/record/clock.js';
+import { tinySegment } from '../helpers/hls-fixture.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { matchesGlobs, normaliseGlobs, parseGlobText, streamPath, streamPathOfUrl, testGlobs } from '../../server/features/record/globs.js';
 import {
   newestFirst,
@@ -288,57 +290,6 @@ describe('record wait window (decision)', () => {
   });
 });
 
-/** A clock the test moves by hand; timers fire in order and their work is awaited. */
-class ManualClock implements Clock {
-  private time = Date.parse('2025-01-01T00:00:00Z');
-  private timers: Array<{ id: number; due: number; every: number | null; fire: () => unknown }> = [];
-  private nextId = 1;
-
-  now(): number {
-    return this.time;
-  }
-
-  after(ms: number, fire: () => unknown): Cancel {
-    return this.add(ms, null, fire);
-  }
-
-  every(ms: number, fire: () => unknown): Cancel {
-    return this.add(ms, ms, fire);
-  }
-
-  sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => this.after(ms, resolve));
-  }
-
-  /** Moves time forward without firing any timer, as if the process had been suspended (days in a test). */
-  jump(ms: number): void {
-    this.time += ms;
-    for (const t of this.timers) t.due += ms;
-  }
-
-  /** Moves time forward by `ms`, firing every timer that falls due on the way, and waits for their work. */
-  async advance(ms: number): Promise<void> {
-    const target = this.time + ms;
-    for (;;) {
-      const next = this.timers.filter((t) => t.due <= target).sort((a, b) => a.due - b.due || a.id - b.id)[0];
-      if (!next) break;
-      this.time = next.due;
-      if (next.every === null) this.timers = this.timers.filter((t) => t !== next);
-      else next.due += next.every;
-      await next.fire();
-    }
-    this.time = target;
-  }
-
-  private add(ms: number, every: number | null, fire: () => unknown): Cancel {
-    const id = this.nextId++;
-    this.timers.push({ id, due: this.time + ms, every, fire });
-    return () => {
-      this.timers = this.timers.filter((t) => t.id !== id);
-    };
-  }
-}
-
 /** The record store's contract, in memory: every value is copied in and out, as through Redis. */
 class MemoryRecordStore implements RecordStorage {
   settings: RecordPatterns = { all: true, globs: [], postCpDir: '' };
@@ -443,22 +394,7 @@ describe('record wait window (RecordService on a manual clock)', () => {
   });
 
   /** The engine finished one more segment of live/show (an MPEG-TS file: its first byte is the sync byte). */
-  function segment(): HlsSegmentEvent {
-    const n = seq++;
-    const file = path.join(root, 'hls', 'live', `show-${n}.ts`);
-    fs.writeFileSync(file, Buffer.concat([Buffer.from([0x47]), Buffer.alloc(187, n)]));
-    return {
-      vhost: '__defaultVhost__',
-      app: 'live',
-      stream: 'show',
-      file,
-      url: `live/show-${n}.ts`,
-      m3u8_url: 'live/show.m3u8',
-      seq_no: n,
-      duration: 2,
-      size: 188,
-    };
-  }
+  const segment = (): HlsSegmentEvent => tinySegment(path.join(root, 'hls'), seq++);
 
   const records = () => service.files();
 
@@ -767,5 +703,63 @@ describe('record library', () => {
   it('a title is one line and bounded', () => {
     assert.equal(cleanTitle('  Keynote\n day 1 '), 'Keynote day 1');
     assert.throws(() => cleanTitle('x'.repeat(201)), /at most 200/);
+  });
+});
+
+describe('record thumbnail retry', () => {
+  it('RetryGate: a failure waits its backoff (doubling, capped), success clears it, and it gives up after the last try', () => {
+    const gate = new RetryGate(10_000, 40_000, 4);
+    assert.equal(gate.allowed('a', 0), true);
+    gate.failed('a', 0);
+    assert.equal(gate.allowed('a', 9_999), false);
+    assert.equal(gate.allowed('a', 10_000), true);
+    gate.failed('a', 10_000);
+    assert.equal(gate.allowed('a', 29_999), false, 'the second wait is 20 s');
+    gate.failed('a', 30_000);
+    assert.equal(gate.allowed('a', 69_999), false, 'the third is capped at 40 s');
+    assert.equal(gate.allowed('a', 70_000), true);
+    gate.failed('a', 70_000);
+    assert.equal(gate.allowed('a', 10_000_000), false, 'four failures: given up');
+    assert.equal(gate.allowed('b', 0), true, 'keys are apart');
+    gate.succeeded('a');
+    assert.equal(gate.allowed('a', 0), true);
+  });
+
+  it('a failed thumbnail is made again after its backoff, not on every request (ffmpeg that fails, then works)', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'record-thumb-'));
+    try {
+      const calls = path.join(root, 'calls');
+      const ffmpeg = path.join(root, 'ffmpeg');
+      // Counts its runs; fails until `works` exists, then writes its last argument (the JPEG).
+      fs.writeFileSync(
+        ffmpeg,
+        `#!/bin/sh\necho run >> '${calls}'\n[ -e '${root}/works' ] || exit 1\nfor last; do :; done\necho jpeg > "$last"\n`,
+        { mode: 0o755 },
+      );
+      const clock = new ManualClock();
+      const store = new MemoryRecordStore();
+      const service = new RecordService(buildConfig({ FFMPEG_BIN: ffmpeg }), dataPaths(root), store, new EventHub(), clock, () =>
+        Promise.resolve(null),
+      );
+      const runs = () => (fs.existsSync(calls) ? fs.readFileSync(calls, 'utf8').split('\n').filter(Boolean).length : 0);
+      const done = parseArtifact(JSON.stringify({ uuid: UUID, m3u8_url: 'live/s.m3u8', files: [], status: 'done', duration: 10 }));
+      assert.ok(done);
+      await store.saveArtifact(done);
+      fs.mkdirSync(path.join(root, 'record', UUID), { recursive: true });
+      setLogLevel('error');
+      assert.equal(await service.thumbnail(UUID), null);
+      assert.equal(await service.thumbnail(UUID), null);
+      assert.equal(runs(), 1, 'the second request inside the backoff does not run ffmpeg');
+      fs.writeFileSync(path.join(root, 'works'), '');
+      await clock.advance(9_000);
+      assert.equal(await service.thumbnail(UUID), null, 'still waiting');
+      await clock.advance(1_000);
+      const file = await service.thumbnail(UUID);
+      assert.equal(runs(), 2);
+      assert.ok(file && fs.readFileSync(file, 'utf8').startsWith('jpeg'), 'retried and made');
+    } finally {
+      setLogLevel('info');
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 });

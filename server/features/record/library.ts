@@ -98,11 +98,14 @@ const secs = (s: number) => s.toFixed(3);
  * A clip without re-encoding: the input is seeked to `start` (ffmpeg snaps a stream copy to the
  * keyframe at or before it, so the clip is keyframe-accurate: it may begin up to one keyframe
  * interval early) and `end - start` seconds are copied. +faststart so it plays while downloading.
- * The paths are ours (record UUIDs), never user input; the times are numbers.
+ * The paths are ours (record UUIDs), never user input; the times are numbers. The input is a
+ * finished record's MP4, or (`inputFormat` hls) the VOD playlist of a record still recording.
  */
-export function clipArgs(input: string, start: number, end: number, output: string): string[] {
+export function clipArgs(input: string, start: number, end: number, output: string, inputFormat?: 'hls'): string[] {
   return [
     ...LOCAL_FFMPEG,
+    // A record still recording is read from its segments, through a VOD playlist of them (remux.ts).
+    ...(inputFormat ? ['-f', inputFormat] : []),
     '-ss',
     secs(start),
     '-i',

@@ -14,11 +14,15 @@ export interface RetentionPolicy {
   maxPercent: number;
   /** Warn (every console page, the on_disk_low callback) when the disk's free space falls under this many MB; 0: off. */
   warnFreeMb: number;
-  /** Live timeshift: how far back viewers of a record still recording can seek (its DVR playlist); 0: to its start. */
+  /**
+   * Live timeshift: how far back viewers of a live stream can seek (/{app}/{stream}/dvr.m3u8,
+   * features/timeshift), and of a record still recording in the console; 0: off (no stream has a
+   * DVR playlist, nothing is kept for it; a record in progress still plays from its start).
+   */
   timeshiftMinutes: number;
 }
 
-export const DEFAULT_RETENTION: RetentionPolicy = { days: 0, maxGb: 0, maxPercent: 0, warnFreeMb: 1024, timeshiftMinutes: 120 };
+export const DEFAULT_RETENTION: RetentionPolicy = { days: 0, maxGb: 0, maxPercent: 0, warnFreeMb: 1024, timeshiftMinutes: 0 };
 
 const LIMITS: Record<keyof RetentionPolicy, number> = {
   days: 36_500,

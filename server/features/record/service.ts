@@ -26,13 +26,13 @@ import { ConflictError, NotFoundError, ValidationError } from '../../core/errors
 import type { EventHub, HlsSegmentEvent, StreamInfo } from '../../core/events.js';
 import { createLogger } from '../../core/logger.js';
 import type { Metrics } from '../../core/metrics.js';
-import { backoffDelay } from '../../core/backoff.js';
+import { backoffDelay, RetryGate } from '../../core/backoff.js';
 import { isoNow, systemClock, type Cancel, type Clock } from './clock.js';
 import { Finisher } from './finish.js';
 import { SegmentIntake } from './intake.js';
 import { RecordCounters, registerRecordMetrics } from './metrics.js';
 import { checkClipRange, cleanTitle, clipArgs, libraryPage, thumbnailArgs, type LibraryPage, type LibraryQuery } from './library.js';
-import { isUuid, newestFirst, summarize, type Artifact, type RecordSummary } from './model.js';
+import { isUuid, newestFirst, summarize, type Artifact, type RecordSummary, type TsFile } from './model.js';
 import { remuxTimeoutMs } from './remux.js';
 import {
   DEFAULT_RETENTION,
@@ -48,7 +48,7 @@ import { buildDvrPlaylist, buildVodPlaylist } from './playlist.js';
 import { Recordings, type LiveTask } from './recordings.js';
 import { recoverRecords } from './recovery.js';
 import { SerialQueue } from './serial-queue.js';
-import { RecordSettings } from './settings.js';
+import { RecordSettings, recordsStream } from './settings.js';
 import { POST_CP_FILE, type RecordStorage } from './store.js';
 import { IDLE_CHECK_INTERVAL_MS, RECOVERY_WAIT_MS, idleWindowMs, recordIsOver } from './wait-window.js';
 
@@ -64,6 +64,10 @@ export const GUARD_INTERVAL_MS = 5000;
 export const RETENTION_INTERVAL_MS = 60_000;
 /** A thumbnail or a clip is one short ffmpeg run; past this it is hung. */
 const THUMBNAIL_TIMEOUT_MS = 20_000;
+/** A failed thumbnail is tried again after 10 s, 20 s… up to 10 min, at most 6 times in all. */
+const THUMBNAIL_RETRY_INITIAL_MS = 10_000;
+const THUMBNAIL_RETRY_MAX_MS = 600_000;
+const THUMBNAIL_MAX_FAILURES = 6;
 
 /** The data disk's size and free space, or null when it cannot be read. */
 export async function diskSpaceOf(dir: string): Promise<DiskSpace | null> {
@@ -106,8 +110,11 @@ export class RecordService {
   private lastRetentionMs = Number.NEGATIVE_INFINITY;
   private guarding: Promise<void> | null = null;
   private readonly thumbnails = new Map<string, Promise<string | null>>();
-  /** Finished records ffmpeg could not take a frame of (no video): not tried again on every request. */
-  private readonly noThumbnail = new Set<string>();
+  /**
+   * Records ffmpeg could not take a frame of: retried with backoff (a busy disk, a hung ffmpeg),
+   * not on every request, and given up after a few tries (no video at all).
+   */
+  private readonly thumbnailRetry = new RetryGate(THUMBNAIL_RETRY_INITIAL_MS, THUMBNAIL_RETRY_MAX_MS, THUMBNAIL_MAX_FAILURES);
 
   constructor(
     private readonly config: Config,
@@ -276,25 +283,43 @@ export class RecordService {
   }
 
   /**
-   * A new record cut from a finished one without re-encoding (library.ts clipArgs: keyframe-accurate).
-   * It is a record like any other: listed, played, downloaded, removed and kept by retention.
+   * A new record cut from another without re-encoding (library.ts clipArgs: keyframe-accurate).
+   * A finished record is cut from its MP4; one still recording or finishing, from the segments
+   * already written, through a VOD playlist of them (the remux's way, remux.ts), so a show can be
+   * clipped while it is on air. It is a record like any other: listed, played, downloaded,
+   * removed and kept by retention.
    */
   async clip(uuid: string, start: number, end: number): Promise<RecordSummary> {
     const source = await this.current(uuid);
-    if (source.status !== 'done') throw new ConflictError(`record ${uuid} is ${source.status}: a clip is cut from a finished record's MP4`);
-    checkClipRange(start, end, source.duration);
-    const to = Math.min(end, source.duration);
+    const fromSegments = source.status === 'recording' || source.status === 'finishing';
+    if (!fromSegments && source.status !== 'done')
+      throw new ConflictError(`record ${uuid} is ${source.status}: a clip is cut from a record's MP4 or, while recording, its segments`);
+    const files = source.status === 'recording' ? await this.store.recordingFiles(uuid) : source.files;
+    const written = fromSegments ? files.reduce((sum, f) => sum + f.duration, 0) : source.duration;
+    checkClipRange(start, end, written);
+    const to = Math.min(end, written);
     const clipUuid = randomUUID();
-    await fs.promises.mkdir(this.paths.dir(clipUuid), { recursive: true });
+    const clipDir = this.paths.dir(clipUuid);
+    await fs.promises.mkdir(clipDir, { recursive: true });
     try {
+      let input = this.paths.mp4(uuid);
+      if (fromSegments) {
+        input = `${clipDir}/source.m3u8`;
+        await fs.promises.writeFile(
+          input,
+          buildVodPlaylist(files, (f) => this.paths.absolute(f.key)),
+        );
+      }
       await replaceFileAtomic(this.paths.mp4(clipUuid), async (tmp) => {
-        const args = clipArgs(this.paths.mp4(uuid), start, to, tmp);
-        const res = await runOnce(this.config.binaries.ffmpeg, args, { timeoutMs: remuxTimeoutMs(source.mp4_size ?? source.size) });
+        const args = clipArgs(input, start, to, tmp, fromSegments ? 'hls' : undefined);
+        const bytes = fromSegments ? files.reduce((sum, f) => sum + f.size, 0) : (source.mp4_size ?? source.size);
+        const res = await runOnce(this.config.binaries.ffmpeg, args, { timeoutMs: remuxTimeoutMs(bytes) });
         if (res.code !== 0)
           throw new Error(`ffmpeg clip failed (exit ${res.signal ?? res.code}): ${res.stderr.trim().split('\n').pop() ?? ''}`);
       });
+      if (fromSegments) await fs.promises.rm(input, { force: true });
     } catch (err) {
-      await fs.promises.rm(this.paths.dir(clipUuid), { recursive: true, force: true });
+      await fs.promises.rm(clipDir, { recursive: true, force: true });
       throw err;
     }
     const at = isoNow(this.clock);
@@ -332,7 +357,7 @@ export class RecordService {
    * MP4; null when there is none (not finished, no video).
    */
   async thumbnail(uuid: string): Promise<string | null> {
-    if (!isUuid(uuid) || this.noThumbnail.has(uuid)) return null;
+    if (!isUuid(uuid) || !this.thumbnailRetry.allowed(uuid, this.clock.now())) return null;
     const file = `${this.paths.dir(uuid)}/thumbnail.jpg`;
     if (
       await fs.promises.access(file).then(
@@ -359,10 +384,11 @@ export class RecordService {
         });
         if (res.code !== 0) throw new Error(res.stderr.trim() || `exit ${res.signal ?? res.code}`);
       });
+      this.thumbnailRetry.succeeded(uuid);
       return file;
     } catch (err) {
-      log.warn(`record ${uuid}: no thumbnail`, err);
-      this.noThumbnail.add(uuid);
+      log.warn(`record ${uuid}: no thumbnail, will retry later`, err);
+      this.thumbnailRetry.failed(uuid, this.clock.now());
       return null;
     }
   }
@@ -473,6 +499,39 @@ export class RecordService {
       windowSeconds: this.retentionCache.timeshiftMinutes * 60,
       beginMs: Date.parse(artifact.begin) || this.clock.now(),
     });
+  }
+
+  // ---- a stream's live timeshift (features/timeshift) ----
+
+  /** The timeshift window in seconds (timeshiftMinutes, refreshed by the guard's check); 0: off. */
+  timeshiftSeconds(): number {
+    return this.retentionCache.timeshiftMinutes * 60;
+  }
+
+  /** The disk guard's last verdict: under the free-space threshold. */
+  diskIsLow(): boolean {
+    return this.diskLow;
+  }
+
+  /** The record taking app/stream's segments now (it keeps them), or null. */
+  recordingUuid(app: string, stream: string): string | null {
+    return this.recordings.ofPlaylist(`${app}/${stream}.m3u8`)?.state.uuid ?? null;
+  }
+
+  /**
+   * Whether app/stream's segments are recorded: a record takes them now, or the settings record the
+   * stream (its first segment begins one: the timeshift store must not keep a second copy of it).
+   */
+  async recordsSegmentsOf(app: string, stream: string): Promise<boolean> {
+    return this.recordingUuid(app, stream) !== null || recordsStream(await this.settings.current(), app, stream);
+  }
+
+  /** The record of app/stream being recorded now, with the segments already written; null when none. */
+  async recordingOf(app: string, stream: string): Promise<{ uuid: string; files: TsFile[]; beginMs: number } | null> {
+    const task = this.recordings.ofPlaylist(`${app}/${stream}.m3u8`);
+    if (!task) return null;
+    const { uuid, begin } = task.artifact;
+    return { uuid, files: await this.store.recordingFiles(uuid), beginMs: Date.parse(begin) || this.clock.now() };
   }
 
   /** Path of a record's segment, or null; both ids are checked so no other file can be named. */

@@ -1,6 +1,7 @@
 // Scenarios › Streaming (tab `live`, docs/compatibility.md §12.2): where to publish from OBS/vMix, FFmpeg or a
 // browser over RTMP, SRT and WebRTC (WHIP) and where to watch (HTTP-FLV, HLS, SRT, WHEP), with
 // in-page players, plus the QR code of the publish URL.
+import { dvrUrlOf } from '../timeshift/delivery.js';
 import type Koa from 'koa';
 import type { Config } from '../../config.js';
 import { isSecureRequest } from '../../core/http.js';
@@ -162,6 +163,8 @@ export function streamingHandlers(
   rooms: RoomLookup,
   availability: StreamingAvailabilityProvider,
   signer?: PlayUrlSigner,
+  /** The live timeshift window (minutes; 0: off): the player page offers it for a live HLS URL. */
+  timeshiftMinutes: () => number = () => 0,
 ): RouteHandlers {
   return {
     // A signed play URL token for the page's stream (a console session is the credential).
@@ -185,7 +188,9 @@ export function streamingHandlers(
     },
     // SRS Stack's standalone player, public like the streams it plays.
     'streaming.player': async ({ ctx }) => {
-      await ui.render(ctx, 'streaming/player', { url: typeof ctx.query.url === 'string' ? ctx.query.url.slice(0, 2048) : '' });
+      const url = typeof ctx.query.url === 'string' ? ctx.query.url.slice(0, 2048) : '';
+      const minutes = timeshiftMinutes();
+      await ui.render(ctx, 'streaming/player', { url, timeshift: minutes > 0 ? { minutes, dvrUrl: dvrUrlOf(url) } : null });
     },
     'streaming.qr': async ({ ctx }) => {
       const stream = typeof ctx.query.stream === 'string' ? ctx.query.stream : DEFAULT_STREAM;
