@@ -52,7 +52,12 @@ describe('e2e: live timeshift on the public player page, clips of a record in pr
     assert.equal(variant.status, 200);
     const session = (await variant.text()).split('\n').find((l) => l.startsWith('dvr.m3u8?hls_ctx='));
     assert.ok(session, 'a session variant');
-    const text = await (await fetch(`${stack.url}/live/show/${session}`)).text();
+    const media = await fetch(`${stack.url}/live/show/${session}`, { headers: { 'Accept-Encoding': 'gzip' } });
+    assert.equal(media.headers.get('content-encoding'), 'gzip', 'a long window goes gzipped to players that accept it');
+    const text = await media.text();
+    const plain = await fetch(`${stack.url}/live/show/${session}`, { headers: { 'Accept-Encoding': 'identity' } });
+    assert.equal(plain.headers.get('content-encoding'), null);
+    assert.equal(await plain.text(), text);
     const uris = text.split('\n').filter((l) => l.startsWith('dvr-'));
     assert.equal(uris.length, fixtures.length, 'every segment written is in the window');
     assert.equal(text.split('#EXT-X-PROGRAM-DATE-TIME:').length - 1, uris.length);

@@ -6,6 +6,8 @@
 // the timeshift store (store.ts). Play authentication applies exactly as to the live playlist: the
 // playlist request is admitted (signed URL, on_play) and its session's grant is written into every
 // segment URI and checked on each segment (features/hls/delivery.ts answeredSession, checkMedia).
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 import type Koa from 'koa';
 import { NotFoundError, ValidationError } from '../../core/errors.js';
 import { sendFile } from '../../core/static-files.js';
@@ -61,10 +63,15 @@ export interface TimeshiftDeliveryDeps {
  * from Redis (the record's whole segment list): built at most once per this many ms per stream.
  */
 const PLAYLIST_CACHE_MS = 1000;
+/** Playlists from this size on go gzipped to players that accept it. */
+const GZIP_MIN_BYTES = 4 * 1024;
+const gzip = promisify(zlib.gzip);
 const PLAYLIST_CACHE_ENTRIES = 2000;
 
 export class TimeshiftDelivery implements NestedHlsFiles {
   private readonly built = new Map<string, { at: number; dvr: Promise<{ text: string; live: boolean } | null> }>();
+  /** The gzipped text of a playlist build, kept as long as the build is. */
+  private readonly gzipped = new WeakMap<object, Promise<Buffer>>();
 
   constructor(private readonly deps: TimeshiftDeliveryDeps) {}
 
@@ -83,7 +90,26 @@ export class TimeshiftDelivery implements NestedHlsFiles {
     ctx.set('Cache-Control', 'no-cache, max-age=0');
     if (await this.deps.sessions.answeredSession(ctx, app, stream, DVR_PLAYLIST, live)) return;
     ctx.type = M3U8_TYPE;
-    ctx.body = HlsDelivery.withSessionQuery(ctx, live ? text : withEndList(text));
+    const body = HlsDelivery.withSessionQuery(ctx, live ? text : withEndList(text));
+    ctx.vary('Accept-Encoding');
+    if (Buffer.byteLength(body) < GZIP_MIN_BYTES || ctx.acceptsEncodings('gzip', 'identity') !== 'gzip') {
+      ctx.body = body;
+      return;
+    }
+    // A long window's playlist is large (a 2 h one: 3600 segments, about 420 KB) and every player
+    // reloads it every few seconds: gzipped, about a tenth of that. Done once per build when the
+    // text goes out as built (no session grant in its URIs), off the event loop either way.
+    ctx.set('Content-Encoding', 'gzip');
+    ctx.body = body === text ? await this.gzipOnce(dvr, text) : await gzip(body);
+  }
+
+  private gzipOnce(dvr: object, text: string): Promise<Buffer> {
+    let zipped = this.gzipped.get(dvr);
+    if (!zipped) {
+      zipped = gzip(text);
+      this.gzipped.set(dvr, zipped);
+    }
+    return zipped;
   }
 
   private cachedPlaylist(app: string, stream: string, windowSeconds: number): Promise<{ text: string; live: boolean } | null> {
