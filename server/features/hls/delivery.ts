@@ -120,7 +120,7 @@ export class HlsSessions {
   }
 }
 
-/** Playlists read at most once per PLAYLIST_CACHE_MS whatever the number of players (null: missing). */
+/** Playlists read (and their URIs escaped) at most once per PLAYLIST_CACHE_MS whatever the number of players (null: missing). */
 export class PlaylistCache {
   private readonly entries = new Map<string, { at: number; text: Promise<string | null> }>();
 
@@ -130,7 +130,11 @@ export class PlaylistCache {
     const hit = this.entries.get(file);
     if (hit && now - hit.at < this.ttlMs) return hit.text;
     if (this.entries.size >= PLAYLIST_CACHE_ENTRIES) this.entries.clear();
-    const text = fs.promises.readFile(file, 'utf8').catch(() => null);
+    // Escaped once per read, not once per player (engine-written names may need it: playlist.ts).
+    const text = fs.promises
+      .readFile(file, 'utf8')
+      .then(withEscapedSegmentUris)
+      .catch(() => null);
     this.entries.set(file, { at: now, text });
     return text;
   }
@@ -266,9 +270,8 @@ export class HlsDelivery {
   /** The media playlist of app/stream in the current mode, as players get it; null when there is none. */
   private async mediaPlaylist(app: string, stream: string, modes: HlsDeliveryModes): Promise<{ text: string; live: boolean } | null> {
     const output = modes.hlsLowLatency ? this.engine.hls.lowLatency : this.engine.hls.normal;
-    const raw = await this.playlists.read(path.join(output.root, app, `${stream}.m3u8`));
-    if (raw === null) return null;
-    const text = withEscapedSegmentUris(raw);
+    const text = await this.playlists.read(path.join(output.root, app, `${stream}.m3u8`));
+    if (text === null) return null;
     const live = this.isLive(app, stream);
     return { text: live ? text : withEndList(text), live };
   }
