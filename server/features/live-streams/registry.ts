@@ -249,7 +249,8 @@ export class LiveRegistry {
    */
   async commit(request: StreamRequest): Promise<StreamInfo> {
     const key = streamKey(request.vhost, request.app, request.stream);
-    const existing = this.live.get(key) ?? (await this.store.get(key));
+    // Once what earlier runs persisted is loaded, `live` holds all of it: no Redis read on the publish hook's path.
+    const existing = this.live.get(key) ?? (this.loaded ? null : await this.store.get(key));
     if (existing && existing.client_id !== request.clientId && (await this.enginePublishing(request.app, request.stream))) {
       throw new ConflictError(`stream ${key} is already being published`);
     }
