@@ -203,7 +203,10 @@ export const ROUTE_DOCS: { readonly [Id in RouteId]?: RouteDoc } = {
   'forward.secret': slotSecret(
     'forward',
     '多平台转播',
-    { stream: 'string?', slateSeconds: 'integer? (0–3600; keeps the destination on a slate while the publisher is away; 0 = off)' },
+    {
+      stream: 'string?',
+      slateSeconds: 'integer? (0–3600, default 60; keeps the destination on a slate while the publisher is away; 0 = off)',
+    },
     {
       platform: 'wx',
       server: 'rtmp://a.rtmp.youtube.com/live2',

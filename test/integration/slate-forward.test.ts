@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { publish, startRtmpServer, type Publisher, type RtmpServer } from '../helpers/media.js';
 import { publishSecretOf, stackPublishUrl, waitStreamLive } from '../helpers/restream.js';
 import { initAdmin, sleep, startStack, waitFor, type StackHandle } from '../helpers/stack.js';
@@ -57,6 +58,36 @@ function videoTimes(file: string): number[] {
     const rows = res.json.data as Array<{ platform: string; task?: { restarts: number; pid: number | null; lastError?: string } }>;
     return rows.find((r) => r.platform === 'wx')?.task ?? null;
   };
+
+  it('gives a slot 60 s of slate unless it says otherwise, and keeps a 0 it saved', async () => {
+    const saved = async (platform: string) => {
+      const res = await stack.api('/terraform/v1/ffmpeg/forward/secret', {}, { bearer });
+      return (res.json.data as Record<string, { slateSeconds: number }>)[platform]?.slateSeconds;
+    };
+    const slot = (platform: string, body: Record<string, unknown>) =>
+      stack.api(
+        '/terraform/v1/ffmpeg/forward/secret',
+        { action: 'update', platform, server: dest.url('live', platform), ...body },
+        { bearer },
+      );
+    assert.equal((await slot('bilibili', {})).status, 200);
+    assert.equal(await saved('bilibili'), 60, 'a new slot without the field');
+    assert.equal((await slot('bilibili', { slateSeconds: 0 })).status, 200);
+    assert.equal((await slot('bilibili', { label: 'SRS Stack script' })).status, 200);
+    assert.equal(await saved('bilibili'), 0, 'an update without the field keeps the 0');
+    const bad = await slot('bilibili', { slateSeconds: 3601 });
+    assert.equal(bad.status, 400);
+    assert.equal(await saved('bilibili'), 0, 'a refused update loses nothing');
+    // A slot saved before the field existed (SRS Stack's own shape in its config key).
+    const redis = new Redis({ path: path.join(stack.dataDir, 'redis', 'redis.sock') });
+    try {
+      const old = { platform: 'kuaishou', server: dest.url('live', 'k'), secret: '', enabled: false, custom: false, label: '' };
+      await redis.hset('SRS_FORWARD_CONFIG', 'kuaishou', JSON.stringify(old));
+    } finally {
+      redis.disconnect();
+    }
+    assert.equal(await saved('kuaishou'), 60, 'a slot saved without the field');
+  });
 
   it('keeps one connection to the destination through a 10 s drop: slate, then live, no gap over 1 s', async () => {
     const first = publish(stackPublishUrl(stack, secret, 'show'));

@@ -3,7 +3,7 @@ import type { RouteHandlers } from '../../../route-table.js';
 import type { Console } from '../../console/console.js';
 import type { Restream } from '../restream.js';
 import { ffmpegView, slotFormError, slotForms, slotPage, slotSecretHandler, slotStreamsHandler, statusViews } from '../routes.js';
-import { FORWARD } from './service.js';
+import { DEFAULT_SLATE_SECONDS, FORWARD } from './service.js';
 
 export function forwardHandlers({ forward }: Restream): RouteHandlers {
   return {
@@ -36,7 +36,7 @@ export function registerForwardTab(ui: Console, restream: Restream): void {
           slotForms(slots, FORWARD, forward.limit, rows).map((f) => ({
             ...f,
             stream: f.slot?.stream ?? '',
-            slateSeconds: f.slot?.slateSeconds ?? 0,
+            slateSeconds: f.slot?.slateSeconds ?? DEFAULT_SLATE_SECONDS,
           })),
           forward.limit,
           ctx.query,
