@@ -12,9 +12,11 @@ import { avcConfigOf } from '../../server/core/media/avc.js';
 import { FlvParser, type FlvHeader, type FlvTag } from '../../server/core/media/flv-tags.js';
 import type { LiveSink, LiveSource, LiveStreamEvent } from '../../server/core/media/live-source.js';
 import { ContinuousFeed, formatOf, frameIntervalOf, type FeedState } from '../../server/features/restream/slate/continuous-feed.js';
-import { clipOf, slateEncodeArgs } from '../../server/features/restream/slate/slate-clip.js';
+import { clipOf, slateEncodeArgs, type SlateLook } from '../../server/features/restream/slate/slate-clip.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'slate-'));
+/** The plain dark slate (no picture, no text): these tests are about the splice, not the look. */
+const PLAIN: SlateLook = { image: null, font: null, id: 'plain' };
 
 function encode(args: string[]): void {
   execFileSync('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -175,7 +177,7 @@ describe('slate: a continuous feed through a publisher drop', function () {
       slate: async (format) => {
         slateFormat = format;
         const file = path.join(dir, 'slate.flv');
-        encode(slateEncodeArgs(format, null, file));
+        encode(slateEncodeArgs(format, PLAIN, file));
         return clipOf(tagsOf(file).tags, 40);
       },
       write: (b) => out.push(b),
@@ -228,7 +230,7 @@ describe('slate: a continuous feed through a publisher drop', function () {
         graceMs,
         slate: async (format) => {
           const file = path.join(dir, `slate-${graceMs}.flv`);
-          encode(slateEncodeArgs(format, null, file));
+          encode(slateEncodeArgs(format, PLAIN, file));
           return clipOf(tagsOf(file).tags, 40);
         },
         write: () => undefined,

@@ -3,6 +3,7 @@
 // them: adds, replaces when the argv changed, removes what is no longer wanted. The supervisor does
 // the rest per child (backoff, stall watchdog, pid files), so one failing task never touches another.
 import crypto from 'node:crypto';
+import type { Writable } from 'node:stream';
 import { createLogger } from '../logger.js';
 import type { RedisClient } from '../redis.js';
 import type { ChildStatus, ExitInfo, SupervisedChild, Supervisor } from '../process/supervisor.js';
@@ -23,7 +24,7 @@ export interface TaskPlan {
   readonly maxRunMs?: number;
   readonly abnormalFastSpeed?: number;
   /** Writes the input into each spawn's stdin (the args read `pipe:0`): the slate's ContinuousFeed. */
-  readonly feed?: (stdin: NodeJS.WritableStream) => void;
+  readonly feed?: (stdin: Writable) => void;
 }
 
 /** A task's actual state, for the API and the console. */
