@@ -253,8 +253,14 @@ export class FfmpegTaskGroup {
   }
 }
 
+/**
+ * Whether a running task already does what the plan asks. The input's description counts too: a
+ * forward's slate grace period lives in its feed, not in the argv (`live/x (slate 60 s)`), and a
+ * new grace period takes a new feed.
+ */
 function samePlan(a: TaskPlan, b: TaskPlan): boolean {
   return (
+    a.input === b.input &&
     a.args.length === b.args.length &&
     a.args.every((x, i) => x === b.args[i]) &&
     a.maxRunMs === b.maxRunMs &&
