@@ -246,4 +246,54 @@ describe('slate: a continuous feed through a publisher drop', function () {
       assert.match(ended, graceMs ? /did not come back within 1000 ms/ : /the stream ended/);
     }
   });
+
+  it('when the destination is behind as the publisher returns, drops to a later keyframe that still carries the live SPS/PPS', async () => {
+    const source = new ScriptedSource();
+    const clock = manualClock();
+    const out: Buffer[] = [];
+    let backlog = 0;
+    const lagging: number[] = [];
+    source.publish(live.header);
+    const feed = new ContinuousFeed({
+      source,
+      app: 'live',
+      stream: 's',
+      graceMs: 10_000,
+      slate: async (format) => {
+        const file = path.join(dir, 'slate-behind.flv');
+        encode(slateEncodeArgs(format, PLAIN, file));
+        return clipOf(tagsOf(file).tags, 40);
+      },
+      write: (b) => out.push(b),
+      end: () => undefined,
+      queued: () => backlog,
+      maxQueuedBytes: 4 * 1024 * 1024,
+      onLagging: ({ episodes }) => lagging.push(episodes),
+      clock,
+    });
+    const media = live.tags.filter((t) => t.kind !== 'script');
+    source.feed(media);
+    source.unpublish();
+    await new Promise((r) => setTimeout(r, 1500)); // the slate encode
+    await clock.advance(1000);
+    // The publisher is back while the destination is 5 MB behind: its first GOP and a bit go.
+    backlog = 5 * 1024 * 1024;
+    source.publish(live.header);
+    const cut = media.findIndex((t) => t.timestamp >= 1200);
+    source.feed(media.slice(0, cut));
+    backlog = 0;
+    source.feed(media.slice(cut));
+    feed.close();
+    assert.deepEqual(lagging, [1], 'one episode, reported once');
+
+    const file = path.join(dir, 'behind.flv');
+    fs.writeFileSync(file, Buffer.concat(out));
+    const decode = spawnSync('ffmpeg', ['-hide_banner', '-v', 'error', '-i', file, '-f', 'null', '-'], { encoding: 'utf8' });
+    assert.equal(decode.stderr, '', 'every written frame decodes: the parameter sets went with the keyframe actually written');
+    const video = tagsOf(file).tags.filter((t) => t.kind === 'video' && !t.sequenceHeader);
+    const gaps = video.slice(1).map((t, i) => ({ gap: t.timestamp - (video[i] as FlvTag).timestamp, resumed: t }));
+    const skip = gaps.reduce((a, b) => (b.gap > a.gap ? b : a));
+    assert.ok(skip.gap >= 1500, `media was dropped: the largest gap is ${skip.gap} ms`);
+    assert.ok(skip.resumed.keyframe, 'the destination resumes on a keyframe');
+  });
 });
