@@ -129,7 +129,11 @@ export class SlatePicture {
         tooLarge: () => tooLarge(),
         noFile: 'no file in the upload: send the picture as a multipart file part',
       });
-      const { codec, width, height } = checkPicture(await probe(this.opts.ffprobe, partPath));
+      const probed = await probe(this.opts.ffprobe, partPath).catch((err: unknown) => {
+        if (!(err instanceof ValidationError)) throw err;
+        throw new ValidationError(`the slate picture is not a picture ffprobe can read (${err.message})`);
+      });
+      const { codec, width, height } = checkPicture(probed);
       const hash = crypto
         .createHash('sha256')
         .update(await fs.promises.readFile(partPath))
