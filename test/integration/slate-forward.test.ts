@@ -54,6 +54,15 @@ function videoTimes(file: string): number[] {
       { bearer },
     );
   const recordings = () => fs.readdirSync(dest.recordDir).filter((f) => f.endsWith('.flv'));
+  /** Disables the wx slot and waits until its task is gone. */
+  const stopForward = async () => {
+    await forward({ enabled: false, slateSeconds: 60 });
+    await waitFor(
+      async () => (await task()) === null,
+      10_000,
+      () => 'the forward to stop',
+    );
+  };
   /** The wx slot's task: its restarts and pid, or null when it runs no task. */
   const task = async () => {
     const res = await stack.api('/terraform/v1/ffmpeg/forward/streams', {}, { bearer });
@@ -113,12 +122,7 @@ function videoTimes(file: string): number[] {
     assert.equal(t?.restarts, 0, `the forward never restarted: ${JSON.stringify(t)}\n${stack.logs().slice(-4000)}`);
     assert.equal(recordings().length, 1, 'the destination saw one publish: no reconnect');
     await second.stop();
-    await forward({ enabled: false, slateSeconds: 60 });
-    await waitFor(
-      async () => (await task()) === null,
-      10_000,
-      () => 'the forward to stop',
-    );
+    await stopForward();
     await sleep(2000); // nginx-rtmp closes the recording
 
     const file = path.join(dest.recordDir, recordings()[0] as string);
@@ -156,12 +160,7 @@ function videoTimes(file: string): number[] {
       15_000,
       async () => `the forward to take live/other, not ${await source()}`,
     );
-    await forward({ enabled: false, slateSeconds: 60 });
-    await waitFor(
-      async () => (await task()) === null,
-      10_000,
-      () => 'the forward to stop',
-    );
+    await stopForward();
     await show.stop();
     await other.stop();
   });
@@ -272,13 +271,8 @@ function videoTimes(file: string): number[] {
     await waitStreamLive(stack, bearer, 'show');
     await sleep(4000);
     await back.stop();
-    await forward({ enabled: false, slateSeconds: 60 });
-    await waitFor(
-      async () => (await task()) === null,
-      10_000,
-      () => 'the forward to stop',
-    );
-    await sleep(2000);
+    await stopForward();
+    await sleep(2000); // nginx-rtmp closes the recording
     assert.equal(mine().length, 1, 'one connection throughout');
 
     // The middle of the picture twice a second: orange for the drop, not before it, not after it.
