@@ -175,11 +175,17 @@ export class SlatePicture {
 
   private async replace(info: SlatePictureInfo | null): Promise<void> {
     const old = this.path();
+    const oldLook = this.look().id;
     const description = path.join(this.opts.dir, 'picture.json');
     if (info) await writeFileAtomic(description, JSON.stringify(info));
     else await fs.promises.rm(description, { force: true });
     this.info = info;
     if (old && old !== this.path()) await fs.promises.rm(old, { force: true });
+    if (oldLook !== this.look().id && oldLook.startsWith('picture-')) {
+      // The default look's preview stays: it comes back with every removal.
+      this.previews.delete(oldLook);
+      await fs.promises.rm(this.previewFile(oldLook), { force: true });
+    }
     for (const fn of this.listeners) fn();
   }
 
@@ -200,12 +206,16 @@ export class SlatePicture {
     return null;
   }
 
+  private previewFile(lookId: string): string {
+    return path.join(this.opts.cacheDir, `preview-${lookId}.jpg`);
+  }
+
   private render(look: SlateLook): Promise<string> {
     let done = this.previews.get(look.id);
     if (!done) {
       done = (async () => {
         await fs.promises.mkdir(this.opts.cacheDir, { recursive: true });
-        const file = path.join(this.opts.cacheDir, `preview-${look.id}.jpg`);
+        const file = this.previewFile(look.id);
         const res = await runOnce(this.opts.ffmpeg, slatePreviewArgs(look, file), { timeoutMs: RENDER_TIMEOUT_MS });
         if (res.code !== 0) throw new Error(res.stderr.trim().split('\n').at(-1) || `ffmpeg exited with ${res.code}`);
         return file;
