@@ -133,8 +133,7 @@ function videoTimes(file: string): number[] {
     assert.ok(span > 18, `the recording spans ${span.toFixed(1)} s`);
     assert.ok(Math.max(...gaps) <= 1, `largest gap ${Math.max(...gaps).toFixed(2)} s`);
     process.stdout.write(`      destination: 1 recording over ${span.toFixed(1)} s, largest video gap ${Math.max(...gaps).toFixed(2)} s\n`);
-    const decode = spawnSync('ffmpeg', ['-hide_banner', '-v', 'error', '-i', file, '-f', 'null', '-'], { encoding: 'utf8' });
-    assert.equal(decode.stderr.trim(), '', 'every frame decodes, across both switches');
+    assert.equal(decodeErrors(file), '', 'every frame decodes, across both switches');
   });
 
   it('follows the slot to another stream while its feed is running', async () => {
@@ -276,7 +275,9 @@ function videoTimes(file: string): number[] {
     assert.equal(mine().length, 1, 'one connection throughout');
 
     // The middle of the picture twice a second: orange for the drop, not before it, not after it.
-    const samples = rgbSeries(path.join(dest.recordDir, mine()[0] as string), 2);
+    const file = path.join(dest.recordDir, mine()[0] as string);
+    assert.equal(decodeErrors(file), '', 'every frame decodes, the picture and both switches included');
+    const samples = rgbSeries(file, 2);
     const orange = samples.map(isOrange);
     const first = orange.indexOf(true);
     const last = orange.lastIndexOf(true);
@@ -305,6 +306,10 @@ function ffmpegOk(args: string[]): Buffer {
   const out = spawnSync('ffmpeg', ['-hide_banner', '-v', 'error', '-y', ...args], { maxBuffer: 64 * 1024 * 1024 });
   assert.equal(out.status, 0, out.stderr?.toString());
   return out.stdout;
+}
+/** What ffmpeg says decoding the whole recording: '' when every frame decodes. */
+function decodeErrors(file: string): string {
+  return spawnSync('ffmpeg', ['-hide_banner', '-v', 'error', '-i', file, '-f', 'null', '-'], { encoding: 'utf8' }).stderr.trim();
 }
 /** The picture as 8-bit gray pixels. */
 function gray(file: string, width: number, height: number): Buffer {

@@ -45,7 +45,9 @@ export function usableFont(file: string | null): string | null {
 
 /** ffmpeg's input of the slate's picture, `width`×`height` at `fps` (pure; the paths are the stack's own). */
 function pictureInputArgs(look: SlateLook, width: number, height: number, fps: number): string[] {
-  if (look.image) return ['-loop', '1', '-framerate', String(fps), '-i', look.image];
+  // One frame read: the filter repeats it (slateVideoFilter), instead of `-loop 1` decoding and
+  // scaling the picture again for every frame (a 4K PNG: 0.7 s instead of 2.5–3 s per clip).
+  if (look.image) return ['-framerate', String(fps), '-i', look.image];
   return ['-f', 'lavfi', '-i', `color=c=${BACKGROUND}:size=${width}x${height}:rate=${fps}`];
 }
 
@@ -56,7 +58,7 @@ function pictureInputArgs(look: SlateLook, width: number, height: number, fps: n
 export function slateVideoFilter(look: SlateLook, width: number, height: number): string {
   const tail = 'setsar=1,format=yuv420p';
   if (look.image)
-    return `scale=${width}:${height}:force_original_aspect_ratio=decrease,pad=${width}:${height}:(ow-iw)/2:(oh-ih)/2:color=${BACKGROUND},${tail}`;
+    return `scale=${width}:${height}:force_original_aspect_ratio=decrease,pad=${width}:${height}:(ow-iw)/2:(oh-ih)/2:color=${BACKGROUND},${tail},loop=loop=-1:size=1:start=0`;
   const font = usableFont(look.font);
   if (!font) return tail;
   const size = Math.max(12, Math.round(height / 12));
