@@ -25,6 +25,7 @@ import { flvHandlers } from './features/flv/routes.js';
 import { LiveTap } from './features/live-tap/live-tap.js';
 import { DEFAULT_TAP_OPTIONS, TapServer } from './features/live-tap/tap-server.js';
 import { DEFAULT_MAX_GOP_BYTES } from './core/media/gop-cache.js';
+import { SlatePicture } from './features/restream/slate/picture.js';
 import { SlateSessions } from './features/restream/slate/sessions.js';
 import { LoginThrottle } from './features/auth/login-throttle.js';
 import { authHandlers } from './features/auth/routes.js';
@@ -367,6 +368,22 @@ export class App {
 
     // Restream: the four slot kinds over one set of parts; a committed publish re-plans at once.
     this.ffmpegBinary = new FfmpegBinary(config.binaries.ffmpeg);
+    // The slate (docs/architecture.md, "The slate"): one picture for the stack; a new one re-encodes the clips.
+    const slatePicture = new SlatePicture({
+      dir: this.paths.slate,
+      cacheDir: path.join(this.paths.run, 'slate'),
+      ffmpeg: config.binaries.ffmpeg,
+      ffprobe: config.binaries.ffprobe,
+    });
+    const slates = new SlateSessions({
+      source: this.tap,
+      ffmpeg: config.binaries.ffmpeg,
+      dir: path.join(this.paths.run, 'slate'),
+      look: () => slatePicture.look(),
+      // The grace period ran out: the slot's task stops unless its stream is live again.
+      onFeedEnded: () => this.restream.forward.tasks.poke(),
+    });
+    slatePicture.onChange(() => slates.renew());
     const restreamDeps: RestreamDeps = {
       config,
       paths: this.paths,
@@ -376,14 +393,7 @@ export class App {
       liveInput: (app, stream) => this.flv.internalUrl(app, stream),
       limits: () => this.system.limits(),
       ffmpeg: () => this.ffmpegBinary.current,
-      slates: new SlateSessions({
-        source: this.tap,
-        ffmpeg: config.binaries.ffmpeg,
-        dir: path.join(this.paths.run, 'slate'),
-        image: () => null,
-        // The grace period ran out: the slot's task stops unless its stream is live again.
-        onFeedEnded: () => this.restream.forward.tasks.poke(),
-      }),
+      slates,
     };
     const ffmpegBinary = this.ffmpegBinary;
     this.restream = {
@@ -392,6 +402,7 @@ export class App {
       camera: new CameraService(restreamDeps),
       transcode: new TranscodeService(restreamDeps),
       uploads: new Uploads(this.paths.root, config.upload.maxBytes, config.upload.ttlMs),
+      slatePicture,
       get ffmpeg() {
         return ffmpegBinary.current;
       },

@@ -203,7 +203,10 @@ export const ROUTE_DOCS: { readonly [Id in RouteId]?: RouteDoc } = {
   'forward.secret': slotSecret(
     'forward',
     '多平台转播',
-    { stream: 'string?', slateSeconds: 'integer? (0–3600; keeps the destination on a slate while the publisher is away; 0 = off)' },
+    {
+      stream: 'string?',
+      slateSeconds: 'integer? (0–3600, default 60; keeps the destination on a slate while the publisher is away; 0 = off)',
+    },
     {
       platform: 'wx',
       server: 'rtmp://a.rtmp.youtube.com/live2',
@@ -213,6 +216,16 @@ export const ROUTE_DOCS: { readonly [Id in RouteId]?: RouteDoc } = {
     },
   ),
   'forward.streams': doc('State of each forward task', '每个转播任务的状态'),
+  'forward.slate': doc(
+    'The slate picture: its description (null: the default "We\u2019ll be right back" frame); with action "remove", back to the default',
+    '垫片图片：返回其描述（null 为默认的“We\u2019ll be right back”画面）；action 为 "remove" 时恢复默认',
+    { action: 'string? ("remove"; none to query)' },
+    { action: 'remove' },
+  ),
+  'forward.slateUpload': doc(
+    'Uploads the slate picture (multipart, one PNG or JPEG file, at most 10 MB and 8192×8192); a refused file changes nothing',
+    '上传垫片图片（multipart，一个 PNG 或 JPEG 文件，最大 10 MB、8192×8192）；被拒的文件不影响现有图片',
+  ),
   'vlive.secret': slotSecret(
     'virtual-live',
     '虚拟直播',

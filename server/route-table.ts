@@ -147,6 +147,12 @@ export const ROUTE_TABLE = {
   'forward.secret': apiRoute('/ffmpeg/forward/secret', SECURED),
   'forward.streams': apiRoute('/ffmpeg/forward/streams', SECURED),
   'forward.form': formRoute('/mgmt/restream/forward'),
+  // The slate picture (features/restream/slate/picture.ts): one for the stack, used by every slot's slate.
+  'forward.slate': apiRoute('/ffmpeg/forward/slate', SECURED),
+  'forward.slateUpload': apiRoute('/ffmpeg/forward/slate/upload', SECURED, 'upload'),
+  // The console's preview: an <img> sends the session cookie, not the API's CSRF header.
+  'forward.slatePreview': getRoute('/mgmt/restream/forward/slate.jpg', SESSION),
+  'forward.slateRemoveForm': formRoute('/mgmt/restream/forward/slate/remove'),
   'vlive.secret': apiRoute('/ffmpeg/vlive/secret', SECURED),
   'vlive.streams': apiRoute('/ffmpeg/vlive/streams', SECURED),
   'vlive.streamUrl': apiRoute('/ffmpeg/vlive/stream-url', SECURED),

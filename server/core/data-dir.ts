@@ -36,6 +36,8 @@ export interface DataPaths {
   readonly wellKnown: string;
   readonly s3Bucket: string;
   readonly lego: string;
+  /** Ours: the slate picture (features/restream/slate/picture.ts), made on the first upload. */
+  readonly slate: string;
 }
 
 export function dataPaths(root: string): DataPaths {
@@ -51,6 +53,7 @@ export function dataPaths(root: string): DataPaths {
     wellKnown: path.join(root, '.well-known'),
     s3Bucket: path.join(root, 'srs-s3-bucket'),
     lego: path.join(root, 'lego'),
+    slate: path.join(root, 'slate'),
   };
 }
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -92,6 +93,51 @@ describe('e2e: restream scenario pages in headless Chromium', function () {
     assert.equal(await page.textContent('#slot-wx .source-name'), 'clip.mp4');
     assert.match((await page.textContent('#slot-wx')) ?? '', /Video\(h264.*Audio\(aac/);
     assert.match((await page.evaluate(() => sessionStorage.getItem('progress'))) ?? '', /100% \(/);
+  });
+
+  it('forward: uploads a slate picture with its preview, shows why a bad file is refused, and goes back to the default', async () => {
+    const orange = path.join(media, 'orange.png');
+    execFileSync('ffmpeg', [
+      '-hide_banner',
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'color=c=0xff8000:size=1280x720',
+      '-frames:v',
+      '1',
+      orange,
+    ]);
+    const bad = path.join(media, 'notes.png');
+    fs.writeFileSync(bad, 'not a picture');
+    await page.goto(`${stack.url}/mgmt/scenarios?tab=forward`);
+    const preview = () =>
+      page.$eval('#forward-slate-picture img', (img) => ({
+        src: (img as HTMLImageElement).src,
+        width: (img as HTMLImageElement).naturalWidth,
+      }));
+    await page.waitForFunction(() => (document.querySelector('#forward-slate-picture img') as HTMLImageElement | null)?.complete);
+    assert.deepEqual(await preview(), { src: `${stack.url}/mgmt/restream/forward/slate.jpg?v=default-text`, width: 640 });
+    assert.match((await page.textContent('#forward-slate-picture figcaption')) ?? '', /Default slate/);
+
+    await page.setInputFiles('#slate-file', orange);
+    await page.click('form[data-upload-url] button');
+    await page.waitForSelector('#forward-slate-picture figcaption >> text=orange.png · 1280×720');
+    await page.waitForFunction(() => (document.querySelector('#forward-slate-picture img') as HTMLImageElement).naturalWidth > 0);
+    const shown = await preview();
+    assert.match(shown.src, /slate\.jpg\?v=picture-[0-9a-f]+$/);
+    assert.equal(shown.width, 640);
+
+    await page.setInputFiles('#slate-file', bad);
+    await page.click('form[data-upload-url] button');
+    await page.waitForSelector('form[data-upload-url] .upload-status[data-ok="false"]');
+    assert.match((await page.textContent('form[data-upload-url] .upload-status')) ?? '', /picture/);
+    assert.match((await page.textContent('#forward-slate-picture figcaption')) ?? '', /orange\.png/, 'the picture stays');
+
+    await Promise.all([page.waitForEvent('load'), page.click('#forward-slate-picture button')]);
+    await page.waitForSelector('.alert.ok >> text=The default slate is back');
+    assert.match((await page.textContent('#forward-slate-picture figcaption')) ?? '', /Default slate/);
   });
 
   it('virtual live: a server file outside the data directory is refused with the reason', async () => {

@@ -149,7 +149,10 @@ describe('restream destinations: a truthful state, callbacks on drops, metrics',
     assert.equal(calls('on_forward_recovered', 'wx').length, recoveries + 1);
   });
 
-  it('a stream that ends takes its forwards with it: no on_forward_error for that', async () => {
+  it('a stream that ends takes its forwards with it after their slate: no on_forward_error for that', async () => {
+    // A short slate (the default is 60 s): the forward outlives its stream by 2 s, then ends cleanly.
+    await forward.configure('wx', { ...(await forward.saved()).wx, slateSeconds: 2 }, (r) => destinationOf(r)?.state === 'live');
+    assert.match((await forward.row('wx'))?.task?.input ?? '', /\(slate 2 s\)$/, 'a new grace period restarts the task');
     const errors = calls('on_forward_error', 'wx').length;
     await publisher.stop();
     await forward.until('wx', (r) => r?.state === 'waiting' && !r.task);

@@ -11,13 +11,31 @@ import path from 'node:path';
 import { avcConfigOf } from '../../server/core/media/avc.js';
 import { FlvParser, type FlvHeader, type FlvTag } from '../../server/core/media/flv-tags.js';
 import type { LiveSink, LiveSource, LiveStreamEvent } from '../../server/core/media/live-source.js';
-import { ContinuousFeed, formatOf, frameIntervalOf, type FeedState } from '../../server/features/restream/slate/continuous-feed.js';
-import { clipOf, slateEncodeArgs } from '../../server/features/restream/slate/slate-clip.js';
+import {
+  ContinuousFeed,
+  formatOf,
+  frameIntervalOf,
+  type ContinuousFeedOptions,
+  type FeedState,
+} from '../../server/features/restream/slate/continuous-feed.js';
+import { clipOf, slateEncodeArgs, type SlateFormat, type SlateLook } from '../../server/features/restream/slate/slate-clip.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'slate-'));
+/** The plain dark slate (no picture, no text): these tests are about the splice, not the look. */
+const PLAIN: SlateLook = { image: null, font: null, id: 'plain' };
 
 function encode(args: string[]): void {
   execFileSync('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** A feed's slate: the plain clip of the stream's format, encoded into `name`; `seen` gets the format. */
+function plainSlate(name: string, seen?: (format: SlateFormat) => void) {
+  return async (format: SlateFormat) => {
+    seen?.(format);
+    const file = path.join(dir, name);
+    encode(slateEncodeArgs(format, PLAIN, file));
+    return clipOf(tagsOf(file).tags, 40);
+  };
 }
 
 function tagsOf(file: string): { header: FlvHeader; tags: FlvTag[] } {
@@ -144,6 +162,35 @@ describe('slate: a continuous feed through a publisher drop', function () {
     live = tagsOf(liveFile);
   });
 
+  /** A feed of a published scripted stream, 10 s of grace, its output collected in `out`. */
+  function feedOf(options: Partial<ContinuousFeedOptions> & Pick<ContinuousFeedOptions, 'slate'>) {
+    const source = new ScriptedSource();
+    const clock = manualClock();
+    const out: Buffer[] = [];
+    source.publish(live.header);
+    const feed = new ContinuousFeed({
+      source,
+      app: 'live',
+      stream: 's',
+      graceMs: 10_000,
+      write: (b) => out.push(b),
+      end: () => undefined,
+      clock,
+      ...options,
+    });
+    return { source, clock, out, feed };
+  }
+
+  /** The live media, then the publisher leaves and the slate runs for `slateMs`; the media, for more. */
+  async function liveThenSlate(source: ScriptedSource, clock: ReturnType<typeof manualClock>, slateMs: number): Promise<FlvTag[]> {
+    const media = live.tags.filter((t) => t.kind !== 'script');
+    source.feed(media);
+    source.unpublish();
+    await new Promise((r) => setTimeout(r, 1500)); // the slate encode
+    await clock.advance(slateMs);
+    return media;
+  }
+
   it("reads the slate's format from the live stream: picture, frame rate, audio", () => {
     const frameMs = frameIntervalOf(live.tags) as number;
     assert.equal(frameMs, 40);
@@ -160,34 +207,15 @@ describe('slate: a continuous feed through a publisher drop', function () {
   });
 
   it('carries live, then the slate in real time, then live again, decodable and without a time jump', async () => {
-    const source = new ScriptedSource();
-    const clock = manualClock();
-    const out: Buffer[] = [];
     const states: FeedState[] = [];
     let ended = '';
     let slateFormat: unknown = null;
-    source.publish(live.header);
-    const feed = new ContinuousFeed({
-      source,
-      app: 'live',
-      stream: 's',
-      graceMs: 10_000,
-      slate: async (format) => {
-        slateFormat = format;
-        const file = path.join(dir, 'slate.flv');
-        encode(slateEncodeArgs(format, null, file));
-        return clipOf(tagsOf(file).tags, 40);
-      },
-      write: (b) => out.push(b),
+    const { source, clock, out, feed } = feedOf({
+      slate: plainSlate('slate.flv', (format) => (slateFormat = format)),
       end: (reason) => (ended = reason),
       onState: (s) => states.push(s),
-      clock,
     });
-    const media = live.tags.filter((t) => t.kind !== 'script');
-    source.feed(media);
-    source.unpublish();
-    await new Promise((r) => setTimeout(r, 1500)); // the slate encode
-    await clock.advance(3000);
+    const media = await liveThenSlate(source, clock, 3000);
     source.publish(live.header);
     source.feed(media);
     assert.deepEqual(states, ['live', 'slate', 'live']);
@@ -226,11 +254,7 @@ describe('slate: a continuous feed through a publisher drop', function () {
         app: 'live',
         stream: 's',
         graceMs,
-        slate: async (format) => {
-          const file = path.join(dir, `slate-${graceMs}.flv`);
-          encode(slateEncodeArgs(format, null, file));
-          return clipOf(tagsOf(file).tags, 40);
-        },
+        slate: plainSlate(`slate-${graceMs}.flv`),
         write: () => undefined,
         end: (reason) => (ended = reason),
         clock,
@@ -243,5 +267,36 @@ describe('slate: a continuous feed through a publisher drop', function () {
       }
       assert.match(ended, graceMs ? /did not come back within 1000 ms/ : /the stream ended/);
     }
+  });
+
+  it('when the destination is behind as the publisher returns, drops to a later keyframe that still carries the live SPS/PPS', async () => {
+    let backlog = 0;
+    const lagging: number[] = [];
+    const { source, clock, out, feed } = feedOf({
+      slate: plainSlate('slate-behind.flv'),
+      queued: () => backlog,
+      maxQueuedBytes: 4 * 1024 * 1024,
+      onLagging: ({ episodes }) => lagging.push(episodes),
+    });
+    const media = await liveThenSlate(source, clock, 1000);
+    // The publisher is back while the destination is 5 MB behind: its first GOP and a bit go.
+    backlog = 5 * 1024 * 1024;
+    source.publish(live.header);
+    const cut = media.findIndex((t) => t.timestamp >= 1200);
+    source.feed(media.slice(0, cut));
+    backlog = 0;
+    source.feed(media.slice(cut));
+    feed.close();
+    assert.deepEqual(lagging, [1], 'one episode, reported once');
+
+    const file = path.join(dir, 'behind.flv');
+    fs.writeFileSync(file, Buffer.concat(out));
+    const decode = spawnSync('ffmpeg', ['-hide_banner', '-v', 'error', '-i', file, '-f', 'null', '-'], { encoding: 'utf8' });
+    assert.equal(decode.stderr, '', 'every written frame decodes: the parameter sets went with the keyframe actually written');
+    const video = tagsOf(file).tags.filter((t) => t.kind === 'video' && !t.sequenceHeader);
+    const gaps = video.slice(1).map((t, i) => ({ gap: t.timestamp - (video[i] as FlvTag).timestamp, resumed: t }));
+    const skip = gaps.reduce((a, b) => (b.gap > a.gap ? b : a));
+    assert.ok(skip.gap >= 1500, `media was dropped: the largest gap is ${skip.gap} ms`);
+    assert.ok(skip.resumed.keyframe, 'the destination resumes on a keyframe');
   });
 });

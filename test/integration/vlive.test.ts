@@ -14,46 +14,21 @@ import {
   type Publisher,
   type RtmpServer,
 } from '../helpers/media.js';
+import { uploadFile } from '../helpers/multipart.js';
 import { publishSecretOf, Slots, stackPlayUrl, waitStreamLive, type SourceFile } from '../helpers/restream.js';
 import { freePort, initAdmin, startStack, tempDir, waitFor, type StackHandle } from '../helpers/stack.js';
 import { flvCarriesHevc } from '../../server/core/ffmpeg/probe.js';
 
 const run = promisify(execFile);
 
-/** multipart/form-data with one file part; `chunked` streams it without a Content-Length. */
-async function upload(
-  stack: StackHandle,
-  name: string,
-  data: Buffer,
-  opts: { bearer?: string; chunked?: boolean; filename?: string } = {},
-) {
-  const boundary = '----restream-test-boundary';
-  const head = Buffer.from(
-    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${opts.filename ?? name}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+/** An upload to virtual live: the URL names the file, the part may name another. */
+const upload = (stack: StackHandle, name: string, data: Buffer, opts: { bearer?: string; chunked?: boolean; filename?: string } = {}) =>
+  uploadFile<{ uuid: string; target: string; size: number }>(
+    `${stack.url}/terraform/v1/ffmpeg/vlive/upload/${encodeURIComponent(name)}`,
+    opts.filename ?? name,
+    data,
+    opts,
   );
-  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  const body = Buffer.concat([head, data, tail]);
-  const headers: Record<string, string> = { 'Content-Type': `multipart/form-data; boundary=${boundary}` };
-  if (opts.bearer) headers.Authorization = `Bearer ${opts.bearer}`;
-  const init: RequestInit & { duplex?: 'half' } = { method: 'POST', headers };
-  if (opts.chunked) {
-    const chunks: Buffer[] = [];
-    for (let i = 0; i < body.length; i += 64 * 1024) chunks.push(body.subarray(i, i + 64 * 1024));
-    init.body = new ReadableStream({
-      pull(controller) {
-        const next = chunks.shift();
-        if (next) controller.enqueue(next);
-        else controller.close();
-      },
-    });
-    init.duplex = 'half';
-  } else {
-    init.body = body;
-  }
-  const res = await fetch(`${stack.url}/terraform/v1/ffmpeg/vlive/upload/${encodeURIComponent(name)}`, init);
-  const json = (await res.json()) as { code: number; data?: { uuid: string; target: string; size: number }; message?: string };
-  return { status: res.status, json };
-}
 
 describe('virtual live: uploads, server files, stream URLs and the file loop', function () {
   this.timeout(120_000);

@@ -1,12 +1,12 @@
-// Virtual-live upload with a progress bar: XHR reports upload progress, fetch does not. Then the
-// uploaded file is probed and chosen as the slot's source through the API, and the page's source
-// and status parts are refreshed in place (console.js).
+// File uploads with a progress bar (XHR reports upload progress, fetch does not): a virtual-live
+// source, then probed and chosen as the slot's source through the API, and the slate picture of the
+// Forward tab. Afterwards the page's live parts are refreshed in place (console.js).
 (function () {
   'use strict';
   const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content || '';
 
-  function upload(form) {
-    const platform = form.dataset.upload;
+  /** Sends the form's file to `url`, showing progress; then `after(data)`, the API's answer. */
+  function upload(form, url, after) {
     const file = form.querySelector('input[type=file]').files[0];
     const bar = form.querySelector('progress');
     const status = form.querySelector('.upload-status');
@@ -17,7 +17,7 @@
       status.dataset.ok = ok === undefined ? '' : String(ok);
     };
     const xhr = new window.XMLHttpRequest();
-    xhr.open('POST', '/terraform/v1/ffmpeg/vlive/upload/' + encodeURIComponent(file.name));
+    xhr.open('POST', url(file));
     xhr.setRequestHeader('X-CSRF-Token', csrf());
     xhr.upload.onprogress = (e) => {
       if (!e.lengthComputable) return;
@@ -42,21 +42,15 @@
         return;
       }
       show('…');
-      const up = json.data;
       try {
-        await window.srsApi('/terraform/v1/ffmpeg/vlive/source', {
-          platform,
-          files: [{ name: file.name, path: file.name, size: file.size, uuid: up.uuid, target: up.target, type: 'upload' }],
-        });
+        await after(json.data, file);
         show('OK', true);
-        // Refresh only the slot's source and the status: a reload would erase the label and
-        // destination the user may have typed while the file was uploading.
+        // Refresh only the live parts: a reload would erase what the user may have typed meanwhile.
         await window.srsRefreshFrom(window.location.href);
-        button.disabled = false;
       } catch (e) {
-        button.disabled = false;
         show(String(e.message || e), false);
       }
+      button.disabled = false;
     };
     button.disabled = true;
     bar.hidden = false;
@@ -66,10 +60,33 @@
     xhr.send(data);
   }
 
-  for (const form of document.querySelectorAll('form[data-upload]')) {
+  const submitted = (form, send) =>
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
-      upload(form);
+      send();
     });
+
+  for (const form of document.querySelectorAll('form[data-upload]')) {
+    const platform = form.dataset.upload;
+    submitted(form, () =>
+      upload(
+        form,
+        (file) => '/terraform/v1/ffmpeg/vlive/upload/' + encodeURIComponent(file.name),
+        (up, file) =>
+          window.srsApi('/terraform/v1/ffmpeg/vlive/source', {
+            platform,
+            files: [{ name: file.name, path: file.name, size: file.size, uuid: up.uuid, target: up.target, type: 'upload' }],
+          }),
+      ),
+    );
+  }
+  for (const form of document.querySelectorAll('form[data-upload-url]')) {
+    submitted(form, () =>
+      upload(
+        form,
+        () => form.dataset.uploadUrl,
+        async () => undefined,
+      ),
+    );
   }
 })();

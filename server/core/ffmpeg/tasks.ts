@@ -3,6 +3,7 @@
 // them: adds, replaces when the argv changed, removes what is no longer wanted. The supervisor does
 // the rest per child (backoff, stall watchdog, pid files), so one failing task never touches another.
 import crypto from 'node:crypto';
+import type { Writable } from 'node:stream';
 import { createLogger } from '../logger.js';
 import type { RedisClient } from '../redis.js';
 import type { ChildStatus, ExitInfo, SupervisedChild, Supervisor } from '../process/supervisor.js';
@@ -23,7 +24,7 @@ export interface TaskPlan {
   readonly maxRunMs?: number;
   readonly abnormalFastSpeed?: number;
   /** Writes the input into each spawn's stdin (the args read `pipe:0`): the slate's ContinuousFeed. */
-  readonly feed?: (stdin: NodeJS.WritableStream) => void;
+  readonly feed?: (stdin: Writable) => void;
 }
 
 /** A task's actual state, for the API and the console. */
@@ -252,8 +253,14 @@ export class FfmpegTaskGroup {
   }
 }
 
+/**
+ * Whether a running task already does what the plan asks. The input's description counts too: a
+ * forward's slate grace period lives in its feed, not in the argv (`live/x (slate 60 s)`), and a
+ * new grace period takes a new feed.
+ */
 function samePlan(a: TaskPlan, b: TaskPlan): boolean {
   return (
+    a.input === b.input &&
     a.args.length === b.args.length &&
     a.args.every((x, i) => x === b.args[i]) &&
     a.maxRunMs === b.maxRunMs &&

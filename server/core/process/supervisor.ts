@@ -14,6 +14,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Writable } from 'node:stream';
 import { createLogger } from '../logger.js';
 import { lineSplitter, maskOutput } from './output.js';
 import {
@@ -71,7 +72,7 @@ export interface ChildSpec {
    * Feeds each spawned process's stdin (media into ffmpeg's `pipe:0`); called once per spawn with
    * that process's pipe, whose write errors (the process exited) are absorbed here.
    */
-  readonly stdin?: (stream: NodeJS.WritableStream) => void;
+  readonly stdin?: (stream: Writable) => void;
   /** Planned restart: kill the child after it ran this long (the restart policy brings it back). */
   readonly maxRunMs?: number;
   /** Values (stream keys, passwords in URLs) masked in the logged argv, the state and the tail. */

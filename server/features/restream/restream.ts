@@ -6,6 +6,7 @@ import { ffmpegVersion, type FfmpegVersion } from '../../core/ffmpeg/probe.js';
 import type { CameraService } from './camera/service.js';
 import type { DestinationFeature } from './destinations.js';
 import type { ForwardService } from './forward/service.js';
+import type { SlatePicture } from './slate/picture.js';
 import type { TranscodeService } from './transcode/service.js';
 import type { Uploads } from './vlive/uploads.js';
 import type { VliveService } from './vlive/service.js';
@@ -16,6 +17,8 @@ export interface Restream {
   readonly camera: CameraService;
   readonly transcode: TranscodeService;
   readonly uploads: Uploads;
+  /** The slate's picture (forward's slate, docs/architecture.md "The slate"). */
+  readonly slatePicture: SlatePicture;
   /** Which FFmpeg runs the tasks (FAQ "How to Replace FFmpeg"), for the console. */
   readonly ffmpeg: FfmpegVersion;
 }

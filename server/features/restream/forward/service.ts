@@ -17,13 +17,19 @@ export interface ForwardSlot extends SlotBase {
   /**
    * Seconds the destination keeps receiving the slate after the publisher left, switching back to
    * live without reconnecting if it returns in time (docs/architecture.md, "The slate"); 0: off, the
-   * forward ends with the stream as in SRS Stack.
+   * forward ends with the stream as in SRS Stack. DEFAULT_SLATE_SECONDS when never set.
    */
   slateSeconds: number;
 }
 
 /** The longest grace period a slot may ask for. */
 export const MAX_SLATE_SECONDS = 3600;
+/**
+ * The grace period of a slot that never set one (issue 18: "default 60 s"): a new slot, a slot saved
+ * before the field existed, and an update that leaves the field out (SRS Stack's scripts) of a slot
+ * that has none. A slot that saved 0 keeps 0 (docs/compatibility.md §3.4).
+ */
+export const DEFAULT_SLATE_SECONDS = 60;
 
 export const FORWARD: SlotKind = { name: 'forward', marker: 'forwarding-', limitKey: 'SRS_FORWARD_LIMIT' };
 
@@ -38,7 +44,7 @@ export class ForwardService extends SlotService<ForwardSlot> {
       decode: (v) => ({
         ...decodeSlotBase(v),
         stream: typeof v.stream === 'string' ? v.stream : '',
-        slateSeconds: typeof v.slateSeconds === 'number' ? v.slateSeconds : 0,
+        slateSeconds: typeof v.slateSeconds === 'number' ? v.slateSeconds : DEFAULT_SLATE_SECONDS,
       }),
     });
   }
@@ -48,7 +54,11 @@ export class ForwardService extends SlotService<ForwardSlot> {
     const base = readSlotBase(body, FORWARD);
     const stream = (optionalString(body, 'stream', 256) ?? '').trim();
     if (stream) checkStreamName('source stream', stream);
-    const slateSeconds = optionalInteger(body, 'slateSeconds', 0, MAX_SLATE_SECONDS) ?? 0;
+    // Left out: the slot keeps what it had (SRS Stack's scripts do not know the field).
+    const slateSeconds =
+      optionalInteger(body, 'slateSeconds', 0, MAX_SLATE_SECONDS) ??
+      (await this.store.get(base.platform))?.slateSeconds ??
+      DEFAULT_SLATE_SECONDS;
     await this.save({ ...base, stream, slateSeconds });
   }
 

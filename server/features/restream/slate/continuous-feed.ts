@@ -9,6 +9,7 @@
 import { aacConfigOf, avcConfigOf, retimed, withParameterSetsInBand } from '../../../core/media/avc.js';
 import { flvHeaderOf, type FlvHeader, type FlvTag } from '../../../core/media/flv-tags.js';
 import type { LiveSource, LiveSubscription } from '../../../core/media/live-source.js';
+import { DropBehind } from './drop-behind.js';
 import type { SlateClip, SlateFormat } from './slate-clip.js';
 
 export type FeedState = 'waiting' | 'live' | 'slate' | 'ended';
@@ -24,6 +25,12 @@ export interface ContinuousFeedOptions {
   readonly write: (bytes: Buffer) => void;
   readonly end: (reason: string) => void;
   readonly onState?: (state: FeedState) => void;
+  /** Bytes written and not yet taken by the destination (its stdin's writableLength); 0 when unknown. */
+  readonly queued?: () => number;
+  /** The queue bound of the drop-behind policy (drop-behind.ts). */
+  readonly maxQueuedBytes?: number;
+  /** The destination fell behind: media is being dropped until the next keyframe that fits. */
+  readonly onLagging?: (stats: { droppedTags: number; episodes: number }) => void;
   /** Injectable for tests. */
   readonly clock?: { now(): number; every(ms: number, fn: () => void): () => void; after(ms: number, fn: () => void): () => void };
 }
@@ -79,14 +86,17 @@ export class ContinuousFeed {
   private frameMs = DEFAULT_FRAME_MS;
   private liveConfigs: FlvTag[] = [];
   private clip: Promise<SlateClip> | null = null;
+  private format: SlateFormat | null = null;
   private injectParameterSets = false;
   private stopSlate: (() => void) | null = null;
   private stopGrace: (() => void) | null = null;
   private readonly clock: NonNullable<ContinuousFeedOptions['clock']>;
+  private readonly behind: DropBehind;
   private readonly unsubscribeStart: () => void;
 
   constructor(private readonly opts: ContinuousFeedOptions) {
     this.clock = opts.clock ?? realClock;
+    this.behind = new DropBehind(opts.maxQueuedBytes);
     this.unsubscribeStart = opts.source.onStreamStart(({ app, stream }) => {
       if (app === opts.app && stream === opts.stream && this.state === 'slate') this.subscribe();
     });
@@ -107,6 +117,21 @@ export class ContinuousFeed {
     this.stopSlate?.();
     this.stopGrace?.();
     this.opts.end(reason);
+  }
+
+  /**
+   * The slate's look changed: asks for the clip again, and uses it from the next drop on once it is
+   * made (until then, and if it fails, the clip the feed has stays).
+   */
+  renewSlate(): void {
+    if (!this.format || this.state === 'ended') return;
+    const next = this.opts.slate(this.format);
+    next.then(
+      () => {
+        if (this.state !== 'ended') this.clip = next;
+      },
+      () => undefined,
+    );
   }
 
   private setState(state: FeedState): void {
@@ -145,9 +170,12 @@ export class ContinuousFeed {
     }
     this.liveConfigs = tags.filter((t) => t.sequenceHeader);
     this.frameMs = frameIntervalOf(tags) ?? this.frameMs;
-    this.clip ??= this.opts.slate(formatOf(this.liveConfigs, this.frameMs));
-    // Keep a failed encode from surfacing as an unhandled rejection; the slate reports it when needed.
-    this.clip.catch(() => undefined);
+    if (!this.clip) {
+      this.format = formatOf(this.liveConfigs, this.frameMs);
+      this.clip = this.opts.slate(this.format);
+      // Keep a failed encode from surfacing as an unhandled rejection; the slate reports it when needed.
+      this.clip.catch(() => undefined);
+    }
     this.injectParameterSets = fromSlate;
     const media = tags.filter((t) => !t.sequenceHeader && (t.kind !== 'script' || !fromSlate));
     this.sourceBase = media.find((t) => t.kind !== 'script')?.timestamp ?? 0;
@@ -164,28 +192,36 @@ export class ContinuousFeed {
         // A configuration change of the live stream itself: pass it on, and remember it.
         this.liveConfigs = [...this.liveConfigs.filter((c) => c.kind !== tag.kind), tag];
       }
-      let t = tag;
-      if (this.injectParameterSets && t.kind === 'video' && t.keyframe && !t.sequenceHeader) {
-        const config = this.liveConfigs.map(avcConfigOf).find((c) => c !== null);
-        if (config) t = withParameterSetsInBand(t, config);
-        this.injectParameterSets = false;
-      }
-      out.push(retimed(t, Math.max(this.shift, this.shift + t.timestamp - this.sourceBase)));
+      out.push(retimed(tag, Math.max(this.shift, this.shift + tag.timestamp - this.sourceBase)));
     }
     this.emit(out);
   }
 
-  private emit(tags: readonly FlvTag[]): void {
-    if (!tags.length || this.state === 'ended') return;
-    for (const t of tags)
+  /** Writes what the drop-behind policy admits; the first live keyframe after a slate gets the live SPS/PPS in band. */
+  private emit(all: readonly FlvTag[]): void {
+    if (!all.length || this.state === 'ended') return;
+    const episodes = this.behind.episodes;
+    const tags = this.behind.admit(all, this.opts.queued?.() ?? 0, this.header?.hasVideo ?? true);
+    if (this.behind.episodes !== episodes) this.opts.onLagging?.(this.behind);
+    if (!tags.length) return;
+    const out = tags.map((t) => {
+      if (!this.injectParameterSets || t.kind !== 'video' || !t.keyframe || t.sequenceHeader) return t;
+      // Injected into the keyframe actually written: one the policy dropped would leave the next without them.
+      this.injectParameterSets = false;
+      const config = this.liveConfigs.map(avcConfigOf).find((c) => c !== null);
+      return config ? withParameterSetsInBand(t, config) : t;
+    });
+    for (const t of out)
       if (!t.sequenceHeader) this.nextOut = Math.max(this.nextOut, t.timestamp + (t.kind === 'video' ? this.frameMs : 1));
-    this.opts.write(tags.length === 1 ? (tags[0] as FlvTag).bytes : Buffer.concat(tags.map((t) => t.bytes)));
+    this.opts.write(out.length === 1 ? (out[0] as FlvTag).bytes : Buffer.concat(out.map((t) => t.bytes)));
   }
 
   private liveEnded(reason: string): void {
     this.subscription = null;
     if (this.state === 'ended') return;
     if (this.opts.graceMs <= 0 || !this.clip || !this.header) return this.close(`the stream ended: ${reason}`);
+    // The slate's keyframes carry their own parameter sets: nothing is injected into them.
+    this.injectParameterSets = false;
     this.setState('slate');
     this.stopGrace = this.clock.after(this.opts.graceMs, () =>
       this.close(`the publisher did not come back within ${this.opts.graceMs} ms`),

@@ -1,15 +1,16 @@
 // The slates of the restream slots (docs/architecture.md, "The slate"): each slot with a grace period
 // gets its ffmpeg's stdin fed by a ContinuousFeed, and keeps its task planned while that feed lives —
 // through a publisher drop, for up to the grace period — so the destination sees one unbroken stream.
-// Slate clips are encoded once per stream format and kept for the stack's life.
+// Slate clips are encoded once per stream format and look, and kept until the look changes.
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Writable } from 'node:stream';
 import { createLogger } from '../../../core/logger.js';
 import { FlvParser } from '../../../core/media/flv-tags.js';
 import type { LiveSource } from '../../../core/media/live-source.js';
 import { runOnce } from '../../../core/process/run-once.js';
 import { ContinuousFeed, type FeedState } from './continuous-feed.js';
-import { clipOf, slateEncodeArgs, slateKey, type SlateClip, type SlateFormat } from './slate-clip.js';
+import { clipOf, slateEncodeArgs, slateKey, type SlateClip, type SlateFormat, type SlateLook } from './slate-clip.js';
 
 const log = createLogger('slate');
 const ENCODE_TIMEOUT_MS = 60_000;
@@ -19,8 +20,8 @@ export interface SlateSessionsOptions {
   readonly ffmpeg: string;
   /** Where the encoded clips are written (the stack's temporary folder). */
   readonly dir: string;
-  /** A picture the user chose for the slate, or null (a plain dark frame). */
-  readonly image: () => string | null;
+  /** What the slate shows now: the user's picture or the default frame (slate/picture.ts). */
+  readonly look: () => SlateLook;
   /** A feed ended by itself (the grace period ran out): its task group re-plans. */
   readonly onFeedEnded: (slot: string) => void;
 }
@@ -45,7 +46,7 @@ export class SlateSessions {
   }
 
   /** Feeds one spawn of a slot's ffmpeg: replaces the slot's previous feed. */
-  attach(slot: string, app: string, stream: string, graceMs: number, stdin: NodeJS.WritableStream): void {
+  attach(slot: string, app: string, stream: string, graceMs: number, stdin: Writable): void {
     this.detach(slot);
     const session: Session = { app, stream, feed: null, state: 'waiting' };
     this.sessions.set(slot, session);
@@ -60,6 +61,12 @@ export class SlateSessions {
       graceMs,
       slate: (format) => this.clip(format),
       write: (bytes) => void stdin.write(bytes),
+      // Bounded (drop-behind.ts): a destination slower than the stream costs frames, not memory.
+      queued: () => stdin.writableLength,
+      onLagging: ({ droppedTags, episodes }) =>
+        log.warn(
+          `slot ${slot}: the destination is slower than ${app}/${stream}: media dropped up to the next keyframe (${episodes} time(s), ${droppedTags} tags so far)`,
+        ),
       end: (reason) => {
         session.state = 'ended';
         stdin.end();
@@ -85,25 +92,42 @@ export class SlateSessions {
     s.feed?.close('the task stopped');
   }
 
+  /**
+   * The look changed (a new picture, or back to the default): clips are encoded again, and every
+   * running feed takes the new one for its next drop (one already on the slate keeps the old one).
+   */
+  renew(): void {
+    this.clips.clear();
+    for (const s of this.sessions.values()) s.feed?.renewSlate();
+  }
+
   private clip(format: SlateFormat): Promise<SlateClip> {
-    const image = this.opts.image();
-    const key = slateKey(format, image);
+    const look = this.opts.look();
+    const key = slateKey(format, look.id);
     let clip = this.clips.get(key);
     if (!clip) {
-      clip = this.encode(format, image, key);
+      clip = this.encode(format, look, key);
       this.clips.set(key, clip);
       // A failed encode is retried next time.
-      clip.catch(() => this.clips.delete(key));
+      clip.catch(() => {
+        if (this.clips.get(key) === clip) this.clips.delete(key);
+      });
     }
     return clip;
   }
 
-  private async encode(format: SlateFormat, image: string | null, key: string): Promise<SlateClip> {
+  private async encode(format: SlateFormat, look: SlateLook, key: string): Promise<SlateClip> {
     fs.mkdirSync(this.opts.dir, { recursive: true });
     const file = path.join(this.opts.dir, `slate-${key.replace(/[^a-z0-9@x.-]+/gi, '_')}.flv`);
-    const res = await runOnce(this.opts.ffmpeg, slateEncodeArgs(format, image, file), { timeoutMs: ENCODE_TIMEOUT_MS });
-    if (res.code !== 0) throw new Error(`ffmpeg could not encode the slate: ${res.stderr.trim().split('\n').at(-1) ?? `exit ${res.code}`}`);
-    const fps = format.video?.fps ?? 25;
-    return clipOf(new FlvParser().push(fs.readFileSync(file)), Math.round(1000 / fps));
+    try {
+      const res = await runOnce(this.opts.ffmpeg, slateEncodeArgs(format, look, file), { timeoutMs: ENCODE_TIMEOUT_MS });
+      if (res.code !== 0)
+        throw new Error(`ffmpeg could not encode the slate: ${res.stderr.trim().split('\n').at(-1) ?? `exit ${res.code}`}`);
+      const fps = format.video?.fps ?? 25;
+      return clipOf(new FlvParser().push(fs.readFileSync(file)), Math.round(1000 / fps));
+    } finally {
+      // The clip lives in memory from here.
+      fs.rmSync(file, { force: true });
+    }
   }
 }

@@ -1,14 +1,13 @@
 // Virtual-live uploads: multipart bodies streamed straight to <data>/upload (never buffered), a size
 // limit enforced before and while reading, partial files removed, and a janitor that deletes uploads
 // nobody used within the TTL (SRS Stack: 2 h).
-import busboy from 'busboy';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { AppError, PayloadTooLargeError, ValidationError } from '../../../core/errors.js';
+import { PayloadTooLargeError, ValidationError } from '../../../core/errors.js';
 import { createLogger } from '../../../core/logger.js';
+import { receiveFilePart } from '../../../core/multipart-file.js';
 import { checkMediaExtension } from '../sources.js';
 
 const log = createLogger('vlive');
@@ -89,7 +88,13 @@ export class Uploads {
     const partPath = `${finalPath}.part`;
     let size: number;
     try {
-      size = await this.stream(req, name, partPath);
+      size = await receiveFilePart(req, {
+        partPath,
+        maxBytes: this.maxBytes,
+        checkName: (filename) => (filename === name ? null : `file name ${filename} does not match ${name} in the URL`),
+        tooLarge: () => this.tooLarge(),
+        noFile: `no file part named ${name} in the upload`,
+      });
       await fs.promises.rename(partPath, finalPath);
     } catch (err) {
       await fs.promises.rm(partPath, { force: true });
@@ -106,64 +111,5 @@ export class Uploads {
         ? `upload too large: ${bytes} bytes, the limit is ${limit} (VLIVE_UPLOAD_MAX_MB)`
         : `upload too large: over ${limit} (VLIVE_UPLOAD_MAX_MB)`,
     );
-  }
-
-  private stream(req: IncomingMessage, name: string, partPath: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      let parser: busboy.Busboy;
-      try {
-        parser = busboy({ headers: req.headers, limits: { files: 1, fileSize: this.maxBytes, fields: 20, parts: 32 } });
-      } catch {
-        reject(new ValidationError('upload must be multipart/form-data with one file part'));
-        return;
-      }
-      let failure: AppError | null = null;
-      let written: Promise<number> | null = null;
-      let settled = false;
-      const fail = (err: AppError) => {
-        failure ??= err;
-      };
-      const finish = (err: unknown, size = 0) => {
-        if (settled) return;
-        settled = true;
-        if (err) reject(err);
-        else resolve(size);
-      };
-      parser.on('file', (_field, file, info) => {
-        if (written || info.filename !== name) {
-          if (!written) fail(new ValidationError(`file name ${info.filename} does not match ${name} in the URL`));
-          file.resume();
-          return;
-        }
-        let size = 0;
-        file.on('data', (chunk: Buffer) => (size += chunk.length));
-        written = pipeline(file, fs.createWriteStream(partPath, { flags: 'wx', mode: 0o644 })).then(() => {
-          // busboy stops writing at the limit and drains the rest; the copy on disk is cut short.
-          if ((file as unknown as { truncated?: boolean }).truncated) throw this.tooLarge();
-          return size;
-        });
-        written.catch(() => undefined);
-      });
-      parser.on('filesLimit', () => fail(new ValidationError('one file per upload')));
-      parser.on('error', (err: Error) => finish(new ValidationError(`malformed multipart upload: ${err.message}`)));
-      parser.on('close', () => {
-        const failed = failure;
-        if (failed) {
-          // Let the file stream close before the caller removes the partial file.
-          (written ?? Promise.resolve(0)).then(
-            () => finish(failed),
-            () => finish(failed),
-          );
-          return;
-        }
-        if (!written) return finish(new ValidationError(`no file part named ${name} in the upload`));
-        written.then(
-          (size) => finish(null, size),
-          (err) => finish(err instanceof AppError ? err : new ValidationError(`cannot save the upload: ${(err as Error).message}`)),
-        );
-      });
-      req.on('aborted', () => finish(new ValidationError('upload aborted by the client')));
-      req.pipe(parser);
-    });
   }
 }
