@@ -199,10 +199,12 @@ describe('record: every show becomes one MP4 (engine events fed to the real stac
     const done = await rec.waitDone(live.uuid);
     assert.equal(done.progress, false);
     const media = await probe(rec.mp4(live.uuid));
-    assert.ok(media.duration >= 15, `duration ${media.duration}`);
+    assert.ok(Math.abs(media.duration - sum(fixtures)) < 0.5, `duration ${media.duration}`);
     assert.deepEqual(media.streams.map((s) => `${s.codec_type}/${s.codec_name}`).sort(), ['audio/aac', 'video/h264']);
+    // The MP4 written while recording (live-mp4.ts): its index first, then the fragments.
     const boxes = mp4TopLevelBoxes(rec.mp4(live.uuid));
-    assert.ok(boxes.indexOf('moov') < boxes.indexOf('mdat'), `faststart: ${boxes.join(',')}`);
+    assert.deepEqual(boxes.slice(0, 6), ['ftyp', 'moov', 'free', 'sidx', 'sidx', 'moof'], `fast start: ${boxes.join(',')}`);
+    assert.ok(!boxes.includes('mfra'));
     assert.equal(done.mp4_size, fs.statSync(rec.mp4(live.uuid)).size);
 
     const range = await fetch(`${stack.url}/terraform/v1/hooks/record/hls/${live.uuid}/index.mp4`, { headers: { Range: 'bytes=0-99' } });
@@ -301,6 +303,27 @@ describe('record: every show becomes one MP4 (engine events fed to the real stac
     assert.equal((await rec.files()).filter((f) => f.stream === 'flaky').length, 1, 'one file');
     const media = await probe(rec.mp4(uuid));
     assert.ok(Math.abs(media.duration - sum(fixtures.slice(0, 6))) < 1.5, `duration ${media.duration}`);
+    assert.ok(mp4TopLevelBoxes(rec.mp4(uuid)).includes('sidx'), 'written while recording, across the republish');
+  });
+
+  it('the MP4 writer dying mid-record loses nothing: the segments are remuxed at the end', async () => {
+    const { feeder, uuid } = await startRecord('writer-dies', 3);
+    const writer = `record-mp4-${uuid}`;
+    const res = await stack.api('/terraform/v1/mgmt/supervisor/query', {}, { bearer: rec.bearer });
+    const pid = (res.json.data as { children: Array<{ name: string; pid: number | null }> }).children.find((c) => c.name === writer)?.pid;
+    assert.ok(pid, `${writer} runs`);
+    process.kill(pid, 'SIGKILL');
+    await feeder.segments(fixtures.slice(3, 6));
+    await rec.call('end', { uuid });
+    const done = await rec.waitDone(uuid);
+    assert.equal(done.nn, 6);
+    const media = await probe(rec.mp4(uuid));
+    assert.ok(Math.abs(media.duration - sum(fixtures.slice(0, 6))) < 0.5, `duration ${media.duration}`);
+    assert.deepEqual(media.streams.map((s) => `${s.codec_type}/${s.codec_name}`).sort(), ['audio/aac', 'video/h264']);
+    const boxes = mp4TopLevelBoxes(rec.mp4(uuid));
+    assert.ok(!boxes.includes('moof') && boxes.indexOf('moov') < boxes.indexOf('mdat'), `remuxed, fast start: ${boxes.join(',')}`);
+    assert.match(stack.logs(), new RegExp(`record ${uuid}: the MP4 written while recording is not usable`));
+    await feeder.unpublish();
   });
 
   it('after unpublish and record/end, a late segment starts no record', async () => {
@@ -479,6 +502,12 @@ describe('record: crash and disk faults', function () {
       assert.equal(done.nn, 5);
       const media = await probe(again.mp4(uuid));
       assert.ok(Math.abs(media.duration - sum(fixtures.slice(0, 5))) < 1, `duration ${media.duration}`);
+      // The MP4 the crash cut was dropped; the resumed record's new writer was fed every segment.
+      assert.ok(mp4TopLevelBoxes(again.mp4(uuid)).includes('sidx'), 'written while recording after the restart');
+      assert.deepEqual(
+        fs.readdirSync(path.dirname(again.mp4(uuid))).filter((f) => f.endsWith('.tmp')),
+        [],
+      );
     } finally {
       await stack.stop();
     }

@@ -12,6 +12,7 @@ import { createLogger } from '../../core/logger.js';
 import { runOnce } from '../../core/process/run-once.js';
 import { isoNow, type Cancel, type Clock } from './clock.js';
 import { exists, removeTemporaries } from './disk.js';
+import type { LiveMp4s } from './live-mp4.js';
 import type { FinishStep, RecordCounters } from './metrics.js';
 import type { Artifact } from './model.js';
 import type { RecordPaths } from './paths.js';
@@ -44,6 +45,8 @@ export interface FinisherDeps {
   retryDelayMs: (failures: number) => number;
   /** True once the recorder is stopping: a failure then is left for the next start, not retried. */
   stopping: () => boolean;
+  /** The MP4s written while recording: one that is whole is the record's MP4 without a remux. */
+  liveMp4?: LiveMp4s;
 }
 
 export class Finisher {
@@ -129,7 +132,7 @@ export class Finisher {
         return;
       }
       const mp4 = paths.mp4(uuid);
-      if (!(await exists(mp4))) await this.remux(artifact, abort.signal);
+      if (!(await exists(mp4)) && !(await this.fromLiveMp4(artifact))) await this.remux(artifact, abort.signal);
       artifact.mp4_size = (await fs.promises.stat(mp4)).size;
       step = 'copy';
       const { postCpDir } = await store.patterns();
@@ -173,6 +176,26 @@ export class Finisher {
       log.error(`record ${uuid}: finishing failed (attempt ${artifact.attempts}), retrying in ${delay / 1000} s`, err);
       await store.saveArtifact(artifact).catch((e) => log.warn(`record ${uuid}: cannot save the error`, e));
       this.schedule(artifact, delay);
+    }
+  }
+
+  /**
+   * Completes the MP4 written while recording and renames it into place (it is already flushed to
+   * disk). False when there is none or it is not whole: the segments are then remuxed.
+   */
+  private async fromLiveMp4(artifact: Artifact): Promise<boolean> {
+    const { liveMp4, paths } = this.deps;
+    try {
+      const file = await liveMp4?.finish(
+        artifact.uuid,
+        artifact.files.map((f) => f.key),
+      );
+      if (!file) return false;
+      await fs.promises.rename(file, paths.mp4(artifact.uuid));
+      return true;
+    } catch (err) {
+      log.warn(`record ${artifact.uuid}: the MP4 written while recording is not usable (${errorMessage(err)}), remuxing the segments`);
+      return false;
     }
   }
 

@@ -10,6 +10,7 @@ import type { EventHub, HlsSegmentEvent } from '../../core/events.js';
 import { createLogger } from '../../core/logger.js';
 import { isoNow, type Clock } from './clock.js';
 import { BadSegmentError, checkSegment, copySegment, exists, removeTemporaries } from './disk.js';
+import type { LiveMp4s } from './live-mp4.js';
 import type { RecordCounters } from './metrics.js';
 import type { Artifact, PendingSegment, TsFile, WorkingTask } from './model.js';
 import type { RecordPaths } from './paths.js';
@@ -46,6 +47,8 @@ export interface RecordingsDeps {
   events: EventHub;
   clock: Clock;
   counters: RecordCounters;
+  /** Each record's MP4 written while it records; without it, records are remuxed at the end. */
+  liveMp4?: LiveMp4s;
 }
 
 export class Recordings {
@@ -101,6 +104,7 @@ export class Recordings {
     // Neither a full disk nor a Redis that cannot save loses the segment: the copy and the commit
     // retry both, and the commit saves the whole record.
     await fs.promises.mkdir(paths.dir(uuid), { recursive: true }).catch(() => undefined);
+    await this.deps.liveMp4?.open(uuid, paths.dir(uuid));
     await store.begin(state, artifact).catch((err) => log.warn(`record ${uuid}: cannot save its start yet, the commit will`, err));
     const task: LiveTask = { state, artifact, recent: [], lastSegmentMs: clock.now(), discontinuityNext: false };
     this.live.set(segment.m3u8_url, task);
@@ -184,6 +188,7 @@ export class Recordings {
     if (problem) nextArtifact.error = problem;
     else if (!nextArtifact.lost) delete nextArtifact.error;
     await store.commitSegments(nextState, nextArtifact, files);
+    for (const f of files) this.deps.liveMp4?.append(state.uuid, paths.absolute(f.key), f.key);
     counters.segmentsLost += lost;
     task.state = nextState;
     task.artifact = nextArtifact;
@@ -223,6 +228,12 @@ export class Recordings {
     this.live.set(state.m3u8_url, task);
     await fs.promises.mkdir(paths.dir(state.uuid), { recursive: true });
     await removeTemporaries(paths.dir(state.uuid));
+    const { liveMp4 } = this.deps;
+    if (liveMp4) {
+      // A new MP4 for the record, fed what it already holds: the one being written was cut.
+      await liveMp4.open(state.uuid, paths.dir(state.uuid));
+      for (const f of await store.recordingFiles(state.uuid)) liveMp4.append(state.uuid, paths.absolute(f.key), f.key);
+    }
     if (state.msgs.length) log.info(`record ${state.uuid}: recovering ${state.msgs.length} segment(s) written ahead before a crash`);
     await this.commitPending(task);
     log.info(`record ${state.uuid} of ${state.m3u8_url}: resumed with ${task.artifact.nn} segments`);

@@ -13,6 +13,37 @@ export function remuxArgs(playlist: string, output: string): string[] {
   return [...LOCAL_FFMPEG, '-f', 'hls', '-i', playlist, '-c', 'copy', ...faststartMp4(output)];
 }
 
+/**
+ * The MP4 written while recording (live-mp4.ts): the record's segments, one after the other on
+ * stdin as the MPEG-TS stream they are, copied into a fragmented MP4 on stdout, one fragment per
+ * keyframe interval. The moov is written first and empty (no sample tables: those are in the
+ * fragments), so it does not grow with the record and its place at the head is known at once.
+ * aac_adtstoasc is named because that moov is written before ffmpeg has seen an audio packet.
+ */
+export function liveMp4Args(): string[] {
+  return [
+    '-hide_banner',
+    '-nostdin',
+    '-loglevel',
+    'error',
+    '-protocol_whitelist',
+    'pipe',
+    '-f',
+    'mpegts',
+    '-i',
+    'pipe:0',
+    '-c',
+    'copy',
+    '-bsf:a',
+    'aac_adtstoasc',
+    '-f',
+    'mp4',
+    '-movflags',
+    'frag_keyframe+empty_moov+default_base_moof',
+    'pipe:1',
+  ];
+}
+
 /** The output of the remux and of a clip: an MP4 with its index first, so it plays while downloading. */
 export function faststartMp4(output: string): string[] {
   return ['-movflags', '+faststart', '-f', 'mp4', '-y', output];

@@ -26,10 +26,12 @@ import { ConflictError, NotFoundError, ValidationError } from '../../core/errors
 import type { EventHub, HlsSegmentEvent, StreamInfo } from '../../core/events.js';
 import { createLogger } from '../../core/logger.js';
 import type { Metrics } from '../../core/metrics.js';
+import type { Supervisor } from '../../core/process/supervisor.js';
 import { backoffDelay, RetryGate } from '../../core/backoff.js';
 import { isoNow, systemClock, type Cancel, type Clock } from './clock.js';
 import { Finisher } from './finish.js';
 import { SegmentIntake } from './intake.js';
+import { LiveMp4s } from './live-mp4.js';
 import { RecordCounters, registerRecordMetrics } from './metrics.js';
 import { checkClipRange, cleanTitle, clipArgs, libraryPage, thumbnailArgs, type LibraryPage, type LibraryQuery } from './library.js';
 import { isUuid, newestFirst, summarize, type Artifact, type RecordSummary, type TsFile } from './model.js';
@@ -97,6 +99,7 @@ export class RecordService {
   private readonly recordings: Recordings;
   private readonly intake: SegmentIntake;
   private readonly finisher: Finisher;
+  private readonly liveMp4: LiveMp4s | undefined;
   private cancelTick: Cancel | null = null;
   private recovered = false;
   private recovering: Promise<void> | null = null;
@@ -124,11 +127,15 @@ export class RecordService {
     private readonly clock: Clock = systemClock,
     /** The data disk's space; tests hand in a fake one. */
     private readonly diskSpace: (dir: string) => Promise<DiskSpace | null> = diskSpaceOf,
+    /** Runs each record's MP4 writer (live-mp4.ts); without one, every record is remuxed when it ends. */
+    supervisor?: Supervisor,
   ) {
     const { counters } = this;
     this.paths = new RecordPaths(dataPaths);
     this.settings = new RecordSettings(store, dataPaths.root);
-    this.recordings = new Recordings({ store, paths: this.paths, events, clock, counters });
+    const liveMp4 = supervisor ? new LiveMp4s({ supervisor, ffmpeg: config.binaries.ffmpeg }) : undefined;
+    this.liveMp4 = liveMp4;
+    this.recordings = new Recordings({ store, paths: this.paths, events, clock, counters, liveMp4 });
     this.intake = new SegmentIntake(this.recordings, this.settings);
     this.finisher = new Finisher({
       ffmpeg: config.binaries.ffmpeg,
@@ -139,6 +146,7 @@ export class RecordService {
       counters,
       retryDelayMs: (failures) => backoffDelay(failures - 1, RETRY_INITIAL_MS, RETRY_MAX_MS),
       stopping: () => this.stopping,
+      liveMp4,
     });
     listenToStreams(events, {
       segment: (segment) => this.onSegment(segment),
@@ -193,6 +201,8 @@ export class RecordService {
     await this.guarding?.catch(() => undefined);
     await this.queue.drained();
     await this.finisher.stop();
+    // Records still recording resume at the next start, with a new MP4 writer.
+    await this.liveMp4?.stop();
   }
 
   // ---- settings (docs/compatibility.md §3.3) ----

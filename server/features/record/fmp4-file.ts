@@ -1,0 +1,265 @@
+// The boxes of a record's MP4 written while it records (live-mp4.ts, docs/compatibility.md §5.8):
+// ffmpeg streams a fragmented MP4 (ftyp, an empty moov, then one moof+mdat per keyframe interval);
+// the fragments go to the file after a reserved head, and at the end the head is filled with the
+// ftyp, the moov (its duration set), a free box and one sidx per track. The sidx boxes index every
+// fragment, so a player reads the head alone to know the duration and where each second is
+// (ffmpeg's demuxer, and Chromium's which is ffmpeg's, then never scans the fragments), which is
+// what "fast start" means. Pure functions over buffers, unit-tested.
+
+/** A box found in a buffer: its type, where it starts, its whole size and its header's size. */
+export interface Box {
+  type: string;
+  start: number;
+  size: number;
+  header: number;
+}
+
+/** The boxes directly inside buf[start, end). Throws on a box that overruns its parent. */
+export function childBoxes(buf: Buffer, start: number, end: number): Box[] {
+  const out: Box[] = [];
+  let at = start;
+  while (at + 8 <= end) {
+    let size = buf.readUInt32BE(at);
+    let header = 8;
+    if (size === 1) {
+      size = Number(buf.readBigUInt64BE(at + 8));
+      header = 16;
+    } else if (size === 0) {
+      size = end - at;
+    }
+    if (size < header || at + size > end) throw new Error(`malformed MP4 box at ${at}`);
+    out.push({ type: buf.toString('latin1', at + 4, at + 8), start: at, size, header });
+    at += size;
+  }
+  return out;
+}
+
+function child(buf: Buffer, parent: Box, type: string): Box | undefined {
+  return childBoxes(buf, parent.start + parent.header, parent.start + parent.size).find((b) => b.type === type);
+}
+
+function children(buf: Buffer, parent: Box, type: string): Box[] {
+  return childBoxes(buf, parent.start + parent.header, parent.start + parent.size).filter((b) => b.type === type);
+}
+
+/** The top-level box of a whole buffer (a moov or a moof as the splitter hands it). */
+function whole(buf: Buffer): Box {
+  const [box] = childBoxes(buf, 0, buf.length);
+  if (!box || box.size !== buf.length) throw new Error('not one MP4 box');
+  return box;
+}
+
+/**
+ * Cuts a byte stream into whole top-level boxes. A box is handed out once all of it has arrived,
+ * so memory holds at most the largest box (one fragment: a keyframe interval of media).
+ */
+export class BoxSplitter {
+  private chunks: Buffer[] = [];
+  private length = 0;
+
+  push(chunk: Buffer): Buffer[] {
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+    const out: Buffer[] = [];
+    for (;;) {
+      const size = this.nextSize();
+      if (size === null || this.length < size) break;
+      const all = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.length);
+      out.push(all.subarray(0, size));
+      const rest = all.subarray(size);
+      this.chunks = rest.length ? [rest] : [];
+      this.length = rest.length;
+    }
+    return out;
+  }
+
+  /** Bytes received that do not make a whole box yet. */
+  get pending(): number {
+    return this.length;
+  }
+
+  private nextSize(): number | null {
+    if (this.length < 8) return null;
+    const head = this.peek(Math.min(16, this.length));
+    const size = head.readUInt32BE(0);
+    if (size !== 1) return this.checked(size, 8);
+    return head.length < 16 ? null : this.checked(Number(head.readBigUInt64BE(8)), 16);
+  }
+
+  private checked(size: number, header: number): number {
+    // size 0 ("to the end of the file") cannot be told on a stream; ffmpeg's fragments never use it.
+    if (size < header) throw new Error(`malformed MP4 box size ${size}`);
+    return size;
+  }
+
+  /** The first n bytes received (n ≤ length). */
+  private peek(n: number): Buffer {
+    const first = this.chunks[0] as Buffer;
+    if (first.length < n) this.chunks = [Buffer.concat(this.chunks, this.length)];
+    return this.chunks[0] as Buffer;
+  }
+}
+
+export interface TrackInfo {
+  id: number;
+  timescale: number;
+  video: boolean;
+  /** trex's default sample duration: used when a fragment gives none. */
+  defaultDuration: number;
+}
+
+/** The tracks an init moov declares, the video track first (its sidx comes first). */
+export function initTracks(moov: Buffer): TrackInfo[] {
+  const root = whole(moov);
+  const trex = new Map<number, number>();
+  const mvex = child(moov, root, 'mvex');
+  for (const t of mvex ? children(moov, mvex, 'trex') : []) {
+    const p = t.start + t.header + 4;
+    trex.set(moov.readUInt32BE(p), moov.readUInt32BE(p + 8));
+  }
+  const tracks: TrackInfo[] = [];
+  for (const trak of children(moov, root, 'trak')) {
+    const tkhd = child(moov, trak, 'tkhd');
+    const mdia = child(moov, trak, 'mdia');
+    const mdhd = mdia && child(moov, mdia, 'mdhd');
+    const hdlr = mdia && child(moov, mdia, 'hdlr');
+    if (!tkhd || !mdhd || !hdlr) throw new Error('an MP4 track without tkhd, mdhd or hdlr');
+    const tkhdBody = tkhd.start + tkhd.header;
+    const id = moov.readUInt32BE(tkhdBody + (moov[tkhdBody] === 1 ? 20 : 12));
+    const mdhdBody = mdhd.start + mdhd.header;
+    const timescale = moov.readUInt32BE(mdhdBody + (moov[mdhdBody] === 1 ? 20 : 12));
+    const handler = moov.toString('latin1', hdlr.start + hdlr.header + 8, hdlr.start + hdlr.header + 12);
+    tracks.push({ id, timescale, video: handler === 'vide', defaultDuration: trex.get(id) ?? 0 });
+  }
+  return tracks.sort((a, b) => Number(b.video) - Number(a.video));
+}
+
+/** One track's part of a fragment: when it starts (decode time) and how long it lasts, in its timescale. */
+export interface TrackRun {
+  decodeTime: number;
+  duration: number;
+}
+
+/** A moof and its mdat as they lie in the file: their size and each track's run. */
+export interface Fragment {
+  size: number;
+  runs: Map<number, TrackRun>;
+}
+
+/** Each track's decode time (tfdt) and duration (its trun sample durations) in a moof. */
+export function fragmentRuns(moof: Buffer, tracks: readonly TrackInfo[]): Map<number, TrackRun> {
+  const runs = new Map<number, TrackRun>();
+  const root = whole(moof);
+  for (const traf of children(moof, root, 'traf')) {
+    const tfhd = child(moof, traf, 'tfhd');
+    const tfdt = child(moof, traf, 'tfdt');
+    if (!tfhd || !tfdt) throw new Error('an MP4 fragment without tfhd or tfdt');
+    let p = tfhd.start + tfhd.header;
+    const tfhdFlags = moof.readUInt32BE(p) & 0xffffff;
+    const id = moof.readUInt32BE(p + 4);
+    p += 8;
+    if (tfhdFlags & 0x01) p += 8; // base_data_offset
+    if (tfhdFlags & 0x02) p += 4; // sample_description_index
+    const track = tracks.find((t) => t.id === id);
+    let defaultDuration = track?.defaultDuration ?? 0;
+    if (tfhdFlags & 0x08) defaultDuration = moof.readUInt32BE(p);
+    const tfdtBody = tfdt.start + tfdt.header;
+    const decodeTime = moof[tfdtBody] === 1 ? Number(moof.readBigUInt64BE(tfdtBody + 4)) : moof.readUInt32BE(tfdtBody + 4);
+    let duration = 0;
+    for (const trun of children(moof, traf, 'trun')) {
+      let q = trun.start + trun.header;
+      const flags = moof.readUInt32BE(q) & 0xffffff;
+      const count = moof.readUInt32BE(q + 4);
+      q += 8;
+      if (flags & 0x01) q += 4; // data_offset
+      if (flags & 0x04) q += 4; // first_sample_flags
+      const fields = [0x100, 0x200, 0x400, 0x800].filter((f) => flags & f).length * 4;
+      if (!(flags & 0x100)) duration += count * defaultDuration;
+      else for (let i = 0; i < count; i++) duration += moof.readUInt32BE(q + i * fields);
+    }
+    runs.set(id, { decodeTime, duration });
+  }
+  return runs;
+}
+
+const FREE_HEADER = 8;
+/** A version-1 sidx: box and full-box header, reference_ID, timescale, two 64-bit times, two 16-bit fields. */
+const SIDX_FIXED = 8 + 4 + 4 + 4 + 8 + 8 + 2 + 2;
+const SIDX_REFERENCE = 12;
+/** starts_with_SAP: every fragment starts on a video keyframe (ffmpeg's frag_keyframe). */
+const STARTS_WITH_SAP = 0x80000000;
+
+/** Sets mvhd's duration (in its timescale) to the longest track's; left alone if it does not fit. */
+function withMovieDuration(moov: Buffer, tracks: readonly TrackInfo[], totals: Map<number, number>): Buffer {
+  const out = Buffer.from(moov);
+  const mvhd = child(out, whole(out), 'mvhd');
+  if (!mvhd) return out;
+  const body = mvhd.start + mvhd.header;
+  const v1 = out[body] === 1;
+  const timescale = out.readUInt32BE(body + (v1 ? 20 : 12));
+  const seconds = Math.max(0, ...tracks.map((t) => (totals.get(t.id) ?? 0) / t.timescale));
+  const duration = Math.round(seconds * timescale);
+  if (v1) out.writeBigUInt64BE(BigInt(duration), body + 24);
+  else if (duration <= 0xffffffff) out.writeUInt32BE(duration, body + 16);
+  return out;
+}
+
+/**
+ * The head of the file, exactly `reserve` bytes: ftyp, moov (its duration set), a free box, then
+ * one sidx per track indexing the fragments that follow it. When there are more fragments than
+ * the reserve can index one by one, consecutive fragments share a reference (a seek then reads a
+ * little more). Null when even that does not fit, or when there is nothing to index.
+ */
+export function buildHead(
+  ftyp: Buffer,
+  moov: Buffer,
+  tracks: readonly TrackInfo[],
+  fragments: readonly Fragment[],
+  reserve: number,
+): Buffer | null {
+  const indexed = tracks.filter((t) => fragments.some((f) => f.runs.has(t.id)));
+  if (fragments.length === 0 || indexed.length === 0) return null;
+  const room = reserve - ftyp.length - moov.length - FREE_HEADER - indexed.length * SIDX_FIXED;
+  // reference_count is 16 bits.
+  const maxRefs = Math.min(0xffff, Math.floor(room / (indexed.length * SIDX_REFERENCE)));
+  if (maxRefs < 1) return null;
+  const perRef = Math.ceil(fragments.length / maxRefs);
+  const groups: Fragment[][] = [];
+  for (let i = 0; i < fragments.length; i += perRef) groups.push(fragments.slice(i, i + perRef));
+  // referenced_size is 31 bits.
+  if (groups.some((group) => group.reduce((s, f) => s + f.size, 0) >= 0x80000000)) return null;
+  const totals = new Map<number, number>();
+  for (const f of fragments) for (const [id, run] of f.runs) totals.set(id, (totals.get(id) ?? 0) + run.duration);
+  const sidxSize = SIDX_FIXED + groups.length * SIDX_REFERENCE;
+  const sidxes = indexed.map((track, i) => {
+    const box = Buffer.alloc(sidxSize);
+    box.writeUInt32BE(sidxSize, 0);
+    box.write('sidx', 4, 'latin1');
+    box.writeUInt32BE(0x01000000, 8); // version 1, flags 0
+    box.writeUInt32BE(track.id, 12);
+    box.writeUInt32BE(track.timescale, 16);
+    const first = fragments.find((f) => f.runs.has(track.id))?.runs.get(track.id) as TrackRun;
+    box.writeBigUInt64BE(BigInt(first.decodeTime), 20);
+    // first_offset: from the end of this sidx to the first fragment, past the sidx boxes after it.
+    box.writeBigUInt64BE(BigInt((indexed.length - 1 - i) * sidxSize), 28);
+    box.writeUInt16BE(groups.length, 38);
+    groups.forEach((group, g) => {
+      const at = SIDX_FIXED + g * SIDX_REFERENCE;
+      box.writeUInt32BE(
+        group.reduce((s, f) => s + f.size, 0),
+        at,
+      );
+      box.writeUInt32BE(
+        group.reduce((s, f) => s + (f.runs.get(track.id)?.duration ?? 0), 0),
+        at + 4,
+      );
+      box.writeUInt32BE(STARTS_WITH_SAP, at + 8);
+    });
+    return box;
+  });
+  const head = Buffer.concat([ftyp, withMovieDuration(moov, tracks, totals)]);
+  const free = Buffer.alloc(reserve - head.length - sidxes.length * sidxSize);
+  free.writeUInt32BE(free.length, 0);
+  free.write('free', 4, 'latin1');
+  return Buffer.concat([head, free, ...sidxes]);
+}
