@@ -6,7 +6,7 @@ import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, loggedInPage } from '../helpers/browser.js';
 import { startCallbackReceiver, type CallbackReceiver } from '../helpers/callback-receiver.js';
 import { GOP_SECONDS, keyframeAccurate, makeSegments, recordApi, StreamFeeder, type FixtureSegment } from '../helpers/hls-fixture.js';
-import { probe } from '../helpers/media-probe.js';
+import { mp4TopLevelBoxes, probe } from '../helpers/media-probe.js';
 import { ADMIN_PASSWORD, FEEDER_MAIN, initAdmin, startStack, tempDir, waitFor, type StackHandle } from '../helpers/stack.js';
 
 interface LibraryRecord {
@@ -75,6 +75,8 @@ describe('e2e: the Recordings library (issue 19)', function () {
     page.on('response', (r) => {
       if (r.url().endsWith(`${uuid}/index.mp4`)) ranges.push(r.status());
     });
+    // The MP4 written while recording (fragments indexed by sidx), not a remux: that is what plays here.
+    assert.ok(mp4TopLevelBoxes(`${stack.dataDir}/record/${uuid}/index.mp4`).includes('sidx'));
     const jpeg = await fetch(`${stack.url}/terraform/v1/hooks/record/hls/${uuid}/thumbnail.jpg`);
     assert.equal(jpeg.status, 200, `${await jpeg.clone().text()}\n${stack.logs().slice(-2000)}`);
     assert.equal(jpeg.headers.get('content-type'), 'image/jpeg');

@@ -686,6 +686,9 @@ describe('record library', () => {
     const args = clipArgs('/d/record/a/index.mp4', 30, 90.5, '/d/record/b/index.mp4.tmp');
     assert.deepEqual(args.slice(args.indexOf('-ss'), args.indexOf('-ss') + 4), ['-ss', '30.000', '-i', '/d/record/a/index.mp4']);
     assert.deepEqual(args.slice(args.indexOf('-t'), args.indexOf('-t') + 2), ['-t', '60.500']);
+    assert.deepEqual(args.slice(args.indexOf('-seek_streams_individually'), args.indexOf('-ss')), ['-seek_streams_individually', '0']);
+    const live = clipArgs('/d/record/b/source.m3u8', 30, 90.5, '/d/record/b/index.mp4.tmp', 'hls');
+    assert.deepEqual(live.slice(live.indexOf('-f'), live.indexOf('-ss')), ['-f', 'hls'], 'no MP4 demuxer option for a playlist');
     assert.deepEqual(args.slice(args.indexOf('-c'), args.indexOf('-c') + 2), ['-c', 'copy']);
     assert.equal(args.at(-1), '/d/record/b/index.mp4.tmp');
     assert.throws(() => checkClipRange(10, 5, 100), /0 <= start < end/);

@@ -134,9 +134,11 @@ export function initTracks(moov: Buffer): TrackInfo[] {
   return tracks.sort((a, b) => Number(b.video) - Number(a.video));
 }
 
-/** One track's part of a fragment: when it starts (decode time) and how long it lasts, in its timescale. */
+/** One track's part of a fragment, in its timescale: when it starts and how long it lasts. */
 export interface TrackRun {
   decodeTime: number;
+  /** Its first sample's composition offset: it is shown at decodeTime + this (B-frames). */
+  firstOffset: number;
   duration: number;
 }
 
@@ -166,18 +168,25 @@ export function fragmentRuns(moof: Buffer, tracks: readonly TrackInfo[]): Map<nu
     const tfdtBody = tfdt.start + tfdt.header;
     const decodeTime = moof[tfdtBody] === 1 ? Number(moof.readBigUInt64BE(tfdtBody + 4)) : moof.readUInt32BE(tfdtBody + 4);
     let duration = 0;
+    let firstOffset: number | null = null;
     for (const trun of children(moof, traf, 'trun')) {
       let q = trun.start + trun.header;
+      const version = moof[q];
       const flags = moof.readUInt32BE(q) & 0xffffff;
       const count = moof.readUInt32BE(q + 4);
       q += 8;
       if (flags & 0x01) q += 4; // data_offset
       if (flags & 0x04) q += 4; // first_sample_flags
-      const fields = [0x100, 0x200, 0x400, 0x800].filter((f) => flags & f).length * 4;
+      const fields = [0x100, 0x200, 0x400, 0x800].filter((f) => flags & f);
+      const stride = fields.length * 4;
       if (!(flags & 0x100)) duration += count * defaultDuration;
-      else for (let i = 0; i < count; i++) duration += moof.readUInt32BE(q + i * fields);
+      else for (let i = 0; i < count; i++) duration += moof.readUInt32BE(q + i * stride);
+      if (firstOffset === null && count > 0) {
+        const cto = q + fields.indexOf(0x800) * 4;
+        firstOffset = !(flags & 0x800) ? 0 : version === 1 ? moof.readInt32BE(cto) : moof.readUInt32BE(cto);
+      }
     }
-    runs.set(id, { decodeTime, duration });
+    runs.set(id, { decodeTime, firstOffset: firstOffset ?? 0, duration });
   }
   return runs;
 }
@@ -239,7 +248,8 @@ export function buildHead(
     box.writeUInt32BE(track.id, 12);
     box.writeUInt32BE(track.timescale, 16);
     const first = fragments.find((f) => f.runs.has(track.id))?.runs.get(track.id) as TrackRun;
-    box.writeBigUInt64BE(BigInt(first.decodeTime), 20);
+    // earliest_presentation_time: a player seeks by it, so a B-frame stream's shift is in it.
+    box.writeBigUInt64BE(BigInt(Math.max(0, first.decodeTime + first.firstOffset)), 20);
     // first_offset: from the end of this sidx to the first fragment, past the sidx boxes after it.
     box.writeBigUInt64BE(BigInt((indexed.length - 1 - i) * sidxSize), 28);
     box.writeUInt16BE(groups.length, 38);

@@ -100,12 +100,17 @@ const secs = (s: number) => s.toFixed(3);
  * interval early) and `end - start` seconds are copied. +faststart so it plays while downloading.
  * The paths are ours (record UUIDs), never user input; the times are numbers. The input is a
  * finished record's MP4, or (`inputFormat` hls) the VOD playlist of a record still recording.
+ * An MP4 is seeked on its video only, the audio following it: in an MP4 written while recording
+ * (fragments indexed by sidx, live-mp4.ts) a fragment's audio starts a frame after its keyframe,
+ * so seeking the audio on its own sends ffmpeg's reader one whole fragment earlier.
  */
 export function clipArgs(input: string, start: number, end: number, output: string, inputFormat?: 'hls'): string[] {
   return [
     ...LOCAL_FFMPEG,
     // A record still recording is read from its segments, through a VOD playlist of them (remux.ts).
     ...(inputFormat ? ['-f', inputFormat] : []),
+    // A demuxer option of MP4 (mov) only: the HLS demuxer would refuse it.
+    ...(inputFormat ? [] : ['-seek_streams_individually', '0']),
     '-ss',
     secs(start),
     '-i',
