@@ -40,9 +40,10 @@ const moov = box(
 );
 
 /** A moof as ffmpeg writes it with default_base_moof: per track tfhd, tfdt and one trun. */
-function moof(video: { at: number; durations: number[]; cto?: number }, audio: { at: number; count: number }): Buffer {
+function moof(video: { at: number; durations: number[]; cto?: number; keyframe?: boolean }, audio: { at: number; count: number }): Buffer {
   // Video: per-sample duration, size, flags and composition offset (0x100|0x200|0x400|0x800), data offset.
-  const samples = video.durations.map((d, i) => u32(d, 1000, i === 0 ? 0x02000000 : 0x01010000, i === 0 ? (video.cto ?? 0) : 0));
+  const first = video.keyframe === false ? 0x01010000 : 0x02000000;
+  const samples = video.durations.map((d, i) => u32(d, 1000, i === 0 ? first : 0x01010000, i === 0 ? (video.cto ?? 0) : 0));
   const vtraf = box(
     'traf',
     box('tfhd', full(0, 0x020000), u32(1)),
@@ -65,6 +66,7 @@ describe('record: the MP4 written while recording (fmp4-file.ts)', () => {
     assert.deepEqual(args.slice(args.indexOf('-i'), args.indexOf('-i') + 2), ['-i', 'pipe:0']);
     assert.equal(args[args.indexOf('-protocol_whitelist') + 1], 'pipe', 'nothing but its pipes');
     assert.equal(args[args.indexOf('-movflags') + 1], 'frag_keyframe+empty_moov+default_base_moof');
+    assert.equal(args[args.indexOf('-frag_duration') + 1], '60000000', 'a fragment lasts a minute at most');
     assert.deepEqual(args.slice(args.indexOf('-c'), args.indexOf('-c') + 2), ['-c', 'copy']);
     assert.equal(args.at(-1), 'pipe:1');
   });
@@ -93,12 +95,15 @@ describe('record: the MP4 written while recording (fmp4-file.ts)', () => {
   it('reads the tracks of the init moov, video first, and each track’s run in a fragment', () => {
     const tracks = initTracks(moov);
     assert.deepEqual(tracks, [
-      { id: 1, timescale: 90000, video: true, defaultDuration: 0 },
-      { id: 2, timescale: 48000, video: false, defaultDuration: 1024 },
+      { id: 1, timescale: 90000, video: true, defaultDuration: 0, defaultFlags: 0 },
+      { id: 2, timescale: 48000, video: false, defaultDuration: 1024, defaultFlags: 0 },
     ]);
     const runs = fragmentRuns(moof({ at: 180000, durations: [3600, 3600, 3000], cto: 7200 }, { at: 96000, count: 3 }), tracks);
-    assert.deepEqual(runs.get(1), { decodeTime: 180000, firstOffset: 7200, duration: 10200 });
-    assert.deepEqual(runs.get(2), { decodeTime: 96000, firstOffset: 0, duration: 3 * 1024 });
+    assert.deepEqual(runs.get(1), { decodeTime: 180000, firstOffset: 7200, duration: 10200, startsWithSync: true });
+    assert.deepEqual(runs.get(2), { decodeTime: 96000, firstOffset: 0, duration: 3 * 1024, startsWithSync: true });
+    // A fragment cut by -frag_duration inside a long keyframe interval starts on a P-frame.
+    const cut = fragmentRuns(moof({ at: 0, durations: [3600], keyframe: false }, { at: 0, count: 1 }), tracks);
+    assert.equal(cut.get(1)?.startsWithSync, false);
   });
 
   it('builds a head of exactly the reserved size: ftyp, moov with its duration, free, one sidx per track', () => {
@@ -106,8 +111,8 @@ describe('record: the MP4 written while recording (fmp4-file.ts)', () => {
     const fragments: Fragment[] = [0, 1, 2].map((i) => ({
       size: 1000 + i,
       runs: new Map([
-        [1, { decodeTime: i * 180000, firstOffset: i === 0 ? 3600 : 0, duration: 180000 }],
-        [2, { decodeTime: i * 96000, firstOffset: 0, duration: 96000 }],
+        [1, { decodeTime: i * 180000, firstOffset: i === 0 ? 3600 : 0, duration: 180000, startsWithSync: i !== 2 }],
+        [2, { decodeTime: i * 96000, firstOffset: 0, duration: 96000, startsWithSync: true }],
       ]),
     }));
     const reserve = ftyp.length + moov.length + 4096;
@@ -145,7 +150,7 @@ describe('record: the MP4 written while recording (fmp4-file.ts)', () => {
       refs: [
         [1000, 180000, 0x80000000],
         [1001, 180000, 0x80000000],
-        [1002, 180000, 0x80000000],
+        [1002, 180000, 0], // not on a keyframe: no SAP claimed
       ],
     });
     assert.deepEqual(sidx(audio), {
@@ -166,8 +171,8 @@ describe('record: the MP4 written while recording (fmp4-file.ts)', () => {
     const fragments: Fragment[] = Array.from({ length: 10 }, (_, i) => ({
       size: 100,
       runs: new Map([
-        [1, { decodeTime: i * 90000, firstOffset: 0, duration: 90000 }],
-        [2, { decodeTime: i * 48000, firstOffset: 0, duration: 48000 }],
+        [1, { decodeTime: i * 90000, firstOffset: 0, duration: 90000, startsWithSync: true }],
+        [2, { decodeTime: i * 48000, firstOffset: 0, duration: 48000, startsWithSync: true }],
       ]),
     }));
     // Room for 4 references per track: 10 fragments in groups of 3 (3, 3, 3, 1).

@@ -104,18 +104,19 @@ export interface TrackInfo {
   id: number;
   timescale: number;
   video: boolean;
-  /** trex's default sample duration: used when a fragment gives none. */
+  /** trex's default sample duration and flags: used when a fragment gives none. */
   defaultDuration: number;
+  defaultFlags: number;
 }
 
 /** The tracks an init moov declares, the video track first (its sidx comes first). */
 export function initTracks(moov: Buffer): TrackInfo[] {
   const root = whole(moov);
-  const trex = new Map<number, number>();
+  const trex = new Map<number, { duration: number; flags: number }>();
   const mvex = child(moov, root, 'mvex');
   for (const t of mvex ? children(moov, mvex, 'trex') : []) {
     const p = t.start + t.header + 4;
-    trex.set(moov.readUInt32BE(p), moov.readUInt32BE(p + 8));
+    trex.set(moov.readUInt32BE(p), { duration: moov.readUInt32BE(p + 8), flags: moov.readUInt32BE(p + 16) });
   }
   const tracks: TrackInfo[] = [];
   for (const trak of children(moov, root, 'trak')) {
@@ -129,7 +130,8 @@ export function initTracks(moov: Buffer): TrackInfo[] {
     const mdhdBody = mdhd.start + mdhd.header;
     const timescale = moov.readUInt32BE(mdhdBody + (moov[mdhdBody] === 1 ? 20 : 12));
     const handler = moov.toString('latin1', hdlr.start + hdlr.header + 8, hdlr.start + hdlr.header + 12);
-    tracks.push({ id, timescale, video: handler === 'vide', defaultDuration: trex.get(id) ?? 0 });
+    const defaults = trex.get(id);
+    tracks.push({ id, timescale, video: handler === 'vide', defaultDuration: defaults?.duration ?? 0, defaultFlags: defaults?.flags ?? 0 });
   }
   return tracks.sort((a, b) => Number(b.video) - Number(a.video));
 }
@@ -140,6 +142,8 @@ export interface TrackRun {
   /** Its first sample's composition offset: it is shown at decodeTime + this (B-frames). */
   firstOffset: number;
   duration: number;
+  /** Its first sample is a sync sample (a keyframe): a player can start there. */
+  startsWithSync: boolean;
 }
 
 /** A moof and its mdat as they lie in the file: their size and each track's run. */
@@ -164,11 +168,15 @@ export function fragmentRuns(moof: Buffer, tracks: readonly TrackInfo[]): Map<nu
     if (tfhdFlags & 0x02) p += 4; // sample_description_index
     const track = tracks.find((t) => t.id === id);
     let defaultDuration = track?.defaultDuration ?? 0;
+    let defaultFlags = track?.defaultFlags ?? 0;
     if (tfhdFlags & 0x08) defaultDuration = moof.readUInt32BE(p);
+    if (tfhdFlags & 0x08) p += 4;
+    if (tfhdFlags & 0x10) p += 4; // default_sample_size
+    if (tfhdFlags & 0x20) defaultFlags = moof.readUInt32BE(p);
     const tfdtBody = tfdt.start + tfdt.header;
     const decodeTime = moof[tfdtBody] === 1 ? Number(moof.readBigUInt64BE(tfdtBody + 4)) : moof.readUInt32BE(tfdtBody + 4);
     let duration = 0;
-    let firstOffset: number | null = null;
+    let first: { offset: number; flags: number } | null = null;
     for (const trun of children(moof, traf, 'trun')) {
       let q = trun.start + trun.header;
       const version = moof[q];
@@ -176,17 +184,19 @@ export function fragmentRuns(moof: Buffer, tracks: readonly TrackInfo[]): Map<nu
       const count = moof.readUInt32BE(q + 4);
       q += 8;
       if (flags & 0x01) q += 4; // data_offset
-      if (flags & 0x04) q += 4; // first_sample_flags
+      const firstFlags = flags & 0x04 ? moof.readUInt32BE(q) : null;
+      if (flags & 0x04) q += 4;
       const fields = [0x100, 0x200, 0x400, 0x800].filter((f) => flags & f);
       const stride = fields.length * 4;
       if (!(flags & 0x100)) duration += count * defaultDuration;
       else for (let i = 0; i < count; i++) duration += moof.readUInt32BE(q + i * stride);
-      if (firstOffset === null && count > 0) {
-        const cto = q + fields.indexOf(0x800) * 4;
-        firstOffset = !(flags & 0x800) ? 0 : version === 1 ? moof.readInt32BE(cto) : moof.readUInt32BE(cto);
+      if (first === null && count > 0) {
+        const field = (f: number) => q + fields.indexOf(f) * 4;
+        const offset = !(flags & 0x800) ? 0 : version === 1 ? moof.readInt32BE(field(0x800)) : moof.readUInt32BE(field(0x800));
+        first = { offset, flags: firstFlags ?? (flags & 0x400 ? moof.readUInt32BE(field(0x400)) : defaultFlags) };
       }
     }
-    runs.set(id, { decodeTime, firstOffset: firstOffset ?? 0, duration });
+    runs.set(id, { decodeTime, firstOffset: first?.offset ?? 0, duration, startsWithSync: !((first?.flags ?? 0) & SAMPLE_IS_NON_SYNC) });
   }
   return runs;
 }
@@ -195,8 +205,10 @@ const FREE_HEADER = 8;
 /** A version-1 sidx: box and full-box header, reference_ID, timescale, two 64-bit times, two 16-bit fields. */
 const SIDX_FIXED = 8 + 4 + 4 + 4 + 8 + 8 + 2 + 2;
 const SIDX_REFERENCE = 12;
-/** starts_with_SAP: every fragment starts on a video keyframe (ffmpeg's frag_keyframe). */
+/** sidx starts_with_SAP: the subsegment starts on a sync sample (of the track the sidx indexes). */
 const STARTS_WITH_SAP = 0x80000000;
+/** sample_flags' sample_is_non_sync_sample bit. */
+const SAMPLE_IS_NON_SYNC = 0x10000;
 
 /** Sets mvhd's duration (in its timescale) to the longest track's; left alone if it does not fit. */
 function withMovieDuration(moov: Buffer, tracks: readonly TrackInfo[], totals: Map<number, number>): Buffer {
@@ -263,7 +275,7 @@ export function buildHead(
         group.reduce((s, f) => s + (f.runs.get(track.id)?.duration ?? 0), 0),
         at + 4,
       );
-      box.writeUInt32BE(STARTS_WITH_SAP, at + 8);
+      box.writeUInt32BE(group[0]?.runs.get(track.id)?.startsWithSync === false ? 0 : STARTS_WITH_SAP, at + 8);
     });
     return box;
   });

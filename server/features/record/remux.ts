@@ -19,7 +19,11 @@ export function remuxArgs(playlist: string, output: string): string[] {
  * keyframe interval. The moov is written first and empty (no sample tables: those are in the
  * fragments), so it does not grow with the record and its place at the head is known at once.
  * aac_adtstoasc is named because that moov is written before ffmpeg has seen an audio packet.
+ * frag_duration bounds a fragment (what ffmpeg holds in memory) where keyframes never cut one:
+ * an audio-only stream, or a keyframe interval over a minute.
  */
+const MAX_FRAGMENT_SECONDS = 60;
+
 export function liveMp4Args(): string[] {
   return [
     '-hide_banner',
@@ -40,6 +44,8 @@ export function liveMp4Args(): string[] {
     'mp4',
     '-movflags',
     'frag_keyframe+empty_moov+default_base_moof',
+    '-frag_duration',
+    String(MAX_FRAGMENT_SECONDS * 1_000_000),
     'pipe:1',
   ];
 }
