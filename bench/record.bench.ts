@@ -88,7 +88,7 @@ async function finishTime(segments: FixtureSegment[]): Promise<void> {
       ['segments (TS bytes)', `${(bytes / 2 ** 20).toFixed(1)} MiB`],
       ['MP4 bytes', `${(mp4Bytes / 2 ** 20).toFixed(1)} MiB`],
       [
-        'record/end → done (remux -c copy, +faststart, fsync, rename)',
+        'record/end → done (index the MP4 written while recording, fsync, rename)',
         `${finish.toFixed(0)} ms (runs: ${finishes.map((f) => f.toFixed(0)).join(', ')})`,
       ],
       ['plain cp of the same bytes', `${median(copies).toFixed(0)} ms (runs: ${copies.map((f) => f.toFixed(0)).join(', ')})`],

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { publish, type Publisher } from '../helpers/media.js';
-import { probe } from '../helpers/media-probe.js';
+import { mp4TopLevelBoxes, probe } from '../helpers/media-probe.js';
 import { initAdmin, startStack, waitFor, type StackHandle } from '../helpers/stack.js';
 
 interface RecordFile {
@@ -146,6 +146,8 @@ describe('record with a real publish: ffmpeg → nginx-rtmp → segment events �
     const media = await probe(rec.mp4(rec20.uuid));
     assert.ok(media.duration >= 15, `duration ${media.duration}`);
     assert.deepEqual(media.streams.map((s) => `${s.codec_type}/${s.codec_name}`).sort(), ['audio/aac', 'video/h264']);
+    // nginx-rtmp's segments went into the MP4 while recording: its index is first, no remux was needed.
+    assert.deepEqual(mp4TopLevelBoxes(rec.mp4(rec20.uuid)).slice(0, 6), ['ftyp', 'moov', 'free', 'sidx', 'sidx', 'moof']);
   });
 
   it('copies the finished MP4 into the post-processing directory', async () => {

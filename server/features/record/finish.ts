@@ -1,4 +1,5 @@
-// Finishing a record (finishing → done): its segments are remuxed into one MP4 (docs/compatibility.md §5.8),
+// Finishing a record (finishing → done): the MP4 written while it recorded is completed (live-mp4.ts),
+// or when that one is not whole its segments are remuxed into one MP4 (docs/compatibility.md §5.8),
 // the MP4 is copied to the post-processing directory when one is set, then the record is saved as
 // done and record.end goes out. Every step is idempotent (the MP4 exists only once complete, so it
 // is not made twice), so a failed attempt is retried with backoff, and an interrupted one is resumed

@@ -1,5 +1,6 @@
-// The final MP4 (docs/compatibility.md §5.8): ffmpeg's HLS demuxer reads the record's VOD playlist and copies
-// the streams into MP4 without re-encoding. +faststart puts the index first so it plays while
+// The record's MP4 (docs/compatibility.md §5.8) is written while it records (liveMp4Args). When that one
+// is not whole, ffmpeg's HLS demuxer reads the record's VOD playlist and copies the streams into
+// MP4 without re-encoding. +faststart puts the index first so it plays while
 // downloading. The output is a temporary name; only the caller's rename makes it the record.
 
 /**

@@ -1,14 +1,15 @@
 // Recording with SRS Stack's rules (docs/compatibility.md §5): every finished HLS segment of a stream that the
 // settings and globs allow joins the record task of its playlist; a task ends after a wait window
-// without segments (or at once on record/end), then its segments are remuxed into one MP4 and
-// optionally copied to a post-processing directory.
+// without segments (or at once on record/end), then its MP4, written while it recorded, is completed
+// (or its segments are remuxed into one) and optionally copied to a post-processing directory.
 //
 // RecordService is the feature's façade, the one class the rest of the stack uses. It wires the
 // parts, one concern per file, and runs every state change through its single serial queue:
 //   intake.ts      which segments are recorded, and into which record
 //   recordings.ts  the records being recorded; the crash-safe write-ahead, copy and commit
 //   wait-window.ts when a record is over (from clock.ts, injected so tests need not wait)
-//   finish.ts      finishing → done: MP4 remux, post-processing copy (post-process.ts), retries
+//   live-mp4.ts    the MP4 written while recording (its boxes: fmp4-file.ts)
+//   finish.ts      finishing → done: that MP4 or a remux, post-processing copy (post-process.ts), retries
 //   recovery.ts    the first start after a stop or a crash resumes both
 //   library.ts     the Recordings library (docs/compatibility.md §13a): paging, filters, clip and thumbnail argv
 //   retention.ts   which records retention deletes, and when the disk is low enough to warn
