@@ -26,7 +26,7 @@ export const SIDX_ROOM = 64 * 1024;
 const SYNC_EVERY_BYTES = 16 * 1024 * 1024;
 /** Fragments waiting for the disk past this pause ffmpeg's output. */
 const MAX_PENDING_BYTES = 32 * 1024 * 1024;
-/** After its input ends ffmpeg only writes the last keyframe interval: past this it is hung. */
+/** At the end ffmpeg has little left to take and only the last fragment to write: past this it is hung. */
 const EXIT_TIMEOUT_MS = 60_000;
 
 export interface LiveMp4Deps {
@@ -63,6 +63,7 @@ class LiveMp4 {
   private markExited: () => void = () => undefined;
   private readonly outputEnded: Promise<void>;
   private markOutputEnded: () => void = () => undefined;
+  private outputDone = false;
 
   constructor(
     private readonly deps: LiveMp4Deps,
@@ -116,13 +117,15 @@ class LiveMp4 {
    * when it is not the record's segments `keys`, in order, made into one MP4.
    */
   async finish(keys: readonly string[]): Promise<string> {
-    await this.feeding;
-    this.stdin?.end();
     let timer: NodeJS.Timeout | undefined;
     const hung = new Promise<void>((resolve) => (timer = setTimeout(resolve, EXIT_TIMEOUT_MS)));
-    await Promise.race([Promise.all([this.exited, this.outputEnded]), hung]);
+    const ended = this.feeding.then(() => {
+      this.stdin?.end();
+      return Promise.all([this.exited, this.outputEnded]);
+    });
+    await Promise.race([ended, hung]);
     clearTimeout(timer);
-    if (this.exitCode === null) this.fail(`ffmpeg did not end within ${EXIT_TIMEOUT_MS / 1000} s`);
+    if (this.exitCode === null || !this.outputDone) this.fail(`ffmpeg did not take its input and end within ${EXIT_TIMEOUT_MS / 1000} s`);
     await this.writing;
     await this.deps.supervisor.remove(this.name);
     if (this.failure) throw new Error(this.failure);
@@ -163,8 +166,12 @@ class LiveMp4 {
         this.fail(`ffmpeg's output: ${errorMessage(err)}`);
       }
     });
-    stream.on('end', () => this.markOutputEnded());
-    stream.on('close', () => this.markOutputEnded());
+    const ended = () => {
+      this.outputDone = true;
+      this.markOutputEnded();
+    };
+    stream.on('end', ended);
+    stream.on('close', ended);
   }
 
   /** One top-level box of ffmpeg's output: kept (ftyp, moov), written (moof+mdat) or dropped (mfra). */
