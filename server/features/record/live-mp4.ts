@@ -154,7 +154,10 @@ class LiveMp4 {
   }
 
   private fail(reason: string): void {
-    this.failure ??= reason;
+    if (this.failure) return;
+    this.failure = reason;
+    // Its output is of no use any more: it stops now rather than at the end of the record.
+    void this.deps.supervisor.remove(this.name);
   }
 
   private read(stream: NodeJS.ReadableStream): void {
