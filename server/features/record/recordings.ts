@@ -37,6 +37,13 @@ export interface LiveTask {
   discontinuityNext: boolean;
 }
 
+/**
+ * A record resumed after a restart gets a new MP4 writer, fed everything it holds, only up to this
+ * size: past it, the start-up would read gigabytes again while everything else recovers, so such
+ * a record is remuxed at its end instead (docs/compatibility.md §5.8).
+ */
+const RESUME_FEED_MAX_BYTES = 2 * 1024 ** 3;
+
 export function segmentIdentity(url: string, seqno: number, size: number, mtime: number | undefined): string {
   return `${url}|${seqno}|${size}|${mtime ?? ''}`;
 }
@@ -229,7 +236,7 @@ export class Recordings {
     await fs.promises.mkdir(paths.dir(state.uuid), { recursive: true });
     await removeTemporaries(paths.dir(state.uuid));
     const { liveMp4 } = this.deps;
-    if (liveMp4) {
+    if (liveMp4 && artifact.size <= RESUME_FEED_MAX_BYTES) {
       // A new MP4 for the record, fed what it already holds: the one being written was cut.
       await liveMp4.open(state.uuid, paths.dir(state.uuid));
       for (const f of await store.recordingFiles(state.uuid)) liveMp4.append(state.uuid, paths.absolute(f.key), f.key);
