@@ -90,5 +90,6 @@ describe('metrics: /metrics during a real publish, HTTP-FLV play and recording',
     assert.equal(value('srs_stack_recordings', { state: 'recording' }), 0);
     assert.equal(value('srs_stack_streams'), 0);
     assert.equal(value('srs_stack_record_finish_failures_total', { step: 'remux' }), 0);
+    assert.equal(value('srs_stack_record_remuxes_total'), 0, 'the MP4 was written while recording, not remuxed');
   });
 });

@@ -307,6 +307,12 @@ describe('record: every show becomes one MP4 (engine events fed to the real stac
   });
 
   it('the MP4 writer dying mid-record loses nothing: the segments are remuxed at the end', async () => {
+    const remuxes = async () => {
+      const res = await fetch(`${stack.url}/metrics`, { headers: { Authorization: `Bearer ${rec.bearer}` } });
+      return Number(/^srs_stack_record_remuxes_total (\d+)$/m.exec(await res.text())?.[1]);
+    };
+    const remuxedBefore = await remuxes();
+    assert.ok(Number.isInteger(remuxedBefore), 'srs_stack_record_remuxes_total is exported');
     const { feeder, uuid } = await startRecord('writer-dies', 3);
     const writer = `record-mp4-${uuid}`;
     const res = await stack.api('/terraform/v1/mgmt/supervisor/query', {}, { bearer: rec.bearer });
@@ -323,6 +329,7 @@ describe('record: every show becomes one MP4 (engine events fed to the real stac
     const boxes = mp4TopLevelBoxes(rec.mp4(uuid));
     assert.ok(!boxes.includes('moof') && boxes.indexOf('moov') < boxes.indexOf('mdat'), `remuxed, fast start: ${boxes.join(',')}`);
     assert.match(stack.logs(), new RegExp(`record ${uuid}: the MP4 written while recording is not usable`));
+    assert.equal(await remuxes(), remuxedBefore + 1, 'counted in srs_stack_record_remuxes_total');
     await feeder.unpublish();
   });
 

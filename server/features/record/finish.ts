@@ -133,7 +133,10 @@ export class Finisher {
         return;
       }
       const mp4 = paths.mp4(uuid);
-      if (!(await exists(mp4)) && !(await this.fromLiveMp4(artifact))) await this.remux(artifact, abort.signal);
+      if (!(await exists(mp4)) && !(await this.fromLiveMp4(artifact))) {
+        await this.remux(artifact, abort.signal);
+        counters.remuxed += 1;
+      }
       artifact.mp4_size = (await fs.promises.stat(mp4)).size;
       step = 'copy';
       const { postCpDir } = await store.patterns();

@@ -8,6 +8,8 @@ export type FinishStep = (typeof FINISH_STEPS)[number];
 
 export class RecordCounters {
   finished = 0;
+  /** MP4s made by remuxing the segments: the one written while recording was missing or not whole. */
+  remuxed = 0;
   segmentsLost = 0;
   readonly finishFailures = Object.fromEntries(FINISH_STEPS.map((s) => [s, 0])) as Record<FinishStep, number>;
 }
@@ -28,6 +30,11 @@ export function registerRecordMetrics(metrics: Metrics, counters: RecordCounters
   metrics.counter('srs_stack_recordings_finished_total', 'Records this process finished into an MP4.', () => [
     { value: counters.finished },
   ]);
+  metrics.counter(
+    'srs_stack_record_remuxes_total',
+    'Records whose MP4 was remuxed from their segments at the end: the one written while recording was missing or not whole.',
+    () => [{ value: counters.remuxed }],
+  );
   metrics.counter('srs_stack_record_finish_failures_total', 'Failed attempts to finish a record, by step; each is retried.', () =>
     FINISH_STEPS.map((step) => ({ labels: { step }, value: counters.finishFailures[step] })),
   );
