@@ -235,6 +235,7 @@ export class Finisher {
   private async discardEmpty(artifact: Artifact): Promise<void> {
     const { store, paths } = this.deps;
     log.warn(`record ${artifact.uuid} has no segment: discarded`);
+    await this.deps.liveMp4?.discard(artifact.uuid);
     await fs.promises.rm(paths.dir(artifact.uuid), { recursive: true, force: true });
     await store.removeArtifact(artifact.uuid);
     this.jobs.delete(artifact.uuid);
