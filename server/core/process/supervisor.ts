@@ -415,7 +415,9 @@ export class SupervisedChild {
       const why = this.spec.errorLine?.(ownLines) ?? ownLines.at(-1);
       this.lastError = `${reason}: ${why ?? 'no output'}`;
     }
-    const level = this.desired === 'stopped' ? 'info' : 'warn';
+    const facts = { desired: this.desired, policy: this.spec.restart ?? 'always', code, killedBySupervisor: this.killReason !== null };
+    // A child whose policy lets it end (a record's MP4 writer at the record's end) is no warning.
+    const level = this.desired === 'stopped' || (code === 0 && afterExit(facts) === 'stopped') ? 'info' : 'warn';
     log[level](`${this.spec.name}: pid ${proc.pid} ${reason} after ${ranMs} ms`);
     for (const w of this.exitWaiters.splice(0)) w();
     try {
@@ -423,12 +425,8 @@ export class SupervisedChild {
     } catch (err) {
       log.error(`${this.spec.name}: onExit handler failed`, err);
     }
-    const outcome = afterExit({
-      desired: this.desired,
-      policy: this.spec.restart ?? 'always',
-      code,
-      killedBySupervisor: this.killReason !== null,
-    });
+    // Decided after onExit, which may have stopped the child.
+    const outcome = afterExit({ ...facts, desired: this.desired });
     if (outcome !== 'restart') {
       this.desired = 'stopped';
       this.status = outcome;
