@@ -28,6 +28,8 @@ export interface Config {
   readonly limits: { readonly forward: number; readonly vlive: number; readonly camera: number };
   /** Bytes an HTTP-FLV player may fall behind the live edge before it is dropped. */
   readonly flvClientQueueBytes: number;
+  /** Records at once whose MP4 is written while they record (features/record/live-mp4.ts); 0: none. */
+  readonly recordMp4Writers: number;
   /** Virtual-live uploads: size limit, and how long an unused upload is kept. */
   readonly upload: { readonly maxBytes: number; readonly ttlMs: number };
   readonly binaries: {
@@ -173,6 +175,11 @@ export const CONFIG_KEYS = [
     doc: 'youtube-dl compatible downloader for virtual live from a web page (`vlive/ytdl`); optional: `apt install yt-dlp`.',
   },
   { key: 'YTDL_PROXY', def: '', doc: 'Proxy the downloader uses (`--proxy`), e.g. socks5://127.0.0.1:1080.' },
+  {
+    key: 'RECORD_MP4_WRITERS',
+    def: '10',
+    doc: 'Recording: how many records at once get their MP4 written while they record (one ffmpeg each, about 18 MB PSS), so their end is immediate; the others, and all with 0, are remuxed from their segments when they end.',
+  },
   {
     key: 'SRS_RECORD_WAIT_SECONDS',
     def: '300',
@@ -385,6 +392,7 @@ export function buildConfig(env: NodeJS.ProcessEnv, fileValues: Record<string, s
       camera: count(raw, 'SRS_CAMERA_LIMIT', problems, 100),
     },
     flvClientQueueBytes: flvQueueKb(raw, problems) * 1024,
+    recordMp4Writers: count(raw, 'RECORD_MP4_WRITERS', problems, 1000),
     upload: {
       maxBytes: Math.max(1, count(raw, 'VLIVE_UPLOAD_MAX_MB', problems, 1_048_576)) * 1024 * 1024,
       ttlMs: Math.max(1, count(raw, 'VLIVE_UPLOAD_TTL', problems, 30 * 24 * 3600)) * 1000,

@@ -32,6 +32,11 @@ const EXIT_TIMEOUT_MS = 60_000;
 export interface LiveMp4Deps {
   supervisor: Supervisor;
   ffmpeg: string;
+  /**
+   * Writers at once (config RECORD_MP4_WRITERS): each is an ffmpeg of about 18 MB PSS, the cost
+   * the one-box budget counts (README, Performance, Load); a record beyond it is remuxed at its end.
+   */
+  maxWriters: number;
 }
 
 /** The temporary name of a record's MP4 while it is written (removed with the other temporaries). */
@@ -232,6 +237,12 @@ export class LiveMp4s {
   /** Starts a record's MP4; without it (it could not start) the record is remuxed at the end. */
   async open(uuid: string, dir: string): Promise<void> {
     await this.discard(uuid);
+    if (this.writers.size >= this.deps.maxWriters) {
+      log.info(
+        `record ${uuid}: ${this.deps.maxWriters} MP4s are written while recording already (RECORD_MP4_WRITERS); this one is remuxed at its end`,
+      );
+      return;
+    }
     const writer = new LiveMp4(this.deps, uuid, liveMp4Path(dir));
     try {
       await writer.start();

@@ -134,7 +134,10 @@ export class RecordService {
     const { counters } = this;
     this.paths = new RecordPaths(dataPaths);
     this.settings = new RecordSettings(store, dataPaths.root);
-    const liveMp4 = supervisor ? new LiveMp4s({ supervisor, ffmpeg: config.binaries.ffmpeg }) : undefined;
+    const liveMp4 =
+      supervisor && config.recordMp4Writers > 0
+        ? new LiveMp4s({ supervisor, ffmpeg: config.binaries.ffmpeg, maxWriters: config.recordMp4Writers })
+        : undefined;
     this.liveMp4 = liveMp4;
     this.recordings = new Recordings({ store, paths: this.paths, events, clock, counters, liveMp4 });
     this.intake = new SegmentIntake(this.recordings, this.settings);
