@@ -29,6 +29,8 @@ export const ENGINE_CHILD_NAME = 'nginx';
 export const ENGINE_HOOK_PATH = '/terraform/v1/hooks/srs/verify';
 /** How often a just-admitted publish is looked for in the engine's stats. */
 const PUBLISHING_POLL_MS = 50;
+/** A /stat read this recent answers streams() again (half the publishing poll). */
+const STAT_SHARE_MS = 25;
 
 export interface NginxRtmpEngineOptions {
   /** <data>/engine: config, pid, logs, temp paths and HLS output. */
@@ -67,6 +69,8 @@ export class NginxRtmpEngine implements MediaEngine {
   private readonly hookToken = crypto.randomBytes(16).toString('hex');
   readonly httpSocket: string;
   private child: SupervisedChild | null = null;
+  /** The last /stat read (streams()): shared while pending and for STAT_SHARE_MS after. */
+  private statRead: { at: number; pending: boolean; streams: Promise<EngineStream[]> } | null = null;
   private readonly listeners: Array<(ready: boolean) => void> = [];
 
   constructor(private readonly opts: NginxRtmpEngineOptions) {
@@ -188,7 +192,25 @@ export class NginxRtmpEngine implements MediaEngine {
     await this.child?.waitReady(timeoutMs);
   }
 
-  async streams(): Promise<EngineStream[]> {
+  /**
+   * Callers at the same moment share one read of /stat, and one taken less than STAT_SHARE_MS ago
+   * is reused: every admitted publish polls it (untilPublishing) and the document grows with the
+   * streams and players, so reading it once per caller cost a loaded stack most of a core
+   * (bench:load, 50 streams: 39 % of the event loop in parsing; docs/architecture.md).
+   */
+  streams(): Promise<EngineStream[]> {
+    const now = Date.now();
+    if (this.statRead && (this.statRead.pending || now - this.statRead.at < STAT_SHARE_MS)) return this.statRead.streams;
+    const read = { at: now, pending: true, streams: this.readStreams() };
+    this.statRead = read;
+    read.streams.then(
+      () => ((read.pending = false), (read.at = Date.now())),
+      () => this.statRead === read && (this.statRead = null),
+    );
+    return read.streams;
+  }
+
+  private async readStreams(): Promise<EngineStream[]> {
     const res = await unixGet(this.httpSocket, '/stat');
     if (res.status !== 200) throw new Error(`engine /stat answered ${res.status}`);
     return parseRtmpStat(res.body).filter((s) => (this.apps as readonly string[]).includes(s.app));
@@ -211,9 +233,9 @@ export class NginxRtmpEngine implements MediaEngine {
     return parseNginxCallback(request.rawBody);
   }
 
-  async untilPublishing(app: string, stream: string, timeoutMs: number): Promise<boolean> {
+  async untilPublishing(app: string, stream: string, timeoutMs: number, given: () => boolean = () => false): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    while (this.isReady) {
+    while (this.isReady && !given()) {
       const streams = await this.streams().catch(() => [] as EngineStream[]);
       if (streams.some((s) => s.app === app && s.stream === stream && s.publishing)) return true;
       if (Date.now() >= deadline) return false;

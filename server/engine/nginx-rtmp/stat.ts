@@ -5,6 +5,7 @@ import type { EngineClient, EngineStream } from '../media-engine.js';
 import { NGINX_RELAY_FLASHVER } from './callback.js';
 
 function decode(text: string): string {
+  if (!text.includes('&')) return text;
   return text
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>')

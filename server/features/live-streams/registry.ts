@@ -270,7 +270,10 @@ export class LiveRegistry {
     this.announce(key, async () => {
       // Consumers pull from the engine: announcing before it registered the publisher would have
       // them refused (idle_streams off). The hook's answer is what lets the engine register it.
-      if (!(await this.engine.untilPublishing(info.app, info.stream, ENGINE_CONFIRM_MS))) {
+      // Not past the publish's own end: a publisher that left at once (an encoder's reconnect loop)
+      // must not keep polling the engine for ENGINE_CONFIRM_MS.
+      const shown = await this.engine.untilPublishing(info.app, info.stream, ENGINE_CONFIRM_MS, () => this.live.get(key) !== info);
+      if (!shown && this.live.get(key) === info) {
         log.warn(`stream ${key} was admitted but the engine did not show it within ${ENGINE_CONFIRM_MS} ms`);
       }
       // A newer commit of the same stream waits for its own confirmation.
