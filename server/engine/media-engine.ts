@@ -83,10 +83,10 @@ export interface MediaEngine {
   kickoff(app: string, stream: string): Promise<boolean>;
   /**
    * Resolves true once the engine plays the stream to consumers (its publisher registered), false
-   * at the deadline or once `given()` says to stop waiting (the publish already ended): an admitted
+   * at the deadline or once `giveUp()` says to stop waiting (the publish already ended): an admitted
    * publish is announced only when consumers can really pull it.
    */
-  untilPublishing(app: string, stream: string, timeoutMs: number, given?: () => boolean): Promise<boolean>;
+  untilPublishing(app: string, stream: string, timeoutMs: number, giveUp?: () => boolean): Promise<boolean>;
   /** Loopback RTMP URL to play a live stream from inside the stack (FLV gateway, recorder, forward). */
   localPlayUrl(app: string, stream: string): string;
   /** Called whenever the engine process goes down (every stream is gone with it) or becomes ready. */

@@ -196,7 +196,7 @@ export class NginxRtmpEngine implements MediaEngine {
    * Callers at the same moment share one read of /stat, and one taken less than STAT_SHARE_MS ago
    * is reused: every admitted publish polls it (untilPublishing) and the document grows with the
    * streams and players, so reading it once per caller cost a loaded stack most of a core
-   * (bench:load, 50 streams: 39 % of the event loop in parsing; docs/architecture.md).
+   * (bench:load, 50 streams: 39 % of the event loop in parsing; docs/architecture.md, "The media engine").
    */
   streams(): Promise<EngineStream[]> {
     const now = Date.now();
@@ -233,9 +233,9 @@ export class NginxRtmpEngine implements MediaEngine {
     return parseNginxCallback(request.rawBody);
   }
 
-  async untilPublishing(app: string, stream: string, timeoutMs: number, given: () => boolean = () => false): Promise<boolean> {
+  async untilPublishing(app: string, stream: string, timeoutMs: number, giveUp: () => boolean = () => false): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    while (this.isReady && !given()) {
+    while (this.isReady && !giveUp()) {
       const streams = await this.streams().catch(() => [] as EngineStream[]);
       if (streams.some((s) => s.app === app && s.stream === stream && s.publishing)) return true;
       if (Date.now() >= deadline) return false;

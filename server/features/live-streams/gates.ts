@@ -23,7 +23,7 @@ export function publishSecretGate(secrets: PublishSecretStore): PublishGate {
   return {
     name: 'publish secret',
     async check(request) {
-      // One Redis round trip for the three reads (the publish hook waits for them: docs/architecture.md).
+      // One Redis round trip for the three reads (the publish hook waits for them: docs/architecture.md, "How a publish flows").
       const [disabled, roomSecret, streamSecret] = await Promise.all([
         secrets.isAuthDisabled(),
         secrets.roomSecret(request.stream),
