@@ -284,7 +284,14 @@ function videoTimes(file: string): number[] {
     process.stdout.write(`      destination: ${samples.length / 2} s, the picture from ${first / 2} s to ${last / 2} s\n`);
     assert.ok(first > 0 && !orange.slice(0, first).some(Boolean), `live before the drop: ${orange.join(',')}`);
     assert.ok(last - first + 1 >= 8, `the picture for at least 4 s of the 6 s drop: ${orange.join(',')}`);
-    assert.ok(orange.slice(first, last + 1).every(Boolean), 'the picture throughout the drop');
+    assert.ok(
+      orange.slice(first, last + 1).every(Boolean),
+      [
+        'the picture throughout the drop (the middle of each half second, then what the feed did):',
+        samples.map((c, i) => `${i / 2}s ${c.join('/')}`).slice(Math.max(0, first - 2), last + 3).join(', '),
+        ...stack.logs().split('\n').filter((line) => line.includes('slot ')).slice(-12),
+      ].join('\n'),
+    );
     assert.ok(last < orange.length - 2, 'live again after it');
   });
 });
