@@ -288,8 +288,15 @@ function videoTimes(file: string): number[] {
       orange.slice(first, last + 1).every(Boolean),
       [
         'the picture throughout the drop (the middle of each half second, then what the feed did):',
-        samples.map((c, i) => `${i / 2}s ${c.join('/')}`).slice(Math.max(0, first - 2), last + 3).join(', '),
-        ...stack.logs().split('\n').filter((line) => line.includes('slot ')).slice(-12),
+        samples
+          .map((c, i) => `${i / 2}s ${c.join('/')}`)
+          .slice(Math.max(0, first - 2), last + 3)
+          .join(', '),
+        ...stack
+          .logs()
+          .split('\n')
+          .filter((line) => line.includes('slot '))
+          .slice(-12),
       ].join('\n'),
     );
     assert.ok(last < orange.length - 2, 'live again after it');
