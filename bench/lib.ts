@@ -258,3 +258,12 @@ export class Swarm {
     this.proc.kill();
   }
 }
+
+/** The stack's API with the bearer: a call that does not answer 200 throws, naming the path. */
+export function stackApi(stack: StackHandle, bearer: string): (p: string, body?: unknown) => Promise<unknown> {
+  return async (p, body = {}) => {
+    const res = await stack.api(`/terraform/v1${p}`, body, { bearer });
+    if (res.status !== 200) throw new Error(`${p}: ${res.status} ${res.json.message}`);
+    return res.json.data;
+  };
+}

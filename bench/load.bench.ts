@@ -12,7 +12,6 @@
 // Every check that fails is printed and makes the exit code 1: nothing is relaxed to pass.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { parseMediaPlaylist } from '../server/features/hls/playlist.js';
@@ -23,15 +22,15 @@ import {
   childPids,
   CpuWindow,
   machine,
-  percentile,
   printTable,
   readyChildPid,
   MemorySampler,
   supervisedChildren,
+  stackApi,
   Swarm,
   type SwarmReport,
 } from './lib.js';
-import { rtmpPublishTiming } from './player-swarm.js';
+import { HookReceiver, hookFigures, PublishProbe, type HookSample } from './publish-probe.js';
 
 function envCount(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -57,93 +56,6 @@ const KEEP_UP = 0.95;
 const RECORD_FRAGMENT_SECONDS = 2;
 
 const streamName = (i: number) => `s${i}`;
-
-/** A tiny HTTP callback target: accepts everything at once and notes what arrived when. */
-class HookReceiver {
-  readonly arrivals: Array<{ action: string; stream: string; at: number }> = [];
-  private readonly server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const at = performance.now();
-      try {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { action?: string; stream?: string };
-        this.arrivals.push({ action: body.action ?? '', stream: body.stream ?? '', at });
-      } catch {
-        this.arrivals.push({ action: 'unparsable', stream: '', at });
-      }
-      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"code":0}');
-    });
-  });
-
-  async start(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as { port: number }).port}/hook`;
-  }
-
-  count(action: string, streams?: Set<string>): number {
-    return this.arrivals.filter((a) => a.action === action && (!streams || streams.has(a.stream))).length;
-  }
-
-  arrivalOf(action: string, stream: string): number | undefined {
-    return this.arrivals.find((a) => a.action === action && a.stream === stream)?.at;
-  }
-
-  stop(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-}
-
-interface HookSample {
-  totalMs: number;
-  /** Publish sent → the receiver got on_publish: nginx-rtmp's callback, the stack's checks, the POST. */
-  toReceiverMs: number;
-}
-
-/** Publishes probe streams one after another (no media) and times the engine's publish hook. */
-class PublishProbe {
-  private n = 0;
-  constructor(
-    private readonly rtmpBase: string,
-    private readonly secret: string,
-    private readonly receiver: HookReceiver,
-  ) {}
-
-  async once(): Promise<HookSample | string> {
-    const stream = `probe${this.n++}`;
-    try {
-      const { sentAt, acceptedAt } = await rtmpPublishTiming(`${this.rtmpBase}/${stream}?secret=${this.secret}`);
-      const arrived = this.receiver.arrivalOf('on_publish', stream);
-      return { totalMs: acceptedAt - sentAt, toReceiverMs: arrived === undefined ? NaN : arrived - sentAt };
-    } catch (err) {
-      return `${stream}: ${(err as Error).message}`;
-    }
-  }
-
-  async run(opts: { count?: number; ms?: number }): Promise<{ samples: HookSample[]; failures: string[] }> {
-    const samples: HookSample[] = [];
-    const failures: string[] = [];
-    const t0 = Date.now();
-    for (let i = 0; opts.count === undefined ? Date.now() - t0 < (opts.ms ?? 0) : i < opts.count; i++) {
-      const started = Date.now();
-      const r = await this.once();
-      if (typeof r === 'string') failures.push(r);
-      else samples.push(r);
-      await sleep(Math.max(0, PROBE_EVERY_MS - (Date.now() - started)));
-    }
-    return { samples, failures };
-  }
-}
-
-function hookFigures(r: { samples: HookSample[]; failures: string[] }): string {
-  const total = r.samples.map((s) => s.totalMs);
-  const toReceiver = r.samples.map((s) => s.toReceiverMs).filter(Number.isFinite);
-  return (
-    `p50 ${percentile(total, 50).toFixed(1)} ms, p99 ${percentile(total, 99).toFixed(1)} ms, max ${Math.max(...total).toFixed(1)} ms ` +
-    `(n=${total.length}${r.failures.length ? `, ${r.failures.length} FAILED` : ''}); publish → receiver p50 ${percentile(toReceiver, 50).toFixed(1)} ms`
-  );
-}
 
 interface WindowResult {
   cpu: ReturnType<CpuWindow['end']>;
@@ -355,18 +267,14 @@ async function main(): Promise<void> {
   const checks: Check[] = [];
   try {
     const bearer = await initAdmin(stack);
-    const api = async (p: string, body: unknown = {}) => {
-      const res = await stack.api(`/terraform/v1${p}`, body, { bearer });
-      if (res.status !== 200) throw new Error(`${p}: ${res.status} ${res.json.message}`);
-      return res.json.data;
-    };
+    const api = stackApi(stack, bearer);
     const nginxMaster = await readyChildPid(stack, bearer, 'nginx');
     const redis = await readyChildPid(stack, bearer, 'redis');
     const { publish: secret } = (await api('/hooks/srs/secret/query')) as { publish: string };
     await api('/mgmt/hooks/apply', { target: hookUrl, all: true });
     await api('/mgmt/hlsll/update', { hlsLowLatency: HLS_LOW_LATENCY });
     const rtmpBase = `rtmp://127.0.0.1:${stack.ports.rtmp}/live`;
-    const probe = new PublishProbe(rtmpBase, secret, receiver);
+    const probe = new PublishProbe(rtmpBase, secret, receiver, PROBE_EVERY_MS);
     const idleHooks = await probe.run({ count: IDLE_PROBES });
 
     for (let i = 0; i < PUBLISHERS; i++) {

@@ -307,7 +307,7 @@ export class App {
       },
       { supervisor: this.supervisor, admission: this.admission, registry: this.registry, events: this.events },
     );
-    const rooms = new LiveRoomService(new LiveRoomStore(this.redis));
+    const rooms = new LiveRoomService(new LiveRoomStore(this.redis, () => publishSecretStore.rulesChanged()));
     // RTMP viewers: nginx-rtmp's on_play / on_play_done, by its client id.
     const rtmpLeaving = new Map<string, () => void>();
     const streamsDeps = {

@@ -16,10 +16,13 @@ import { API_PREFIX } from '../../core/http.js';
 import { createLogger, maskSecrets } from '../../core/logger.js';
 import type { Histogram, Metrics } from '../../core/metrics.js';
 import { backoffDelay } from '../../core/backoff.js';
+import { CachedRead } from '../../core/cached-read.js';
 import { isAccepted, postJson, type CallbackAnswer } from './client.js';
 import type { CallbackStore, HookExchange, HookSettings } from './store.js';
 
 const log = createLogger('callback');
+/** A change made to the settings behind the stack's back (redis-cli) applies within this. */
+const SETTINGS_MAX_AGE_MS = 5000;
 
 export const EXAMPLE_PATH = `${API_PREFIX}/mgmt/hooks/example`;
 const CALLBACK_ACTIONS = [
@@ -197,7 +200,13 @@ function hostnameOf(origin: string): string {
 class NoAnswerError extends Error {}
 
 export class CallbackService {
+  /** The settings while Redis has never answered: callbacks off. */
   private cached: HookSettings = { target: '', opaque: '', all: false, host: '' };
+  /** The settings in memory: on_publish does not wait for Redis (core/cached-read.ts). */
+  private readonly settingsRead = new CachedRead(async (): Promise<HookSettings> => {
+    const { target, opaque, all, host } = await this.store.read();
+    return { target, opaque, all, host };
+  }, SETTINGS_MAX_AGE_MS);
   private readonly pending = new Set<Promise<void>>();
   private readonly abort = new AbortController();
   /** Sent with each callback so one that reaches this very process is recognised as a loop. */
@@ -265,14 +274,13 @@ export class CallbackService {
     }
     const settings = { target, opaque: request.opaque, all: request.all, host: normaliseHost(request.host || requestOrigin) };
     await this.store.save(settings);
-    this.cached = settings;
+    this.settingsRead.invalidate();
   }
 
-  /** Redis holds the truth; while it restarts, the last settings seen still apply. */
+  /** Redis holds the truth, kept in memory; while it restarts, the last settings seen still apply. */
   private async settings(): Promise<HookSettings> {
     try {
-      const { target, opaque, all, host } = await this.store.read();
-      this.cached = { target, opaque, all, host };
+      this.cached = await this.settingsRead.get();
     } catch (err) {
       log.warn('cannot read the callback settings, using the last known ones', err);
     }
@@ -356,7 +364,8 @@ export class CallbackService {
 
   /** One POST; keeps the request and the answer for System › Callback; throws unless accepted. */
   private async send(target: string, body: CallbackBody): Promise<CallbackAnswer> {
-    await this.remember(() => this.store.saveRequest(JSON.stringify(body)));
+    // The record of the exchange is not waited for: on_publish holds a publisher (ioredis keeps the order).
+    this.remember(() => this.store.saveRequest(JSON.stringify(body)));
     const action = String(body.action);
     const started = performance.now();
     let answer: CallbackAnswer;
@@ -366,11 +375,11 @@ export class CallbackService {
       this.latency?.observe((performance.now() - started) / 1000, { action });
       this.countFailure(action, 'error');
       const reason = `no answer: ${errorMessage(err)}`;
-      await this.remember(() => this.store.saveAnswer(reason));
+      this.remember(() => this.store.saveAnswer(reason));
       throw new NoAnswerError(reason, { cause: err });
     }
     this.latency?.observe((performance.now() - started) / 1000, { action });
-    await this.remember(() => this.store.saveAnswer(answer.body));
+    this.remember(() => this.store.saveAnswer(answer.body));
     if (!isAccepted(answer)) {
       this.countFailure(action, 'refused');
       const snippet = answer.body.trim().slice(0, 200);
@@ -381,11 +390,7 @@ export class CallbackService {
   }
 
   /** The record of the last exchange is a convenience: Redis trouble must not fail the callback. */
-  private async remember(write: () => Promise<void>): Promise<void> {
-    try {
-      await write();
-    } catch (err) {
-      log.warn('cannot store the last callback exchange', err);
-    }
+  private remember(write: () => Promise<void>): void {
+    write().catch((err: unknown) => log.warn('cannot store the last callback exchange', err));
   }
 }

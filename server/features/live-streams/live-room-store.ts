@@ -31,7 +31,11 @@ export function parseLiveRoom(raw: string): LiveRoom | null {
 }
 
 export class LiveRoomStore {
-  constructor(private readonly redis: RedisClient) {}
+  /** `rulesChanged`: a room's secret lives in SRS_AUTH_SECRET, which the publish gate keeps in memory (PublishSecretStore). */
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly rulesChanged: () => void = () => undefined,
+  ) {}
 
   async get(uuid: string): Promise<LiveRoom | null> {
     const raw = await this.redis.redis.hget(KEYS.LIVE_ROOM, uuid);
@@ -49,9 +53,11 @@ export class LiveRoomStore {
     if (previousStream && previousStream !== room.stream) tx.hdel(KEYS.AUTH_SECRET, `room-pub-${previousStream}`);
     tx.hset(KEYS.AUTH_SECRET, `room-pub-${room.stream}`, room.secret);
     await tx.exec();
+    this.rulesChanged();
   }
 
   async remove(room: LiveRoom): Promise<void> {
     await this.redis.redis.multi().hdel(KEYS.LIVE_ROOM, room.uuid).hdel(KEYS.AUTH_SECRET, `room-pub-${room.stream}`).exec();
+    this.rulesChanged();
   }
 }

@@ -21,6 +21,7 @@ import { DEFAULT_VHOST, loopbackRtmpUrl } from '../../core/stream-names.js';
 import { errorMessage } from '../../core/errors.js';
 import type { StreamRequest } from '../../core/stream-request.js';
 import type { Admission } from '../live-streams/admission.js';
+import type { PublishRules } from '../live-streams/publish-rules.js';
 import type { LiveRegistry } from '../live-streams/registry.js';
 import { bridgePublishUrl, srtBridgeArgs, srtPlayArgs, unixUrl } from './argv.js';
 import type { HandshakePolicy } from './handshake.js';
@@ -53,20 +54,13 @@ export interface SrtSettings {
   readonly libraries?: readonly string[];
 }
 
-/** The publish rules the handshake applies, read from the store by the composition root. */
-export interface PublishRulesSnapshot {
-  readonly authDisabled: boolean;
-  readonly secret: string;
-  readonly rooms: Readonly<Record<string, string>>;
-}
-
 export interface SrtGatewayDeps {
   readonly supervisor: Supervisor;
   readonly admission: Pick<Admission, 'publish' | 'unpublish' | 'bridgeParam'>;
   readonly registry: Pick<LiveRegistry, 'isLive' | 'list' | 'addViewerSource' | 'addIngest' | 'countPlay'>;
   readonly events: EventHub;
   readonly apps: readonly string[];
-  readonly publishRules: () => Promise<PublishRulesSnapshot>;
+  readonly publishRules: () => Promise<PublishRules>;
   /**
    * Play authentication (features/play-auth): admits a player (its streamid's query is `param`,
    * with `token=`) or throws; resolves to what to call when it leaves. Absent: every player.
@@ -263,7 +257,7 @@ export class SrtGateway {
   /** Sends the handshake's snapshot; false when the rules could not be read (Redis not ready). */
   private async pushPolicy(): Promise<boolean> {
     if (!this.worker) return false;
-    let rules: PublishRulesSnapshot;
+    let rules: PublishRules;
     try {
       rules = await this.deps.publishRules();
     } catch {

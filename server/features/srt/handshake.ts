@@ -2,18 +2,13 @@
 // the threading): pure and synchronous, because it runs while libsrt's receive thread waits for
 // it. It checks what can be known from the streamid and a snapshot the main thread pushes; admission
 // (the user's HTTP callback included) still runs in the main thread after accept.
-import { publishAllowed } from '../live-streams/publish-rules.js';
+import { publishAllowed, secretFor, type PublishRules } from '../live-streams/publish-rules.js';
 import { parseStreamId, type SrtStreamId } from './streamid.js';
 
 /** What the main thread tells the gateway about publish rules and live streams. */
-export interface HandshakePolicy {
+export interface HandshakePolicy extends PublishRules {
   /** The engine's applications (`live`). */
   readonly apps: readonly string[];
-  readonly authDisabled: boolean;
-  /** The global publish secret ('' = none). */
-  readonly secret: string;
-  /** Live rooms' own secrets by stream name: the only one accepted for that stream. */
-  readonly rooms: Readonly<Record<string, string>>;
   /** `app/stream` of every live stream (any ingest). */
   readonly live: readonly string[];
 }
@@ -54,8 +49,8 @@ export function handshakeVerdict(
     return live ? { accept: true, id } : { accept: false, code: REJECT.NOT_FOUND, reason: `stream ${key} is not live`, id };
   }
   if (!policy.authDisabled) {
-    const secret = policy.rooms[id.stream] ?? policy.secret;
-    if (!publishAllowed(id, secret)) return { accept: false, code: REJECT.UNAUTHORIZED, reason: 'wrong or missing secret', id };
+    if (!publishAllowed(id, secretFor(policy, id.stream)))
+      return { accept: false, code: REJECT.UNAUTHORIZED, reason: 'wrong or missing secret', id };
   }
   if (live || reserved(key)) return { accept: false, code: REJECT.CONFLICT, reason: `stream ${key} is already publishing`, id };
   return { accept: true, id };

@@ -1,0 +1,80 @@
+// Issue 16 (item 4): the publish hook's latency as a publisher feels it, with enough samples for a
+// p99 (HOOK_PROBES, 200 per row), one probe every HOOK_EVERY_MS (50). Rows, all in one run:
+// - baseline: a plain nginx-rtmp with no hook at all (the floor of an RTMP publish on this machine);
+// - the stack, idle, HTTP callbacks off: nginx-rtmp → hooks/srs/verify (name, secret) → registry;
+// - the stack, idle, HTTP callbacks on (a receiver that answers at once): + the on_publish POST;
+// - the same with one core kept busy by a busy loop (the machine a little busier).
+// Next to each, the stack's own share: srs_stack_publish_hook_seconds (sum / count) from /metrics.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { startRtmpServer } from '../test/helpers/media.js';
+import { initAdmin, startStack, type StackHandle } from '../test/helpers/stack.js';
+import { machine, printTable, stackApi } from './lib.js';
+import { HookReceiver, hookFigures, PublishProbe } from './publish-probe.js';
+
+const PROBES = Number(process.env.HOOK_PROBES ?? 200);
+const EVERY_MS = Number(process.env.HOOK_EVERY_MS ?? 50);
+
+/** Mean time the stack spent verifying accepted publishes since the last call (its histogram). */
+function stackShare(stack: StackHandle, bearer: string): () => Promise<string> {
+  let last = { sum: 0, count: 0 };
+  return async () => {
+    const text = await (await fetch(`${stack.url}/metrics`, { headers: { authorization: `Bearer ${bearer}` } })).text();
+    // Absent until the first accepted publish.
+    const read = (suffix: string) =>
+      Number(new RegExp(`^srs_stack_publish_hook_seconds_${suffix}\\{result="accepted"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+    const now = { sum: read('sum'), count: read('count') };
+    const mean = ((now.sum - last.sum) / Math.max(1, now.count - last.count)) * 1000;
+    last = now;
+    return `${mean.toFixed(2)} ms`;
+  };
+}
+
+async function main(): Promise<void> {
+  process.stdout.write(`Machine: ${machine()}\nRun: ${PROBES} probe publishes per row, one every ${EVERY_MS} ms\n`);
+  const rows: string[][] = [];
+  const receiver = new HookReceiver();
+  const hookUrl = await receiver.start();
+
+  const plain = await startRtmpServer();
+  try {
+    const probe = new PublishProbe(`rtmp://127.0.0.1:${plain.port}/live`, 'none', receiver, EVERY_MS, 'plain');
+    rows.push([
+      'baseline: plain nginx-rtmp, no hook',
+      hookFigures(await probe.run({ count: PROBES })).replace(/; publish → receiver.*/, ''),
+      '—',
+    ]);
+  } finally {
+    await plain.stop();
+  }
+
+  const stack = await startStack();
+  let hog: ChildProcess | null = null;
+  try {
+    const bearer = await initAdmin(stack);
+    const api = stackApi(stack, bearer);
+    const { publish: secret } = (await api('/hooks/srs/secret/query')) as { publish: string };
+    const rtmpBase = `rtmp://127.0.0.1:${stack.ports.rtmp}/live`;
+    const share = stackShare(stack, bearer);
+    const row = async (what: string, prefix: string) => {
+      await share();
+      const figures = hookFigures(await new PublishProbe(rtmpBase, secret, receiver, EVERY_MS, prefix).run({ count: PROBES }));
+      rows.push([what, figures.replace(/; publish → receiver p50 NaN ms/, ''), await share()]);
+    };
+    await row('stack, idle, HTTP callbacks off', 'off');
+    await api('/mgmt/hooks/apply', { target: hookUrl, all: true });
+    await row('stack, idle, HTTP callbacks on', 'on');
+    hog = spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' });
+    await row('stack, HTTP callbacks on, one core busy', 'busy');
+  } finally {
+    hog?.kill('SIGKILL');
+    await stack.stop();
+    await receiver.stop();
+  }
+  printTable('Publish hook: RTMP publish → NetStream.Publish.Start (client side)', rows, [
+    'setup',
+    'publisher waits',
+    'stack share (mean)',
+  ]);
+}
+
+await main();
