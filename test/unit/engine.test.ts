@@ -10,7 +10,7 @@ import { parseNginxCallback } from '../../server/engine/nginx-rtmp/callback.js';
 import { findRtmpModule, normalApp, quote, renderNginxRtmpConfig } from '../../server/engine/nginx-rtmp/config.js';
 import { parseRtmpStat } from '../../server/engine/nginx-rtmp/stat.js';
 import { parseLiveRoom } from '../../server/features/live-streams/live-room-store.js';
-import { publishAllowed, streamKey } from '../../server/features/live-streams/publish-rules.js';
+import { publishAllowed, secretFor, streamKey } from '../../server/features/live-streams/publish-rules.js';
 import { parseStreamInfo } from '../../server/features/live-streams/stream-store.js';
 
 const HLS = {
@@ -344,6 +344,13 @@ describe('streams: publish rules and stored values', () => {
     assert.equal(publishAllowed({ stream: 'livestream', param: '?secret=wrong' }, secret), false);
     assert.equal(publishAllowed({ stream: 'livestream', param: '' }, secret), false);
     assert.equal(publishAllowed({ stream: 'x', param: '' }, ''), true, 'no secret configured: open');
+  });
+
+  it("needs a live room's own secret for its stream, the stream secret for any other (own keys only)", () => {
+    const rules = { authDisabled: false, secret: 'global', rooms: { room1: 'roomsecret' } };
+    assert.equal(secretFor(rules, 'room1'), 'roomsecret');
+    assert.equal(secretFor(rules, 'other'), 'global');
+    for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) assert.equal(secretFor(rules, name), 'global', name);
   });
 
   it('keys streams as SRS Stack does', () => {
