@@ -38,7 +38,7 @@ FROM ${BASE}
 RUN set -eu; \
     apt-get update -q; \
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-      ffmpeg nginx-core libnginx-mod-rtmp redis-server openssl ca-certificates libsrt1.5-openssl tini; \
+      ffmpeg nginx-core libnginx-mod-rtmp redis-server openssl ca-certificates fonts-dejavu-core libsrt1.5-openssl tini; \
     rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin; \
     mountpoint -q /var/cache/apt/archives || apt-get clean
 COPY --from=app /usr/local/srs-stack /usr/local/srs-stack

@@ -77,9 +77,10 @@ ensure_node() {
   say "Using Node.js $(node -v) from $dir"
 }
 
+# fonts-dejavu-core: the default restream slate's text (ffmpeg brings it today, named so it stays).
 # libsrt1.5-openssl: SRT publish and play (features/srt loads it through koffi; without it SRT is off).
 # shellcheck disable=SC2034 # used by the scripts that source this file
-RUNTIME_PACKAGES=(ffmpeg nginx-core libnginx-mod-rtmp redis-server ca-certificates openssl libsrt1.5-openssl)
+RUNTIME_PACKAGES=(ffmpeg nginx-core libnginx-mod-rtmp redis-server ca-certificates openssl fonts-dejavu-core libsrt1.5-openssl)
 # The GStreamer packages are the tests' IP camera: a real RTSP server (test/fixtures/rtsp-camera);
 # yt-dlp is the optional downloader of virtual live from a web page (vlive/ytdl); srt-tools gives
 # srt-live-transmit for poking the SRT port by hand. fonts-wqy-microhei: Chinese glyphs, so the console's zh

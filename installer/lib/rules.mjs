@@ -8,8 +8,20 @@ export const MIN_NODE_MAJOR = 20;
 export const CLOUDS = ['BIN', 'BT', 'AAPANEL', 'DO', 'TENCENT'];
 export const LANGUAGES = ['en', 'zh'];
 
-/** The engine's system packages: the stack supervises its own nginx (RTMP) and redis-server. */
-export const SYSTEM_PACKAGES = ['ffmpeg', 'nginx-core', 'libnginx-mod-rtmp', 'redis-server', 'openssl', 'ca-certificates'];
+/**
+ * The engine's system packages: the stack supervises its own nginx (RTMP) and redis-server.
+ * fonts-dejavu-core: the default restream slate's text (features/restream/slate/picture.ts); ffmpeg
+ * pulls it in today through fontconfig, named so that stays true.
+ */
+export const SYSTEM_PACKAGES = [
+  'ffmpeg',
+  'nginx-core',
+  'libnginx-mod-rtmp',
+  'redis-server',
+  'openssl',
+  'ca-certificates',
+  'fonts-dejavu-core',
+];
 /**
  * libsrt for the SRT ingest, OpenSSL flavour (what SRS links), newest first: Debian 12+ and Ubuntu
  * 24.04 have 1.5, Debian 11 and Ubuntu 22.04 have 1.4. The installer takes the first one apt knows.
