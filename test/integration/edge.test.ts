@@ -1,16 +1,18 @@
 // The edge role (docs/architecture.md#edges) between two real stacks in network namespaces made
 // here: 200 viewers of the edge (classic HLS, LL-HLS and HTTP-FLV players, light clients in this
 // process) cost the origin one HTTP-FLV pull per stream and about one request per HLS file, counted
-// by a proxy in the origin's namespace; RTMP players of the edge cost one nginx-rtmp pull, seen in
-// the origin's own RTMP stats. Root only (namespaces), and heavy.
+// by a proxy in the origin's namespace; RTMP players of the edge, beside its HTTP-FLV players, add
+// nothing: no RTMP connection in the origin's own stats, still the one HTTP-FLV pull. Root only
+// (namespaces), and heavy.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
-import { ffprobe, publishFile, sampleFlv, spawnFfmpeg, type Publisher } from '../helpers/media.js';
+import { FlvReader, ffprobe, publishFile, sampleFlv, spawnFfmpeg, type Publisher } from '../helpers/media.js';
 import { watchMix } from '../helpers/edge-viewers.js';
 import { canMakeNetns, makeNetnsPair, type NetnsPair } from '../helpers/netns.js';
 import { freePort, initAdmin, ROOT, sleep, startStack, waitFor, type StackHandle } from '../helpers/stack.js';
+import { parseRtmpStat } from '../../server/engine/nginx-rtmp/stat.js';
 import { unixGet } from '../../server/engine/unix-http.js';
 
 const heavy = process.env.SRS_STACK_HEAVY_TESTS === '1' && canMakeNetns();
@@ -77,7 +79,6 @@ interface OriginRequest {
       env: {
         LISTEN_HOST: '0.0.0.0',
         EDGE_ORIGIN: `http://${net.a.linkIp}:${proxyPort}`,
-        EDGE_ORIGIN_RTMP: `rtmp://${net.a.linkIp}:${origin.ports.rtmp}`,
       },
     });
     edgeUrl = edge.url;
@@ -182,44 +183,64 @@ interface OriginRequest {
     }
   });
 
-  it('RTMP players of the edge are one nginx-rtmp pull at the origin', async () => {
+  it('HTTP-FLV and RTMP players of one stream on the edge cost the origin one connection, its HTTP-FLV pull', async () => {
+    const versions = async () =>
+      ((await (await fetch(`${edgeUrl}/terraform/v1/mgmt/versions`)).json()) as { data: { edge: { pulls: number; rtmpRelays?: number } } })
+        .data.edge;
+    const idle = async () => {
+      const v = await versions();
+      return v.pulls === 0 && !v.rtmpRelays;
+    };
+    // The probes of the test before are gone: nothing pulled, nothing relayed.
+    await waitFor(idle, 15_000, () => `the edge to drop its pulls:\n${edge.logs()}`);
+    const before = requests.length;
+    const rtmpUrl = `rtmp://${net.b.controlIp}:${edgeRtmp}/live/${stream}`;
     const players = Array.from({ length: 3 }, () =>
-      spawnFfmpeg([
-        '-hide_banner',
-        '-loglevel',
-        'error',
-        '-i',
-        `rtmp://${net.b.controlIp}:${edgeRtmp}/live/${stream}`,
-        '-t',
-        '8',
-        '-c',
-        'copy',
-        '-f',
-        'null',
-        '-',
-      ]),
+      spawnFfmpeg(['-hide_banner', '-loglevel', 'error', '-i', rtmpUrl, '-t', '8', '-c', 'copy', '-f', 'null', '-']),
     );
+    const readers = Array.from({ length: 2 }, () => new FlvReader(`${edgeUrl}/live/${stream}.flv`, { keepTags: false }));
     try {
       const statSocket = path.join(origin.dataDir, 'engine', 'engine.sock');
-      const edgeClients = async () => {
+      /** The edge's connections in the origin's RTMP stats (nginx-rtmp `pull`s on main). */
+      const rtmpFromEdge = async () => {
         const xml = (await unixGet(statSocket, '/stat')).body;
         const live = /<stream>\s*<name>edgetest<\/name>[\s\S]*?<\/stream>/.exec(xml)?.[0] ?? '';
         return [...live.matchAll(/<address>([^<]*)<\/address>/g)].filter((m) => m[1] === net.b.linkIp).length;
       };
+      // Every player gets media: the edge's nginx-rtmp has the stream, its three players on it.
+      const edgeStat = path.join(edge.dataDir, 'engine', 'engine.sock');
+      const rtmpPlaying = async () => {
+        const live = parseRtmpStat((await unixGet(edgeStat, '/stat')).body).find((s) => s.stream === stream);
+        return Boolean(live && live.bytesIn > 0 && live.clients.filter((c) => !c.publishing).length === 3);
+      };
       await waitFor(
-        async () => (await edgeClients()) > 0,
-        15_000,
-        () => `the edge's pull at the origin:\n${edge.logs()}`,
+        async () => (await rtmpPlaying()) && readers.every((r) => r.bytes > 100_000),
+        20_000,
+        () => `the edge to relay the stream to its RTMP players:\n${edge.logs()}`,
       );
-      await sleep(2000);
-      assert.equal(await edgeClients(), 1, 'three RTMP players on the edge, one pull at the origin');
-      // The origin's SRS API lists the pull as a player from the edge, named by it.
       const clients = await originClients();
-      const fromEdge = clients.filter((c) => c.ip === net.b.linkIp);
-      assert.equal(fromEdge.length, 1, JSON.stringify(clients));
-      assert.match(fromEdge[0]?.pageUrl ?? '', /^srs-stack-edge:/);
-      assert.deepEqual([fromEdge[0]?.type, fromEdge[0]?.name], ['rtmp-play', stream]);
+      // The HTTP-FLV pull comes through the counting proxy (on the origin's host): named, not by address.
+      const fromEdge = clients.filter((c) => c.ip === net.b.linkIp || c.pageUrl.startsWith('srs-stack-edge:'));
+      const rtmpAtOrigin = await rtmpFromEdge();
+      const codes = await Promise.all(players.map((p) => p.exited));
+      const flvPulls = requests.slice(before).filter((r) => r.url.startsWith(`/live/${stream}.flv`));
+      process.stdout.write(
+        `      origin: ${flvPulls.length} HTTP-FLV request(s) and ${rtmpAtOrigin} RTMP connection(s) for 3 RTMP and 2 HTTP-FLV players on the edge\n`,
+      );
+      assert.deepEqual(codes, [0, 0, 0], `every RTMP player of the edge played 8 s: ${players.map((p) => p.stderr()).join('\n')}`);
+      assert.equal(flvPulls.length, 1, JSON.stringify(flvPulls));
+      assert.equal(rtmpAtOrigin, 0, 'no RTMP connection from the edge at the origin');
+      // The origin's SRS API lists the edge's one connection: its HTTP-FLV pull, named by it.
+      assert.deepEqual(
+        fromEdge.map((c) => [c.type, c.name, c.pageUrl]),
+        [['flv-play', stream, `srs-stack-edge:${flvPulls[0]?.edge}`]],
+        JSON.stringify(clients),
+      );
+      // The relay ends after the last RTMP player, the pull after the last reader.
+      for (const reader of readers) reader.close();
+      await waitFor(idle, 15_000, () => `the edge to stop its relay and pull:\n${edge.logs()}`);
     } finally {
+      for (const reader of readers) reader.close();
       await Promise.all(players.map((p) => p.stop()));
     }
   });
