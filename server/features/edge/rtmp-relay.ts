@@ -11,10 +11,8 @@
 // players remain (the origin's stream ended and came back, as nginx-rtmp's `pull` reconnects), and
 // is stopped RELAY_IDLE_STOP_MS after the last one left.
 //
-// Why not nginx-rtmp's `exec_pull`/`exec_play` (which would start the same ffmpeg from nginx): such
-// children are outside the process gate (no backoff, no stall watchdog, no pid file for the reaper
-// after a kill -9, no output tail), and nginx pastes the raw stream name into the argv (`$name`),
-// where a `%` or `#` in it changes the URL ffmpeg reads.
+// Why not nginx-rtmp's `exec_pull`/`exec_play` starting the same ffmpeg: docs/architecture.md#edges
+// (outside the process gate, and nginx pastes the raw stream name into its argv).
 import { progressMarker } from '../../core/ffmpeg/progress.js';
 import { forwardArgs } from '../../core/ffmpeg/argv.js';
 import { createLogger } from '../../core/logger.js';
