@@ -39,6 +39,9 @@ interface OriginRequest {
   let edge: StackHandle;
   let proxy: ChildProcess;
   let publisher: Publisher;
+  /** The origin's publish URL and the file published there. */
+  let publishUrl: string;
+  let sample: string;
   let bearer: string;
   const requests: OriginRequest[] = [];
   const stream = 'edgetest';
@@ -82,10 +85,9 @@ interface OriginRequest {
       },
     });
     edgeUrl = edge.url;
-    publisher = publishFile(
-      `rtmp://${net.a.controlIp}:${origin.ports.rtmp}/live/${stream}?secret=${secret}`,
-      await sampleFlv({ videoKbps: 800, gopSeconds: 1 }),
-    );
+    publishUrl = `rtmp://${net.a.controlIp}:${origin.ports.rtmp}/live/${stream}?secret=${secret}`;
+    sample = await sampleFlv({ videoKbps: 800, gopSeconds: 1 });
+    publisher = publishFile(publishUrl, sample);
     // Ready when the edge answers the classic playlist with a segment in it.
     await waitFor(
       async () => /\.ts/.test((await (await fetch(`${edgeUrl}/live/${stream}.m3u8`).catch(() => null))?.text().catch(() => '')) ?? ''),
@@ -166,13 +168,17 @@ interface OriginRequest {
     }
   });
 
-  it('ffprobe reads the origin video from the edge over HTTP-FLV, HLS and RTMP', async () => {
+  it('ffprobe reads the origin video from the edge over RTMP (the edge pulling nothing yet), HTTP-FLV and HLS', async () => {
+    // The test before saw the edge drop its pull: the RTMP player alone starts the relay and the pull.
+    const took: string[] = [];
     for (const url of [
+      `rtmp://${net.b.controlIp}:${edgeRtmp}/live/${stream}`,
       `${edgeUrl}/live/${stream}.flv`,
       `${edgeUrl}/live/${stream}.m3u8`,
-      `rtmp://${net.b.controlIp}:${edgeRtmp}/live/${stream}`,
     ]) {
+      const started = Date.now();
       const probe = await ffprobe(url);
+      took.push(`${url.split(':')[0]} ${((Date.now() - started) / 1000).toFixed(1)} s`);
       const video = probe.streams.find((s) => s.codec_type === 'video');
       assert.equal(video?.codec_name, 'h264', url);
       assert.equal(video?.width, 640, url);
@@ -181,6 +187,7 @@ interface OriginRequest {
         url,
       );
     }
+    process.stdout.write(`      ffprobe on the edge: ${took.join(', ')}\n`);
   });
 
   it('HTTP-FLV and RTMP players of one stream on the edge cost the origin one connection, its HTTP-FLV pull', async () => {
@@ -242,6 +249,51 @@ interface OriginRequest {
     } finally {
       for (const reader of readers) reader.close();
       await Promise.all(players.map((p) => p.stop()));
+    }
+  });
+
+  it("an RTMP player waiting on the edge gets the stream once the origin's encoder is back, still one origin connection", async () => {
+    await publisher.stop();
+    const versions = async () =>
+      ((await (await fetch(`${edgeUrl}/terraform/v1/mgmt/versions`)).json()) as { data: { edge: { pulls: number; rtmpRelays?: number } } })
+        .data.edge;
+    await waitFor(
+      async () => (await versions()).pulls === 0,
+      15_000,
+      () => `the edge to drop its pull:\n${edge.logs()}`,
+    );
+    const player = spawnFfmpeg([
+      ...['-hide_banner', '-loglevel', 'error', '-i', `rtmp://${net.b.controlIp}:${edgeRtmp}/live/${stream}`],
+      ...['-t', '4', '-c', 'copy', '-f', 'null', '-'],
+    ]);
+    try {
+      // The relay tries (the origin answers 404) and backs off while the player waits.
+      await waitFor(
+        async () => (await versions()).rtmpRelays === 1,
+        10_000,
+        () => `the edge to start its relay:\n${edge.logs()}`,
+      );
+      await sleep(4000);
+      assert.ok(player.running(), `the player waits for the stream: ${player.stderr()}`);
+      const before = requests.length;
+      publisher = publishFile(publishUrl, sample);
+      await waitFor(
+        async () => !player.running(),
+        20_000,
+        () => `the waiting player to play 4 s:\n${edge.logs()}`,
+      );
+      assert.equal(await player.exited, 0, `the waiting player played 4 s: ${player.stderr()}`);
+      const answered = requests.slice(before).filter((r) => r.url.startsWith(`/live/${stream}.flv`));
+      // Retries before the stream was back may have been answered 404; one pull is open now.
+      const clients = (await originClients()).filter((c) => c.pageUrl.startsWith('srs-stack-edge:'));
+      assert.ok(answered.length >= 1, 'the relay pulled the stream again');
+      assert.deepEqual(
+        clients.map((c) => c.type),
+        ['flv-play'],
+        JSON.stringify(clients),
+      );
+    } finally {
+      await player.stop();
     }
   });
 });
