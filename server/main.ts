@@ -2,7 +2,7 @@
 // Only the memory settings are imported statically: the program (app.js, edge-app.js and the ~600
 // modules behind them) loads after them, so its loading is part of the boot they cover
 // (core/idle-memory.ts).
-import { capMallocArenas, holdYoungGenerationWhileBooting } from './core/idle-memory.js';
+import { capMallocArenas, holdYoungGenerationWhileBooting, releaseFreedMalloc } from './core/idle-memory.js';
 
 const arenasNotCapped = capMallocArenas();
 const releaseYoungGeneration = holdYoungGenerationWhileBooting();
@@ -46,6 +46,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
   await app.start();
   releaseYoungGeneration();
+  releaseFreedMalloc();
 }
 
 main().catch((err) => {
