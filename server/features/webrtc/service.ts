@@ -182,6 +182,8 @@ export class WebRtcService {
           resolve();
         });
       });
+      // Nothing is read from it; an error it reports (none expected once bound) must not go unhandled.
+      socket.on('error', (err) => log.warn(`udp/${this.options.listen} placeholder socket`, err));
       this.placeholder = socket;
       this.unavailable = '';
       log.info(`WebRTC (WHIP/WHEP) media on udp/${this.options.listen} (libdatachannel loads at the first session)`);
