@@ -78,6 +78,22 @@ describe('certificate validation (mgmt/ssl and Let’s Encrypt results)', () => 
     assert.ok(daysLeft(info) > 3649 && daysLeft(info) <= 3650, String(daysLeft(info)));
     assert.doesNotThrow(() => validateKeyPair(pair.key, pair.crt));
   });
+
+  it('signs the first-boot certificate with its own key, serverAuth only, not a CA; dates from 2050 as GeneralizedTime, long names', async () => {
+    const name = `${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(40)}.example.com`; // > 127 bytes: long-form DER lengths
+    const pair = await createSelfSignedCertificate(name, new Date('2045-06-01T12:34:56Z'));
+    const cert = new X509Certificate(pair.crt);
+    assert.ok(cert.verify(cert.publicKey), 'its signature verifies with its own public key');
+    assert.equal(cert.ca, false);
+    assert.deepEqual(cert.keyUsage, ['1.3.6.1.5.5.7.3.1']);
+    assert.equal(cert.subject, `CN=${name}`);
+    assert.equal(cert.issuer, `CN=${name}`);
+    assert.equal(cert.subjectAltName, `DNS:${name}`);
+    assert.equal(new Date(cert.validFrom).toISOString(), '2045-06-01T12:34:56.000Z');
+    assert.equal(new Date(cert.validTo).toISOString(), '2055-05-30T12:34:56.000Z');
+    const tls = await import('node:tls');
+    assert.doesNotThrow(() => tls.createSecureContext({ key: pair.key, cert: pair.crt }));
+  });
 });
 
 describe('Let’s Encrypt domain lists', () => {
