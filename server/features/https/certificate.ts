@@ -4,7 +4,7 @@
 import crypto, { X509Certificate, type KeyObject } from 'node:crypto';
 import tls from 'node:tls';
 import { ValidationError, errorMessage } from '../../core/errors.js';
-import { pem, selfSignedCertificateDer } from './self-signed.js';
+import { opensslSelfSigned } from './self-signed.js';
 
 /** A private key PEM is a few KB even for RSA-8192; a chain of ten certificates stays far below. */
 export const MAX_KEY_CHARS = 16 * 1024;
@@ -146,10 +146,8 @@ export function daysLeft(info: CertificateInfo, now = new Date()): number {
   return (new Date(info.validTo).getTime() - now.getTime()) / 86_400_000;
 }
 
-/** SRS Stack's first-boot certificate: ECDSA P-256, CN srs.stack.local, serial 1, ten years. */
-export async function createSelfSignedCertificate(name = SELF_SIGNED_NAME, now = new Date()): Promise<KeyPair> {
-  const { publicKey, privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const notAfter = new Date(now.getTime() + SELF_SIGNED_DAYS * 86_400_000);
-  const crt = selfSignedCertificateDer({ name, notBefore: now, notAfter, publicKey, privateKey });
-  return { key: pem('PRIVATE KEY', privateKey.export({ type: 'pkcs8', format: 'der' })), crt: pem('CERTIFICATE', crt) };
+/** SRS Stack's first-boot certificate: ECDSA P-256, CN srs.stack.local, serial 1, ten years (made by openssl: self-signed.ts). */
+export async function createSelfSignedCertificate(name = SELF_SIGNED_NAME): Promise<KeyPair> {
+  const { key, crt } = await opensslSelfSigned(name, SELF_SIGNED_DAYS);
+  return validateKeyPair(key, crt);
 }
