@@ -254,6 +254,34 @@ describe('registry: the publish hook does not wait for Redis', () => {
   });
 });
 
+describe('registry: reconcile against a snapshot older than a change', () => {
+  it('does not bring back a stream that ended while the reconcile read the engine, nor announce its end twice', async () => {
+    const { registry, admission, engine, announced } = setup();
+    await registry.onRedisReady();
+    await admission.publish(request('k1'));
+    engine.register('live', 'k1');
+    await until(() => announced.includes('published k1'), 'k1 announced');
+    // The engine's answer, taken while k1 still published, arrives after k1 was kicked.
+    const snapshot = await engine.streams();
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    engine.streams = async () => {
+      await held;
+      return snapshot;
+    };
+    const reconciling = registry.reconcile();
+    await registry.end('__defaultVhost__', 'live', 'k1', 'kicked off');
+    engine.publishing.delete('live/k1');
+    release();
+    await reconciling;
+    assert.equal(registry.isLive('live', 'k1'), false, 'not adopted back from the stale snapshot');
+    engine.streams = FakeEngine.prototype.streams.bind(engine);
+    await registry.reconcile();
+    await until(() => announced.includes('unpublished k1'), 'k1 announced as ended');
+    assert.equal(announced.filter((a) => a === 'unpublished k1').length, 1, 'its end announced once');
+  });
+});
+
 describe('stream names: one rule for every ingest and delivery', () => {
   it('accepts what the engine keeps byte for byte and refuses what any layer would change', () => {
     for (const ok of ['livestream', 'room-1_a.b', 'x'.repeat(1024), 'a@b+c~d', 'h#x', 'q%20z', 'u&v', "s'q", 'ç', '.hidden'])

@@ -20,6 +20,8 @@ const log = createLogger('streams');
 /** A registry entry younger than this may not show in the engine's stats yet. */
 const RECONCILE_GRACE_MS = 10_000;
 const RECONCILE_INTERVAL_MS = 5000;
+/** Longer than any reconcile takes: changes older than this cannot postdate its snapshot. */
+const CHANGE_MEMORY_MS = 60_000;
 /** How long a committed publish may take to show in the engine before it is announced anyway. */
 const ENGINE_CONFIRM_MS = 5000;
 
@@ -78,6 +80,12 @@ export class LiveRegistry {
   private engineReadyAt = Number.POSITIVE_INFINITY;
   /** What an earlier run persisted has been taken in (loadPersisted). */
   private loaded = false;
+  /**
+   * When each stream was last committed or ended (performance.now()): a reconcile that read the
+   * engine and Redis before that leaves the stream alone, or a stream kicked or ended meanwhile would
+   * be brought back from its stale snapshot (and end, and be announced, a second time).
+   */
+  private readonly changedAt = new Map<string, number>();
 
   constructor(
     private readonly engine: RegistryEngine,
@@ -266,6 +274,7 @@ export class LiveRegistry {
     // Held in memory first, persisted without the hook waiting for Redis (docs/architecture.md, "How a
     // publish flows"); a write that fails (Redis restarting) is made again by the next reconcile.
     this.live.set(key, info);
+    this.changedAt.set(key, performance.now());
     this.store.put(info).catch((err: unknown) => log.warn(`cannot persist stream ${key} yet; the next reconcile does`, err));
     this.starting.add(key);
     log.info(`publish ${key} over ${request.protocol} from ${request.clientAddress || 'an unknown address'} (client ${request.clientId})`);
@@ -319,6 +328,7 @@ export class LiveRegistry {
 
   private ended(key: string, info: StreamInfo, why: string): void {
     this.live.delete(key);
+    this.changedAt.set(key, performance.now());
     this.starting.delete(key);
     log.info(`stream ${key} ended: ${why}`);
     this.announce(key, () => this.events.emit('stream.unpublished', info));
@@ -352,6 +362,9 @@ export class LiveRegistry {
 
   private async reconcileOnce(): Promise<void> {
     if (!this.engine.isReady) return;
+    const began = performance.now();
+    for (const [k, at] of this.changedAt) if (began - at > CHANGE_MEMORY_MS) this.changedAt.delete(k);
+    const changedSince = (k: string) => (this.changedAt.get(k) ?? -Infinity) >= began;
     let engineStreams: EngineStream[];
     let registered: StreamInfo[];
     try {
@@ -369,6 +382,7 @@ export class LiveRegistry {
     for (const [k, info] of this.live) if (!known.has(k)) known.set(k, info);
     try {
       for (const [k, info] of known) {
+        if (changedSince(k)) continue; // the snapshot is older than the stream's last change
         const at = Date.parse(info.update) || 0;
         if (publishing.has(k) || (at >= this.engineReadyAt && now - at < RECONCILE_GRACE_MS)) {
           if (!this.live.has(k)) {
@@ -382,7 +396,7 @@ export class LiveRegistry {
         await this.end(info.vhost, info.app, info.stream, 'no longer in the engine', info.client_id ?? '');
       }
       for (const [k, s] of publishing) {
-        if (known.has(k)) continue;
+        if (known.has(k) || changedSince(k)) continue;
         // Redis lost it (restart without persistence): adopt, without the admission it could not have.
         log.warn(`adopting live stream ${k} missing from the registry`);
         const info: StreamInfo = {
