@@ -10,7 +10,7 @@ import {
   validateKeyPair,
 } from '../../server/features/https/certificate.js';
 import { classifyFailure, explainFailure, parseDomainList } from '../../server/features/https/domains.js';
-import { selfSignedArgs } from '../../server/features/https/self-signed.js';
+import { opensslSelfSigned, selfSignedArgs } from '../../server/features/https/self-signed.js';
 import { isPrivateAddress, selfCheckChallenge } from '../../server/features/https/self-check.js';
 import { makeCa, makeLeaf, makeServerPair } from '../helpers/certs.js';
 import { freePort } from '../helpers/stack.js';
@@ -93,6 +93,7 @@ describe('certificate validation (mgmt/ssl and Let’s Encrypt results)', () => 
     assert.ok(pair.key.startsWith('-----BEGIN PRIVATE KEY-----'), 'unencrypted PKCS#8');
     const tls = await import('node:tls');
     assert.doesNotThrow(() => tls.createSecureContext({ key: pair.key, cert: pair.crt }));
+    await assert.rejects(opensslSelfSigned('srs.stack.local', 1, '/nonexistent/openssl'), /openssl|ENOENT/);
     for (const bad of ['a/CN=b', 'a,b', 'a=b', 'a b', '-x', '', `${'a'.repeat(60)}.com.x`])
       assert.throws(() => selfSignedArgs(bad, 1, '/k', '/c'), /not a plain DNS name/, bad);
   });

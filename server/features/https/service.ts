@@ -38,9 +38,15 @@ export class HttpsService {
 
   /** Makes the first-boot certificate if allowed and needed, then listens with what is installed. */
   async start(handler: http.RequestListener): Promise<void> {
-    if (this.autoSelfSigned && (await this.createSelfSignedIfMissing())) {
-      await this.store.adoptUnlabelled().catch(() => undefined); // Redis may not be up yet: onRedisReady does it then
-    }
+    // A first-boot certificate that cannot be made (openssl missing or failing) leaves HTTPS without
+    // one, as an unusable installed pair does: the stack still starts, and says why.
+    const created =
+      this.autoSelfSigned &&
+      (await this.createSelfSignedIfMissing().catch((err: unknown) => {
+        log.warn(`cannot make the first-boot self-signed certificate: ${errorMessage(err)}`);
+        return false;
+      }));
+    if (created) await this.store.adoptUnlabelled().catch(() => undefined); // Redis may not be up yet: onRedisReady does it then
     this.loaded = this.readInstalled();
     if (!this.loaded) log.warn('no usable certificate installed: HTTPS handshakes fail until one is uploaded or issued');
     await this.listener.start(handler, this.loaded?.pair ?? null);
