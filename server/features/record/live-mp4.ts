@@ -1,22 +1,38 @@
 // The MP4 written while recording (docs/compatibility.md §5.8), so that finishing a record does
-// not re-read its segments: one ffmpeg per record takes each committed segment on stdin as it is
-// committed and streams a fragmented MP4 back (remux.ts liveMp4Args); the fragments are written
-// to `index.mp4.live.tmp` after a reserved head, which is filled at the end (fmp4-file.ts
-// buildHead). record/end then only waits for the last keyframe interval, writes the head and
-// flushes what the disk does not have yet.
+// not re-read its segments: each committed segment is transmuxed in-process, as it is committed,
+// by mux.js's TS→fMP4 transmuxer (videojs, Apache-2.0; already the stack's LL-HLS box writer,
+// server/core/media/fmp4.ts) into fragments written to `index.mp4.live.tmp` after a reserved
+// head, which is filled at the end (fmp4-file.ts buildHead). record/end then only flushes the
+// last keyframe interval, writes the head and syncs what the disk does not have yet.
 //
-// It is a shortcut, never the only copy: the segments stay the record. Whatever goes wrong (ffmpeg
-// dies, a write fails, a segment was not fed, the head cannot index the fragments) makes finish()
-// throw, and the finisher remuxes the segments as before. A record resumed after a restart gets a
-// new writer fed with every segment committed so far.
-import { once } from 'node:events';
+// mux.js is built to feed MSE, so it is driven the way a file needs (measured against ffmpeg's
+// output, docs/compatibility.md §5.8): the source's timestamps are kept (keepOriginalTimestamps:
+// no audio trimmed to the video's start, no silence inserted) and this writer moves them (tfdt)
+// so the file starts at 0 and a republish continues where the media before it ended; it is
+// flushed only before a segment that starts on a keyframe, because a flush that starts inside a
+// GOP makes it borrow the previous GOP again or drop frames (its "GOP fusion").
+//
+// It is a shortcut, never the only copy: the segments stay the record. Whatever it cannot carry
+// (a stream type mux.js drops, a change of codec configuration one moov cannot describe, a new
+// timeline not starting on a keyframe, decode times going back, a failed write, a segment not
+// fed) makes finish() throw, and the finisher remuxes the segments with ffmpeg as before. A record
+// resumed after a restart gets a new writer fed with every segment committed so far.
 import fs from 'node:fs';
 import path from 'node:path';
+import muxjs, { type TransmuxedSegment } from 'mux.js/cjs/mp4/transmuxer.js';
 import { errorMessage } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
-import { STOP_ORDER, type Supervisor } from '../../core/process/supervisor.js';
-import { BoxSplitter, buildHead, fragmentRuns, initTracks, type Fragment, type TrackInfo } from './fmp4-file.js';
-import { liveMp4Args } from './remux.js';
+import {
+  buildHead,
+  childBoxes,
+  fragmentRuns,
+  initTracks,
+  shiftDecodeTimes,
+  type Fragment,
+  type TrackInfo,
+  type TrackRun,
+} from './fmp4-file.js';
+import { TS_CLOCK, firstDecodeTime, isDiscontinuity, segmentTiming, uncarriedStreamTypes, type SegmentTiming } from './ts-segment.js';
 
 const log = createLogger('record');
 
@@ -24,17 +40,12 @@ const log = createLogger('record');
 export const SIDX_ROOM = 64 * 1024;
 /** Flushed to disk every so often, so the end has little left to flush. */
 const SYNC_EVERY_BYTES = 16 * 1024 * 1024;
-/** Fragments waiting for the disk past this pause ffmpeg's output. */
-const MAX_PENDING_BYTES = 32 * 1024 * 1024;
-/** At the end ffmpeg has little left to take and only the last fragment to write: past this it is hung. */
-const EXIT_TIMEOUT_MS = 60_000;
 
 export interface LiveMp4Deps {
-  supervisor: Supervisor;
-  ffmpeg: string;
   /**
-   * Writers at once (config RECORD_MP4_WRITERS): each is an ffmpeg of about 18 MB PSS, the cost
-   * the one-box budget counts (README, Performance, Load); a record beyond it is remuxed at its end.
+   * Writers at once (config RECORD_MP4_WRITERS). Each transmuxes on the stack's own thread, about
+   * 3 ms of CPU per second of a 1 Mbit/s stream, and holds one keyframe interval of media
+   * (README, Performance, Record); a record beyond it is remuxed at its end.
    */
   maxWriters: number;
 }
@@ -45,99 +56,69 @@ export function liveMp4Path(dir: string): string {
 }
 
 class LiveMp4 {
-  private readonly name: string;
-  private stdin: NodeJS.WritableStream | null = null;
-  private readonly splitter = new BoxSplitter();
+  private readonly transmuxer = new muxjs.Transmuxer({ keepOriginalTimestamps: true, remux: true });
+  /** What one flush of the transmuxer gave (it calls back synchronously). */
+  private output: TransmuxedSegment[] = [];
   private fh: fs.promises.FileHandle | null = null;
+  private init: Buffer | null = null;
   private ftyp: Buffer | null = null;
   private moov: Buffer | null = null;
   private tracks: TrackInfo[] = [];
   private reserve = 0;
-  private moof: Buffer | null = null;
   private readonly fragments: Fragment[] = [];
   private position = 0;
   private unsynced = 0;
-  private pendingBytes = 0;
   private failure: string | null = null;
   /** Segment keys fed, in order: finish() checks they are the record's. */
   private readonly fed: string[] = [];
   private feeding: Promise<void> = Promise.resolve();
-  private writing: Promise<void> = Promise.resolve();
-  private exitCode: number | null = null;
-  private readonly exited: Promise<void>;
-  private markExited: () => void = () => undefined;
-  private readonly outputEnded: Promise<void>;
-  private markOutputEnded: () => void = () => undefined;
-  private outputDone = false;
+  /** The last segment handed to the transmuxer, and whether any was since its last flush. */
+  private previous: SegmentTiming | null = null;
+  private pushed = false;
+  /** Added to the source's decode times (90 kHz) of the current timeline. */
+  private offset = 0;
+  /** Each track's end in the file so far, in its timescale. */
+  private readonly ends = new Map<number, number>();
 
   constructor(
-    private readonly deps: LiveMp4Deps,
     readonly uuid: string,
     readonly file: string,
   ) {
-    this.name = `record-mp4-${uuid}`;
-    this.exited = new Promise((resolve) => (this.markExited = resolve));
-    this.outputEnded = new Promise((resolve) => (this.markOutputEnded = resolve));
+    this.transmuxer.on('data', (segment) => this.output.push(segment));
   }
 
   async start(): Promise<void> {
     this.fh = await fs.promises.open(this.file, 'w');
-    const child = this.deps.supervisor.add({
-      name: this.name,
-      command: this.deps.ffmpeg,
-      args: liveMp4Args(),
-      restart: 'never',
-      stopOrder: STOP_ORDER.task,
-      stdin: (stream) => (this.stdin = stream),
-      stdout: (stream) => this.read(stream),
-      onExit: (exit) => {
-        this.exitCode = exit.code;
-        if (exit.code !== 0) this.fail(`ffmpeg ${exit.reason}`);
-        this.markExited();
-      },
-    });
-    child.start();
   }
 
   /** Feeds a committed segment, after the ones before it. */
   append(file: string, key: string): void {
     this.fed.push(key);
     this.feeding = this.feeding.then(async () => {
-      if (this.failure || !this.stdin) return;
-      const stdin = this.stdin;
+      if (this.failure) return;
       try {
-        // One read and one write per segment: half the CPU of a stream pipeline (measured), and
-        // a pipeline without `end` leaves its listeners on stdin, one set per segment.
-        const data = await fs.promises.readFile(file);
-        // A gone ffmpeg never drains its pipe: its exit ends the wait.
-        if (!stdin.write(data)) await Promise.race([once(stdin, 'drain').catch(() => undefined), this.exited]);
+        await this.write(this.transmux(await fs.promises.readFile(file)));
       } catch (err) {
-        this.fail(`segment ${key} not fed: ${errorMessage(err)}`);
+        this.fail(`segment ${key} not written: ${errorMessage(err)}`);
       }
     });
   }
 
   /**
-   * Ends the input and completes the file: returns its path once it is whole and on disk. Throws
-   * when it is not the record's segments `keys`, in order, made into one MP4.
+   * Completes the file: returns its path once it is whole and on disk. Throws when it is not the
+   * record's segments `keys`, in order, made into one MP4.
    */
   async finish(keys: readonly string[]): Promise<string> {
-    let timer: NodeJS.Timeout | undefined;
-    const hung = new Promise<void>((resolve) => (timer = setTimeout(resolve, EXIT_TIMEOUT_MS)));
-    const ended = this.feeding.then(() => {
-      this.stdin?.end();
-      return Promise.all([this.exited, this.outputEnded]);
-    });
-    await Promise.race([ended, hung]);
-    clearTimeout(timer);
-    if (this.exitCode === null || !this.outputDone) this.fail(`ffmpeg did not take its input and end within ${EXIT_TIMEOUT_MS / 1000} s`);
-    await this.writing;
-    await this.deps.supervisor.remove(this.name);
+    await this.feeding;
+    try {
+      if (!this.failure) await this.write(this.flush());
+    } catch (err) {
+      this.fail(`the last keyframe interval not written: ${errorMessage(err)}`);
+    }
     if (this.failure) throw new Error(this.failure);
     if (keys.length !== this.fed.length || keys.some((k, i) => k !== this.fed[i])) {
       throw new Error(`it holds ${this.fed.length} segments, the record ${keys.length}`);
     }
-    if (this.splitter.pending) throw new Error('ffmpeg ended inside a box');
     const head = this.ftyp && this.moov ? buildHead(this.ftyp, this.moov, this.tracks, this.fragments, this.reserve) : null;
     if (!head) throw new Error('its fragments cannot be indexed');
     const fh = this.fh as fs.promises.FileHandle;
@@ -148,83 +129,117 @@ class LiveMp4 {
     return this.file;
   }
 
-  /** Stops ffmpeg and removes the file. */
+  /** Stops and removes the file. */
   async discard(): Promise<void> {
     this.fail('discarded');
-    await this.deps.supervisor.remove(this.name);
-    await this.writing;
+    await this.feeding;
     await this.fh?.close().catch(() => undefined);
     this.fh = null;
     await fs.promises.rm(this.file, { force: true });
   }
 
   private fail(reason: string): void {
-    if (this.failure) return;
-    this.failure = reason;
-    // Its output is of no use any more: it stops now rather than at the end of the record.
-    void this.deps.supervisor.remove(this.name);
+    this.failure ??= reason;
   }
 
-  private read(stream: NodeJS.ReadableStream): void {
-    stream.on('data', (chunk: Buffer) => {
-      if (this.failure) return;
-      try {
-        for (const box of this.splitter.push(chunk)) this.take(box, stream);
-      } catch (err) {
-        this.fail(`ffmpeg's output: ${errorMessage(err)}`);
-      }
-    });
-    const ended = () => {
-      this.outputDone = true;
-      this.markOutputEnded();
-    };
-    stream.on('end', ended);
-    stream.on('close', ended);
+  /**
+   * Hands a segment to the transmuxer; returns the fragments of the keyframe intervals it
+   * completes (the segment ahead of it flushed), ready to write. Throws on what the file cannot hold.
+   */
+  private transmux(ts: Buffer): Buffer[] {
+    const uncarried = uncarriedStreamTypes(ts);
+    if (!uncarried) throw new Error('no PAT and PMT');
+    if (uncarried.length) throw new Error(`stream types ${uncarried.map((t) => `0x${t.toString(16)}`).join(', ')} are not carried`);
+    const timing = segmentTiming(ts);
+    if (!timing) throw new Error('neither H.264 nor AAC');
+    const discontinuity = this.previous !== null && isDiscontinuity(this.previous, timing);
+    if (discontinuity && !timing.startsWithKeyframe) throw new Error('a new timeline does not start on a keyframe');
+    const parts = discontinuity || timing.startsWithKeyframe ? this.flush() : [];
+    // The first timeline starts the file at 0; a new one starts where the file ends so far.
+    if (this.previous === null || discontinuity) this.offset = this.end() - firstDecodeTime(timing);
+    this.transmuxer.push(ts);
+    this.pushed = true;
+    this.previous = timing;
+    return parts;
   }
 
-  /** One top-level box of ffmpeg's output: kept (ftyp, moov), written (moof+mdat) or dropped (mfra). */
-  private take(box: Buffer, stream: NodeJS.ReadableStream): void {
-    const type = box.toString('latin1', 4, 8);
-    if (type === 'ftyp' && !this.ftyp) this.ftyp = Buffer.from(box);
-    else if (type === 'moov' && this.ftyp && !this.moov) {
-      this.moov = Buffer.from(box);
+  /** The fragments of what was pushed since the last flush, moved onto the file's timeline. */
+  private flush(): Buffer[] {
+    if (!this.pushed) return [];
+    this.pushed = false;
+    this.output = [];
+    this.transmuxer.flush();
+    // Nothing held is needed past a flush (the next batch starts on a keyframe): the GOPs mux.js
+    // keeps for fusing would stay in memory, about 10 MB per writer at 1 Mbit/s (measured). Its
+    // timestamp-rollover reference goes too, as segmentTiming() reads each segment on its own.
+    this.transmuxer.reset();
+    const fragments = this.output.map((segment) => this.fragment(segment));
+    this.output = [];
+    return fragments;
+  }
+
+  /** One output of the transmuxer: its init kept (the first) or checked, its moof+mdat pairs made one fragment. */
+  private fragment(segment: TransmuxedSegment): Buffer {
+    const init = Buffer.from(segment.initSegment);
+    if (!this.init) {
+      const [ftyp, moov] = childBoxes(init, 0, init.length);
+      if (ftyp?.type !== 'ftyp' || moov?.type !== 'moov') throw new Error('the init segment is not ftyp and moov');
+      this.init = init;
+      this.ftyp = init.subarray(ftyp.start, ftyp.start + ftyp.size);
+      this.moov = init.subarray(moov.start, moov.start + moov.size);
       this.tracks = initTracks(this.moov);
-      this.reserve = this.ftyp.length + this.moov.length + SIDX_ROOM;
+      this.reserve = init.length + SIDX_ROOM;
       this.position = this.reserve;
-    } else if (type === 'moof' && this.moov && !this.moof) this.moof = Buffer.from(box);
-    else if (type === 'mdat' && this.moof) {
-      const moof = this.moof;
-      this.moof = null;
-      this.fragments.push({ size: moof.length + box.length, runs: fragmentRuns(moof, this.tracks) });
-      this.write([moof, box], stream);
-    } else if (type !== 'mfra') {
-      // ffmpeg's random-access index at the end points into its own output, not our file: dropped.
-      throw new Error(`unexpected ${type} box`);
+    } else if (!init.equals(this.init)) {
+      throw new Error('the streams changed (tracks or codec configuration): one moov cannot describe them');
     }
-  }
-
-  private write(parts: Buffer[], stream: NodeJS.ReadableStream): void {
-    const bytes = parts.reduce((s, b) => s + b.length, 0);
-    const at = this.position;
-    this.position += bytes;
-    this.pendingBytes += bytes;
-    if (this.pendingBytes > MAX_PENDING_BYTES) stream.pause();
-    this.writing = this.writing.then(async () => {
-      try {
-        if (this.failure || !this.fh) return;
-        await this.fh.writev(parts, at);
-        this.unsynced += bytes;
-        if (this.unsynced >= SYNC_EVERY_BYTES) {
-          this.unsynced = 0;
-          await this.fh.datasync();
-        }
-      } catch (err) {
-        this.fail(`cannot write ${this.file}: ${errorMessage(err)}`);
-      } finally {
-        this.pendingBytes -= bytes;
-        if (this.pendingBytes <= MAX_PENDING_BYTES / 2 && stream.isPaused()) stream.resume();
+    const data = Buffer.from(segment.data.buffer, segment.data.byteOffset, segment.data.byteLength);
+    const runs = new Map<number, TrackRun>();
+    const boxes = childBoxes(data, 0, data.length);
+    boxes.forEach((box, i) => {
+      if (box.type !== (i % 2 === 0 ? 'moof' : 'mdat') || boxes.length % 2 !== 0) throw new Error(`unexpected ${box.type} box`);
+      if (box.type !== 'moof') return;
+      const moof = data.subarray(box.start, box.start + box.size);
+      shiftDecodeTimes(moof, (id) => Math.round((this.offset * this.track(id).timescale) / TS_CLOCK));
+      for (const [id, run] of fragmentRuns(moof, this.tracks)) {
+        const track = this.track(id);
+        const end = this.ends.get(id);
+        // A little overlap is the rounding of 90 kHz timestamps; more is media the file already has.
+        if (end !== undefined && run.decodeTime < end - track.timescale / 10) throw new Error(`track ${id}: decode times went back`);
+        this.ends.set(id, run.decodeTime + run.duration);
+        const before = runs.get(id);
+        runs.set(id, before ? { ...before, duration: before.duration + run.duration } : run);
       }
     });
+    this.fragments.push({ size: data.length, runs });
+    return data;
+  }
+
+  private track(id: number): TrackInfo {
+    const track = this.tracks.find((t) => t.id === id);
+    if (!track) throw new Error(`a fragment of track ${id}, which the moov does not declare`);
+    return track;
+  }
+
+  /** Where the file's media ends so far, 90 kHz: the longest track's end. */
+  private end(): number {
+    return Math.max(0, ...[...this.ends].map(([id, end]) => (end * TS_CLOCK) / this.track(id).timescale));
+  }
+
+  private async write(parts: Buffer[]): Promise<void> {
+    if (this.failure || !this.fh || parts.length === 0) return;
+    const bytes = parts.reduce((s, b) => s + b.length, 0);
+    try {
+      await this.fh.writev(parts, this.position);
+      this.position += bytes;
+      this.unsynced += bytes;
+      if (this.unsynced >= SYNC_EVERY_BYTES) {
+        this.unsynced = 0;
+        await this.fh.datasync();
+      }
+    } catch (err) {
+      this.fail(`cannot write ${this.file}: ${errorMessage(err)}`);
+    }
   }
 }
 
@@ -233,6 +248,11 @@ export class LiveMp4s {
   private readonly writers = new Map<string, LiveMp4>();
 
   constructor(private readonly deps: LiveMp4Deps) {}
+
+  /** Records whose MP4 is being written (srs_stack_record_mp4_writers). */
+  get size(): number {
+    return this.writers.size;
+  }
 
   /** Starts a record's MP4; without it (it could not start) the record is remuxed at the end. */
   async open(uuid: string, dir: string): Promise<void> {
@@ -243,7 +263,7 @@ export class LiveMp4s {
       );
       return;
     }
-    const writer = new LiveMp4(this.deps, uuid, liveMp4Path(dir));
+    const writer = new LiveMp4(uuid, liveMp4Path(dir));
     try {
       await writer.start();
       this.writers.set(uuid, writer);
