@@ -111,7 +111,11 @@ class LiveMp4 {
   async finish(keys: readonly string[]): Promise<string> {
     await this.feeding;
     try {
-      if (!this.failure) await this.write(this.flush());
+      const pending = this.pushed;
+      const last = this.failure ? [] : this.flush();
+      // With audio and video, mux.js holds a flush that has only one of them until the next: there is none.
+      if (!this.failure && pending && last.length === 0) throw new Error('it holds back one track only');
+      await this.write(last);
     } catch (err) {
       this.fail(`the last keyframe interval not written: ${errorMessage(err)}`);
     }
@@ -200,7 +204,8 @@ class LiveMp4 {
       if (box.type !== (i % 2 === 0 ? 'moof' : 'mdat') || boxes.length % 2 !== 0) throw new Error(`unexpected ${box.type} box`);
       if (box.type !== 'moof') return;
       const moof = data.subarray(box.start, box.start + box.size);
-      shiftDecodeTimes(moof, (id) => Math.round((this.offset * this.track(id).timescale) / TS_CLOCK));
+      // Rounded up: mux.js rounds a track's time down into its timescale, so the earliest starts at 0, not −1.
+      shiftDecodeTimes(moof, (id) => Math.ceil((this.offset * this.track(id).timescale) / TS_CLOCK));
       for (const [id, run] of fragmentRuns(moof, this.tracks)) {
         const track = this.track(id);
         const end = this.ends.get(id);
