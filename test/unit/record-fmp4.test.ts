@@ -74,8 +74,21 @@ describe('record: the MP4 written while recording (fmp4-file.ts)', () => {
       { id: 2, timescale: 48000, video: false, defaultDuration: 1024, defaultFlags: 0 },
     ]);
     const runs = fragmentRuns(moof({ at: 180000, durations: [3600, 3600, 3000], cto: 7200 }, { at: 96000, count: 3 }), tracks);
-    assert.deepEqual(runs.get(1), { decodeTime: 180000, firstOffset: 7200, duration: 10200, startsWithSync: true });
-    assert.deepEqual(runs.get(2), { decodeTime: 96000, firstOffset: 0, duration: 3 * 1024, startsWithSync: true });
+    // The keyframe is shown 7200 after it is decoded: what it shows ends past the run's decode times.
+    assert.deepEqual(runs.get(1), {
+      decodeTime: 180000,
+      firstOffset: 7200,
+      duration: 10200,
+      presentationEnd: 7200 + 3600,
+      startsWithSync: true,
+    });
+    assert.deepEqual(runs.get(2), {
+      decodeTime: 96000,
+      firstOffset: 0,
+      duration: 3 * 1024,
+      presentationEnd: 3 * 1024,
+      startsWithSync: true,
+    });
     // A fragment cut by -frag_duration inside a long keyframe interval starts on a P-frame.
     const cut = fragmentRuns(moof({ at: 0, durations: [3600], keyframe: false }, { at: 0, count: 1 }), tracks);
     assert.equal(cut.get(1)?.startsWithSync, false);
@@ -86,8 +99,11 @@ describe('record: the MP4 written while recording (fmp4-file.ts)', () => {
     const fragments: Fragment[] = [0, 1, 2].map((i) => ({
       size: 1000 + i,
       runs: new Map([
-        [1, { decodeTime: i * 180000, firstOffset: i === 0 ? 3600 : 0, duration: 180000, startsWithSync: i !== 2 }],
-        [2, { decodeTime: i * 96000, firstOffset: 0, duration: 96000, startsWithSync: true }],
+        [
+          1,
+          { decodeTime: i * 180000, firstOffset: i === 0 ? 3600 : 0, duration: 180000, presentationEnd: 180000, startsWithSync: i !== 2 },
+        ],
+        [2, { decodeTime: i * 96000, firstOffset: 0, duration: 96000, presentationEnd: 96000, startsWithSync: true }],
       ]),
     }));
     const reserve = ftyp.length + moov.length + 4096;
@@ -173,8 +189,8 @@ describe('record: the MP4 written while recording (fmp4-file.ts)', () => {
     const fragments: Fragment[] = Array.from({ length: 10 }, (_, i) => ({
       size: 100,
       runs: new Map([
-        [1, { decodeTime: i * 90000, firstOffset: 0, duration: 90000, startsWithSync: true }],
-        [2, { decodeTime: i * 48000, firstOffset: 0, duration: 48000, startsWithSync: true }],
+        [1, { decodeTime: i * 90000, firstOffset: 0, duration: 90000, presentationEnd: 90000, startsWithSync: true }],
+        [2, { decodeTime: i * 48000, firstOffset: 0, duration: 48000, presentationEnd: 48000, startsWithSync: true }],
       ]),
     }));
     // Room for 4 references per track: 10 fragments in groups of 3 (3, 3, 3, 1).

@@ -91,6 +91,11 @@ export interface TrackRun {
   /** Its first sample's composition offset: it is shown at decodeTime + this (B-frames). */
   firstOffset: number;
   duration: number;
+  /**
+   * When its last shown sample ends, from decodeTime: past `duration` when a sample is shown after
+   * later ones are decoded (B-frames), so media that follows must start no earlier than this.
+   */
+  presentationEnd: number;
   /** Its first sample is a sync sample (a keyframe): a player can start there. */
   startsWithSync: boolean;
 }
@@ -125,6 +130,7 @@ export function fragmentRuns(moof: Buffer, tracks: readonly TrackInfo[]): Map<nu
     const tfdtBody = tfdt.start + tfdt.header;
     const decodeTime = moof[tfdtBody] === 1 ? Number(moof.readBigUInt64BE(tfdtBody + 4)) : moof.readUInt32BE(tfdtBody + 4);
     let duration = 0;
+    let presentationEnd = 0;
     let first: { offset: number; flags: number } | null = null;
     for (const trun of children(moof, traf, 'trun')) {
       let q = trun.start + trun.header;
@@ -137,15 +143,25 @@ export function fragmentRuns(moof: Buffer, tracks: readonly TrackInfo[]): Map<nu
       if (flags & 0x04) q += 4;
       const fields = [0x100, 0x200, 0x400, 0x800].filter((f) => flags & f);
       const stride = fields.length * 4;
-      if (!(flags & 0x100)) duration += count * defaultDuration;
-      else for (let i = 0; i < count; i++) duration += moof.readUInt32BE(q + i * stride);
+      const field = (i: number, f: number) => q + i * stride + fields.indexOf(f) * 4;
+      const offsetOf = (i: number) =>
+        !(flags & 0x800) ? 0 : version === 1 ? moof.readInt32BE(field(i, 0x800)) : moof.readUInt32BE(field(i, 0x800));
+      for (let i = 0; i < count; i++) {
+        const sampleDuration = flags & 0x100 ? moof.readUInt32BE(field(i, 0x100)) : defaultDuration;
+        presentationEnd = Math.max(presentationEnd, duration + offsetOf(i) + sampleDuration);
+        duration += sampleDuration;
+      }
       if (first === null && count > 0) {
-        const field = (f: number) => q + fields.indexOf(f) * 4;
-        const offset = !(flags & 0x800) ? 0 : version === 1 ? moof.readInt32BE(field(0x800)) : moof.readUInt32BE(field(0x800));
-        first = { offset, flags: firstFlags ?? (flags & 0x400 ? moof.readUInt32BE(field(0x400)) : defaultFlags) };
+        first = { offset: offsetOf(0), flags: firstFlags ?? (flags & 0x400 ? moof.readUInt32BE(field(0, 0x400)) : defaultFlags) };
       }
     }
-    runs.set(id, { decodeTime, firstOffset: first?.offset ?? 0, duration, startsWithSync: !((first?.flags ?? 0) & SAMPLE_IS_NON_SYNC) });
+    runs.set(id, {
+      decodeTime,
+      firstOffset: first?.offset ?? 0,
+      duration,
+      presentationEnd,
+      startsWithSync: !((first?.flags ?? 0) & SAMPLE_IS_NON_SYNC),
+    });
   }
   return runs;
 }

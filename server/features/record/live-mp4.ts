@@ -78,8 +78,8 @@ class LiveMp4 {
   private pushed = false;
   /** Added to the source's decode times (90 kHz) of the current timeline. */
   private offset = 0;
-  /** Each track's end in the file so far, in its timescale. */
-  private readonly ends = new Map<number, number>();
+  /** Each track's end in the file so far, in its timescale: of its decode times, and of what it shows. */
+  private readonly ends = new Map<number, { decoded: number; shown: number }>();
 
   constructor(
     readonly uuid: string,
@@ -211,8 +211,9 @@ class LiveMp4 {
         const track = this.track(id);
         const end = this.ends.get(id);
         // A little overlap is the rounding of 90 kHz timestamps; more is media the file already has.
-        if (end !== undefined && run.decodeTime < end - track.timescale / 10) throw new Error(`track ${id}: decode times went back`);
-        this.ends.set(id, run.decodeTime + run.duration);
+        if (end !== undefined && run.decodeTime < end.decoded - track.timescale / 10)
+          throw new Error(`track ${id}: decode times went back`);
+        this.ends.set(id, { decoded: run.decodeTime + run.duration, shown: run.decodeTime + Math.max(run.duration, run.presentationEnd) });
         const before = runs.get(id);
         runs.set(id, before ? { ...before, duration: before.duration + run.duration } : run);
       }
@@ -229,7 +230,7 @@ class LiveMp4 {
 
   /** Where the file's media ends so far, 90 kHz: the longest track's end. */
   private end(): number {
-    return Math.max(0, ...[...this.ends].map(([id, end]) => (end * TS_CLOCK) / this.track(id).timescale));
+    return Math.max(0, ...[...this.ends].map(([id, end]) => (end.shown * TS_CLOCK) / this.track(id).timescale));
   }
 
   private async write(parts: Buffer[]): Promise<void> {
