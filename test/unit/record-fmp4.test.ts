@@ -1,14 +1,8 @@
 // The boxes of the MP4 written while recording (server/features/record/fmp4-file.ts): hand-built
 // ftyp/moov/moof boxes in the shapes ffmpeg's fragmented MP4 muxer writes.
 import assert from 'node:assert/strict';
-import {
-  buildHead,
-  childBoxes,
-  fragmentRuns,
-  initTracks,
-  shiftDecodeTimes,
-  type Fragment,
-} from '../../server/features/record/fmp4-file.js';
+import { buildHead, childBoxes, fragmentRuns, initTracks, shiftDecodeTimes } from '../../server/features/record/fmp4-file.js';
+import type { Fragment } from '../../server/features/record/fmp4-file.js';
 
 function box(type: string, ...parts: Buffer[]): Buffer {
   const body = Buffer.concat(parts);
