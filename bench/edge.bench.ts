@@ -38,7 +38,6 @@ async function main(): Promise<void> {
       env: {
         LISTEN_HOST: '0.0.0.0',
         EDGE_ORIGIN: `http://${net.a.linkIp}:${origin.ports.http}`,
-        EDGE_ORIGIN_RTMP: `rtmp://${net.a.linkIp}:${origin.ports.rtmp}`,
         RTMP_LISTEN: String(await freePort()),
       },
     });

@@ -5,16 +5,26 @@ import Koa from 'koa';
 import { initAdmin, startStack, tempDir, waitFor } from '../test/helpers/stack.js';
 import { load, machine, median, printTable, rssMb } from './lib.js';
 
-async function coldStart(): Promise<{ ms: number; pid: number; stop: () => Promise<void>; url: string; redisPid: number }> {
+async function coldStart(): Promise<{
+  ms: number;
+  pid: number;
+  stop: () => Promise<void>;
+  url: string;
+  redisPid: number;
+  readyRss: number;
+  readyAt: number;
+}> {
   const t0 = Date.now();
   const stack = await startStack({ dataDir: tempDir('bench-') });
-  const ms = Date.now() - t0;
+  const readyAt = Date.now();
+  const ms = readyAt - t0;
+  const readyRss = rssMb(stack.proc.pid as number);
   const bearer = await initAdmin(stack);
   const children = (await stack.api('/terraform/v1/mgmt/supervisor/query', {}, { bearer })).json.data as {
     children: Array<{ name: string; pid: number }>;
   };
   const redisPid = children.children.find((c) => c.name === 'redis')?.pid ?? 0;
-  return { ms, pid: stack.proc.pid as number, stop: () => stack.stop(), url: stack.url, redisPid };
+  return { ms, pid: stack.proc.pid as number, stop: () => stack.stop(), url: stack.url, redisPid, readyRss, readyAt };
 }
 
 async function bareKoa(): Promise<{ url: string; close: () => Promise<void> }> {
@@ -39,6 +49,9 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 5000)); // let it settle to idle
       const idleRss = rssMb(s.pid);
       const redisRss = s.redisPid ? rssMb(s.redisPid) : NaN;
+      // A minute idle: V8's memory reducer has given back what the boot left (docs/architecture.md, "Memory at idle").
+      await new Promise((r) => setTimeout(r, Math.max(0, s.readyAt + 60_000 - Date.now())));
+      const minuteRss = rssMb(s.pid);
       const koa = await bareKoa();
       // Warm both up, then measure each for the same duration and connections.
       await load(koa.url, { seconds: 1 });
@@ -48,7 +61,9 @@ async function main(): Promise<void> {
       await waitFor(() => true, 1);
       printTable('Foundation (bench/foundation.bench.ts)', [
         ['cold start to ready (fresh data dir, median of 3)', `${median(starts)} ms (runs: ${starts.join(', ')} ms)`],
-        ['idle RSS of the stack process', `${idleRss.toFixed(1)} MB`],
+        ['RSS of the stack process when it answers mgmt/check (ready)', `${s.readyRss.toFixed(1)} MB`],
+        ['idle RSS of the stack process, 5 s after ready', `${idleRss.toFixed(1)} MB`],
+        ['idle RSS of the stack process, 60 s after ready', `${minuteRss.toFixed(1)} MB`],
         ['idle RSS of its redis-server', `${redisRss.toFixed(1)} MB`],
         ['bare Koa hello-world', `${bare.requests.average.toFixed(0)} req/s (p99 ${bare.latency.p99} ms)`],
         [

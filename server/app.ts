@@ -573,7 +573,7 @@ export class App {
     startRestream(this.restream);
     this.destinations.start();
     this.streamPages.start();
-    this.webrtc.start();
+    await this.webrtc.start();
     // Listen at once: until Redis answers, the console shows "starting" and the API says so.
     const server = http.createServer(this.handleRequest);
     server.keepAliveTimeout = 65_000;

@@ -58,8 +58,8 @@ export interface Config {
   readonly inContainer: boolean;
   /**
    * Edge role (docs/architecture.md#edges): this box serves another stack's streams (the origin)
-   * through nginx's cache and nginx-rtmp's pull, with no Redis, console or API of its own. null: a
-   * full stack.
+   * through nginx's cache and one HTTP-FLV pull per watched stream, with no Redis, console or API of
+   * its own. null: a full stack.
    */
   readonly edge: EdgeConfig | null;
 }
@@ -67,8 +67,6 @@ export interface Config {
 export interface EdgeConfig {
   /** The origin's HTTP base URL (HLS, LL-HLS and HTTP-FLV are fetched there), no trailing slash. */
   readonly origin: string;
-  /** The origin's RTMP base URL (nginx-rtmp pulls `<origin>/<app>/<stream>` for RTMP players). */
-  readonly originRtmp: string;
   /** nginx's HLS cache on disk, in MB. */
   readonly cacheMb: number;
 }
@@ -211,12 +209,7 @@ export const CONFIG_KEYS = [
   {
     key: 'EDGE_ORIGIN',
     def: '',
-    doc: "Edge role: the origin stack's HTTP URL (e.g. http://origin.example.com:2022). Set, this box runs no Redis, console or API: it serves the origin's streams (HLS and LL-HLS through nginx's cache, HTTP-FLV and RTMP pulled once per stream). `installer --edge --origin URL` writes it.",
-  },
-  {
-    key: 'EDGE_ORIGIN_RTMP',
-    def: '',
-    doc: "Edge role: the origin's RTMP URL for RTMP players of the edge (empty: rtmp://<EDGE_ORIGIN's host>:1935).",
+    doc: "Edge role: the origin stack's HTTP URL (e.g. http://origin.example.com:2022). Set, this box runs no Redis, console or API: it serves the origin's streams (HLS and LL-HLS through nginx's cache, HTTP-FLV and RTMP from one HTTP-FLV pull per stream). `installer --edge --origin URL` writes it.",
   },
   { key: 'EDGE_CACHE_MB', def: '1024', doc: "Edge role: disk space of nginx's HLS cache, in MB." },
 ] as const;
@@ -301,12 +294,7 @@ function edgeConfig(raw: RawConfig, problems: string[]): EdgeConfig | null {
     problems.push(`EDGE_ORIGIN must be the origin's http:// or https:// URL without a path or query, got "${raw.EDGE_ORIGIN}"`);
     return null;
   }
-  const originRtmp = raw.EDGE_ORIGIN_RTMP ? baseUrl(raw.EDGE_ORIGIN_RTMP, ['rtmp:']) : `rtmp://${new URL(origin).hostname}:1935`;
-  if (!originRtmp) {
-    problems.push(`EDGE_ORIGIN_RTMP must be an rtmp:// URL without a path or query, got "${raw.EDGE_ORIGIN_RTMP}"`);
-    return null;
-  }
-  return { origin, originRtmp, cacheMb };
+  return { origin, cacheMb };
 }
 
 /** `scheme://host[:port]` of a URL with no path, query or credentials; null otherwise. */

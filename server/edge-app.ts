@@ -1,9 +1,10 @@
 // The composition root of the edge role (docs/architecture.md#edges; EDGE_ORIGIN set): the same
 // program serves another stack's (the origin's) streams, with no Redis, console or API of its own.
 // nginx owns the public ports: its proxy_cache serves HLS and LL-HLS from the origin's, nginx-rtmp
-// pulls RTMP from it; this process only serves HTTP-FLV to nginx on loopback, from one pull per
-// watched stream (features/edge/origin-pull.ts) through the live tap and the FLV gateway, exactly
-// as an origin fans out a stream.
+// serves RTMP players; this process serves HTTP-FLV to nginx on loopback, from one pull per watched
+// stream (features/edge/origin-pull.ts) through the live tap and the FLV gateway, exactly as an
+// origin fans out a stream, and relays that same pull into nginx-rtmp while a stream has RTMP
+// players (features/edge/rtmp-relay.ts): one origin connection per stream whatever the players.
 import crypto from 'node:crypto';
 import http from 'node:http';
 import os from 'node:os';
@@ -19,6 +20,7 @@ import { LIVE_APP } from './core/stream-names.js';
 import { renderEdgeNginxConfig } from './engine/nginx-rtmp/edge-config.js';
 import { NginxRtmpEngine } from './engine/nginx-rtmp/engine.js';
 import { DEFAULT_ORIGIN_PULL, OriginPull } from './features/edge/origin-pull.js';
+import { EdgeRtmpRelay } from './features/edge/rtmp-relay.js';
 import { DEFAULT_RELAY_LIMITS, FlvGateway } from './features/flv/flv-gateway.js';
 import { flvHandlers } from './features/flv/routes.js';
 import { LiveTap } from './features/live-tap/live-tap.js';
@@ -30,7 +32,7 @@ const log = createLogger('edge');
 /** The routes an edge's own process serves (to its nginx, on loopback): HTTP-FLV and the version probe. */
 export const EDGE_ROUTES = { 'flv.play': ROUTE_TABLE['flv.play'], 'system.versions': ROUTE_TABLE['system.versions'] } as const;
 
-/** This edge's name in the origin's logs and RTMP stats: the host name, as nginx can quote it. */
+/** This edge's name in the origin's logs and SRS API clients (X-SRS-Edge): the host name, tamed. */
 export function edgeName(hostname: string): string {
   return hostname.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64) || 'edge';
 }
@@ -42,6 +44,7 @@ export class EdgeApp {
   readonly pull: OriginPull;
   readonly flv: FlvGateway;
   readonly engine: NginxRtmpEngine;
+  readonly rtmpRelay: EdgeRtmpRelay;
   readonly koa = new Koa();
   /** The hls_ctx this edge presents to the origin: it counts the edge as one HLS viewer per stream. */
   readonly session = `edge${crypto.randomBytes(8).toString('hex')}`;
@@ -79,18 +82,24 @@ export class EdgeApp {
           httpPort: config.mgmtListen,
           rtmpPort: config.rtmpListen,
           origin: edge.origin,
-          originRtmp: edge.originRtmp,
           stackPort: this.stackPort,
           apps: [LIVE_APP],
           session: this.session,
           cacheMb: edge.cacheMb,
-          edgeName: name,
         }),
+    });
+    this.rtmpRelay = new EdgeRtmpRelay({
+      supervisor: this.supervisor,
+      ffmpeg: config.binaries.ffmpeg,
+      app: LIVE_APP,
+      streams: () => this.engine.streams(),
+      rtmpPort: config.rtmpListen,
+      stackPort: () => this.stackPort,
     });
     const routes = new RouteBinder(EDGE_ROUTES);
     routes.bind({
       'flv.play': flvHandlers(this.flv)['flv.play'],
-      'system.versions': () => ({ version, edge: { origin: edge.origin, pulls: this.pull.size } }),
+      'system.versions': () => ({ version, edge: { origin: edge.origin, pulls: this.pull.size, rtmpRelays: this.rtmpRelay.size } }),
     });
     this.koa.use(commonHeaders(version));
     this.koa.use(
@@ -127,9 +136,8 @@ export class EdgeApp {
     });
     this.stackPort = (server.address() as { port: number }).port;
     await this.engine.start();
-    log.info(
-      `edge of ${this.edge.origin} (RTMP ${this.edge.originRtmp}): HTTP on ${this.config.listenHost}:${this.config.mgmtListen}, RTMP on ${this.config.rtmpListen}`,
-    );
+    this.rtmpRelay.start();
+    log.info(`edge of ${this.edge.origin}: HTTP on ${this.config.listenHost}:${this.config.mgmtListen}, RTMP on ${this.config.rtmpListen}`);
     return {
       http: { host: this.config.listenHost, port: this.config.mgmtListen },
       https: { host: this.config.listenHost, port: 0 },
@@ -138,6 +146,7 @@ export class EdgeApp {
 
   async stop(): Promise<void> {
     await this.starting?.catch(() => undefined);
+    await this.rtmpRelay.stop();
     this.pull.stop();
     await this.flv.stop();
     const server = this.httpServer;

@@ -1,11 +1,19 @@
 // Entry point: load config, start everything, stop cleanly on SIGTERM/SIGINT.
-import { App } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
-import { EdgeApp } from './edge-app.js';
-import { createLogger } from './core/logger.js';
-import { readVersion } from './version.js';
+// Only the memory settings are imported statically: the program (app.js, edge-app.js and the ~600
+// modules behind them) loads after them, so its loading is part of the boot they cover
+// (core/idle-memory.ts).
+import { capMallocArenas, holdYoungGenerationWhileBooting, releaseFreedMalloc } from './core/idle-memory.js';
+
+const arenasNotCapped = capMallocArenas();
+const releaseYoungGeneration = holdYoungGenerationWhileBooting();
+const { App } = await import('./app.js');
+const { ConfigError, loadConfig } = await import('./config.js');
+const { EdgeApp } = await import('./edge-app.js');
+const { createLogger } = await import('./core/logger.js');
+const { readVersion } = await import('./version.js');
 
 const log = createLogger('main');
+if (arenasNotCapped) log.info(`malloc arenas not capped (${arenasNotCapped})`);
 
 async function main(): Promise<void> {
   let config;
@@ -37,6 +45,8 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   await app.start();
+  releaseYoungGeneration();
+  releaseFreedMalloc();
 }
 
 main().catch((err) => {

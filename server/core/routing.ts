@@ -283,18 +283,19 @@ export class RouteBinder<T extends RouteTable> {
       const path = q < 0 ? url : url.slice(0, q);
       const route = req.method === 'GET' || req.method === 'HEAD' ? fastAnswerOf(path) : null;
       if (!route) return void slow(req, res);
-      void (async () => {
-        try {
-          if (await route.answer(req, res, path, new URLSearchParams(q < 0 ? '' : url.slice(q + 1)), headers)) {
-            this.fastAnswered.set(route.id, (this.fastAnswered.get(route.id) ?? 0) + 1);
-            return;
-          }
-        } catch {
-          // A fast answer that failed after writing cannot be retried; one that failed before is.
-          if (res.headersSent) return void res.destroy();
-        }
-        await slow(req, res);
-      })();
+      const answered = () => void this.fastAnswered.set(route.id, (this.fastAnswered.get(route.id) ?? 0) + 1);
+      // A fast answer that failed after writing cannot be retried; one that failed before is.
+      const failed = () => void (res.headersSent ? res.destroy() : slow(req, res));
+      let answer: boolean | Promise<boolean>;
+      try {
+        answer = route.answer(req, res, path, new URLSearchParams(q < 0 ? '' : url.slice(q + 1)), headers);
+      } catch {
+        return failed();
+      }
+      // Most fast answers are synchronous: no promise is made for them.
+      if (answer === true) return answered();
+      if (answer === false) return void slow(req, res);
+      answer.then((taken) => (taken ? answered() : void slow(req, res)), failed);
     };
   }
 

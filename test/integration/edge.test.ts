@@ -1,16 +1,18 @@
 // The edge role (docs/architecture.md#edges) between two real stacks in network namespaces made
 // here: 200 viewers of the edge (classic HLS, LL-HLS and HTTP-FLV players, light clients in this
 // process) cost the origin one HTTP-FLV pull per stream and about one request per HLS file, counted
-// by a proxy in the origin's namespace; RTMP players of the edge cost one nginx-rtmp pull, seen in
-// the origin's own RTMP stats. Root only (namespaces), and heavy.
+// by a proxy in the origin's namespace; RTMP players of the edge, beside its HTTP-FLV players, add
+// nothing: no RTMP connection in the origin's own stats, still the one HTTP-FLV pull. Root only
+// (namespaces), and heavy.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
-import { ffprobe, publishFile, sampleFlv, spawnFfmpeg, type Publisher } from '../helpers/media.js';
+import { FlvReader, ffprobe, publishFile, sampleFlv, spawnFfmpeg, type Publisher } from '../helpers/media.js';
 import { watchMix } from '../helpers/edge-viewers.js';
 import { canMakeNetns, makeNetnsPair, type NetnsPair } from '../helpers/netns.js';
 import { freePort, initAdmin, ROOT, sleep, startStack, waitFor, type StackHandle } from '../helpers/stack.js';
+import { parseRtmpStat } from '../../server/engine/nginx-rtmp/stat.js';
 import { unixGet } from '../../server/engine/unix-http.js';
 
 const heavy = process.env.SRS_STACK_HEAVY_TESTS === '1' && canMakeNetns();
@@ -37,6 +39,9 @@ interface OriginRequest {
   let edge: StackHandle;
   let proxy: ChildProcess;
   let publisher: Publisher;
+  /** The origin's publish URL and the file published there. */
+  let publishUrl: string;
+  let sample: string;
   let bearer: string;
   const requests: OriginRequest[] = [];
   const stream = 'edgetest';
@@ -77,14 +82,12 @@ interface OriginRequest {
       env: {
         LISTEN_HOST: '0.0.0.0',
         EDGE_ORIGIN: `http://${net.a.linkIp}:${proxyPort}`,
-        EDGE_ORIGIN_RTMP: `rtmp://${net.a.linkIp}:${origin.ports.rtmp}`,
       },
     });
     edgeUrl = edge.url;
-    publisher = publishFile(
-      `rtmp://${net.a.controlIp}:${origin.ports.rtmp}/live/${stream}?secret=${secret}`,
-      await sampleFlv({ videoKbps: 800, gopSeconds: 1 }),
-    );
+    publishUrl = `rtmp://${net.a.controlIp}:${origin.ports.rtmp}/live/${stream}?secret=${secret}`;
+    sample = await sampleFlv({ videoKbps: 800, gopSeconds: 1 });
+    publisher = publishFile(publishUrl, sample);
     // Ready when the edge answers the classic playlist with a segment in it.
     await waitFor(
       async () => /\.ts/.test((await (await fetch(`${edgeUrl}/live/${stream}.m3u8`).catch(() => null))?.text().catch(() => '')) ?? ''),
@@ -165,13 +168,17 @@ interface OriginRequest {
     }
   });
 
-  it('ffprobe reads the origin video from the edge over HTTP-FLV, HLS and RTMP', async () => {
+  it('ffprobe reads the origin video from the edge over RTMP (the edge pulling nothing yet), HTTP-FLV and HLS', async () => {
+    // The test before saw the edge drop its pull: the RTMP player alone starts the relay and the pull.
+    const took: string[] = [];
     for (const url of [
+      `rtmp://${net.b.controlIp}:${edgeRtmp}/live/${stream}`,
       `${edgeUrl}/live/${stream}.flv`,
       `${edgeUrl}/live/${stream}.m3u8`,
-      `rtmp://${net.b.controlIp}:${edgeRtmp}/live/${stream}`,
     ]) {
+      const started = Date.now();
       const probe = await ffprobe(url);
+      took.push(`${url.split(':')[0]} ${((Date.now() - started) / 1000).toFixed(1)} s`);
       const video = probe.streams.find((s) => s.codec_type === 'video');
       assert.equal(video?.codec_name, 'h264', url);
       assert.equal(video?.width, 640, url);
@@ -180,47 +187,113 @@ interface OriginRequest {
         url,
       );
     }
+    process.stdout.write(`      ffprobe on the edge: ${took.join(', ')}\n`);
   });
 
-  it('RTMP players of the edge are one nginx-rtmp pull at the origin', async () => {
+  it('HTTP-FLV and RTMP players of one stream on the edge cost the origin one connection, its HTTP-FLV pull', async () => {
+    const versions = async () =>
+      ((await (await fetch(`${edgeUrl}/terraform/v1/mgmt/versions`)).json()) as { data: { edge: { pulls: number; rtmpRelays?: number } } })
+        .data.edge;
+    const idle = async () => {
+      const v = await versions();
+      return v.pulls === 0 && !v.rtmpRelays;
+    };
+    // The probes of the test before are gone: nothing pulled, nothing relayed.
+    await waitFor(idle, 15_000, () => `the edge to drop its pulls:\n${edge.logs()}`);
+    const before = requests.length;
+    const rtmpUrl = `rtmp://${net.b.controlIp}:${edgeRtmp}/live/${stream}`;
     const players = Array.from({ length: 3 }, () =>
-      spawnFfmpeg([
-        '-hide_banner',
-        '-loglevel',
-        'error',
-        '-i',
-        `rtmp://${net.b.controlIp}:${edgeRtmp}/live/${stream}`,
-        '-t',
-        '8',
-        '-c',
-        'copy',
-        '-f',
-        'null',
-        '-',
-      ]),
+      spawnFfmpeg(['-hide_banner', '-loglevel', 'error', '-i', rtmpUrl, '-t', '8', '-c', 'copy', '-f', 'null', '-']),
     );
+    const readers = Array.from({ length: 2 }, () => new FlvReader(`${edgeUrl}/live/${stream}.flv`, { keepTags: false }));
     try {
       const statSocket = path.join(origin.dataDir, 'engine', 'engine.sock');
-      const edgeClients = async () => {
+      /** The edge's connections in the origin's RTMP stats (nginx-rtmp `pull`s on main). */
+      const rtmpFromEdge = async () => {
         const xml = (await unixGet(statSocket, '/stat')).body;
         const live = /<stream>\s*<name>edgetest<\/name>[\s\S]*?<\/stream>/.exec(xml)?.[0] ?? '';
         return [...live.matchAll(/<address>([^<]*)<\/address>/g)].filter((m) => m[1] === net.b.linkIp).length;
       };
+      // Every player gets media: the edge's nginx-rtmp has the stream, its three players on it.
+      const edgeStat = path.join(edge.dataDir, 'engine', 'engine.sock');
+      const rtmpPlaying = async () => {
+        const live = parseRtmpStat((await unixGet(edgeStat, '/stat')).body).find((s) => s.stream === stream);
+        return Boolean(live && live.bytesIn > 0 && live.clients.filter((c) => !c.publishing).length === 3);
+      };
       await waitFor(
-        async () => (await edgeClients()) > 0,
-        15_000,
-        () => `the edge's pull at the origin:\n${edge.logs()}`,
+        async () => (await rtmpPlaying()) && readers.every((r) => r.bytes > 100_000),
+        20_000,
+        () => `the edge to relay the stream to its RTMP players:\n${edge.logs()}`,
       );
-      await sleep(2000);
-      assert.equal(await edgeClients(), 1, 'three RTMP players on the edge, one pull at the origin');
-      // The origin's SRS API lists the pull as a player from the edge, named by it.
       const clients = await originClients();
-      const fromEdge = clients.filter((c) => c.ip === net.b.linkIp);
-      assert.equal(fromEdge.length, 1, JSON.stringify(clients));
-      assert.match(fromEdge[0]?.pageUrl ?? '', /^srs-stack-edge:/);
-      assert.deepEqual([fromEdge[0]?.type, fromEdge[0]?.name], ['rtmp-play', stream]);
+      // The HTTP-FLV pull comes through the counting proxy (on the origin's host): named, not by address.
+      const fromEdge = clients.filter((c) => c.ip === net.b.linkIp || c.pageUrl.startsWith('srs-stack-edge:'));
+      const rtmpAtOrigin = await rtmpFromEdge();
+      const codes = await Promise.all(players.map((p) => p.exited));
+      const flvPulls = requests.slice(before).filter((r) => r.url.startsWith(`/live/${stream}.flv`));
+      process.stdout.write(
+        `      origin: ${flvPulls.length} HTTP-FLV request(s) and ${rtmpAtOrigin} RTMP connection(s) for 3 RTMP and 2 HTTP-FLV players on the edge\n`,
+      );
+      assert.deepEqual(codes, [0, 0, 0], `every RTMP player of the edge played 8 s: ${players.map((p) => p.stderr()).join('\n')}`);
+      assert.equal(flvPulls.length, 1, JSON.stringify(flvPulls));
+      assert.equal(rtmpAtOrigin, 0, 'no RTMP connection from the edge at the origin');
+      // The origin's SRS API lists the edge's one connection: its HTTP-FLV pull, named by it.
+      assert.deepEqual(
+        fromEdge.map((c) => [c.type, c.name, c.pageUrl]),
+        [['flv-play', stream, `srs-stack-edge:${flvPulls[0]?.edge}`]],
+        JSON.stringify(clients),
+      );
+      // The relay ends after the last RTMP player, the pull after the last reader.
+      for (const reader of readers) reader.close();
+      await waitFor(idle, 15_000, () => `the edge to stop its relay and pull:\n${edge.logs()}`);
     } finally {
+      for (const reader of readers) reader.close();
       await Promise.all(players.map((p) => p.stop()));
+    }
+  });
+
+  it("an RTMP player waiting on the edge gets the stream once the origin's encoder is back, still one origin connection", async () => {
+    await publisher.stop();
+    const versions = async () =>
+      ((await (await fetch(`${edgeUrl}/terraform/v1/mgmt/versions`)).json()) as { data: { edge: { pulls: number; rtmpRelays?: number } } })
+        .data.edge;
+    await waitFor(
+      async () => (await versions()).pulls === 0,
+      15_000,
+      () => `the edge to drop its pull:\n${edge.logs()}`,
+    );
+    const player = spawnFfmpeg([
+      ...['-hide_banner', '-loglevel', 'error', '-i', `rtmp://${net.b.controlIp}:${edgeRtmp}/live/${stream}`],
+      ...['-t', '4', '-c', 'copy', '-f', 'null', '-'],
+    ]);
+    try {
+      // The relay tries (the origin answers 404) and backs off while the player waits.
+      await waitFor(
+        async () => (await versions()).rtmpRelays === 1,
+        10_000,
+        () => `the edge to start its relay:\n${edge.logs()}`,
+      );
+      await sleep(4000);
+      assert.ok(player.running(), `the player waits for the stream: ${player.stderr()}`);
+      const before = requests.length;
+      publisher = publishFile(publishUrl, sample);
+      await waitFor(
+        async () => !player.running(),
+        20_000,
+        () => `the waiting player to play 4 s:\n${edge.logs()}`,
+      );
+      assert.equal(await player.exited, 0, `the waiting player played 4 s: ${player.stderr()}`);
+      const answered = requests.slice(before).filter((r) => r.url.startsWith(`/live/${stream}.flv`));
+      // Retries before the stream was back may have been answered 404; one pull is open now.
+      const clients = (await originClients()).filter((c) => c.pageUrl.startsWith('srs-stack-edge:'));
+      assert.ok(answered.length >= 1, 'the relay pulled the stream again');
+      assert.deepEqual(
+        clients.map((c) => c.type),
+        ['flv-play'],
+        JSON.stringify(clients),
+      );
+    } finally {
+      await player.stop();
     }
   });
 });

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
+import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
@@ -153,6 +154,33 @@ describe('WebRTC: WHIP publish and WHEP play', function () {
     await browser?.close();
     otherOrigin?.close();
     await stack?.stop();
+  });
+
+  /** Whether a test socket can bind the RTC port (it cannot while the stack holds it). */
+  async function rtcPortTaken(): Promise<boolean> {
+    const probe = dgram.createSocket('udp4');
+    const err = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
+      probe.once('error', resolve);
+      probe.bind(rtcPort, '0.0.0.0', () => resolve(null));
+    });
+    if (!err) probe.close();
+    else if (err.code !== 'EADDRINUSE') throw err;
+    return err !== null;
+  }
+
+  it('holds udp/RTC_LISTEN from start, and loads libdatachannel only at the first session (docs/architecture.md, "Memory at idle")', async () => {
+    const loaded = () => fs.readFileSync(`/proc/${stack.proc.pid}/maps`, 'utf8').includes('node_datachannel');
+    assert.equal(loaded(), false, 'an idle stack has not loaded libdatachannel');
+    assert.equal(await rtcPortTaken(), true, 'the port is held before any session');
+    // Any WHEP request loads it (this one is refused: not an SDP offer); the port passes to it.
+    const bad = await fetch(`${stack.url}/rtc/v1/whep/?app=live&stream=first`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/sdp' },
+      body: 'hello',
+    });
+    assert.equal(bad.status, 400);
+    assert.equal(loaded(), true, 'the first session loaded libdatachannel');
+    assert.equal(await rtcPortTaken(), true, 'the port is held by libdatachannel after');
   });
 
   it('refuses a WHIP publish with a wrong secret (403, as text) and lists nothing', async () => {

@@ -5,6 +5,8 @@ import { buildConfig, ConfigError } from '../../server/config.js';
 import { edgeName } from '../../server/edge-app.js';
 import { renderEdgeNginxConfig, type EdgeNginxConfigOptions } from '../../server/engine/nginx-rtmp/edge-config.js';
 import { originFlvUrl } from '../../server/features/edge/origin-pull.js';
+import { edgeRelayArgs, planRelays, rtmpPlayers } from '../../server/features/edge/rtmp-relay.js';
+import type { EngineClient, EngineStream } from '../../server/engine/media-engine.js';
 
 const OPTIONS: EdgeNginxConfigOptions = {
   prefix: '/data/engine',
@@ -15,12 +17,10 @@ const OPTIONS: EdgeNginxConfigOptions = {
   rtmpPort: 1935,
   statSocket: '/data/engine/engine.sock',
   origin: 'http://origin.example.com:2022',
-  originRtmp: 'rtmp://origin.example.com:1935',
   stackPort: 40123,
   apps: ['live'],
   session: 'edge0123456789abcdef',
   cacheMb: 512,
-  edgeName: 'edge-1',
 };
 
 /** The body of the first `location <match> {…}` block. */
@@ -31,18 +31,17 @@ function location(conf: string, match: string): string {
 }
 
 describe('edge: settings', () => {
-  it('is off by default, and on with the origin URL (RTMP on its host, port 1935, unless told)', () => {
+  it('is off by default, and on with the origin URL', () => {
     assert.equal(buildConfig({}).edge, null);
     assert.deepEqual(buildConfig({ EDGE_ORIGIN: 'http://origin.example.com:2022/' }).edge, {
       origin: 'http://origin.example.com:2022',
-      originRtmp: 'rtmp://origin.example.com:1935',
       cacheMb: 1024,
     });
-    const told = buildConfig({ EDGE_ORIGIN: 'https://[2001:db8::1]', EDGE_ORIGIN_RTMP: 'rtmp://10.0.0.1:19350', EDGE_CACHE_MB: '64' }).edge;
-    assert.deepEqual(told, { origin: 'https://[2001:db8::1]', originRtmp: 'rtmp://10.0.0.1:19350', cacheMb: 64 });
+    const told = buildConfig({ EDGE_ORIGIN: 'https://[2001:db8::1]', EDGE_CACHE_MB: '64' }).edge;
+    assert.deepEqual(told, { origin: 'https://[2001:db8::1]', cacheMb: 64 });
   });
 
-  it('refuses an origin that is not a bare http(s) URL, or an RTMP URL that is not rtmp://', () => {
+  it('refuses an origin that is not a bare http(s) URL', () => {
     for (const bad of ['origin:2022', 'ftp://o', 'http://o:2022/live', 'http://o?x=1', 'http://user:pw@o', 'http://o"x']) {
       assert.throws(
         () => buildConfig({ EDGE_ORIGIN: bad }),
@@ -50,10 +49,6 @@ describe('edge: settings', () => {
         bad,
       );
     }
-    assert.throws(
-      () => buildConfig({ EDGE_ORIGIN: 'http://o', EDGE_ORIGIN_RTMP: 'http://o' }),
-      /EDGE_ORIGIN_RTMP must be an rtmp:\/\/ URL/,
-    );
     assert.throws(() => buildConfig({ EDGE_ORIGIN: 'http://o', EDGE_CACHE_MB: '0' }), /EDGE_CACHE_MB/);
   });
 
@@ -71,12 +66,13 @@ describe('edge: settings', () => {
 describe('edge: nginx config', () => {
   const conf = renderEdgeNginxConfig(OPTIONS);
 
-  it('serves HTTP on the public port and RTMP players by one pull per stream from the origin, publishing refused', () => {
+  it("serves HTTP on the public port and RTMP players from the edge's own relay, never the origin's RTMP", () => {
     assert.match(conf, /^ {4}listen 2022;$/m);
     assert.match(conf, /^ {4}listen 1935;$/m);
-    assert.match(conf, /pull "rtmp:\/\/origin\.example\.com:1935\/live" flashVer=srs-stack-edge:edge-1 pageUrl=srs-stack-edge:edge-1;/);
-    assert.match(conf, /deny publish all;/);
-    assert.match(conf, /worker_processes 1;/, 'one worker: one pull per stream');
+    // Only the relay on loopback publishes; nginx-rtmp itself never connects to the origin.
+    assert.match(conf, /allow publish 127\.0\.0\.1;\n\s+deny publish all;/);
+    assert.doesNotMatch(conf, /\bpull\b|\bpush\b|\bexec/);
+    assert.match(conf, /worker_processes 1;/, "one worker: the relay's publish and every player of a stream meet in it");
     assert.match(conf, /listen "unix:\/data\/engine\/engine\.sock";\n\s+location = \/stat \{ rtmp_stat all; \}/);
     assert.match(renderEdgeNginxConfig({ ...OPTIONS, listenHost: '10.0.0.2' }), /listen 10\.0\.0\.2:2022;/);
     assert.match(renderEdgeNginxConfig({ ...OPTIONS, listenHost: '::' }), /listen \[::\]:2022 ipv6only=off;/);
@@ -120,8 +116,79 @@ describe('edge: nginx config', () => {
     assert.match(location(conf, '= /terraform/v1/mgmt/versions'), /proxy_pass http:\/\/127\.0\.0\.1:40123;/);
   });
 
-  it('refuses a session or a name that would change the config', () => {
+  it('refuses a session that would change the config', () => {
     assert.throws(() => renderEdgeNginxConfig({ ...OPTIONS, session: 'x;y' }), /hls_ctx/);
-    assert.throws(() => renderEdgeNginxConfig({ ...OPTIONS, edgeName: 'a b' }), /edge name/);
+  });
+});
+
+describe("edge: RTMP players from the edge's own pull", () => {
+  const client = (id: string, publishing: boolean): EngineClient => ({
+    id,
+    address: '127.0.0.1',
+    publishing,
+    relay: false,
+    aliveMs: 1000,
+    pageUrl: '',
+    bytesIn: 0,
+    bytesOut: 0,
+  });
+  const stream = (app: string, name: string, players: number, published: boolean): EngineStream => ({
+    app,
+    stream: name,
+    publishing: published,
+    publisherId: published ? 'p' : null,
+    clients: [...(published ? [client('p', true)] : []), ...Array.from({ length: players }, (_, i) => client(String(i), false))],
+    video: null,
+    audio: null,
+    bytesIn: 0,
+    uptimeMs: 0,
+  });
+
+  it("copies the edge's loopback HTTP-FLV into its nginx-rtmp, as argv (never a shell), the name one argument", () => {
+    const flv = originFlvUrl('http://127.0.0.1:40123', 'live', 'a#b%c;$(x)');
+    const args = edgeRelayArgs(flv, 'rtmp://127.0.0.1:1935/live/a#b%c;$(x)');
+    assert.deepEqual(args, [
+      ...['-hide_banner', '-nostdin', '-loglevel', 'warning', '-stats'],
+      ...['-fpsprobesize', '0', '-i', 'http://127.0.0.1:40123/live/a%23b%25c%3B%24(x).flv'],
+      ...['-c', 'copy', '-f', 'flv', 'rtmp://127.0.0.1:1935/live/a#b%c;$(x)'],
+    ]);
+  });
+
+  it("counts a stream's RTMP players (not its publisher, the relay), in the app only, names the stack could publish only", () => {
+    const players = rtmpPlayers(
+      [
+        stream('live', 'a', 3, true),
+        stream('live', 'b', 1, false),
+        stream('live', 'c', 0, true),
+        stream('other', 'd', 2, false),
+        stream('live', 'e f', 1, false),
+      ],
+      'live',
+    );
+    assert.deepEqual(
+      [...players],
+      [
+        ['a', 3],
+        ['b', 1],
+      ],
+    );
+  });
+
+  it('starts a relay for the first player, keeps it while players stay, stops it idleStopMs after the last left', () => {
+    const none = new Map<string, number>();
+    let plan = planRelays(new Map([['a', 1]]), new Set(), none, 0, 3000);
+    assert.deepEqual([plan.start, plan.stop], [['a'], []]);
+    plan = planRelays(new Map([['a', 2]]), new Set(['a']), plan.idleSince, 1000, 3000);
+    assert.deepEqual([plan.start, plan.stop], [[], []]);
+    // The last player left at 2000: kept for 3 s, a player coming back in between resets the wait.
+    plan = planRelays(none, new Set(['a']), plan.idleSince, 2000, 3000);
+    assert.deepEqual([plan.start, plan.stop, [...plan.idleSince]], [[], [], [['a', 2000]]]);
+    plan = planRelays(none, new Set(['a']), plan.idleSince, 4999, 3000);
+    assert.deepEqual(plan.stop, []);
+    plan = planRelays(new Map([['a', 1]]), new Set(['a']), plan.idleSince, 5000, 3000);
+    assert.deepEqual([plan.stop, plan.idleSince.size], [[], 0]);
+    plan = planRelays(none, new Set(['a']), plan.idleSince, 6000, 3000);
+    plan = planRelays(none, new Set(['a']), plan.idleSince, 9000, 3000);
+    assert.deepEqual([plan.start, plan.stop, plan.idleSince.size], [[], ['a'], 0]);
   });
 });

@@ -10,6 +10,7 @@ import {
   validateKeyPair,
 } from '../../server/features/https/certificate.js';
 import { classifyFailure, explainFailure, parseDomainList } from '../../server/features/https/domains.js';
+import { selfSignedArgs } from '../../server/features/https/self-signed.js';
 import { isPrivateAddress, selfCheckChallenge } from '../../server/features/https/self-check.js';
 import { makeCa, makeLeaf, makeServerPair } from '../helpers/certs.js';
 import { freePort } from '../helpers/stack.js';
@@ -77,6 +78,23 @@ describe('certificate validation (mgmt/ssl and Let’s Encrypt results)', () => 
     assert.equal(info.selfSigned, true);
     assert.ok(daysLeft(info) > 3649 && daysLeft(info) <= 3650, String(daysLeft(info)));
     assert.doesNotThrow(() => validateKeyPair(pair.key, pair.crt));
+  });
+
+  it('signs the first-boot certificate with its own key, serverAuth only, not a CA, any plain DNS name; refuses one openssl would parse', async () => {
+    const name = `${'a'.repeat(20)}.${'b'.repeat(20)}.stack-1.example.com`; // 62 characters: a common name's longest is 64
+    const pair = await createSelfSignedCertificate(name);
+    const cert = new X509Certificate(pair.crt);
+    assert.ok(cert.verify(cert.publicKey), 'its signature verifies with its own public key');
+    assert.equal(cert.ca, false);
+    assert.deepEqual(cert.keyUsage, ['1.3.6.1.5.5.7.3.1']);
+    assert.equal(cert.subject, `CN=${name}`);
+    assert.equal(cert.issuer, `CN=${name}`);
+    assert.equal(cert.subjectAltName, `DNS:${name}`);
+    assert.ok(pair.key.startsWith('-----BEGIN PRIVATE KEY-----'), 'unencrypted PKCS#8');
+    const tls = await import('node:tls');
+    assert.doesNotThrow(() => tls.createSecureContext({ key: pair.key, cert: pair.crt }));
+    for (const bad of ['a/CN=b', 'a,b', 'a=b', 'a b', '-x', '', `${'a'.repeat(60)}.com.x`])
+      assert.throws(() => selfSignedArgs(bad, 1, '/k', '/c'), /not a plain DNS name/, bad);
   });
 });
 

@@ -22,7 +22,10 @@ class MemoryStore implements RegistryStore {
   async get(key: string) {
     return this.entries.get(key) ?? null;
   }
+  /** Set: writes fail, as while redis-server restarts. */
+  down = false;
   async put(info: StreamInfo) {
+    if (this.down) throw new Error('redis is down');
     this.entries.set(`${info.app}/${info.stream}`, info);
   }
   async remove(key: string, clientId?: string) {
@@ -233,6 +236,21 @@ describe('live registry: reconciled with the engine', () => {
     );
     assert.ok(store.entries.has('live/adopted'));
     await until(() => announced.includes('unpublished ghost'), 'the ghost is announced as ended');
+  });
+});
+
+describe('registry: the publish hook does not wait for Redis', () => {
+  it('a publish admitted while Redis refuses writes is live at once, and persisted by the reconcile after Redis is back', async () => {
+    const { registry, admission, engine, store } = setup();
+    await registry.onRedisReady();
+    store.down = true;
+    await admission.publish(request('during'));
+    assert.ok(registry.isLive('live', 'during'), 'live in memory, the hook answered');
+    engine.register('live', 'during');
+    assert.equal(store.entries.has('live/during'), false);
+    store.down = false;
+    await registry.reconcile();
+    assert.equal(store.entries.get('live/during')?.client_id, 'c1', 'persisted once Redis takes writes');
   });
 });
 

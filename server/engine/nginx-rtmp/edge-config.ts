@@ -1,8 +1,10 @@
 // Renders the nginx.conf of an edge (docs/architecture.md#edges): one nginx serves another stack's
 // (the origin's) streams to many viewers while the origin serves each stream once.
 //
-// - RTMP players: nginx-rtmp `pull`s a stream from the origin when its first player arrives, one
-//   connection per stream however many play it (nginx-rtmp's own relay), and drops it after the last.
+// - RTMP players: nginx-rtmp serves them, but never asks the origin: while a stream has RTMP players,
+//   the edge's stack process publishes it here from its own HTTP-FLV pull (features/edge/rtmp-relay.ts,
+//   from 127.0.0.1, the only address allowed to publish), so HTTP-FLV and RTMP players together cost
+//   the origin one connection per stream.
 // - HLS and LL-HLS: nginx's proxy_cache in front of the origin's. Playlists are cached for a second,
 //   media for as long as the origin says (classic segments 10 min, LL-HLS parts and segments 60 s:
 //   their names come back when a stream is published again). `proxy_cache_lock` collapses the
@@ -34,16 +36,12 @@ export interface EdgeNginxConfigOptions {
   readonly statSocket: string;
   /** The origin's HTTP base URL (`http://host:port`, config.ts validated it). */
   readonly origin: string;
-  /** The origin's RTMP base URL (`rtmp://host:port`). */
-  readonly originRtmp: string;
   /** Where the edge's stack process serves HTTP-FLV and its version probe, on loopback. */
   readonly stackPort: number;
   readonly apps: readonly string[];
   /** The hls_ctx the edge presents to the origin for every playlist (`[0-9a-z]{1,32}`). */
   readonly session: string;
   readonly cacheMb: number;
-  /** An identifier of this edge in the origin's RTMP stats (the pull's pageUrl). */
-  readonly edgeName: string;
 }
 
 /** Seconds a playlist answer is shared by the edge's viewers (and what viewers are told). */
@@ -60,7 +58,6 @@ function listenAddress(host: string, port: number): string {
 
 export function renderEdgeNginxConfig(o: EdgeNginxConfigOptions): string {
   if (!/^[0-9a-z]{1,32}$/.test(o.session)) throw new Error(`edge session "${o.session}" is not an hls_ctx`);
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(o.edgeName)) throw new Error(`edge name "${o.edgeName}" must be letters, digits, . _ -`);
   const p = (...parts: string[]) => quote(path.join(o.prefix, ...parts));
   const origin = new URL(o.origin);
   // hostname keeps an IPv6 literal's brackets, as nginx's `server` wants it.
@@ -80,9 +77,9 @@ export function renderEdgeNginxConfig(o: EdgeNginxConfigOptions): string {
       '      live on;',
       '      record off;',
       '      wait_key on;',
-      // Nobody publishes to an edge: its streams come from the origin only.
+      // Only the edge's own relay publishes (features/edge/rtmp-relay.ts): streams come from the origin.
+      '      allow publish 127.0.0.1;',
       '      deny publish all;',
-      `      pull ${quote(`${o.originRtmp}/${app}`)} flashVer=srs-stack-edge:${o.edgeName} pageUrl=srs-stack-edge:${o.edgeName};`,
       '    }',
     );
   }

@@ -122,7 +122,7 @@ export class HlsSessions {
 
 /** Playlists read (and their URIs escaped) at most once per PLAYLIST_CACHE_MS whatever the number of players (null: missing). */
 export class PlaylistCache {
-  private readonly entries = new Map<string, { at: number; text: Promise<string | null> }>();
+  private readonly entries = new Map<string, { at: number; text: Promise<string | null>; settled?: { text: string | null } }>();
 
   constructor(private readonly ttlMs = PLAYLIST_CACHE_MS) {}
 
@@ -131,12 +131,29 @@ export class PlaylistCache {
     if (hit && now - hit.at < this.ttlMs) return hit.text;
     if (this.entries.size >= PLAYLIST_CACHE_ENTRIES) this.entries.clear();
     // Escaped once per read, not once per player (engine-written names may need it: playlist.ts).
-    const text = fs.promises
-      .readFile(file, 'utf8')
-      .then(withEscapedSegmentUris)
-      .catch(() => null);
-    this.entries.set(file, { at: now, text });
-    return text;
+    const entry: { at: number; text: Promise<string | null>; settled?: { text: string | null } } = {
+      at: now,
+      text: fs.promises
+        .readFile(file, 'utf8')
+        .then(withEscapedSegmentUris)
+        .catch(() => null)
+        .then((text) => {
+          entry.settled = { text };
+          return text;
+        }),
+    };
+    this.entries.set(file, entry);
+    return entry.text;
+  }
+
+  /**
+   * The playlist as read() would give it, without waiting: undefined when read() would read the file
+   * (expired, never read) or its read is still running. The fast lane answers most requests from here,
+   * in the same turn of the event loop (docs/architecture.md, "The fast lane").
+   */
+  settled(file: string, now = Date.now()): { text: string | null } | undefined {
+    const hit = this.entries.get(file);
+    return hit && now - hit.at < this.ttlMs ? hit.settled : undefined;
   }
 }
 
@@ -185,9 +202,20 @@ export class SegmentCache {
   }
 }
 
+/** A media playlist as players get it (live: the stream is live; otherwise it ends with EXT-X-ENDLIST). */
+interface MediaPlaylist {
+  readonly text: string;
+  readonly live: boolean;
+}
+
 export class HlsDelivery {
   readonly sessions = new HlsSessions();
   private readonly playlists = new PlaylistCache();
+  /** fastPlaylist's headers by `app/stream`, with what they were made from. */
+  private readonly fastHeaders = new Map<
+    string,
+    { text: string; cacheControl: string; common: Readonly<Record<string, string>>; headers: Readonly<Record<string, string | number>> }
+  >();
   private readonly segments = new SegmentCache();
   private timer: NodeJS.Timeout | null = null;
 
@@ -268,9 +296,17 @@ export class HlsDelivery {
   }
 
   /** The media playlist of app/stream in the current mode, as players get it; null when there is none. */
-  private async mediaPlaylist(app: string, stream: string, modes: HlsDeliveryModes): Promise<{ text: string; live: boolean } | null> {
+  private async mediaPlaylist(app: string, stream: string, modes: HlsDeliveryModes): Promise<MediaPlaylist | null> {
+    const file = this.playlistFile(app, stream, modes);
+    return this.asServed(app, stream, await this.playlists.read(file));
+  }
+
+  private playlistFile(app: string, stream: string, modes: HlsDeliveryModes): string {
     const output = modes.hlsLowLatency ? this.engine.hls.lowLatency : this.engine.hls.normal;
-    const text = await this.playlists.read(path.join(output.root, app, `${stream}.m3u8`));
+    return `${output.root}/${app}/${stream}.m3u8`;
+  }
+
+  private asServed(app: string, stream: string, text: string | null): MediaPlaylist | null {
     if (text === null) return null;
     const live = this.isLive(app, stream);
     return { text: live ? text : withEndList(text), live };
@@ -283,7 +319,7 @@ export class HlsDelivery {
    * answered like serve() does. Anything else — a first request that needs a session, an unknown
    * app, a stream that is not live, an odd name, a Range — goes to serve().
    */
-  readonly fastFile: FastAnswer = async (req, res, urlPath, query, headers) => {
+  readonly fastFile: FastAnswer = (req, res, urlPath, query, headers) => {
     const names = fastPathNames(urlPath, 2);
     if (!names) return false;
     const [app, file] = names as [string, string];
@@ -291,17 +327,44 @@ export class HlsDelivery {
     if (!file.endsWith('.m3u8') || !isSafeFileName(file) || !this.servesApp(app)) return false;
     const stream = file.slice(0, -'.m3u8'.length);
     const modes = this.modes();
-    const playlist = await this.mediaPlaylist(app, stream, modes);
+    // Most requests find the playlist read already: answered in this turn, no promise made.
+    const settled = this.playlists.settled(this.playlistFile(app, stream, modes));
+    if (settled) return this.fastPlaylist(req, res, app, stream, modes, query, headers, this.asServed(app, stream, settled.text));
+    return this.mediaPlaylist(app, stream, modes).then((playlist) =>
+      this.fastPlaylist(req, res, app, stream, modes, query, headers, playlist),
+    );
+  };
+
+  private fastPlaylist(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    app: string,
+    stream: string,
+    modes: HlsDeliveryModes,
+    query: URLSearchParams,
+    headers: Readonly<Record<string, string>>,
+    playlist: MediaPlaylist | null,
+  ): boolean {
     if (playlist === null || !this.fastSession(app, stream, query, playlist.live)) return false;
-    res.writeHead(200, {
-      ...headers,
-      'Content-Type': M3U8_TYPE,
-      'Cache-Control': playlistCacheControl(modes),
-      'Content-Length': Buffer.byteLength(playlist.text),
-    });
+    res.writeHead(200, this.playlistHeaders(`${app}/${stream}`, playlist.text, playlistCacheControl(modes), headers));
     res.end(req.method === 'HEAD' ? undefined : playlist.text);
     return true;
-  };
+  }
+
+  /** A playlist's answer headers, made once per playlist text (every player of a stream gets the same). */
+  private playlistHeaders(
+    key: string,
+    text: string,
+    cacheControl: string,
+    common: Readonly<Record<string, string>>,
+  ): Readonly<Record<string, string | number>> {
+    const made = this.fastHeaders.get(key);
+    if (made && made.text === text && made.cacheControl === cacheControl && made.common === common) return made.headers;
+    const headers = { ...common, 'Content-Type': M3U8_TYPE, 'Cache-Control': cacheControl, 'Content-Length': Buffer.byteLength(text) };
+    if (this.fastHeaders.size >= PLAYLIST_CACHE_ENTRIES) this.fastHeaders.clear();
+    this.fastHeaders.set(key, { text, cacheControl, common, headers });
+    return headers;
+  }
 
   /**
    * A TS segment in the fast lane (`sub`: the normal rendition's directory, null for the

@@ -4,6 +4,7 @@
 import crypto, { X509Certificate, type KeyObject } from 'node:crypto';
 import tls from 'node:tls';
 import { ValidationError, errorMessage } from '../../core/errors.js';
+import { opensslSelfSigned } from './self-signed.js';
 
 /** A private key PEM is a few KB even for RSA-8192; a chain of ten certificates stays far below. */
 export const MAX_KEY_CHARS = 16 * 1024;
@@ -145,36 +146,8 @@ export function daysLeft(info: CertificateInfo, now = new Date()): number {
   return (new Date(info.validTo).getTime() - now.getTime()) / 86_400_000;
 }
 
-const ECDSA_P256 = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-
-/**
- * @peculiar/x509 holds ~18 MB once loaded and is needed once per data dir (the first boot), so it
- * is loaded then, not at every start (idle RSS, docs/architecture.md).
- */
-async function loadX509(): Promise<typeof import('@peculiar/x509')> {
-  const x509 = await import('@peculiar/x509');
-  x509.cryptoProvider.set(crypto.webcrypto as unknown as Crypto);
-  return x509;
-}
-
-/** SRS Stack's first-boot certificate: ECDSA P-256, CN srs.stack.local, serial 1, ten years. */
-export async function createSelfSignedCertificate(name = SELF_SIGNED_NAME, now = new Date()): Promise<KeyPair> {
-  const x509 = await loadX509();
-  const keys = (await crypto.webcrypto.subtle.generateKey(ECDSA_P256, true, ['sign', 'verify'])) as CryptoKeyPair;
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: '01',
-    name: `CN=${name}`,
-    notBefore: now,
-    notAfter: new Date(now.getTime() + SELF_SIGNED_DAYS * 86_400_000),
-    signingAlgorithm: ECDSA_P256,
-    keys,
-    extensions: [
-      new x509.BasicConstraintsExtension(false),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: name }]),
-    ],
-  });
-  const pkcs8 = await crypto.webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
-  return { key: `${x509.PemConverter.encode(pkcs8, 'PRIVATE KEY')}\n`, crt: `${cert.toString('pem')}\n` };
+/** SRS Stack's first-boot certificate: ECDSA P-256, CN srs.stack.local, serial 1, ten years (made by openssl: self-signed.ts). */
+export async function createSelfSignedCertificate(name = SELF_SIGNED_NAME): Promise<KeyPair> {
+  const { key, crt } = await opensslSelfSigned(name, SELF_SIGNED_DAYS);
+  return validateKeyPair(key, crt);
 }

@@ -263,8 +263,10 @@ export class LiveRegistry {
       client_id: request.clientId,
       update: new Date().toISOString(),
     };
-    await this.store.put(info);
+    // Held in memory first, persisted without the hook waiting for Redis (docs/architecture.md, "How a
+    // publish flows"); a write that fails (Redis restarting) is made again by the next reconcile.
     this.live.set(key, info);
+    this.store.put(info).catch((err: unknown) => log.warn(`cannot persist stream ${key} yet; the next reconcile does`, err));
     this.starting.add(key);
     log.info(`publish ${key} over ${request.protocol} from ${request.clientAddress || 'an unknown address'} (client ${request.clientId})`);
     this.announce(key, async () => {
@@ -363,6 +365,7 @@ export class LiveRegistry {
     const now = Date.now();
     // What the store holds (a run before this one may have written it) and what memory holds.
     const known = new Map(registered.map((i) => [keyOf(i), i]));
+    const stored = new Set(known.keys());
     for (const [k, info] of this.live) if (!known.has(k)) known.set(k, info);
     try {
       for (const [k, info] of known) {
@@ -372,6 +375,8 @@ export class LiveRegistry {
             this.live.set(k, info);
             this.wakePlayable(k);
           }
+          // Admitted while Redis could not take the write (commit does not wait for it): persisted now.
+          if (!stored.has(k) && this.live.get(k) === info) await this.store.put(info, false);
           continue;
         }
         await this.end(info.vhost, info.app, info.stream, 'no longer in the engine', info.client_id ?? '');

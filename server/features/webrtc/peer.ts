@@ -1,6 +1,6 @@
 // node-datachannel plumbing shared by WHIP and WHEP sessions: the PeerConnection configuration
 // (every session on the one mux port), gathering, and the guard every native callback needs.
-import nd, { type PeerConnection, type RtcConfig } from 'node-datachannel';
+import type { PeerConnection, RtcConfig } from 'node-datachannel';
 import { createLogger } from '../../core/logger.js';
 
 const log = createLogger('webrtc');
@@ -50,12 +50,25 @@ export function gatheredDescription(pc: PeerConnection, timeoutMs = 5000): Promi
   });
 }
 
-let loggerReady = false;
+/** node-datachannel's API (its default export). */
+export type DataChannelLibrary = typeof import('node-datachannel').default;
 
-/** Routes libdatachannel's warnings into the stack's log (once per process). */
-export function initNativeLogger(): void {
-  if (loggerReady) return;
-  loggerReady = true;
+let library: Promise<DataChannelLibrary> | null = null;
+
+/**
+ * node-datachannel, loaded at the first WHIP or WHEP session rather than at start: an idle stack
+ * does not hold libdatachannel (3 MB of RSS; docs/architecture.md, "Memory at idle").
+ */
+export function loadDataChannel(): Promise<DataChannelLibrary> {
+  library ??= import('node-datachannel').then((m) => {
+    initNativeLogger(m.default);
+    return m.default;
+  });
+  return library;
+}
+
+/** Routes libdatachannel's warnings into the stack's log. */
+function initNativeLogger(nd: DataChannelLibrary): void {
   nd.initLogger(
     'Warning',
     guard('native log', (level: string, message: string) => {
@@ -63,5 +76,3 @@ export function initNativeLogger(): void {
     }),
   );
 }
-
-export { nd };

@@ -29,7 +29,7 @@ import type { LiveRegistry } from '../live-streams/registry.js';
 import { FEEDER_AUDIO_PT, FEEDER_AUDIO_SSRC, FEEDER_VIDEO_PT, FEEDER_VIDEO_SSRC, whipBridgeArgs } from './argv.js';
 import { candidateAddresses, type CandidateInputs } from './candidates.js';
 import { WhepFeeder } from './feeder.js';
-import { gatheredDescription, guard, initNativeLogger, nd, peerConfig } from './peer.js';
+import { gatheredDescription, guard, loadDataChannel, peerConfig, type DataChannelLibrary } from './peer.js';
 import { freeUdpPair, loopbackSocket } from './ports.js';
 import { bridgeSdp, filterOffer, isRtcp, setCandidates, withPayloadType, type FilteredOffer } from './sdp.js';
 
@@ -136,6 +136,11 @@ export class WebRtcService {
   /** Per stream key, the end of a WHIP session in progress (its bridge still exiting). */
   private readonly ending = new Map<string, Promise<void>>();
   private listener: { stop(): void } | null = null;
+  /** Holds RTC_LISTEN from start until the first session hands it to libdatachannel (start()). */
+  private placeholder: dgram.Socket | null = null;
+  /** node-datachannel once the first session loaded it, and the load in progress. */
+  private nd: DataChannelLibrary | null = null;
+  private loading: Promise<DataChannelLibrary> | null = null;
   private unavailable = 'WebRTC is starting';
   private removeSpawnHook: (() => void) | null = null;
 
@@ -148,31 +153,77 @@ export class WebRtcService {
     deps.events.on('stream.unpublished', (info) => this.onUnpublished(info));
   }
 
-  /**
-   * Binds the UDP port now (not at the first session): a port in use is reported at boot, and no
-   * child spawned in between can take it. Failing leaves the rest of the stack running.
-   */
   /** WHIP and WHEP serve sessions now (the Streaming page shows their URLs only then). */
   get available(): boolean {
     return this.unavailable === '';
   }
 
-  start(): void {
+  /**
+   * Binds the UDP port now (not at the first session): a port in use is reported at boot, and no
+   * child spawned in between can take it. Failing leaves the rest of the stack running.
+   *
+   * The port is held by a plain UDP socket until the first WHIP or WHEP session loads
+   * node-datachannel (libdatachannel is 3 MB of an idle stack's RSS; docs/architecture.md, "Memory
+   * at idle"); that session closes it and binds libdatachannel's ICE UDP mux listener on the same
+   * port in the same synchronous step (libjuice binds without SO_REUSEADDR, so the two cannot
+   * overlap). Until then nothing answers on the port, as before: the mux listener answers only
+   * the STUN of sessions it has.
+   */
+  async start(): Promise<void> {
     // libjuice opens its sockets without close-on-exec: mark every descriptor before any spawn.
     this.removeSpawnHook = addSpawnHook('webrtc close-on-exec', () => closeOnExecAll());
     try {
-      initNativeLogger();
       fs.mkdirSync(this.options.workDir, { recursive: true });
-      const listener = new nd.IceUdpMuxListener(this.options.listen, '0.0.0.0');
-      listener.onUnhandledStunRequest(guard('unhandled STUN', () => undefined));
-      this.listener = listener;
-      closeOnExecAll();
+      const socket = dgram.createSocket('udp4');
+      await new Promise<void>((resolve, reject) => {
+        socket.once('error', reject);
+        socket.bind(this.options.listen, '0.0.0.0', () => {
+          socket.off('error', reject);
+          resolve();
+        });
+      });
+      // Nothing is read from it; an error it reports (none expected once bound) must not go unhandled.
+      socket.on('error', (err) => log.warn(`udp/${this.options.listen} placeholder socket`, err));
+      this.placeholder = socket;
       this.unavailable = '';
-      log.info(`WebRTC (WHIP/WHEP) media on udp/${this.options.listen}, libdatachannel ${nd.getLibraryVersion()}`);
+      log.info(`WebRTC (WHIP/WHEP) media on udp/${this.options.listen} (libdatachannel loads at the first session)`);
     } catch (err) {
       this.unavailable = `WebRTC is unavailable: cannot use udp/${this.options.listen} (${(err as Error).message})`;
       log.error(this.unavailable);
     }
+  }
+
+  /** node-datachannel and its listener on the port, from the first session on. */
+  private library(): Promise<DataChannelLibrary> {
+    this.loading ??= this.loadLibrary();
+    return this.loading;
+  }
+
+  private async loadLibrary(): Promise<DataChannelLibrary> {
+    try {
+      const nd = await loadDataChannel();
+      if (this.unavailable) throw new NotReadyError(this.unavailable); // stopped meanwhile
+      this.placeholder?.close();
+      this.placeholder = null;
+      const listener = new nd.IceUdpMuxListener(this.options.listen, '0.0.0.0');
+      listener.onUnhandledStunRequest(guard('unhandled STUN', () => undefined));
+      this.listener = listener;
+      closeOnExecAll();
+      this.nd = nd;
+      log.info(`WebRTC: libdatachannel ${nd.getLibraryVersion()} loaded, listening on udp/${this.options.listen}`);
+      return nd;
+    } catch (err) {
+      if (err instanceof NotReadyError) throw err;
+      this.unavailable = `WebRTC is unavailable: cannot use udp/${this.options.listen} (${(err as Error).message})`;
+      log.error(this.unavailable);
+      throw new NotReadyError(this.unavailable);
+    }
+  }
+
+  /** The loaded library (every session holds a PeerConnection, so it was loaded before). */
+  private get lib(): DataChannelLibrary {
+    if (!this.nd) throw new NotReadyError('WebRTC is starting');
+    return this.nd;
   }
 
   async stop(): Promise<void> {
@@ -181,6 +232,8 @@ export class WebRtcService {
     await Promise.all([...this.feeders.values()].map((f) => f.stop()));
     this.feeders.clear();
     await Promise.all(this.ending.values());
+    this.placeholder?.close();
+    this.placeholder = null;
     try {
       this.listener?.stop();
     } catch {
@@ -217,6 +270,7 @@ export class WebRtcService {
 
   async publish(req: OfferRequest): Promise<Answer> {
     this.ensureAvailable();
+    const nd = await this.library();
     const offer = readOffer(req.offer);
     if (!offer.video)
       throw new ValidationError('the offer has no H.264 video with packetization-mode=1: WHIP needs H.264 (and Opus audio)');
@@ -285,7 +339,7 @@ export class WebRtcService {
   }
 
   private receiveTrack(session: WhipSession, track: Track, port: number, kind: 'video' | 'audio'): void {
-    track.setMediaHandler(new nd.RtcpReceivingSession()); // receiver reports, and PLI/REMB to send
+    track.setMediaHandler(new this.lib.RtcpReceivingSession()); // receiver reports, and PLI/REMB to send
     session.tracks.push(track);
     track.onMessage(
       guard('WHIP media', (buf: Buffer) => {
@@ -337,6 +391,7 @@ export class WebRtcService {
 
   async play(req: OfferRequest, left?: () => void): Promise<Answer> {
     this.ensureAvailable();
+    const nd = await this.library();
     const offer = readOffer(req.offer);
     if (!offer.video) throw new ValidationError('the offer has no H.264 video with packetization-mode=1: WHEP plays H.264');
     if (!this.deps.registry.isLive(req.app, req.stream)) throw new NotFoundError(`stream ${req.app}/${req.stream} is not live`);

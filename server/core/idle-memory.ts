@@ -1,0 +1,80 @@
+// What keeps the idle stack's memory down (docs/architecture.md, "Memory at idle"): the young
+// generation held while booting, malloc arenas capped, and what malloc freed during the boot given
+// back. All of it lives here, inside the program, so every way of launching it (the systemd unit,
+// the container, the panel plugins, `npm start`, the tests and benches) runs with it and no
+// launcher needs node flags or environment of its own.
+import v8 from 'node:v8';
+import koffi from 'koffi';
+
+/** V8's default `--semi-space-growth-factor` (node 20, V8 11.3: `node --v8-options`). */
+export const V8_SEMI_SPACE_GROWTH_FACTOR = 2;
+
+/**
+ * Keeps the young generation at its initial size until the returned function is called.
+ *
+ * V8 grows the young generation (two semi-spaces, 1 MB each at first, up to 16 MB each) when most
+ * of what it allocates survives a scavenge. While booting nearly everything survives (module
+ * sources, route tables, dictionaries, the services), so the young generation grew to its 32 MB
+ * maximum only to have its survivors copied out to the old generation, and stayed resident until
+ * V8's memory reducer shrank it a minute or so later: 20 MB of the RSS just after start. A growth
+ * factor of 1 while booting keeps it at its initial size; once the stack is up, V8's default
+ * applies again, so under load the young generation grows exactly as before. V8 reads this flag
+ * whenever it considers growing, so it can change at run time (node keeps V8's flags writable for
+ * v8.setFlagsFromString).
+ */
+export function holdYoungGenerationWhileBooting(): () => void {
+  v8.setFlagsFromString('--semi-space-growth-factor=1');
+  return () => v8.setFlagsFromString(`--semi-space-growth-factor=${V8_SEMI_SPACE_GROWTH_FACTOR}`);
+}
+
+/** glibc's mallopt parameter M_ARENA_MAX (malloc.h). */
+const M_ARENA_MAX = -8;
+/** At most this many malloc arenas (glibc's default: 8 per core). */
+export const MALLOC_ARENAS = 2;
+
+interface Glibc {
+  mallopt(param: number, value: number): number;
+  malloc_trim(pad: number): number;
+}
+
+let glibc: Glibc | null = null;
+
+function libc(): Glibc {
+  if (!glibc) {
+    const lib = koffi.load('libc.so.6');
+    glibc = {
+      mallopt: lib.func('int mallopt(int param, int value)') as Glibc['mallopt'],
+      malloc_trim: lib.func('int malloc_trim(size_t pad)') as Glibc['malloc_trim'],
+    };
+  }
+  return glibc;
+}
+
+/**
+ * Caps glibc's malloc arenas, as MALLOC_ARENA_MAX=2 in the environment would. Every thread that
+ * allocates (V8's compiler and GC helpers, libuv's pool, libsrt's and libdatachannel's threads)
+ * otherwise gets an arena of its own, and what a thread frees stays in its arena. Called before
+ * the program loads, so only the arenas created before it (none or one) are outside the cap.
+ * Returns why it could not (not glibc: the setting does not apply), or '' once set.
+ */
+export function capMallocArenas(): string {
+  try {
+    return libc().mallopt(M_ARENA_MAX, MALLOC_ARENAS) === 1 ? '' : 'mallopt refused M_ARENA_MAX';
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+/**
+ * Gives the memory malloc holds free back to the system (glibc's malloc_trim): called once the
+ * stack is up. The boot frees much of what it mallocs (V8's compilations of some 600 modules, the
+ * modules' loading), and glibc keeps freed memory for reuse: 7 MB of the idle stack's RSS. Later
+ * allocations get it back from the system as they need it. No effect (and no error) without glibc.
+ */
+export function releaseFreedMalloc(): void {
+  try {
+    libc().malloc_trim(0);
+  } catch {
+    /* not glibc: capMallocArenas said so at start */
+  }
+}
