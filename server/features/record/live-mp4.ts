@@ -48,7 +48,7 @@ type Request = MuxRequest extends infer R ? (R extends unknown ? Omit<R, 'seq'> 
 
 /** The worker thread the writers share: one request, one reply, matched by sequence number. */
 class MuxWorker {
-  private readonly worker = new Worker(new URL('./live-mp4-worker.js', import.meta.url));
+  private readonly worker = new Worker(new URL('./live-mp4-worker.js', import.meta.url), { name: 'record-mp4' });
   private readonly pending = new Map<number, { resolve: (reply: MuxReply) => void; reject: (err: Error) => void }>();
   private seq = 0;
   /** Why it cannot take requests any more (it failed, exited or was stopped). */
@@ -68,6 +68,7 @@ class MuxWorker {
       else waiting.resolve(reply);
     });
     this.worker.on('error', (err) => this.die(`the transmuxing worker failed: ${errorMessage(err)}`));
+    this.worker.on('messageerror', (err) => this.die(`the transmuxing worker's reply could not be read: ${errorMessage(err)}`));
     this.worker.on('exit', (code) => this.die(`the transmuxing worker exited (code ${code})`));
   }
 
