@@ -352,7 +352,7 @@ export class App {
       httpsStore,
     );
 
-    this.record = new RecordService(config, this.paths, new RecordStore(this.redis), this.events, undefined, undefined, this.supervisor);
+    this.record = new RecordService(config, this.paths, new RecordStore(this.redis), this.events, undefined, undefined, true);
     // Live timeshift by stream name (features/timeshift): a recorded stream's record keeps its
     // segments; the store keeps the others' for the window, unless the disk guard says the disk is low.
     this.timeshift = new TimeshiftStore({

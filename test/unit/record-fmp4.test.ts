@@ -1,8 +1,8 @@
 // The boxes of the MP4 written while recording (server/features/record/fmp4-file.ts): hand-built
 // ftyp/moov/moof boxes in the shapes ffmpeg's fragmented MP4 muxer writes.
 import assert from 'node:assert/strict';
-import { BoxSplitter, buildHead, childBoxes, fragmentRuns, initTracks, type Fragment } from '../../server/features/record/fmp4-file.js';
-import { liveMp4Args } from '../../server/features/record/remux.js';
+import { buildHead, childBoxes, fragmentRuns, initTracks, shiftDecodeTimes } from '../../server/features/record/fmp4-file.js';
+import type { Fragment } from '../../server/features/record/fmp4-file.js';
 
 function box(type: string, ...parts: Buffer[]): Buffer {
   const body = Buffer.concat(parts);
@@ -61,37 +61,6 @@ function moof(video: { at: number; durations: number[]; cto?: number; keyframe?:
 }
 
 describe('record: the MP4 written while recording (fmp4-file.ts)', () => {
-  it('ffmpeg copies the MPEG-TS on stdin into a fragmented MP4 on stdout, one fragment per keyframe', () => {
-    const args = liveMp4Args();
-    assert.deepEqual(args.slice(args.indexOf('-i'), args.indexOf('-i') + 2), ['-i', 'pipe:0']);
-    assert.equal(args[args.indexOf('-protocol_whitelist') + 1], 'pipe', 'nothing but its pipes');
-    assert.equal(args[args.indexOf('-movflags') + 1], 'frag_keyframe+empty_moov+default_base_moof');
-    assert.equal(args[args.indexOf('-frag_duration') + 1], '60000000', 'a fragment lasts a minute at most');
-    assert.deepEqual(args.slice(args.indexOf('-c'), args.indexOf('-c') + 2), ['-c', 'copy']);
-    assert.equal(args.at(-1), 'pipe:1');
-  });
-
-  it('cuts a byte stream into whole boxes, whatever the chunks, with 64-bit sizes', () => {
-    const big = Buffer.concat([u32(1), Buffer.from('mdat', 'latin1'), u64(16 + 5), Buffer.from('hello')]);
-    const stream = Buffer.concat([ftyp, moov, big, box('free')]);
-    for (const step of [1, 3, 7, 16, 1000]) {
-      const splitter = new BoxSplitter();
-      const out: Buffer[] = [];
-      for (let i = 0; i < stream.length; i += step) out.push(...splitter.push(stream.subarray(i, i + step)));
-      assert.deepEqual(
-        out.map((b) => b.toString('latin1', 4, 8)),
-        ['ftyp', 'moov', 'mdat', 'free'],
-        `chunks of ${step}`,
-      );
-      assert.ok(out[2]?.equals(big));
-      assert.equal(splitter.pending, 0);
-    }
-    const partial = new BoxSplitter();
-    assert.deepEqual(partial.push(moov.subarray(0, 20)), []);
-    assert.equal(partial.pending, 20, 'a box cut short is held, not handed out');
-    assert.throws(() => new BoxSplitter().push(Buffer.from([0, 0, 0, 4, 0x6d, 0x6f, 0x6f, 0x76])), /malformed MP4 box size 4/);
-  });
-
   it('reads the tracks of the init moov, video first, and each track’s run in a fragment', () => {
     const tracks = initTracks(moov);
     assert.deepEqual(tracks, [
@@ -99,8 +68,21 @@ describe('record: the MP4 written while recording (fmp4-file.ts)', () => {
       { id: 2, timescale: 48000, video: false, defaultDuration: 1024, defaultFlags: 0 },
     ]);
     const runs = fragmentRuns(moof({ at: 180000, durations: [3600, 3600, 3000], cto: 7200 }, { at: 96000, count: 3 }), tracks);
-    assert.deepEqual(runs.get(1), { decodeTime: 180000, firstOffset: 7200, duration: 10200, startsWithSync: true });
-    assert.deepEqual(runs.get(2), { decodeTime: 96000, firstOffset: 0, duration: 3 * 1024, startsWithSync: true });
+    // The keyframe is shown 7200 after it is decoded: what it shows ends past the run's decode times.
+    assert.deepEqual(runs.get(1), {
+      decodeTime: 180000,
+      firstOffset: 7200,
+      duration: 10200,
+      presentationEnd: 7200 + 3600,
+      startsWithSync: true,
+    });
+    assert.deepEqual(runs.get(2), {
+      decodeTime: 96000,
+      firstOffset: 0,
+      duration: 3 * 1024,
+      presentationEnd: 3 * 1024,
+      startsWithSync: true,
+    });
     // A fragment cut by -frag_duration inside a long keyframe interval starts on a P-frame.
     const cut = fragmentRuns(moof({ at: 0, durations: [3600], keyframe: false }, { at: 0, count: 1 }), tracks);
     assert.equal(cut.get(1)?.startsWithSync, false);
@@ -111,8 +93,11 @@ describe('record: the MP4 written while recording (fmp4-file.ts)', () => {
     const fragments: Fragment[] = [0, 1, 2].map((i) => ({
       size: 1000 + i,
       runs: new Map([
-        [1, { decodeTime: i * 180000, firstOffset: i === 0 ? 3600 : 0, duration: 180000, startsWithSync: i !== 2 }],
-        [2, { decodeTime: i * 96000, firstOffset: 0, duration: 96000, startsWithSync: true }],
+        [
+          1,
+          { decodeTime: i * 180000, firstOffset: i === 0 ? 3600 : 0, duration: 180000, presentationEnd: 180000, startsWithSync: i !== 2 },
+        ],
+        [2, { decodeTime: i * 96000, firstOffset: 0, duration: 96000, presentationEnd: 96000, startsWithSync: true }],
       ]),
     }));
     const reserve = ftyp.length + moov.length + 4096;
@@ -126,6 +111,15 @@ describe('record: the MP4 written while recording (fmp4-file.ts)', () => {
     // mvhd: 6 s, in its timescale of 1000.
     const mvhdAt = head.indexOf('mvhd', 0, 'latin1') + 4;
     assert.equal(head.readUInt32BE(mvhdAt + 16), 6000);
+    // Each track's too (a writer may leave "unknown", 0xffffffff): tkhd in the movie's timescale, mdhd in its own.
+    const trackDurations = (type: 'tkhd' | 'mdhd', at: number) => {
+      const out: number[] = [];
+      for (let i = head.indexOf(type, 0, 'latin1'); i >= 0; i = head.indexOf(type, i + 4, 'latin1'))
+        out.push(head.readUInt32BE(i + 4 + at));
+      return out;
+    };
+    assert.deepEqual(trackDurations('tkhd', 20), [6000, 6000]);
+    assert.deepEqual(trackDurations('mdhd', 16), [6 * 48000, 6 * 90000], 'audio first, as in the moov');
     const [video, audio] = boxes.slice(3) as [(typeof boxes)[0], (typeof boxes)[0]];
     const sidx = (b: (typeof boxes)[0]) => {
       const p = b.start;
@@ -166,13 +160,31 @@ describe('record: the MP4 written while recording (fmp4-file.ts)', () => {
     });
   });
 
+  it('moves each track’s fragment in time (tfdt, 64 or 32 bits) and refuses a time below 0 or past 32 bits', () => {
+    const tracks = initTracks(moov);
+    const fragment = moof({ at: 180000, durations: [3600] }, { at: 96000, count: 1 });
+    shiftDecodeTimes(fragment, (id) => (id === 1 ? -180000 : 480));
+    const runs = fragmentRuns(fragment, tracks);
+    assert.equal(runs.get(1)?.decodeTime, 0);
+    assert.equal(runs.get(2)?.decodeTime, 96480);
+    assert.throws(
+      () => shiftDecodeTimes(moof({ at: 0, durations: [3600] }, { at: 0, count: 1 }), () => -1),
+      /track 1: decode time -1 out of range/,
+    );
+    assert.throws(
+      () => shiftDecodeTimes(moof({ at: 0, durations: [3600] }, { at: 0xffffff00, count: 1 }), (id) => (id === 2 ? 0x100 : 0)),
+      /track 2: decode time 4294967296 out of range/,
+      'a version-0 tfdt holds 32 bits',
+    );
+  });
+
   it('indexes fragments in groups when the reserve is short, and gives up when nothing fits', () => {
     const tracks = initTracks(moov);
     const fragments: Fragment[] = Array.from({ length: 10 }, (_, i) => ({
       size: 100,
       runs: new Map([
-        [1, { decodeTime: i * 90000, firstOffset: 0, duration: 90000, startsWithSync: true }],
-        [2, { decodeTime: i * 48000, firstOffset: 0, duration: 48000, startsWithSync: true }],
+        [1, { decodeTime: i * 90000, firstOffset: 0, duration: 90000, presentationEnd: 90000, startsWithSync: true }],
+        [2, { decodeTime: i * 48000, firstOffset: 0, duration: 48000, presentationEnd: 48000, startsWithSync: true }],
       ]),
     }));
     // Room for 4 references per track: 10 fragments in groups of 3 (3, 3, 3, 1).

@@ -66,3 +66,57 @@ declare module 'mux.js/cjs/codecs/h264.js' {
   const h264: { H264Stream: typeof H264Stream };
   export default h264;
 }
+
+// The TS→fMP4 transmuxer and the TS inspector the record's MP4 writer uses
+// (server/features/record/live-mp4.ts, lib/mp4/transmuxer.js, lib/tools/ts-inspector.js).
+declare module 'mux.js/cjs/mp4/transmuxer.js' {
+  export interface TransmuxerOptions {
+    /** Keep the source's decode times (tfdt) instead of starting the first segment at 0. */
+    keepOriginalTimestamps?: boolean;
+    /** Audio and video in one output event (one init segment with both tracks). */
+    remux?: boolean;
+  }
+  export interface TransmuxedSegment {
+    /** ftyp + moov of the tracks in this output. */
+    initSegment: Uint8Array;
+    /** moof+mdat pairs, one per track and flush. */
+    data: Uint8Array;
+  }
+  export class Transmuxer {
+    constructor(options?: TransmuxerOptions);
+    on(event: 'data', listener: (segment: TransmuxedSegment) => void): void;
+    on(event: 'log', listener: (log: { level: string; message: string }) => void): void;
+    push(bytes: Uint8Array): void;
+    flush(): void;
+    /** Drops all held state: the last GOPs kept for "GOP fusion", a partly parsed packet. */
+    reset(): void;
+  }
+  const transmuxer: { Transmuxer: typeof Transmuxer };
+  export default transmuxer;
+}
+
+declare module 'mux.js/cjs/tools/ts-inspector.js' {
+  /** A PES's timestamps in the 90 kHz clock, rollover taken out against the segment's first. */
+  export interface PesTime {
+    pts: number;
+    dts: number;
+  }
+  /** The first and the last PES of each kind, and the first video keyframe. */
+  export interface TsInspection {
+    video?: PesTime[];
+    audio?: PesTime[];
+    firstKeyFrame?: PesTime;
+  }
+  const inspector: { inspect(bytes: Uint8Array): TsInspection | null };
+  export default inspector;
+}
+
+declare module 'mux.js/cjs/m2ts/probe.js' {
+  const probe: {
+    parseType(packet: Uint8Array, pmtPid: number | null): 'pat' | 'pmt' | 'pes' | null;
+    parsePat(packet: Uint8Array): number;
+    /** elementary PID → stream_type; undefined for a PMT not yet in effect. */
+    parsePmt(packet: Uint8Array): Record<number, number> | undefined;
+  };
+  export default probe;
+}

@@ -1,5 +1,5 @@
 // The boxes of a record's MP4 written while it records (live-mp4.ts, docs/compatibility.md §5.8):
-// ffmpeg streams a fragmented MP4 (ftyp, an empty moov, then one moof+mdat per keyframe interval);
+// mux.js's transmuxer gives a fragmented MP4 (ftyp, an empty moov, then moof+mdat pairs per keyframe interval);
 // the fragments go to the file after a reserved head, and at the end the head is filled with the
 // ftyp, the moov (its duration set), a free box and one sidx per track. The sidx boxes index every
 // fragment, so a player reads the head alone to know the duration and where each second is
@@ -49,57 +49,6 @@ function whole(buf: Buffer): Box {
   return box;
 }
 
-/**
- * Cuts a byte stream into whole top-level boxes. A box is handed out once all of it has arrived,
- * so memory holds at most the largest box (one fragment: a keyframe interval of media).
- */
-export class BoxSplitter {
-  private chunks: Buffer[] = [];
-  private length = 0;
-
-  push(chunk: Buffer): Buffer[] {
-    this.chunks.push(chunk);
-    this.length += chunk.length;
-    const out: Buffer[] = [];
-    for (;;) {
-      const size = this.nextSize();
-      if (size === null || this.length < size) break;
-      const all = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.length);
-      out.push(all.subarray(0, size));
-      const rest = all.subarray(size);
-      this.chunks = rest.length ? [rest] : [];
-      this.length = rest.length;
-    }
-    return out;
-  }
-
-  /** Bytes received that do not make a whole box yet. */
-  get pending(): number {
-    return this.length;
-  }
-
-  private nextSize(): number | null {
-    if (this.length < 8) return null;
-    const head = this.peek(Math.min(16, this.length));
-    const size = head.readUInt32BE(0);
-    if (size !== 1) return this.checked(size, 8);
-    return head.length < 16 ? null : this.checked(Number(head.readBigUInt64BE(8)), 16);
-  }
-
-  private checked(size: number, header: number): number {
-    // size 0 ("to the end of the file") cannot be told on a stream; ffmpeg's fragments never use it.
-    if (size < header) throw new Error(`malformed MP4 box size ${size}`);
-    return size;
-  }
-
-  /** The first n bytes received (n ≤ length). */
-  private peek(n: number): Buffer {
-    const first = this.chunks[0] as Buffer;
-    if (first.length < n) this.chunks = [Buffer.concat(this.chunks, this.length)];
-    return this.chunks[0] as Buffer;
-  }
-}
-
 export interface TrackInfo {
   id: number;
   timescale: number;
@@ -142,6 +91,11 @@ export interface TrackRun {
   /** Its first sample's composition offset: it is shown at decodeTime + this (B-frames). */
   firstOffset: number;
   duration: number;
+  /**
+   * When its last shown sample ends, from decodeTime: past `duration` when a sample is shown after
+   * later ones are decoded (B-frames), so media that follows must start no earlier than this.
+   */
+  presentationEnd: number;
   /** Its first sample is a sync sample (a keyframe): a player can start there. */
   startsWithSync: boolean;
 }
@@ -176,6 +130,7 @@ export function fragmentRuns(moof: Buffer, tracks: readonly TrackInfo[]): Map<nu
     const tfdtBody = tfdt.start + tfdt.header;
     const decodeTime = moof[tfdtBody] === 1 ? Number(moof.readBigUInt64BE(tfdtBody + 4)) : moof.readUInt32BE(tfdtBody + 4);
     let duration = 0;
+    let presentationEnd = 0;
     let first: { offset: number; flags: number } | null = null;
     for (const trun of children(moof, traf, 'trun')) {
       let q = trun.start + trun.header;
@@ -188,15 +143,25 @@ export function fragmentRuns(moof: Buffer, tracks: readonly TrackInfo[]): Map<nu
       if (flags & 0x04) q += 4;
       const fields = [0x100, 0x200, 0x400, 0x800].filter((f) => flags & f);
       const stride = fields.length * 4;
-      if (!(flags & 0x100)) duration += count * defaultDuration;
-      else for (let i = 0; i < count; i++) duration += moof.readUInt32BE(q + i * stride);
+      const field = (i: number, f: number) => q + i * stride + fields.indexOf(f) * 4;
+      const offsetOf = (i: number) =>
+        !(flags & 0x800) ? 0 : version === 1 ? moof.readInt32BE(field(i, 0x800)) : moof.readUInt32BE(field(i, 0x800));
+      for (let i = 0; i < count; i++) {
+        const sampleDuration = flags & 0x100 ? moof.readUInt32BE(field(i, 0x100)) : defaultDuration;
+        presentationEnd = Math.max(presentationEnd, duration + offsetOf(i) + sampleDuration);
+        duration += sampleDuration;
+      }
       if (first === null && count > 0) {
-        const field = (f: number) => q + fields.indexOf(f) * 4;
-        const offset = !(flags & 0x800) ? 0 : version === 1 ? moof.readInt32BE(field(0x800)) : moof.readUInt32BE(field(0x800));
-        first = { offset, flags: firstFlags ?? (flags & 0x400 ? moof.readUInt32BE(field(0x400)) : defaultFlags) };
+        first = { offset: offsetOf(0), flags: firstFlags ?? (flags & 0x400 ? moof.readUInt32BE(field(0, 0x400)) : defaultFlags) };
       }
     }
-    runs.set(id, { decodeTime, firstOffset: first?.offset ?? 0, duration, startsWithSync: !((first?.flags ?? 0) & SAMPLE_IS_NON_SYNC) });
+    runs.set(id, {
+      decodeTime,
+      firstOffset: first?.offset ?? 0,
+      duration,
+      presentationEnd,
+      startsWithSync: !((first?.flags ?? 0) & SAMPLE_IS_NON_SYNC),
+    });
   }
   return runs;
 }
@@ -210,18 +175,44 @@ const STARTS_WITH_SAP = 0x80000000;
 /** sample_flags' sample_is_non_sync_sample bit. */
 const SAMPLE_IS_NON_SYNC = 0x10000;
 
-/** Sets mvhd's duration (in its timescale) to the longest track's; left alone if it does not fit. */
-function withMovieDuration(moov: Buffer, tracks: readonly TrackInfo[], totals: Map<number, number>): Buffer {
+/**
+ * Sets the movie's duration (mvhd, in its timescale) to the longest track's, and each track's own
+ * (tkhd in the movie's timescale, mdhd in the track's): a writer that does not know them leaves 0
+ * or "unknown" (mux.js writes 0xffffffff, which players would show as 13 hours). A field the value
+ * does not fit is left alone.
+ */
+function withDurations(moov: Buffer, tracks: readonly TrackInfo[], totals: Map<number, number>): Buffer {
   const out = Buffer.from(moov);
-  const mvhd = child(out, whole(out), 'mvhd');
+  const root = whole(out);
+  const mvhd = child(out, root, 'mvhd');
   if (!mvhd) return out;
-  const body = mvhd.start + mvhd.header;
-  const v1 = out[body] === 1;
-  const timescale = out.readUInt32BE(body + (v1 ? 20 : 12));
-  const seconds = Math.max(0, ...tracks.map((t) => (totals.get(t.id) ?? 0) / t.timescale));
-  const duration = Math.round(seconds * timescale);
-  if (v1) out.writeBigUInt64BE(BigInt(duration), body + 24);
-  else if (duration <= 0xffffffff) out.writeUInt32BE(duration, body + 16);
+  const setDuration = (box: Box, durationAt: number, value: number) => {
+    const body = box.start + box.header;
+    const v1 = out[body] === 1;
+    // Version 1 widens the creation and modification times to 64 bits.
+    const at = body + (v1 ? durationAt + 8 : durationAt);
+    if (v1) out.writeBigUInt64BE(BigInt(value), at);
+    else if (value <= 0xffffffff) out.writeUInt32BE(value, at);
+  };
+  const mvhdBody = mvhd.start + mvhd.header;
+  const movieScale = out.readUInt32BE(mvhdBody + (out[mvhdBody] === 1 ? 20 : 12));
+  const seconds = (t: TrackInfo) => (totals.get(t.id) ?? 0) / t.timescale;
+  // mvhd v0: version/flags, creation, modification, timescale, then duration (v1: 64-bit times).
+  setDuration(mvhd, 16, Math.round(Math.max(0, ...tracks.map(seconds)) * movieScale));
+  for (const trak of children(out, root, 'trak')) {
+    const tkhd = child(out, trak, 'tkhd');
+    const mdia = child(out, trak, 'mdia');
+    const mdhd = mdia && child(out, mdia, 'mdhd');
+    if (!tkhd || !mdhd) continue;
+    const tkhdBody = tkhd.start + tkhd.header;
+    const id = out.readUInt32BE(tkhdBody + (out[tkhdBody] === 1 ? 20 : 12));
+    const track = tracks.find((t) => t.id === id);
+    if (!track) continue;
+    // tkhd v0: version/flags, creation, modification, track_ID, reserved, then duration.
+    setDuration(tkhd, 20, Math.round(seconds(track) * movieScale));
+    // mdhd v0: version/flags, creation, modification, timescale, then duration.
+    setDuration(mdhd, 16, totals.get(track.id) ?? 0);
+  }
   return out;
 }
 
@@ -279,9 +270,29 @@ export function buildHead(
     });
     return box;
   });
-  const head = Buffer.concat([ftyp, withMovieDuration(moov, tracks, totals)]);
+  const head = Buffer.concat([ftyp, withDurations(moov, tracks, totals)]);
   const free = Buffer.alloc(reserve - head.length - sidxes.length * sidxSize);
   free.writeUInt32BE(free.length, 0);
   free.write('free', 4, 'latin1');
   return Buffer.concat([head, free, ...sidxes]);
+}
+
+/**
+ * Moves each track's fragment in time: adds offsetOf(track id) to its tfdt, in place. The record's
+ * writer (live-mp4.ts) starts the file at 0 and makes a republish continue where the media before
+ * it ended. Throws when a decode time would go below 0 or not fit a version-0 tfdt.
+ */
+export function shiftDecodeTimes(moof: Buffer, offsetOf: (trackId: number) => number): void {
+  for (const traf of children(moof, whole(moof), 'traf')) {
+    const tfhd = child(moof, traf, 'tfhd');
+    const tfdt = child(moof, traf, 'tfdt');
+    if (!tfhd || !tfdt) throw new Error('an MP4 fragment without tfhd or tfdt');
+    const id = moof.readUInt32BE(tfhd.start + tfhd.header + 4);
+    const body = tfdt.start + tfdt.header;
+    const v1 = moof[body] === 1;
+    const time = (v1 ? Number(moof.readBigUInt64BE(body + 4)) : moof.readUInt32BE(body + 4)) + offsetOf(id);
+    if (time < 0 || (!v1 && time > 0xffffffff)) throw new Error(`track ${id}: decode time ${time} out of range`);
+    if (v1) moof.writeBigUInt64BE(BigInt(time), body + 4);
+    else moof.writeUInt32BE(time, body + 4);
+  }
 }

@@ -17,6 +17,8 @@ export class RecordCounters {
 export interface RecordsInProgress {
   recording: number;
   finishing: number;
+  /** Records whose MP4 is written while they record (live-mp4.ts, RECORD_MP4_WRITERS). */
+  mp4Writers: number;
 }
 
 export function registerRecordMetrics(metrics: Metrics, counters: RecordCounters, inProgress: () => RecordsInProgress): void {
@@ -27,6 +29,9 @@ export function registerRecordMetrics(metrics: Metrics, counters: RecordCounters
       { labels: { state: 'finishing' }, value: finishing },
     ];
   });
+  metrics.gauge('srs_stack_record_mp4_writers', 'Records whose MP4 is written while they record (at most RECORD_MP4_WRITERS).', () => [
+    { value: inProgress().mp4Writers },
+  ]);
   metrics.counter('srs_stack_recordings_finished_total', 'Records this process finished into an MP4.', () => [
     { value: counters.finished },
   ]);

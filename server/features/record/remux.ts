@@ -1,4 +1,4 @@
-// The record's MP4 (docs/compatibility.md §5.8) is written while it records (liveMp4Args). When that one
+// The record's MP4 (docs/compatibility.md §5.8) is written while it records (live-mp4.ts). When that one
 // is not whole, ffmpeg's HLS demuxer reads the record's VOD playlist and copies the streams into
 // MP4 without re-encoding. +faststart puts the index first so it plays while
 // downloading. The output is a temporary name; only the caller's rename makes it the record.
@@ -12,43 +12,6 @@ export const LOCAL_FFMPEG = ['-hide_banner', '-nostdin', '-loglevel', 'error', '
 /** Pure argv builder (unit-tested); the paths are ours, never user input. */
 export function remuxArgs(playlist: string, output: string): string[] {
   return [...LOCAL_FFMPEG, '-f', 'hls', '-i', playlist, '-c', 'copy', ...faststartMp4(output)];
-}
-
-/**
- * The MP4 written while recording (live-mp4.ts): the record's segments, one after the other on
- * stdin as the MPEG-TS stream they are, copied into a fragmented MP4 on stdout, one fragment per
- * keyframe interval. The moov is written first and empty (no sample tables: those are in the
- * fragments), so it does not grow with the record and its place at the head is known at once.
- * aac_adtstoasc is named because that moov is written before ffmpeg has seen an audio packet.
- * frag_duration bounds a fragment (what ffmpeg holds in memory) where keyframes never cut one:
- * an audio-only stream, or a keyframe interval over a minute.
- */
-const MAX_FRAGMENT_SECONDS = 60;
-
-export function liveMp4Args(): string[] {
-  return [
-    '-hide_banner',
-    '-nostdin',
-    '-loglevel',
-    'error',
-    '-protocol_whitelist',
-    'pipe',
-    '-f',
-    'mpegts',
-    '-i',
-    'pipe:0',
-    '-c',
-    'copy',
-    '-bsf:a',
-    'aac_adtstoasc',
-    '-f',
-    'mp4',
-    '-movflags',
-    'frag_keyframe+empty_moov+default_base_moof',
-    '-frag_duration',
-    String(MAX_FRAGMENT_SECONDS * 1_000_000),
-    'pipe:1',
-  ];
 }
 
 /** The output of the remux and of a clip: an MP4 with its index first, so it plays while downloading. */

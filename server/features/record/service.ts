@@ -27,7 +27,6 @@ import { ConflictError, NotFoundError, ValidationError } from '../../core/errors
 import type { EventHub, HlsSegmentEvent, StreamInfo } from '../../core/events.js';
 import { createLogger } from '../../core/logger.js';
 import type { Metrics } from '../../core/metrics.js';
-import type { Supervisor } from '../../core/process/supervisor.js';
 import { backoffDelay, RetryGate } from '../../core/backoff.js';
 import { isoNow, systemClock, type Cancel, type Clock } from './clock.js';
 import { Finisher } from './finish.js';
@@ -128,16 +127,13 @@ export class RecordService {
     private readonly clock: Clock = systemClock,
     /** The data disk's space; tests hand in a fake one. */
     private readonly diskSpace: (dir: string) => Promise<DiskSpace | null> = diskSpaceOf,
-    /** Runs each record's MP4 writer (live-mp4.ts); without one, every record is remuxed when it ends. */
-    supervisor?: Supervisor,
+    /** Writes records' MP4s while they record (live-mp4.ts); without, every record is remuxed when it ends. */
+    writeWhileRecording = false,
   ) {
     const { counters } = this;
     this.paths = new RecordPaths(dataPaths);
     this.settings = new RecordSettings(store, dataPaths.root);
-    const liveMp4 =
-      supervisor && config.recordMp4Writers > 0
-        ? new LiveMp4s({ supervisor, ffmpeg: config.binaries.ffmpeg, maxWriters: config.recordMp4Writers })
-        : undefined;
+    const liveMp4 = writeWhileRecording && config.recordMp4Writers > 0 ? new LiveMp4s({ maxWriters: config.recordMp4Writers }) : undefined;
     this.liveMp4 = liveMp4;
     this.recordings = new Recordings({ store, paths: this.paths, events, clock, counters, liveMp4 });
     this.intake = new SegmentIntake(this.recordings, this.settings);
@@ -248,7 +244,11 @@ export class RecordService {
 
   /** Prometheus collectors: records in progress, finished, lost segments and finishing failures. */
   registerMetrics(metrics: Metrics): void {
-    registerRecordMetrics(metrics, this.counters, () => ({ recording: this.recordings.size, finishing: this.finisher.size }));
+    registerRecordMetrics(metrics, this.counters, () => ({
+      recording: this.recordings.size,
+      finishing: this.finisher.size,
+      mp4Writers: this.liveMp4?.size ?? 0,
+    }));
   }
 
   /** record/end: finish the active task now (FAQ "How to Quickly Generate a Recorded File"). */

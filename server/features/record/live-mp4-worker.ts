@@ -1,0 +1,68 @@
+// The worker thread all records' MP4 writers share (live-mp4.ts, docs/architecture.md
+// "Recording"): the transmuxing (live-mp4-muxer.ts) is CPU the stack's thread must not spend, as
+// that thread also serves HTTP-FLV, LL-HLS and the publish hook. One muxer per writer id; the
+// messages of one id come in order, and each gets one reply. Segments come in and fragments go
+// back as transferred buffers, not copies.
+import { parentPort } from 'node:worker_threads';
+import { errorMessage } from '../../core/errors.js';
+import { Mp4Muxer } from './live-mp4-muxer.js';
+
+export type MuxRequest =
+  | { seq: number; id: string; op: 'push'; ts: Uint8Array }
+  | { seq: number; id: string; op: 'finish' }
+  | { seq: number; id: string; op: 'close' };
+
+export interface MuxReply {
+  seq: number;
+  /** Why the writer's MP4 cannot be made; the muxer is gone then. */
+  error?: string;
+  /** Fragments to write in order after the reserve. */
+  parts?: Uint8Array[];
+  /** Bytes reserved at the file's start for its head (0 until known). */
+  reserve?: number;
+  /** The file's head, on finish. */
+  head?: Uint8Array;
+}
+
+/** A view that owns its whole ArrayBuffer, so it can be transferred without taking others' bytes along. */
+export function ownBuffer(bytes: Uint8Array): Uint8Array {
+  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+  return whole ? bytes : new Uint8Array(bytes);
+}
+
+/** The distinct buffers of `views`, to transfer. */
+export function transferList(views: readonly Uint8Array[]): ArrayBuffer[] {
+  return [...new Set(views.map((v) => v.buffer as ArrayBuffer))];
+}
+
+const port = parentPort;
+if (port) {
+  const muxers = new Map<string, Mp4Muxer>();
+  const reply = (message: MuxReply): void => {
+    const views = [...(message.parts ?? []), ...(message.head ? [message.head] : [])];
+    port.postMessage(message, transferList(views));
+  };
+  port.on('message', (request: MuxRequest) => {
+    const { seq, id } = request;
+    try {
+      if (request.op === 'close') {
+        muxers.delete(id);
+        reply({ seq });
+        return;
+      }
+      let muxer = muxers.get(id);
+      if (!muxer) muxers.set(id, (muxer = new Mp4Muxer()));
+      const ts = request.op === 'push' ? Buffer.from(request.ts.buffer, request.ts.byteOffset, request.ts.byteLength) : null;
+      if (ts) {
+        reply({ seq, parts: muxer.push(ts).map(ownBuffer), reserve: muxer.reserve });
+      } else {
+        muxers.delete(id);
+        const { parts, head } = muxer.finish();
+        reply({ seq, parts: parts.map(ownBuffer), reserve: muxer.reserve, head: ownBuffer(head) });
+      }
+    } catch (err) {
+      muxers.delete(id);
+      reply({ seq, error: errorMessage(err) });
+    }
+  });
+}
