@@ -351,6 +351,9 @@ describe('streams: publish rules and stored values', () => {
     assert.equal(secretFor(rules, 'room1'), 'roomsecret');
     assert.equal(secretFor(rules, 'other'), 'global');
     for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) assert.equal(secretFor(rules, name), 'global', name);
+    // A room of that name, as the store builds the map (no prototype), keeps its own secret.
+    const protoRoom = Object.assign(Object.create(null) as Record<string, string>, { ['__proto__']: 'its-own' });
+    assert.equal(secretFor({ ...rules, rooms: protoRoom }, '__proto__'), 'its-own');
   });
 
   it('keys streams as SRS Stack does', () => {

@@ -275,6 +275,7 @@ export class CallbackService {
     const settings = { target, opaque: request.opaque, all: request.all, host: normaliseHost(request.host || requestOrigin) };
     await this.store.save(settings);
     this.settingsRead.invalidate();
+    this.cached = settings; // what applies if Redis stops answering before the next read
   }
 
   /** Redis holds the truth, kept in memory; while it restarts, the last settings seen still apply. */

@@ -55,7 +55,8 @@ export class PublishSecretStore {
 
   private async readRules(): Promise<PublishRules> {
     const all = await this.redis.redis.hgetall(KEYS.AUTH_SECRET);
-    const rooms: Record<string, string> = {};
+    // No prototype: a room whose stream is named `__proto__` keeps its own secret.
+    const rooms = Object.create(null) as Record<string, string>;
     for (const [field, value] of Object.entries(all)) if (field.startsWith('room-pub-')) rooms[field.slice('room-pub-'.length)] = value;
     return { authDisabled: all.pubNoAuth === 'true', secret: all.pubSecret ?? '', rooms };
   }
