@@ -160,6 +160,43 @@ describe('record: the MP4 written while recording (fmp4-file.ts)', () => {
     });
   });
 
+  it('points each track’s sidx at its own moof when a fragment has one moof per track (mux.js), and refuses a track missing from one', () => {
+    const tracks = initTracks(moov);
+    // Each fragment: the audio's moof+mdat (40 bytes from its start), then the video's.
+    const fragment = (
+      i: number,
+      moofAt = new Map([
+        [2, 0],
+        [1, 40],
+      ]),
+    ): Fragment => ({
+      size: 100 + i,
+      moofAt,
+      runs: new Map([
+        [1, { decodeTime: i * 180000, firstOffset: 0, duration: 180000, presentationEnd: 180000, startsWithSync: true }],
+        [2, { decodeTime: i * 96000, firstOffset: 0, duration: 96000, presentationEnd: 96000, startsWithSync: true }],
+      ]),
+    });
+    const reserve = ftyp.length + moov.length + 4096;
+    const head = buildHead(
+      ftyp,
+      moov,
+      tracks,
+      [0, 1, 2].map((i) => fragment(i)),
+      reserve,
+    ) as Buffer;
+    const [video, audio] = childBoxes(head, 0, head.length).slice(3) as Array<{ start: number; size: number }>;
+    const refsOf = (p: number) => Array.from({ length: head.readUInt16BE(p + 38) }, (_, i) => head.readUInt32BE(p + 40 + i * 12));
+    // The video's references start at its moof, 40 bytes in, and run to the next fragment's video moof.
+    assert.equal(Number(head.readBigUInt64BE((video as { start: number }).start + 28)), (audio as { size: number }).size + 40);
+    assert.deepEqual(refsOf((video as { start: number }).start), [100, 101, 102 - 40]);
+    assert.equal(Number(head.readBigUInt64BE((audio as { start: number }).start + 28)), 0);
+    assert.deepEqual(refsOf((audio as { start: number }).start), [100, 101, 102]);
+    // A fragment without a track's moof cannot be indexed for it: no head (the record is remuxed).
+    const missing = [fragment(0), fragment(1, new Map([[2, 0]])), fragment(2)];
+    assert.equal(buildHead(ftyp, moov, tracks, missing, reserve), null);
+  });
+
   it('moves each track’s fragment in time (tfdt, 64 or 32 bits) and refuses a time below 0 or past 32 bits', () => {
     const tracks = initTracks(moov);
     const fragment = moof({ at: 180000, durations: [3600] }, { at: 96000, count: 1 });

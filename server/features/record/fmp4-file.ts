@@ -104,6 +104,13 @@ export interface TrackRun {
 export interface Fragment {
   size: number;
   runs: Map<number, TrackRun>;
+  /**
+   * Where, from the fragment's first byte, the moof holding each track's run starts (0 for every
+   * track when one moof holds them all). mux.js writes one moof+mdat pair per track; a track's sidx
+   * references must start at its own moof, or a player seeking that track lands on another track's
+   * moof and gives up (ffmpeg then reads from the file's start).
+   */
+  moofAt?: Map<number, number>;
 }
 
 /** Each track's decode time (tfdt) and duration (its trun sample durations) in a moof. */
@@ -243,7 +250,27 @@ export function buildHead(
   const totals = new Map<number, number>();
   for (const f of fragments) for (const [id, run] of f.runs) totals.set(id, (totals.get(id) ?? 0) + run.duration);
   const sidxSize = SIDX_FIXED + groups.length * SIDX_REFERENCE;
+  // Each track's references tile the fragments from its own moof in a group's first fragment to its
+  // moof in the next group's (the last to the end of the media).
+  const groupStarts: number[] = [];
+  let position = 0;
+  for (const group of groups) {
+    groupStarts.push(position);
+    position += group.reduce((sum, f) => sum + f.size, 0);
+  }
+  const mediaEnd = position;
+  const anchorsOf = (trackId: number): number[] | null => {
+    const anchors = groups.map((group, g) => {
+      const first = group[0] as Fragment;
+      const at = first.moofAt ? first.moofAt.get(trackId) : 0;
+      return at === undefined ? -1 : (groupStarts[g] as number) + at;
+    });
+    return anchors.every((a, k) => a >= 0 && (k === 0 || a > (anchors[k - 1] as number))) ? anchors : null;
+  };
+  const anchors = new Map(indexed.map((t) => [t.id, anchorsOf(t.id)]));
+  if ([...anchors.values()].some((a) => a === null)) return null;
   const sidxes = indexed.map((track, i) => {
+    const starts = anchors.get(track.id) as number[];
     const box = Buffer.alloc(sidxSize);
     box.writeUInt32BE(sidxSize, 0);
     box.write('sidx', 4, 'latin1');
@@ -253,15 +280,12 @@ export function buildHead(
     const first = fragments.find((f) => f.runs.has(track.id))?.runs.get(track.id) as TrackRun;
     // earliest_presentation_time: a player seeks by it, so a B-frame stream's shift is in it.
     box.writeBigUInt64BE(BigInt(Math.max(0, first.decodeTime + first.firstOffset)), 20);
-    // first_offset: from the end of this sidx to the first fragment, past the sidx boxes after it.
-    box.writeBigUInt64BE(BigInt((indexed.length - 1 - i) * sidxSize), 28);
+    // first_offset: from the end of this sidx to the track's first moof, past the sidx boxes after it.
+    box.writeBigUInt64BE(BigInt((indexed.length - 1 - i) * sidxSize + (starts[0] as number)), 28);
     box.writeUInt16BE(groups.length, 38);
     groups.forEach((group, g) => {
       const at = SIDX_FIXED + g * SIDX_REFERENCE;
-      box.writeUInt32BE(
-        group.reduce((s, f) => s + f.size, 0),
-        at,
-      );
+      box.writeUInt32BE((starts[g + 1] ?? mediaEnd) - (starts[g] as number), at);
       box.writeUInt32BE(
         group.reduce((s, f) => s + (f.runs.get(track.id)?.duration ?? 0), 0),
         at + 4,

@@ -115,6 +115,7 @@ export class Mp4Muxer {
     }
     const data = Buffer.from(segment.data.buffer, segment.data.byteOffset, segment.data.byteLength);
     const runs = new Map<number, TrackRun>();
+    const moofAt = new Map<number, number>();
     const boxes = childBoxes(data, 0, data.length);
     boxes.forEach((box, i) => {
       if (box.type !== (i % 2 === 0 ? 'moof' : 'mdat') || boxes.length % 2 !== 0) throw new Error(`unexpected ${box.type} box`);
@@ -123,6 +124,7 @@ export class Mp4Muxer {
       // Rounded up: mux.js rounds a track's time down into its timescale, so the earliest starts at 0, not −1.
       shiftDecodeTimes(moof, (id) => Math.ceil((this.offset * this.track(id).timescale) / TS_CLOCK));
       for (const [id, run] of fragmentRuns(moof, this.tracks)) {
+        if (!moofAt.has(id)) moofAt.set(id, box.start);
         const track = this.track(id);
         const end = this.ends.get(id);
         // A little overlap is the rounding of 90 kHz timestamps; more is media the file already has.
@@ -133,7 +135,7 @@ export class Mp4Muxer {
         runs.set(id, before ? { ...before, duration: before.duration + run.duration } : run);
       }
     });
-    this.fragments.push({ size: data.length, runs });
+    this.fragments.push({ size: data.length, runs, moofAt });
     return data;
   }
 
