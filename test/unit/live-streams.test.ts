@@ -282,6 +282,21 @@ describe('registry: reconcile against a snapshot older than a change', () => {
   });
 });
 
+describe('registry: the engine stats lag behind a kick', () => {
+  it('does not adopt a stream ended a moment ago that the engine still shows publishing', async () => {
+    const { registry, admission, engine, announced } = setup();
+    await registry.onRedisReady();
+    await admission.publish(request('k2'));
+    engine.register('live', 'k2');
+    await until(() => announced.includes('published k2'), 'k2 announced');
+    await registry.end('__defaultVhost__', 'live', 'k2', 'kicked off');
+    // The engine has not dropped the publisher yet: its stats, read after the kick, still show it.
+    await registry.reconcile();
+    assert.equal(registry.isLive('live', 'k2'), false, 'not adopted back');
+    assert.equal(announced.filter((a) => a === 'unpublished k2').length, 1);
+  });
+});
+
 describe('stream names: one rule for every ingest and delivery', () => {
   it('accepts what the engine keeps byte for byte and refuses what any layer would change', () => {
     for (const ok of ['livestream', 'room-1_a.b', 'x'.repeat(1024), 'a@b+c~d', 'h#x', 'q%20z', 'u&v', "s'q", 'ç', '.hidden'])

@@ -20,6 +20,8 @@ const log = createLogger('streams');
 /** A registry entry younger than this may not show in the engine's stats yet. */
 const RECONCILE_GRACE_MS = 10_000;
 const RECONCILE_INTERVAL_MS = 5000;
+/** How long after a stream's commit or end the engine's stats may still show it as it was. */
+const RECENT_CHANGE_MS = 3000;
 /** Longer than any reconcile takes: changes older than this cannot postdate its snapshot. */
 const CHANGE_MEMORY_MS = 60_000;
 /** How long a committed publish may take to show in the engine before it is announced anyway. */
@@ -364,7 +366,10 @@ export class LiveRegistry {
     if (!this.engine.isReady) return;
     const began = performance.now();
     for (const [k, at] of this.changedAt) if (began - at > CHANGE_MEMORY_MS) this.changedAt.delete(k);
-    const changedSince = (k: string) => (this.changedAt.get(k) ?? -Infinity) >= began;
+    // A stream committed or ended since this reconcile began, or a moment before: the engine's stats
+    // may not show that change yet (they are read at most every 25 ms and shared, and nginx drops a
+    // kicked publisher after it was told), so what they say of it is not acted on this time.
+    const changedSince = (k: string) => (this.changedAt.get(k) ?? -Infinity) >= began - RECENT_CHANGE_MS;
     let engineStreams: EngineStream[];
     let registered: StreamInfo[];
     try {
@@ -382,6 +387,8 @@ export class LiveRegistry {
     for (const [k, info] of this.live) if (!known.has(k)) known.set(k, info);
     try {
       for (const [k, info] of known) {
+        // Admitted while Redis could not take the write (commit does not wait for it): persisted now.
+        if (!stored.has(k) && this.live.get(k) === info) await this.store.put(info, false);
         if (changedSince(k)) continue; // the snapshot is older than the stream's last change
         const at = Date.parse(info.update) || 0;
         if (publishing.has(k) || (at >= this.engineReadyAt && now - at < RECONCILE_GRACE_MS)) {
@@ -389,8 +396,6 @@ export class LiveRegistry {
             this.live.set(k, info);
             this.wakePlayable(k);
           }
-          // Admitted while Redis could not take the write (commit does not wait for it): persisted now.
-          if (!stored.has(k) && this.live.get(k) === info) await this.store.put(info, false);
           continue;
         }
         await this.end(info.vhost, info.app, info.stream, 'no longer in the engine', info.client_id ?? '');
