@@ -254,13 +254,19 @@ describe('registry: the publish hook does not wait for Redis', () => {
   });
 });
 
+/** A registry with `stream` admitted, played by the engine and announced. */
+async function liveStream(stream: string) {
+  const parts = setup();
+  await parts.registry.onRedisReady();
+  await parts.admission.publish(request(stream));
+  parts.engine.register('live', stream);
+  await until(() => parts.announced.includes(`published ${stream}`), `${stream} announced`);
+  return parts;
+}
+
 describe('registry: reconcile against a snapshot older than a change', () => {
   it('does not bring back a stream that ended while the reconcile read the engine, nor announce its end twice', async () => {
-    const { registry, admission, engine, announced } = setup();
-    await registry.onRedisReady();
-    await admission.publish(request('k1'));
-    engine.register('live', 'k1');
-    await until(() => announced.includes('published k1'), 'k1 announced');
+    const { registry, engine, announced } = await liveStream('k1');
     // The engine's answer, taken while k1 still published, arrives after k1 was kicked.
     const snapshot = await engine.streams();
     let release = () => {};
@@ -284,11 +290,7 @@ describe('registry: reconcile against a snapshot older than a change', () => {
 
 describe('registry: the engine stats lag behind a kick', () => {
   it('does not adopt a stream ended a moment ago that the engine still shows publishing', async () => {
-    const { registry, admission, engine, announced } = setup();
-    await registry.onRedisReady();
-    await admission.publish(request('k2'));
-    engine.register('live', 'k2');
-    await until(() => announced.includes('published k2'), 'k2 announced');
+    const { registry, announced } = await liveStream('k2');
     await registry.end('__defaultVhost__', 'live', 'k2', 'kicked off');
     // The engine has not dropped the publisher yet: its stats, read after the kick, still show it.
     await registry.reconcile();
