@@ -235,13 +235,17 @@ export class NginxRtmpEngine implements MediaEngine {
 
   async untilPublishing(app: string, stream: string, timeoutMs: number, giveUp: () => boolean = () => false): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    while (this.isReady && !giveUp()) {
+    // Waits before the first read: the engine lists a publish only once the hook's answer reached
+    // it, and the registry asks while that answer is still being made. A read at once would be
+    // wasted, and would put a /stat request in nginx's worker ahead of the answer the publisher
+    // waits for (docs/architecture.md, "How a publish flows").
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, PUBLISHING_POLL_MS));
+      if (!this.isReady || giveUp()) return false;
       const streams = await this.streams().catch(() => [] as EngineStream[]);
       if (streams.some((s) => s.app === app && s.stream === stream && s.publishing)) return true;
       if (Date.now() >= deadline) return false;
-      await new Promise((resolve) => setTimeout(resolve, PUBLISHING_POLL_MS));
     }
-    return false;
   }
 
   localPlayUrl(app: string, stream: string): string {

@@ -365,8 +365,6 @@ export class CallbackService {
 
   /** One POST; keeps the request and the answer for System › Callback; throws unless accepted. */
   private async send(target: string, body: CallbackBody): Promise<CallbackAnswer> {
-    // The record of the exchange is not waited for: on_publish holds a publisher (ioredis keeps the order).
-    this.remember(() => this.store.saveRequest(JSON.stringify(body)));
     const action = String(body.action);
     const started = performance.now();
     let answer: CallbackAnswer;
@@ -376,22 +374,31 @@ export class CallbackService {
       this.latency?.observe((performance.now() - started) / 1000, { action });
       this.countFailure(action, 'error');
       const reason = `no answer: ${errorMessage(err)}`;
-      this.remember(() => this.store.saveAnswer(reason));
+      this.remember(target, body, reason, false);
       throw new NoAnswerError(reason, { cause: err });
     }
     this.latency?.observe((performance.now() - started) / 1000, { action });
-    this.remember(() => this.store.saveAnswer(answer.body));
-    if (!isAccepted(answer)) {
+    const accepted = isAccepted(answer);
+    this.remember(target, body, answer.body, accepted);
+    if (!accepted) {
       this.countFailure(action, 'refused');
       const snippet = answer.body.trim().slice(0, 200);
       throw new Error(`answered HTTP ${answer.status}${snippet ? ` ${snippet}` : ''}, expected HTTP 200 with {"code":0}`);
     }
-    log.info(maskSecrets(`${body.action} ${body.app ?? ''}/${body.stream ?? ''} accepted by ${target}`));
     return answer;
   }
 
-  /** The record of the last exchange is a convenience: Redis trouble must not fail the callback. */
-  private remember(write: () => Promise<void>): void {
-    write().catch((err: unknown) => log.warn('cannot store the last callback exchange', err));
+  /**
+   * The record of the last exchange (and its log line) is a convenience: Redis trouble must not fail
+   * the callback, and on_publish holds a publisher, so it is made after this turn's replies are
+   * written (setImmediate): the wake-ups of redis-server and of the log's reader would otherwise
+   * compete for a core with nginx's worker taking the hook's answer (docs/architecture.md, "How a
+   * publish flows").
+   */
+  private remember(target: string, body: CallbackBody, answer: string, accepted: boolean): void {
+    setImmediate(() => {
+      if (accepted) log.info(maskSecrets(`${body.action} ${body.app ?? ''}/${body.stream ?? ''} accepted by ${target}`));
+      this.store.saveExchange(JSON.stringify(body), answer).catch((err: unknown) => log.warn('cannot store the last callback exchange', err));
+    });
   }
 }

@@ -34,11 +34,8 @@ export class CallbackStore {
     await this.redis.redis.hset(KEYS.HOOKS, { ...settings, all: String(settings.all) });
   }
 
-  async saveRequest(req: string): Promise<void> {
-    await this.redis.redis.hset(KEYS.HOOKS, 'req', req);
-  }
-
-  async saveAnswer(res: string): Promise<void> {
-    await this.redis.redis.hset(KEYS.HOOKS, 'res', res);
+  /** The last exchange: the request and the receiver's answer (or why there was none), in one write. */
+  async saveExchange(req: string, res: string): Promise<void> {
+    await this.redis.redis.hset(KEYS.HOOKS, { req, res });
   }
 }
