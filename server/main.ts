@@ -2,7 +2,7 @@
 // Only the memory settings are imported statically: the program (app.js, edge-app.js and the ~600
 // modules behind them) loads after them, so its loading is part of the boot they cover
 // (core/idle-memory.ts).
-import { capMallocArenas, holdYoungGenerationWhileBooting, releaseFreedMalloc } from './core/idle-memory.js';
+import { capMallocArenas, collectBootGarbage, holdYoungGenerationWhileBooting, releaseFreedMalloc } from './core/idle-memory.js';
 
 const arenasNotCapped = capMallocArenas();
 const releaseYoungGeneration = holdYoungGenerationWhileBooting();
@@ -46,7 +46,9 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
   await app.start();
   releaseYoungGeneration();
+  const gcMs = collectBootGarbage();
   releaseFreedMalloc();
+  log.debug(`the boot's garbage collected in ${gcMs.toFixed(1)} ms`);
 }
 
 main().catch((err) => {
