@@ -146,7 +146,11 @@ describe('callbacks: SRS Stack HTTP callbacks over the event contract (in-proces
     await apply({ all: true, target: receiver.url('/hang'), opaque: 'tok' });
     await assert.rejects(publish(), /rejected by the HTTP callback .*no answer: no answer within 5000 ms/);
     // The exchange is recorded just after the publish is answered (callback/service.ts, remember).
-    await waitFor(async () => /no answer within 5000 ms/.test(String((await query()).res)), 2000, async () => `the recorded answer, now ${String((await query()).res)}`);
+    await waitFor(
+      async () => /no answer within 5000 ms/.test(String((await query()).res)),
+      2000,
+      async () => `the recorded answer, now ${String((await query()).res)}`,
+    );
   });
 
   it('does not hold the emitter for notifications, even for a receiver that never answers', async () => {
@@ -278,7 +282,11 @@ describe('callbacks: notifications are retried with a bounded backoff (real Redi
     await waitFor(() => receiver.received.length === 3, 5000);
     const ids = new Set(receiver.received.map((r) => r.body.request_id));
     assert.equal(ids.size, 1, 'one request, three attempts');
-    await waitFor(async () => (await service.query()).res === '{"code":0}', 2000, async () => `the recorded answer, now ${(await service.query()).res}`);
+    await waitFor(
+      async () => (await service.query()).res === '{"code":0}',
+      2000,
+      async () => `the recorded answer, now ${(await service.query()).res}`,
+    );
   });
 
   it('gives up after the bounded number of attempts', async () => {

@@ -398,7 +398,9 @@ export class CallbackService {
   private remember(target: string, body: CallbackBody, answer: string, accepted: boolean): void {
     setImmediate(() => {
       if (accepted) log.info(maskSecrets(`${body.action} ${body.app ?? ''}/${body.stream ?? ''} accepted by ${target}`));
-      this.store.saveExchange(JSON.stringify(body), answer).catch((err: unknown) => log.warn('cannot store the last callback exchange', err));
+      this.store
+        .saveExchange(JSON.stringify(body), answer)
+        .catch((err: unknown) => log.warn('cannot store the last callback exchange', err));
     });
   }
 }
