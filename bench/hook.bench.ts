@@ -3,12 +3,15 @@
 // - baseline: a plain nginx-rtmp with no hook at all (the floor of an RTMP publish on this machine);
 // - the stack, idle, HTTP callbacks off: nginx-rtmp → hooks/srs/verify (name, secret) → registry;
 // - the stack, idle, HTTP callbacks on (a receiver that answers at once): + the on_publish POST;
-// - the same with one core kept busy by a busy loop (the machine a little busier).
+// - the same with one core kept busy by a busy loop (the machine a little busier);
+// - baseline: the callback's POST alone, from another node process to the same receiver, at the
+//   same pace (the floor of the round trip the stack makes per publish with callbacks on).
 // Next to each, the stack's own share: srs_stack_publish_hook_seconds (sum / count) from /metrics.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { startRtmpServer } from '../test/helpers/media.js';
 import { initAdmin, startStack, type StackHandle } from '../test/helpers/stack.js';
-import { machine, printTable, stackApi } from './lib.js';
+import { machine, percentile, printTable, stackApi } from './lib.js';
 import { HookReceiver, hookFigures, PublishProbe } from './publish-probe.js';
 
 const PROBES = Number(process.env.HOOK_PROBES ?? 200);
@@ -29,6 +32,38 @@ function stackShare(stack: StackHandle, bearer: string): () => Promise<string> {
   };
 }
 
+// Another node process POSTs a callback-sized JSON body to the receiver, one every EVERY_MS, and
+// prints each round trip (ms) as JSON: what the stack's on_publish POST costs at the least here
+// (node:http with its default keep-alive agent, as features/callback/client.ts).
+const POSTER = `
+import http from 'node:http';
+const [url, count, everyMs] = process.argv.slice(1);
+const body = JSON.stringify({ server_id: 'bench', service_id: 'bench', action: 'on_publish', client_id: 'x', ip: '127.0.0.1',
+  vhost: '__defaultVhost__', app: 'live', tcUrl: 'rtmp://127.0.0.1/live', stream: 'poster', param: '?secret=0123456789abcdef',
+  stream_url: '/live/poster', stream_id: 'x', opaque: '', request_id: crypto.randomUUID() });
+const times = [];
+for (let i = 0; i < Number(count); i++) {
+  await new Promise((r) => setTimeout(r, Number(everyMs)));
+  const started = performance.now();
+  await new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.on('end', resolve);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+  times.push(performance.now() - started);
+}
+process.stdout.write(JSON.stringify(times));
+`;
+
+async function postFloor(url: string): Promise<string> {
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', POSTER, url, String(PROBES), String(EVERY_MS)]);
+  const times = JSON.parse(stdout) as number[];
+  return `p50 ${percentile(times, 50).toFixed(1)} ms, p99 ${percentile(times, 99).toFixed(1)} ms, max ${Math.max(...times).toFixed(1)} ms (n=${times.length})`;
+}
+
 async function main(): Promise<void> {
   process.stdout.write(`Machine: ${machine()}\nRun: ${PROBES} probe publishes per row, one every ${EVERY_MS} ms\n`);
   const rows: string[][] = [];
@@ -46,6 +81,8 @@ async function main(): Promise<void> {
   } finally {
     await plain.stop();
   }
+
+  rows.push(['baseline: the callback POST alone, another node process → the receiver', await postFloor(hookUrl), '—']);
 
   const stack = await startStack();
   let hog: ChildProcess | null = null;
