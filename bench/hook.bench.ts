@@ -59,7 +59,14 @@ process.stdout.write(JSON.stringify(times));
 `;
 
 async function postFloor(url: string): Promise<string> {
-  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', POSTER, url, String(PROBES), String(EVERY_MS)]);
+  const { stdout } = await promisify(execFile)(process.execPath, [
+    '--input-type=module',
+    '-e',
+    POSTER,
+    url,
+    String(PROBES),
+    String(EVERY_MS),
+  ]);
   const times = JSON.parse(stdout) as number[];
   return `p50 ${percentile(times, 50).toFixed(1)} ms, p99 ${percentile(times, 99).toFixed(1)} ms, max ${Math.max(...times).toFixed(1)} ms (n=${times.length})`;
 }
