@@ -3,9 +3,10 @@
 // before() and run side by side on one stack, to keep the wall time near one 20 s publish; each test
 // then waits for its own outcome and checks one behaviour.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { publish, type Publisher } from '../helpers/media.js';
+import { publish, spawnFfmpeg, testPublishArgs, type Publisher } from '../helpers/media.js';
 import { mp4TopLevelBoxes, probe } from '../helpers/media-probe.js';
 import { initAdmin, startStack, waitFor, type StackHandle } from '../helpers/stack.js';
 
@@ -36,6 +37,16 @@ class Recorder {
   async files(stream?: string): Promise<RecordFile[]> {
     const all = (await this.call('hooks/record/files')) as RecordFile[];
     return stream ? all.filter((f) => f.stream === stream) : all;
+  }
+
+  /** An encoder's usual H.264 (B-frames, 2 s GOP) instead of the tests' zerolatency stream. */
+  async publishBFrames(stream: string, seconds: number): Promise<Publisher> {
+    const { publish: secret } = (await this.call('hooks/srs/secret/query')) as { publish: string };
+    const args = testPublishArgs(`rtmp://127.0.0.1:${this.stack.ports.rtmp}/live/${stream}?secret=${secret}`, seconds, 50);
+    const tune = args.indexOf('-tune');
+    args.splice(tune, 2, '-bf', '3');
+    args[args.indexOf('ultrafast')] = 'veryfast';
+    return spawnFfmpeg(args);
   }
 
   async publish(stream: string, seconds: number): Promise<Publisher> {
@@ -91,6 +102,8 @@ describe('record with a real publish: ffmpeg → nginx-rtmp → segment events �
   let ending: Promise<{ publisher: Publisher; first: RecordFile; split: RecordFile[] }>;
   /** r-flaky: two 5 s publishes, the second as soon as the first is gone. */
   let flaky: Promise<void>;
+  /** r-bframes: a B-frame encoder killed mid-GOP, then publishing again inside the wait window. */
+  let bframes: Promise<void>;
 
   before(async () => {
     stack = await startStack({ env: { SRS_RECORD_WAIT_SECONDS: String(WAIT_SECONDS) } });
@@ -129,6 +142,18 @@ describe('record with a real publish: ffmpeg → nginx-rtmp → segment events �
         // inside the 4 s window.
         await rec.untilUnpublished('r-flaky');
         const second = await rec.publish('r-flaky', 5);
+        assert.equal(await second.exited, 0, second.stderr());
+      })(),
+    );
+    bframes = background(
+      (async () => {
+        const first = await rec.publishBFrames('r-bframes', 0);
+        // Killed, not stopped: the encoder is cut between a P-frame and the B-frames shown before it.
+        await new Promise((r) => setTimeout(r, 5300));
+        first.proc.kill('SIGKILL');
+        await first.exited;
+        await rec.untilUnpublished('r-bframes');
+        const second = await rec.publishBFrames('r-bframes', 5);
         assert.equal(await second.exited, 0, second.stderr());
       })(),
     );
@@ -184,6 +209,37 @@ describe('record with a real publish: ffmpeg → nginx-rtmp → segment events �
     assert.ok(joined);
     const flakyMedia = await probe(rec.mp4(joined.uuid));
     assert.ok(flakyMedia.duration >= 8, `both publishes in one file: ${flakyMedia.duration} s`);
+  });
+
+  it('a B-frame encoder cut mid-GOP and back: one record written while recording, every frame shown after the one before', async () => {
+    await bframes;
+    const [joined] = await rec.until('r-bframes', allDone(1), 'one done record', 40_000);
+    assert.ok(joined);
+    const file = rec.mp4(joined.uuid);
+    assert.ok((await probe(file)).duration >= 8, 'both publishes in one file');
+    // Written while recording (a remux at the end would be a plain MP4 without fragments).
+    assert.deepEqual(mp4TopLevelBoxes(file).slice(0, 6), ['ftyp', 'moov', 'free', 'sidx', 'sidx', 'moof']);
+    // The second timeline starts after the last frame the first one shows, not after its last
+    // decode time: otherwise the first frames of the second are shown before the end of the first.
+    const shown = await new Promise<number[]>((resolve, reject) =>
+      execFile(
+        'ffprobe',
+        ['-v', 'error', '-select_streams', 'v', '-show_entries', 'frame=pts_time', '-of', 'csv=p=0', file],
+        { maxBuffer: 8 << 20 },
+        (err, stdout) =>
+          err
+            ? reject(err)
+            : resolve(
+                stdout
+                  .split('\n')
+                  .filter((line) => /^\d/.test(line))
+                  .map((line) => parseFloat(line)),
+              ),
+      ),
+    );
+    assert.ok(shown.length > 200, `${shown.length} frames`);
+    const back = shown.findIndex((t, i) => i > 0 && !(t > (shown[i - 1] as number)));
+    assert.equal(back, -1, `frame ${back} shown at ${shown[back]} s, after one at ${shown[back - 1]} s`);
   });
 
   it('kill -9 mid-record: after the restart the record finishes with every segment that arrived before the crash', async () => {
