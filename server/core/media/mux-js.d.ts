@@ -117,6 +117,18 @@ declare module 'mux.js/cjs/m2ts/probe.js' {
     parsePat(packet: Uint8Array): number;
     /** elementary PID → stream_type; undefined for a PMT not yet in effect. */
     parsePmt(packet: Uint8Array): Record<number, number> | undefined;
+    parsePesType(packet: Uint8Array, programMapTable: Record<number, number>): 'video' | 'audio' | 'timed-metadata' | null;
+    parsePayloadUnitStartIndicator(packet: Uint8Array): boolean;
+    /** The PES header's times (dts is the pts when it has none); null without a PES start or times. */
+    parsePesTime(packet: Uint8Array): { pts: number; dts: number } | null;
+    /** Whether the video PES starting in `packet` (its TS packets joined) has an IDR NAL unit. */
+    videoPacketContainsKeyFrame(packet: Uint8Array): boolean;
   };
   export default probe;
+}
+
+declare module 'mux.js/cjs/m2ts/timestamp-rollover-stream.js' {
+  /** `value` (33-bit 90 kHz) moved by 2^33 to be nearest `reference`. */
+  const rollover: { handleRollover(value: number, reference: number): number };
+  export default rollover;
 }
