@@ -127,9 +127,9 @@ function headAndTail(ts: Uint8Array): PesTimes | null {
     if (kind === 'audio' && start && first.audio === undefined) first.audio = dts(p);
     if (kind !== 'video' || !notLast) continue;
     if (!framesDone && start && frame.length) {
-      const whole = Buffer.concat(frame);
+      const joined = keyframeBytes(frame);
+      if (joined) keyframe = dts(joined);
       frame.length = 0;
-      if (probe.videoPacketContainsKeyFrame(whole)) keyframe = dts(whole);
       framesDone = keyframe !== undefined || first.video !== undefined;
     }
     if (!framesDone) frame.push(p);
@@ -152,6 +152,24 @@ function headAndTail(ts: Uint8Array): PesTimes | null {
     audio: span(first.audio, last.audio),
     keyframe: video && keyframe !== undefined ? rollover.handleRollover(keyframe, video.first) : undefined,
   };
+}
+
+/** The NAL units an H.264 keyframe starts with (AUD, SPS, PPS, SEI) fit in a few packets. */
+const KEYFRAME_HEAD_PACKETS = 8;
+
+/**
+ * mux.js's keyframe test of a video frame (its TS packets), on its first packets first: the test
+ * scans NAL start codes from the front, so an IDR it finds in a prefix it finds in the whole frame;
+ * only a frame with none there (not a keyframe, mostly) is joined and scanned whole, as the
+ * inspector does every frame (an I-frame of a 2.5 Mbit/s stream is 100 kB or more). Returns the
+ * packets joined, to read its times from as the inspector does; null when it is not a keyframe.
+ */
+function keyframeBytes(packets: readonly Uint8Array[]): Uint8Array | null {
+  const head = Buffer.concat(packets.slice(0, KEYFRAME_HEAD_PACKETS));
+  if (probe.videoPacketContainsKeyFrame(head)) return head;
+  if (packets.length <= KEYFRAME_HEAD_PACKETS) return null;
+  const whole = Buffer.concat(packets);
+  return probe.videoPacketContainsKeyFrame(whole) ? whole : null;
 }
 
 /** The earliest decode time of the segment: where its timeline starts. */
