@@ -67,8 +67,9 @@ declare module 'mux.js/cjs/codecs/h264.js' {
   export default h264;
 }
 
-// The TS→fMP4 transmuxer and the TS inspector the record's MP4 writer uses
-// (server/features/record/live-mp4.ts, lib/mp4/transmuxer.js, lib/tools/ts-inspector.js).
+// The TS→fMP4 transmuxer, the TS inspector and its packet parsers the record's MP4 writer uses
+// (server/features/record/live-mp4.ts, ts-segment.ts; lib/mp4/transmuxer.js,
+// lib/tools/ts-inspector.js, lib/m2ts/probe.js, lib/m2ts/timestamp-rollover-stream.js).
 declare module 'mux.js/cjs/mp4/transmuxer.js' {
   export interface TransmuxerOptions {
     /** Keep the source's decode times (tfdt) instead of starting the first segment at 0. */

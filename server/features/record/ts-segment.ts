@@ -1,8 +1,9 @@
 // What the record's MP4 writer (live-mp4.ts, docs/compatibility.md §5.8) needs to know of a
 // committed MPEG-TS segment before it hands it to mux.js's transmuxer: whether mux.js can carry
 // every stream in it, where its timeline starts and ends, whether it starts on a keyframe, and
-// whether it continues the segment before it. The parsing is mux.js's own (its TS inspector and
-// PSI parsers); what is decided from it is pure and unit-tested.
+// whether it continues the segment before it. The parsing is mux.js's own (its packet, PSI and
+// PES parsers, read the way its TS inspector reads a segment but from its head and tail only:
+// README, Performance, Recording); what is decided from it is pure and unit-tested.
 import probe from 'mux.js/cjs/m2ts/probe.js';
 import rollover from 'mux.js/cjs/m2ts/timestamp-rollover-stream.js';
 import inspector from 'mux.js/cjs/tools/ts-inspector.js';
