@@ -6,27 +6,16 @@
 //    `-c copy`, so they hardly compete for the 2 cores.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { collectStackEvents, makeSegments, StreamFeeder, type FixtureSegment } from '../test/helpers/hls-fixture.js';
+import { collectStackEvents, StreamFeeder, type FixtureSegment } from '../test/helpers/hls-fixture.js';
 import { FEEDER_MAIN, initAdmin, sleep, startStack, tempDir, waitFor, type StackHandle } from '../test/helpers/stack.js';
 import { childPids, cpuDuring, machine, median, printTable, readyChildPid } from './lib.js';
+import { fixture, FIXTURE_DIR } from './record-fixture.js';
 
-const FIXTURE_DIR = path.join(os.tmpdir(), 'srs-stack-bench-record-600s-2500k');
 const ROUNDS = 5;
 const STREAMS = 10;
 const CPU_WINDOW_S = Number(process.env.RECORD_BENCH_CPU_SECONDS ?? 60);
 // RECORD_BENCH_PARTS=finish or =cpu runs one part only.
-
-async function fixture(): Promise<FixtureSegment[]> {
-  const cached = path.join(FIXTURE_DIR, 'segments.json');
-  if (fs.existsSync(cached)) return JSON.parse(fs.readFileSync(cached, 'utf8')) as FixtureSegment[];
-  const t0 = Date.now();
-  const segments = await makeSegments(FIXTURE_DIR, { seconds: 600, videoBitrate: '2500k', size: '1280x720' });
-  fs.writeFileSync(cached, JSON.stringify(segments));
-  process.stdout.write(`generated ${segments.length} segments in ${((Date.now() - t0) / 1000).toFixed(0)} s (cached in ${FIXTURE_DIR})\n`);
-  return segments;
-}
 
 async function bearerApi(stack: StackHandle) {
   const bearer = await initAdmin(stack);

@@ -176,7 +176,7 @@ export const CONFIG_KEYS = [
   {
     key: 'RECORD_MP4_WRITERS',
     def: '50',
-    doc: "Recording: how many records at once get their MP4 written while they record (in one worker thread of the stack's process: about 2–3 MB each and 0.28 % of a core for a 2.5 Mbit/s stream), so their end is immediate; the others, and all with 0, are remuxed from their segments when they end.",
+    doc: "Recording: how many records at once get their MP4 written while they record (in one worker thread of the stack's process: about 2–3 MB each and 0.3 % of a core for a 2.5 Mbit/s stream), so their end is immediate; the others, and all with 0, are remuxed from their segments when they end.",
   },
   {
     key: 'SRS_RECORD_WAIT_SECONDS',

@@ -3,12 +3,23 @@
 // MPEG-TS segments made by ffmpeg, a real worker thread, real files.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { LiveMp4s, liveMp4Path } from '../../server/features/record/live-mp4.js';
 import { Mp4Muxer } from '../../server/features/record/live-mp4-muxer.js';
 import { ownBuffer, transferList } from '../../server/features/record/live-mp4-worker.js';
+
+/** Committed segments (test/fixtures/record-mux/README.md): keyframe starts, a new timeline, GOPs split across segments. */
+const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures', 'record-mux');
+const FIXTURE_NAMES = ['a0', 'a1', 'a2', 'b0', 'b1', 'b2', 'b3', 'b4'];
+/**
+ * sha256 of the MP4 the writer made of them before its CPU was cut (commit 01c04c6: mux.js given
+ * Buffers, the segments read by mux.js's inspector); any change of the writer's bytes fails here.
+ */
+const FIXTURE_MP4_SHA256 = '5266d16b7c9e4892581a3cd1b3a38d1dacb039ba2facf6671e26178725c911ae';
 
 describe('record: the MP4 writer and its worker thread (live-mp4.ts)', function () {
   this.timeout(60_000);
@@ -44,6 +55,23 @@ describe('record: the MP4 writer and its worker thread (live-mp4.ts)', function 
     const { parts: last, head } = muxer.finish();
     return Buffer.concat([head, ...parts, ...last]);
   }
+
+  it('makes the same bytes as before its CPU was cut, from Buffers or plain Uint8Arrays', () => {
+    const mp4 = (plain: boolean) => {
+      const muxer = new Mp4Muxer();
+      const parts = FIXTURE_NAMES.flatMap((name) => {
+        const ts = fs.readFileSync(path.join(FIXTURES, `${name}.m2t`));
+        return muxer.push(plain ? new Uint8Array(ts) : ts);
+      });
+      const { parts: last, head } = muxer.finish();
+      return crypto
+        .createHash('sha256')
+        .update(Buffer.concat([head, ...parts, ...last]))
+        .digest('hex');
+    };
+    assert.equal(mp4(false), FIXTURE_MP4_SHA256);
+    assert.equal(mp4(true), FIXTURE_MP4_SHA256);
+  });
 
   it('writes, through the shared worker, byte for byte the MP4 the muxer makes on this thread, for writers at once', async () => {
     const writers = new LiveMp4s({ maxWriters: 10 });

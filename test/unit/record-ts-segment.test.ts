@@ -5,8 +5,10 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   firstDecodeTime,
+  inspectorTiming,
   isDiscontinuity,
   segmentTiming,
   uncarriedStreamTypes,
@@ -25,6 +27,22 @@ function transportStream(audio: 'aac' | 'libmp3lame', offsetSeconds = 0): Buffer
     '-output_ts_offset', String(offsetSeconds), '-f', 'mpegts', file,
   ]);
   const bytes = fs.readFileSync(file);
+  fs.rmSync(dir, { recursive: true });
+  return bytes;
+}
+
+/** Three seconds cut into 0.7 s segments, most starting inside a GOP (2 s). */
+function segments(streams: string[]): Buffer[] {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ts-segment-'));
+  // prettier-ignore
+  execFileSync('ffmpeg', [
+    '-hide_banner', '-loglevel', 'error',
+    '-f', 'lavfi', '-i', 'testsrc=size=160x90:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
+    '-t', '3', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '50', '-c:a', 'aac', ...streams,
+    '-f', 'segment', '-segment_time', '0.7', '-break_non_keyframes', '1', '-segment_format', 'mpegts', path.join(dir, 's%d.ts'),
+  ]);
+  const names = fs.readdirSync(dir).sort((a, b) => a.length - b.length || a.localeCompare(b));
+  const bytes = names.map((name) => fs.readFileSync(path.join(dir, name)));
   fs.rmSync(dir, { recursive: true });
   return bytes;
 }
@@ -72,5 +90,32 @@ describe('record: what the MP4 writer reads of a segment (ts-segment.ts)', () =>
     assert.equal(isDiscontinuity(before, timing([180000 + 11 * 90000, 2e6], [180000 + 11 * 90000, 2e6])), true, 'an 11 s jump');
     assert.equal(isDiscontinuity(timing([0, 180000], null), timing(null, [183600, 360000])), true, 'video, then audio only');
     assert.equal(isDiscontinuity(before, timing(null, [180000, 358000])), false, 'audio goes on while video pauses');
+  });
+
+  it('reads what mux.js’s inspector reads, for a fraction of its CPU: GOPs split across segments, one kind only, a clock rolling over', () => {
+    const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures', 'record-mux');
+    const committed = fs.readdirSync(fixtures).filter((f) => f.endsWith('.m2t'));
+    const all = [
+      ...committed.map((f) => fs.readFileSync(path.join(fixtures, f))),
+      ...segments([]),
+      ...segments(['-an']),
+      ...segments(['-vn']),
+      // 2^33 / 90 kHz is 95443.7 s: its clock wraps inside (ffmpeg starts at 1.4 s past the offset).
+      transportStream('aac', 95442),
+    ];
+    const read = all.map((ts, i) => {
+      const t = segmentTiming(ts);
+      assert.deepEqual(t, inspectorTiming(ts), `segment ${i}`);
+      return t as SegmentTiming;
+    });
+    assert.ok(read.some((t) => t.video && !t.startsWithKeyframe) && read.some((t) => t.video && t.startsWithKeyframe));
+    assert.ok(read.some((t) => !t.video) && read.some((t) => !t.audio), 'audio only and video only');
+    assert.ok(
+      read.some((t) => t.video && t.video.last >= 2 ** 33 && t.video.first < 2 ** 33),
+      'a rollover inside a segment',
+    );
+    // Not aligned on 188 bytes: read by the inspector itself.
+    const unaligned = Buffer.concat([Buffer.alloc(5), all[0] as Buffer]);
+    assert.deepEqual(segmentTiming(unaligned), inspectorTiming(all[0] as Buffer));
   });
 });

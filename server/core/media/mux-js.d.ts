@@ -67,8 +67,9 @@ declare module 'mux.js/cjs/codecs/h264.js' {
   export default h264;
 }
 
-// The TS→fMP4 transmuxer and the TS inspector the record's MP4 writer uses
-// (server/features/record/live-mp4.ts, lib/mp4/transmuxer.js, lib/tools/ts-inspector.js).
+// The TS→fMP4 transmuxer, the TS inspector and its packet parsers the record's MP4 writer uses
+// (server/features/record/live-mp4.ts, ts-segment.ts; lib/mp4/transmuxer.js,
+// lib/tools/ts-inspector.js, lib/m2ts/probe.js, lib/m2ts/timestamp-rollover-stream.js).
 declare module 'mux.js/cjs/mp4/transmuxer.js' {
   export interface TransmuxerOptions {
     /** Keep the source's decode times (tfdt) instead of starting the first segment at 0. */
@@ -117,6 +118,18 @@ declare module 'mux.js/cjs/m2ts/probe.js' {
     parsePat(packet: Uint8Array): number;
     /** elementary PID → stream_type; undefined for a PMT not yet in effect. */
     parsePmt(packet: Uint8Array): Record<number, number> | undefined;
+    parsePesType(packet: Uint8Array, programMapTable: Record<number, number>): 'video' | 'audio' | 'timed-metadata' | null;
+    parsePayloadUnitStartIndicator(packet: Uint8Array): boolean;
+    /** The PES header's times (dts is the pts when it has none); null without a PES start or times. */
+    parsePesTime(packet: Uint8Array): { pts: number; dts: number } | null;
+    /** Whether the video PES starting in `packet` (its TS packets joined) has an IDR NAL unit. */
+    videoPacketContainsKeyFrame(packet: Uint8Array): boolean;
   };
   export default probe;
+}
+
+declare module 'mux.js/cjs/m2ts/timestamp-rollover-stream.js' {
+  /** `value` (33-bit 90 kHz) moved by 2^33 to be nearest `reference`. */
+  const rollover: { handleRollover(value: number, reference: number): number };
+  export default rollover;
 }

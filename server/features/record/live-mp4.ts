@@ -31,7 +31,7 @@ const SYNC_EVERY_BYTES = 16 * 1024 * 1024;
 
 export interface LiveMp4Deps {
   /**
-   * Writers at once (config RECORD_MP4_WRITERS). Each costs the worker thread 0.28 % of a core for
+   * Writers at once (config RECORD_MP4_WRITERS). Each costs the worker thread about 0.3 % of a core for
    * a 2.5 Mbit/s stream and holds one keyframe interval of media there, 2–3 MB (README,
    * Performance, Recording); the stack's thread only reads and writes. A record beyond it is
    * remuxed at its end.
