@@ -5,7 +5,18 @@
 // back as transferred buffers, not copies.
 import { parentPort } from 'node:worker_threads';
 import { errorMessage } from '../../core/errors.js';
+import { createLogger } from '../../core/logger.js';
+import { niceThisThread } from '../../core/process/thread-priority.js';
 import { Mp4Muxer } from './live-mp4-muxer.js';
+
+/**
+ * The worker's nice value. Records only need the worker to keep up on average (a writer reads its
+ * next segment only when the one before is muxed: falling behind costs a later end, not memory),
+ * while the stack's thread, nginx-rtmp and the players' connections need a core at once: on a
+ * saturated box (bench:load with 1000 viewers) the worker at normal priority took the time LL-HLS
+ * players waited for (docs/architecture.md, "Recording").
+ */
+export const MUX_WORKER_NICE = 10;
 
 export type MuxRequest =
   | { seq: number; id: string; op: 'push'; ts: Uint8Array }
@@ -37,6 +48,9 @@ export function transferList(views: readonly Uint8Array[]): ArrayBuffer[] {
 
 const port = parentPort;
 if (port) {
+  // Not fatal: a system that refuses it runs the worker at the stack's priority.
+  const refused = niceThisThread(MUX_WORKER_NICE);
+  if (refused) createLogger('record').warn(`the MP4 worker thread keeps the stack's priority: ${refused}`);
   const muxers = new Map<string, Mp4Muxer>();
   const reply = (message: MuxReply): void => {
     const views = [...(message.parts ?? []), ...(message.head ? [message.head] : [])];

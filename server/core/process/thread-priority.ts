@@ -1,0 +1,44 @@
+// Lowers the CPU priority of the calling thread only (Linux's nice value is per thread: man 2
+// setpriority, "BUGS"; the thread is named by its tid). Used by worker threads whose work is
+// throughput, not latency — the records' MP4 transmuxing (features/record/live-mp4-worker.ts) —
+// so that on a saturated box the kernel runs the stack's event loop, nginx-rtmp and the encoders'
+// connections first and the worker catches up after (docs/architecture.md, "Recording").
+import koffi from 'koffi';
+
+const PRIO_PROCESS = 0;
+
+interface ThreadCalls {
+  gettid(): number;
+  setpriority(which: number, who: number, prio: number): number;
+}
+
+let calls: ThreadCalls | null = null;
+
+function libc(): ThreadCalls {
+  if (!calls) {
+    const lib = koffi.load('libc.so.6');
+    calls = {
+      gettid: lib.func('int gettid()') as ThreadCalls['gettid'],
+      setpriority: lib.func('int setpriority(int which, unsigned int who, int prio)') as ThreadCalls['setpriority'],
+    };
+  }
+  return calls;
+}
+
+/** The calling thread's id (as in /proc/self/task/<tid>). */
+export function threadId(): number {
+  return libc().gettid();
+}
+
+/**
+ * Sets the calling thread's nice value (0 normal, 19 lowest; raising it needs no privilege, and it
+ * cannot be lowered again without one). Returns why it could not, or '' once set.
+ */
+export function niceThisThread(nice: number): string {
+  try {
+    const { gettid, setpriority } = libc();
+    return setpriority(PRIO_PROCESS, gettid(), nice) === 0 ? '' : 'setpriority refused';
+  } catch (err) {
+    return (err as Error).message;
+  }
+}

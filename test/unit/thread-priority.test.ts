@@ -1,0 +1,42 @@
+// core/process/thread-priority.ts: the nice value is set on the calling thread only, and the
+// records' MP4 worker thread runs with it (features/record/live-mp4-worker.ts).
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { ROOT } from '../helpers/stack.js';
+
+const MODULE = pathToFileURL(path.join(ROOT, 'dist', 'server', 'core', 'process', 'thread-priority.js')).href;
+
+/** A thread's nice value, from /proc (field 19 of stat, after the command name in parentheses). */
+function niceOf(statPath: string): number {
+  const stat = fs.readFileSync(statPath, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+}
+
+describe('thread priority (core/process/thread-priority.ts)', () => {
+  it('lowers the calling thread only: a worker at nice 10, the main thread as it was', async () => {
+    const mainBefore = niceOf('/proc/thread-self/stat');
+    const worker = new Worker(
+      `import { parentPort } from 'node:worker_threads';
+       import { niceThisThread, threadId } from '${MODULE}';
+       const refused = niceThisThread(10);
+       parentPort.postMessage({ refused, tid: threadId() });
+       setTimeout(() => {}, 2000);`,
+      { eval: true },
+    );
+    try {
+      const { refused, tid } = await new Promise<{ refused: string; tid: number }>((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+      });
+      assert.equal(refused, '');
+      assert.equal(niceOf(`/proc/self/task/${tid}/stat`), 10);
+      assert.equal(niceOf('/proc/thread-self/stat'), mainBefore);
+      assert.equal(niceOf('/proc/self/stat'), mainBefore, 'the process (its main thread) keeps its priority');
+    } finally {
+      await worker.terminate();
+    }
+  });
+});
