@@ -28,7 +28,9 @@ function stackShare(stack: StackHandle, bearer: string): () => Promise<string> {
     const text = await (await fetch(`${stack.url}/metrics`, { headers: { authorization: `Bearer ${bearer}` } })).text();
     // Absent until the first accepted publish.
     const read = (suffix: string) =>
-      Number(new RegExp(`^srs_stack_publish_hook_seconds_${suffix}\\{result="accepted"(,le="0.005")?\\} (\\S+)$`, 'm').exec(text)?.[2] ?? 0);
+      Number(
+        new RegExp(`^srs_stack_publish_hook_seconds_${suffix}\\{result="accepted"(,le="0.005")?\\} (\\S+)$`, 'm').exec(text)?.[2] ?? 0,
+      );
     const now = { sum: read('sum'), count: read('count'), fast: read('bucket') };
     const count = now.count - last.count;
     const mean = ((now.sum - last.sum) / Math.max(1, count)) * 1000;
