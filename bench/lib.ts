@@ -260,6 +260,17 @@ export class Swarm {
 }
 
 /** The stack's API with the bearer: a call that does not answer 200 throws, naming the path. */
+/**
+ * The stack's event-loop delay since the previous call (its /metrics gauge is reset by every
+ * scrape): call once to start a window, again to read it.
+ */
+export async function stackLoopDelay(stack: StackHandle, bearer: string): Promise<{ p99Ms: number; maxMs: number }> {
+  const text = await (await fetch(`${stack.url}/metrics`, { headers: { authorization: `Bearer ${bearer}` } })).text();
+  const at = (quantile: string) =>
+    Number(new RegExp(`^srs_stack_event_loop_delay_seconds\\{quantile="${quantile}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) * 1000;
+  return { p99Ms: at('0.99'), maxMs: at('1') };
+}
+
 export function stackApi(stack: StackHandle, bearer: string): (p: string, body?: unknown) => Promise<unknown> {
   return async (p, body = {}) => {
     const res = await stack.api(`/terraform/v1${p}`, body, { bearer });

@@ -27,6 +27,7 @@ import {
   MemorySampler,
   supervisedChildren,
   stackApi,
+  stackLoopDelay,
   Swarm,
   type SwarmReport,
 } from './lib.js';
@@ -324,8 +325,10 @@ async function main(): Promise<void> {
     await sleep(WARMUP_SECONDS * 1000);
     await swarm.mark();
     const atMark = newestSegments(stack);
+    await stackLoopDelay(stack, bearer);
     const loaded = await measureWindow(LOAD_SECONDS, { ...(await stackGroups()), ...generatorGroups() }, probe);
     const atReport = newestSegments(stack);
+    const stackLoop = await stackLoopDelay(stack, bearer);
     const viewers = await swarm.report();
     for (const hog of hogs) hog.kill('SIGKILL');
     checks.push(...viewerChecks(viewers, atMark, atReport, sourceBytesPerSecond));
@@ -408,6 +411,10 @@ async function main(): Promise<void> {
     );
     printTable('Load (bench/load.bench.ts): checks', [
       ['publish hook on the idle stack (before any publisher)', hookFigures(idleHooks)],
+      [
+        "the stack's event-loop delay in the window (its /metrics)",
+        `p99 ${stackLoop.p99Ms.toFixed(0)} ms, max ${stackLoop.maxMs.toFixed(0)} ms`,
+      ],
       [
         'viewer swarm event-loop delay in the window',
         `p99 ${viewers.loopDelayP99Ms.toFixed(0)} ms, max ${viewers.loopDelayMaxMs.toFixed(0)} ms`,

@@ -73,6 +73,23 @@ describe('metrics: /metrics during a real publish, HTTP-FLV play and recording',
     assert.ok((value('srs_stack_process_resident_memory_bytes') ?? 0) > 10e6);
   });
 
+  it("reports how late the stack's event loop ran since the previous scrape", async () => {
+    await scrape(); // starts a new window
+    // Frozen for 400 ms: its 10 ms timer runs that late once.
+    process.kill(stack.proc.pid as number, 'SIGSTOP');
+    await new Promise((r) => setTimeout(r, 400));
+    process.kill(stack.proc.pid as number, 'SIGCONT');
+    await new Promise((r) => setTimeout(r, 300)); // some 30 timely runs after the late one
+    const late = await scrape();
+    const delay = (families: Map<string, PromFamily>, quantile: string) =>
+      sampleValue(families, 'srs_stack_event_loop_delay_seconds', { quantile }) ?? NaN;
+    assert.ok(delay(late.families, '1') >= 0.3, `max ${delay(late.families, '1')} s after a 400 ms freeze`);
+    assert.ok(delay(late.families, '0.5') < 0.3, `median ${delay(late.families, '0.5')} s`);
+    await new Promise((r) => setTimeout(r, 300));
+    const next = await scrape();
+    assert.ok(delay(next.families, '1') < 0.3, `the next window starts anew: max ${delay(next.families, '1')} s`);
+  });
+
   it('counts a refused publish and the finished record', async () => {
     const bad = publish(stackPublishUrl(stack, 'wrong-secret', 'm2'), 2);
     await bad.exited;

@@ -1,10 +1,13 @@
 // Collectors for the stack process itself and every supervised child: redis-server and the engine
 // by name, ffmpeg tasks by feature (forward-…, vlive-…, camera-…, transcode-…) and state.
+import { createHistogram } from 'node:perf_hooks';
 import type { Metrics } from '../metrics.js';
 import type { ChildStatus, Supervisor } from './supervisor.js';
 
 const TASK_FEATURES = ['forward', 'vlive', 'camera', 'transcode'] as const;
 const CHILD_STATES: readonly ChildStatus[] = ['starting', 'ready', 'backoff', 'failed', 'stopped'];
+/** The event-loop probe's interval (prom-client's nodejs_eventloop_lag samples as often). */
+const LOOP_PROBE_MS = 10;
 
 /** The feature an ffmpeg child belongs to, from its supervisor name; null for redis, nginx… */
 export function taskFeature(childName: string): string | null {
@@ -20,6 +23,26 @@ export function registerProcessMetrics(metrics: Metrics, supervisor: Supervisor)
     const u = process.cpuUsage();
     return [{ value: (u.user + u.system) / 1e6 }];
   });
+  // What every player, the publish hook and the live tap wait for when the stack's thread is busy:
+  // how late a 10 ms interval timer runs. (node's monitorEventLoopDelay records whole intervals and
+  // skips the first one after a reset, so a stall just after a scrape would not be seen.)
+  const lateness = createHistogram();
+  let last = performance.now();
+  setInterval(() => {
+    const now = performance.now();
+    lateness.record(Math.max(1, Math.round((now - last - LOOP_PROBE_MS) * 1e6)));
+    last = now;
+  }, LOOP_PROBE_MS).unref();
+  metrics.gauge(
+    'srs_stack_event_loop_delay_seconds',
+    "How late the stack's event loop ran its timers since the previous scrape: median, p99 and max (quantile 1).",
+    () => {
+      const at = (q: number) => (lateness.count === 0 ? 0 : (q === 1 ? lateness.max : lateness.percentile(q * 100)) / 1e9);
+      const values = [0.5, 0.99, 1].map((q) => ({ labels: { quantile: String(q) }, value: at(q) }));
+      lateness.reset();
+      return values;
+    },
+  );
   metrics.gauge('srs_stack_child_up', 'Whether a supervised child process is running and ready (1) or not (0).', () =>
     supervisor.list().map((c) => ({ labels: { name: c.name }, value: c.status === 'ready' ? 1 : 0 })),
   );
