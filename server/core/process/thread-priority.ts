@@ -2,7 +2,7 @@
 // setpriority, "BUGS"; the thread is named by its tid). Used by worker threads whose work is
 // throughput, not latency — the records' MP4 transmuxing (features/record/live-mp4-worker.ts) —
 // so that on a saturated box the kernel runs the stack's event loop, nginx-rtmp and the encoders'
-// connections first and the worker catches up after (docs/architecture.md, "Recording").
+// connections first and the worker catches up after (docs/compatibility.md §5.8).
 import koffi from 'koffi';
 
 const PRIO_PROCESS = 0;

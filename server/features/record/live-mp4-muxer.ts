@@ -1,7 +1,7 @@
 // The transmuxing half of the record's MP4 writer (live-mp4.ts, docs/compatibility.md §5.8): one
 // record's committed segments in, the fragments of the file out, and at the end its head. It runs
 // in the writers' worker thread (live-mp4-worker.ts), one instance per record, so the stack's
-// thread only reads segments and writes files (docs/architecture.md, "Recording").
+// thread only reads segments and writes files (docs/compatibility.md §5.8).
 //
 // mux.js is built to feed MSE, so it is driven the way a file needs (measured against ffmpeg's
 // output, docs/compatibility.md §5.8): the source's timestamps are kept (keepOriginalTimestamps:

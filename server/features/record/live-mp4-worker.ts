@@ -14,7 +14,7 @@ import { Mp4Muxer } from './live-mp4-muxer.js';
  * next segment only when the one before is muxed: falling behind costs a later end, not memory),
  * while the stack's thread, nginx-rtmp and the players' connections need a core at once: on a
  * saturated box (bench:load with 1000 viewers) the worker at normal priority took the time LL-HLS
- * players waited for (docs/architecture.md, "Recording").
+ * players waited for (docs/compatibility.md §5.8).
  */
 export const MUX_WORKER_NICE = 10;
 
