@@ -5,7 +5,7 @@
 // launcher needs node flags or environment of its own.
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import koffi from 'koffi';
+import { libc } from './libc.js';
 
 /** V8's default `--semi-space-growth-factor` (node 20, V8 11.3: `node --v8-options`). */
 export const V8_SEMI_SPACE_GROWTH_FACTOR = 2;
@@ -32,24 +32,6 @@ export function holdYoungGenerationWhileBooting(): () => void {
 const M_ARENA_MAX = -8;
 /** At most this many malloc arenas (glibc's default: 8 per core). */
 export const MALLOC_ARENAS = 2;
-
-interface Glibc {
-  mallopt(param: number, value: number): number;
-  malloc_trim(pad: number): number;
-}
-
-let glibc: Glibc | null = null;
-
-function libc(): Glibc {
-  if (!glibc) {
-    const lib = koffi.load('libc.so.6');
-    glibc = {
-      mallopt: lib.func('int mallopt(int param, int value)') as Glibc['mallopt'],
-      malloc_trim: lib.func('int malloc_trim(size_t pad)') as Glibc['malloc_trim'],
-    };
-  }
-  return glibc;
-}
 
 /**
  * Caps glibc's malloc arenas, as MALLOC_ARENA_MAX=2 in the environment would. Every thread that

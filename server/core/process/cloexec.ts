@@ -5,23 +5,15 @@
 // A child's stdio is set up by libuv with dup2 after fork, which clears the flag on 0–2, so
 // nothing a child is meant to have is lost.
 import fs from 'node:fs';
-import koffi from 'koffi';
+import { libc } from '../libc.js';
 
 const F_GETFD = 1;
 const F_SETFD = 2;
 const FD_CLOEXEC = 1;
 
-type Fcntl = (fd: number, cmd: number, arg: number) => number;
-let fcntl: Fcntl | null = null;
-
-function libcFcntl(): Fcntl {
-  fcntl ??= koffi.load('libc.so.6').func('int fcntl(int fd, int cmd, int arg)') as Fcntl;
-  return fcntl;
-}
-
 /** Sets FD_CLOEXEC on every descriptor > 2 of this process; returns how many it had to change. */
 export function closeOnExecAll(): number {
-  const set = libcFcntl();
+  const set = libc().fcntl;
   let changed = 0;
   for (const name of fs.readdirSync('/proc/self/fd')) {
     const fd = Number(name);
@@ -34,6 +26,6 @@ export function closeOnExecAll(): number {
 
 /** Whether a descriptor is close-on-exec (tests). */
 export function isCloseOnExec(fd: number): boolean {
-  const flags = libcFcntl()(fd, F_GETFD, 0);
+  const flags = libc().fcntl(fd, F_GETFD, 0);
   return flags >= 0 && (flags & FD_CLOEXEC) !== 0;
 }

@@ -3,27 +3,9 @@
 // throughput, not latency — the records' MP4 transmuxing (features/record/live-mp4-worker.ts) —
 // so that on a saturated box the kernel runs the stack's event loop, nginx-rtmp and the encoders'
 // connections first and the worker catches up after (docs/compatibility.md §5.8).
-import koffi from 'koffi';
+import { libc } from '../libc.js';
 
 const PRIO_PROCESS = 0;
-
-interface ThreadCalls {
-  gettid(): number;
-  setpriority(which: number, who: number, prio: number): number;
-}
-
-let calls: ThreadCalls | null = null;
-
-function libc(): ThreadCalls {
-  if (!calls) {
-    const lib = koffi.load('libc.so.6');
-    calls = {
-      gettid: lib.func('int gettid()') as ThreadCalls['gettid'],
-      setpriority: lib.func('int setpriority(int which, unsigned int who, int prio)') as ThreadCalls['setpriority'],
-    };
-  }
-  return calls;
-}
 
 /** The calling thread's id (as in /proc/self/task/<tid>). */
 export function threadId(): number {
