@@ -154,6 +154,7 @@ export class App {
   /** The HTTP and HTTPS servers' listener: the route table's fast lane, then Koa (core/routing.ts). */
   private readonly handleRequest: http.RequestListener;
   private httpServer: http.Server | null = null;
+  private readonly stopProcessMetrics: () => void;
   private starting: Promise<Listening> | null = null;
   private readonly embeddedRedis: ReturnType<typeof embeddedRedisSpec> | null;
 
@@ -511,7 +512,7 @@ export class App {
     registerStreamsTabs(ui, streamsDeps, config.display.rtmpPort);
     registerFaqTab(ui, path.join(PROJECT_ROOT, 'docs'));
 
-    registerProcessMetrics(this.metrics, this.supervisor);
+    this.stopProcessMetrics = registerProcessMetrics(this.metrics, this.supervisor);
     this.registry.registerMetrics(this.metrics);
     this.admission.registerMetrics(this.metrics);
     this.record.registerMetrics(this.metrics);
@@ -639,6 +640,7 @@ export class App {
     await this.tapServer.stop();
     await this.redis.stop();
     await this.supervisor.stop();
+    this.stopProcessMetrics();
   }
 }
 

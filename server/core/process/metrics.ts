@@ -15,7 +15,8 @@ export function taskFeature(childName: string): string | null {
   return (TASK_FEATURES as readonly string[]).includes(prefix ?? '') ? (prefix as string) : null;
 }
 
-export function registerProcessMetrics(metrics: Metrics, supervisor: Supervisor): void {
+/** Registers the collectors; returns what stops the event-loop probe (the stack's stop). */
+export function registerProcessMetrics(metrics: Metrics, supervisor: Supervisor): () => void {
   metrics.gauge('srs_stack_process_resident_memory_bytes', 'Resident memory of the stack process.', () => [
     { value: process.memoryUsage().rss },
   ]);
@@ -28,7 +29,7 @@ export function registerProcessMetrics(metrics: Metrics, supervisor: Supervisor)
   // skips the first one after a reset, so a stall just after a scrape would not be seen.)
   const lateness = createHistogram();
   let last = performance.now();
-  setInterval(() => {
+  const probe = setInterval(() => {
     const now = performance.now();
     lateness.record(Math.max(1, Math.round((now - last - LOOP_PROBE_MS) * 1e6)));
     last = now;
@@ -68,4 +69,5 @@ export function registerProcessMetrics(metrics: Metrics, supervisor: Supervisor)
     }
     return [...sums].map(([feature, value]) => ({ labels: { feature }, value }));
   });
+  return () => clearInterval(probe);
 }
