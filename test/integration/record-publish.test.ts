@@ -39,19 +39,21 @@ class Recorder {
     return stream ? all.filter((f) => f.stream === stream) : all;
   }
 
+  private async publishUrl(stream: string): Promise<string> {
+    const { publish: secret } = (await this.call('hooks/srs/secret/query')) as { publish: string };
+    return `rtmp://127.0.0.1:${this.stack.ports.rtmp}/live/${stream}?secret=${secret}`;
+  }
+
   /** An encoder's usual H.264 (B-frames, 2 s GOP) instead of the tests' zerolatency stream. */
   async publishBFrames(stream: string, seconds: number): Promise<Publisher> {
-    const { publish: secret } = (await this.call('hooks/srs/secret/query')) as { publish: string };
-    const args = testPublishArgs(`rtmp://127.0.0.1:${this.stack.ports.rtmp}/live/${stream}?secret=${secret}`, seconds, 50);
-    const tune = args.indexOf('-tune');
-    args.splice(tune, 2, '-bf', '3');
+    const args = testPublishArgs(await this.publishUrl(stream), seconds, 50);
+    args.splice(args.indexOf('-tune'), 2, '-bf', '3');
     args[args.indexOf('ultrafast')] = 'veryfast';
     return spawnFfmpeg(args);
   }
 
   async publish(stream: string, seconds: number): Promise<Publisher> {
-    const { publish: secret } = (await this.call('hooks/srs/secret/query')) as { publish: string };
-    return publish(`rtmp://127.0.0.1:${this.stack.ports.rtmp}/live/${stream}?secret=${secret}`, seconds);
+    return publish(await this.publishUrl(stream), seconds);
   }
 
   /** Waits until the stream's records satisfy `check`; returns them. */

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { LiveMp4s, liveMp4Path } from '../../server/features/record/live-mp4.js';
 import { Mp4Muxer } from '../../server/features/record/live-mp4-muxer.js';
 import { MUX_WORKER_NICE, ownBuffer, transferList } from '../../server/features/record/live-mp4-worker.js';
+import { threadsAtNice } from '../helpers/thread-nice.js';
 
 /** Committed segments (test/fixtures/record-mux/README.md): keyframe starts, a new timeline, GOPs split across segments. */
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures', 'record-mux');
@@ -20,14 +21,6 @@ const FIXTURE_NAMES = ['a0', 'a1', 'a2', 'b0', 'b1', 'b2', 'b3', 'b4'];
  * Buffers, the segments read by mux.js's inspector); any change of the writer's bytes fails here.
  */
 const FIXTURE_MP4_SHA256 = '5266d16b7c9e4892581a3cd1b3a38d1dacb039ba2facf6671e26178725c911ae';
-
-/** Threads of this process at a nice value, from /proc (field 19 of a task's stat). */
-function threadsAtNice(nice: number): number {
-  return fs.readdirSync('/proc/self/task').filter((tid) => {
-    const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]) === nice;
-  }).length;
-}
 
 async function waitForThreadAtNice(nice: number): Promise<void> {
   for (let i = 0; i < 50 && threadsAtNice(nice) === 0; i++) await new Promise((r) => setTimeout(r, 20));

@@ -1,19 +1,13 @@
 // core/process/thread-priority.ts: the nice value is set on the calling thread only, and the
 // records' MP4 worker thread runs with it (features/record/live-mp4-worker.ts).
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ROOT } from '../helpers/stack.js';
+import { niceOf } from '../helpers/thread-nice.js';
 
 const MODULE = pathToFileURL(path.join(ROOT, 'dist', 'server', 'core', 'process', 'thread-priority.js')).href;
-
-/** A thread's nice value, from /proc (field 19 of stat, after the command name in parentheses). */
-function niceOf(statPath: string): number {
-  const stat = fs.readFileSync(statPath, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-}
 
 describe('thread priority (core/process/thread-priority.ts)', () => {
   it('lowers the calling thread only: a worker at nice 10, the main thread as it was', async () => {

@@ -66,9 +66,8 @@ if (port) {
       }
       let muxer = muxers.get(id);
       if (!muxer) muxers.set(id, (muxer = new Mp4Muxer()));
-      const ts = request.op === 'push' ? Buffer.from(request.ts.buffer, request.ts.byteOffset, request.ts.byteLength) : null;
-      if (ts) {
-        reply({ seq, parts: muxer.push(ts).map(ownBuffer), reserve: muxer.reserve });
+      if (request.op === 'push') {
+        reply({ seq, parts: muxer.push(request.ts).map(ownBuffer), reserve: muxer.reserve });
       } else {
         muxers.delete(id);
         const { parts, head } = muxer.finish();
