@@ -10,7 +10,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LiveMp4s, liveMp4Path } from '../../server/features/record/live-mp4.js';
 import { Mp4Muxer } from '../../server/features/record/live-mp4-muxer.js';
-import { MUX_WORKER_NICE, ownBuffer, transferList } from '../../server/features/record/live-mp4-worker.js';
+import { ownBuffer, transferList } from '../../server/features/record/live-mp4-messages.js';
+import { MUX_WORKER_NICE } from '../../server/features/record/live-mp4-worker.js';
 import { threadsAtNice } from '../helpers/thread-nice.js';
 
 /** Committed segments (test/fixtures/record-mux/README.md): keyframe starts, a new timeline, GOPs split across segments. */

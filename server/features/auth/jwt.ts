@@ -4,7 +4,16 @@
 // header parsing, algorithm pinning and constant-time comparison. Tokens are byte-compatible with the
 // hand-written ones before (header {"alg":"HS256","typ":"JWT"}): tokens already issued keep verifying.
 import crypto from 'node:crypto';
-import { SignJWT, errors, jwtVerify } from 'jose';
+
+type Jose = typeof import('jose');
+let loadedJose: Jose | undefined;
+/**
+ * jose, loaded at the first token signed or checked rather than at boot: its 46 modules are
+ * memory an idle stack nobody logged in to never uses (docs/architecture.md, "Memory at idle").
+ */
+export async function jose(): Promise<Jose> {
+  return (loadedJose ??= await import('jose'));
+}
 
 export interface TokenClaims {
   v: string;
@@ -28,6 +37,7 @@ export async function signToken(
     iat: nowSeconds,
     exp: nowSeconds + TOKEN_LIFETIME_SECONDS,
   };
+  const { SignJWT } = await jose();
   const token = await new SignJWT({ ...claims }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(hmacKey(secret));
   return { token, claims };
 }
@@ -35,7 +45,7 @@ export async function signToken(
 export type Verified<T> = { ok: true; claims: T } | { ok: false; reason: string };
 
 /** Why jose refused a token, in the words the API has always answered with. */
-export function refusalReason(err: unknown): string {
+export function refusalReason(err: unknown, { errors }: Jose): string {
   if (err instanceof errors.JWTExpired) return 'token is expired';
   if (err instanceof errors.JOSEAlgNotAllowed) return 'token algorithm must be HS256';
   if (err instanceof errors.JWSSignatureVerificationFailed) return 'token signature is invalid';
@@ -48,15 +58,16 @@ export function refusalReason(err: unknown): string {
  * algorithm (no `none`, no key confusion); expiry is required.
  */
 export async function verifyHs256<T>(key: Uint8Array | CryptoKey, token: string, nowSeconds: number): Promise<Verified<T>> {
+  const library = await jose();
   try {
-    const { payload } = await jwtVerify(token, key, {
+    const { payload } = await library.jwtVerify(token, key, {
       algorithms: ['HS256'],
       currentDate: new Date(nowSeconds * 1000),
       requiredClaims: ['exp'],
     });
     return { ok: true, claims: payload as T };
   } catch (err) {
-    return { ok: false, reason: refusalReason(err) };
+    return { ok: false, reason: refusalReason(err, library) };
   }
 }
 

@@ -10,8 +10,7 @@
 // carries it, so a segment URL cannot be forged, moved to another stream or another session, or
 // kept beyond its expiry, and no per-session state is needed to check it (a restart or a second
 // instance with the same key accepts it as well).
-import { SignJWT } from 'jose';
-import { verifyHs256 } from '../auth/jwt.js';
+import { jose, verifyHs256 } from '../auth/jwt.js';
 
 export interface PlayClaims {
   /** "app/stream". */
@@ -44,6 +43,7 @@ export class PlaySigner {
 
   async sign(claims: PlayClaims): Promise<string> {
     const { exp, ...rest } = claims;
+    const { SignJWT } = await jose();
     return new SignJWT({ ...rest })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setExpirationTime(exp)

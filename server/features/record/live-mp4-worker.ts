@@ -8,6 +8,7 @@ import { errorMessage } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { niceThisThread } from '../../core/process/thread-priority.js';
 import { Mp4Muxer } from './live-mp4-muxer.js';
+import { ownBuffer, transferList, type MuxReply, type MuxRequest } from './live-mp4-messages.js';
 
 /**
  * The worker's nice value. Records only need the worker to keep up on average (a writer reads its
@@ -17,34 +18,6 @@ import { Mp4Muxer } from './live-mp4-muxer.js';
  * players waited for (docs/compatibility.md §5.8).
  */
 export const MUX_WORKER_NICE = 10;
-
-export type MuxRequest =
-  | { seq: number; id: string; op: 'push'; ts: Uint8Array }
-  | { seq: number; id: string; op: 'finish' }
-  | { seq: number; id: string; op: 'close' };
-
-export interface MuxReply {
-  seq: number;
-  /** Why the writer's MP4 cannot be made; the muxer is gone then. */
-  error?: string;
-  /** Fragments to write in order after the reserve. */
-  parts?: Uint8Array[];
-  /** Bytes reserved at the file's start for its head (0 until known). */
-  reserve?: number;
-  /** The file's head, on finish. */
-  head?: Uint8Array;
-}
-
-/** A view that owns its whole ArrayBuffer, so it can be transferred without taking others' bytes along. */
-export function ownBuffer(bytes: Uint8Array): Uint8Array {
-  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
-  return whole ? bytes : new Uint8Array(bytes);
-}
-
-/** The distinct buffers of `views`, to transfer. */
-export function transferList(views: readonly Uint8Array[]): ArrayBuffer[] {
-  return [...new Set(views.map((v) => v.buffer as ArrayBuffer))];
-}
 
 const port = parentPort;
 if (port) {

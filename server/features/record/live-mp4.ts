@@ -22,7 +22,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { errorMessage } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
-import { ownBuffer, transferList, type MuxReply, type MuxRequest } from './live-mp4-worker.js';
+import { ownBuffer, transferList, type MuxReply, type MuxRequest } from './live-mp4-messages.js';
 
 const log = createLogger('record');
 
