@@ -3,7 +3,7 @@
 import http from 'node:http';
 import Koa from 'koa';
 import { initAdmin, startStack, tempDir, waitFor } from '../test/helpers/stack.js';
-import { load, machine, median, printTable, rssMb } from './lib.js';
+import { anonMb, load, machine, median, printTable, rssMb } from './lib.js';
 
 async function coldStart(): Promise<{
   ms: number;
@@ -41,13 +41,18 @@ async function bareKoa(): Promise<{ url: string; close: () => Promise<void> }> {
 async function main(): Promise<void> {
   process.stdout.write(`Machine: ${machine()}\n`);
   const starts: number[] = [];
+  // RSS 5 s after ready, of every start: one start's figure moves by 2–3 MB from run to run (node's
+  // own file pages that its process maps, more or fewer), so the median of three is printed.
+  const idleRss: number[] = [];
+  const idleAnon: number[] = [];
   for (let i = 0; i < 3; i++) {
     const s = await coldStart();
     starts.push(s.ms);
+    await new Promise((r) => setTimeout(r, Math.max(0, s.readyAt + 5000 - Date.now()))); // let it settle to idle
+    idleRss.push(rssMb(s.pid));
+    idleAnon.push(anonMb(s.pid));
     if (i < 2) await s.stop();
     else {
-      await new Promise((r) => setTimeout(r, 5000)); // let it settle to idle
-      const idleRss = rssMb(s.pid);
       const redisRss = s.redisPid ? rssMb(s.redisPid) : NaN;
       // A minute idle: V8's memory reducer has given back what the boot left (docs/architecture.md, "Memory at idle").
       await new Promise((r) => setTimeout(r, Math.max(0, s.readyAt + 60_000 - Date.now())));
@@ -61,8 +66,15 @@ async function main(): Promise<void> {
       await waitFor(() => true, 1);
       printTable('Foundation (bench/foundation.bench.ts)', [
         ['cold start to ready (fresh data dir, median of 3)', `${median(starts)} ms (runs: ${starts.join(', ')} ms)`],
-        ['RSS of the stack process when it answers mgmt/check (ready)', `${s.readyRss.toFixed(1)} MB`],
-        ['idle RSS of the stack process, 5 s after ready', `${idleRss.toFixed(1)} MB`],
+        ['RSS of the stack process when it answers mgmt/check (ready, third start)', `${s.readyRss.toFixed(1)} MB`],
+        [
+          'idle RSS of the stack process, 5 s after ready (median of 3)',
+          `${median(idleRss).toFixed(1)} MB (runs: ${idleRss.map((v) => v.toFixed(1)).join(', ')} MB)`,
+        ],
+        [
+          "— of which its own (anonymous) memory, not node's file pages (median of 3)",
+          `${median(idleAnon).toFixed(1)} MB (runs: ${idleAnon.map((v) => v.toFixed(1)).join(', ')} MB)`,
+        ],
         ['idle RSS of the stack process, 60 s after ready', `${minuteRss.toFixed(1)} MB`],
         ['idle RSS of its redis-server', `${redisRss.toFixed(1)} MB`],
         ['bare Koa hello-world', `${bare.requests.average.toFixed(0)} req/s (p99 ${bare.latency.p99} ms)`],

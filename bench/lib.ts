@@ -43,11 +43,15 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
 }
 
-export function rssMb(pid: number): number {
+function statusMb(pid: number, field: 'VmRSS' | 'RssAnon'): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  const kb = Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
   return kb / 1024;
 }
+
+export const rssMb = (pid: number): number => statusMb(pid, 'VmRSS');
+/** The part of the RSS that is the process's own memory (not files it maps, such as node's executable). */
+export const anonMb = (pid: number): number => statusMb(pid, 'RssAnon');
 
 /** CPU seconds of a process, or null once it has exited. */
 function cpuSecondsIfAlive(pid: number): number | null {

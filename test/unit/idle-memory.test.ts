@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { ROOT } from '../helpers/stack.js';
 
 const MODULE = pathToFileURL(path.join(ROOT, 'dist', 'server', 'core', 'idle-memory.js')).href;
+const PASSWORD = pathToFileURL(path.join(ROOT, 'dist', 'server', 'features', 'auth', 'password.js')).href;
 
 // Allocates 40 MB of objects a third of which survive (as a boot's do), then reports the young
 // generation's size in MB: before any hold, held, and released.
@@ -67,5 +68,32 @@ process.stdout.write(JSON.stringify({ before, after: old(), ms, kept: keep.lengt
     assert.ok(out.ms > 0);
     assert.equal(out.gcInProgram, 'undefined');
     assert.equal(out.gcInNewContext, 'undefined', 'the --expose-gc flag is off again');
+  });
+
+  it("gives back the 16 MB a password check's scrypt worked in", () => {
+    // As the stack runs (arenas capped first): three checks through features/auth/password.ts, then
+    // three plain crypto.scrypt calls as the control, with the anonymous RSS after each batch.
+    const probe = `
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { promisify } from 'node:util';
+import { capMallocArenas } from '${MODULE}';
+capMallocArenas();
+const { hashPassword, verifyPassword } = await import('${PASSWORD}');
+const anon = () => Number(/RssAnon:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]) / 1024;
+const stored = await hashPassword('first');
+const start = anon();
+for (let i = 0; i < 3; i++) await verifyPassword('wrong' + i, stored);
+const checked = anon();
+const scrypt = promisify(crypto.scrypt);
+for (let i = 0; i < 3; i++) await scrypt('wrong' + i, 'salt', 32, { N: 16384, r: 8, p: 1 });
+process.stdout.write(JSON.stringify({ checks: checked - start, plain: anon() - checked }));
+`;
+    const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8' })) as {
+      checks: number;
+      plain: number;
+    };
+    assert.ok(out.checks < 6, `password checks kept ${out.checks.toFixed(1)} MB`);
+    assert.ok(out.plain >= 12, `the control: plain scrypt calls keep their memory (${out.plain.toFixed(1)} MB)`);
   });
 });

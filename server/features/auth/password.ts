@@ -1,8 +1,23 @@
 // Admin passwords are stored as scrypt hashes, never in plain text (SRS Stack kept them in .env).
 import crypto from 'node:crypto';
 import { promisify } from 'node:util';
+import { releaseFreedMalloc } from '../../core/idle-memory.js';
 
-const scrypt = promisify(crypto.scrypt) as (pw: string, salt: Buffer, len: number, opts: crypto.ScryptOptions) => Promise<Buffer>;
+const scryptOnce = promisify(crypto.scrypt) as (pw: string, salt: Buffer, len: number, opts: crypto.ScryptOptions) => Promise<Buffer>;
+
+/**
+ * scrypt, and the 16 MB it worked in (128·N·r bytes) given back to the system after. glibc serves the
+ * first such block by mmap and, freeing it, raises its mmap threshold above 16 MB, so every later
+ * one came from a malloc arena and stayed there once freed: each stack an admin had logged in to
+ * twice held 16–17 MB more for good (docs/architecture.md, "Memory at idle").
+ */
+async function scrypt(pw: string, salt: Buffer, len: number, opts: crypto.ScryptOptions): Promise<Buffer> {
+  try {
+    return await scryptOnce(pw, salt, len, opts);
+  } finally {
+    releaseFreedMalloc();
+  }
+}
 const PARAMS = { N: 16384, r: 8, p: 1 };
 const KEY_LEN = 32;
 
