@@ -2,7 +2,13 @@
 // Only the memory settings are imported statically: the program (app.js, edge-app.js and the ~600
 // modules behind them) loads after them, so its loading is part of the boot they cover
 // (core/idle-memory.ts).
-import { capMallocArenas, collectBootGarbage, holdYoungGenerationWhileBooting, releaseFreedMalloc } from './core/idle-memory.js';
+import {
+  capMallocArenas,
+  collectBootGarbage,
+  holdYoungGenerationWhileBooting,
+  releaseFreedMalloc,
+  trimFreedMallocEvery,
+} from './core/idle-memory.js';
 
 const arenasNotCapped = capMallocArenas();
 const releaseYoungGeneration = holdYoungGenerationWhileBooting();
@@ -48,6 +54,7 @@ async function main(): Promise<void> {
   releaseYoungGeneration();
   const gcMs = collectBootGarbage();
   releaseFreedMalloc();
+  trimFreedMallocEvery();
   log.debug(`the boot's garbage collected in ${gcMs.toFixed(1)} ms`);
 }
 
