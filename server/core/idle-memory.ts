@@ -5,7 +5,7 @@
 // launcher needs node flags or environment of its own.
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { libc } from './libc.js';
+import { libc, type Libc } from './libc.js';
 
 /** V8's default `--semi-space-growth-factor` (node 20, V8 11.3: `node --v8-options`). */
 export const V8_SEMI_SPACE_GROWTH_FACTOR = 2;
@@ -69,12 +69,25 @@ export const MALLOC_TRIM_EVERY_MS = 30_000;
  * Gives what malloc holds free back to the system every `everyMs` for the life of the process
  * (returns the stop function; the timer never holds the process). glibc raises its mmap threshold
  * whenever a large block it had mapped is freed (up to 32 MB), so under load the Buffers of segments
- * and tags come from its arenas, and once freed they stay there: after a minute of 20 streams and
- * 260 viewers the idle stack kept 68 MB of free arena memory for good (docs/architecture.md, "Memory
- * at idle"). A trim with little to give back takes well under a millisecond.
+ * and tags come from its arenas, and once freed they stay there: two minutes after a minute of 20
+ * recorded streams and 260 viewers, the stack was 218 MB RSS with a 20 MB V8 heap and no Buffer left
+ * (docs/architecture.md, "Memory at idle"). The trim runs on a thread of libuv's pool: with little
+ * to give back it takes under 0.1 ms, giving back 90 MB about 9 ms, which the event loop (serving
+ * players and the publish hook) does not wait for.
  */
 export function trimFreedMallocEvery(everyMs = MALLOC_TRIM_EVERY_MS): () => void {
-  const timer = setInterval(releaseFreedMalloc, everyMs);
+  let trim: Libc['malloc_trim_in_background'];
+  try {
+    trim = libc().malloc_trim_in_background;
+  } catch {
+    return () => undefined; // not glibc: capMallocArenas said so at start
+  }
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    trim(0, () => (running = false));
+  }, everyMs);
   timer.unref();
   return () => clearInterval(timer);
 }

@@ -8,8 +8,8 @@ const scryptOnce = promisify(crypto.scrypt) as (pw: string, salt: Buffer, len: n
 /**
  * scrypt, and the 16 MB it worked in (128·N·r bytes) given back to the system after. glibc serves the
  * first such block by mmap and, freeing it, raises its mmap threshold above 16 MB, so every later
- * one came from a malloc arena and stayed there once freed: each stack an admin had logged in to
- * twice held 16–17 MB more for good (docs/architecture.md, "Memory at idle").
+ * one came from a malloc arena and stayed there once freed: a stack the admin had logged in to three
+ * times held 17 MB more for good (docs/architecture.md, "Memory at idle").
  */
 async function scrypt(pw: string, salt: Buffer, len: number, opts: crypto.ScryptOptions): Promise<Buffer> {
   try {
