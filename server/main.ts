@@ -3,14 +3,14 @@
 // modules behind them) loads after them, so its loading is part of the boot they cover
 // (core/idle-memory.ts).
 import {
-  capMallocArenas,
   collectBootGarbage,
   holdYoungGenerationWhileBooting,
   releaseFreedMalloc,
+  setMallocPolicy,
   trimFreedMallocEvery,
 } from './core/idle-memory.js';
 
-const arenasNotCapped = capMallocArenas();
+const mallocPolicyNotSet = setMallocPolicy();
 const releaseYoungGeneration = holdYoungGenerationWhileBooting();
 const { App } = await import('./app.js');
 const { ConfigError, loadConfig } = await import('./config.js');
@@ -19,7 +19,7 @@ const { createLogger } = await import('./core/logger.js');
 const { readVersion } = await import('./version.js');
 
 const log = createLogger('main');
-if (arenasNotCapped) log.info(`malloc arenas not capped (${arenasNotCapped})`);
+if (mallocPolicyNotSet) log.info(`malloc settings not applied (${mallocPolicyNotSet})`);
 
 async function main(): Promise<void> {
   let config;

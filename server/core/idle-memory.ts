@@ -28,21 +28,40 @@ export function holdYoungGenerationWhileBooting(): () => void {
   return () => v8.setFlagsFromString(`--semi-space-growth-factor=${V8_SEMI_SPACE_GROWTH_FACTOR}`);
 }
 
-/** glibc's mallopt parameter M_ARENA_MAX (malloc.h). */
+/** glibc's mallopt parameters (malloc.h). */
+const M_TRIM_THRESHOLD = -1;
+const M_MMAP_THRESHOLD = -3;
 const M_ARENA_MAX = -8;
 /** At most this many malloc arenas (glibc's default: 8 per core). */
 export const MALLOC_ARENAS = 2;
+/** Blocks from this size up are mapped on their own and unmapped when freed. */
+export const MALLOC_MMAP_THRESHOLD = 4 * 1024 * 1024;
+/** Free memory at an arena's top kept for reuse up to this size (glibc raises it to 32 MB itself). */
+export const MALLOC_TRIM_THRESHOLD = 32 * 1024 * 1024;
 
 /**
- * Caps glibc's malloc arenas, as MALLOC_ARENA_MAX=2 in the environment would. Every thread that
- * allocates (V8's compiler and GC helpers, libuv's pool, libsrt's and libdatachannel's threads)
- * otherwise gets an arena of its own, and what a thread frees stays in its arena. Called before
- * the program loads, so only the arenas created before it (none or one) are outside the cap.
- * Returns why it could not (not glibc: the setting does not apply), or '' once set.
+ * glibc's malloc settings for the stack, called before the program loads. Returns why they could
+ * not be set (not glibc: they do not apply), or '' once set.
+ *
+ * - Arenas capped at 2, as MALLOC_ARENA_MAX=2 in the environment would: every thread that allocates
+ *   (V8's compiler and GC helpers, libuv's pool, libsrt's and libdatachannel's threads) otherwise
+ *   gets an arena of its own, and what a thread frees stays in its arena.
+ * - A fixed mmap threshold of 4 MB. glibc's own threshold rises to the size of any mapped block
+ *   that is freed (up to 32 MB), and from then on blocks that size came from an arena and stayed
+ *   there once freed, where malloc_trim cannot always reach them (the free top of a thread's arena):
+ *   every login's scrypt (16 MB of work memory, in libuv's pool) kept its 16 MB for good. Fixed,
+ *   such blocks are always mapped and given back when freed. Setting it stops glibc's adjusting, so
+ *   the trim threshold is set to what glibc would have raised it to.
  */
-export function capMallocArenas(): string {
+export function setMallocPolicy(): string {
   try {
-    return libc().mallopt(M_ARENA_MAX, MALLOC_ARENAS) === 1 ? '' : 'mallopt refused M_ARENA_MAX';
+    const { mallopt } = libc();
+    const refused = [
+      ['M_ARENA_MAX', mallopt(M_ARENA_MAX, MALLOC_ARENAS)],
+      ['M_MMAP_THRESHOLD', mallopt(M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD)],
+      ['M_TRIM_THRESHOLD', mallopt(M_TRIM_THRESHOLD, MALLOC_TRIM_THRESHOLD)],
+    ].filter(([, ok]) => ok !== 1);
+    return refused.length ? `mallopt refused ${refused.map(([name]) => name).join(', ')}` : '';
   } catch (err) {
     return (err as Error).message;
   }
@@ -58,7 +77,7 @@ export function releaseFreedMalloc(): void {
   try {
     libc().malloc_trim(0);
   } catch {
-    /* not glibc: capMallocArenas said so at start */
+    /* not glibc: setMallocPolicy said so at start */
   }
 }
 
@@ -80,7 +99,7 @@ export function trimFreedMallocEvery(everyMs = MALLOC_TRIM_EVERY_MS): () => void
   try {
     trim = libc().malloc_trim_in_background;
   } catch {
-    return () => undefined; // not glibc: capMallocArenas said so at start
+    return () => undefined; // not glibc: setMallocPolicy said so at start
   }
   let running = false;
   const timer = setInterval(() => {

@@ -1,23 +1,10 @@
 // Admin passwords are stored as scrypt hashes, never in plain text (SRS Stack kept them in .env).
 import crypto from 'node:crypto';
 import { promisify } from 'node:util';
-import { releaseFreedMalloc } from '../../core/idle-memory.js';
 
-const scryptOnce = promisify(crypto.scrypt) as (pw: string, salt: Buffer, len: number, opts: crypto.ScryptOptions) => Promise<Buffer>;
-
-/**
- * scrypt, and the 16 MB it worked in (128·N·r bytes) given back to the system after. glibc serves the
- * first such block by mmap and, freeing it, raises its mmap threshold above 16 MB, so every later
- * one came from a malloc arena and stayed there once freed: a stack the admin had logged in to three
- * times held 17 MB more for good (docs/architecture.md, "Memory at idle").
- */
-async function scrypt(pw: string, salt: Buffer, len: number, opts: crypto.ScryptOptions): Promise<Buffer> {
-  try {
-    return await scryptOnce(pw, salt, len, opts);
-  } finally {
-    releaseFreedMalloc();
-  }
-}
+// Its 16 MB of work memory is mapped on its own and given back when freed: core/idle-memory.ts,
+// setMallocPolicy (a login used to keep it for good).
+const scrypt = promisify(crypto.scrypt) as (pw: string, salt: Buffer, len: number, opts: crypto.ScryptOptions) => Promise<Buffer>;
 const PARAMS = { N: 16384, r: 8, p: 1 };
 const KEY_LEN = 32;
 
