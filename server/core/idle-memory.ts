@@ -1,6 +1,6 @@
 // What keeps the idle stack's memory down (docs/architecture.md, "Memory at idle"): the young
-// generation held while booting, malloc arenas capped, and what malloc freed during the boot given
-// back. All of it lives here, inside the program, so every way of launching it (the systemd unit,
+// generation held while booting, one compacting GC once up, glibc's malloc settings (arenas capped,
+// fixed thresholds) and what malloc holds free given back after the boot and every 30 s. All of it lives here, inside the program, so every way of launching it (the systemd unit,
 // the container, the panel plugins, `npm start`, the tests and benches) runs with it and no
 // launcher needs node flags or environment of its own.
 import v8 from 'node:v8';

@@ -8,6 +8,8 @@ import { pathToFileURL } from 'node:url';
 import { ROOT } from '../helpers/stack.js';
 
 const MODULE = pathToFileURL(path.join(ROOT, 'dist', 'server', 'core', 'idle-memory.js')).href;
+/** For the probes: `anon()`, the probe's anonymous RSS in MB (its own memory, not files it maps). */
+const ANON_RSS_MB = "const anon = () => Number(/RssAnon:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]) / 1024;";
 const PASSWORD = pathToFileURL(path.join(ROOT, 'dist', 'server', 'features', 'auth', 'password.js')).href;
 
 // Allocates 40 MB of objects a third of which survive (as a boot's do), then reports the young
@@ -79,7 +81,7 @@ import fs from 'node:fs';
 import { setMallocPolicy } from '${MODULE}';
 setMallocPolicy();
 const { hashPassword, verifyPassword } = await import('${PASSWORD}');
-const anon = () => Number(/RssAnon:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]) / 1024;
+${ANON_RSS_MB}
 const stored = await hashPassword('first');
 const start = anon();
 for (let i = 0; i < 3; i++) await verifyPassword('wrong' + i, stored);
@@ -99,7 +101,7 @@ process.stdout.write(JSON.stringify({ checks: anon() - start }));
 import fs from 'node:fs';
 import { setMallocPolicy, trimFreedMallocEvery } from '${MODULE}';
 setMallocPolicy();
-const anon = () => Number(/RssAnon:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]) / 1024;
+${ANON_RSS_MB}
 let first = Buffer.allocUnsafeSlow(4 << 20).fill(1);
 first = null;
 globalThis.gc();
